@@ -1,0 +1,3 @@
+//! todo-backend (being built).
+
+fn main() {}

@@ -1,0 +1,38 @@
+//! Test helpers shared by deploykit's suites (a dev-dependency only).
+//!
+//! A suite that needs a service (Docker, PostgreSQL, Chromium, Helm's engine) asks
+//! [`require`]: when the service is missing, the test skips with a printed reason on a
+//! developer's machine and fails under `CI=true`, where every service must be present.
+//!
+//! ```no_run
+//! fn docker_answers() -> Result<(), String> { Err("no socket".into()) }
+//! if !deploykit_testkit::require("Docker", docker_answers()) {
+//!     return; // skipped, reason printed
+//! }
+//! ```
+
+/// True when running under CI (`CI=true`), where a missing service is a failure.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value == "true" || value == "1")
+}
+
+/// Checks that a service is available.
+///
+/// Returns `true` when `check` is `Ok`. Otherwise prints `skipped: <service> ...` and
+/// returns `false`, or panics with the reason under `CI=true`.
+pub fn require(service: &str, check: Result<(), String>) -> bool {
+    match check {
+        Ok(()) => true,
+        Err(reason) if in_ci() => panic!("{service} is required under CI=true: {reason}"),
+        Err(reason) => {
+            eprintln!("skipped: {service} is not available here ({reason})");
+            false
+        }
+    }
+}
+
+/// Whether `program` is an executable file on `PATH`.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}

@@ -1,0 +1,3 @@
+//! todo-frontend (being built).
+
+fn main() {}

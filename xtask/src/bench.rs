@@ -1,0 +1,22 @@
+//! `cargo xtask bench <target>`: benchmarks that print figures.
+//!
+//! Each target lives in `bench/<target>.rs`, measures deploykit against an anchor in the
+//! same run, and prints the ratio (this machine is noisy: never compare across runs).
+
+use clap::Subcommand;
+
+/// Options of `bench`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    target: Target,
+}
+
+/// What to measure.
+#[derive(Subcommand)]
+enum Target {}
+
+/// Runs the chosen benchmark.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.target {}
+}
