@@ -3,6 +3,9 @@
 //! Files and values in, rendered text out: no network, no Docker, no Kubernetes client,
 //! no printing.
 
+pub mod funcs;
+pub mod template;
 pub mod value;
+pub mod yaml;
 
 pub use value::{GoObject, Map, Value};

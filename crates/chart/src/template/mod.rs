@@ -1,0 +1,1 @@
+//! Go's `text/template`, with Go's exact semantics (being built).
