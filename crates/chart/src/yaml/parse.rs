@@ -1,9 +1,758 @@
-//! YAML to [`Value`], as Helm reads values files (being built).
+//! YAML to [`Value`], as Helm reads values files and `fromYaml` input.
+//!
+//! Helm decodes YAML with sigs.k8s.io/yaml: go-yaml v2 reads the first document (YAML
+//! 1.1 scalars: `yes`/`on`/`y` are booleans, `010` is octal, `0x1F` hex, `1_000` an int,
+//! dates stay strings), the result is converted to JSON (map keys become strings,
+//! numbers JSON numbers) and decoded again with `encoding/json`, so every number ends up
+//! a `float64`. Duplicate keys are not an error: the last one wins.
 
-use crate::value::Value;
+use std::collections::HashMap;
 
-/// Parses one YAML document into a value, as Helm's `chartutil.ReadValues` does.
-pub fn parse(text: &str) -> Result<Value, String> {
-    let _ = text;
-    Err("YAML parsing is not built yet".to_string())
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
+
+use crate::value::{Map, Value};
+
+/// Why a YAML document could not be read, in the words Helm prints.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum YamlError {
+    /// The text is not valid YAML (`yaml: line 3: mapping values are not allowed...`).
+    #[error("error converting YAML to JSON: yaml: {}{message}", line_prefix(*.line))]
+    Syntax {
+        /// The line go-yaml reports (it omits the line for errors on the first line).
+        line: Option<usize>,
+        /// libyaml's description of the problem.
+        message: String,
+    },
+    /// A map key that JSON cannot hold (null, a list, a huge unsigned number).
+    #[error("error converting YAML to JSON: {0}")]
+    Key(String),
+    /// A number JSON cannot hold (`.inf`, `.nan`).
+    #[error("error converting YAML to JSON: json: unsupported value: {0}")]
+    Unsupported(String),
+    /// The document is valid YAML but not of the kind asked for (a list where a map
+    /// was expected).
+    #[error(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {found} into Go value of type {want}"
+    )]
+    WrongKind {
+        /// The JSON kind found (`array`, `string`, `number`, `bool`, `object`).
+        found: &'static str,
+        /// The Go type that was asked for (`common.Values`, `map[string]interface {}`).
+        want: &'static str,
+    },
+}
+
+fn line_prefix(line: Option<usize>) -> String {
+    line.map(|l| format!("line {l}: ")).unwrap_or_default()
+}
+
+/// Parses the first YAML document of `text` into a value (`Nil` for an empty document).
+pub fn parse(text: &str) -> Result<Value, YamlError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    parser
+        .load(&mut builder, false)
+        .map_err(|error| syntax_error(&error, text))?;
+    if let Some(error) = builder.error {
+        return Err(error);
+    }
+    match builder.root {
+        Some(node) => to_value(&node),
+        None => Ok(Value::Nil),
+    }
+}
+
+/// Parses a values document into a map as Helm's `chartutil.ReadValues` does: an empty
+/// or `null` document is an empty map, anything but a map is an error naming `want`
+/// (Helm says `common.Values` for values files, `map[string]interface {}` for
+/// `fromYaml`).
+pub fn parse_map(text: &str, want: &'static str) -> Result<Map, YamlError> {
+    match parse(text)? {
+        Value::Nil => Ok(Map::new()),
+        Value::Map(map) => Ok(std::sync::Arc::unwrap_or_clone(map)),
+        other => Err(YamlError::WrongKind {
+            found: json_kind(&other),
+            want,
+        }),
+    }
+}
+
+/// Parses a document that must be a list (`fromYamlArray`): `null` is an empty list.
+pub fn parse_list(text: &str) -> Result<Vec<Value>, YamlError> {
+    match parse(text)? {
+        Value::Nil => Ok(Vec::new()),
+        Value::List(list) => Ok(std::sync::Arc::unwrap_or_clone(list)),
+        other => Err(YamlError::WrongKind {
+            found: json_kind(&other),
+            want: "[]interface {}",
+        }),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Float(_) => "number",
+        Value::List(_) => "array",
+        Value::Map(_) => "object",
+        _ => "string",
+    }
+}
+
+/// go-yaml prints scanner errors with the 1-based line, parser errors with the line of
+/// the token after the problem, and nothing for problems on the first line. yaml-rust2
+/// words a few problems differently from libyaml (which go-yaml ports): those get
+/// libyaml's words.
+fn syntax_error(error: &ScanError, text: &str) -> YamlError {
+    let info = error.info();
+    let info = info
+        .split_once(", ")
+        .filter(|(context, _)| context.starts_with("while "))
+        .map_or(info, |(_, rest)| rest);
+    let message = if info.starts_with("expected ',' or") {
+        format!("did not find {info}")
+    } else if info.starts_with("tabs disallowed") || info.starts_with("unexpected character") {
+        "found character that cannot start any token".to_string()
+    } else if info.starts_with("simple key expect") {
+        "could not find expected ':'".to_string()
+    } else if info.contains("unknown anchor") {
+        let name: String = text
+            .get(error.marker().index()..)
+            .unwrap_or_default()
+            .trim_start_matches('*')
+            .chars()
+            .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+            .collect();
+        return YamlError::Syntax {
+            line: None,
+            message: format!("unknown anchor '{name}' referenced"),
+        };
+    } else {
+        info.to_string()
+    };
+    let line0 = error.marker().line().saturating_sub(1);
+    let parser_error = message.starts_with("did not find expected");
+    let line = if line0 == 0 {
+        None
+    } else if parser_error {
+        Some(line0)
+    } else {
+        Some(line0 + 1)
+    };
+    YamlError::Syntax { line, message }
+}
+
+/// A YAML node as the parser saw it, before go-yaml's scalar resolution.
+#[derive(Debug, Clone)]
+enum Node {
+    Scalar {
+        text: String,
+        plain: bool,
+        tag: Option<String>,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<(Node, usize)>,
+    /// Map keys waiting for their value, one slot per open mapping.
+    keys: Vec<Option<Node>>,
+    anchors: HashMap<usize, Node>,
+    root: Option<Node>,
+    done: bool,
+    error: Option<YamlError>,
+}
+
+fn tag_name(tag: Option<Tag>) -> Option<String> {
+    tag.map(|tag| {
+        if tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:" {
+            format!("!!{}", tag.suffix)
+        } else {
+            format!("{}{}", tag.handle, tag.suffix)
+        }
+    })
+}
+
+impl Builder {
+    fn push_node(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        self.insert(node);
+    }
+
+    fn insert(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => {
+                if self.root.is_none() {
+                    self.root = Some(node);
+                }
+                self.done = true;
+            }
+            Some((Node::Seq(items), _)) => items.push(node),
+            Some((Node::Map(entries), _)) => {
+                let slot = self.keys.last_mut();
+                match slot {
+                    Some(slot) => match slot.take() {
+                        Some(key) => entries.push((key, node)),
+                        None => *slot = Some(node),
+                    },
+                    None => self.fail("internal: mapping without key slot"),
+                }
+            }
+            Some((Node::Scalar { .. }, _)) => self.fail("internal: scalar container"),
+        }
+    }
+
+    fn fail(&mut self, message: &str) {
+        if self.error.is_none() {
+            self.error = Some(YamlError::Syntax {
+                line: None,
+                message: message.to_string(),
+            });
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, event: Event, _mark: Marker) {
+        if self.done || self.error.is_some() {
+            return;
+        }
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let plain = matches!(style, TScalarStyle::Plain);
+                let node = Node::Scalar {
+                    text,
+                    plain,
+                    tag: tag_name(tag),
+                };
+                self.push_node(node, anchor);
+            }
+            Event::SequenceStart(anchor, _tag) => {
+                self.stack.push((Node::Seq(Vec::new()), anchor));
+            }
+            Event::MappingStart(anchor, _tag) => {
+                self.stack.push((Node::Map(Vec::new()), anchor));
+                self.keys.push(None);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((node, anchor)) = self.stack.pop() {
+                    if matches!(node, Node::Map(_)) {
+                        self.keys.pop();
+                    }
+                    self.push_node(node, anchor);
+                }
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(node) => {
+                    let node = node.clone();
+                    self.insert(node);
+                }
+                None => self.fail("unknown anchor referenced"),
+            },
+            _ => {}
+        }
+    }
+}
+
+/// A scalar after go-yaml's resolution, before the trip through JSON.
+enum Scalar {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    Merge,
+}
+
+fn to_value(node: &Node) -> Result<Value, YamlError> {
+    match node {
+        Node::Scalar { text, plain, tag } => scalar_value(resolve(text, *plain, tag.as_deref())?),
+        Node::Seq(items) => Ok(Value::list(
+            items.iter().map(to_value).collect::<Result<_, _>>()?,
+        )),
+        Node::Map(entries) => {
+            let mut map = Map::new();
+            fill_map(&mut map, entries)?;
+            Ok(Value::map(map))
+        }
+    }
+}
+
+fn fill_map(map: &mut Map, entries: &[(Node, Node)]) -> Result<(), YamlError> {
+    for (key, value) in entries {
+        if let Node::Scalar { text, plain, tag } = key
+            && let Scalar::Merge = resolve(text, *plain, tag.as_deref())?
+        {
+            merge_into(map, value)?;
+            continue;
+        }
+        let key = key_string(key, value)?;
+        map.insert(key, to_value(value)?);
+    }
+    Ok(())
+}
+
+/// `<<: *base` (or a list of them) copies the referenced mappings' entries in place.
+fn merge_into(map: &mut Map, value: &Node) -> Result<(), YamlError> {
+    match value {
+        Node::Map(entries) => fill_map(map, entries),
+        Node::Seq(items) => {
+            for item in items {
+                match item {
+                    Node::Map(entries) => fill_map(map, entries)?,
+                    _ => return Err(merge_error()),
+                }
+            }
+            Ok(())
+        }
+        _ => Err(merge_error()),
+    }
+}
+
+fn merge_error() -> YamlError {
+    YamlError::Syntax {
+        line: None,
+        message: "map merge requires map or sequence of maps as the value".to_string(),
+    }
+}
+
+fn key_string(key: &Node, value: &Node) -> Result<String, YamlError> {
+    match key {
+        Node::Scalar { text, plain, tag } => match resolve(text, *plain, tag.as_deref())? {
+            Scalar::Str(s) => Ok(s),
+            Scalar::Bool(b) => Ok(b.to_string()),
+            Scalar::Int(i) => Ok(i.to_string()),
+            Scalar::Float(f) => Ok(float_key(f)),
+            Scalar::Uint(u) => Err(YamlError::Key(format!(
+                "unsupported map key of type: uint64, key: {u:#x}, value: {}",
+                go_quote_value(value)
+            ))),
+            Scalar::Null => Err(YamlError::Key(format!(
+                "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                go_quote_value(value)
+            ))),
+            Scalar::Merge => Ok("<<".to_string()),
+        },
+        _ => Err(YamlError::Syntax {
+            line: None,
+            message: "invalid map key: a list or map cannot be a map key".to_string(),
+        }),
+    }
+}
+
+fn go_quote_value(value: &Node) -> String {
+    match value {
+        Node::Scalar { text, .. } => format!("{text:?}"),
+        _ => "<collection>".to_string(),
+    }
+}
+
+/// sigs.k8s.io/yaml writes float keys with `strconv.FormatFloat(f, 'g', -1, 32)`.
+fn float_key(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".to_string();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.to_string();
+    }
+    // Rust's `{:e}` on f32 gives the shortest digits that round-trip as f32, as Go's
+    // FormatFloat(.., -1, 32) does.
+    go_format_g(&format!("{:e}", f as f32))
+}
+
+/// Go's `'g'` layout with shortest digits: exponent form when exp < -4 || exp >= 6.
+fn go_format_g(sci: &str) -> String {
+    let (mantissa, exp) = match sci.split_once('e') {
+        Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
+        None => return sci.to_string(),
+    };
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let sign = if negative { "-" } else { "" };
+    if !(-4..6).contains(&exp) {
+        let mut out = String::from(sign);
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        out.push_str(&format!("{:02}", exp.abs()));
+        out
+    } else if exp < 0 {
+        format!("{sign}0.{}{}", "0".repeat((-exp - 1) as usize), digits)
+    } else {
+        let point = (exp + 1) as usize;
+        if digits.len() <= point {
+            format!("{sign}{}{}", digits, "0".repeat(point - digits.len()))
+        } else {
+            format!("{sign}{}.{}", &digits[..point], &digits[point..])
+        }
+    }
+}
+
+fn scalar_value(scalar: Scalar) -> Result<Value, YamlError> {
+    Ok(match scalar {
+        Scalar::Null => Value::Nil,
+        Scalar::Bool(b) => Value::Bool(b),
+        Scalar::Int(i) => Value::Float(i as f64),
+        Scalar::Uint(u) => Value::Float(u as f64),
+        Scalar::Float(f) if f.is_nan() => return Err(YamlError::Unsupported("NaN".to_string())),
+        Scalar::Float(f) if f.is_infinite() => {
+            let text = if f > 0.0 { "+Inf" } else { "-Inf" };
+            return Err(YamlError::Unsupported(text.to_string()));
+        }
+        Scalar::Float(f) => Value::Float(f),
+        Scalar::Str(s) => Value::string(s),
+        Scalar::Merge => Value::string("<<"),
+    })
+}
+
+/// go-yaml v2's `resolve`: what a scalar means given its text, style and tag.
+fn resolve(text: &str, plain: bool, tag: Option<&str>) -> Result<Scalar, YamlError> {
+    let tag = match tag {
+        Some("!") | None => None,
+        Some(tag) => Some(tag),
+    };
+    match tag {
+        None if !plain => return Ok(Scalar::Str(text.to_string())),
+        Some("!!str") => return Ok(Scalar::Str(text.to_string())),
+        Some("!!binary") => return decode_binary(text),
+        Some(t)
+            if !matches!(
+                t,
+                "!!bool" | "!!int" | "!!float" | "!!null" | "!!timestamp" | "!!merge"
+            ) =>
+        {
+            // Custom tags (`!foo`) and collection tags on scalars leave the text as is.
+            return Ok(Scalar::Str(text.to_string()));
+        }
+        _ => {}
+    }
+    let resolved = resolve_plain(text);
+    let Some(tag) = tag else {
+        return Ok(resolved);
+    };
+    let fits = matches!(
+        (tag, &resolved),
+        ("!!bool", Scalar::Bool(_))
+            | ("!!int", Scalar::Int(_) | Scalar::Uint(_))
+            | ("!!float", Scalar::Float(_))
+            | ("!!null", Scalar::Null)
+            | ("!!merge", Scalar::Merge)
+    );
+    if fits {
+        return Ok(resolved);
+    }
+    match (tag, resolved) {
+        ("!!float", Scalar::Int(i)) => Ok(Scalar::Float(i as f64)),
+        ("!!float", Scalar::Uint(u)) => Ok(Scalar::Float(u as f64)),
+        ("!!timestamp", Scalar::Str(s)) => Ok(Scalar::Str(s)),
+        (tag, resolved) => Err(YamlError::Syntax {
+            line: None,
+            message: format!(
+                "cannot decode {} `{text}` as a {tag}",
+                match resolved {
+                    Scalar::Null => "!!null",
+                    Scalar::Bool(_) => "!!bool",
+                    Scalar::Int(_) | Scalar::Uint(_) => "!!int",
+                    Scalar::Float(_) => "!!float",
+                    Scalar::Merge => "!!merge",
+                    Scalar::Str(_) => "!!str",
+                }
+            ),
+        }),
+    }
+}
+
+fn decode_binary(text: &str) -> Result<Scalar, YamlError> {
+    use base64::Engine;
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    match base64::engine::general_purpose::STANDARD.decode(compact) {
+        Ok(bytes) => Ok(Scalar::Str(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(error) => Err(YamlError::Syntax {
+            line: None,
+            message: format!("!!binary value contains invalid base64 data: {error}"),
+        }),
+    }
+}
+
+fn resolve_plain(text: &str) -> Scalar {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Scalar::Bool(true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Scalar::Bool(false);
+        }
+        ".nan" | ".NaN" | ".NAN" => return Scalar::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Scalar::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Scalar::Float(f64::NEG_INFINITY),
+        "<<" => return Scalar::Merge,
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    match first {
+        b'.' => {
+            if let Some(f) = go_parse_float(text) {
+                return Scalar::Float(f);
+            }
+        }
+        b'+' | b'-' | b'0'..=b'9' => {
+            let plain: String = text.chars().filter(|&c| c != '_').collect();
+            if let Some(i) = go_parse_int(&plain) {
+                return Scalar::Int(i);
+            }
+            if let Some(u) = go_parse_uint(&plain) {
+                return Scalar::Uint(u);
+            }
+            if is_yaml_style_float(&plain)
+                && let Some(f) = go_parse_float(&plain)
+            {
+                return Scalar::Float(f);
+            }
+            if let Some(rest) = plain.strip_prefix("0b") {
+                if let Ok(i) = i64::from_str_radix(rest, 2) {
+                    return Scalar::Int(i);
+                }
+                if let Ok(u) = u64::from_str_radix(rest, 2) {
+                    return Scalar::Uint(u);
+                }
+            } else if let Some(rest) = plain.strip_prefix("-0b")
+                && let Ok(i) = i64::from_str_radix(&format!("-{rest}"), 2)
+            {
+                return Scalar::Int(i);
+            }
+        }
+        _ => {}
+    }
+    Scalar::Str(text.to_string())
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+fn is_yaml_style_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Splits Go's base prefix (`strconv.ParseInt(s, 0, 64)`): sign, radix and digits.
+fn go_int_parts(s: &str) -> Option<(bool, u32, &str)> {
+    let (negative, rest) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = rest.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &rest[2..]),
+        Some("0o") => (8, &rest[2..]),
+        Some("0b") => (2, &rest[2..]),
+        _ if rest.len() > 1 && rest.starts_with('0') => (8, &rest[1..]),
+        _ => (10, rest),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    Some((negative, radix, digits))
+}
+
+fn go_parse_int(s: &str) -> Option<i64> {
+    let (negative, radix, digits) = go_int_parts(s)?;
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
+    if negative {
+        if magnitude <= i64::MAX as u64 + 1 {
+            Some((magnitude as i64).wrapping_neg())
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+fn go_parse_uint(s: &str) -> Option<u64> {
+    if s.starts_with(['-', '+']) {
+        return None;
+    }
+    let (_, radix, digits) = go_int_parts(s)?;
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// `strconv.ParseFloat(s, 64)` for the decimal forms YAML lets through; out of range is
+/// an error in Go (the scalar then stays a string).
+fn go_parse_float(s: &str) -> Option<f64> {
+    let f: f64 = s.parse().ok()?;
+    if f.is_infinite() { None } else { Some(f) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(text: &str) -> String {
+        match parse(text) {
+            Ok(value) => format!("{value:?}"),
+            Err(error) => format!("ERR {error}"),
+        }
+    }
+
+    #[test]
+    fn yaml_1_1_scalars_resolve_as_go_yaml_v2_does() {
+        assert_eq!(
+            json("a: yes\nb: on\nc: y\nd: Off\ne: tRue\nf: ~\ng:\n"),
+            r#"{"a": true, "b": true, "c": true, "d": false, "e": "tRue", "f": nil, "g": nil}"#
+        );
+        assert_eq!(
+            json("a: 010\nb: 0x1F\nc: 1_000\nd: 0o17\ne: 0b101\nf: 089\ng: 1:30\nh: 1e400"),
+            r#"{"a": 8f, "b": 31f, "c": 1000f, "d": 15f, "e": 5f, "f": 89f, "g": "1:30", "h": "1e400"}"#
+        );
+        assert_eq!(
+            json("a: 2001-12-14\nb: '1'\nc: !!str 1\nd: !!int \"2\"\ne: !foo x\nf: .5"),
+            r#"{"a": "2001-12-14", "b": "1", "c": "1", "d": 2f, "e": "x", "f": 0.5f}"#
+        );
+    }
+
+    #[test]
+    fn keys_are_stringified_like_sigs_k8s_yaml() {
+        assert_eq!(
+            json("1: a\ntrue: b\n1.5: c\n1.0: d\n1.25e10: e\non: f\n0x10: g"),
+            r#"{"1": "a", "1.25e+10": "e", "1.5": "c", "16": "g", "true": "f"}"#
+                .replace(r#""1": "a""#, r#""1": "d""#)
+        );
+        assert_eq!(
+            json("~: x"),
+            r#"ERR error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: "x""#
+        );
+    }
+
+    #[test]
+    fn anchors_merges_and_duplicates() {
+        assert_eq!(
+            json("base: &b {x: 1, z: 2}\nc:\n  <<: *b\n  z: 3\nd: *b\nx: 1\nx: 2"),
+            r#"{"base": {"x": 1f, "z": 2f}, "c": {"x": 1f, "z": 3f}, "d": {"x": 1f, "z": 2f}, "x": 2f}"#
+        );
+        assert_eq!(json("a: 1\n---\nb: 2\n"), r#"{"a": 1f}"#);
+        assert_eq!(json(""), "nil");
+        assert_eq!(json("# only\n"), "nil");
+    }
+
+    /// Inputs and the errors Helm v4 prints for them (from `helm_values_from_yaml`).
+    const HELM_ERRORS: &[(&str, &str)] = &[
+        (
+            "a: [1, 2\n",
+            "yaml: line 1: did not find expected ',' or ']'",
+        ),
+        (
+            "a: {b: 1\n",
+            "yaml: line 1: did not find expected ',' or '}'",
+        ),
+        (
+            "a: b: c",
+            "yaml: mapping values are not allowed in this context",
+        ),
+        (
+            "a: 1\n b: 2",
+            "yaml: line 2: mapping values are not allowed in this context",
+        ),
+        (
+            "a:\n\tb: 1",
+            "yaml: line 2: found character that cannot start any token",
+        ),
+        ("a: 'x", "yaml: found unexpected end of stream"),
+        ("a: \"x", "yaml: found unexpected end of stream"),
+        (
+            "a:\n  - 1\n  b: 2",
+            "yaml: line 2: did not find expected '-' indicator",
+        ),
+        (
+            "a:\n  b: 1\n c: 2",
+            "yaml: line 2: did not find expected key",
+        ),
+        ("a: *y", "yaml: unknown anchor 'y' referenced"),
+        (
+            "x:\n  y: 1\n  z\n",
+            "yaml: line 4: could not find expected ':'",
+        ),
+        ("a: b\nc", "yaml: line 3: could not find expected ':'"),
+        (
+            "key: value\n- item",
+            "yaml: line 1: did not find expected key",
+        ),
+        ("a: [1, 2]]", "yaml: did not find expected key"),
+        ("a: @x", "yaml: found character that cannot start any token"),
+        (
+            "- a\nb: 1",
+            "yaml: line 1: did not find expected '-' indicator",
+        ),
+        ("a: !!int x", "yaml: cannot decode !!str `x` as a !!int"),
+    ];
+
+    #[test]
+    fn syntax_errors_read_like_helm() {
+        let mut wrong = Vec::new();
+        for (input, want) in HELM_ERRORS {
+            let want = format!("ERR error converting YAML to JSON: {want}");
+            let got = json(input);
+            if got != want {
+                wrong.push(format!("{input:?}\n   got {got}\n  want {want}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn json_limits_read_like_helm() {
+        assert_eq!(
+            json("a: .inf"),
+            "ERR error converting YAML to JSON: json: unsupported value: +Inf"
+        );
+        assert_eq!(
+            parse_map("- 1\n", "common.Values").unwrap_err().to_string(),
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type common.Values"
+        );
+    }
 }
