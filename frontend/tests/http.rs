@@ -1,0 +1,713 @@
+//! Handler and proxy tests over real HTTP: the frontend on 127.0.0.1:0 in front of a
+//! stand-in backend that answers, errs, is slow, or is not there at all.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+use todo_frontend::Config;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+const TOKEN: &str = "tok-123.secret";
+
+/// A running server and the means to stop it.
+struct Running {
+    base: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
+    }
+}
+
+fn bearer_ok(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {TOKEN}"))
+}
+
+fn unauthorized() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "unauthorized", "detail": "missing or invalid token"})),
+    )
+}
+
+fn task(id: u64, title: &str, completed: bool) -> Value {
+    json!({
+        "id": id, "title": title, "description": "", "completed": completed,
+        "priority": "high", "due_date": "2020-01-02", "tags": ["home"],
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+    })
+}
+
+/// A stand-in for todo-backend with just enough behaviour to exercise the frontend.
+fn stand_in(slow: Duration) -> Router {
+    Router::new()
+        .route(
+            "/api/auth/signin",
+            post(|Json(body): Json<Value>| async move {
+                if body["password"] == "right-password" {
+                    (
+                        StatusCode::OK,
+                        Json(json!({"token": TOKEN, "user": {"id": 1, "email": body["email"]}})),
+                    )
+                } else {
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        Json(json!({"error": "invalid_credentials", "detail": "invalid email or password"})),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/api/auth/signup",
+            post(|Json(body): Json<Value>| async move {
+                if body["email"] == "taken@example.com" {
+                    (
+                        StatusCode::CONFLICT,
+                        Json(json!({"error": "email_taken", "detail": "An account with this email already exists."})),
+                    )
+                } else {
+                    (
+                        StatusCode::CREATED,
+                        Json(json!({"token": TOKEN, "user": {"id": 2, "email": body["email"]}})),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/api/auth/me",
+            get(move |headers: HeaderMap| async move {
+                tokio::time::sleep(slow).await;
+                if bearer_ok(&headers) {
+                    (StatusCode::OK, Json(json!({"id": 1, "email": "ada@example.com"})))
+                } else {
+                    unauthorized()
+                }
+            }),
+        )
+        .route(
+            "/api/tasks",
+            get(|headers: HeaderMap, query: axum::extract::RawQuery| async move {
+                if !bearer_ok(&headers) {
+                    return unauthorized();
+                }
+                let query = query.0.unwrap_or_default();
+                if query.contains("status=open") {
+                    return (StatusCode::OK, Json(json!({"tasks": [task(1, "Open one", false)], "total": 2})));
+                }
+                if query.contains("status=done") {
+                    return (StatusCode::OK, Json(json!({"tasks": [task(3, "Done one", true)], "total": 1})));
+                }
+                if query.contains("q=nothing") {
+                    return (StatusCode::OK, Json(json!({"tasks": [], "total": 0})));
+                }
+                (
+                    StatusCode::OK,
+                    Json(json!({
+                        "tasks": [task(1, "Buy <milk>", false), task(2, "Call Bob", false), task(3, "Done one", true)],
+                        "total": 3
+                    })),
+                )
+            })
+            .post(|headers: HeaderMap, Json(body): Json<Value>| async move {
+                if !bearer_ok(&headers) {
+                    return unauthorized();
+                }
+                if body["title"].as_str().unwrap_or("").is_empty() {
+                    return (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Json(json!({"error": "validation_failed", "detail": "title must be 1 to 200 characters"})),
+                    );
+                }
+                (StatusCode::CREATED, Json(task(9, body["title"].as_str().unwrap_or(""), false)))
+            }),
+        )
+        .route(
+            "/api/echo",
+            get(|headers: HeaderMap| async move {
+                let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+                Json(json!({"authorization": get("authorization"), "cookie": get("cookie")}))
+            }),
+        )
+        .route(
+            "/api/slow",
+            get(move || async move {
+                tokio::time::sleep(slow).await;
+                Json(json!({"slow": true}))
+            }),
+        )
+        .route(
+            "/api/boom",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "internal failure") }),
+        )
+        .route("/readyz", get(|| async { Json(json!({"status": "ready"})) }))
+}
+
+async fn spawn_router(router: Router) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        base,
+        stop: Some(stop),
+        task,
+    }
+}
+
+async fn spawn_frontend(backend_url: &str, timeout: Duration) -> Running {
+    let config = Config {
+        port: 0,
+        backend_url: backend_url.to_owned(),
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: timeout,
+        ..Config::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        todo_frontend::serve(config, listener, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    Running {
+        base,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// A backend address where nothing listens.
+async fn closed_address() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{address}")
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+fn session_cookie() -> String {
+    format!("todo_session={TOKEN}")
+}
+
+#[tokio::test]
+async fn health_and_readiness_follow_the_backend() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+
+    let health = http
+        .get(format!("{}/healthz", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = http
+        .get(format!("{}/readyz", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+
+    backend.stop().await;
+    let ready = http
+        .get(format!("{}/readyz", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["error"], "backend_unavailable", "{body}");
+    let health = http
+        .get(format!("{}/healthz", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        health.status(),
+        200,
+        "liveness does not depend on the backend"
+    );
+    frontend.stop().await;
+}
+
+#[tokio::test]
+async fn visitors_without_a_session_are_sent_to_sign_in() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+
+    let home = http
+        .get(format!("{}/", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(home.headers()["location"], "/signin");
+
+    let page = http
+        .get(format!("{}/signin", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"<label for="email">Email</label>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<label for="password">Password</label>"#));
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+
+    let signup = http
+        .get(format!("{}/signup", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(signup.text().await.unwrap().contains("Create your account"));
+
+    let missing = http
+        .get(format!("{}/no/such/page", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    assert!(missing.text().await.unwrap().contains("Page not found"));
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_sets_an_http_only_lax_cookie_and_never_exposes_the_token() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+
+    let form = [("email", "ada@example.com"), ("password", "right-password")];
+    let answer = http
+        .post(format!("{}/signin", frontend.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()["location"], "/");
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.starts_with(&format!("todo_session={TOKEN}")),
+        "{cookie}"
+    );
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP gets no Secure flag: {cookie}"
+    );
+
+    let over_https = http
+        .post(format!("{}/signin", frontend.base))
+        .header("x-forwarded-proto", "https")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let cookie = over_https.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+
+    // Through the JSON proxy the token goes into the cookie, not into the body.
+    let answer = http
+        .post(format!("{}/api/auth/signin", frontend.base))
+        .json(&json!({"email": "ada@example.com", "password": "right-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(
+        answer.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly")
+    );
+    let body = answer.text().await.unwrap();
+    assert!(!body.contains(TOKEN), "token leaked to JavaScript: {body}");
+    assert!(body.contains("ada@example.com"), "{body}");
+
+    let signout = http
+        .post(format!("{}/signout", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signout.status(), StatusCode::SEE_OTHER);
+    assert!(
+        signout.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn bad_credentials_and_taken_emails_show_the_form_again_with_the_reason() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+
+    let wrong = http
+        .post(format!("{}/signin", frontend.base))
+        .form(&[("email", "ada@example.com"), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let html = wrong.text().await.unwrap();
+    assert!(html.contains(r#"role="alert""#), "{html}");
+    assert!(html.contains("do not match an account"), "{html}");
+    assert!(
+        html.contains(r#"value="ada@example.com""#),
+        "email kept: {html}"
+    );
+
+    let taken = http
+        .post(format!("{}/signup", frontend.base))
+        .form(&[("email", "taken@example.com"), ("password", "long-enough")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.status(), 409);
+    assert!(taken.text().await.unwrap().contains("already exists"));
+
+    let empty = http
+        .post(format!("{}/signup", frontend.base))
+        .form(&[("email", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 422);
+    assert!(
+        empty
+            .text()
+            .await
+            .unwrap()
+            .contains("Enter both your email and your password")
+    );
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn task_page_renders_tasks_counts_and_escapes_titles() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+
+    let page = http
+        .get(format!("{}/?status=bogus&q=&sort=due", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("ada@example.com"), "signed-in email shown");
+    assert!(
+        html.contains("Buy &lt;milk&gt;"),
+        "titles are escaped: {html}"
+    );
+    assert!(!html.contains("Buy <milk>"));
+    assert!(
+        html.contains(r#"All <span class="count">3</span>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"Open <span class="count">2</span>"#));
+    assert!(html.contains(r#"Done <span class="count">1</span>"#));
+    assert!(html.contains("High priority"));
+    assert!(
+        html.contains("Overdue: "),
+        "open task due in 2020 is overdue"
+    );
+    assert!(html.contains(r#"<label for="chat-message">Message the assistant</label>"#));
+    assert!(!html.contains(TOKEN), "token never in the page");
+
+    let empty = http
+        .get(format!("{}/partials/tasks?q=nothing", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 200);
+    assert!(
+        empty
+            .text()
+            .await
+            .unwrap()
+            .contains("No tasks match your search.")
+    );
+
+    // An expired session sends the browser back to sign-in and clears the cookie.
+    let expired = http
+        .get(format!("{}/", frontend.base))
+        .header("cookie", "todo_session=expired")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::SEE_OTHER);
+    assert_eq!(expired.headers()["location"], "/signin");
+    assert!(
+        expired.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn proxy_adds_the_bearer_token_and_keeps_cookies_to_itself() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+
+    let echo: Value = http
+        .get(format!("{}/api/echo", frontend.base))
+        .header("cookie", format!("other=1; {}", session_cookie()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(echo["authorization"], format!("Bearer {TOKEN}"));
+    assert_eq!(echo["cookie"], Value::Null, "cookies are not forwarded");
+
+    let created = http
+        .post(format!("{}/api/tasks", frontend.base))
+        .header("cookie", session_cookie())
+        .json(&json!({"title": "Write tests"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(
+        created.json::<Value>().await.unwrap()["title"],
+        "Write tests"
+    );
+
+    // Backend errors pass through unchanged, status and body.
+    let invalid = http
+        .post(format!("{}/api/tasks", frontend.base))
+        .header("cookie", session_cookie())
+        .json(&json!({"title": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 422);
+    let body: Value = invalid.json().await.unwrap();
+    assert_eq!(body["error"], "validation_failed");
+
+    let anonymous = http
+        .get(format!("{}/api/tasks", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let boom = http
+        .get(format!("{}/api/boom", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(boom.status(), 500);
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn a_backend_that_is_down_gets_502_pages_and_json() {
+    let frontend = spawn_frontend(&closed_address().await, Duration::from_secs(5)).await;
+    let http = client();
+
+    let api = http
+        .get(format!("{}/api/tasks", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 502);
+    assert_eq!(api.headers()["retry-after"], "2");
+    let body: Value = api.json().await.unwrap();
+    assert_eq!(body["error"], "backend_unavailable");
+    assert!(
+        body["detail"].as_str().unwrap().contains("try again"),
+        "{body}"
+    );
+
+    let page = http
+        .get(format!("{}/?status=open", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 502);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("The task service is unavailable"), "{html}");
+    assert!(
+        html.contains(r#"href="/?status=open">Try again</a>"#),
+        "{html}"
+    );
+
+    let signin = http
+        .post(format!("{}/signin", frontend.base))
+        .form(&[("email", "ada@example.com"), ("password", "right-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signin.status(), 502);
+    assert!(signin.text().await.unwrap().contains("cannot be reached"));
+    frontend.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_backend_gets_504_within_the_timeout() {
+    let backend = spawn_router(stand_in(Duration::from_secs(5))).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_millis(300)).await;
+    let http = client();
+
+    let started = std::time::Instant::now();
+    let api = http
+        .get(format!("{}/api/slow", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 504);
+    let body: Value = api.json().await.unwrap();
+    assert_eq!(body["error"], "backend_timeout");
+    assert!(
+        body["detail"].as_str().unwrap().contains("0.3 seconds"),
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the request did not hang"
+    );
+
+    let page = http
+        .get(format!("{}/", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 504);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("slow to answer") && html.contains("Try again"),
+        "{html}"
+    );
+
+    let partial = http
+        .get(format!("{}/partials/tasks", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), 504);
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish() {
+    let backend = spawn_router(stand_in(Duration::from_millis(700))).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let url = format!("{}/api/slow", frontend.base);
+    let in_flight = tokio::spawn(async move { client().get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    frontend.stop().await;
+    let answer = in_flight.await.unwrap().unwrap();
+    assert_eq!(answer.status(), 200);
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn healthcheck_subcommand_exits_0_when_healthy_and_1_when_not() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let port = frontend.base.rsplit(':').next().unwrap().to_owned();
+    let run = |port: String| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_todo-frontend"))
+            .arg("healthcheck")
+            .env("PORT", port)
+            .output()
+            .await
+            .unwrap()
+    };
+    let healthy = run(port).await;
+    assert_eq!(healthy.status.code(), Some(0), "{healthy:?}");
+
+    let closed = closed_address().await;
+    let closed_port = closed.rsplit(':').next().unwrap().to_owned();
+    let unhealthy = run(closed_port.clone()).await;
+    assert_eq!(unhealthy.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unhealthy.stderr);
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{closed_port}")),
+        "{stderr}"
+    );
+
+    let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_todo-frontend"))
+        .arg("healthcheck")
+        .env("PORT", "eighty")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("PORT=\"eighty\" is not valid"));
+    frontend.stop().await;
+    backend.stop().await;
+}
