@@ -1,3 +1,117 @@
-//! todo-backend (being built).
+//! `todo-backend`: serves the Todo Chatbot API (`todo-backend`), or checks that a running
+//! server is healthy (`todo-backend healthcheck`, exit 0 or 1).
 
-fn main() {}
+use std::process::ExitCode;
+use std::time::Duration;
+
+use todo_backend::{Config, Environment};
+
+const USAGE: &str = "usage: todo-backend [healthcheck]\n\n\
+  (no argument)  serve the API on 0.0.0.0:$PORT\n\
+  healthcheck    exit 0 when GET /healthz on 127.0.0.1:$PORT answers 200, else 1\n\n\
+environment: PORT, LOG_LEVEL, ENVIRONMENT, CORS_ORIGINS, DATABASE_URL, BETTER_AUTH_SECRET,\n\
+             OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => serve(),
+        ["healthcheck"] => healthcheck(),
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        ["-V" | "--version"] => {
+            println!("todo-backend {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("error: unknown arguments {args:?}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn healthcheck() -> ExitCode {
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|port| port.trim().parse().ok())
+        .unwrap_or(8000);
+    match todo_backend::healthcheck::check(port, Duration::from_secs(3)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("unhealthy: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            for problem in &error.problems {
+                eprintln!("configuration error: {problem}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&config);
+    if config.auth_secret_generated {
+        tracing::warn!(
+            "BETTER_AUTH_SECRET is not set: using a random key, so sessions will not survive a restart"
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
+            .await
+            .map_err(|error| {
+                format!(
+                    "cannot listen on port {}: {error}; choose another with PORT",
+                    config.port
+                )
+            })?;
+        todo_backend::serve(config, listener, todo_backend::shutdown_signal())
+            .await
+            .map_err(|error| error.to_string())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    if config.environment == Environment::Production {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        builder.init();
+    }
+}

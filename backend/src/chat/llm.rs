@@ -1,0 +1,345 @@
+//! The chatbot through an OpenAI-compatible chat-completions API with tool calls: the model
+//! picks task operations, this module carries them out with the same rules as the REST API.
+
+use chrono::NaiveDate;
+use serde_json::{Value, json};
+
+use super::{ChatReply, ChatSource};
+use crate::config::LlmConfig;
+use crate::error::ApiError;
+use crate::model::{NewTask, Priority, StatusFilter, Task, TaskPatch, TaskQuery};
+use crate::store::Store;
+use crate::tasks;
+
+/// Most model round trips for one message (each may carry several tool calls).
+const MAX_ROUNDS: usize = 5;
+
+/// Why the model could not answer (the parser answers instead).
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// The request failed (connection, timeout).
+    #[error("cannot reach the chat model API at {url}: {source}")]
+    Request {
+        /// The endpoint.
+        url: String,
+        /// What failed.
+        source: reqwest::Error,
+    },
+    /// The API answered with an error status.
+    #[error("the chat model API at {url} answered HTTP {status}")]
+    Status {
+        /// The endpoint.
+        url: String,
+        /// The status.
+        status: u16,
+    },
+    /// The answer was not a chat completion.
+    #[error("the chat model API answered something unexpected: {0}")]
+    Protocol(String),
+    /// The model kept calling tools.
+    #[error("the chat model made tool calls for more than {MAX_ROUNDS} rounds")]
+    TooManyRounds,
+}
+
+/// A configured client of the chat model API.
+#[derive(Debug, Clone)]
+pub struct Llm {
+    client: reqwest::Client,
+    config: LlmConfig,
+}
+
+impl Llm {
+    /// A client with the configured timeout.
+    pub fn new(config: LlmConfig) -> Result<Self, LlmError> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|source| LlmError::Request {
+                url: config.base_url.clone(),
+                source,
+            })?;
+        Ok(Self { client, config })
+    }
+
+    /// Answers `message` for `user`, carrying out the tool calls the model makes.
+    pub async fn respond(
+        &self,
+        store: &Store,
+        user: i64,
+        message: &str,
+        today: NaiveDate,
+    ) -> Result<ChatReply, LlmError> {
+        let url = format!("{}/chat/completions", self.config.base_url);
+        let mut messages = vec![
+            json!({"role": "system", "content": system_prompt(today)}),
+            json!({"role": "user", "content": message}),
+        ];
+        let mut touched: Vec<Task> = Vec::new();
+        for _ in 0..MAX_ROUNDS {
+            let body = json!({
+                "model": self.config.model,
+                "messages": messages,
+                "tools": tools(),
+                "tool_choice": "auto",
+            });
+            let response = self
+                .client
+                .post(&url)
+                .bearer_auth(self.config.api_key.expose())
+                .json(&body)
+                .send()
+                .await
+                .map_err(|source| LlmError::Request {
+                    url: url.clone(),
+                    source,
+                })?;
+            if !response.status().is_success() {
+                return Err(LlmError::Status {
+                    url,
+                    status: response.status().as_u16(),
+                });
+            }
+            let completion: Value = response.json().await.map_err(|source| LlmError::Request {
+                url: url.clone(),
+                source,
+            })?;
+            let message = completion
+                .pointer("/choices/0/message")
+                .cloned()
+                .ok_or_else(|| LlmError::Protocol("no choices[0].message".into()))?;
+            let calls = message
+                .get("tool_calls")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if calls.is_empty() {
+                let reply = message
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|text| !text.is_empty())
+                    .ok_or_else(|| {
+                        LlmError::Protocol("a message with neither content nor tool calls".into())
+                    })?;
+                return Ok(ChatReply {
+                    reply: reply.to_string(),
+                    tasks: touched,
+                    source: ChatSource::Llm,
+                });
+            }
+            messages.push(message);
+            for call in calls {
+                let id = call
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let name = call
+                    .pointer("/function/name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        LlmError::Protocol("a tool call without a function name".into())
+                    })?;
+                let arguments = call
+                    .pointer("/function/arguments")
+                    .and_then(Value::as_str)
+                    .unwrap_or("{}");
+                let result = match serde_json::from_str::<Value>(arguments) {
+                    Ok(arguments) => run_tool(store, user, name, &arguments, &mut touched).await,
+                    Err(error) => json!({"error": format!("arguments are not JSON: {error}")}),
+                };
+                messages.push(json!({
+                    "role": "tool",
+                    "tool_call_id": id,
+                    "content": result.to_string(),
+                }));
+            }
+        }
+        Err(LlmError::TooManyRounds)
+    }
+}
+
+fn system_prompt(today: NaiveDate) -> String {
+    format!(
+        "You manage the user's todo list through the tools. Today is {} ({}). \
+         Use the tools to do what the user asks, then answer in one or two short sentences. \
+         Dates are YYYY-MM-DD. Refer to tasks by their title and #id.",
+        today,
+        today.format("%A")
+    )
+}
+
+fn tools() -> Value {
+    let task_fields = json!({
+        "title": {"type": "string", "description": "1 to 200 characters"},
+        "description": {"type": "string"},
+        "priority": {"type": "string", "enum": ["low", "medium", "high"]},
+        "due_date": {"type": ["string", "null"], "description": "YYYY-MM-DD, or null to clear"},
+        "tags": {"type": "array", "items": {"type": "string"}}
+    });
+    let function = |name: &str, description: &str, parameters: Value| json!({"type": "function", "function": {"name": name, "description": description, "parameters": parameters}});
+    let mut update_fields = task_fields.clone();
+    if let Some(fields) = update_fields.as_object_mut() {
+        fields.insert("id".into(), json!({"type": "integer"}));
+        fields.insert("completed".into(), json!({"type": "boolean"}));
+    }
+    json!([
+        function(
+            "add_task",
+            "Create a task.",
+            json!({
+            "type": "object", "properties": task_fields, "required": ["title"]})
+        ),
+        function(
+            "list_tasks",
+            "List the user's tasks, optionally filtered.",
+            json!({
+            "type": "object", "properties": {
+                "status": {"type": "string", "enum": ["all", "open", "done"]},
+                "q": {"type": "string", "description": "text to search for"},
+                "priority": {"type": "string", "enum": ["low", "medium", "high"]}}})
+        ),
+        function(
+            "update_task",
+            "Change fields of a task: completed true marks it done.",
+            json!({
+            "type": "object", "properties": update_fields, "required": ["id"]})
+        ),
+        function(
+            "delete_task",
+            "Delete a task.",
+            json!({
+            "type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]})
+        ),
+    ])
+}
+
+/// Runs one tool call; errors go back to the model as `{"error": ...}`.
+async fn run_tool(
+    store: &Store,
+    user: i64,
+    name: &str,
+    arguments: &Value,
+    touched: &mut Vec<Task>,
+) -> Value {
+    match tool(store, user, name, arguments).await {
+        Ok(ToolResult::Tasks(found)) => {
+            let value = json!({ "tasks": found });
+            for task in found {
+                remember(touched, task);
+            }
+            value
+        }
+        Ok(ToolResult::Deleted(task)) => {
+            let value = json!({ "deleted": task.id });
+            remember(touched, task);
+            value
+        }
+        Err(error) => json!({ "error": error }),
+    }
+}
+
+enum ToolResult {
+    Tasks(Vec<Task>),
+    Deleted(Task),
+}
+
+async fn tool(
+    store: &Store,
+    user: i64,
+    name: &str,
+    arguments: &Value,
+) -> Result<ToolResult, String> {
+    let api = |error: ApiError| format!("the operation failed with status {}", error.status());
+    let text = |key: &str| {
+        arguments
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let priority = |key: &str| -> Result<Option<Priority>, String> {
+        text(key)
+            .map(|p| Priority::parse(&p).ok_or(format!("{key} must be low, medium or high")))
+            .transpose()
+    };
+    let date = |value: &Value| -> Result<Option<NaiveDate>, String> {
+        match value {
+            Value::Null => Ok(None),
+            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| format!("due_date `{s}` is not YYYY-MM-DD")),
+            _ => Err("due_date must be a string or null".into()),
+        }
+    };
+    let tags = || -> Option<Vec<String>> {
+        arguments.get("tags").and_then(Value::as_array).map(|tags| {
+            tags.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+    };
+    let id = || {
+        arguments
+            .get("id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| "id (an integer) is required".to_string())
+    };
+    match name {
+        "add_task" => {
+            let task = NewTask {
+                title: text("title").ok_or("title is required")?,
+                description: text("description").unwrap_or_default(),
+                completed: false,
+                priority: priority("priority")?.unwrap_or_default(),
+                due_date: date(arguments.get("due_date").unwrap_or(&Value::Null))?,
+                tags: tags().unwrap_or_default(),
+            };
+            let task = tasks::create(store, user, task).await.map_err(api)?;
+            Ok(ToolResult::Tasks(vec![task]))
+        }
+        "list_tasks" => {
+            let status = match text("status").as_deref() {
+                Some("open") => StatusFilter::Open,
+                Some("done") => StatusFilter::Done,
+                _ => StatusFilter::All,
+            };
+            let query = TaskQuery {
+                status,
+                q: text("q"),
+                priority: priority("priority")?,
+                limit: Some(tasks::MAX_LIMIT),
+                ..TaskQuery::default()
+            };
+            let list = tasks::list(store, user, &query).await.map_err(api)?;
+            Ok(ToolResult::Tasks(list.tasks))
+        }
+        "update_task" => {
+            let patch = TaskPatch {
+                title: text("title"),
+                description: text("description"),
+                completed: arguments.get("completed").and_then(Value::as_bool),
+                priority: priority("priority")?,
+                due_date: arguments.get("due_date").map(date).transpose()?,
+                tags: tags(),
+            };
+            let task = tasks::update(store, user, id()?, patch)
+                .await
+                .map_err(api)?;
+            Ok(ToolResult::Tasks(vec![task]))
+        }
+        "delete_task" => {
+            let task = tasks::delete(store, user, id()?).await.map_err(api)?;
+            Ok(ToolResult::Deleted(task))
+        }
+        other => Err(format!("there is no tool named {other}")),
+    }
+}
+
+/// Keeps the latest version of each touched task, in first-touched order.
+fn remember(touched: &mut Vec<Task>, task: Task) {
+    match touched.iter_mut().find(|known| known.id == task.id) {
+        Some(known) => *known = task,
+        None => touched.push(task),
+    }
+}

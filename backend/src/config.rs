@@ -1,0 +1,416 @@
+//! Configuration from the environment: exactly the variables the compose file and the chart
+//! pass. Every problem is collected, so a bad deployment learns all of them at once.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the embedded SQLite database lives when `DATABASE_URL` is unset.
+pub const DEFAULT_SQLITE_PATH: &str = "./data/todo.db";
+
+/// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that needs it (signing, connecting).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Development or production: production logs JSON and insists on a real signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local work: human-readable logs, a generated signing key is allowed.
+    Development,
+    /// A deployment: JSON logs, `BETTER_AUTH_SECRET` required.
+    Production,
+}
+
+/// Which database the server uses, with the URL kept secret (it may hold a password).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file (created with its folder when missing).
+    Sqlite {
+        /// The URL handed to the driver (always with `mode=rwc`).
+        url: Secret,
+        /// The database file.
+        path: PathBuf,
+    },
+    /// A PostgreSQL server (`postgres://` or `postgresql://`, e.g. Neon with `sslmode=require`).
+    Postgres {
+        /// The URL, password included.
+        url: Secret,
+    },
+}
+
+impl Database {
+    /// Parses a `DATABASE_URL` value.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres {
+                url: Secret::new(url),
+            });
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let rest = rest.strip_prefix("//").unwrap_or(rest);
+            let (path, query) = match rest.split_once('?') {
+                Some((path, query)) => (path, Some(query)),
+                None => (rest, None),
+            };
+            if path.is_empty() || path == ":memory:" {
+                return Err(format!(
+                    "DATABASE_URL `{url}` names no SQLite file: use e.g. sqlite:///data/todo.db"
+                ));
+            }
+            let mode_given = query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("mode=")));
+            let driver_url = match (query, mode_given) {
+                (Some(_), true) => format!("sqlite://{rest}"),
+                (Some(query), false) => format!("sqlite://{path}?{query}&mode=rwc"),
+                (None, _) => format!("sqlite://{path}?mode=rwc"),
+            };
+            return Ok(Self::Sqlite {
+                url: Secret::new(driver_url),
+                path: PathBuf::from(path),
+            });
+        }
+        Err(format!(
+            "DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got `{}`)",
+            redact_url(url)
+        ))
+    }
+
+    /// The embedded default: `./data/todo.db`.
+    pub fn default_sqlite() -> Self {
+        Self::Sqlite {
+            url: Secret::new(format!("sqlite://{DEFAULT_SQLITE_PATH}?mode=rwc")),
+            path: PathBuf::from(DEFAULT_SQLITE_PATH),
+        }
+    }
+
+    /// The URL for the driver (contains the password: never log it).
+    pub fn url(&self) -> &Secret {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url } => url,
+        }
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Database {
+    /// The URL with its password replaced by `***`: safe for logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redact_url(self.url().expose()))
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Database({self})")
+    }
+}
+
+/// Replaces the password in `scheme://user:password@host/...` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let masked = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{masked}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
+/// The OpenAI-compatible chat-completions API that drives the chatbot when configured.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// `OPENAI_API_KEY`.
+    pub api_key: Secret,
+    /// `OPENAI_BASE_URL` (default `https://api.openai.com/v1`), without the trailing slash.
+    pub base_url: String,
+    /// `OPENAI_MODEL` (default `gpt-4o-mini`).
+    pub model: String,
+    /// How long one API call may take before the parser answers instead.
+    pub timeout: Duration,
+}
+
+/// How expensive password hashes are (argon2id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCost {
+    /// OWASP's argon2id recommendation (19 MiB, 2 passes): what a deployment uses.
+    Standard,
+    /// Minimal parameters for test suites and benchmarks that create many users.
+    Minimal,
+}
+
+/// Everything the server needs, read once at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `PORT` (default 8000).
+    pub port: u16,
+    /// `LOG_LEVEL` (default `info`): a level or a tracing filter directive.
+    pub log_level: String,
+    /// `ENVIRONMENT` (default development).
+    pub environment: Environment,
+    /// `CORS_ORIGINS` (comma-separated; default `http://localhost:3000`).
+    pub cors_origins: Vec<String>,
+    /// `DATABASE_URL` (default: SQLite at `./data/todo.db`).
+    pub database: Database,
+    /// `BETTER_AUTH_SECRET`: signs session tokens.
+    pub auth_secret: Secret,
+    /// True when no `BETTER_AUTH_SECRET` was given and a random one was generated.
+    pub auth_secret_generated: bool,
+    /// How long a session token lasts.
+    pub token_ttl: Duration,
+    /// `OPENAI_API_KEY` with `OPENAI_BASE_URL` and `OPENAI_MODEL`, when set.
+    pub llm: Option<LlmConfig>,
+    /// How long in-flight requests may run after SIGTERM before the server stops anyway.
+    pub shutdown_grace: Duration,
+    /// The cost of password hashes.
+    pub password_cost: PasswordCost,
+}
+
+/// Every problem found in the configuration, one line each.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct ConfigError {
+    /// One sentence per problem, naming the variable and the fix.
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `var` (tests pass a map instead of the environment).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| var(name).filter(|value| !value.trim().is_empty());
+        let mut problems = Vec::new();
+
+        let port = match var("PORT") {
+            None => 8000,
+            Some(raw) => raw.trim().parse::<u16>().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "PORT must be a port number between 0 and 65535 (got `{raw}`)"
+                ));
+                8000
+            }),
+        };
+
+        let log_level = var("LOG_LEVEL").unwrap_or_else(|| "info".to_string());
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            problems.push(format!(
+                "LOG_LEVEL must be a level (error, warn, info, debug, trace) or a tracing filter (got `{log_level}`)"
+            ));
+        }
+
+        let environment = match var("ENVIRONMENT").as_deref().map(str::trim) {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                problems.push(format!(
+                    "ENVIRONMENT must be `development` or `production` (got `{other}`)"
+                ));
+                Environment::Development
+            }
+        };
+
+        let cors_origins: Vec<String> = var("CORS_ORIGINS")
+            .unwrap_or_else(|| "http://localhost:3000".to_string())
+            .split(',')
+            .map(|origin| origin.trim().trim_end_matches('/').to_string())
+            .filter(|origin| !origin.is_empty())
+            .collect();
+        for origin in &cors_origins {
+            let valid = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && axum::http::HeaderValue::from_str(origin).is_ok());
+            if !valid {
+                problems.push(format!(
+                    "CORS_ORIGINS entries must be origins like http://localhost:3000 or `*` (got `{origin}`)"
+                ));
+            }
+        }
+
+        let database = match var("DATABASE_URL") {
+            None => Database::default_sqlite(),
+            Some(url) => Database::parse(&url).unwrap_or_else(|problem| {
+                problems.push(problem);
+                Database::default_sqlite()
+            }),
+        };
+
+        let (auth_secret, auth_secret_generated) = match var("BETTER_AUTH_SECRET") {
+            Some(secret) if secret.len() < 16 => {
+                problems.push(format!(
+                    "BETTER_AUTH_SECRET is too short ({} characters): use at least 32 random characters, e.g. `openssl rand -hex 32`",
+                    secret.len()
+                ));
+                (Secret::new(secret), false)
+            }
+            Some(secret) => (Secret::new(secret), false),
+            None if environment == Environment::Production => {
+                problems.push(
+                    "BETTER_AUTH_SECRET is required when ENVIRONMENT=production: set it to at least 32 random characters"
+                        .to_string(),
+                );
+                (Secret::new(String::new()), false)
+            }
+            None => (random_secret(), true),
+        };
+
+        let llm = var("OPENAI_API_KEY").map(|key| LlmConfig {
+            api_key: Secret::new(key.trim()),
+            base_url: var("OPENAI_BASE_URL")
+                .unwrap_or_else(|| "https://api.openai.com/v1".to_string())
+                .trim()
+                .trim_end_matches('/')
+                .to_string(),
+            model: var("OPENAI_MODEL").unwrap_or_else(|| "gpt-4o-mini".to_string()),
+            timeout: Duration::from_secs(20),
+        });
+        if let Some(llm) = &llm
+            && !(llm.base_url.starts_with("http://") || llm.base_url.starts_with("https://"))
+        {
+            problems.push(format!(
+                "OPENAI_BASE_URL must be an http:// or https:// URL (got `{}`)",
+                llm.base_url
+            ));
+        }
+
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        Ok(Self {
+            port,
+            log_level,
+            environment,
+            cors_origins,
+            database,
+            auth_secret,
+            auth_secret_generated,
+            token_ttl: Duration::from_secs(7 * 24 * 3600),
+            llm,
+            shutdown_grace: Duration::from_secs(20),
+            password_cost: PasswordCost::Standard,
+        })
+    }
+}
+
+fn random_secret() -> Secret {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.port, 8000);
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.cors_origins, vec!["http://localhost:3000"]);
+        assert_eq!(config.database, Database::default_sqlite());
+        assert!(config.auth_secret_generated);
+    }
+
+    #[test]
+    fn production_requires_the_secret_and_lists_every_problem() {
+        let error = config(&[
+            ("ENVIRONMENT", "production"),
+            ("PORT", "eighty"),
+            ("DATABASE_URL", "mysql://u:hunter2@h/db"),
+        ])
+        .unwrap_err();
+        let text = error.to_string();
+        assert_eq!(error.problems.len(), 3, "{text}");
+        assert!(text.contains("PORT"));
+        assert!(text.contains("BETTER_AUTH_SECRET is required"));
+        assert!(text.contains("mysql://u:***@h/db"));
+        assert!(!text.contains("hunter2"));
+    }
+
+    #[test]
+    fn sqlite_urls_with_absolute_paths() {
+        let db = Database::parse("sqlite:///data/todo.db?mode=rwc").unwrap();
+        assert_eq!(
+            db,
+            Database::Sqlite {
+                url: Secret::new("sqlite:///data/todo.db?mode=rwc"),
+                path: PathBuf::from("/data/todo.db")
+            }
+        );
+        let Database::Sqlite { url, path } = Database::parse("sqlite:/tmp/x.db").unwrap() else {
+            panic!("not sqlite")
+        };
+        assert_eq!(url.expose(), "sqlite:///tmp/x.db?mode=rwc");
+        assert_eq!(path, PathBuf::from("/tmp/x.db"));
+        assert!(Database::parse("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn urls_are_redacted_for_logs() {
+        let db = Database::parse(
+            "postgres://neondb_owner:npg_s3cret@ep-x.eu-central-1.aws.neon.tech/neondb?sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(
+            db.to_string(),
+            "postgres://neondb_owner:***@ep-x.eu-central-1.aws.neon.tech/neondb?sslmode=require"
+        );
+        assert!(!format!("{db:?}").contains("npg_s3cret"));
+        assert_eq!(
+            redact_url("postgres://u@h/db"),
+            "postgres://u@h/db",
+            "no password, nothing to hide"
+        );
+        assert_eq!(format!("{:?}", Secret::new("x")), "[redacted]");
+    }
+}

@@ -1,0 +1,254 @@
+//! The Todo Chatbot backend: a JSON API for per-user tasks, a chatbot that manages them in
+//! plain English, and the OpenAPI document describing both.
+//!
+//! - [`config`]: the environment the compose file and the chart pass (`PORT`, `DATABASE_URL`,
+//!   `BETTER_AUTH_SECRET`, ...), read once into a [`Config`].
+//! - [`store`]: SQLite or PostgreSQL through sqlx, migrations embedded.
+//! - [`api`]: the handlers and the OpenAPI document; [`tasks`] the task rules they share
+//!   with the [`chat`]bot; [`auth`] passwords and session tokens.
+//! - [`serve`]: runs the app on a listener until a shutdown signal, then drains.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = todo_backend::Config::from_env()?;
+//! let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port)).await?;
+//! todo_backend::serve(config, listener, todo_backend::shutdown_signal()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod auth;
+pub mod chat;
+pub mod config;
+pub mod error;
+pub mod healthcheck;
+pub mod model;
+pub mod store;
+pub mod tasks;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use utoipa::OpenApi;
+
+pub use config::{Config, ConfigError, Environment};
+pub use store::StoreError;
+
+/// Largest request body accepted (larger ones get 413).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: store::Store,
+    /// Token and password keys.
+    pub keys: auth::Keys,
+    /// The chat model client, when `OPENAI_API_KEY` is set.
+    pub llm: Option<Arc<chat::llm::Llm>>,
+    /// The OpenAPI document, rendered once.
+    pub openapi: axum::body::Bytes,
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The chat model client could not be built.
+    #[error(transparent)]
+    Llm(#[from] chat::llm::LlmError),
+    /// Serving failed.
+    #[error("the HTTP server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The OpenAPI 3.1 document as JSON.
+pub fn openapi_document() -> String {
+    api::ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_string())
+}
+
+/// Opens the database (running migrations) and builds the shared state.
+pub async fn state(config: &Config) -> Result<AppState, ServeError> {
+    let store = store::Store::open(&config.database).await?;
+    let llm = match &config.llm {
+        Some(llm) => Some(Arc::new(chat::llm::Llm::new(llm.clone())?)),
+        None => None,
+    };
+    Ok(AppState {
+        store,
+        keys: auth::Keys::new(&config.auth_secret, config.token_ttl, config.password_cost),
+        llm,
+        openapi: axum::body::Bytes::from(openapi_document()),
+    })
+}
+
+/// The routes with their middleware (request ids, one log line per request, CORS, body limit).
+pub fn router(state: AppState, config: &Config) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/api/openapi.json", get(api::openapi_json))
+        .route("/api/auth/signup", post(api::signup))
+        .route("/api/auth/signin", post(api::signin))
+        .route("/api/auth/me", get(api::me))
+        .route("/api/tasks", get(api::list_tasks).post(api::create_task))
+        .route(
+            "/api/tasks/{id}",
+            get(api::get_task)
+                .patch(api::update_task)
+                .delete(api::delete_task),
+        )
+        .route("/api/tasks/{id}/toggle", post(api::toggle_task))
+        .route("/api/chat", post(api::chat))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(cors(config))
+        .layer(axum::middleware::from_fn(log_request))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::not_found("no such route: see /api/openapi.json")
+}
+
+async fn method_not_allowed() -> error::ApiError {
+    error::ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method: see /api/openapi.json",
+    )
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins = if config.cors_origins.iter().any(|origin| origin == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        )
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600))
+}
+
+/// One line per request: method, path (no query: it may hold search text), status, latency,
+/// request id. Never headers or bodies, so tokens and passwords stay out of the logs.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(%method, %path, status, latency_ms, %request_id, "request");
+    } else {
+        tracing::info!(%method, %path, status, latency_ms, %request_id, "request");
+    }
+    response
+}
+
+/// Serves the app on `listener` until `shutdown` completes, then stops accepting, lets
+/// in-flight requests finish within `config.shutdown_grace`, and closes the database pool.
+pub async fn serve(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let state = state(&config).await?;
+    let store = state.store.clone();
+    let app = router(state, &config);
+    let address = listener.local_addr()?;
+    tracing::info!(
+        %address,
+        database = %config.database,
+        environment = ?config.environment,
+        llm = config.llm.is_some(),
+        "todo-backend listening"
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    let grace = config.shutdown_grace;
+    let deadline = async move {
+        let mut stop_rx = stop_rx;
+        while !*stop_rx.borrow() {
+            if stop_rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server => result?,
+        () = deadline => tracing::warn!(?grace, "in-flight requests did not finish in time; stopping anyway"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

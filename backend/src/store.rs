@@ -1,0 +1,495 @@
+//! The database: connecting (SQLite or PostgreSQL through sqlx's `Any` driver), running the
+//! embedded migrations, and every query the API makes. One set of SQL serves both databases:
+//! `$n` placeholders, BIGINT integers, text timestamps.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{NaiveDate, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::config::Database;
+use crate::model::{
+    Counts, NewTask, Priority, SortOrder, StatusFilter, Task, TaskPatch, TaskQuery, User,
+};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const TASK_COLUMNS: &str =
+    "id, title, description, completed, priority, due_date, tags, created_at, updated_at";
+
+/// Why the database could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The SQLite folder could not be created or written.
+    #[error(
+        "cannot use the SQLite database {path}: {reason}; make its folder writable by the user the server runs as, or set DATABASE_URL"
+    )]
+    SqliteFolder {
+        /// The database file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Connecting failed.
+    #[error(
+        "cannot connect to the {kind} database {url}: {source}; check DATABASE_URL and that the database accepts connections"
+    )]
+    Connect {
+        /// sqlite or postgres.
+        kind: &'static str,
+        /// The redacted URL.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("cannot migrate the {kind} database {url}: {source}")]
+    Migrate {
+        /// sqlite or postgres.
+        kind: &'static str,
+        /// The redacted URL.
+        url: String,
+        /// The migrator's error.
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// A user row with its password hash (never serialized).
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The user.
+    pub user: User,
+    /// The argon2 PHC string.
+    pub password_hash: String,
+}
+
+/// Why a sign-up could not be stored.
+#[derive(Debug)]
+pub enum SignUpError {
+    /// The email is registered already.
+    EmailTaken,
+    /// The database failed.
+    Database(sqlx::Error),
+}
+
+/// The connection pool and the queries.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Connects, creating the SQLite folder and file when needed, and runs the migrations
+    /// (PostgreSQL: under an advisory lock, so replicas starting together take turns).
+    pub async fn open(database: &Database) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let redacted = database.to_string();
+        let kind = database.kind();
+        let options = match database {
+            Database::Sqlite { path, .. } => {
+                prepare_sqlite_folder(path)?;
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(1)
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection
+                                .execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                                )
+                                .await?;
+                            Ok(())
+                        })
+                    })
+            }
+            Database::Postgres { .. } => AnyPoolOptions::new().max_connections(10),
+        };
+        let pool = options
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(database.url().expose())
+            .await
+            .map_err(|source| match (database, &source) {
+                (Database::Sqlite { path, .. }, _) => StoreError::SqliteFolder {
+                    path: path.display().to_string(),
+                    reason: source.to_string(),
+                },
+                _ => StoreError::Connect {
+                    kind,
+                    url: redacted.clone(),
+                    source,
+                },
+            })?;
+        let migrator = match database {
+            Database::Sqlite { .. } => &SQLITE_MIGRATIONS,
+            Database::Postgres { .. } => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                kind,
+                url: redacted,
+                source,
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Closes every connection (waits for the ones in use).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+    }
+
+    /// Stores a new user.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        name: Option<&str>,
+        password_hash: &str,
+    ) -> Result<User, SignUpError> {
+        let now = now();
+        let row = sqlx::query(
+            "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(email)
+        .bind(name)
+        .bind(password_hash)
+        .bind(&now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => SignUpError::EmailTaken,
+            _ => SignUpError::Database(error),
+        })?;
+        Ok(User {
+            id: row.try_get("id").map_err(SignUpError::Database)?,
+            email: email.to_string(),
+            name: name.map(str::to_string),
+            created_at: now,
+        })
+    }
+
+    /// A user and their password hash, by email.
+    pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT id, email, name, password_hash, created_at FROM users WHERE email = $1",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Credentials {
+                password_hash: row.try_get("password_hash")?,
+                user: user_from_row(&row)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// A user by id.
+    pub async fn user(&self, id: i64) -> Result<Option<User>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, email, name, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| user_from_row(&row)).transpose()
+    }
+
+    /// A page of the user's tasks, how many match, and the user's counts by status.
+    pub async fn list_tasks(
+        &self,
+        user: i64,
+        query: &TaskQuery,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Task>, i64, Counts), sqlx::Error> {
+        let mut filter = String::from("user_id = $1");
+        let mut texts: Vec<String> = Vec::new();
+        match query.status {
+            StatusFilter::All => {}
+            StatusFilter::Open => filter.push_str(" AND completed = 0"),
+            StatusFilter::Done => filter.push_str(" AND completed = 1"),
+        }
+        if let Some(priority) = query.priority {
+            texts.push(priority.as_str().to_string());
+            filter.push_str(&format!(" AND priority = ${}", texts.len() + 1));
+        }
+        if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            texts.push(like_pattern(q));
+            let n = texts.len() + 1;
+            filter.push_str(&format!(
+                " AND (LOWER(title) LIKE ${n} ESCAPE '\\' OR LOWER(description) LIKE ${n} ESCAPE '\\' \
+                 OR LOWER(tags) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        let order = match query.sort {
+            SortOrder::Created => "id DESC",
+            SortOrder::Due => "CASE WHEN due_date IS NULL THEN 1 ELSE 0 END, due_date, id DESC",
+            SortOrder::Priority => {
+                "CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, id DESC"
+            }
+        };
+        let n = texts.len() + 2;
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {order} LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let mut select = sqlx::query(&sql).bind(user);
+        for text in &texts {
+            select = select.bind(text.as_str());
+        }
+        let rows = select
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let tasks = rows
+            .iter()
+            .map(task_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let counts = self.counts(user).await?;
+        let unfiltered = texts.is_empty();
+        let total = match query.status {
+            StatusFilter::All if unfiltered => counts.all,
+            StatusFilter::Open if unfiltered => counts.open,
+            StatusFilter::Done if unfiltered => counts.done,
+            _ => {
+                let sql = format!("SELECT COUNT(*) AS n FROM tasks WHERE {filter}");
+                let mut count = sqlx::query(&sql).bind(user);
+                for text in &texts {
+                    count = count.bind(text.as_str());
+                }
+                count.fetch_one(&self.pool).await?.try_get("n")?
+            }
+        };
+        Ok((tasks, total, counts))
+    }
+
+    async fn counts(&self, user: i64) -> Result<Counts, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS all_tasks, COUNT(*) FILTER (WHERE completed = 1) AS done \
+             FROM tasks WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        let all: i64 = row.try_get("all_tasks")?;
+        let done: i64 = row.try_get("done")?;
+        Ok(Counts {
+            all,
+            open: all - done,
+            done,
+        })
+    }
+
+    /// Stores a checked new task.
+    pub async fn create_task(&self, user: i64, task: &NewTask) -> Result<Task, sqlx::Error> {
+        let now = now();
+        let sql = format!(
+            "INSERT INTO tasks (user_id, title, description, completed, priority, due_date, tags, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(user)
+            .bind(task.title.as_str())
+            .bind(task.description.as_str())
+            .bind(i64::from(task.completed))
+            .bind(task.priority.as_str())
+            .bind(task.due_date.map(|date| date.to_string()))
+            .bind(tags_json(&task.tags))
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        task_from_row(&row)
+    }
+
+    /// One of the user's tasks.
+    pub async fn task(&self, user: i64, id: i64) -> Result<Option<Task>, sqlx::Error> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    /// Applies a checked patch; `None` when the user has no such task.
+    pub async fn update_task(
+        &self,
+        user: i64,
+        id: i64,
+        patch: &TaskPatch,
+    ) -> Result<Option<Task>, sqlx::Error> {
+        let Some(mut task) = self.task(user, id).await? else {
+            return Ok(None);
+        };
+        if let Some(title) = &patch.title {
+            task.title.clone_from(title);
+        }
+        if let Some(description) = &patch.description {
+            task.description.clone_from(description);
+        }
+        if let Some(completed) = patch.completed {
+            task.completed = completed;
+        }
+        if let Some(priority) = patch.priority {
+            task.priority = priority;
+        }
+        if let Some(due_date) = patch.due_date {
+            task.due_date = due_date;
+        }
+        if let Some(tags) = &patch.tags {
+            task.tags.clone_from(tags);
+        }
+        let sql = format!(
+            "UPDATE tasks SET title = $3, description = $4, completed = $5, priority = $6, \
+             due_date = $7, tags = $8, updated_at = $9 WHERE id = $1 AND user_id = $2 \
+             RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(user)
+            .bind(task.title.as_str())
+            .bind(task.description.as_str())
+            .bind(i64::from(task.completed))
+            .bind(task.priority.as_str())
+            .bind(task.due_date.map(|date| date.to_string()))
+            .bind(tags_json(&task.tags))
+            .bind(now())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    /// Flips `completed`; `None` when the user has no such task.
+    pub async fn toggle_task(&self, user: i64, id: i64) -> Result<Option<Task>, sqlx::Error> {
+        let sql = format!(
+            "UPDATE tasks SET completed = 1 - completed, updated_at = $3 \
+             WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(user)
+            .bind(now())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+
+    /// Deletes a task, returning it; `None` when the user has no such task.
+    pub async fn delete_task(&self, user: i64, id: i64) -> Result<Option<Task>, sqlx::Error> {
+        let sql =
+            format!("DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
+    }
+}
+
+/// Creates the SQLite file's folder and checks that it is writable, so that a read-only
+/// volume fails with a sentence rather than SQLite's "unable to open database file".
+fn prepare_sqlite_folder(path: &Path) -> Result<(), StoreError> {
+    let fail = |reason: String| StoreError::SqliteFolder {
+        path: path.display().to_string(),
+        reason,
+    };
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(folder).map_err(|error| {
+        fail(format!(
+            "cannot create folder {}: {error}",
+            folder.display()
+        ))
+    })?;
+    let probe = folder.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|error| {
+        fail(format!(
+            "folder {} is not writable: {error}",
+            folder.display()
+        ))
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn tags_json(tags: &[String]) -> String {
+    serde_json::to_string(tags).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// `%text%` in lower case with LIKE's wildcards escaped.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn task_from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
+    let decode = |column: &str, error: String| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: error.into(),
+    };
+    let priority: String = row.try_get("priority")?;
+    let due_date: Option<String> = row.try_get("due_date")?;
+    let tags: String = row.try_get("tags")?;
+    Ok(Task {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        completed: row.try_get::<i64, _>("completed")? != 0,
+        priority: Priority::parse(&priority)
+            .ok_or_else(|| decode("priority", format!("unknown priority `{priority}`")))?,
+        due_date: due_date
+            .map(|date| NaiveDate::parse_from_str(&date, "%Y-%m-%d"))
+            .transpose()
+            .map_err(|error| decode("due_date", error.to_string()))?,
+        tags: serde_json::from_str(&tags).map_err(|error| decode("tags", error.to_string()))?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_Off\\"), "%50\\%\\_off\\\\%");
+    }
+}
