@@ -9,10 +9,80 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// A map from key to value, sorted by key as Go prints and ranges maps.
 pub type Map = BTreeMap<String, Value>;
+
+/// A Go map value: a shared, mutable [`Map`] (cloning the handle shares the map, as
+/// copying a Go map variable does).
+#[derive(Clone, Default)]
+pub struct MapRef(Arc<RwLock<Map>>);
+
+impl MapRef {
+    /// Wraps `map` in a new shared handle.
+    pub fn new(map: Map) -> MapRef {
+        MapRef(Arc::new(RwLock::new(map)))
+    }
+
+    /// Read access to the map.
+    pub fn read(&self) -> RwLockReadGuard<'_, Map> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Write access to the map, seen by every holder of this handle.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Map> {
+        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether both handles share one map (Go's map identity).
+    pub fn ptr_eq(&self, other: &MapRef) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The value at `key`, cloned out of the map.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.read().get(key).cloned()
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// The map itself when this is the only handle, else a copy of it.
+    pub fn into_inner(self) -> Map {
+        match Arc::try_unwrap(self.0) {
+            Ok(lock) => lock.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            Err(shared) => shared
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone(),
+        }
+    }
+
+    /// A copy of the entries (a snapshot: later changes to the map do not show in it).
+    pub fn to_map(&self) -> Map {
+        self.read().clone()
+    }
+}
+
+impl From<Map> for MapRef {
+    fn from(map: Map) -> MapRef {
+        MapRef::new(map)
+    }
+}
+
+impl fmt::Debug for MapRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.read().iter()).finish()
+    }
+}
 
 /// A dynamically typed template value (Go's `interface{}`).
 #[derive(Clone, Default)]
@@ -32,8 +102,9 @@ pub enum Value {
     Bytes(Arc<[u8]>),
     /// `[]interface{}`.
     List(Arc<Vec<Value>>),
-    /// `map[string]interface{}`.
-    Map(Arc<Map>),
+    /// `map[string]interface{}`: shared by reference like Go's maps, so `set`, `unset`
+    /// and `merge` change the map every holder sees.
+    Map(MapRef),
     /// A Go object with fields and methods (`.Files`, `.Capabilities`, semver...).
     Object(Arc<dyn GoObject>),
 }
@@ -65,7 +136,7 @@ impl Value {
 
     /// A map value.
     pub fn map(map: Map) -> Value {
-        Value::Map(Arc::new(map))
+        Value::Map(MapRef::new(map))
     }
 
     /// A list value.
@@ -112,7 +183,7 @@ impl Value {
     }
 
     /// The map inside, when this is a map.
-    pub fn as_map(&self) -> Option<&Map> {
+    pub fn as_map(&self) -> Option<&MapRef> {
         match self {
             Value::Map(m) => Some(m),
             _ => None,
@@ -130,8 +201,34 @@ impl fmt::Debug for Value {
             Value::String(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "bytes{b:?}"),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
-            Value::Map(m) => f.debug_map().entries(m.iter()).finish(),
+            Value::Map(m) => m.fmt(f),
             Value::Object(o) => write!(f, "<{}>", o.type_name()),
+        }
+    }
+}
+
+/// Go's `%v`: `<nil>`, `[a b]`, `map[a:1 b:2]`, floats in shortest `%g` form (`1e+06`).
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        crate::template::fmt::write_value(&mut out, self);
+        f.write_str(&out)
+    }
+}
+
+/// JSON to a value as Go's `encoding/json` decodes into `interface{}`: every number is a
+/// `float64`.
+impl From<serde_json::Value> for Value {
+    fn from(json: serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or_default()),
+            serde_json::Value::String(s) => Value::string(s),
+            serde_json::Value::Array(items) => Value::list(items.into_iter().map(Value::from).collect()),
+            serde_json::Value::Object(entries) => {
+                Value::map(entries.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+            }
         }
     }
 }

@@ -1,0 +1,789 @@
+//! The executor of Go's `text/template` (`text/template/exec.go`) with Helm's options
+//! (`missingkey=zero`) and Helm's `include` and `tpl`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::ast::{Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree};
+use super::builtins;
+use super::error::{GoError, Layer};
+use crate::funcs::FuncError;
+use crate::value::Value;
+
+/// Go's `maxExecDepth` is 100000; a Rust stack can't nest that deep, so template and
+/// include nesting is capped lower (only runaway recursion gets there).
+const MAX_DEPTH: usize = 1000;
+/// Helm's `recursionMaxNums`.
+const MAX_INCLUDE: usize = 1000;
+
+/// A set of named templates that lookups search, innermost first (`tpl` adds the
+/// templates its text defines on top of the chart's).
+pub(crate) struct Scope<'a> {
+    pub trees: &'a HashMap<Arc<str>, Arc<Tree>>,
+    pub parent: Option<&'a Scope<'a>>,
+}
+
+impl<'a> Scope<'a> {
+    fn lookup(&self, name: &str) -> Option<&'a Arc<Tree>> {
+        let mut scope = Some(self);
+        while let Some(s) = scope {
+            if let Some(t) = s.trees.get(name) {
+                return Some(t);
+            }
+            scope = s.parent;
+        }
+        None
+    }
+}
+
+/// A value with Go's static type knowledge that matters for errors: `iface` is true
+/// when the value sits in an `interface{}` slot (a map element, a list element), where
+/// nil is a nil interface (field access fails) rather than "no value".
+#[derive(Clone)]
+pub(crate) struct Slot {
+    pub v: Value,
+    pub iface: bool,
+}
+
+impl Slot {
+    fn concrete(v: Value) -> Slot {
+        Slot { v, iface: false }
+    }
+}
+
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+type R<T> = Result<T, GoError>;
+
+/// Shared by every template run of one top-level execution.
+pub(crate) struct Shared {
+    pub included: RefCell<HashMap<String, usize>>,
+}
+
+pub(crate) struct State<'a> {
+    scope: &'a Scope<'a>,
+    shared: &'a Shared,
+    tree: &'a Tree,
+    name: &'a str,
+    vars: Vec<Slot>,
+    depth: usize,
+}
+
+/// Where an error happened: the node Go's `state.at` last pointed to.
+#[derive(Clone, Copy)]
+enum At<'n> {
+    Arg(&'n Arg),
+    Cmd(&'n Command),
+    Template(&'n TemplateCall),
+}
+
+/// Runs `tree` (named `name`) with `dot`, appending to `out`.
+pub(crate) fn execute(
+    scope: &Scope<'_>,
+    shared: &Shared,
+    tree: &Tree,
+    name: &str,
+    dot: Value,
+    out: &mut String,
+    depth: usize,
+) -> R<()> {
+    let mut state = State {
+        scope,
+        shared,
+        tree,
+        name,
+        vars: vec![Slot::concrete(dot.clone())],
+        depth,
+    };
+    state.walk_list(out, &Slot::concrete(dot), &tree.root)?;
+    Ok(())
+}
+
+fn truth(v: &Value) -> bool {
+    v.is_truthy()
+}
+
+impl<'a> State<'a> {
+    fn error_at(&self, at: Option<At<'_>>, msg: String, cause: Option<GoError>) -> GoError {
+        let full = match at {
+            None => format!("template: {}: {}", self.name, msg),
+            Some(at) => {
+                let (pos, ctx) = match at {
+                    At::Arg(a) => (a.pos(), a.to_string()),
+                    At::Cmd(c) => (c.pos, c.to_string()),
+                    At::Template(t) => (t.pos, {
+                        let node_text = match &t.pipe {
+                            None => format!("{{{{template {}}}}}", super::fmt::quote(&t.name)),
+                            Some(p) => format!("{{{{template {} {p}}}}}", super::fmt::quote(&t.name)),
+                        };
+                        node_text
+                    }),
+                };
+                format!(
+                    "template: {}: executing {} at <{}>: {}",
+                    self.tree.location(pos),
+                    super::fmt::quote(self.name),
+                    ctx,
+                    msg
+                )
+            }
+        };
+        let mut layers = vec![Layer::exec(full.clone())];
+        match cause {
+            Some(cause) => {
+                layers.push(Layer::other(full));
+                layers.extend(cause.layers);
+            }
+            None => layers.push(Layer::other(full)),
+        }
+        GoError { layers }
+    }
+
+    fn walk_list(&mut self, out: &mut String, dot: &Slot, list: &'a [Node]) -> R<Flow> {
+        for node in list {
+            match self.walk(out, dot, node)? {
+                Flow::Normal => {}
+                flow => return Ok(flow),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk(&mut self, out: &mut String, dot: &Slot, node: &'a Node) -> R<Flow> {
+        match node {
+            Node::Text { start, end } => out.push_str(&self.tree.source[*start..*end]),
+            Node::Action(pipe) => {
+                let v = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    print_value(out, &v);
+                }
+            }
+            Node::Comment => {}
+            Node::If(b) => return self.walk_if_with(out, dot, b, false),
+            Node::With(b) => return self.walk_if_with(out, dot, b, true),
+            Node::Range(b) => return self.walk_range(out, dot, b),
+            Node::Template(t) => self.walk_template(out, dot, t)?,
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_if_with(&mut self, out: &mut String, dot: &Slot, b: &'a Branch, with: bool) -> R<Flow> {
+        let mark = self.vars.len();
+        let v = self.eval_pipeline(dot, &b.pipe)?;
+        let flow = if truth(&v) {
+            if with {
+                self.walk_list(out, &Slot::concrete(v), &b.list)?
+            } else {
+                self.walk_list(out, dot, &b.list)?
+            }
+        } else if let Some(else_list) = &b.else_list {
+            self.walk_list(out, dot, else_list)?
+        } else {
+            Flow::Normal
+        };
+        self.vars.truncate(mark);
+        Ok(flow)
+    }
+
+    fn range_iteration(&mut self, out: &mut String, b: &'a Branch, index: Value, elem: Slot) -> R<Flow> {
+        let mark = self.vars.len();
+        let decl = &b.pipe.decl;
+        if !decl.is_empty() {
+            if b.pipe.is_assign {
+                if decl.len() > 1 {
+                    self.vars[decl[0].slot] = Slot::concrete(index.clone());
+                } else {
+                    self.vars[decl[0].slot] = elem.clone();
+                }
+            } else {
+                self.vars[mark - 1] = elem.clone();
+            }
+        }
+        if decl.len() > 1 {
+            if b.pipe.is_assign {
+                self.vars[decl[1].slot] = elem.clone();
+            } else {
+                self.vars[mark - 2] = Slot::concrete(index);
+            }
+        }
+        let flow = self.walk_list(out, &elem, &b.list);
+        self.vars.truncate(mark);
+        flow
+    }
+
+    fn walk_range(&mut self, out: &mut String, dot: &Slot, b: &'a Branch) -> R<Flow> {
+        let mark = self.vars.len();
+        let v = self.eval_pipeline(dot, &b.pipe)?;
+        let mut ran = false;
+        match &v {
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    ran = true;
+                    let elem = Slot {
+                        v: item.clone(),
+                        iface: true,
+                    };
+                    match self.range_iteration(out, b, Value::Int(i as i64), elem)? {
+                        Flow::Break => break,
+                        Flow::Normal | Flow::Continue => {}
+                    }
+                }
+            }
+            Value::Bytes(bytes) => {
+                for (i, byte) in bytes.iter().enumerate() {
+                    ran = true;
+                    let elem = Slot::concrete(Value::Int(i64::from(*byte)));
+                    match self.range_iteration(out, b, Value::Int(i as i64), elem)? {
+                        Flow::Break => break,
+                        Flow::Normal | Flow::Continue => {}
+                    }
+                }
+            }
+            Value::Map(map) => {
+                let entries: Vec<(String, Value)> = map
+                    .read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                for (key, item) in entries {
+                    ran = true;
+                    let elem = Slot { v: item, iface: true };
+                    match self.range_iteration(out, b, Value::string(key), elem)? {
+                        Flow::Break => break,
+                        Flow::Normal | Flow::Continue => {}
+                    }
+                }
+            }
+            Value::Int(n) => {
+                if b.pipe.decl.len() > 1 {
+                    let msg = format!("can't use {n} to iterate over more than one variable");
+                    return Err(self.error_at(last_at(&b.pipe), msg, None));
+                }
+                for i in 0..*n {
+                    ran = true;
+                    match self.range_iteration(out, b, Value::Int(i), Slot::concrete(Value::Int(i)))? {
+                        Flow::Break => break,
+                        Flow::Normal | Flow::Continue => {}
+                    }
+                }
+            }
+            Value::Nil => {}
+            other => {
+                let msg = format!("range can't iterate over {}", value_text(other));
+                return Err(self.error_at(last_at(&b.pipe), msg, None));
+            }
+        }
+        let flow = if !ran && let Some(else_list) = &b.else_list {
+            self.walk_list(out, dot, else_list)?
+        } else {
+            Flow::Normal
+        };
+        self.vars.truncate(mark);
+        // break/continue inside the else branch belong to an enclosing range
+        Ok(flow)
+    }
+
+    fn walk_template(&mut self, out: &mut String, dot: &Slot, t: &'a TemplateCall) -> R<()> {
+        let Some(tree) = self.scope.lookup(&t.name) else {
+            let msg = format!("template {} not defined", super::fmt::quote(&t.name));
+            return Err(self.error_at(Some(At::Template(t)), msg, None));
+        };
+        if self.depth >= MAX_DEPTH {
+            let msg = "exceeded maximum template depth (100000)".to_string();
+            return Err(self.error_at(Some(At::Template(t)), msg, None));
+        }
+        let new_dot = match &t.pipe {
+            Some(pipe) => self.eval_pipeline(dot, pipe)?,
+            None => Value::Nil,
+        };
+        let mut state = State {
+            scope: self.scope,
+            shared: self.shared,
+            tree,
+            name: &tree.name,
+            vars: vec![Slot::concrete(new_dot.clone())],
+            depth: self.depth + 1,
+        };
+        state.walk_list(out, &Slot::concrete(new_dot), &tree.root)?;
+        Ok(())
+    }
+
+    fn eval_pipeline(&mut self, dot: &Slot, pipe: &'a Pipe) -> R<Value> {
+        let mut value: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.eval_command(dot, cmd, value)?.v);
+        }
+        let value = value.unwrap_or_default();
+        for var in &pipe.decl {
+            if pipe.is_assign {
+                self.vars[var.slot] = Slot::concrete(value.clone());
+            } else {
+                self.vars.push(Slot::concrete(value.clone()));
+            }
+        }
+        Ok(value)
+    }
+
+    fn not_a_function(&self, cmd_args: &[Arg], final_: &Option<Value>) -> R<()> {
+        if cmd_args.len() > 1 || final_.is_some() {
+            let msg = format!("can't give argument to non-function {}", cmd_args[0]);
+            return Err(self.error_at(Some(At::Arg(&cmd_args[0])), msg, None));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Slot, cmd: &'a Command, final_: Option<Value>) -> R<Slot> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Field { idents, .. } => {
+                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
+            }
+            Arg::Chain { node, fields, .. } => {
+                return self.eval_chain(dot, first, node, fields, &cmd.args, final_);
+            }
+            Arg::Ident { name, func, .. } => {
+                return self
+                    .call(dot, *func, name, first, Some(cmd), &cmd.args[1..], final_)
+                    .map(Slot::concrete);
+            }
+            Arg::Pipe(pipe) => {
+                self.not_a_function(&cmd.args, &final_)?;
+                return self.eval_pipeline(dot, pipe).map(Slot::concrete);
+            }
+            Arg::Variable { var, fields } => {
+                let value = self.vars[var.slot].clone();
+                if fields.is_empty() {
+                    self.not_a_function(&cmd.args, &final_)?;
+                    return Ok(value);
+                }
+                return self.eval_field_chain(dot, value, first, fields, &cmd.args, final_);
+            }
+            _ => {}
+        }
+        self.not_a_function(&cmd.args, &final_)?;
+        match first {
+            Arg::Bool { value, .. } => Ok(Slot::concrete(Value::Bool(*value))),
+            Arg::Dot { .. } => Ok(dot.clone()),
+            Arg::Nil { .. } => Err(self.error_at(Some(At::Arg(first)), "nil is not a command".to_string(), None)),
+            Arg::Number { value, .. } => self.number(first, value).map(Slot::concrete),
+            Arg::String { value, .. } => Ok(Slot::concrete(value.clone())),
+            _ => Err(self.error_at(
+                Some(At::Arg(first)),
+                format!("can't evaluate command {}", super::fmt::quote(&first.to_string())),
+                None,
+            )),
+        }
+    }
+
+    fn number(&self, at: &Arg, n: &Number) -> R<Value> {
+        match n {
+            Number::Int(i) => Ok(Value::Int(*i)),
+            Number::Float(f) => Ok(Value::Float(*f)),
+            Number::Bad(msg) => Err(self.error_at(Some(At::Arg(at)), msg.clone(), None)),
+        }
+    }
+
+    fn eval_chain(
+        &mut self,
+        dot: &Slot,
+        at: &'a Arg,
+        node: &'a Arg,
+        fields: &'a [Box<str>],
+        cmd_args: &'a [Arg],
+        final_: Option<Value>,
+    ) -> R<Slot> {
+        if let Arg::Nil { .. } = node {
+            let msg = format!("indirection through explicit nil in {at}");
+            return Err(self.error_at(Some(At::Arg(at)), msg, None));
+        }
+        let receiver = self.eval_arg(dot, node)?;
+        self.eval_field_chain(dot, Slot::concrete(receiver), at, fields, cmd_args, final_)
+    }
+
+    fn eval_field_chain(
+        &mut self,
+        dot: &Slot,
+        mut receiver: Slot,
+        at: &'a Arg,
+        idents: &'a [Box<str>],
+        cmd_args: &'a [Arg],
+        final_: Option<Value>,
+    ) -> R<Slot> {
+        let n = idents.len();
+        for ident in &idents[..n - 1] {
+            receiver = self.eval_field(dot, ident, at, &[], None, receiver)?;
+        }
+        self.eval_field(dot, &idents[n - 1], at, cmd_args, final_, receiver)
+    }
+
+    fn eval_field(
+        &mut self,
+        dot: &Slot,
+        name: &str,
+        at: &'a Arg,
+        cmd_args: &'a [Arg],
+        final_: Option<Value>,
+        receiver: Slot,
+    ) -> R<Slot> {
+        let has_args = cmd_args.len() > 1 || final_.is_some();
+        match &receiver.v {
+            Value::Nil => {
+                if receiver.iface {
+                    let msg = format!("nil pointer evaluating interface {{}}.{name}");
+                    return Err(self.error_at(Some(At::Arg(at)), msg, None));
+                }
+                Ok(Slot::concrete(Value::Nil))
+            }
+            Value::Map(map) => {
+                if has_args {
+                    let msg = format!("{name} is not a method but has arguments");
+                    return Err(self.error_at(Some(At::Arg(at)), msg, None));
+                }
+                let v = map.read().get(name).cloned().unwrap_or_default();
+                Ok(Slot { v, iface: true })
+            }
+            Value::Object(object) => {
+                let object = object.clone();
+                let mut args = Vec::new();
+                if has_args {
+                    for arg in cmd_args.iter().skip(1) {
+                        args.push(self.eval_arg(dot, arg)?);
+                    }
+                    if let Some(f) = final_ {
+                        args.push(f);
+                    }
+                }
+                if let Some(result) = object.call_method(name, &args) {
+                    return match result {
+                        Ok(v) => Ok(Slot::concrete(v)),
+                        Err(msg) => {
+                            if msg.starts_with("wrong number of args") || msg.starts_with("wrong type") {
+                                Err(self.error_at(Some(At::Arg(at)), msg, None))
+                            } else {
+                                let cause = GoError::plain(msg.clone());
+                                let m = format!("error calling {name}: {msg}");
+                                Err(self.error_at(Some(At::Arg(at)), m, Some(cause)))
+                            }
+                        }
+                    };
+                }
+                match object.field(name) {
+                    Some(v) => {
+                        if has_args {
+                            let msg = format!("{name} has arguments but cannot be invoked as function");
+                            return Err(self.error_at(Some(At::Arg(at)), msg, None));
+                        }
+                        Ok(Slot::concrete(v))
+                    }
+                    None => {
+                        let typ = if receiver.iface { "interface {}" } else { object.type_name() };
+                        let msg = format!("can't evaluate field {name} in type {typ}");
+                        Err(self.error_at(Some(At::Arg(at)), msg, None))
+                    }
+                }
+            }
+            other => {
+                let typ = if receiver.iface { "interface {}" } else { other.type_name() };
+                let msg = format!("can't evaluate field {name} in type {typ}");
+                Err(self.error_at(Some(At::Arg(at)), msg, None))
+            }
+        }
+    }
+
+    /// Go's `evalArg` for an `interface{}` parameter.
+    fn eval_arg(&mut self, dot: &Slot, arg: &'a Arg) -> R<Value> {
+        match arg {
+            Arg::Dot { .. } => Ok(dot.v.clone()),
+            Arg::Nil { .. } => Ok(Value::Nil),
+            Arg::Field { idents, .. } => {
+                Ok(self.eval_field_chain(dot, dot.clone(), arg, idents, std::slice::from_ref(arg), None)?.v)
+            }
+            Arg::Variable { var, fields } => {
+                let value = self.vars[var.slot].clone();
+                if fields.is_empty() {
+                    return Ok(value.v);
+                }
+                Ok(self.eval_field_chain(dot, value, arg, fields, &[], None)?.v)
+            }
+            Arg::Pipe(pipe) => self.eval_pipeline(dot, pipe),
+            Arg::Ident { name, func, .. } => self.call(dot, *func, name, arg, None, &[], None),
+            Arg::Chain { node, fields, .. } => Ok(self.eval_chain(dot, arg, node, fields, &[], None)?.v),
+            Arg::Bool { value, .. } => Ok(Value::Bool(*value)),
+            Arg::Number { value, .. } => self.number(arg, value),
+            Arg::String { value, .. } => Ok(value.clone()),
+        }
+    }
+
+    fn eval_args(&mut self, dot: &Slot, args: &'a [Arg], final_: Option<Value>) -> R<Vec<Value>> {
+        let mut values = Vec::with_capacity(args.len() + 1);
+        for arg in args {
+            values.push(self.eval_arg(dot, arg)?);
+        }
+        if let Some(f) = final_ {
+            values.push(f);
+        }
+        Ok(values)
+    }
+
+    /// Calls function `name`; `args` are the explicit arguments, `final_` the value
+    /// piped in. `cmd` is the command node (absent when the function is an argument).
+    #[allow(clippy::too_many_arguments)]
+    fn call(
+        &mut self,
+        dot: &Slot,
+        func: Func,
+        name: &str,
+        ident: &'a Arg,
+        cmd: Option<&'a Command>,
+        args: &'a [Arg],
+        final_: Option<Value>,
+    ) -> R<Value> {
+        let call_at = match cmd {
+            Some(c) => At::Cmd(c),
+            None => At::Arg(ident),
+        };
+        let num_in = args.len() + usize::from(final_.is_some());
+        let want = |this: &Self, n: usize| -> R<()> {
+            if num_in != n {
+                let msg = format!("wrong number of args for {name}: want {n} got {num_in}");
+                return Err(this.error_at(Some(At::Arg(ident)), msg, None));
+            }
+            Ok(())
+        };
+        let want_at_least = |this: &Self, n: usize| -> R<()> {
+            if num_in < n {
+                let msg = format!("wrong number of args for {name}: want at least {n} got {}", args.len());
+                return Err(this.error_at(Some(At::Arg(ident)), msg, None));
+            }
+            Ok(())
+        };
+        let b = match func {
+            Func::Builtin(b) => b,
+            Func::Include => {
+                want(self, 2)?;
+                let values = self.eval_args(dot, args, final_)?;
+                return self.include(call_at, ident, args, &values);
+            }
+            Func::Tpl => {
+                want(self, 2)?;
+                let values = self.eval_args(dot, args, final_)?;
+                return self.tpl(call_at, ident, args, &values);
+            }
+            Func::Ext(f) => {
+                let values = self.eval_args(dot, args, final_)?;
+                return match f(&values) {
+                    Ok(v) => Ok(v),
+                    Err(FuncError::Args(msg)) => {
+                        let at = if msg.starts_with("wrong number of args") {
+                            At::Arg(ident)
+                        } else {
+                            args.last().map_or(At::Arg(ident), At::Arg)
+                        };
+                        Err(self.error_at(Some(at), msg, None))
+                    }
+                    Err(FuncError::Call(msg)) => {
+                        let msg = if (name == "required" || name == "fail") && !msg.starts_with("HELM_ERR_START") {
+                            format!("HELM_ERR_START{msg}HELM_ERR_END")
+                        } else {
+                            msg
+                        };
+                        let full = format!("error calling {name}: {msg}");
+                        Err(self.error_at(Some(call_at), full, Some(GoError::plain(msg))))
+                    }
+                };
+            }
+        };
+        match b {
+            Builtin::And | Builtin::Or => {
+                want_at_least(self, 1)?;
+                let is_or = b == Builtin::Or;
+                let mut v = Value::Nil;
+                for arg in args {
+                    v = self.eval_arg(dot, arg)?;
+                    if truth(&v) == is_or {
+                        return Ok(v);
+                    }
+                }
+                if let Some(f) = final_ {
+                    v = f;
+                }
+                Ok(v)
+            }
+            Builtin::Not => {
+                want(self, 1)?;
+                let values = self.eval_args(dot, args, final_)?;
+                Ok(Value::Bool(!truth(&values[0])))
+            }
+            _ => {
+                match b {
+                    Builtin::Len => want(self, 1)?,
+                    Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => want(self, 2)?,
+                    Builtin::Index | Builtin::Slice | Builtin::Call | Builtin::Eq | Builtin::Printf => {
+                        want_at_least(self, 1)?
+                    }
+                    _ => {}
+                }
+                let values = self.eval_args(dot, args, final_)?;
+                if b == Builtin::Printf && !matches!(values[0], Value::String(_)) {
+                    let msg = format!("wrong type for value; expected string; got {}", values[0].type_name());
+                    let at = args.first().map_or(At::Arg(ident), At::Arg);
+                    return Err(self.error_at(Some(at), msg, None));
+                }
+                builtins::call(b, &values).map_err(|msg| {
+                    let full = format!("error calling {name}: {msg}");
+                    self.error_at(Some(call_at), full, Some(GoError::plain(msg)))
+                })
+            }
+        }
+    }
+
+    fn include(&mut self, call_at: At<'_>, ident: &Arg, args: &[Arg], values: &[Value]) -> R<Value> {
+        let Value::String(name) = &values[0] else {
+            let msg = format!("wrong type for value; expected string; got {}", values[0].type_name());
+            let at = args.first().map_or(At::Arg(ident), At::Arg);
+            return Err(self.error_at(Some(at), msg, None));
+        };
+        let fail = |this: &Self, cause: GoError| -> GoError {
+            let msg = format!("error calling include: {}", cause.message());
+            this.error_at(Some(call_at), msg, Some(cause))
+        };
+        {
+            let mut included = self.shared.included.borrow_mut();
+            let count = included.entry(name.to_string()).or_insert(0);
+            if *count > MAX_INCLUDE || self.depth >= MAX_DEPTH {
+                drop(included);
+                let cause = GoError::plain(format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                ));
+                return Err(fail(self, cause));
+            }
+            *count += 1;
+        }
+        let result = match self.scope.lookup(name) {
+            None => Err(GoError::plain(format!(
+                "template: no template {} associated with template \"gotpl\"",
+                super::fmt::quote(name)
+            ))),
+            Some(tree) => {
+                let mut out = String::new();
+                execute(
+                    self.scope,
+                    self.shared,
+                    tree,
+                    &tree.name,
+                    values[1].clone(),
+                    &mut out,
+                    self.depth + 1,
+                )
+                .map(|()| out)
+            }
+        };
+        if let Some(count) = self.shared.included.borrow_mut().get_mut(&**name) {
+            *count -= 1;
+        }
+        match result {
+            Ok(out) => Ok(Value::string(out)),
+            Err(cause) => Err(fail(self, cause)),
+        }
+    }
+
+    fn tpl(&mut self, call_at: At<'_>, ident: &Arg, args: &[Arg], values: &[Value]) -> R<Value> {
+        let Value::String(text) = &values[0] else {
+            let msg = format!("wrong type for value; expected string; got {}", values[0].type_name());
+            let at = args.first().map_or(At::Arg(ident), At::Arg);
+            return Err(self.error_at(Some(at), msg, None));
+        };
+        let fail = |this: &Self, cause: GoError| -> GoError {
+            let msg = format!("error calling tpl: {}", cause.message());
+            this.error_at(Some(call_at), msg, Some(cause))
+        };
+        let source: Arc<str> = Arc::from(&**text);
+        let trees = match super::parse::parse("gotpl", &source) {
+            Ok(trees) => trees,
+            Err(e) => {
+                let mut cause = GoError::plain(e.0.clone());
+                cause.layers.insert(
+                    0,
+                    Layer::other(format!("cannot parse template {}: {}", super::fmt::quote(text), e.0)),
+                );
+                return Err(fail(self, cause));
+            }
+        };
+        let mut overlay: HashMap<Arc<str>, Arc<Tree>> = HashMap::new();
+        let mut main = None;
+        for tree in trees {
+            let tree = Arc::new(tree);
+            if &*tree.name == "gotpl" {
+                main = Some(tree.clone());
+            }
+            let keep_old = super::ast::is_empty_tree(&tree.root, &tree.source) && self.scope.lookup(&tree.name).is_some();
+            if !keep_old {
+                overlay.insert(tree.name.clone(), tree);
+            }
+        }
+        let Some(main) = main else {
+            return Ok(Value::string(""));
+        };
+        let scope = Scope {
+            trees: &overlay,
+            parent: Some(self.scope),
+        };
+        let mut out = String::new();
+        let result = execute(&scope, self.shared, &main, "gotpl", values[1].clone(), &mut out, self.depth + 1);
+        match result {
+            Ok(()) => {
+                if out.contains("<no value>") {
+                    out = out.replace("<no value>", "");
+                }
+                Ok(Value::string(out))
+            }
+            Err(mut cause) => {
+                let msg = format!(
+                    "error during tpl function execution for {}: {}",
+                    super::fmt::quote(text),
+                    cause.message()
+                );
+                cause.layers.insert(0, Layer::other(msg));
+                Err(fail(self, cause))
+            }
+        }
+    }
+}
+
+/// The node Go's `state.at` last pointed to after evaluating `pipe`.
+fn last_at(pipe: &Pipe) -> Option<At<'_>> {
+    let cmd = pipe.cmds.last()?;
+    let arg = match cmd.args.first()? {
+        Arg::Ident { .. } => cmd.args.last()?,
+        first => first,
+    };
+    Some(At::Arg(arg))
+}
+
+/// Go's `%v` of a value, as errors print it.
+fn value_text(v: &Value) -> String {
+    let mut s = String::new();
+    super::fmt::write_value(&mut s, v);
+    s
+}
+
+/// Go's `printValue`: what `{{ pipeline }}` writes.
+fn print_value(out: &mut String, v: &Value) {
+    match v {
+        Value::Nil => out.push_str("<no value>"),
+        Value::String(s) => out.push_str(s),
+        Value::Int(i) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{i}");
+        }
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        other => super::fmt::write_value(out, other),
+    }
+}

@@ -1,0 +1,881 @@
+//! Go's `fmt` (`Sprint`, `Sprintln`, `Sprintf`) and the `strconv` pieces it needs
+//! (`FormatFloat`, `Quote`), over template [`Value`]s.
+//!
+//! Output matches Go byte for byte for the verbs templates use: `%v %s %d %q %x %X %o %b
+//! %c %U %e %E %f %F %g %G %t %T`, flags `+ - # 0 space`, width and precision (also
+//! `*` and `[n]` argument indexes), and Go's error forms (`%!d(string=x)`,
+//! `%!s(MISSING)`, `%!(EXTRA int=1)`, `%!(NOVERB)`).
+
+use crate::value::Value;
+
+/// Go's `fmt.Sprint(args...)`: operands formatted with `%v`, a space between two
+/// operands when neither is a string.
+pub fn sprint(args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut prev_string = false;
+    for (i, arg) in args.iter().enumerate() {
+        let is_string = matches!(arg, Value::String(_));
+        if i > 0 && !is_string && !prev_string {
+            out.push(' ');
+        }
+        Printer::new(&mut out).print_arg(arg, 'v');
+        prev_string = is_string;
+    }
+    out
+}
+
+/// Go's `fmt.Sprintln(args...)`: operands formatted with `%v`, always separated by a
+/// space, and a newline at the end.
+pub fn sprintln(args: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        Printer::new(&mut out).print_arg(arg, 'v');
+    }
+    out.push('\n');
+    out
+}
+
+/// Go's `%v` of one value, appended to `out` (`<nil>` for nil).
+pub fn write_value(out: &mut String, value: &Value) {
+    Printer::new(out).print_arg(value, 'v');
+}
+
+/// Go's `fmt.Sprintf(format, args...)`.
+pub fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::with_capacity(format.len() + 8 * args.len());
+    do_printf(&mut out, format, args);
+    out
+}
+
+#[derive(Default, Clone, Copy)]
+struct Flags {
+    minus: bool,
+    plus: bool,
+    sharp: bool,
+    space: bool,
+    zero: bool,
+    plus_v: bool,
+    sharp_v: bool,
+    wid: Option<usize>,
+    prec: Option<usize>,
+}
+
+struct Printer<'a> {
+    buf: &'a mut String,
+    f: Flags,
+}
+
+fn parse_num(bytes: &[u8], mut i: usize) -> (Option<usize>, usize) {
+    let start = i;
+    let mut n: usize = 0;
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        if n > 1_000_000 {
+            return (None, bytes.len());
+        }
+        n = n * 10 + usize::from(bytes[i] - b'0');
+        i += 1;
+    }
+    if i == start { (None, i) } else { (Some(n), i) }
+}
+
+/// Parses `[n]` at `i`: returns (index, new i, ok); `None` when there is no bracket.
+fn arg_number(bytes: &[u8], i: usize, num_args: usize) -> Option<(Option<usize>, usize)> {
+    if i >= bytes.len() || bytes[i] != b'[' {
+        return None;
+    }
+    for j in i + 1..bytes.len() {
+        if bytes[j] == b']' {
+            let (n, end) = parse_num(bytes, i + 1);
+            return match n {
+                Some(n) if end == j && n >= 1 && n - 1 < num_args + 1 => Some((Some(n - 1), j + 1)),
+                _ => Some((None, j + 1)),
+            };
+        }
+    }
+    Some((None, i + 1))
+}
+
+fn int_from_arg(args: &[Value], arg_num: usize) -> (Option<i64>, usize) {
+    match args.get(arg_num) {
+        Some(Value::Int(n)) if n.unsigned_abs() <= 1_000_000 => (Some(*n), arg_num + 1),
+        Some(_) => (None, arg_num + 1),
+        None => (None, arg_num),
+    }
+}
+
+fn do_printf(out: &mut String, format: &str, args: &[Value]) {
+    let bytes = format.as_bytes();
+    let end = bytes.len();
+    let mut arg_num = 0usize;
+    let mut reordered = false;
+    let mut i = 0usize;
+    'format: while i < end {
+        let mut good_arg_num = true;
+        let last = i;
+        while i < end && bytes[i] != b'%' {
+            i += 1;
+        }
+        if i > last {
+            out.push_str(&format[last..i]);
+        }
+        if i >= end {
+            break;
+        }
+        i += 1;
+        let mut f = Flags::default();
+        while i < end {
+            match bytes[i] {
+                b'#' => f.sharp = true,
+                b'0' => f.zero = !f.minus,
+                b'+' => f.plus = true,
+                b'-' => {
+                    f.minus = true;
+                    f.zero = false;
+                }
+                b' ' => f.space = true,
+                c => {
+                    if c.is_ascii_lowercase() && arg_num < args.len() {
+                        if c == b'v' {
+                            f.sharp_v = f.sharp;
+                            f.sharp = false;
+                            f.plus_v = f.plus;
+                            f.plus = false;
+                        }
+                        Printer { buf: out, f }.print_arg(&args[arg_num], char::from(c));
+                        arg_num += 1;
+                        i += 1;
+                        continue 'format;
+                    }
+                    break;
+                }
+            }
+            i += 1;
+        }
+        let mut after_index = false;
+        if let Some((n, ni)) = arg_number(bytes, i, args.len()) {
+            reordered = true;
+            i = ni;
+            match n {
+                Some(n) => {
+                    arg_num = n;
+                    after_index = true;
+                }
+                None => good_arg_num = false,
+            }
+        }
+        if i < end && bytes[i] == b'*' {
+            i += 1;
+            let (w, next) = int_from_arg(args, arg_num);
+            arg_num = next;
+            match w {
+                Some(w) => {
+                    if w < 0 {
+                        f.minus = true;
+                        f.zero = false;
+                    }
+                    f.wid = Some(w.unsigned_abs() as usize);
+                }
+                None => out.push_str("%!(BADWIDTH)"),
+            }
+            after_index = false;
+        } else {
+            let (w, ni) = parse_num(bytes, i);
+            f.wid = w;
+            i = ni;
+            if after_index && f.wid.is_some() {
+                good_arg_num = false;
+            }
+        }
+        if i + 1 < end && bytes[i] == b'.' {
+            i += 1;
+            if after_index {
+                good_arg_num = false;
+            }
+            if let Some((n, ni)) = arg_number(bytes, i, args.len()) {
+                reordered = true;
+                i = ni;
+                match n {
+                    Some(n) => {
+                        arg_num = n;
+                        after_index = true;
+                    }
+                    None => good_arg_num = false,
+                }
+            }
+            if i < end && bytes[i] == b'*' {
+                i += 1;
+                let (p, next) = int_from_arg(args, arg_num);
+                arg_num = next;
+                match p {
+                    Some(p) if p >= 0 => f.prec = Some(p as usize),
+                    Some(_) => f.prec = None,
+                    None => out.push_str("%!(BADPREC)"),
+                }
+                after_index = false;
+            } else {
+                let (p, ni) = parse_num(bytes, i);
+                i = ni;
+                f.prec = Some(p.unwrap_or(0));
+            }
+        }
+        if !after_index && let Some((n, ni)) = arg_number(bytes, i, args.len()) {
+            reordered = true;
+            i = ni;
+            match n {
+                Some(n) => arg_num = n,
+                None => good_arg_num = false,
+            }
+        }
+        if i >= end {
+            out.push_str("%!(NOVERB)");
+            break;
+        }
+        let verb = format[i..].chars().next().unwrap_or('?');
+        i += verb.len_utf8();
+        if verb == '%' {
+            out.push('%');
+        } else if !good_arg_num {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(BADINDEX)");
+        } else if arg_num >= args.len() {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(MISSING)");
+        } else {
+            if verb == 'v' {
+                f.sharp_v = f.sharp;
+                f.sharp = false;
+                f.plus_v = f.plus;
+                f.plus = false;
+            }
+            Printer { buf: out, f }.print_arg(&args[arg_num], verb);
+            arg_num += 1;
+        }
+    }
+    if !reordered && arg_num < args.len() {
+        out.push_str("%!(EXTRA ");
+        for (i, arg) in args[arg_num..].iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            if let Value::Nil = arg {
+                out.push_str("<nil>");
+            } else {
+                out.push_str(arg.type_name());
+                out.push('=');
+                Printer::new(out).print_arg(arg, 'v');
+            }
+        }
+        out.push(')');
+    }
+}
+
+impl<'a> Printer<'a> {
+    fn new(buf: &'a mut String) -> Printer<'a> {
+        Printer {
+            buf,
+            f: Flags::default(),
+        }
+    }
+
+    fn write_padding(&mut self, n: usize) {
+        let pad = if self.f.zero { '0' } else { ' ' };
+        for _ in 0..n {
+            self.buf.push(pad);
+        }
+    }
+
+    fn pad(&mut self, s: &str) {
+        let Some(wid) = self.f.wid else {
+            self.buf.push_str(s);
+            return;
+        };
+        let width = wid.saturating_sub(s.chars().count());
+        if self.f.minus {
+            self.buf.push_str(s);
+            self.write_padding(width);
+        } else {
+            self.write_padding(width);
+            self.buf.push_str(s);
+        }
+    }
+
+    fn bad_verb(&mut self, verb: char, value: &Value) {
+        self.buf.push_str("%!");
+        self.buf.push(verb);
+        self.buf.push('(');
+        if let Value::Nil = value {
+            self.buf.push_str("<nil>");
+        } else {
+            self.buf.push_str(value.type_name());
+            self.buf.push('=');
+            let saved = self.f;
+            self.f = Flags::default();
+            self.print_value(value, 'v', 0);
+            self.f = saved;
+        }
+        self.buf.push(')');
+    }
+
+    fn print_arg(&mut self, arg: &Value, verb: char) {
+        if let Value::Nil = arg {
+            match verb {
+                'T' | 'v' => self.pad("<nil>"),
+                _ => self.bad_verb(verb, arg),
+            }
+            return;
+        }
+        if verb == 'T' {
+            let name = arg.type_name().to_string();
+            self.fmt_s(&name);
+            return;
+        }
+        self.print_value(arg, verb, 0);
+    }
+
+    fn print_value(&mut self, value: &Value, verb: char, depth: usize) {
+        match value {
+            Value::Nil => {
+                if depth == 0 {
+                    self.print_arg(value, verb)
+                } else {
+                    self.pad("<nil>")
+                }
+            }
+            Value::Bool(b) => match verb {
+                't' | 'v' => self.pad(if *b { "true" } else { "false" }),
+                _ => self.bad_verb(verb, value),
+            },
+            Value::Int(i) => self.fmt_int(*i, verb, value),
+            Value::Float(x) => self.fmt_float_verb(*x, verb, value),
+            Value::String(s) => self.fmt_string(s, verb, value),
+            Value::Bytes(b) => self.fmt_bytes(b, verb, value, depth),
+            Value::List(items) => {
+                if self.f.sharp_v {
+                    self.buf.push_str("[]interface {}{");
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            self.buf.push_str(", ");
+                        }
+                        self.print_value(item, verb, depth + 1);
+                    }
+                    self.buf.push('}');
+                    return;
+                }
+                self.buf.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(' ');
+                    }
+                    self.print_value(item, verb, depth + 1);
+                }
+                self.buf.push(']');
+            }
+            Value::Map(map) => {
+                let entries: Vec<(String, Value)> = map
+                    .read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if self.f.sharp_v {
+                    self.buf.push_str("map[string]interface {}{");
+                } else {
+                    self.buf.push_str("map[");
+                }
+                for (i, (key, item)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+                    }
+                    self.fmt_string(key, verb, &Value::string(key.as_str()));
+                    self.buf.push(':');
+                    self.print_value(item, verb, depth + 1);
+                }
+                self.buf.push(if self.f.sharp_v { '}' } else { ']' });
+            }
+            Value::Object(object) => match verb {
+                'v' | 's' | 'q' | 'x' | 'X' => {
+                    let text = object.go_string();
+                    self.fmt_string(&text, verb, value)
+                }
+                _ => self.bad_verb(verb, value),
+            },
+        }
+    }
+
+    fn fmt_s(&mut self, s: &str) {
+        match self.f.prec {
+            Some(p) => {
+                let cut = s.char_indices().nth(p).map_or(s.len(), |(i, _)| i);
+                self.pad(&s[..cut]);
+            }
+            None => self.pad(s),
+        }
+    }
+
+    fn fmt_string(&mut self, s: &str, verb: char, value: &Value) {
+        match verb {
+            'v' => {
+                if self.f.sharp_v {
+                    self.fmt_q(s)
+                } else {
+                    self.fmt_s(s)
+                }
+            }
+            's' => self.fmt_s(s),
+            'x' => self.fmt_sx(s.as_bytes(), "0123456789abcdef"),
+            'X' => self.fmt_sx(s.as_bytes(), "0123456789ABCDEF"),
+            'q' => self.fmt_q(s),
+            _ => self.bad_verb(verb, value),
+        }
+    }
+
+    fn fmt_q(&mut self, s: &str) {
+        let s = match self.f.prec {
+            Some(p) => &s[..s.char_indices().nth(p).map_or(s.len(), |(i, _)| i)],
+            None => s,
+        };
+        if self.f.sharp && !s.contains('`') && s.chars().all(|c| c == '\t' || !c.is_control()) {
+            self.pad(&format!("`{s}`"));
+        } else if self.f.plus {
+            self.pad(&quote_with(s, true));
+        } else {
+            self.pad(&quote(s));
+        }
+    }
+
+    fn fmt_sx(&mut self, bytes: &[u8], digits: &str) {
+        let digits = digits.as_bytes();
+        let n = self.f.prec.map_or(bytes.len(), |p| p.min(bytes.len()));
+        let mut s = String::with_capacity(n * 2 + 2);
+        for (i, b) in bytes[..n].iter().enumerate() {
+            if self.f.space && i > 0 {
+                s.push(' ');
+            }
+            if self.f.sharp && (self.f.space || i == 0) {
+                s.push('0');
+                s.push(if digits[10] == b'A' { 'X' } else { 'x' });
+            }
+            s.push(char::from(digits[usize::from(b >> 4)]));
+            s.push(char::from(digits[usize::from(b & 15)]));
+        }
+        self.pad(&s);
+    }
+
+    fn fmt_bytes(&mut self, bytes: &[u8], verb: char, value: &Value, depth: usize) {
+        match verb {
+            'v' | 'd' => {
+                self.buf.push('[');
+                for (i, b) in bytes.iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(' ');
+                    }
+                    self.fmt_int(i64::from(*b), verb, &Value::Int(i64::from(*b)));
+                }
+                self.buf.push(']');
+            }
+            's' => {
+                let s = String::from_utf8_lossy(bytes).into_owned();
+                self.fmt_s(&s)
+            }
+            'x' => self.fmt_sx(bytes, "0123456789abcdef"),
+            'X' => self.fmt_sx(bytes, "0123456789ABCDEF"),
+            'q' => {
+                let s = String::from_utf8_lossy(bytes).into_owned();
+                self.fmt_q(&s)
+            }
+            _ => {
+                let _ = depth;
+                self.bad_verb(verb, value)
+            }
+        }
+    }
+
+    fn fmt_int(&mut self, i: i64, verb: char, value: &Value) {
+        match verb {
+            'v' | 'd' => self.fmt_integer(i, 10, verb, b"0123456789abcdef"),
+            'b' => self.fmt_integer(i, 2, verb, b"0123456789abcdef"),
+            'o' | 'O' => self.fmt_integer(i, 8, verb, b"0123456789abcdef"),
+            'x' => self.fmt_integer(i, 16, verb, b"0123456789abcdef"),
+            'X' => self.fmt_integer(i, 16, verb, b"0123456789ABCDEF"),
+            'c' => {
+                let c = u32::try_from(i)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or('\u{FFFD}');
+                self.pad(c.encode_utf8(&mut [0; 4]))
+            }
+            'q' => {
+                let c = u32::try_from(i)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or('\u{FFFD}');
+                let q = quote_rune(c);
+                self.pad(&q)
+            }
+            'U' => {
+                let mut s = format!("U+{:04X}", i);
+                if self.f.sharp
+                    && let Some(c) = u32::try_from(i).ok().and_then(char::from_u32)
+                    && !c.is_control()
+                {
+                    s.push_str(&format!(" '{c}'"));
+                }
+                self.pad(&s)
+            }
+            _ => self.bad_verb(verb, value),
+        }
+    }
+
+    fn fmt_integer(&mut self, i: i64, base: u64, verb: char, digits: &[u8]) {
+        let negative = i < 0;
+        let mut u = i.unsigned_abs();
+        let mut prec = 0usize;
+        if let Some(p) = self.f.prec {
+            prec = p;
+            if p == 0 && u == 0 {
+                let old = self.f.zero;
+                self.f.zero = false;
+                let w = self.f.wid.unwrap_or(0);
+                self.write_padding(w);
+                self.f.zero = old;
+                return;
+            }
+        } else if self.f.zero
+            && !self.f.minus
+            && let Some(w) = self.f.wid
+        {
+            prec = w;
+            if negative || self.f.plus || self.f.space {
+                prec = prec.saturating_sub(1);
+            }
+        }
+        let mut rev: Vec<u8> = Vec::with_capacity(24);
+        loop {
+            rev.push(digits[(u % base) as usize]);
+            u /= base;
+            if u == 0 {
+                break;
+            }
+        }
+        while rev.len() < prec {
+            rev.push(b'0');
+        }
+        if self.f.sharp {
+            match base {
+                2 => rev.extend_from_slice(b"b0"),
+                8 => {
+                    if rev.last() != Some(&b'0') {
+                        rev.push(b'0')
+                    }
+                }
+                16 => {
+                    rev.push(if verb == 'X' { b'X' } else { b'x' });
+                    rev.push(b'0');
+                }
+                _ => {}
+            }
+        }
+        if verb == 'O' {
+            rev.extend_from_slice(b"o0");
+        }
+        if negative {
+            rev.push(b'-');
+        } else if self.f.plus {
+            rev.push(b'+');
+        } else if self.f.space {
+            rev.push(b' ');
+        }
+        rev.reverse();
+        let s = String::from_utf8_lossy(&rev).into_owned();
+        let old = self.f.zero;
+        self.f.zero = false;
+        self.pad(&s);
+        self.f.zero = old;
+    }
+
+    fn fmt_float_verb(&mut self, x: f64, verb: char, value: &Value) {
+        match verb {
+            'v' => self.fmt_float(x, 'g', -1),
+            'b' | 'g' | 'G' | 'x' | 'X' => self.fmt_float(x, verb, -1),
+            'f' | 'e' | 'E' | 'F' => self.fmt_float(x, verb, 6),
+            _ => self.bad_verb(verb, value),
+        }
+    }
+
+    fn fmt_float(&mut self, x: f64, verb: char, prec: i32) {
+        let prec = self.f.prec.map_or(prec, |p| p as i32);
+        let verb = if verb == 'F' { 'f' } else { verb };
+        let mut num = format_float(x, verb, prec);
+        if !num.starts_with('-') && !num.starts_with('+') {
+            num.insert(0, '+');
+        }
+        if self.f.space && num.starts_with('+') && !self.f.plus {
+            num.replace_range(0..1, " ");
+        }
+        if num[1..].starts_with('I') || num[1..].starts_with('N') {
+            let old = self.f.zero;
+            self.f.zero = false;
+            if num[1..].starts_with('N') && !self.f.space && !self.f.plus {
+                num.remove(0);
+            }
+            self.pad(&num);
+            self.f.zero = old;
+            return;
+        }
+        if self.f.sharp && verb != 'b' {
+            // %#g keeps trailing zeros and always shows a decimal point.
+            if !num.contains('.') && !num.contains('e') {
+                num.push('.');
+            }
+        }
+        if self.f.plus || !num.starts_with('+') {
+            if self.f.zero
+                && !self.f.minus
+                && let Some(w) = self.f.wid
+                && w > num.len()
+            {
+                let (sign, rest) = num.split_at(1);
+                self.buf.push_str(sign);
+                for _ in 0..w - num.len() {
+                    self.buf.push('0');
+                }
+                self.buf.push_str(rest);
+                return;
+            }
+            self.pad(&num);
+            return;
+        }
+        let rest = num[1..].to_string();
+        self.pad(&rest);
+    }
+}
+
+/// The decimal digits of `|x|` and the position of the decimal point (`0.ddd × 10^dp`).
+/// `sig` is the number of significant digits, or `None` for the shortest digits that
+/// read back as `x`.
+fn decimal_digits(x: f64, sig: Option<usize>) -> (Vec<u8>, i32) {
+    let text = match sig {
+        None => format!("{:e}", x.abs()),
+        Some(n) => format!("{:.*e}", n.saturating_sub(1), x.abs()),
+    };
+    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    if digits.iter().all(|d| *d == b'0') {
+        return (Vec::new(), 0);
+    }
+    (digits, exp + 1)
+}
+
+fn push_exp(out: &mut String, verb: char, exp: i32) {
+    out.push(if verb == 'E' || verb == 'G' { 'E' } else { 'e' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let e = exp.unsigned_abs();
+    if e < 10 {
+        out.push('0');
+    }
+    out.push_str(&e.to_string());
+}
+
+fn fmt_e(out: &mut String, digits: &[u8], dp: i32, prec: usize, verb: char) {
+    out.push(char::from(*digits.first().unwrap_or(&b'0')));
+    if prec > 0 {
+        out.push('.');
+        for i in 1..=prec {
+            out.push(char::from(*digits.get(i).unwrap_or(&b'0')));
+        }
+    }
+    let exp = if digits.is_empty() { 0 } else { dp - 1 };
+    push_exp(out, verb, exp);
+}
+
+fn fmt_f(out: &mut String, digits: &[u8], dp: i32, prec: usize) {
+    if dp > 0 {
+        for i in 0..dp as usize {
+            out.push(char::from(*digits.get(i).unwrap_or(&b'0')));
+        }
+    } else {
+        out.push('0');
+    }
+    if prec > 0 {
+        out.push('.');
+        for i in 1..=prec as i32 {
+            let j = dp + i - 1;
+            let c = if j >= 0 {
+                *digits.get(j as usize).unwrap_or(&b'0')
+            } else {
+                b'0'
+            };
+            out.push(char::from(c));
+        }
+    }
+}
+
+/// Go's `strconv.FormatFloat(x, verb, prec, 64)` for verbs `e E f g G` (`prec` -1 is
+/// the shortest representation that reads back as `x`).
+pub fn format_float(x: f64, verb: char, prec: i32) -> String {
+    if x.is_nan() {
+        return "NaN".to_string();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    let mut out = String::new();
+    if x.is_sign_negative() {
+        out.push('-');
+    }
+    let shortest = prec < 0;
+    match verb {
+        'f' if !shortest => {
+            out.push_str(&format!("{:.*}", prec as usize, x.abs()));
+        }
+        'e' | 'E' => {
+            let (digits, dp) = decimal_digits(x, (!shortest).then(|| prec as usize + 1));
+            let p = if shortest {
+                digits.len().saturating_sub(1)
+            } else {
+                prec as usize
+            };
+            fmt_e(&mut out, &digits, dp, p, verb);
+        }
+        'f' => {
+            let (digits, dp) = decimal_digits(x, None);
+            let p = (digits.len() as i32 - dp).max(0) as usize;
+            fmt_f(&mut out, &digits, dp, p);
+        }
+        _ => {
+            // 'g' / 'G'
+            let mut p = prec;
+            if p == 0 {
+                p = 1;
+            }
+            let (mut digits, dp) = decimal_digits(x, (!shortest).then_some(p as usize));
+            while digits.len() > 1 && digits.last() == Some(&b'0') {
+                digits.pop();
+            }
+            let nd = digits.len() as i32;
+            let mut eprec = if shortest { nd } else { p };
+            let mut prec = eprec;
+            if eprec > nd && nd >= dp {
+                eprec = nd;
+            }
+            if shortest {
+                eprec = 6;
+            }
+            let exp = dp - 1;
+            if digits.is_empty() || exp < -4 || exp >= eprec {
+                if digits.is_empty() {
+                    // zero
+                    if exp < -4 || exp >= eprec {
+                        fmt_e(&mut out, &digits, dp, 0, verb);
+                    } else {
+                        out.push('0');
+                    }
+                    return out;
+                }
+                if prec > nd {
+                    prec = nd;
+                }
+                fmt_e(&mut out, &digits, dp, (prec - 1).max(0) as usize, verb);
+            } else {
+                if prec > dp {
+                    prec = nd;
+                }
+                fmt_f(&mut out, &digits, dp, (prec - dp).max(0) as usize);
+            }
+        }
+    }
+    out
+}
+
+fn is_print(c: char) -> bool {
+    if c.is_control() {
+        return false;
+    }
+    if c == ' ' {
+        return true;
+    }
+    if c.is_whitespace() {
+        return false;
+    }
+    !matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{E000}'..='\u{F8FF}')
+}
+
+fn push_escaped(out: &mut String, c: char, quote_char: char, ascii_only: bool) {
+    match c {
+        '\u{7}' => out.push_str("\\a"),
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{b}' => out.push_str("\\v"),
+        '\\' => out.push_str("\\\\"),
+        c if c == quote_char => {
+            out.push('\\');
+            out.push(c);
+        }
+        c if (ascii_only && c.is_ascii() && is_print(c)) || (!ascii_only && is_print(c)) => {
+            out.push(c)
+        }
+        c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+        c => out.push_str(&format!("\\U{:08x}", c as u32)),
+    }
+}
+
+fn quote_with(s: &str, ascii_only: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        push_escaped(&mut out, c, '"', ascii_only);
+    }
+    out.push('"');
+    out
+}
+
+/// Go's `strconv.Quote`: a double-quoted Go string literal.
+pub fn quote(s: &str) -> String {
+    quote_with(s, false)
+}
+
+fn quote_rune(c: char) -> String {
+    let mut out = String::from("'");
+    push_escaped(&mut out, c, '\'', false);
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_like_go() {
+        assert_eq!(format_float(1e6, 'g', -1), "1e+06");
+        assert_eq!(format_float(8080.0, 'g', -1), "8080");
+        assert_eq!(format_float(123456789.0, 'g', -1), "1.23456789e+08");
+        assert_eq!(format_float(0.5, 'g', -1), "0.5");
+        assert_eq!(format_float(0.00001, 'g', -1), "1e-05");
+        assert_eq!(format_float(0.0, 'g', -1), "0");
+        assert_eq!(format_float(3.14159, 'f', 2), "3.14");
+        assert_eq!(format_float(1234.5678, 'e', 3), "1.235e+03");
+        assert_eq!(format_float(1.0, 'e', -1), "1e+00");
+        assert_eq!(format_float(100.0, 'g', 2), "1e+02");
+    }
+
+    #[test]
+    fn sprintf_handles_verbs_and_errors() {
+        let args = [Value::Int(5), Value::string("ab")];
+        assert_eq!(sprintf("%05d|%-4s|", &args), "00005|ab  |");
+        assert_eq!(sprintf("%d %d", &args), "5 %!d(string=ab)");
+        assert_eq!(sprintf("%s", &[]), "%!s(MISSING)");
+        assert_eq!(sprintf("x", &args), "x%!(EXTRA int=5, string=ab)");
+        assert_eq!(sprintf("%q %x %X", &[Value::string("a\"b"), Value::Int(255), Value::string("hi")]), "\"a\\\"b\" ff 6869");
+        assert_eq!(sprintf("%.2f %v %t", &[Value::Float(2.0 / 3.0), Value::Nil, Value::Bool(true)]), "0.67 <nil> true");
+    }
+}

@@ -1,0 +1,774 @@
+//! The parser of Go's `text/template` (`text/template/parse/parse.go`): tokens to
+//! [`Tree`]s, one for the file and one per `define`/`block`.
+
+use std::sync::Arc;
+
+use super::ast::{Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Var, is_empty_tree};
+use super::lex::{Item, ItemType, lex};
+use crate::value::Value;
+
+/// A parse error, already in Go's words (`template: NAME:LINE: MSG`).
+pub(crate) struct ParseError(pub String);
+
+type PResult<T> = Result<T, ParseError>;
+
+struct Parser<'a> {
+    items: Vec<Item>,
+    idx: usize,
+    furthest: usize,
+    source: &'a Arc<str>,
+    parse_name: &'a Arc<str>,
+    vars: Vec<Box<str>>,
+    range_depth: usize,
+    action_line: usize,
+    /// Finished trees of this parse (defines and the file), by name.
+    trees: Vec<Tree>,
+}
+
+/// Parses `text` (the file `name`) into its trees: the file's own tree last.
+pub(crate) fn parse(name: &str, text: &Arc<str>) -> Result<Vec<Tree>, ParseError> {
+    let parse_name: Arc<str> = Arc::from(name);
+    let items = lex(text);
+    let mut p = Parser {
+        items,
+        idx: 0,
+        furthest: 0,
+        source: text,
+        parse_name: &parse_name,
+        vars: vec!["$".into()],
+        range_depth: 0,
+        action_line: 0,
+        trees: Vec::new(),
+    };
+    let root = p.parse_top()?;
+    let tree = Tree {
+        name: parse_name.clone(),
+        parse_name: parse_name.clone(),
+        source: text.clone(),
+        root,
+    };
+    p.add(tree)?;
+    Ok(p.trees)
+}
+
+fn builtin_or_func(name: &str) -> Option<Func> {
+    match name {
+        "include" => Some(Func::Include),
+        "tpl" => Some(Func::Tpl),
+        _ => Builtin::lookup(name)
+            .map(Func::Builtin)
+            .or_else(|| crate::funcs::lookup(name).map(Func::Ext)),
+    }
+}
+
+impl Parser<'_> {
+    fn errorf(&self, msg: impl std::fmt::Display) -> ParseError {
+        let line = self
+            .items
+            .get(self.furthest.saturating_sub(1))
+            .map_or(1, |i| i.line);
+        ParseError(format!("template: {}:{}: {}", self.parse_name, line, msg))
+    }
+
+    fn next(&mut self) -> Item {
+        let i = self.idx.min(self.items.len() - 1);
+        self.idx = i + 1;
+        if self.idx > self.furthest {
+            self.furthest = self.idx;
+        }
+        self.items[i].clone()
+    }
+
+    fn backup(&mut self) {
+        self.idx -= 1;
+    }
+
+    fn peek(&mut self) -> &Item {
+        let i = self.idx.min(self.items.len() - 1);
+        if i + 1 > self.furthest {
+            self.furthest = i + 1;
+        }
+        &self.items[i]
+    }
+
+    fn next_non_space(&mut self) -> Item {
+        loop {
+            let item = self.next();
+            if item.typ != ItemType::Space {
+                return item;
+            }
+        }
+    }
+
+    fn peek_non_space(&mut self) -> Item {
+        let item = self.next_non_space();
+        self.backup();
+        item
+    }
+
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
+        let token = self.next_non_space();
+        if token.typ != typ {
+            return Err(self.unexpected(&token, context));
+        }
+        Ok(token)
+    }
+
+    fn unexpected(&self, token: &Item, context: &str) -> ParseError {
+        if token.typ == ItemType::Error {
+            let mut extra = String::new();
+            if self.action_line != 0 && self.action_line != token.line {
+                extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
+                if token.val.ends_with(" action") {
+                    extra = extra[" in action".len()..].to_string();
+                }
+            }
+            return self.errorf(format!("{}{}", token.val, extra));
+        }
+        self.errorf(format!("unexpected {} in {}", token.describe(), context))
+    }
+
+    /// Go's `Tree.add` within one parse: a second non-empty definition is an error.
+    fn add(&mut self, tree: Tree) -> PResult<()> {
+        if let Some(i) = self.trees.iter().position(|t| t.name == tree.name) {
+            if is_empty_tree(&self.trees[i].root, self.source) {
+                self.trees[i] = tree;
+                return Ok(());
+            }
+            if !is_empty_tree(&tree.root, self.source) {
+                return Err(self.errorf(format!(
+                    "template: multiple definition of template {}",
+                    super::fmt::quote(&tree.name)
+                )));
+            }
+            return Ok(());
+        }
+        self.trees.push(tree);
+        Ok(())
+    }
+
+    fn parse_top(&mut self) -> PResult<Vec<Node>> {
+        let mut root = Vec::new();
+        while self.peek().typ != ItemType::Eof {
+            if self.peek().typ == ItemType::LeftDelim {
+                let delim_idx = self.idx;
+                self.next();
+                if self.next_non_space().typ == ItemType::Define {
+                    self.parse_definition()?;
+                    continue;
+                }
+                self.idx = delim_idx;
+            }
+            match self.text_or_action()? {
+                Parsed::Node(n) => root.push(n),
+                Parsed::End => return Err(self.errorf("unexpected {{end}}")),
+                Parsed::Else => return Err(self.errorf("unexpected {{else}}")),
+            }
+        }
+        Ok(root)
+    }
+
+    fn parse_definition(&mut self) -> PResult<()> {
+        let context = "define clause";
+        let token = self.next_non_space();
+        if token.typ != ItemType::String && token.typ != ItemType::RawString {
+            return Err(self.unexpected(&token, context));
+        }
+        let name = unquote(&token.val).map_err(|e| self.errorf(e))?;
+        self.expect(ItemType::RightDelim, context)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        let (list, end) = self.item_list()?;
+        self.vars = saved_vars;
+        self.range_depth = saved_depth;
+        if !matches!(end, End::End) {
+            return Err(self.errorf(format!("unexpected {} in {}", end.describe(), context)));
+        }
+        let tree = Tree {
+            name: Arc::from(name.as_str()),
+            parse_name: self.parse_name.clone(),
+            source: self.source.clone(),
+            root: list,
+        };
+        self.add(tree)
+    }
+
+    fn item_list(&mut self) -> PResult<(Vec<Node>, End)> {
+        let mut list = Vec::new();
+        while self.peek_non_space().typ != ItemType::Eof {
+            match self.text_or_action()? {
+                Parsed::Node(n) => list.push(n),
+                Parsed::End => return Ok((list, End::End)),
+                Parsed::Else => return Ok((list, End::Else)),
+            }
+        }
+        Err(self.errorf("unexpected EOF"))
+    }
+
+    fn text_or_action(&mut self) -> PResult<Parsed> {
+        let token = self.next_non_space();
+        match token.typ {
+            ItemType::Text => Ok(Parsed::Node(Node::Text {
+                start: token.start,
+                end: token.end,
+            })),
+            ItemType::LeftDelim => {
+                self.action_line = token.line;
+                let r = self.action();
+                self.action_line = 0;
+                r
+            }
+            ItemType::Comment => Ok(Parsed::Node(Node::Comment)),
+            _ => Err(self.unexpected(&token, "input")),
+        }
+    }
+
+    fn action(&mut self) -> PResult<Parsed> {
+        let token = self.next_non_space();
+        match token.typ {
+            ItemType::Block => return self.block_control().map(Parsed::Node),
+            ItemType::Break | ItemType::Continue => {
+                let is_break = token.typ == ItemType::Break;
+                let next = self.next_non_space();
+                if next.typ != ItemType::RightDelim {
+                    return Err(self.unexpected(&next, if is_break { "{{break}}" } else { "{{continue}}" }));
+                }
+                if self.range_depth == 0 {
+                    return Err(self.errorf(if is_break {
+                        "{{break}} outside {{range}}"
+                    } else {
+                        "{{continue}} outside {{range}}"
+                    }));
+                }
+                return Ok(Parsed::Node(if is_break { Node::Break } else { Node::Continue }));
+            }
+            ItemType::Else => {
+                let peek = self.peek_non_space();
+                if peek.typ == ItemType::If || peek.typ == ItemType::With {
+                    return Ok(Parsed::Else);
+                }
+                self.expect(ItemType::RightDelim, "else")?;
+                return Ok(Parsed::Else);
+            }
+            ItemType::End => {
+                self.expect(ItemType::RightDelim, "end")?;
+                return Ok(Parsed::End);
+            }
+            ItemType::If => return self.control(Ctl::If).map(Parsed::Node),
+            ItemType::Range => return self.control(Ctl::Range).map(Parsed::Node),
+            ItemType::With => return self.control(Ctl::With).map(Parsed::Node),
+            ItemType::Template => return self.template_control().map(Parsed::Node),
+            _ => {}
+        }
+        self.backup();
+        let pipe = self.pipeline("command", ItemType::RightDelim)?;
+        Ok(Parsed::Node(Node::Action(pipe)))
+    }
+
+    fn control(&mut self, ctl: Ctl) -> PResult<Node> {
+        let context = ctl.name();
+        let mark = self.vars.len();
+        let pipe = self.pipeline(context, ItemType::RightDelim)?;
+        if ctl == Ctl::Range {
+            self.range_depth += 1;
+        }
+        let (list, next) = self.item_list()?;
+        if ctl == Ctl::Range {
+            self.range_depth -= 1;
+        }
+        let mut else_list = None;
+        if let End::Else = next {
+            let peek = self.peek().typ;
+            if ctl == Ctl::If && peek == ItemType::If {
+                self.next();
+                else_list = Some(vec![self.control(Ctl::If)?]);
+            } else if ctl == Ctl::With && peek == ItemType::With {
+                self.next();
+                else_list = Some(vec![self.control(Ctl::With)?]);
+            } else {
+                let (list, next) = self.item_list()?;
+                if !matches!(next, End::End) {
+                    return Err(self.errorf(format!("expected end; found {}", next.describe())));
+                }
+                else_list = Some(list);
+            }
+        }
+        self.vars.truncate(mark);
+        let branch = Box::new(Branch {
+            pipe,
+            list,
+            else_list,
+        });
+        Ok(match ctl {
+            Ctl::If => Node::If(branch),
+            Ctl::Range => Node::Range(branch),
+            Ctl::With => Node::With(branch),
+        })
+    }
+
+    fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
+        match token.typ {
+            ItemType::String | ItemType::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
+            _ => Err(self.unexpected(token, context)),
+        }
+    }
+
+    fn template_control(&mut self) -> PResult<Node> {
+        let context = "template clause";
+        let token = self.next_non_space();
+        let name = self.template_name(&token, context)?;
+        let mut pipe = None;
+        if self.next_non_space().typ != ItemType::RightDelim {
+            self.backup();
+            pipe = Some(self.pipeline(context, ItemType::RightDelim)?);
+        }
+        Ok(Node::Template(Box::new(TemplateCall {
+            pos: token.pos,
+            name,
+            pipe,
+        })))
+    }
+
+    fn block_control(&mut self) -> PResult<Node> {
+        let context = "block clause";
+        let token = self.next_non_space();
+        let name = self.template_name(&token, context)?;
+        let pipe = self.pipeline(context, ItemType::RightDelim)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        let (list, end) = self.item_list()?;
+        self.vars = saved_vars;
+        self.range_depth = saved_depth;
+        if !matches!(end, End::End) {
+            return Err(self.errorf(format!("unexpected {} in {}", end.describe(), context)));
+        }
+        self.add(Tree {
+            name: Arc::from(name.as_str()),
+            parse_name: self.parse_name.clone(),
+            source: self.source.clone(),
+            root: list,
+        })?;
+        Ok(Node::Template(Box::new(TemplateCall {
+            pos: token.pos,
+            name,
+            pipe: Some(pipe),
+        })))
+    }
+
+    fn declare(&mut self, token: &Item) -> Var {
+        self.vars.push(token.val.as_str().into());
+        Var {
+            pos: token.pos,
+            name: token.val.as_str().into(),
+            slot: self.vars.len() - 1,
+        }
+    }
+
+    fn pipeline(&mut self, context: &str, end: ItemType) -> PResult<Pipe> {
+        let token = self.peek_non_space();
+        let mut pipe = Pipe {
+            pos: token.pos,
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
+        'decls: loop {
+            let v = self.peek_non_space();
+            if v.typ != ItemType::Variable {
+                break;
+            }
+            let v_idx = self.idx;
+            // skip spaces before v
+            let v = self.next_non_space();
+            let after_var = self.peek().typ;
+            let next = self.peek_non_space();
+            match next.typ {
+                ItemType::Assign | ItemType::Declare => {
+                    pipe.is_assign = next.typ == ItemType::Assign;
+                    self.next_non_space();
+                    if pipe.is_assign {
+                        let slot = self.lookup_var(&v.val)?;
+                        pipe.decl.push(Var {
+                            pos: v.pos,
+                            name: v.val.as_str().into(),
+                            slot,
+                        });
+                    } else {
+                        let var = self.declare(&v);
+                        pipe.decl.push(var);
+                    }
+                }
+                ItemType::Char if next.val == "," => {
+                    self.next_non_space();
+                    let var = self.declare(&v);
+                    pipe.decl.push(var);
+                    if context == "range" && pipe.decl.len() < 2 {
+                        match self.peek_non_space().typ {
+                            ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue 'decls,
+                            _ => return Err(self.errorf("range can only initialize variables")),
+                        }
+                    }
+                    return Err(self.errorf(format!("too many declarations in {context}")));
+                }
+                _ => {
+                    let _ = after_var;
+                    self.idx = v_idx;
+                }
+            }
+            break;
+        }
+        loop {
+            let token = self.next_non_space();
+            match token.typ {
+                t if t == end => {
+                    self.check_pipeline(&pipe, context)?;
+                    return Ok(pipe);
+                }
+                ItemType::Bool
+                | ItemType::CharConstant
+                | ItemType::Complex
+                | ItemType::Dot
+                | ItemType::Field
+                | ItemType::Identifier
+                | ItemType::Number
+                | ItemType::Nil
+                | ItemType::RawString
+                | ItemType::String
+                | ItemType::Variable
+                | ItemType::LeftParen => {
+                    self.backup();
+                    let cmd = self.command()?;
+                    pipe.cmds.push(cmd);
+                }
+                _ => return Err(self.unexpected(&token, context)),
+            }
+        }
+    }
+
+    fn lookup_var(&self, name: &str) -> PResult<usize> {
+        let base = name.split('.').next().unwrap_or(name);
+        match self.vars.iter().rposition(|v| &**v == base) {
+            Some(slot) => Ok(slot),
+            None => Err(self.errorf(format!("undefined variable {}", super::fmt::quote(base)))),
+        }
+    }
+
+    fn check_pipeline(&self, pipe: &Pipe, context: &str) -> PResult<()> {
+        if pipe.cmds.is_empty() {
+            return Err(self.errorf(format!("missing value for {context}")));
+        }
+        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+            if matches!(
+                c.args.first(),
+                Some(Arg::Bool { .. } | Arg::Dot { .. } | Arg::Nil { .. } | Arg::Number { .. } | Arg::String { .. })
+            ) {
+                return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
+            }
+        }
+        Ok(())
+    }
+
+    fn command(&mut self) -> PResult<Command> {
+        let pos = self.peek_non_space().pos;
+        let mut cmd = Command { pos, args: Vec::new() };
+        loop {
+            self.peek_non_space();
+            if let Some(operand) = self.operand()? {
+                cmd.args.push(operand);
+            }
+            let token = self.next();
+            match token.typ {
+                ItemType::Space => continue,
+                ItemType::RightDelim | ItemType::RightParen => self.backup(),
+                ItemType::Pipe => {}
+                _ => return Err(self.unexpected(&token, "operand")),
+            }
+            break;
+        }
+        if cmd.args.is_empty() {
+            return Err(self.errorf("empty command"));
+        }
+        Ok(cmd)
+    }
+
+    fn operand(&mut self) -> PResult<Option<Arg>> {
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
+        if self.peek().typ == ItemType::Field {
+            let chain_pos = self.peek().pos;
+            let mut fields: Vec<Box<str>> = Vec::new();
+            while self.peek().typ == ItemType::Field {
+                let f = self.next();
+                fields.push(f.val[1..].into());
+            }
+            return Ok(Some(match node {
+                Arg::Field { idents, .. } => {
+                    let mut idents = idents;
+                    idents.extend(fields);
+                    Arg::Field { pos: chain_pos, idents }
+                }
+                Arg::Variable { var, fields: mut f0 } => {
+                    f0.extend(fields);
+                    Arg::Variable {
+                        var: Var { pos: chain_pos, ..var },
+                        fields: f0,
+                    }
+                }
+                Arg::Bool { .. } | Arg::String { .. } | Arg::Number { .. } | Arg::Nil { .. } | Arg::Dot { .. } => {
+                    return Err(self.errorf(format!(
+                        "unexpected . after term {}",
+                        super::fmt::quote(&node.to_string())
+                    )));
+                }
+                other => Arg::Chain {
+                    pos: chain_pos,
+                    node: Box::new(other),
+                    fields,
+                },
+            }));
+        }
+        Ok(Some(node))
+    }
+
+    fn term(&mut self) -> PResult<Option<Arg>> {
+        let token = self.next_non_space();
+        let pos = token.pos;
+        Ok(Some(match token.typ {
+            ItemType::Identifier => {
+                let Some(func) = builtin_or_func(&token.val) else {
+                    return Err(self.errorf(format!("function {} not defined", super::fmt::quote(&token.val))));
+                };
+                Arg::Ident {
+                    pos,
+                    name: token.val.as_str().into(),
+                    func,
+                }
+            }
+            ItemType::Dot => Arg::Dot { pos },
+            ItemType::Nil => Arg::Nil { pos },
+            ItemType::Variable => {
+                let slot = self.lookup_var(&token.val)?;
+                Arg::Variable {
+                    var: Var {
+                        pos,
+                        name: token.val.as_str().into(),
+                        slot,
+                    },
+                    fields: Vec::new(),
+                }
+            }
+            ItemType::Field => Arg::Field {
+                pos,
+                idents: vec![token.val[1..].into()],
+            },
+            ItemType::Bool => Arg::Bool {
+                pos,
+                value: token.val == "true",
+            },
+            ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
+                let value = number(&token.val, token.typ).map_err(|e| self.errorf(e))?;
+                Arg::Number {
+                    pos,
+                    text: token.val.as_str().into(),
+                    value,
+                }
+            }
+            ItemType::LeftParen => {
+                let pipe = self.pipeline("parenthesized pipeline", ItemType::RightParen)?;
+                Arg::Pipe(Box::new(pipe))
+            }
+            ItemType::String | ItemType::RawString => {
+                let s = unquote(&token.val).map_err(|e| self.errorf(e))?;
+                Arg::String {
+                    pos,
+                    quoted: token.val.as_str().into(),
+                    value: Value::string(s),
+                }
+            }
+            _ => {
+                self.backup();
+                return Ok(None);
+            }
+        }))
+    }
+}
+
+enum Parsed {
+    Node(Node),
+    End,
+    Else,
+}
+
+enum End {
+    End,
+    Else,
+}
+
+impl End {
+    fn describe(&self) -> &'static str {
+        match self {
+            End::End => "{{end}}",
+            End::Else => "{{else}}",
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ctl {
+    If,
+    Range,
+    With,
+}
+
+impl Ctl {
+    fn name(self) -> &'static str {
+        match self {
+            Ctl::If => "if",
+            Ctl::Range => "range",
+            Ctl::With => "with",
+        }
+    }
+}
+
+fn parse_int(text: &str) -> Option<i128> {
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (radix, digits, prefixed) = if let Some(rest) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        (16, rest, true)
+    } else if let Some(rest) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+        (8, rest, true)
+    } else if let Some(rest) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+        (2, rest, true)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..], true)
+    } else {
+        (10, body, false)
+    };
+    if digits.contains('_') && !prefixed && radix == 10 {
+        // Go allows underscores only between digits; keep it simple and strict.
+        if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+            return None;
+        }
+    }
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    if clean.is_empty() {
+        return None;
+    }
+    let v = i128::from_str_radix(&clean, radix).ok()?;
+    Some(if neg { -v } else { v })
+}
+
+/// Go's `newNumber` + `idealConstant`: the value a number literal has in a template.
+fn number(text: &str, typ: ItemType) -> Result<Number, String> {
+    if typ == ItemType::CharConstant {
+        let inner = &text[1..];
+        let (c, tail) = unquote_char(inner, '\'').ok_or_else(|| "invalid syntax".to_string())?;
+        if tail != "'" {
+            return Err(format!("malformed character constant: {text}"));
+        }
+        return Ok(Number::Int(i64::from(u32::from(c))));
+    }
+    if typ == ItemType::Complex || text.ends_with('i') {
+        return Ok(Number::Bad(format!("{text} is a complex number")));
+    }
+    if let Some(i) = parse_int(text) {
+        if let Ok(i) = i64::try_from(i) {
+            return Ok(Number::Int(i));
+        }
+        if i >= 0 && u64::try_from(i).is_ok() {
+            return Ok(Number::Bad(format!("{text} overflows int")));
+        }
+    }
+    let is_hex = text.len() > 2 && (text.starts_with("0x") || text.starts_with("0X")) && !text.contains(['p', 'P']);
+    let clean: String = text.chars().filter(|c| *c != '_').collect();
+    match clean.parse::<f64>() {
+        Ok(f) if !is_hex => {
+            if !text.contains(['.', 'e', 'E', 'p', 'P']) {
+                return Err(format!("integer overflow: {}", super::fmt::quote(text)));
+            }
+            Ok(Number::Float(f))
+        }
+        _ => Err(format!("illegal number syntax: {}", super::fmt::quote(text))),
+    }
+}
+
+fn unquote_char(s: &str, quote: char) -> Option<(char, &str)> {
+    let mut chars = s.chars();
+    let c = chars.next()?;
+    if c == quote && (quote == '\'' || quote == '"') {
+        return None;
+    }
+    if c != '\\' {
+        return Some((c, chars.as_str()));
+    }
+    let e = chars.next()?;
+    let simple = match e {
+        'a' => Some('\u{7}'),
+        'b' => Some('\u{8}'),
+        'f' => Some('\u{c}'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\u{b}'),
+        '\\' => Some('\\'),
+        '\'' | '"' => {
+            if e != quote {
+                return None;
+            }
+            Some(e)
+        }
+        _ => None,
+    };
+    if let Some(c) = simple {
+        return Some((c, chars.as_str()));
+    }
+    let rest = chars.as_str();
+    let hex = |n: usize| -> Option<(char, &str)> {
+        let digits = rest.get(..n)?;
+        let v = u32::from_str_radix(digits, 16).ok()?;
+        Some((char::from_u32(v)?, &rest[n..]))
+    };
+    match e {
+        'x' => hex(2),
+        'u' => hex(4),
+        'U' => hex(8),
+        '0'..='7' => {
+            let digits = s.get(1..4)?;
+            let v = u32::from_str_radix(digits, 8).ok()?;
+            if v > 255 {
+                return None;
+            }
+            Some((char::from_u32(v)?, &s[4..]))
+        }
+        _ => None,
+    }
+}
+
+/// Go's `strconv.Unquote` for template string literals.
+fn unquote(text: &str) -> Result<String, String> {
+    let bad = || "invalid syntax".to_string();
+    if let Some(raw) = text.strip_prefix('`') {
+        let body = raw.strip_suffix('`').ok_or_else(bad)?;
+        return Ok(body.replace('\r', ""));
+    }
+    let body = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .ok_or_else(bad)?;
+    if !body.contains('\\') {
+        return Ok(body.to_string());
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while !rest.is_empty() {
+        // \x escapes of bytes >= 0x80 make raw bytes in Go; keep them as chars here.
+        let (c, tail) = unquote_char(rest, '"').ok_or_else(bad)?;
+        out.push(c);
+        rest = tail;
+    }
+    Ok(out)
+}
