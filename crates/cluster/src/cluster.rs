@@ -1,0 +1,668 @@
+//! The I/O side: a connected cluster and the calls deploykit makes on it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::Client;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
+use serde_json::{Value, json};
+
+use crate::compare::{self, APPLIED_HASH};
+use crate::connect::{self, ConnectOptions};
+use crate::error::{Error, Result};
+use crate::lease::{LeaseState, lease_name, lease_state};
+use crate::manifest::{Manifest, ObjectRef};
+use crate::release::{self, Release};
+
+/// The field manager deploykit applies with.
+pub const FIELD_MANAGER: &str = "deploykit";
+
+/// Tunables of a [`Cluster`]; the defaults suit real clusters, tests shorten them.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// How often the wait polls workloads.
+    pub poll_interval: Duration,
+    /// How long a lease lasts unless renewed (renewed every third of it).
+    pub lease_duration: Duration,
+    /// Who this client is in leases (default: `deploykit@HOST pid N #k`).
+    pub identity: String,
+}
+
+static CLIENTS: AtomicU64 = AtomicU64::new(0);
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .unwrap_or_else(|| "localhost".into());
+        ClusterOptions {
+            poll_interval: Duration::from_secs(2),
+            lease_duration: Duration::from_secs(30),
+            identity: format!(
+                "deploykit@{} pid {} #{}",
+                host.trim(),
+                std::process::id(),
+                CLIENTS.fetch_add(1, Ordering::Relaxed) + 1
+            ),
+        }
+    }
+}
+
+/// A reachable cluster: a kube client for one context.
+#[derive(Clone)]
+pub struct Cluster {
+    pub(crate) client: Client,
+    context: String,
+    server: String,
+    pub(crate) options: ClusterOptions,
+    kinds: Arc<Mutex<HashMap<(String, String, String), (ApiResource, bool)>>>,
+}
+
+/// Connects with `options` and checks that the API server answers.
+///
+/// Errors name the context and server and say what to do (`minikube start`, switch
+/// context, refresh credentials).
+pub async fn connect(options: ConnectOptions) -> Result<Cluster> {
+    let (config, context, server) = connect::resolve(&options).await?;
+    let client = Client::try_from(config).map_err(|e| Error::Unreachable {
+        context: context.clone(),
+        server: server.clone(),
+        reason: e.to_string(),
+        fix: connect::reachability_fix(&context, &server, connect::classify(&e)),
+    })?;
+    let timeout = options.timeout.unwrap_or(Duration::from_secs(5));
+    let answer = tokio::time::timeout(timeout, client.apiserver_version()).await;
+    let failure = match answer {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some((e.to_string(), connect::classify(&e))),
+        Err(_) => Some((
+            format!("no answer within {}s", timeout.as_secs()),
+            connect::Failure::NoAnswer,
+        )),
+    };
+    if let Some((reason, failure)) = failure {
+        return Err(Error::Unreachable {
+            fix: connect::reachability_fix(&context, &server, failure),
+            context,
+            server,
+            reason,
+        });
+    }
+    Ok(Cluster {
+        client,
+        context,
+        server,
+        options: ClusterOptions::default(),
+        kinds: Arc::default(),
+    })
+}
+
+pub(crate) fn api_error(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
+    let action = action.into();
+    move |source| Error::Api { action, source }
+}
+
+pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {
+    matches!(error, kube::Error::Api(response) if response.code == code)
+}
+
+/// Where an object lives once its kind is known.
+pub(crate) struct Resolved {
+    pub api: Api<DynamicObject>,
+    pub namespace: Option<String>,
+}
+
+impl Cluster {
+    /// Replaces the tunables (poll interval, lease duration, identity).
+    pub fn with_options(mut self, options: ClusterOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The kube context in use.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// The API server URL.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// The underlying kube client, for calls this crate does not wrap.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Creates the namespace unless it exists (a read only when it does).
+    pub async fn ensure_namespace(&self, namespace: &str) -> Result<bool> {
+        let api: Api<Namespace> = Api::all(self.client.clone());
+        if api
+            .get_opt(namespace)
+            .await
+            .map_err(api_error(format!("reading namespace {namespace}")))?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        let object = Namespace {
+            metadata: ObjectMeta {
+                name: Some(namespace.into()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        match api.create(&PostParams::default(), &object).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_status(&e, 409) => Ok(false),
+            Err(e) => Err(api_error(format!("creating namespace {namespace}"))(e)),
+        }
+    }
+
+    /// Resolves an object's kind through discovery (cached; CRDs found once registered).
+    pub(crate) async fn resolve(
+        &self,
+        reference: &ObjectRef,
+        release_namespace: &str,
+        retry_for: Duration,
+    ) -> Result<Resolved> {
+        let key = (
+            reference.group().to_string(),
+            reference.version().to_string(),
+            reference.kind.clone(),
+        );
+        let cached = self
+            .kinds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .cloned();
+        let (resource, namespaced) = match cached {
+            Some(found) => found,
+            None => {
+                let gvk = GroupVersionKind::gvk(&key.0, &key.1, &key.2);
+                let deadline = tokio::time::Instant::now() + retry_for;
+                let found: (ApiResource, ApiCapabilities) = loop {
+                    match kube::discovery::pinned_kind(&self.client, &gvk).await {
+                        Ok(found) => break found,
+                        Err(e)
+                            if tokio::time::Instant::now() < deadline
+                                && (is_status(&e, 404)
+                                    || matches!(e, kube::Error::Discovery(_))) =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        Err(e) if is_status(&e, 404) || matches!(e, kube::Error::Discovery(_)) => {
+                            return Err(Error::UnknownKind {
+                                api_version: reference.api_version.clone(),
+                                kind: reference.kind.clone(),
+                                object: reference.to_string(),
+                            });
+                        }
+                        Err(e) => {
+                            return Err(api_error(format!(
+                                "discovering {} {}",
+                                reference.api_version, reference.kind
+                            ))(e));
+                        }
+                    }
+                };
+                let entry = (found.0, found.1.scope == Scope::Namespaced);
+                self.kinds
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(key, entry.clone());
+                entry
+            }
+        };
+        if namespaced {
+            let namespace = reference
+                .namespace
+                .clone()
+                .unwrap_or_else(|| release_namespace.to_string());
+            Ok(Resolved {
+                api: Api::namespaced_with(self.client.clone(), &namespace, &resource),
+                namespace: Some(namespace),
+            })
+        } else {
+            Ok(Resolved {
+                api: Api::all_with(self.client.clone(), &resource),
+                namespace: None,
+            })
+        }
+    }
+
+    // ---- release records -------------------------------------------------------------
+
+    fn records(&self, namespace: &str) -> Api<Secret> {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    /// Every revision of a release, oldest first (Helm-made records included).
+    pub async fn history(&self, name: &str, namespace: &str) -> Result<Vec<Release>> {
+        let list = self
+            .records(namespace)
+            .list(&ListParams::default().labels(&format!("owner=helm,name={name}")))
+            .await
+            .map_err(api_error(format!(
+                "listing release records of {name} in {namespace}"
+            )))?;
+        let mut releases = list
+            .items
+            .iter()
+            .filter(|s| s.type_.as_deref() == Some(release::RECORD_TYPE))
+            .map(release::from_secret)
+            .collect::<Result<Vec<_>>>()?;
+        releases.sort_by_key(|r| r.version);
+        Ok(releases)
+    }
+
+    pub(crate) async fn create_record(&self, release: &Release) -> Result<()> {
+        let secret = release::to_secret(release, ("createdAt", Utc::now().timestamp()))?;
+        self.records(&release.namespace)
+            .create(&PostParams::default(), &secret)
+            .await
+            .map_err(api_error(format!(
+                "creating release record {}",
+                release.record_name()
+            )))?;
+        Ok(())
+    }
+
+    pub(crate) async fn update_record(&self, release: &Release) -> Result<()> {
+        let api = self.records(&release.namespace);
+        let name = release.record_name();
+        let mut secret = release::to_secret(release, ("modifiedAt", Utc::now().timestamp()))?;
+        if let Some(existing) = api
+            .get_opt(&name)
+            .await
+            .map_err(api_error(format!("reading release record {name}")))?
+        {
+            let created = existing
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("createdAt"))
+                .cloned();
+            if let (Some(created), Some(labels)) = (created, secret.metadata.labels.as_mut()) {
+                labels.insert("createdAt".into(), created);
+            }
+            secret.metadata.resource_version = existing.metadata.resource_version;
+            api.replace(&name, &PostParams::default(), &secret)
+                .await
+                .map_err(api_error(format!("updating release record {name}")))?;
+        } else {
+            api.create(&PostParams::default(), &secret)
+                .await
+                .map_err(api_error(format!("creating release record {name}")))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn delete_record(&self, release: &Release) -> Result<()> {
+        match self
+            .records(&release.namespace)
+            .delete(&release.record_name(), &DeleteParams::default())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_status(&e, 404) => Ok(()),
+            Err(e) => Err(api_error(format!(
+                "deleting release record {}",
+                release.record_name()
+            ))(e)),
+        }
+    }
+
+    // ---- lease -----------------------------------------------------------------------
+
+    /// Takes the release's lease, waiting up to `wait` for another holder; returns the
+    /// previous holder when its lease had expired (a crashed or killed client).
+    pub(crate) async fn acquire_lease(
+        &self,
+        release: &str,
+        namespace: &str,
+        wait: Duration,
+        mut on_wait: impl FnMut(&str, &str),
+    ) -> Result<(LeaseGuard, Option<String>)> {
+        let api: Api<Lease> = Api::namespaced(self.client.clone(), namespace);
+        let name = lease_name(release);
+        let me = self.options.identity.clone();
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut announced = false;
+        loop {
+            let now = Utc::now();
+            let spec = LeaseSpec {
+                holder_identity: Some(me.clone()),
+                lease_duration_seconds: Some(self.options.lease_duration.as_secs().max(1) as i32),
+                acquire_time: Some(MicroTime(now)),
+                renew_time: Some(MicroTime(now)),
+                ..LeaseSpec::default()
+            };
+            let existing = api
+                .get_opt(&name)
+                .await
+                .map_err(api_error(format!("reading lease {name}")))?;
+            let (result, previous) = match existing {
+                None => {
+                    let lease = Lease {
+                        metadata: ObjectMeta {
+                            name: Some(name.clone()),
+                            ..ObjectMeta::default()
+                        },
+                        spec: Some(spec),
+                    };
+                    (api.create(&PostParams::default(), &lease).await, None)
+                }
+                Some(current) => match lease_state(&current, &me, now) {
+                    LeaseState::Held { holder, expires } => {
+                        if tokio::time::Instant::now() >= deadline {
+                            return Err(Error::Locked {
+                                release: release.into(),
+                                holder,
+                                expires: release::go_time(expires),
+                            });
+                        }
+                        if !announced {
+                            on_wait(&holder, &release::go_time(expires));
+                            announced = true;
+                        }
+                        tokio::time::sleep(self.options.poll_interval.min(Duration::from_secs(1)))
+                            .await;
+                        continue;
+                    }
+                    state => {
+                        let previous = match state {
+                            LeaseState::Expired { holder, .. } => Some(holder),
+                            _ => None,
+                        };
+                        let lease = Lease {
+                            metadata: ObjectMeta {
+                                name: Some(name.clone()),
+                                resource_version: current.metadata.resource_version.clone(),
+                                ..ObjectMeta::default()
+                            },
+                            spec: Some(spec),
+                        };
+                        (
+                            api.replace(&name, &PostParams::default(), &lease).await,
+                            previous,
+                        )
+                    }
+                },
+            };
+            match result {
+                Ok(_) => return Ok((LeaseGuard::start(self.clone(), api, name, me), previous)),
+                Err(e) if is_status(&e, 409) => continue,
+                Err(e) => return Err(api_error(format!("taking lease {name}"))(e)),
+            }
+        }
+    }
+
+    // ---- objects -----------------------------------------------------------------------
+
+    /// The object as deploykit sends it: release ownership labels/annotations as Helm sets
+    /// them (so `helm upgrade` accepts the objects), and the fingerprint annotation.
+    pub(crate) fn desired(manifest: &Manifest, release: &str, namespace: Option<&str>) -> Value {
+        let mut object = manifest.object.clone();
+        if let Some(map) = object.as_object_mut() {
+            map.remove("status");
+        }
+        if let Some(namespace) = namespace {
+            object["metadata"]["namespace"] = json!(namespace);
+        }
+        if !object["metadata"]["labels"].is_object() {
+            object["metadata"]["labels"] = json!({});
+        }
+        object["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("Helm");
+        if !object["metadata"]["annotations"].is_object() {
+            object["metadata"]["annotations"] = json!({});
+        }
+        object["metadata"]["annotations"]["meta.helm.sh/release-name"] = json!(release);
+        object["metadata"]["annotations"]["meta.helm.sh/release-namespace"] =
+            json!(namespace.unwrap_or_default());
+        let hash = compare::fingerprint(&object);
+        object["metadata"]["annotations"][APPLIED_HASH] = json!(hash);
+        object
+    }
+
+    /// Applies one object with server-side apply unless it is already as desired.
+    pub(crate) async fn apply_one(
+        &self,
+        manifest: &Manifest,
+        release: &str,
+        release_namespace: &str,
+        force: bool,
+    ) -> Result<Change> {
+        let resolved = self
+            .resolve(
+                &manifest.reference,
+                release_namespace,
+                Duration::from_secs(10),
+            )
+            .await?;
+        let desired = Self::desired(manifest, release, resolved.namespace.as_deref());
+        let name = &manifest.reference.name;
+        let live = resolved
+            .api
+            .get_opt(name)
+            .await
+            .map_err(api_error(format!("reading {}", manifest.reference)))?;
+        if let Some(live) = &live {
+            if compare::unchanged(&desired, &serde_json::to_value(live).unwrap_or_default()) {
+                return Ok(Change::Unchanged);
+            }
+        }
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        if force {
+            params = params.force();
+        }
+        match resolved
+            .api
+            .patch(name, &params, &Patch::Apply(&desired))
+            .await
+        {
+            Ok(_) => Ok(if live.is_some() {
+                Change::Configured
+            } else {
+                Change::Created
+            }),
+            Err(kube::Error::Api(response)) if response.code == 409 => {
+                let (manager, fields) = conflict_owner(&response.message);
+                Err(Error::Conflict {
+                    object: manifest.reference.clone(),
+                    manager,
+                    fields,
+                })
+            }
+            Err(e) => Err(api_error(format!("applying {}", manifest.reference))(e)),
+        }
+    }
+
+    /// Deletes one object (absent already is fine).
+    pub(crate) async fn delete_one(
+        &self,
+        reference: &ObjectRef,
+        release_namespace: &str,
+    ) -> Result<bool> {
+        let resolved = match self
+            .resolve(reference, release_namespace, Duration::ZERO)
+            .await
+        {
+            Ok(resolved) => resolved,
+            Err(Error::UnknownKind { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        match resolved
+            .api
+            .delete(&reference.name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_status(&e, 404) => Ok(false),
+            Err(e) => Err(api_error(format!("deleting {reference}"))(e)),
+        }
+    }
+
+    /// The live object (None when absent or its kind is unknown).
+    pub(crate) async fn live(
+        &self,
+        reference: &ObjectRef,
+        release_namespace: &str,
+    ) -> Result<Option<Value>> {
+        let resolved = match self
+            .resolve(reference, release_namespace, Duration::ZERO)
+            .await
+        {
+            Ok(resolved) => resolved,
+            Err(Error::UnknownKind { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let live = resolved
+            .api
+            .get_opt(&reference.name)
+            .await
+            .map_err(api_error(format!("reading {reference}")))?;
+        Ok(live.map(|o| serde_json::to_value(o).unwrap_or_default()))
+    }
+}
+
+/// What applying an object did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The object did not exist and was created.
+    Created,
+    /// The object existed and was changed.
+    Configured,
+    /// The object was already as desired: nothing was written.
+    Unchanged,
+}
+
+/// Reads the owning manager and fields from an apply conflict's message
+/// (`Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas`).
+pub fn conflict_owner(message: &str) -> (String, String) {
+    let manager = ["conflict with \"", "conflicts with \""]
+        .iter()
+        .find_map(|marker| {
+            message
+                .split_once(marker)
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(m, _)| m.to_string())
+        })
+        .unwrap_or_else(|| "unknown manager".into());
+    let listed: Vec<&str> = message
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .collect();
+    let fields = if listed.is_empty() {
+        message
+            .rsplit_once(": ")
+            .map(|(_, f)| f.trim().to_string())
+            .unwrap_or_default()
+    } else {
+        listed.join(", ")
+    };
+    (manager, fields)
+}
+
+/// Holds a release's lease and renews it until released or dropped.
+pub(crate) struct LeaseGuard {
+    api: Api<Lease>,
+    name: String,
+    me: String,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl LeaseGuard {
+    fn start(cluster: Cluster, api: Api<Lease>, name: String, me: String) -> Self {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let every = cluster.options.lease_duration / 3;
+        let (renew_api, renew_name, renew_me, renew_stop) =
+            (api.clone(), name.clone(), me.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = renew_stop.cancelled() => return,
+                    () = tokio::time::sleep(every) => {}
+                }
+                let Ok(Some(mut lease)) = renew_api.get_opt(&renew_name).await else {
+                    return;
+                };
+                if lease
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.holder_identity.as_deref())
+                    != Some(renew_me.as_str())
+                {
+                    return;
+                }
+                if let Some(spec) = lease.spec.as_mut() {
+                    spec.renew_time = Some(MicroTime(Utc::now()));
+                }
+                lease.metadata.managed_fields = None;
+                let _ = renew_api
+                    .replace(&renew_name, &PostParams::default(), &lease)
+                    .await;
+            }
+        });
+        LeaseGuard {
+            api,
+            name,
+            me,
+            stop,
+        }
+    }
+
+    /// Stops renewing and deletes the lease if it is still ours.
+    pub(crate) async fn release(self) {
+        self.stop.cancel();
+        if let Ok(Some(lease)) = self.api.get_opt(&self.name).await {
+            if lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.holder_identity.as_deref())
+                == Some(self.me.as_str())
+            {
+                let _ = self.api.delete(&self.name, &DeleteParams::default()).await;
+            }
+        }
+    }
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_owner_of_conflicting_fields() {
+        let (manager, fields) = conflict_owner(
+            "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas",
+        );
+        assert_eq!(
+            (manager.as_str(), fields.as_str()),
+            ("kubectl-edit", ".spec.replicas")
+        );
+        let (manager, fields) = conflict_owner(
+            "Apply failed with 2 conflicts: conflicts with \"helm\" using v1:\n- .data.a\n- .data.b",
+        );
+        assert_eq!(
+            (manager.as_str(), fields.as_str()),
+            ("helm", ".data.a, .data.b")
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! The crate's one error type: what failed, on what, and what to do next.
+
+use crate::manifest::ObjectRef;
+use crate::wait::Diagnosis;
+
+/// Everything that can go wrong talking to a cluster or keeping release records.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No kubeconfig could be loaded (and not running inside a cluster).
+    #[error(
+        "cannot load a kubeconfig ({reason}): set KUBECONFIG or create ~/.kube/config (for minikube: `minikube start` writes it)"
+    )]
+    Kubeconfig {
+        /// Why loading failed.
+        reason: String,
+    },
+    /// The requested context does not exist in the kubeconfig.
+    #[error(
+        "kube context `{context}` is not in the kubeconfig (known: {known}): pick one with `kubectl config use-context NAME` or pass another context"
+    )]
+    UnknownContext {
+        /// The context asked for.
+        context: String,
+        /// The contexts the kubeconfig has, comma separated.
+        known: String,
+    },
+    /// The API server did not answer, or refused the credentials.
+    #[error(
+        "cannot reach the Kubernetes API server of context `{context}` at {server}: {reason}. {fix}"
+    )]
+    Unreachable {
+        /// The kube context used.
+        context: String,
+        /// The server URL of that context.
+        server: String,
+        /// What the client saw.
+        reason: String,
+        /// The suggested next step.
+        fix: String,
+    },
+    /// A manifest is not a Kubernetes object.
+    #[error("manifest {source_name} is not a valid Kubernetes object: {reason}")]
+    Manifest {
+        /// Where the manifest came from (template path or position).
+        source_name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The API server does not know a kind the release uses.
+    #[error(
+        "the cluster has no resource kind {kind} in {api_version} (used by {object}): install its CustomResourceDefinition first or fix apiVersion/kind"
+    )]
+    UnknownKind {
+        /// The apiVersion of the object.
+        api_version: String,
+        /// The kind of the object.
+        kind: String,
+        /// The object that uses it.
+        object: String,
+    },
+    /// Server-side apply found fields owned by another field manager.
+    #[error(
+        "applying {object} conflicts with field manager `{manager}` which owns {fields}: let deploykit take them over with --force-conflicts, or stop `{manager}` from managing them"
+    )]
+    Conflict {
+        /// The object being applied.
+        object: ObjectRef,
+        /// The manager owning the fields.
+        manager: String,
+        /// The conflicting fields, as the server names them.
+        fields: String,
+    },
+    /// A call to the API server failed.
+    #[error("{action} failed: {source}")]
+    Api {
+        /// What was being done, on which object.
+        action: String,
+        /// The client's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// A release record Secret could not be decoded.
+    #[error("release record {record} cannot be read: {reason}")]
+    Record {
+        /// The Secret's name.
+        record: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No release of that name exists in the namespace.
+    #[error("release `{release}` not found in namespace `{namespace}`: deploy it first")]
+    ReleaseNotFound {
+        /// The release name.
+        release: String,
+        /// The namespace searched.
+        namespace: String,
+    },
+    /// A revision asked for does not exist.
+    #[error(
+        "release `{release}` has no revision {revision}: see its history for the revisions it has"
+    )]
+    RevisionNotFound {
+        /// The release name.
+        release: String,
+        /// The missing revision.
+        revision: u32,
+    },
+    /// Another client holds the release's lease.
+    #[error(
+        "release `{release}` is being changed by {holder} (lease held until {expires}): wait for it to finish, or retry after the lease expires"
+    )]
+    Locked {
+        /// The release name.
+        release: String,
+        /// Who holds the lease.
+        holder: String,
+        /// When the lease expires unless renewed (RFC 3339).
+        expires: String,
+    },
+    /// The caller cancelled the operation; the revision is recorded as failed.
+    #[error(
+        "deploy of release `{release}` revision {revision} was interrupted; the revision is recorded as failed and the next deploy continues from there"
+    )]
+    Interrupted {
+        /// The release name.
+        release: String,
+        /// The revision marked failed.
+        revision: u32,
+    },
+    /// The rollout did not become ready: the diagnosis says why.
+    #[error("release `{release}` revision {revision} did not become ready: {diagnosis}{}", rolled_back_note(.rolled_back_to))]
+    RolloutFailed {
+        /// The release name.
+        release: String,
+        /// The failed revision.
+        revision: u32,
+        /// Why, read from the cluster.
+        diagnosis: Box<Diagnosis>,
+        /// The revision restored by an atomic deploy, if any (0: the release was removed).
+        rolled_back_to: Option<u32>,
+    },
+    /// A pod, port or service for logs or port-forward could not be found.
+    #[error("{what}: {fix}")]
+    NotFound {
+        /// What is missing.
+        what: String,
+        /// What to do.
+        fix: String,
+    },
+    /// A local socket for port-forwarding failed.
+    #[error("port-forward on 127.0.0.1:{port} failed: {source}; pick a free local port")]
+    LocalPort {
+        /// The local port.
+        port: u16,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn rolled_back_note(rolled_back_to: &Option<u32>) -> String {
+    match rolled_back_to {
+        Some(0) => " (atomic: the release was removed)".to_string(),
+        Some(revision) => format!(" (atomic: rolled back to revision {revision})"),
+        None => String::new(),
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,60 @@
+//! Apply, wait for, remember and roll back releases on Kubernetes, without helm or kubectl.
+//!
+//! deploykit-cluster takes a rendered release (YAML manifests plus chart metadata and
+//! values), applies it with server-side apply in Helm's install order, waits for it with
+//! live progress, explains why it is not ready when it is not, and records every revision
+//! in Helm's own storage format so `helm list/history/status/rollback` keep working.
+//!
+//! Layers, as in kube-rs (pure parts first, tested without a server):
+//! - [`manifest`]: split and identify manifests, Helm's install/uninstall order, the prune set;
+//! - [`release`]: Helm's release JSON, its base64(gzip) encoding and the record Secret;
+//! - [`compare`]: the no-op check (fingerprint + subset) and field diffs;
+//! - [`wait`]: rollout verdicts from object status, diagnosis from pods and events;
+//! - [`lease`]: judging the per-release lease (holder, expiry);
+//! - [`connect()`] and [`Cluster`]: the I/O: kubeconfig resolution, discovery, apply,
+//!   records, lease, [`Cluster::deploy`], [`Cluster::rollback`], [`Cluster::uninstall`],
+//!   [`Cluster::status`], [`Cluster::history`], [`Cluster::diff`], [`Cluster::logs`],
+//!   [`Cluster::port_forward`].
+//!
+//! The crate prints nothing: progress arrives as [`Progress`] values through a callback,
+//! failures as [`Error`] values whose messages name the object and the fix.
+//!
+//! ```no_run
+//! use deploykit_cluster::{ConnectOptions, ReleaseRequest, ChartMetadata, connect};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! # async fn demo() -> Result<(), deploykit_cluster::Error> {
+//! let cluster = connect(ConnectOptions { context: Some("minikube".into()), ..Default::default() }).await?;
+//! let chart = ChartMetadata { name: "todo-app".into(), version: "0.1.0".into(), ..Default::default() };
+//! let manifests = vec!["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n".to_string()];
+//! let request = ReleaseRequest::new("todo-app", "todo", chart, manifests);
+//! let cancel = CancellationToken::new(); // cancel() it on Ctrl-C: the revision is recorded failed
+//! let outcome = cluster.deploy(&request, &mut |event| eprintln!("{event:?}"), &cancel).await?;
+//! println!("revision {} (unchanged: {})", outcome.revision, outcome.unchanged);
+//! # Ok(()) }
+//! ```
+
+pub mod compare;
+pub mod lease;
+pub mod manifest;
+pub mod release;
+pub mod wait;
+
+mod cluster;
+mod connect;
+mod error;
+mod observe;
+mod ops;
+
+pub use cluster::{Change, Cluster, ClusterOptions, FIELD_MANAGER, conflict_owner, connect};
+pub use connect::{ConnectOptions, Failure, reachability_fix};
+pub use error::{Error, Result};
+pub use manifest::ObjectRef;
+pub use observe::{ForwardEvent, LogLine, LogsRequest, PortForward, PortForwardRequest, Target};
+pub use ops::{
+    DeployOutcome, DiffAction, ObjectDiff, Progress, ReleaseRequest, ReleaseStatus,
+    UninstallOutcome,
+};
+pub use release::{ChartMetadata, Release, Status};
+pub use tokio_util::sync::CancellationToken;
+pub use wait::{Cause, Diagnosis, Problem, Readiness, Verdict};

@@ -1,0 +1,874 @@
+//! Release operations: deploy (install/upgrade), rollback, uninstall, status, diff.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::{Change, Cluster};
+use crate::compare::{self, APPLIED_HASH, FieldChange};
+use crate::error::{Error, Result};
+use crate::manifest::{self, Manifest, ObjectRef, UNINSTALL_ORDER, sort_by_kind};
+use crate::observe::WaitFailure;
+use crate::release::{Chart, ChartMetadata, Release, Status};
+use crate::wait::{Readiness, Verdict};
+
+/// A rendered release to deploy.
+#[derive(Debug, Clone)]
+pub struct ReleaseRequest {
+    /// Release name (e.g. `todo-app`).
+    pub name: String,
+    /// Namespace of the release and its records (created when missing).
+    pub namespace: String,
+    /// Chart.yaml of the chart rendered.
+    pub chart: ChartMetadata,
+    /// The chart's default values (stored in the record as Helm does).
+    pub chart_values: Value,
+    /// The user-supplied values (Helm's `config`).
+    pub values: Map<String, Value>,
+    /// Rendered manifests: YAML texts, each possibly several `---` documents.
+    pub manifests: Vec<String>,
+    /// Rendered NOTES.txt.
+    pub notes: String,
+    /// Roll back (or remove a first install) by itself when the wait fails.
+    pub atomic: bool,
+    /// Wait for readiness (default true).
+    pub wait: bool,
+    /// How long to wait for readiness.
+    pub timeout: Duration,
+    /// Take over fields other field managers own (server-side apply `force`).
+    pub force_conflicts: bool,
+    /// How long to wait for another deploy of the same release (0: refuse at once).
+    pub lock_wait: Duration,
+}
+
+impl ReleaseRequest {
+    /// A request with defaults: wait 5 minutes, not atomic, no forcing, refuse when busy.
+    pub fn new(name: &str, namespace: &str, chart: ChartMetadata, manifests: Vec<String>) -> Self {
+        ReleaseRequest {
+            name: name.into(),
+            namespace: namespace.into(),
+            chart,
+            chart_values: Value::Object(Map::new()),
+            values: Map::new(),
+            manifests,
+            notes: String::new(),
+            atomic: false,
+            wait: true,
+            timeout: Duration::from_secs(300),
+            force_conflicts: false,
+            lock_wait: Duration::ZERO,
+        }
+    }
+}
+
+/// Live progress of an operation, for a caller to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// Another client holds the release's lease; waiting for it.
+    WaitingForLock {
+        /// The holder.
+        holder: String,
+        /// When its lease lapses unless renewed.
+        expires: String,
+    },
+    /// A revision left pending by a client that stopped (its lease expired) was marked
+    /// failed, and this operation goes on from there.
+    TookOver {
+        /// The stale revision.
+        revision: u32,
+        /// Its status before.
+        status: Status,
+        /// The client that left it (None: no lease was left).
+        holder: Option<String>,
+    },
+    /// The release has nothing to change: no write was made.
+    UpToDate {
+        /// The deployed revision.
+        revision: u32,
+    },
+    /// A revision record was written in a pending state.
+    Started {
+        /// The revision.
+        revision: u32,
+        /// pending-install, pending-upgrade or pending-rollback.
+        status: Status,
+    },
+    /// An object was applied.
+    Applied {
+        /// The object.
+        object: ObjectRef,
+        /// Created, configured, or unchanged (no write).
+        change: Change,
+    },
+    /// An object of the previous revision was deleted.
+    Deleted {
+        /// The object.
+        object: ObjectRef,
+    },
+    /// An object was left in place because of `helm.sh/resource-policy: keep`.
+    Kept {
+        /// The object.
+        object: ObjectRef,
+    },
+    /// A workload's readiness changed.
+    Workload {
+        /// The workload.
+        object: ObjectRef,
+        /// Ready, waiting or failed.
+        readiness: Readiness,
+        /// Its figures (`1/2 updated, ...`).
+        detail: String,
+    },
+    /// The wait failed and an atomic deploy is restoring this revision (0: removing).
+    RollingBack {
+        /// The revision restored.
+        to: u32,
+    },
+}
+
+/// The result of a deploy or rollback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployOutcome {
+    /// The revision now deployed.
+    pub revision: u32,
+    /// Nothing changed: no revision was recorded and no object written.
+    pub unchanged: bool,
+    /// Objects created, configured and left unchanged by the apply.
+    pub created: usize,
+    /// Objects changed.
+    pub configured: usize,
+    /// Objects already as desired.
+    pub unchanged_objects: usize,
+    /// Objects of the previous revision deleted.
+    pub deleted: usize,
+    /// The client whose stale pending revision this deploy took over.
+    pub took_over: Option<String>,
+}
+
+/// What uninstall did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UninstallOutcome {
+    /// The revision that was current.
+    pub revision: u32,
+    /// Objects deleted.
+    pub deleted: Vec<ObjectRef>,
+    /// Objects kept (`helm.sh/resource-policy: keep`).
+    pub kept: Vec<ObjectRef>,
+}
+
+/// A release's current revision and its workloads' readiness.
+#[derive(Debug, Clone)]
+pub struct ReleaseStatus {
+    /// The latest revision record.
+    pub release: Release,
+    /// Each waited-for workload with its verdict.
+    pub workloads: Vec<(ObjectRef, Verdict)>,
+}
+
+/// What an apply would do to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiffAction {
+    /// Created.
+    Create,
+    /// Changed (see the fields).
+    Update,
+    /// Left as it is.
+    Unchanged,
+    /// Deleted (gone from the release).
+    Delete,
+    /// Gone from the release but kept (`helm.sh/resource-policy: keep`).
+    Keep,
+}
+
+/// One object's planned change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectDiff {
+    /// The object.
+    pub object: ObjectRef,
+    /// What happens to it.
+    pub action: DiffAction,
+    /// The fields that change (for updates; every field for creates).
+    pub fields: Vec<FieldChange>,
+}
+
+/// Internal: one revision to record and apply.
+struct Plan {
+    name: String,
+    namespace: String,
+    manifests: Vec<Manifest>,
+    chart: Option<Chart>,
+    config: Map<String, Value>,
+    notes: String,
+    pending: Status,
+    pending_description: String,
+    success_description: String,
+    atomic: bool,
+    wait: bool,
+    timeout: Duration,
+    force: bool,
+}
+
+fn parse_sorted(streams: &[String]) -> Result<Vec<Manifest>> {
+    let mut manifests = manifest::parse_manifests(streams)?;
+    manifest::sort_for_install(&mut manifests);
+    Ok(manifests)
+}
+
+/// The manifests an object set of a stored revision had.
+fn stored_manifests(release: &Release) -> Vec<Manifest> {
+    manifest::parse_manifests(std::slice::from_ref(&release.manifest)).unwrap_or_default()
+}
+
+impl Cluster {
+    /// Installs or upgrades a release: ensure the namespace, take the lease, record a
+    /// pending revision, apply in install order, prune, wait, record the outcome.
+    ///
+    /// Re-deploying exactly what is deployed writes nothing (see [`crate::compare`]).
+    pub async fn deploy(
+        &self,
+        request: &ReleaseRequest,
+        progress: &mut (dyn FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<DeployOutcome> {
+        let manifests = parse_sorted(&request.manifests)?;
+        let joined = manifest::join_manifests(&manifests);
+        let chart = Chart {
+            metadata: request.chart.clone(),
+            lock: Value::Null,
+            templates: Value::Array(Vec::new()),
+            values: request.chart_values.clone(),
+            schema: Value::Null,
+            files: Value::Array(Vec::new()),
+            extra: Map::new(),
+        };
+        self.ensure_namespace(&request.namespace).await?;
+        let history = self.history(&request.name, &request.namespace).await?;
+        if let Some(latest) = history.last() {
+            let same = latest.info.status == Status::Deployed
+                && latest.manifest == joined
+                && latest.config == request.values
+                && latest.chart.as_ref().map(|c| &c.metadata) == Some(&request.chart);
+            if same
+                && self
+                    .all_unchanged(&manifests, &request.name, &request.namespace)
+                    .await?
+            {
+                progress(Progress::UpToDate {
+                    revision: latest.version,
+                });
+                if request.wait {
+                    self.wait_or_fail(
+                        &manifests,
+                        &request.name,
+                        &request.namespace,
+                        request.timeout,
+                        latest.version,
+                        progress,
+                        cancel,
+                    )
+                    .await?;
+                }
+                return Ok(DeployOutcome {
+                    revision: latest.version,
+                    unchanged: true,
+                    created: 0,
+                    configured: 0,
+                    unchanged_objects: manifests.len(),
+                    deleted: 0,
+                    took_over: None,
+                });
+            }
+        }
+        let (lease, expired_holder) = self
+            .acquire_lease(
+                &request.name,
+                &request.namespace,
+                request.lock_wait,
+                |holder, expires| {
+                    progress(Progress::WaitingForLock {
+                        holder: holder.into(),
+                        expires: expires.into(),
+                    })
+                },
+            )
+            .await?;
+        let result = async {
+            let mut history = self.history(&request.name, &request.namespace).await?;
+            let took_over = self
+                .take_over_stale(&mut history, expired_holder, progress)
+                .await?;
+            let install = !history
+                .iter()
+                .any(|r| matches!(r.info.status, Status::Deployed | Status::Superseded));
+            let plan = Plan {
+                name: request.name.clone(),
+                namespace: request.namespace.clone(),
+                manifests,
+                chart: Some(chart),
+                config: request.values.clone(),
+                notes: request.notes.clone(),
+                pending: if install {
+                    Status::PendingInstall
+                } else {
+                    Status::PendingUpgrade
+                },
+                pending_description: if install {
+                    "Initial install underway".into()
+                } else {
+                    "Preparing upgrade".into()
+                },
+                success_description: if install {
+                    "Install complete".into()
+                } else {
+                    "Upgrade complete".into()
+                },
+                atomic: request.atomic,
+                wait: request.wait,
+                timeout: request.timeout,
+                force: request.force_conflicts,
+            };
+            let mut outcome = self.run(plan, &history, progress, cancel).await?;
+            outcome.took_over = took_over;
+            Ok(outcome)
+        }
+        .await;
+        lease.release().await;
+        result
+    }
+
+    async fn all_unchanged(
+        &self,
+        manifests: &[Manifest],
+        release: &str,
+        namespace: &str,
+    ) -> Result<bool> {
+        for manifest in manifests {
+            let resolved = self
+                .resolve(&manifest.reference, namespace, Duration::ZERO)
+                .await;
+            let Ok(resolved) = resolved else {
+                return Ok(false);
+            };
+            let desired = Self::desired(manifest, release, resolved.namespace.as_deref());
+            match self.live(&manifest.reference, namespace).await? {
+                Some(live) if compare::unchanged(&desired, &live) => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn wait_or_fail(
+        &self,
+        manifests: &[Manifest],
+        release: &str,
+        namespace: &str,
+        timeout: Duration,
+        revision: u32,
+        progress: &mut (dyn FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<()> {
+        match self
+            .wait_ready(manifests, namespace, timeout, progress, cancel)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(WaitFailure::Interrupted) => Err(Error::Interrupted {
+                release: release.into(),
+                revision,
+            }),
+            Err(WaitFailure::Failed(diagnosis)) => Err(Error::RolloutFailed {
+                release: release.into(),
+                revision,
+                diagnosis: Box::new(diagnosis),
+                rolled_back_to: None,
+            }),
+            Err(WaitFailure::Api(e)) => Err(e),
+        }
+    }
+
+    /// Marks a revision left pending by a stopped client as failed.
+    async fn take_over_stale(
+        &self,
+        history: &mut [Release],
+        expired_holder: Option<String>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Option<String>> {
+        let Some(latest) = history.last_mut() else {
+            return Ok(None);
+        };
+        if !latest.info.status.is_pending() {
+            return Ok(None);
+        }
+        let status = latest.info.status;
+        let who = expired_holder
+            .clone()
+            .map(|h| format!("{h} stopped (its lease expired)"))
+            .unwrap_or_else(|| "its client stopped (no lease held)".into());
+        latest.info.status = Status::Failed;
+        latest.info.description = format!(
+            "{status} interrupted: {who}; taken over by {}",
+            self.options.identity
+        );
+        self.update_record(latest).await?;
+        progress(Progress::TookOver {
+            revision: latest.version,
+            status,
+            holder: expired_holder.clone(),
+        });
+        Ok(expired_holder
+            .or(Some(String::new()))
+            .filter(|h| !h.is_empty()))
+    }
+
+    /// Records, applies, prunes, waits and finalizes one revision (the lease is held).
+    fn run<'a>(
+        &'a self,
+        plan: Plan,
+        history: &'a [Release],
+        progress: &'a mut (dyn FnMut(Progress) + Send),
+        cancel: &'a CancellationToken,
+    ) -> futures::future::BoxFuture<'a, Result<DeployOutcome>> {
+        Box::pin(async move {
+            let now = Utc::now();
+            let revision = history.last().map_or(1, |r| r.version + 1);
+            let mut record = Release::new(
+                &plan.name,
+                &plan.namespace,
+                revision,
+                plan.pending,
+                &plan.pending_description,
+                now,
+            );
+            if let Some(first) = history.first() {
+                record.info.first_deployed = first.info.first_deployed.clone();
+            }
+            record.chart = plan.chart.clone();
+            record.config = plan.config.clone();
+            record.manifest = manifest::join_manifests(&plan.manifests);
+            record.info.notes = plan.notes.clone();
+            self.create_record(&record).await?;
+            progress(Progress::Started {
+                revision,
+                status: plan.pending,
+            });
+
+            let mut outcome = DeployOutcome {
+                revision,
+                unchanged: false,
+                created: 0,
+                configured: 0,
+                unchanged_objects: 0,
+                deleted: 0,
+                took_over: None,
+            };
+            for manifest in &plan.manifests {
+                if cancel.is_cancelled() {
+                    return Err(self
+                        .fail(
+                            &mut record,
+                            "Interrupted by the user while applying",
+                            Error::Interrupted {
+                                release: plan.name.clone(),
+                                revision,
+                            },
+                        )
+                        .await);
+                }
+                match self
+                    .apply_one(manifest, &plan.name, &plan.namespace, plan.force)
+                    .await
+                {
+                    Ok(change) => {
+                        match change {
+                            Change::Created => outcome.created += 1,
+                            Change::Configured => outcome.configured += 1,
+                            Change::Unchanged => outcome.unchanged_objects += 1,
+                        }
+                        progress(Progress::Applied {
+                            object: manifest.reference.clone(),
+                            change,
+                        });
+                    }
+                    Err(error) => {
+                        let description = format!("Release \"{}\" failed: {error}", plan.name);
+                        return Err(self.fail(&mut record, &description, error).await);
+                    }
+                }
+            }
+
+            let previous_deployed = history
+                .iter()
+                .rev()
+                .find(|r| r.info.status == Status::Deployed);
+            let mut previous: Vec<Manifest> =
+                previous_deployed.map(stored_manifests).unwrap_or_default();
+            if let Some(latest) = history
+                .last()
+                .filter(|r| r.info.status != Status::Uninstalled)
+            {
+                previous.extend(stored_manifests(latest));
+            }
+            let (delete, kept) = manifest::prune_set(&previous, &plan.manifests, &plan.namespace);
+            for manifest in kept {
+                progress(Progress::Kept {
+                    object: manifest.reference.clone(),
+                });
+            }
+            for manifest in delete {
+                if self
+                    .delete_one(&manifest.reference, &plan.namespace)
+                    .await?
+                {
+                    outcome.deleted += 1;
+                    progress(Progress::Deleted {
+                        object: manifest.reference.clone(),
+                    });
+                }
+            }
+
+            if plan.wait {
+                match self
+                    .wait_ready(
+                        &plan.manifests,
+                        &plan.namespace,
+                        plan.timeout,
+                        progress,
+                        cancel,
+                    )
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(WaitFailure::Interrupted) => {
+                        return Err(self
+                            .fail(
+                                &mut record,
+                                "Interrupted by the user while waiting for readiness",
+                                Error::Interrupted {
+                                    release: plan.name.clone(),
+                                    revision,
+                                },
+                            )
+                            .await);
+                    }
+                    Err(WaitFailure::Api(error)) => {
+                        let description = format!("Release \"{}\" failed: {error}", plan.name);
+                        return Err(self.fail(&mut record, &description, error).await);
+                    }
+                    Err(WaitFailure::Failed(diagnosis)) => {
+                        let description = format!(
+                            "Release \"{}\" failed: {}",
+                            plan.name,
+                            diagnosis.to_string().lines().next().unwrap_or("not ready")
+                        );
+                        let failed = Error::RolloutFailed {
+                            release: plan.name.clone(),
+                            revision,
+                            diagnosis: Box::new(diagnosis.clone()),
+                            rolled_back_to: None,
+                        };
+                        let failed = self.fail(&mut record, &description, failed).await;
+                        if !plan.atomic {
+                            return Err(failed);
+                        }
+                        let rolled_back_to = self
+                            .undo(&plan, previous_deployed, progress, cancel)
+                            .await?;
+                        return Err(Error::RolloutFailed {
+                            release: plan.name.clone(),
+                            revision,
+                            diagnosis: Box::new(diagnosis),
+                            rolled_back_to: Some(rolled_back_to),
+                        });
+                    }
+                }
+            }
+
+            if let Some(previous) = previous_deployed {
+                let mut previous = previous.clone();
+                previous.info.status = Status::Superseded;
+                previous.info.description = "Superseded".into();
+                self.update_record(&previous).await?;
+            }
+            record.info.status = Status::Deployed;
+            record.info.description = plan.success_description.clone();
+            record.info.last_deployed = crate::release::go_time(Utc::now());
+            self.update_record(&record).await?;
+            Ok(outcome)
+        })
+    }
+
+    /// Atomic: restore the last deployed revision, or remove a failed first install.
+    async fn undo(
+        &self,
+        plan: &Plan,
+        previous_deployed: Option<&Release>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<u32> {
+        match previous_deployed {
+            Some(target) => {
+                progress(Progress::RollingBack { to: target.version });
+                let history = self.history(&plan.name, &plan.namespace).await?;
+                let rollback = self.rollback_plan(target, plan.timeout, plan.force)?;
+                self.run(rollback, &history, progress, cancel).await?;
+                Ok(target.version)
+            }
+            None => {
+                progress(Progress::RollingBack { to: 0 });
+                self.remove_objects(&plan.manifests, &plan.namespace, progress)
+                    .await?;
+                for record in self.history(&plan.name, &plan.namespace).await? {
+                    self.delete_record(&record).await?;
+                }
+                Ok(0)
+            }
+        }
+    }
+
+    fn rollback_plan(&self, target: &Release, timeout: Duration, force: bool) -> Result<Plan> {
+        let mut manifests = manifest::parse_manifests(std::slice::from_ref(&target.manifest))?;
+        manifest::sort_for_install(&mut manifests);
+        Ok(Plan {
+            name: target.name.clone(),
+            namespace: target.namespace.clone(),
+            manifests,
+            chart: target.chart.clone(),
+            config: target.config.clone(),
+            notes: target.info.notes.clone(),
+            pending: Status::PendingRollback,
+            pending_description: format!("Rollback to {}", target.version),
+            success_description: format!("Rollback to {}", target.version),
+            atomic: false,
+            wait: true,
+            timeout,
+            force,
+        })
+    }
+
+    /// Records the revision failed and returns `error` (recording problems are secondary).
+    async fn fail(&self, record: &mut Release, description: &str, error: Error) -> Error {
+        record.info.status = Status::Failed;
+        record.info.description = description.to_string();
+        let _ = self.update_record(record).await;
+        error
+    }
+
+    /// Rolls back to `revision` (default: the one before the latest) by re-applying its
+    /// stored manifest as a new revision.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        namespace: &str,
+        revision: Option<u32>,
+        timeout: Duration,
+        progress: &mut (dyn FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<DeployOutcome> {
+        let (lease, expired_holder) = self
+            .acquire_lease(name, namespace, Duration::ZERO, |holder, expires| {
+                progress(Progress::WaitingForLock {
+                    holder: holder.into(),
+                    expires: expires.into(),
+                })
+            })
+            .await?;
+        let result = async {
+            let mut history = self.history(name, namespace).await?;
+            let latest = history
+                .last()
+                .ok_or_else(|| Error::ReleaseNotFound {
+                    release: name.into(),
+                    namespace: namespace.into(),
+                })?
+                .version;
+            let wanted = revision.unwrap_or(latest.saturating_sub(1));
+            let target = history
+                .iter()
+                .find(|r| r.version == wanted)
+                .cloned()
+                .ok_or(Error::RevisionNotFound {
+                    release: name.into(),
+                    revision: wanted,
+                })?;
+            let took_over = self
+                .take_over_stale(&mut history, expired_holder, progress)
+                .await?;
+            let plan = self.rollback_plan(&target, timeout, false)?;
+            let mut outcome = self.run(plan, &history, progress, cancel).await?;
+            outcome.took_over = took_over;
+            Ok(outcome)
+        }
+        .await;
+        lease.release().await;
+        result
+    }
+
+    async fn remove_objects(
+        &self,
+        manifests: &[Manifest],
+        namespace: &str,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<(Vec<ObjectRef>, Vec<ObjectRef>)> {
+        let mut ordered: Vec<&Manifest> = manifests.iter().collect();
+        sort_by_kind(&mut ordered, UNINSTALL_ORDER, |m| m.reference.kind.as_str());
+        let (mut deleted, mut kept) = (Vec::new(), Vec::new());
+        for manifest in ordered {
+            if manifest.keep() {
+                progress(Progress::Kept {
+                    object: manifest.reference.clone(),
+                });
+                kept.push(manifest.reference.clone());
+            } else if self.delete_one(&manifest.reference, namespace).await? {
+                progress(Progress::Deleted {
+                    object: manifest.reference.clone(),
+                });
+                deleted.push(manifest.reference.clone());
+            }
+        }
+        Ok((deleted, kept))
+    }
+
+    /// Deletes the release's objects (except those marked keep) and its records.
+    pub async fn uninstall(
+        &self,
+        name: &str,
+        namespace: &str,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<UninstallOutcome> {
+        let (lease, _) = self
+            .acquire_lease(name, namespace, Duration::ZERO, |holder, expires| {
+                progress(Progress::WaitingForLock {
+                    holder: holder.into(),
+                    expires: expires.into(),
+                })
+            })
+            .await?;
+        let result = async {
+            let history = self.history(name, namespace).await?;
+            let mut latest = history
+                .last()
+                .cloned()
+                .ok_or_else(|| Error::ReleaseNotFound {
+                    release: name.into(),
+                    namespace: namespace.into(),
+                })?;
+            latest.info.status = Status::Uninstalling;
+            latest.info.description = "Deletion in progress (or silently failed)".into();
+            self.update_record(&latest).await?;
+            let (deleted, kept) = self
+                .remove_objects(&stored_manifests(&latest), namespace, progress)
+                .await?;
+            for record in &history {
+                self.delete_record(record).await?;
+            }
+            Ok(UninstallOutcome {
+                revision: latest.version,
+                deleted,
+                kept,
+            })
+        }
+        .await;
+        lease.release().await;
+        result
+    }
+
+    /// The latest revision and its workloads' readiness.
+    pub async fn status(&self, name: &str, namespace: &str) -> Result<ReleaseStatus> {
+        let release =
+            self.history(name, namespace)
+                .await?
+                .pop()
+                .ok_or_else(|| Error::ReleaseNotFound {
+                    release: name.into(),
+                    namespace: namespace.into(),
+                })?;
+        let mut workloads = Vec::new();
+        for manifest in stored_manifests(&release) {
+            if let Some(found) = self.verdict_of(&manifest, namespace).await? {
+                workloads.push(found);
+            }
+        }
+        Ok(ReleaseStatus { release, workloads })
+    }
+
+    /// What deploying `request` would change, object by object (reads only).
+    pub async fn diff(&self, request: &ReleaseRequest) -> Result<Vec<ObjectDiff>> {
+        let manifests = parse_sorted(&request.manifests)?;
+        let history = self
+            .history(&request.name, &request.namespace)
+            .await
+            .unwrap_or_default();
+        let previous: Vec<Manifest> = history
+            .iter()
+            .rev()
+            .find(|r| r.info.status == Status::Deployed)
+            .map(stored_manifests)
+            .unwrap_or_default();
+        let hash_path = format!("metadata.annotations.{APPLIED_HASH}");
+        let mut diffs = Vec::new();
+        for manifest in &manifests {
+            let namespace = match self
+                .resolve(&manifest.reference, &request.namespace, Duration::ZERO)
+                .await
+            {
+                Ok(resolved) => resolved.namespace,
+                Err(Error::UnknownKind { .. }) => manifest
+                    .reference
+                    .namespace
+                    .clone()
+                    .or(Some(request.namespace.clone())),
+                Err(e) => return Err(e),
+            };
+            let desired = Self::desired(manifest, &request.name, namespace.as_deref());
+            let live = self.live(&manifest.reference, &request.namespace).await?;
+            let (action, mut fields) = match &live {
+                None => (
+                    DiffAction::Create,
+                    compare::field_changes(&desired, &Value::Null),
+                ),
+                Some(live) if compare::unchanged(&desired, live) => {
+                    (DiffAction::Unchanged, Vec::new())
+                }
+                Some(live) => {
+                    let mut fields = compare::field_changes(&desired, live);
+                    let identity = manifest.reference.identity(&request.namespace);
+                    if let Some(before) = previous
+                        .iter()
+                        .find(|p| p.reference.identity(&request.namespace) == identity)
+                    {
+                        let before = Self::desired(before, &request.name, namespace.as_deref());
+                        fields.extend(compare::removed_fields(&before, &desired, live));
+                    }
+                    (DiffAction::Update, fields)
+                }
+            };
+            fields.retain(|f| f.path != hash_path);
+            let action = if action == DiffAction::Update && fields.is_empty() {
+                DiffAction::Unchanged
+            } else {
+                action
+            };
+            diffs.push(ObjectDiff {
+                object: manifest.reference.clone(),
+                action,
+                fields,
+            });
+        }
+        let (delete, kept) = manifest::prune_set(&previous, &manifests, &request.namespace);
+        diffs.extend(delete.into_iter().map(|m| ObjectDiff {
+            object: m.reference.clone(),
+            action: DiffAction::Delete,
+            fields: Vec::new(),
+        }));
+        diffs.extend(kept.into_iter().map(|m| ObjectDiff {
+            object: m.reference.clone(),
+            action: DiffAction::Keep,
+            fields: Vec::new(),
+        }));
+        Ok(diffs)
+    }
+}
