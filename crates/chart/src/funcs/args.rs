@@ -1,0 +1,252 @@
+//! Arguments as Go's `text/template` hands them to a function: the arity check and the
+//! reflect conversions to each Go parameter type, with Go's error texts; plus the
+//! `spf13/cast` conversions Sprig's numeric functions use.
+
+use super::FuncError;
+use crate::value::{MapRef, Value};
+
+/// Checks a fixed arity: `wrong number of args for NAME: want N got M`.
+pub fn want(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(FuncError::Args(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        )))
+    }
+}
+
+/// Checks a variadic arity: `wrong number of args for NAME: want at least N got M`.
+pub fn want_at_least(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
+    if args.len() >= n {
+        Ok(())
+    } else {
+        Err(FuncError::Args(format!(
+            "wrong number of args for {name}: want at least {n} got {}",
+            args.len()
+        )))
+    }
+}
+
+/// Go's `validateType` error. A nil argument is a nil `interface {}` (a missing map
+/// key, a function's nil result), which Go refuses for every concrete parameter type.
+fn wrong_type(expected: &str, value: &Value) -> FuncError {
+    let got = match value {
+        Value::Nil => "interface {}",
+        other => other.type_name(),
+    };
+    FuncError::Args(format!(
+        "wrong type for value; expected {expected}; got {got}"
+    ))
+}
+
+/// A Go `string` parameter: only a string fits.
+pub fn string(value: &Value) -> Result<&str, FuncError> {
+    match value {
+        Value::String(s) => Ok(s),
+        other => Err(wrong_type("string", other)),
+    }
+}
+
+/// A Go `int` parameter: only an integer fits (a values-file number is a float64 and
+/// is refused, as Go refuses it).
+pub fn int(value: &Value) -> Result<i64, FuncError> {
+    match value {
+        Value::Int(i) => Ok(*i),
+        other => Err(wrong_type("int", other)),
+    }
+}
+
+/// A Go `float64` parameter.
+pub fn float(value: &Value) -> Result<f64, FuncError> {
+    match value {
+        Value::Float(f) => Ok(*f),
+        other => Err(wrong_type("float64", other)),
+    }
+}
+
+/// A Go `bool` parameter.
+pub fn boolean(value: &Value) -> Result<bool, FuncError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        other => Err(wrong_type("bool", other)),
+    }
+}
+
+/// A Go `map[string]interface{}` parameter (a nil interface is refused, as in Go).
+pub fn map(value: &Value) -> Result<&MapRef, FuncError> {
+    match value {
+        Value::Map(m) => Ok(m),
+        other => Err(wrong_type("map[string]interface {}", other)),
+    }
+}
+
+/// A Go `[]interface{}` parameter.
+pub fn list(value: &Value) -> Result<&[Value], FuncError> {
+    match value {
+        Value::List(l) => Ok(l),
+        other => Err(wrong_type("[]interface {}", other)),
+    }
+}
+
+/// The elements of a Go slice or array reached through reflection (`interface{}`
+/// parameters Sprig inspects with `reflect`): lists and byte slices.
+pub fn reflect_slice(value: &Value) -> Option<Vec<Value>> {
+    match value {
+        Value::List(l) => Some(l.to_vec()),
+        Value::Bytes(b) => Some(b.iter().map(|b| Value::Int(i64::from(*b))).collect()),
+        _ => None,
+    }
+}
+
+/// Go's `reflect.Kind` name of a value (`slice`, `map`, `string`, `int`, `float64`...).
+pub fn kind_name(value: &Value) -> &'static str {
+    match value {
+        Value::Nil => "invalid",
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int",
+        Value::Float(_) => "float64",
+        Value::String(_) => "string",
+        Value::Bytes(_) | Value::List(_) => "slice",
+        Value::Map(_) => "map",
+        Value::Object(_) => "ptr",
+    }
+}
+
+/// `cast.ToInt64`: numbers truncate, strings parse (base prefixes, `1.0`), bools are
+/// 1/0, anything else is 0.
+pub fn to_int64(value: &Value) -> i64 {
+    match value {
+        Value::Int(i) => *i,
+        Value::Float(f) => {
+            if f.is_nan() {
+                i64::MIN
+            } else {
+                *f as i64
+            }
+        }
+        Value::Bool(b) => i64::from(*b),
+        Value::String(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// `cast.ToFloat64`: numbers convert, strings parse, bools are 1/0, anything else 0.
+pub fn to_float64(value: &Value) -> f64 {
+    match value {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::String(s) => parse_go_float(s).unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// cast's `trimZeroDecimal`: `"1.00"` → `"1"`, other strings unchanged.
+fn trim_zero_decimal(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    let mut found_zero = false;
+    for i in (1..=bytes.len()).rev() {
+        match bytes[i - 1] {
+            b'.' => {
+                if found_zero {
+                    return &s[..i - 1];
+                }
+            }
+            b'0' => found_zero = true,
+            _ => return s,
+        }
+    }
+    s
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`: sign, `0x`/`0o`/`0b`/leading-zero octal prefixes,
+/// underscores between digits.
+pub fn parse_go_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(rest) = lower.strip_prefix("0x") {
+        (16, rest.to_string(), true)
+    } else if let Some(rest) = lower.strip_prefix("0o") {
+        (8, rest.to_string(), true)
+    } else if let Some(rest) = lower.strip_prefix("0b") {
+        (2, rest.to_string(), true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string(), true)
+    } else {
+        (10, lower, false)
+    };
+    let digits = if digits.contains('_') {
+        // Underscores are only allowed between digits (or after a base prefix).
+        if digits.ends_with('_') || digits.contains("__") || (!prefixed && digits.starts_with('_'))
+        {
+            return None;
+        }
+        digits.replace('_', "")
+    } else {
+        digits
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let magnitude = u64::from_str_radix(&digits, radix).ok()?;
+    if neg {
+        if magnitude <= i64::MAX as u64 + 1 {
+            Some((magnitude as i128).wrapping_neg() as i64)
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(magnitude).ok()
+    }
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for the forms charts use (decimal, exponent,
+/// `Inf`, `NaN`).
+pub fn parse_go_float(s: &str) -> Option<f64> {
+    let t = s.strip_prefix('+').unwrap_or(s);
+    let lower = t.to_ascii_lowercase();
+    match lower.trim_start_matches('-') {
+        "inf" | "infinity" => {
+            return Some(if lower.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
+        }
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if lower.is_empty()
+        || !lower
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'-' | b'+'))
+    {
+        return None;
+    }
+    lower.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cast_int64_follows_spf13_cast() {
+        assert_eq!(to_int64(&Value::string("0x1F")), 31);
+        assert_eq!(to_int64(&Value::string("010")), 8);
+        assert_eq!(to_int64(&Value::string("1.00")), 1);
+        assert_eq!(to_int64(&Value::string("1.5")), 0);
+        assert_eq!(to_int64(&Value::Float(2.9)), 2);
+        assert_eq!(to_int64(&Value::Bool(true)), 1);
+        assert_eq!(to_int64(&Value::string("-42")), -42);
+    }
+}

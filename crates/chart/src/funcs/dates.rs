@@ -1,0 +1,867 @@
+//! Sprig's date functions with Go's `time` semantics: Go layouts (`2006-01-02`),
+//! `time.Duration` printing (`1h1m40s`), `time.Time` values printed as Go prints them.
+//!
+//! The machine's local zone is taken to be UTC (as in Helm's containers); `dateInZone`
+//! knows `UTC` and `Local`, and falls back to UTC for other zone names as Sprig does
+//! for zones it cannot load.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
+
+use super::args::{string, want};
+use super::{FuncError, Result};
+use crate::value::{GoObject, Value};
+
+/// A Go `time.Time` (always in UTC here).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Time(DateTime<Utc>);
+
+impl GoObject for Time {
+    fn type_name(&self) -> &str {
+        "time.Time"
+    }
+
+    fn call_method(
+        &self,
+        name: &str,
+        args: &[Value],
+    ) -> Option<std::result::Result<Value, String>> {
+        let t = self.0;
+        Some(Ok(match name {
+            "Unix" => Value::Int(t.timestamp()),
+            "UnixNano" => Value::Int(t.timestamp_nanos_opt().unwrap_or(0)),
+            "UnixMilli" => Value::Int(t.timestamp_millis()),
+            "Year" => Value::Int(i64::from(t.year())),
+            "YearDay" => Value::Int(i64::from(t.ordinal())),
+            "Day" => Value::Int(i64::from(t.day())),
+            "Hour" => Value::Int(i64::from(t.hour())),
+            "Minute" => Value::Int(i64::from(t.minute())),
+            "Second" => Value::Int(i64::from(t.second())),
+            "Nanosecond" => Value::Int(i64::from(t.nanosecond())),
+            "UTC" | "Local" => Value::Object(Arc::new(*self)),
+            "String" => Value::string(self.go_string()),
+            "Format" => match args.first() {
+                Some(Value::String(layout)) => Value::string(format_time(&t, layout)),
+                Some(other) => {
+                    return Some(Err(format!(
+                        "wrong type for value; expected string; got {}",
+                        other.type_name()
+                    )));
+                }
+                None => return Some(Err("wrong number of args for Format: want 1 got 0".into())),
+            },
+            _ => return None,
+        }))
+    }
+
+    fn go_string(&self) -> String {
+        format_time(&self.0, "2006-01-02 15:04:05.999999999 -0700 MST")
+    }
+}
+
+fn time_value(t: DateTime<Utc>) -> Value {
+    Value::Object(Arc::new(Time(t)))
+}
+
+fn zero_time() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(1, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| Utc.from_utc_datetime(&n))
+        .unwrap_or_default()
+}
+
+/// A `time.Time` argument (an object made by `now`, `toDate`...).
+fn time_arg(value: &Value) -> Option<DateTime<Utc>> {
+    match value {
+        Value::Object(o) if o.type_name() == "time.Time" => {
+            parse_layout("2006-01-02 15:04:05.999999999 -0700 MST", &o.go_string()).ok()
+        }
+        _ => None,
+    }
+}
+
+fn time_param(value: &Value) -> std::result::Result<DateTime<Utc>, FuncError> {
+    time_arg(value).ok_or_else(|| {
+        FuncError::Args(format!(
+            "wrong type for value; expected time.Time; got {}",
+            match value {
+                Value::Nil => "interface {}",
+                other => other.type_name(),
+            }
+        ))
+    })
+}
+
+/// The time Sprig's `date` family takes: a time, or Unix seconds; anything else is now.
+fn date_arg(value: &Value) -> DateTime<Utc> {
+    match value {
+        Value::Int(secs) => Utc
+            .timestamp_opt(*secs, 0)
+            .single()
+            .unwrap_or_else(Utc::now),
+        other => time_arg(other).unwrap_or_else(Utc::now),
+    }
+}
+
+pub fn now(args: &[Value]) -> Result {
+    want("now", args, 0)?;
+    Ok(time_value(Utc::now()))
+}
+
+pub fn date(args: &[Value]) -> Result {
+    want("date", args, 2)?;
+    let layout = string(&args[0])?;
+    Ok(Value::string(format_time(&date_arg(&args[1]), layout)))
+}
+
+fn in_zone(name: &str, args: &[Value]) -> Result {
+    want(name, args, 3)?;
+    let layout = string(&args[0])?;
+    string(&args[2])?;
+    Ok(Value::string(format_time(&date_arg(&args[1]), layout)))
+}
+
+pub fn date_in_zone(args: &[Value]) -> Result {
+    in_zone("dateInZone", args)
+}
+
+pub fn date_in_zone_underscore(args: &[Value]) -> Result {
+    in_zone("date_in_zone", args)
+}
+
+pub fn html_date(args: &[Value]) -> Result {
+    want("htmlDate", args, 1)?;
+    Ok(Value::string(format_time(
+        &date_arg(&args[0]),
+        "2006-01-02",
+    )))
+}
+
+pub fn html_date_in_zone(args: &[Value]) -> Result {
+    want("htmlDateInZone", args, 2)?;
+    string(&args[1])?;
+    Ok(Value::string(format_time(
+        &date_arg(&args[0]),
+        "2006-01-02",
+    )))
+}
+
+fn modify(name: &str, args: &[Value], must: bool) -> Result {
+    want(name, args, 2)?;
+    let spec = string(&args[0])?;
+    let t = time_param(&args[1])?;
+    match parse_duration(spec) {
+        Ok(nanos) => Ok(time_value(t + chrono::Duration::nanoseconds(nanos))),
+        Err(e) if must => Err(FuncError::Call(e)),
+        Err(_) => Ok(time_value(t)),
+    }
+}
+
+pub fn date_modify(args: &[Value]) -> Result {
+    modify("dateModify", args, false)
+}
+
+pub fn date_modify_underscore(args: &[Value]) -> Result {
+    modify("date_modify", args, false)
+}
+
+pub fn must_date_modify(args: &[Value]) -> Result {
+    modify("mustDateModify", args, true)
+}
+
+pub fn must_date_modify_underscore(args: &[Value]) -> Result {
+    modify("must_date_modify", args, true)
+}
+
+pub fn to_date(args: &[Value]) -> Result {
+    want("toDate", args, 2)?;
+    let (layout, text) = (string(&args[0])?, string(&args[1])?);
+    Ok(time_value(
+        parse_layout(layout, text).unwrap_or_else(|_| zero_time()),
+    ))
+}
+
+pub fn must_to_date(args: &[Value]) -> Result {
+    want("mustToDate", args, 2)?;
+    let (layout, text) = (string(&args[0])?, string(&args[1])?);
+    parse_layout(layout, text)
+        .map(time_value)
+        .map_err(FuncError::Call)
+}
+
+pub fn unix_epoch(args: &[Value]) -> Result {
+    want("unixEpoch", args, 1)?;
+    Ok(Value::string(time_param(&args[0])?.timestamp().to_string()))
+}
+
+pub fn ago(args: &[Value]) -> Result {
+    want("ago", args, 1)?;
+    let t = date_arg(&args[0]);
+    let nanos = (Utc::now() - t).num_nanoseconds().unwrap_or(i64::MAX);
+    let rounded = ((nanos as f64) / 1e9).round() as i64 * 1_000_000_000;
+    Ok(Value::string(format_duration(rounded)))
+}
+
+/// `duration`: seconds (an int64 or a decimal string) as a Go duration.
+pub fn duration(args: &[Value]) -> Result {
+    want("duration", args, 1)?;
+    let secs = match &args[0] {
+        Value::Int(i) => *i,
+        Value::String(s) => s.parse().unwrap_or(0),
+        _ => 0,
+    };
+    Ok(Value::string(format_duration(
+        secs.wrapping_mul(1_000_000_000),
+    )))
+}
+
+/// `durationRound`: a duration rounded down to its largest unit (`2h`, `3mo`, `1y`).
+pub fn duration_round(args: &[Value]) -> Result {
+    want("durationRound", args, 1)?;
+    let d: i64 = match &args[0] {
+        Value::String(s) => parse_duration(s).unwrap_or(0),
+        Value::Int(i) => *i,
+        other => time_arg(other)
+            .map(|t| (Utc::now() - t).num_nanoseconds().unwrap_or(i64::MAX))
+            .unwrap_or(0),
+    };
+    let u = d.unsigned_abs();
+    let hour: u64 = 3_600_000_000_000;
+    let units: [(u64, &str); 6] = [
+        (hour * 24 * 365, "y"),
+        (hour * 24 * 30, "mo"),
+        (hour * 24, "d"),
+        (hour, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+    ];
+    for (size, suffix) in units {
+        if u > size {
+            return Ok(Value::string(format!("{}{suffix}", u / size)));
+        }
+    }
+    Ok(Value::string("0s"))
+}
+
+/// Go's `time.Duration.String()` for a number of nanoseconds.
+pub fn format_duration(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0s".into();
+    }
+    let neg = nanos < 0;
+    let u = nanos.unsigned_abs();
+    let mut out = String::new();
+    if u < 1_000_000_000 {
+        let (unit, div) = if u < 1_000 {
+            ("ns", 1)
+        } else if u < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        out.push_str(&frac_string(u, div));
+        out.push_str(unit);
+    } else {
+        let secs_total = u / 1_000_000_000;
+        let frac = u % 1_000_000_000;
+        let hours = secs_total / 3600;
+        let minutes = (secs_total % 3600) / 60;
+        let secs = secs_total % 60;
+        if hours > 0 {
+            out.push_str(&format!("{hours}h"));
+        }
+        if hours > 0 || minutes > 0 {
+            out.push_str(&format!("{minutes}m"));
+        }
+        out.push_str(&frac_string(secs * 1_000_000_000 + frac, 1_000_000_000));
+        out.push('s');
+    }
+    if neg { format!("-{out}") } else { out }
+}
+
+fn frac_string(value: u64, div: u64) -> String {
+    let whole = value / div;
+    let frac = value % div;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let width = div.to_string().len() - 1;
+    let digits = format!("{frac:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+/// Go's `time.ParseDuration`, in nanoseconds.
+pub fn parse_duration(text: &str) -> std::result::Result<i64, String> {
+    let err = || format!("time: invalid duration \"{text}\"");
+    let (neg, mut s) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if s == "0" {
+        return Ok(0);
+    }
+    if s.is_empty() {
+        return Err(err());
+    }
+    let mut total: f64 = 0.0;
+    while !s.is_empty() {
+        let num_end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let number = &s[..num_end];
+        if number.is_empty() || number == "." {
+            return Err(err());
+        }
+        let value: f64 = number.parse().map_err(|_| err())?;
+        s = &s[num_end..];
+        let unit_end = s
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(s.len());
+        let unit = &s[..unit_end];
+        let scale = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "" => return Err(format!("time: missing unit in duration \"{text}\"")),
+            other => {
+                return Err(format!(
+                    "time: unknown unit \"{other}\" in duration \"{text}\""
+                ));
+            }
+        };
+        total += value * scale;
+        s = &s[unit_end..];
+    }
+    let nanos = total.round() as i64;
+    Ok(if neg { -nanos } else { nanos })
+}
+
+/// One element of a Go layout.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Literal(String),
+    LongMonth,
+    Month,
+    NumMonth,
+    ZeroMonth,
+    LongWeekDay,
+    WeekDay,
+    Day,
+    UnderDay,
+    ZeroDay,
+    YearDay,
+    Hour,
+    Hour12,
+    ZeroHour12,
+    Minute,
+    ZeroMinute,
+    Second,
+    ZeroSecond,
+    LongYear,
+    Year,
+    PmUpper,
+    PmLower,
+    TzName,
+    /// Numeric zone: `Z` prefix for "Z when UTC", colon, with seconds, hours only.
+    Zone {
+        z: bool,
+        colon: bool,
+        seconds: bool,
+        hours_only: bool,
+    },
+    /// Fractional seconds: digits, and whether trailing zeros are trimmed (`.999`).
+    Fraction {
+        digits: usize,
+        trim: bool,
+    },
+}
+
+fn tokenize(layout: &str) -> Vec<Token> {
+    let table: &[(&str, Token)] = &[
+        ("January", Token::LongMonth),
+        ("Jan", Token::Month),
+        ("Monday", Token::LongWeekDay),
+        ("Mon", Token::WeekDay),
+        ("MST", Token::TzName),
+        ("2006", Token::LongYear),
+        (
+            "-07:00:00",
+            Token::Zone {
+                z: false,
+                colon: true,
+                seconds: true,
+                hours_only: false,
+            },
+        ),
+        (
+            "-070000",
+            Token::Zone {
+                z: false,
+                colon: false,
+                seconds: true,
+                hours_only: false,
+            },
+        ),
+        (
+            "-07:00",
+            Token::Zone {
+                z: false,
+                colon: true,
+                seconds: false,
+                hours_only: false,
+            },
+        ),
+        (
+            "-0700",
+            Token::Zone {
+                z: false,
+                colon: false,
+                seconds: false,
+                hours_only: false,
+            },
+        ),
+        (
+            "-07",
+            Token::Zone {
+                z: false,
+                colon: false,
+                seconds: false,
+                hours_only: true,
+            },
+        ),
+        (
+            "Z07:00:00",
+            Token::Zone {
+                z: true,
+                colon: true,
+                seconds: true,
+                hours_only: false,
+            },
+        ),
+        (
+            "Z070000",
+            Token::Zone {
+                z: true,
+                colon: false,
+                seconds: true,
+                hours_only: false,
+            },
+        ),
+        (
+            "Z07:00",
+            Token::Zone {
+                z: true,
+                colon: true,
+                seconds: false,
+                hours_only: false,
+            },
+        ),
+        (
+            "Z0700",
+            Token::Zone {
+                z: true,
+                colon: false,
+                seconds: false,
+                hours_only: false,
+            },
+        ),
+        (
+            "Z07",
+            Token::Zone {
+                z: true,
+                colon: false,
+                seconds: false,
+                hours_only: true,
+            },
+        ),
+        ("002", Token::YearDay),
+        ("01", Token::ZeroMonth),
+        ("02", Token::ZeroDay),
+        ("03", Token::ZeroHour12),
+        ("04", Token::ZeroMinute),
+        ("05", Token::ZeroSecond),
+        ("06", Token::Year),
+        ("15", Token::Hour),
+        ("_2", Token::UnderDay),
+        ("PM", Token::PmUpper),
+        ("pm", Token::PmLower),
+        ("1", Token::NumMonth),
+        ("2", Token::Day),
+        ("3", Token::Hour12),
+        ("4", Token::Minute),
+        ("5", Token::Second),
+    ];
+    let mut tokens = Vec::new();
+    let mut literal = String::new();
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        // Fractional seconds: `.000` / `,999` right after a seconds field.
+        let bytes = rest.as_bytes();
+        if (bytes[0] == b'.' || bytes[0] == b',')
+            && bytes.len() > 1
+            && (bytes[1] == b'0' || bytes[1] == b'9')
+        {
+            let digit = bytes[1];
+            let n = bytes[1..].iter().take_while(|b| **b == digit).count();
+            let after = bytes.get(1 + n);
+            if !after.is_some_and(u8::is_ascii_digit) {
+                if !literal.is_empty() {
+                    tokens.push(Token::Literal(std::mem::take(&mut literal)));
+                }
+                tokens.push(Token::Fraction {
+                    digits: n,
+                    trim: digit == b'9',
+                });
+                rest = &rest[1 + n..];
+                continue;
+            }
+        }
+        for (pattern, token) in table {
+            if rest.starts_with(pattern) {
+                // `Jan`/`Mon` followed by a lower-case letter are words, not fields.
+                if matches!(
+                    token,
+                    Token::Month | Token::WeekDay | Token::LongMonth | Token::LongWeekDay
+                ) && rest[pattern.len()..].starts_with(|c: char| c.is_ascii_lowercase())
+                {
+                    continue;
+                }
+                if !literal.is_empty() {
+                    tokens.push(Token::Literal(std::mem::take(&mut literal)));
+                }
+                tokens.push(token.clone());
+                rest = &rest[pattern.len()..];
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        literal.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    if !literal.is_empty() {
+        tokens.push(Token::Literal(literal));
+    }
+    tokens
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
+/// Go's `Time.Format` (UTC times).
+pub fn format_time(t: &DateTime<Utc>, layout: &str) -> String {
+    let mut out = String::new();
+    for token in tokenize(layout) {
+        match token {
+            Token::Literal(s) => out.push_str(&s),
+            Token::LongMonth => out.push_str(MONTHS[t.month0() as usize]),
+            Token::Month => out.push_str(&MONTHS[t.month0() as usize][..3]),
+            Token::NumMonth => out.push_str(&t.month().to_string()),
+            Token::ZeroMonth => out.push_str(&format!("{:02}", t.month())),
+            Token::LongWeekDay => out.push_str(DAYS[t.weekday().num_days_from_sunday() as usize]),
+            Token::WeekDay => out.push_str(&DAYS[t.weekday().num_days_from_sunday() as usize][..3]),
+            Token::Day => out.push_str(&t.day().to_string()),
+            Token::UnderDay => out.push_str(&format!("{:>2}", t.day())),
+            Token::ZeroDay => out.push_str(&format!("{:02}", t.day())),
+            Token::YearDay => out.push_str(&format!("{:03}", t.ordinal())),
+            Token::Hour => out.push_str(&format!("{:02}", t.hour())),
+            Token::Hour12 => out.push_str(&hour12(t.hour()).to_string()),
+            Token::ZeroHour12 => out.push_str(&format!("{:02}", hour12(t.hour()))),
+            Token::Minute => out.push_str(&t.minute().to_string()),
+            Token::ZeroMinute => out.push_str(&format!("{:02}", t.minute())),
+            Token::Second => out.push_str(&t.second().to_string()),
+            Token::ZeroSecond => out.push_str(&format!("{:02}", t.second())),
+            Token::LongYear => out.push_str(&format!("{:04}", t.year())),
+            Token::Year => out.push_str(&format!("{:02}", t.year().rem_euclid(100))),
+            Token::PmUpper => out.push_str(if t.hour() >= 12 { "PM" } else { "AM" }),
+            Token::PmLower => out.push_str(if t.hour() >= 12 { "pm" } else { "am" }),
+            Token::TzName => out.push_str("UTC"),
+            Token::Zone {
+                z,
+                colon,
+                seconds,
+                hours_only,
+            } => {
+                if z {
+                    out.push('Z');
+                } else {
+                    out.push_str("+00");
+                    if !hours_only {
+                        out.push_str(if colon { ":00" } else { "00" });
+                        if seconds {
+                            out.push_str(if colon { ":00" } else { "00" });
+                        }
+                    }
+                }
+            }
+            Token::Fraction { digits, trim } => {
+                let nanos = format!("{:09}", t.nanosecond() % 1_000_000_000);
+                let cut = &nanos[..digits.min(9)];
+                if trim {
+                    let trimmed = cut.trim_end_matches('0');
+                    if !trimmed.is_empty() {
+                        out.push('.');
+                        out.push_str(trimmed);
+                    }
+                } else {
+                    out.push('.');
+                    out.push_str(cut);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn hour12(hour: u32) -> u32 {
+    match hour % 12 {
+        0 => 12,
+        h => h,
+    }
+}
+
+/// Go's `time.Parse` for the layout elements charts use (times read as UTC).
+pub fn parse_layout(layout: &str, text: &str) -> std::result::Result<DateTime<Utc>, String> {
+    let fail = |elem: &str, rest: &str| {
+        format!("parsing time \"{text}\" as \"{layout}\": cannot parse \"{rest}\" as \"{elem}\"")
+    };
+    let mut rest = text;
+    let (mut year, mut month, mut day, mut hour, mut minute, mut second, mut nanos) =
+        (1i32, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32);
+    let mut pm: Option<bool> = None;
+    let mut offset_secs: i64 = 0;
+    fn take_digits<'a>(s: &'a str, min: usize, max: usize) -> Option<(u32, &'a str)> {
+        let n = s.bytes().take(max).take_while(u8::is_ascii_digit).count();
+        if n < min {
+            return None;
+        }
+        Some((s[..n].parse().ok()?, &s[n..]))
+    }
+    for token in tokenize(layout) {
+        match token {
+            Token::Literal(lit) => {
+                rest = rest
+                    .strip_prefix(lit.as_str())
+                    .ok_or_else(|| fail(&lit, rest))?;
+            }
+            Token::LongYear => {
+                let (v, r) = take_digits(rest, 4, 4).ok_or_else(|| fail("2006", rest))?;
+                year = v as i32;
+                rest = r;
+            }
+            Token::Year => {
+                let (v, r) = take_digits(rest, 2, 2).ok_or_else(|| fail("06", rest))?;
+                year = if v >= 69 {
+                    1900 + v as i32
+                } else {
+                    2000 + v as i32
+                };
+                rest = r;
+            }
+            Token::ZeroMonth | Token::NumMonth => {
+                let min = if token == Token::ZeroMonth { 2 } else { 1 };
+                let (v, r) = take_digits(rest, min, 2).ok_or_else(|| fail("01", rest))?;
+                month = v;
+                rest = r;
+            }
+            Token::Month | Token::LongMonth => {
+                let found = MONTHS.iter().enumerate().find_map(|(i, m)| {
+                    let name = if token == Token::Month { &m[..3] } else { m };
+                    rest.starts_with(name).then_some((i, name.len()))
+                });
+                let (i, len) = found.ok_or_else(|| fail("Jan", rest))?;
+                month = i as u32 + 1;
+                rest = &rest[len..];
+            }
+            Token::WeekDay | Token::LongWeekDay => {
+                let found = DAYS.iter().find_map(|d| {
+                    let name = if token == Token::WeekDay { &d[..3] } else { d };
+                    rest.starts_with(name).then_some(name.len())
+                });
+                rest = &rest[found.ok_or_else(|| fail("Mon", rest))?..];
+            }
+            Token::ZeroDay | Token::Day | Token::UnderDay => {
+                let trimmed = if token == Token::UnderDay {
+                    rest.strip_prefix(' ').unwrap_or(rest)
+                } else {
+                    rest
+                };
+                let min = if token == Token::ZeroDay { 2 } else { 1 };
+                let (v, r) = take_digits(trimmed, min, 2).ok_or_else(|| fail("02", rest))?;
+                day = v;
+                rest = r;
+            }
+            Token::YearDay => {
+                let (_, r) = take_digits(rest, 3, 3).ok_or_else(|| fail("002", rest))?;
+                rest = r;
+            }
+            Token::Hour | Token::Hour12 | Token::ZeroHour12 => {
+                let min = if token == Token::Hour12 { 1 } else { 2 };
+                let (v, r) = take_digits(rest, min, 2).ok_or_else(|| fail("15", rest))?;
+                hour = v;
+                rest = r;
+            }
+            Token::Minute | Token::ZeroMinute => {
+                let min = if token == Token::ZeroMinute { 2 } else { 1 };
+                let (v, r) = take_digits(rest, min, 2).ok_or_else(|| fail("04", rest))?;
+                minute = v;
+                rest = r;
+            }
+            Token::Second | Token::ZeroSecond => {
+                let min = if token == Token::ZeroSecond { 2 } else { 1 };
+                let (v, r) = take_digits(rest, min, 2).ok_or_else(|| fail("05", rest))?;
+                second = v;
+                rest = r;
+                // Go accepts fractional seconds after a seconds field even when the
+                // layout has none.
+                if let Some(frac) = rest.strip_prefix('.') {
+                    let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+                    if n > 0 {
+                        let digits = format!("{:0<9}", &frac[..n.min(9)]);
+                        nanos = digits.parse().unwrap_or(0);
+                        rest = &frac[n..];
+                    }
+                }
+            }
+            Token::Fraction { digits, trim } => {
+                if let Some(frac) = rest.strip_prefix('.').or_else(|| rest.strip_prefix(',')) {
+                    let n = frac.bytes().take_while(u8::is_ascii_digit).count();
+                    if !trim && n != digits {
+                        return Err(fail(".000", rest));
+                    }
+                    let padded = format!("{:0<9}", &frac[..n.min(9)]);
+                    nanos = padded.parse().unwrap_or(0);
+                    rest = &frac[n..];
+                } else if !trim {
+                    return Err(fail(".000", rest));
+                }
+            }
+            Token::PmUpper | Token::PmLower => {
+                let upper = rest.get(..2).map(str::to_ascii_uppercase);
+                match upper.as_deref() {
+                    Some("PM") => pm = Some(true),
+                    Some("AM") => pm = Some(false),
+                    _ => return Err(fail("PM", rest)),
+                }
+                rest = &rest[2..];
+            }
+            Token::TzName => {
+                let n = rest.bytes().take_while(u8::is_ascii_uppercase).count();
+                if n < 3 {
+                    return Err(fail("MST", rest));
+                }
+                rest = &rest[n..];
+            }
+            Token::Zone {
+                z,
+                colon,
+                seconds,
+                hours_only,
+            } => {
+                if z && rest.starts_with('Z') {
+                    rest = &rest[1..];
+                    continue;
+                }
+                let sign = match rest.as_bytes().first() {
+                    Some(b'+') => 1,
+                    Some(b'-') => -1,
+                    _ => return Err(fail("-07:00", rest)),
+                };
+                let mut r = &rest[1..];
+                let (h, r2) = take_digits(r, 2, 2).ok_or_else(|| fail("-07:00", rest))?;
+                r = r2;
+                let mut m = 0;
+                let mut s = 0;
+                if !hours_only {
+                    if colon {
+                        r = r.strip_prefix(':').ok_or_else(|| fail("-07:00", rest))?;
+                    }
+                    let (v, r3) = take_digits(r, 2, 2).ok_or_else(|| fail("-07:00", rest))?;
+                    m = v;
+                    r = r3;
+                    if seconds {
+                        if colon {
+                            r = r.strip_prefix(':').ok_or_else(|| fail("-07:00", rest))?;
+                        }
+                        let (v, r4) = take_digits(r, 2, 2).ok_or_else(|| fail("-07:00", rest))?;
+                        s = v;
+                        r = r4;
+                    }
+                }
+                offset_secs = sign * i64::from(h * 3600 + m * 60 + s);
+                rest = r;
+            }
+        }
+    }
+    if !rest.is_empty() {
+        return Err(format!("parsing time \"{text}\": extra text: \"{rest}\""));
+    }
+    if let Some(pm) = pm {
+        if hour > 12 {
+            return Err(format!("parsing time \"{text}\": hour out of range"));
+        }
+        if pm && hour < 12 {
+            hour += 12;
+        } else if !pm && hour == 12 {
+            hour = 0;
+        }
+    }
+    if !(1..=12).contains(&month) {
+        return Err(format!("parsing time \"{text}\": month out of range"));
+    }
+    let naive = NaiveDate::from_ymd_opt(year, month, day)
+        .ok_or_else(|| format!("parsing time \"{text}\": day out of range"))?
+        .and_hms_nano_opt(hour, minute, second, nanos)
+        .ok_or_else(|| format!("parsing time \"{text}\": hour out of range"))?;
+    Ok(Utc.from_utc_datetime(&naive) - chrono::Duration::seconds(offset_secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_as_go() {
+        assert_eq!(format_duration(95_000_000_000), "1m35s");
+        assert_eq!(format_duration(3_700_000_000_000), "1h1m40s");
+        assert_eq!(format_duration(1_500_000), "1.5ms");
+        assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000_000_000);
+    }
+
+    #[test]
+    fn layouts_format_and_parse() {
+        let t = Utc.timestamp_opt(0, 0).unwrap();
+        assert_eq!(
+            format_time(&t, "2006-01-02 Mon Jan _2 15:04:05.000 MST -0700 PM"),
+            "1970-01-01 Thu Jan  1 00:00:00.000 UTC +0000 AM"
+        );
+        let parsed = parse_layout("2006-01-02", "2024-02-03").unwrap();
+        assert_eq!(parsed.timestamp(), 1706918400);
+        assert_eq!(Time(parsed).go_string(), "2024-02-03 00:00:00 +0000 UTC");
+    }
+}

@@ -1,0 +1,396 @@
+//! Helm's own functions (pkg/engine/funcs.go) and Sprig's JSON functions: YAML, JSON
+//! and TOML in and out, `required`, `fail`, `lookup`.
+
+use super::args::{string, want};
+use super::json::{self, Style};
+use super::{FuncError, Result};
+use crate::value::{Map, Value};
+use crate::yaml;
+
+const COMPACT: Style = Style {
+    escape_html: true,
+    indent: false,
+};
+const PRETTY: Style = Style {
+    escape_html: true,
+    indent: true,
+};
+const RAW: Style = Style {
+    escape_html: false,
+    indent: false,
+};
+
+pub fn to_yaml(args: &[Value]) -> Result {
+    want("toYaml", args, 1)?;
+    Ok(Value::string(
+        yaml::emit::to_yaml(&args[0]).unwrap_or_default(),
+    ))
+}
+
+pub fn must_to_yaml(args: &[Value]) -> Result {
+    want("mustToYaml", args, 1)?;
+    yaml::emit::to_yaml(&args[0])
+        .map(Value::string)
+        .map_err(|e| FuncError::Call(format!("error marshaling into JSON: {e}")))
+}
+
+pub fn to_yaml_pretty(args: &[Value]) -> Result {
+    want("toYamlPretty", args, 1)?;
+    Ok(Value::string(
+        yaml::emit::to_yaml_pretty(&args[0]).unwrap_or_default(),
+    ))
+}
+
+/// `fromYaml`: a map, or `{"Error": message}` when the text is not a YAML map.
+pub fn from_yaml(args: &[Value]) -> Result {
+    want("fromYaml", args, 1)?;
+    let text = string(&args[0])?;
+    Ok(
+        match yaml::parse::parse_map(text, "map[string]interface {}") {
+            Ok(map) => Value::map(map),
+            Err(error) => error_map(error.to_string()),
+        },
+    )
+}
+
+/// `fromYamlArray`: a list, or `[message]` when the text is not a YAML list.
+pub fn from_yaml_array(args: &[Value]) -> Result {
+    want("fromYamlArray", args, 1)?;
+    let text = string(&args[0])?;
+    Ok(match yaml::parse::parse_list(text) {
+        Ok(items) => Value::list(items),
+        Err(error) => Value::list(vec![Value::string(error.to_string())]),
+    })
+}
+
+fn error_map(message: String) -> Value {
+    let mut map = Map::new();
+    map.insert("Error".to_string(), Value::string(message));
+    Value::map(map)
+}
+
+pub fn to_json(args: &[Value]) -> Result {
+    want("toJson", args, 1)?;
+    Ok(Value::string(
+        json::marshal(&args[0], COMPACT).unwrap_or_default(),
+    ))
+}
+
+pub fn must_to_json(args: &[Value]) -> Result {
+    want("mustToJson", args, 1)?;
+    json::marshal(&args[0], COMPACT)
+        .map(Value::string)
+        .map_err(FuncError::Call)
+}
+
+pub fn to_pretty_json(args: &[Value]) -> Result {
+    want("toPrettyJson", args, 1)?;
+    Ok(Value::string(
+        json::marshal(&args[0], PRETTY).unwrap_or_default(),
+    ))
+}
+
+pub fn must_to_pretty_json(args: &[Value]) -> Result {
+    want("mustToPrettyJson", args, 1)?;
+    json::marshal(&args[0], PRETTY)
+        .map(Value::string)
+        .map_err(FuncError::Call)
+}
+
+pub fn to_raw_json(args: &[Value]) -> Result {
+    want("toRawJson", args, 1)?;
+    Ok(Value::string(
+        json::marshal(&args[0], RAW).unwrap_or_default(),
+    ))
+}
+
+pub fn must_to_raw_json(args: &[Value]) -> Result {
+    want("mustToRawJson", args, 1)?;
+    json::marshal(&args[0], RAW)
+        .map(Value::string)
+        .map_err(FuncError::Call)
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Float(_) => "number",
+        Value::String(_) => "string",
+        Value::List(_) => "array",
+        _ => "object",
+    }
+}
+
+/// Helm's `fromJson`: a map, or `{"Error": message}`.
+pub fn from_json(args: &[Value]) -> Result {
+    want("fromJson", args, 1)?;
+    let text = string(&args[0])?;
+    Ok(match json::unmarshal(text) {
+        Ok(Value::Map(m)) => Value::Map(m),
+        Ok(Value::Nil) => Value::map(Map::new()),
+        Ok(other) => error_map(format!(
+            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        )),
+        Err(e) => error_map(e),
+    })
+}
+
+/// Helm's `fromJsonArray`: a list, or `[message]`.
+pub fn from_json_array(args: &[Value]) -> Result {
+    want("fromJsonArray", args, 1)?;
+    let text = string(&args[0])?;
+    Ok(match json::unmarshal(text) {
+        Ok(Value::List(l)) => Value::List(l),
+        Ok(Value::Nil) => Value::list(Vec::new()),
+        Ok(other) => Value::list(vec![Value::string(format!(
+            "json: cannot unmarshal {} into Go value of type []interface {{}}",
+            json_kind(&other)
+        ))]),
+        Err(e) => Value::list(vec![Value::string(e)]),
+    })
+}
+
+/// Sprig's `mustFromJson`: any JSON value, or the decoding error.
+pub fn must_from_json(args: &[Value]) -> Result {
+    want("mustFromJson", args, 1)?;
+    json::unmarshal(string(&args[0])?).map_err(FuncError::Call)
+}
+
+pub fn to_toml(args: &[Value]) -> Result {
+    want("toToml", args, 1)?;
+    let mut encoder = TomlEncoder { out: String::new() };
+    Ok(Value::string(match encoder.encode(&[], &args[0]) {
+        Ok(()) => encoder.out,
+        Err(e) => e,
+    }))
+}
+
+/// Helm's `fromToml`: a map, or `{"Error": message}`.
+pub fn from_toml(args: &[Value]) -> Result {
+    want("fromToml", args, 1)?;
+    let text = string(&args[0])?;
+    Ok(match text.parse::<toml::Table>() {
+        Ok(table) => Value::map(table.into_iter().map(|(k, v)| (k, toml_value(v))).collect()),
+        Err(e) => error_map(format!("toml: {}", e.message())),
+    })
+}
+
+fn toml_value(value: toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::string(s),
+        toml::Value::Integer(i) => Value::Int(i),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::string(d.to_string()),
+        toml::Value::Array(items) => Value::list(items.into_iter().map(toml_value).collect()),
+        toml::Value::Table(t) => {
+            Value::map(t.into_iter().map(|(k, v)| (k, toml_value(v))).collect())
+        }
+    }
+}
+
+/// BurntSushi/toml's encoder, as `toToml` uses it.
+struct TomlEncoder {
+    out: String,
+}
+
+fn is_table(value: &Value) -> bool {
+    matches!(value, Value::Map(_))
+}
+
+fn is_table_array(value: &Value) -> bool {
+    match value {
+        Value::List(items) => !items.is_empty() && items.iter().all(is_table),
+        _ => false,
+    }
+}
+
+fn toml_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        key.to_string()
+    } else {
+        toml_string(key)
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+impl TomlEncoder {
+    fn newline(&mut self) {
+        if !self.out.is_empty() {
+            self.out.push('\n');
+        }
+    }
+
+    fn header(key: &[String]) -> String {
+        key.iter()
+            .map(|k| toml_key(k))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    fn indent(key: &[String]) -> String {
+        "  ".repeat(key.len().saturating_sub(1))
+    }
+
+    fn encode(&mut self, key: &[String], value: &Value) -> std::result::Result<(), String> {
+        match value {
+            Value::Nil => Ok(()),
+            Value::Map(map) => {
+                if key.len() == 1 {
+                    self.newline();
+                }
+                if !key.is_empty() {
+                    self.out
+                        .push_str(&format!("{}[{}]", Self::indent(key), Self::header(key)));
+                    self.newline();
+                }
+                self.map_body(key, map.read().clone())
+            }
+            Value::List(items) if is_table_array(value) => {
+                for item in items.iter() {
+                    self.newline();
+                    self.out
+                        .push_str(&format!("{}[[{}]]", Self::indent(key), Self::header(key)));
+                    self.newline();
+                    if let Value::Map(m) = item {
+                        self.map_body(key, m.read().clone())?;
+                    }
+                }
+                Ok(())
+            }
+            other => {
+                if key.is_empty() {
+                    return self.element(other);
+                }
+                let last = key.last().map(String::as_str).unwrap_or_default();
+                self.out
+                    .push_str(&format!("{}{} = ", Self::indent(key), toml_key(last)));
+                self.element(other)?;
+                self.out.push('\n');
+                Ok(())
+            }
+        }
+    }
+
+    fn map_body(&mut self, key: &[String], map: Map) -> std::result::Result<(), String> {
+        let (subs, direct): (Vec<_>, Vec<_>) = map
+            .iter()
+            .partition(|(_, v)| is_table(v) || is_table_array(v));
+        for (k, v) in direct.into_iter().chain(subs) {
+            if matches!(v, Value::Nil) {
+                continue;
+            }
+            let mut child = key.to_vec();
+            child.push(k.clone());
+            self.encode(&child, v)?;
+        }
+        Ok(())
+    }
+
+    fn element(&mut self, value: &Value) -> std::result::Result<(), String> {
+        match value {
+            Value::Nil => return Err("toml: cannot encode a nil value".into()),
+            Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Float(f) => {
+                let text = if f.is_nan() {
+                    "nan".to_string()
+                } else if f.is_infinite() {
+                    if *f > 0.0 { "inf" } else { "-inf" }.to_string()
+                } else {
+                    let g = super::gofmt::format_float_g(*f);
+                    if g.contains('.') || g.contains('e') {
+                        g
+                    } else {
+                        format!("{g}.0")
+                    }
+                };
+                self.out.push_str(&text);
+            }
+            Value::String(s) => self.out.push_str(&toml_string(s)),
+            Value::Bytes(b) => self.out.push_str(&toml_string(&String::from_utf8_lossy(b))),
+            Value::List(items) => {
+                self.out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if matches!(item, Value::Nil) {
+                        return Err("toml: cannot encode array with nil element".into());
+                    }
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.element(item)?;
+                }
+                self.out.push(']');
+            }
+            Value::Map(map) => {
+                self.out.push('{');
+                let map = map.read().clone();
+                let entries: Vec<_> = map
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, Value::Nil))
+                    .collect();
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(&format!("{} = ", toml_key(k)));
+                    self.element(v)?;
+                }
+                self.out.push('}');
+            }
+            Value::Object(o) => self.out.push_str(&toml_string(&o.go_string())),
+        }
+        Ok(())
+    }
+}
+
+/// `required`: the value, or an error with the chart's message when it is nil or "".
+pub fn required(args: &[Value]) -> Result {
+    want("required", args, 2)?;
+    let message = string(&args[0])?;
+    match &args[1] {
+        Value::Nil => Err(FuncError::Call(message.to_string())),
+        Value::String(s) if s.is_empty() => Err(FuncError::Call(message.to_string())),
+        other => Ok(other.clone()),
+    }
+}
+
+/// `fail`: always an error with the chart's message.
+pub fn fail(args: &[Value]) -> Result {
+    want("fail", args, 1)?;
+    Err(FuncError::Call(string(&args[0])?.to_string()))
+}
+
+/// `lookup`: no cluster offline, so always an empty map (as `helm template` gives).
+pub fn lookup(args: &[Value]) -> Result {
+    want("lookup", args, 4)?;
+    for arg in args {
+        string(arg)?;
+    }
+    Ok(Value::map(Map::new()))
+}

@@ -1,0 +1,420 @@
+//! Sprig's math (numeric.go): integer math through `cast.ToInt64` (`int64` results),
+//! float math through shopspring/decimal (`addf 0.1 0.2` is exactly 0.3), conversions,
+//! and integer ranges.
+
+use rand::Rng;
+
+use super::args::{float, int, to_float64, to_int64, want, want_at_least};
+use super::gofmt::format_v;
+use super::{FuncError, Result};
+use crate::value::Value;
+
+pub fn add(args: &[Value]) -> Result {
+    Ok(Value::Int(
+        args.iter().fold(0i64, |a, b| a.wrapping_add(to_int64(b))),
+    ))
+}
+
+pub fn add1(args: &[Value]) -> Result {
+    want("add1", args, 1)?;
+    Ok(Value::Int(to_int64(&args[0]).wrapping_add(1)))
+}
+
+pub fn sub(args: &[Value]) -> Result {
+    want("sub", args, 2)?;
+    Ok(Value::Int(
+        to_int64(&args[0]).wrapping_sub(to_int64(&args[1])),
+    ))
+}
+
+pub fn div(args: &[Value]) -> Result {
+    want("div", args, 2)?;
+    let b = to_int64(&args[1]);
+    if b == 0 {
+        return Err(FuncError::Call(
+            "runtime error: integer divide by zero".into(),
+        ));
+    }
+    Ok(Value::Int(to_int64(&args[0]).wrapping_div(b)))
+}
+
+pub fn modulo(args: &[Value]) -> Result {
+    want("mod", args, 2)?;
+    let b = to_int64(&args[1]);
+    if b == 0 {
+        return Err(FuncError::Call(
+            "runtime error: integer divide by zero".into(),
+        ));
+    }
+    Ok(Value::Int(to_int64(&args[0]).wrapping_rem(b)))
+}
+
+pub fn mul(args: &[Value]) -> Result {
+    want_at_least("mul", args, 1)?;
+    let first = to_int64(&args[0]);
+    Ok(Value::Int(
+        args[1..]
+            .iter()
+            .fold(first, |a, b| a.wrapping_mul(to_int64(b))),
+    ))
+}
+
+pub fn max(args: &[Value]) -> Result {
+    want_at_least("max", args, 1)?;
+    let first = to_int64(&args[0]);
+    Ok(Value::Int(
+        args[1..].iter().map(to_int64).fold(first, i64::max),
+    ))
+}
+
+pub fn biggest(args: &[Value]) -> Result {
+    want_at_least("biggest", args, 1)?;
+    max(args)
+}
+
+pub fn min(args: &[Value]) -> Result {
+    want_at_least("min", args, 1)?;
+    let first = to_int64(&args[0]);
+    Ok(Value::Int(
+        args[1..].iter().map(to_int64).fold(first, i64::min),
+    ))
+}
+
+/// Go's `math.Max`: NaN wins, +0 beats -0.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() { b } else { a }
+    } else {
+        a.max(b)
+    }
+}
+
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() { a } else { b }
+    } else {
+        a.min(b)
+    }
+}
+
+pub fn maxf(args: &[Value]) -> Result {
+    want_at_least("maxf", args, 1)?;
+    let first = to_float64(&args[0]);
+    Ok(Value::Float(
+        args[1..].iter().map(to_float64).fold(first, go_max),
+    ))
+}
+
+pub fn minf(args: &[Value]) -> Result {
+    want_at_least("minf", args, 1)?;
+    let first = to_float64(&args[0]);
+    Ok(Value::Float(
+        args[1..].iter().map(to_float64).fold(first, go_min),
+    ))
+}
+
+pub fn floor(args: &[Value]) -> Result {
+    want("floor", args, 1)?;
+    Ok(Value::Float(to_float64(&args[0]).floor()))
+}
+
+pub fn ceil(args: &[Value]) -> Result {
+    want("ceil", args, 1)?;
+    Ok(Value::Float(to_float64(&args[0]).ceil()))
+}
+
+pub fn round(args: &[Value]) -> Result {
+    want_at_least("round", args, 2)?;
+    let val = to_float64(&args[0]);
+    let places = int(&args[1])? as f64;
+    let round_on = match args.get(2) {
+        Some(v) => float(v)?,
+        None => 0.5,
+    };
+    for extra in args.iter().skip(3) {
+        float(extra)?;
+    }
+    let pow = 10f64.powf(places);
+    let digit = pow * val;
+    let frac = digit.fract();
+    let rounded = if frac >= round_on {
+        digit.ceil()
+    } else {
+        digit.floor()
+    };
+    Ok(Value::Float(rounded / pow))
+}
+
+/// A decimal number `mantissa / 10^scale`, as shopspring/decimal holds it.
+#[derive(Clone, Copy)]
+struct Decimal {
+    mantissa: i128,
+    scale: u32,
+}
+
+impl Decimal {
+    /// shopspring's `NewFromFloat`: the shortest decimal that reads back as `f`.
+    fn from_f64(f: f64) -> Option<Decimal> {
+        if !f.is_finite() {
+            return None;
+        }
+        let text = format!("{:e}", f);
+        let (mantissa, exponent) = text.split_once('e')?;
+        let exp: i32 = exponent.parse().ok()?;
+        let neg = mantissa.starts_with('-');
+        let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+        let frac_digits = digits.len() as i32 - 1;
+        let mut m: i128 = digits.parse().ok()?;
+        let mut scale = frac_digits - exp;
+        if scale < 0 {
+            m = m.checked_mul(10i128.checked_pow((-scale) as u32)?)?;
+            scale = 0;
+        }
+        if scale > 30 {
+            return None;
+        }
+        Some(Decimal {
+            mantissa: if neg { -m } else { m },
+            scale: scale as u32,
+        })
+    }
+
+    fn rescale(self, scale: u32) -> Option<i128> {
+        self.mantissa
+            .checked_mul(10i128.checked_pow(scale.checked_sub(self.scale)?)?)
+    }
+
+    fn add(self, other: Decimal) -> Option<Decimal> {
+        let scale = self.scale.max(other.scale);
+        Some(Decimal {
+            mantissa: self.rescale(scale)?.checked_add(other.rescale(scale)?)?,
+            scale,
+        })
+    }
+
+    fn sub(self, other: Decimal) -> Option<Decimal> {
+        self.add(Decimal {
+            mantissa: -other.mantissa,
+            scale: other.scale,
+        })
+    }
+
+    fn mul(self, other: Decimal) -> Option<Decimal> {
+        Some(Decimal {
+            mantissa: self.mantissa.checked_mul(other.mantissa)?,
+            scale: self.scale + other.scale,
+        })
+    }
+
+    /// shopspring's `Div`: the quotient rounded half away from zero to 16 places.
+    fn div(self, other: Decimal) -> Option<Decimal> {
+        const PRECISION: u32 = 16;
+        let num = self
+            .mantissa
+            .checked_mul(10i128.checked_pow(other.scale + PRECISION)?)?;
+        let den = other
+            .mantissa
+            .checked_mul(10i128.checked_pow(self.scale)?)?;
+        let q = num / den;
+        let r = num % den;
+        let q = if r.checked_mul(2)?.abs() >= den.abs() {
+            if (num < 0) != (den < 0) { q - 1 } else { q + 1 }
+        } else {
+            q
+        };
+        Some(Decimal {
+            mantissa: q,
+            scale: PRECISION,
+        })
+    }
+
+    fn to_f64(self) -> f64 {
+        let neg = self.mantissa < 0;
+        let digits = self.mantissa.unsigned_abs().to_string();
+        let text = if self.scale == 0 {
+            digits
+        } else if digits.len() as u32 > self.scale {
+            let cut = digits.len() - self.scale as usize;
+            format!("{}.{}", &digits[..cut], &digits[cut..])
+        } else {
+            format!(
+                "0.{}{}",
+                "0".repeat(self.scale as usize - digits.len()),
+                digits
+            )
+        };
+        let value: f64 = text.parse().unwrap_or(0.0);
+        if neg { -value } else { value }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// Sprig's `execDecimalOp`: folds the operands with exact decimal arithmetic (plain
+/// float math when a number is too large for the exact form).
+fn decimal_op(first: &Value, rest: &[Value], op: Op) -> Result {
+    let mut acc_f = to_float64(first);
+    let mut acc = Decimal::from_f64(acc_f);
+    for value in rest {
+        let x = to_float64(value);
+        if matches!(op, Op::Div) && x == 0.0 {
+            return Err(FuncError::Call("decimal division by 0".into()));
+        }
+        let dx = Decimal::from_f64(x);
+        acc = match (acc, dx) {
+            (Some(a), Some(b)) => match op {
+                Op::Add => a.add(b),
+                Op::Sub => a.sub(b),
+                Op::Mul => a.mul(b),
+                Op::Div => a.div(b),
+            },
+            _ => None,
+        };
+        acc_f = match op {
+            Op::Add => acc_f + x,
+            Op::Sub => acc_f - x,
+            Op::Mul => acc_f * x,
+            Op::Div => acc_f / x,
+        };
+        if let Some(a) = acc {
+            acc_f = a.to_f64();
+        }
+    }
+    Ok(Value::Float(acc.map(Decimal::to_f64).unwrap_or(acc_f)))
+}
+
+pub fn addf(args: &[Value]) -> Result {
+    decimal_op(&Value::Float(0.0), args, Op::Add)
+}
+
+pub fn add1f(args: &[Value]) -> Result {
+    want("add1f", args, 1)?;
+    decimal_op(&args[0], &[Value::Int(1)], Op::Add)
+}
+
+pub fn subf(args: &[Value]) -> Result {
+    want_at_least("subf", args, 1)?;
+    decimal_op(&args[0], &args[1..], Op::Sub)
+}
+
+pub fn mulf(args: &[Value]) -> Result {
+    want_at_least("mulf", args, 1)?;
+    decimal_op(&args[0], &args[1..], Op::Mul)
+}
+
+pub fn divf(args: &[Value]) -> Result {
+    want_at_least("divf", args, 1)?;
+    decimal_op(&args[0], &args[1..], Op::Div)
+}
+
+pub fn to_int(args: &[Value]) -> Result {
+    want("int", args, 1)?;
+    Ok(Value::Int(to_int64(&args[0])))
+}
+
+pub fn to_int64_fn(args: &[Value]) -> Result {
+    want("int64", args, 1)?;
+    Ok(Value::Int(to_int64(&args[0])))
+}
+
+pub fn to_float64_fn(args: &[Value]) -> Result {
+    want("float64", args, 1)?;
+    Ok(Value::Float(to_float64(&args[0])))
+}
+
+/// `toDecimal`: reads `%v` of the value as an octal number (0 when it is not one).
+pub fn to_decimal(args: &[Value]) -> Result {
+    want("toDecimal", args, 1)?;
+    let text = format_v(&args[0]);
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text.as_str()),
+    };
+    let parsed = if body.is_empty() || !body.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        0
+    } else {
+        i64::from_str_radix(body, 8).unwrap_or(0)
+    };
+    Ok(Value::Int(if neg { -parsed } else { parsed }))
+}
+
+/// Sprig's `untilStep` over Go ints.
+pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    if stop < start {
+        if step >= 0 {
+            return out;
+        }
+        let mut i = start;
+        while i > stop {
+            out.push(i);
+            i += step;
+        }
+        return out;
+    }
+    if step <= 0 {
+        return out;
+    }
+    let mut i = start;
+    while i < stop {
+        out.push(i);
+        i += step;
+    }
+    out
+}
+
+fn int_list(items: Vec<i64>) -> Value {
+    Value::list(items.into_iter().map(Value::Int).collect())
+}
+
+pub fn until(args: &[Value]) -> Result {
+    want("until", args, 1)?;
+    let count = int(&args[0])?;
+    let step = if count < 0 { -1 } else { 1 };
+    Ok(int_list(until_step(0, count, step)))
+}
+
+pub fn until_step_fn(args: &[Value]) -> Result {
+    want("untilStep", args, 3)?;
+    Ok(int_list(until_step(
+        int(&args[0])?,
+        int(&args[1])?,
+        int(&args[2])?,
+    )))
+}
+
+pub fn rand_int(args: &[Value]) -> Result {
+    want("randInt", args, 2)?;
+    let lo = int(&args[0])?;
+    let hi = int(&args[1])?;
+    if hi <= lo {
+        return Err(FuncError::Call("invalid argument to Intn".into()));
+    }
+    Ok(Value::Int(rand::thread_rng().gen_range(lo..hi)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_float_math_is_exact() {
+        let r = addf(&[Value::Float(0.1), Value::Float(0.2)]).unwrap();
+        assert!(matches!(r, Value::Float(f) if f == 0.3));
+        let r = divf(&[Value::Int(10), Value::Int(3)]).unwrap();
+        assert!(matches!(r, Value::Float(f) if f == 3.3333333333333335));
+        let r = mulf(&[Value::Float(1.1), Value::Int(3)]).unwrap();
+        assert!(matches!(r, Value::Float(f) if f == 3.3));
+    }
+}

@@ -1,0 +1,461 @@
+//! Sprig's encodings, checksums, paths, URLs, UUIDs and network stub.
+
+use base64::Engine as _;
+use rand::RngCore;
+use sha1::Digest as _;
+
+use super::args::{int, map, string, want};
+use super::gofmt::strval;
+use super::{FuncError, Result};
+use crate::value::{Map, Value};
+
+fn s1(name: &str, args: &[Value], f: impl Fn(&str) -> String) -> Result {
+    want(name, args, 1)?;
+    Ok(Value::string(f(string(&args[0])?)))
+}
+
+// ---- encodings ------------------------------------------------------------------------
+
+pub fn b64enc(args: &[Value]) -> Result {
+    s1("b64enc", args, |s| {
+        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+    })
+}
+
+/// `b64dec`: the decoded text, or Go's error text (Sprig returns it as the result).
+pub fn b64dec(args: &[Value]) -> Result {
+    s1("b64dec", args, |s| {
+        let cleaned: String = s.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+        match base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(base64::DecodeError::InvalidByte(offset, _))
+            | Err(base64::DecodeError::InvalidLastSymbol(offset, _)) => {
+                format!("illegal base64 data at input byte {offset}")
+            }
+            Err(_) => format!(
+                "illegal base64 data at input byte {}",
+                cleaned.len() / 4 * 4
+            ),
+        }
+    })
+}
+
+const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+fn base32_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(5) * 8);
+    for chunk in data.chunks(5) {
+        let mut buf = [0u8; 5];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        let bits = buf.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let chars = match chunk.len() {
+            1 => 2,
+            2 => 4,
+            3 => 5,
+            4 => 7,
+            _ => 8,
+        };
+        for i in 0..8 {
+            if i < chars {
+                out.push(B32[((bits >> (35 - i * 5)) & 31) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn base32_decode(text: &str) -> std::result::Result<Vec<u8>, String> {
+    let cleaned: Vec<u8> = text
+        .bytes()
+        .filter(|b| *b != b'\r' && *b != b'\n')
+        .collect();
+    if cleaned.len() % 8 != 0 {
+        return Err(format!(
+            "illegal base32 data at input byte {}",
+            cleaned.len() / 8 * 8
+        ));
+    }
+    let mut out = Vec::new();
+    for (block, chunk) in cleaned.chunks(8).enumerate() {
+        let pad = chunk.iter().rev().take_while(|b| **b == b'=').count();
+        let data_len = 8 - pad;
+        let bytes = match data_len {
+            8 => 5,
+            7 => 4,
+            5 => 3,
+            4 => 2,
+            2 => 1,
+            _ => {
+                return Err(format!(
+                    "illegal base32 data at input byte {}",
+                    block * 8 + data_len
+                ));
+            }
+        };
+        if pad > 0 && (block + 1) * 8 != cleaned.len() {
+            return Err(format!(
+                "illegal base32 data at input byte {}",
+                block * 8 + data_len
+            ));
+        }
+        let mut bits: u64 = 0;
+        for (i, b) in chunk.iter().enumerate() {
+            let v = if i < data_len {
+                B32.iter()
+                    .position(|c| c == b)
+                    .ok_or_else(|| format!("illegal base32 data at input byte {}", block * 8 + i))?
+                    as u64
+            } else {
+                0
+            };
+            bits = (bits << 5) | v;
+        }
+        for i in 0..bytes {
+            out.push(((bits >> (32 - i * 8)) & 0xFF) as u8);
+        }
+    }
+    Ok(out)
+}
+
+pub fn b32enc(args: &[Value]) -> Result {
+    s1("b32enc", args, |s| base32_encode(s.as_bytes()))
+}
+
+pub fn b32dec(args: &[Value]) -> Result {
+    s1("b32dec", args, |s| match base32_decode(s) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => e,
+    })
+}
+
+// ---- checksums ------------------------------------------------------------------------
+
+pub fn sha256sum(args: &[Value]) -> Result {
+    s1("sha256sum", args, |s| {
+        hex::encode(sha2::Sha256::digest(s.as_bytes()))
+    })
+}
+
+pub fn sha1sum(args: &[Value]) -> Result {
+    s1("sha1sum", args, |s| {
+        hex::encode(sha1::Sha1::digest(s.as_bytes()))
+    })
+}
+
+pub fn sha512sum(args: &[Value]) -> Result {
+    s1("sha512sum", args, |s| {
+        hex::encode(sha2::Sha512::digest(s.as_bytes()))
+    })
+}
+
+/// Adler-32 as a decimal number (`hash/adler32`).
+pub fn adler32sum(args: &[Value]) -> Result {
+    s1("adler32sum", args, |s| {
+        let (mut a, mut b) = (1u32, 0u32);
+        for byte in s.bytes() {
+            a = (a + u32::from(byte)) % 65521;
+            b = (b + a) % 65521;
+        }
+        ((b << 16) | a).to_string()
+    })
+}
+
+pub fn uuidv4(args: &[Value]) -> Result {
+    want("uuidv4", args, 0)?;
+    Ok(Value::string(uuid::Uuid::new_v4().to_string()))
+}
+
+pub fn rand_bytes(args: &[Value]) -> Result {
+    want("randBytes", args, 1)?;
+    let count = int(&args[0])?;
+    if count < 0 {
+        return Err(FuncError::Call(
+            "runtime error: makeslice: len out of range".into(),
+        ));
+    }
+    let mut bytes = vec![0u8; count as usize];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    Ok(Value::string(
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    ))
+}
+
+// ---- paths (Go's `path` package) ------------------------------------------------------
+
+/// Go's `path.Clean`.
+pub fn clean_path(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    if rooted {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
+fn base_path(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return "/".into();
+    }
+    match trimmed.rfind('/') {
+        Some(i) => trimmed[i + 1..].to_string(),
+        None => trimmed.to_string(),
+    }
+}
+
+fn dir_path(path: &str) -> String {
+    let dir = match path.rfind('/') {
+        Some(i) => &path[..=i],
+        None => "",
+    };
+    clean_path(dir)
+}
+
+fn ext_path(path: &str) -> String {
+    for (i, c) in path.char_indices().rev() {
+        if c == '/' {
+            break;
+        }
+        if c == '.' {
+            return path[i..].to_string();
+        }
+    }
+    String::new()
+}
+
+macro_rules! path_fn {
+    ($fn_name:ident, $go_name:literal, $body:expr) => {
+        pub fn $fn_name(args: &[Value]) -> Result {
+            s1($go_name, args, $body)
+        }
+    };
+}
+
+path_fn!(base, "base", base_path);
+path_fn!(dir, "dir", dir_path);
+path_fn!(clean, "clean", clean_path);
+path_fn!(ext, "ext", ext_path);
+path_fn!(os_base, "osBase", base_path);
+path_fn!(os_dir, "osDir", dir_path);
+path_fn!(os_clean, "osClean", clean_path);
+path_fn!(os_ext, "osExt", ext_path);
+
+pub fn is_abs(args: &[Value]) -> Result {
+    want("isAbs", args, 1)?;
+    Ok(Value::Bool(string(&args[0])?.starts_with('/')))
+}
+
+pub fn os_is_abs(args: &[Value]) -> Result {
+    want("osIsAbs", args, 1)?;
+    Ok(Value::Bool(string(&args[0])?.starts_with('/')))
+}
+
+// ---- URLs -----------------------------------------------------------------------------
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `urlParse`: Go's `url.Parse` parts as a dict.
+pub fn url_parse(args: &[Value]) -> Result {
+    want("urlParse", args, 1)?;
+    let raw = string(&args[0])?;
+    let (rest, fragment) = match raw.split_once('#') {
+        Some((r, f)) => (r, percent_decode(f)),
+        None => (raw, String::new()),
+    };
+    let mut scheme = String::new();
+    let mut rest = rest.to_string();
+    if let Some(colon) = rest.find(':') {
+        let candidate = &rest[..colon];
+        let valid = candidate
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && candidate
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        if valid {
+            scheme = candidate.to_ascii_lowercase();
+            rest = rest[colon + 1..].to_string();
+        } else if colon == 0 {
+            return Err(FuncError::Call(format!(
+                "unable to parse url: parse \"{raw}\": missing protocol scheme"
+            )));
+        }
+    }
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r.to_string(), q.to_string()),
+        None => (rest, String::new()),
+    };
+    let mut opaque = String::new();
+    let mut host = String::new();
+    let mut userinfo = String::new();
+    let mut path = String::new();
+    if !scheme.is_empty() && !rest.starts_with('/') {
+        opaque = rest;
+    } else if let Some(after) = rest.strip_prefix("//") {
+        let (authority, p) = match after.find('/') {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, ""),
+        };
+        match authority.rsplit_once('@') {
+            Some((u, h)) => {
+                userinfo = u.to_string();
+                host = h.to_string();
+            }
+            None => host = authority.to_string(),
+        }
+        path = percent_decode(p);
+    } else {
+        path = percent_decode(&rest);
+    }
+    let hostname = if let Some(stripped) = host.strip_prefix('[') {
+        stripped.split(']').next().unwrap_or_default().to_string()
+    } else {
+        host.rsplit_once(':')
+            .map(|(h, _)| h.to_string())
+            .unwrap_or_else(|| host.clone())
+    };
+    let mut out = Map::new();
+    for (k, v) in [
+        ("scheme", scheme),
+        ("host", host),
+        ("hostname", hostname),
+        ("path", path),
+        ("query", query),
+        ("opaque", opaque),
+        ("fragment", fragment),
+        ("userinfo", userinfo),
+    ] {
+        out.insert(k.to_string(), Value::string(v));
+    }
+    Ok(Value::map(out))
+}
+
+/// `urlJoin`: Go's `url.URL.String()` of a dict of parts.
+pub fn url_join(args: &[Value]) -> Result {
+    want("urlJoin", args, 1)?;
+    let d = map(&args[0])?;
+    let part = |k: &str| {
+        d.get(k)
+            .map(|v| match v {
+                Value::String(s) => s.to_string(),
+                Value::Nil => String::new(),
+                other => strval(&other),
+            })
+            .unwrap_or_default()
+    };
+    let (scheme, host, path, query, opaque, fragment, userinfo) = (
+        part("scheme"),
+        part("host"),
+        part("path"),
+        part("query"),
+        part("opaque"),
+        part("fragment"),
+        part("userinfo"),
+    );
+    let mut out = String::new();
+    if !scheme.is_empty() {
+        out.push_str(&scheme);
+        out.push(':');
+    }
+    if !opaque.is_empty() {
+        out.push_str(&opaque);
+    } else {
+        if !scheme.is_empty() || !host.is_empty() || !userinfo.is_empty() {
+            if !host.is_empty() || !path.is_empty() || !userinfo.is_empty() {
+                out.push_str("//");
+            }
+            if !userinfo.is_empty() {
+                out.push_str(&userinfo);
+                out.push('@');
+            }
+            out.push_str(&host);
+        }
+        if !path.is_empty() && !path.starts_with('/') && !host.is_empty() {
+            out.push('/');
+        }
+        out.push_str(&path);
+    }
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(&query);
+    }
+    if !fragment.is_empty() {
+        out.push('#');
+        out.push_str(&fragment);
+    }
+    Ok(Value::string(out))
+}
+
+/// `getHostByName`: never touches the network; `localhost` resolves as `/etc/hosts`
+/// usually says, every other name fails as an unresolvable name does in Sprig.
+pub fn get_host_by_name(args: &[Value]) -> Result {
+    want("getHostByName", args, 1)?;
+    match string(&args[0])? {
+        "localhost" => Ok(Value::string("127.0.0.1")),
+        _ => Err(FuncError::Call("invalid argument to Intn".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_go() {
+        assert_eq!(clean_path("a//b/../c/."), "a/c");
+        assert_eq!(clean_path("/../x"), "/x");
+        assert_eq!(base_path("/a/b/"), "b");
+        assert_eq!(dir_path("a/b/c.txt"), "a/b");
+        assert_eq!(dir_path("c.txt"), ".");
+        assert_eq!(ext_path("a/b.tar.gz"), ".gz");
+    }
+
+    #[test]
+    fn base32_round_trips() {
+        assert_eq!(base32_encode(b"hello"), "NBSWY3DP");
+        assert_eq!(base32_encode(b"hi"), "NBUQ====");
+        assert_eq!(base32_decode("NBUQ====").unwrap(), b"hi");
+    }
+}

@@ -1,0 +1,753 @@
+//! Sprig's string functions (strings.go, goutils, xstrings) with Go's semantics: byte
+//! offsets for `trunc`/`substr`, Go's Unicode space set, `%q`/`%v` quoting.
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+
+use super::args::{int, reflect_slice, string, want};
+use super::gofmt::{format_v, quote as go_quote, strval};
+use super::{FuncError, Result};
+use crate::value::{Map, Value};
+
+fn s1(name: &str, args: &[Value], f: impl Fn(&str) -> String) -> Result {
+    want(name, args, 1)?;
+    Ok(Value::string(f(string(&args[0])?)))
+}
+
+fn s2(name: &str, args: &[Value], f: impl Fn(&str, &str) -> Value) -> Result {
+    want(name, args, 2)?;
+    Ok(f(string(&args[0])?, string(&args[1])?))
+}
+
+/// Go string slicing by byte offsets; a cut inside a UTF-8 sequence keeps the bytes
+/// Go would keep (shown as replacement characters, as they would print invalid).
+fn byte_slice(s: &str, start: usize, end: usize) -> String {
+    String::from_utf8_lossy(&s.as_bytes()[start..end]).into_owned()
+}
+
+pub fn hello(args: &[Value]) -> Result {
+    want("hello", args, 0)?;
+    Ok(Value::string("Hello!"))
+}
+
+pub fn trim(args: &[Value]) -> Result {
+    s1("trim", args, |s| s.trim().to_string())
+}
+
+pub fn upper(args: &[Value]) -> Result {
+    s1("upper", args, str::to_uppercase)
+}
+
+pub fn lower(args: &[Value]) -> Result {
+    s1("lower", args, str::to_lowercase)
+}
+
+/// Go's deprecated `strings.Title`: upper-cases the first letter of each word.
+pub fn title(args: &[Value]) -> Result {
+    s1("title", args, |s| {
+        let mut out = String::with_capacity(s.len());
+        let mut prev_sep = true;
+        for c in s.chars() {
+            if prev_sep {
+                out.extend(c.to_uppercase());
+            } else {
+                out.push(c);
+            }
+            prev_sep = is_title_separator(c);
+        }
+        out
+    })
+}
+
+fn is_title_separator(c: char) -> bool {
+    if c.is_ascii() {
+        !(c.is_ascii_alphanumeric() || c == '_')
+    } else if c.is_alphanumeric() {
+        false
+    } else {
+        c.is_whitespace()
+    }
+}
+
+/// goutils `Uncapitalize`: lower-cases the first letter of each space-separated word.
+pub fn untitle(args: &[Value]) -> Result {
+    s1("untitle", args, |s| {
+        let mut out = String::with_capacity(s.len());
+        let mut next = true;
+        for c in s.chars() {
+            if c.is_whitespace() {
+                out.push(c);
+                next = true;
+            } else if next {
+                out.extend(c.to_lowercase());
+                next = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    })
+}
+
+pub fn substr(args: &[Value]) -> Result {
+    want("substr", args, 3)?;
+    let start = int(&args[0])?;
+    let end = int(&args[1])?;
+    let s = string(&args[2])?;
+    let len = s.len() as i64;
+    if start < 0 {
+        if end < 0 || end > len {
+            return Err(FuncError::Call(format!(
+                "runtime error: slice bounds out of range [:{end}] with length {len}"
+            )));
+        }
+        return Ok(Value::string(byte_slice(s, 0, end as usize)));
+    }
+    if end < 0 || end > len {
+        if start > len {
+            return Err(FuncError::Call(format!(
+                "runtime error: slice bounds out of range [{start}:{len}]"
+            )));
+        }
+        return Ok(Value::string(byte_slice(s, start as usize, s.len())));
+    }
+    if start > end {
+        return Err(FuncError::Call(format!(
+            "runtime error: slice bounds out of range [{start}:{end}]"
+        )));
+    }
+    Ok(Value::string(byte_slice(s, start as usize, end as usize)))
+}
+
+pub fn repeat(args: &[Value]) -> Result {
+    want("repeat", args, 2)?;
+    let count = int(&args[0])?;
+    let s = string(&args[1])?;
+    if count < 0 {
+        return Err(FuncError::Call("strings: negative Repeat count".into()));
+    }
+    Ok(Value::string(s.repeat(count as usize)))
+}
+
+pub fn trim_all(args: &[Value]) -> Result {
+    s2("trimAll", args, |cut, s| {
+        Value::string(s.trim_matches(|c| cut.contains(c)))
+    })
+}
+
+pub fn trimall(args: &[Value]) -> Result {
+    s2("trimall", args, |cut, s| {
+        Value::string(s.trim_matches(|c| cut.contains(c)))
+    })
+}
+
+pub fn trim_suffix(args: &[Value]) -> Result {
+    s2("trimSuffix", args, |suffix, s| {
+        Value::string(s.strip_suffix(suffix).unwrap_or(s))
+    })
+}
+
+pub fn trim_prefix(args: &[Value]) -> Result {
+    s2("trimPrefix", args, |prefix, s| {
+        Value::string(s.strip_prefix(prefix).unwrap_or(s))
+    })
+}
+
+pub fn nospace(args: &[Value]) -> Result {
+    s1("nospace", args, |s| {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    })
+}
+
+/// goutils `Initials`: the first byte of each space-separated word.
+pub fn initials(args: &[Value]) -> Result {
+    s1("initials", args, |s| {
+        let mut out = String::new();
+        let mut gap = true;
+        for c in s.chars() {
+            if c.is_whitespace() {
+                gap = true;
+            } else if gap {
+                out.push(c);
+                gap = false;
+            }
+        }
+        out
+    })
+}
+
+fn random_from(name: &str, args: &[Value], alphabet: &[u8]) -> Result {
+    want(name, args, 1)?;
+    let count = int(&args[0])?;
+    if count <= 0 {
+        return Ok(Value::string(""));
+    }
+    let mut rng = rand::thread_rng();
+    let text: String = (0..count)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect();
+    Ok(Value::string(text))
+}
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+pub fn rand_alpha_num(args: &[Value]) -> Result {
+    random_from("randAlphaNum", args, ALNUM)
+}
+
+pub fn rand_alpha(args: &[Value]) -> Result {
+    random_from("randAlpha", args, &ALNUM[..52])
+}
+
+pub fn rand_numeric(args: &[Value]) -> Result {
+    random_from("randNumeric", args, &ALNUM[52..])
+}
+
+pub fn rand_ascii(args: &[Value]) -> Result {
+    let printable: Vec<u8> = (32u8..127).collect();
+    random_from("randAscii", args, &printable)
+}
+
+pub fn swapcase(args: &[Value]) -> Result {
+    s1("swapcase", args, |s| {
+        let mut out = String::with_capacity(s.len());
+        let mut whitespace = true;
+        for c in s.chars() {
+            if c.is_uppercase() {
+                out.extend(c.to_lowercase());
+                whitespace = false;
+            } else if c.is_lowercase() {
+                out.extend(c.to_uppercase());
+                whitespace = false;
+            } else {
+                out.push(c);
+                whitespace = c.is_whitespace();
+            }
+        }
+        let _ = whitespace;
+        out
+    })
+}
+
+pub fn shuffle(args: &[Value]) -> Result {
+    s1("shuffle", args, |s| {
+        let mut chars: Vec<char> = s.chars().collect();
+        chars.shuffle(&mut rand::thread_rng());
+        chars.into_iter().collect()
+    })
+}
+
+fn is_connector(c: char) -> bool {
+    c == '-' || c == '_' || c.is_whitespace()
+}
+
+/// xstrings `ToCamelCase`: words joined, each capitalised; an all-caps word is
+/// lower-cased after its first letter (`HTTP_server` → `HttpServer`).
+pub fn camelcase(args: &[Value]) -> Result {
+    s1("camelcase", args, |s| {
+        let mut out = String::with_capacity(s.len());
+        let chars: Vec<char> = s.chars().collect();
+        let mut i = 0;
+        while i < chars.len() && is_connector(chars[i]) {
+            out.push(chars[i]);
+            i += 1;
+        }
+        while i < chars.len() {
+            let start = i;
+            while i < chars.len() && !is_connector(chars[i]) {
+                i += 1;
+            }
+            let word = &chars[start..i];
+            let lower_rest = !word.iter().any(|c| c.is_lowercase());
+            for (n, c) in word.iter().enumerate() {
+                if n == 0 {
+                    out.extend(c.to_uppercase());
+                } else if lower_rest {
+                    out.extend(c.to_lowercase());
+                } else {
+                    out.push(*c);
+                }
+            }
+            let connectors = i;
+            while i < chars.len() && is_connector(chars[i]) {
+                i += 1;
+            }
+            if i - connectors > 1 || (i == chars.len() && i > connectors) {
+                out.push(chars[connectors]);
+            }
+        }
+        out
+    })
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum CharClass {
+    Upper,
+    Lower,
+    Digit,
+    Connector,
+    Other,
+}
+
+fn class_of(c: char) -> CharClass {
+    if is_connector(c) {
+        CharClass::Connector
+    } else if c.is_uppercase() {
+        CharClass::Upper
+    } else if c.is_lowercase() {
+        CharClass::Lower
+    } else if c.is_numeric() {
+        CharClass::Digit
+    } else {
+        CharClass::Other
+    }
+}
+
+/// xstrings' camel-case to lower-case conversion (`snakecase`, `kebabcase`): words are
+/// split at case changes (`HTTPServer` → `http_server`), digits stay with the word
+/// before them unless letters follow (`HTTP2xx` → `http_2xx`).
+fn to_lower_words(s: &str, connector: char) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 4);
+    let mut i = 0;
+    let mut last_was_word = false;
+    while i < chars.len() {
+        let class = class_of(chars[i]);
+        match class {
+            CharClass::Connector => {
+                while i < chars.len() && class_of(chars[i]) == CharClass::Connector {
+                    i += 1;
+                }
+                if last_was_word && i < chars.len() {
+                    out.push(connector);
+                }
+                last_was_word = false;
+            }
+            CharClass::Other => {
+                out.push(chars[i]);
+                i += 1;
+                last_was_word = false;
+            }
+            _ => {
+                let start = i;
+                if class == CharClass::Upper {
+                    let mut j = i;
+                    while j < chars.len() && class_of(chars[j]) == CharClass::Upper {
+                        j += 1;
+                    }
+                    if j - i > 1 && j < chars.len() && class_of(chars[j]) == CharClass::Lower {
+                        j -= 1;
+                    } else if j - i == 1 {
+                        while j < chars.len() && class_of(chars[j]) == CharClass::Lower {
+                            j += 1;
+                        }
+                    }
+                    i = j;
+                } else if class == CharClass::Lower {
+                    while i < chars.len() && class_of(chars[i]) == CharClass::Lower {
+                        i += 1;
+                    }
+                } else {
+                    while i < chars.len()
+                        && matches!(class_of(chars[i]), CharClass::Digit | CharClass::Lower)
+                    {
+                        i += 1;
+                    }
+                }
+                // Digits right after a word belong to it when no lower-case letter follows.
+                if class != CharClass::Digit {
+                    let mut j = i;
+                    while j < chars.len() && class_of(chars[j]) == CharClass::Digit {
+                        j += 1;
+                    }
+                    if j > i && (j == chars.len() || class_of(chars[j]) != CharClass::Lower) {
+                        i = j;
+                    }
+                }
+                if last_was_word && start > 0 && class_of(chars[start - 1]) != CharClass::Other {
+                    out.push(connector);
+                }
+                for c in &chars[start..i] {
+                    out.extend(c.to_lowercase());
+                }
+                last_was_word = true;
+            }
+        }
+    }
+    out
+}
+
+pub fn snakecase(args: &[Value]) -> Result {
+    s1("snakecase", args, |s| to_lower_words(s, '_'))
+}
+
+pub fn kebabcase(args: &[Value]) -> Result {
+    s1("kebabcase", args, |s| to_lower_words(s, '-'))
+}
+
+/// goutils `WrapCustom` (byte offsets, wrapping at spaces).
+fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let newline = if newline.is_empty() { "\n" } else { newline };
+    let width = width.max(1) as usize;
+    let bytes = s.as_bytes();
+    let len = bytes.len();
+    let mut offset = 0;
+    let mut out: Vec<u8> = Vec::with_capacity(len + 8);
+    while len - offset > width {
+        if bytes[offset] == b' ' {
+            offset += 1;
+            continue;
+        }
+        let end = (width + offset + 1).min(len);
+        let space = bytes[offset..end].iter().rposition(|b| *b == b' ');
+        if let Some(space) = space {
+            out.extend_from_slice(&bytes[offset..offset + space]);
+            out.extend_from_slice(newline.as_bytes());
+            offset += space + 1;
+        } else if wrap_long {
+            out.extend_from_slice(&bytes[offset..offset + width]);
+            out.extend_from_slice(newline.as_bytes());
+            offset += width;
+        } else {
+            let end = width + offset;
+            match bytes[end..].iter().position(|b| *b == b' ') {
+                None => {
+                    out.extend_from_slice(&bytes[offset..]);
+                    offset = len;
+                }
+                Some(index) => {
+                    out.extend_from_slice(&bytes[offset..index + end]);
+                    out.extend_from_slice(newline.as_bytes());
+                    offset = index + end + 1;
+                }
+            }
+        }
+    }
+    out.extend_from_slice(&bytes[offset..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn wrap(args: &[Value]) -> Result {
+    want("wrap", args, 2)?;
+    let width = int(&args[0])?;
+    Ok(Value::string(wrap_custom(
+        string(&args[1])?,
+        width,
+        "",
+        false,
+    )))
+}
+
+pub fn wrap_with(args: &[Value]) -> Result {
+    want("wrapWith", args, 3)?;
+    let width = int(&args[0])?;
+    let sep = string(&args[1])?;
+    Ok(Value::string(wrap_custom(
+        string(&args[2])?,
+        width,
+        sep,
+        true,
+    )))
+}
+
+/// goutils `AbbreviateFull` (byte offsets).
+fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
+    if s.is_empty() || max_width < 4 {
+        return String::new();
+    }
+    let len = s.len() as i64;
+    if len <= max_width {
+        return s.to_string();
+    }
+    let mut offset = offset.min(len);
+    if len - offset < max_width - 3 {
+        offset = len - (max_width - 3);
+    }
+    if offset <= 4 {
+        return format!("{}...", byte_slice(s, 0, (max_width - 3) as usize));
+    }
+    if max_width < 7 {
+        return String::new();
+    }
+    if offset + max_width - 3 < len {
+        let rest = byte_slice(s, offset as usize, s.len());
+        return format!("...{}", abbreviate_full(&rest, 0, max_width - 3));
+    }
+    format!(
+        "...{}",
+        byte_slice(s, (len - (max_width - 3)) as usize, s.len())
+    )
+}
+
+pub fn abbrev(args: &[Value]) -> Result {
+    want("abbrev", args, 2)?;
+    let width = int(&args[0])?;
+    let s = string(&args[1])?;
+    if width < 4 {
+        return Ok(Value::string(s));
+    }
+    Ok(Value::string(abbreviate_full(s, 0, width)))
+}
+
+pub fn abbrevboth(args: &[Value]) -> Result {
+    want("abbrevboth", args, 3)?;
+    let left = int(&args[0])?;
+    let right = int(&args[1])?;
+    let s = string(&args[2])?;
+    if right < 4 || left > 0 && right < 7 {
+        return Ok(Value::string(s));
+    }
+    Ok(Value::string(abbreviate_full(s, left, right)))
+}
+
+pub fn contains(args: &[Value]) -> Result {
+    s2("contains", args, |sub, s| Value::Bool(s.contains(sub)))
+}
+
+pub fn has_prefix(args: &[Value]) -> Result {
+    s2("hasPrefix", args, |p, s| Value::Bool(s.starts_with(p)))
+}
+
+pub fn has_suffix(args: &[Value]) -> Result {
+    s2("hasSuffix", args, |p, s| Value::Bool(s.ends_with(p)))
+}
+
+pub fn quote(args: &[Value]) -> Result {
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(|v| go_quote(&strval(v)))
+        .collect();
+    Ok(Value::string(parts.join(" ")))
+}
+
+pub fn squote(args: &[Value]) -> Result {
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(|v| format!("'{}'", format_v(v)))
+        .collect();
+    Ok(Value::string(parts.join(" ")))
+}
+
+pub fn cat(args: &[Value]) -> Result {
+    let parts: Vec<String> = args
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(format_v)
+        .collect();
+    Ok(Value::string(parts.join(" ")))
+}
+
+fn indent_text(spaces: i64, text: &str) -> String {
+    let pad = " ".repeat(spaces.max(0) as usize);
+    let mut out = String::with_capacity(text.len() + pad.len() * 4);
+    out.push_str(&pad);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+pub fn indent(args: &[Value]) -> Result {
+    want("indent", args, 2)?;
+    let spaces = int(&args[0])?;
+    Ok(Value::string(indent_text(spaces, string(&args[1])?)))
+}
+
+pub fn nindent(args: &[Value]) -> Result {
+    want("nindent", args, 2)?;
+    let spaces = int(&args[0])?;
+    Ok(Value::string(format!(
+        "\n{}",
+        indent_text(spaces, string(&args[1])?)
+    )))
+}
+
+pub fn replace(args: &[Value]) -> Result {
+    want("replace", args, 3)?;
+    let old = string(&args[0])?;
+    let new = string(&args[1])?;
+    Ok(Value::string(string(&args[2])?.replace(old, new)))
+}
+
+pub fn plural(args: &[Value]) -> Result {
+    want("plural", args, 3)?;
+    let one = string(&args[0])?;
+    let many = string(&args[1])?;
+    let count = int(&args[2])?;
+    Ok(Value::string(if count == 1 { one } else { many }))
+}
+
+pub fn to_string(args: &[Value]) -> Result {
+    want("toString", args, 1)?;
+    Ok(Value::string(strval(&args[0])))
+}
+
+/// Sprig's `strslice`: a list's non-nil elements as strings; nil is empty; any other
+/// value is a one-element list.
+pub fn strslice(value: &Value) -> Vec<String> {
+    match value {
+        Value::Nil => Vec::new(),
+        other => match reflect_slice(other) {
+            Some(items) => items
+                .iter()
+                .filter(|v| !matches!(v, Value::Nil))
+                .map(strval)
+                .collect(),
+            None => vec![strval(other)],
+        },
+    }
+}
+
+fn strings_value(items: Vec<String>) -> Value {
+    Value::list(items.into_iter().map(Value::string).collect())
+}
+
+pub fn to_strings(args: &[Value]) -> Result {
+    want("toStrings", args, 1)?;
+    Ok(strings_value(strslice(&args[0])))
+}
+
+pub fn join(args: &[Value]) -> Result {
+    want("join", args, 2)?;
+    let sep = string(&args[0])?;
+    Ok(Value::string(strslice(&args[1]).join(sep)))
+}
+
+/// Go's `strings.SplitN` (`n < 0`: all parts; an empty separator splits into runes).
+fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut parts: Vec<String> = if sep.is_empty() {
+        s.chars().map(String::from).collect()
+    } else {
+        s.split(sep).map(String::from).collect()
+    };
+    if n > 0 && parts.len() > n as usize {
+        if sep.is_empty() {
+            let tail: String = parts[n as usize - 1..].concat();
+            parts.truncate(n as usize - 1);
+            parts.push(tail);
+        } else {
+            let tail = parts[n as usize - 1..].join(sep);
+            parts.truncate(n as usize - 1);
+            parts.push(tail);
+        }
+    }
+    parts
+}
+
+fn indexed_map(parts: Vec<String>) -> Value {
+    let map: Map = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, part)| (format!("_{i}"), Value::string(part)))
+        .collect();
+    Value::map(map)
+}
+
+pub fn split(args: &[Value]) -> Result {
+    want("split", args, 2)?;
+    let sep = string(&args[0])?;
+    Ok(indexed_map(go_split(string(&args[1])?, sep, -1)))
+}
+
+pub fn splitn(args: &[Value]) -> Result {
+    want("splitn", args, 3)?;
+    let sep = string(&args[0])?;
+    let n = int(&args[1])?;
+    Ok(indexed_map(go_split(string(&args[2])?, sep, n)))
+}
+
+pub fn split_list(args: &[Value]) -> Result {
+    want("splitList", args, 2)?;
+    let sep = string(&args[0])?;
+    Ok(strings_value(go_split(string(&args[1])?, sep, -1)))
+}
+
+pub fn sort_alpha(args: &[Value]) -> Result {
+    want("sortAlpha", args, 1)?;
+    match reflect_slice(&args[0]) {
+        Some(_) => {
+            let mut items = strslice(&args[0]);
+            items.sort();
+            Ok(strings_value(items))
+        }
+        None => Ok(strings_value(vec![strval(&args[0])])),
+    }
+}
+
+pub fn trunc(args: &[Value]) -> Result {
+    want("trunc", args, 2)?;
+    let c = int(&args[0])?;
+    let s = string(&args[1])?;
+    let len = s.len() as i64;
+    if c < 0 && len + c > 0 {
+        return Ok(Value::string(byte_slice(s, (len + c) as usize, s.len())));
+    }
+    if c >= 0 && len > c {
+        return Ok(Value::string(byte_slice(s, 0, c as usize)));
+    }
+    Ok(Value::string(s))
+}
+
+pub fn atoi(args: &[Value]) -> Result {
+    want("atoi", args, 1)?;
+    let s = string(&args[0])?;
+    let t = s.strip_prefix('+').unwrap_or(s);
+    let valid = !t.is_empty()
+        && t.trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        && t.matches('-').count() <= 1
+        && (!t.contains('-') || t.starts_with('-'));
+    Ok(Value::Int(if valid { t.parse().unwrap_or(0) } else { 0 }))
+}
+
+/// Sprig's `seq`: numbers from start to end (1, 2 or 3 int arguments) joined by spaces.
+pub fn seq(args: &[Value]) -> Result {
+    let params = args
+        .iter()
+        .map(int)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let text = match params.as_slice() {
+        [end] => {
+            let start = 1;
+            let inc = if *end < start { -1 } else { 1 };
+            join_ints(&super::math::until_step(start, end + inc, inc))
+        }
+        [start, end] => {
+            let step = if end < start { -1 } else { 1 };
+            join_ints(&super::math::until_step(*start, end + step, step))
+        }
+        [start, step, end] => {
+            let mut inc = 1;
+            if end < start {
+                inc = -1;
+                if *step > 0 {
+                    return Ok(Value::string(""));
+                }
+            }
+            join_ints(&super::math::until_step(*start, end + inc, *step))
+        }
+        _ => String::new(),
+    };
+    Ok(Value::string(text))
+}
+
+fn join_ints(items: &[i64]) -> String {
+    items
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
