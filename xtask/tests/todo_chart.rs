@@ -97,8 +97,15 @@ fn helm_lint_is_clean_in_strict_mode_for_every_values_file() {
             .output()
             .unwrap();
         let report: Json = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(out.status.success(), "helm lint --strict -f {values}: {report:#}");
-        assert_eq!(report["messages"], Json::Array(vec![]), "lint messages for {values}");
+        assert!(
+            out.status.success(),
+            "helm lint --strict -f {values}: {report:#}"
+        );
+        assert_eq!(
+            report["messages"],
+            Json::Array(vec![]),
+            "lint messages for {values}"
+        );
     }
 }
 
@@ -242,7 +249,11 @@ fn config_changes_roll_the_pods_through_checksums() {
             .collect::<Vec<_>>()
     };
     let base = checksum(&[], "checksum/config");
-    assert_eq!(base, checksum(&[], "checksum/config"), "stable across renders");
+    assert_eq!(
+        base,
+        checksum(&[], "checksum/config"),
+        "stable across renders"
+    );
     assert_ne!(
         base,
         checksum(&["--set", "config.logLevel=debug"], "checksum/config")
@@ -269,7 +280,11 @@ fn every_pod_runs_at_the_restricted_security_level() {
         );
     }
     pods.extend(of_kind(&docs, "Pod").iter().map(|d| &d["spec"]));
-    assert_eq!(pods.len(), 4, "backend, frontend, postgresql and the test pod");
+    assert_eq!(
+        pods.len(),
+        4,
+        "backend, frontend, postgresql and the test pod"
+    );
     for pod in pods {
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
         assert_eq!(
