@@ -44,7 +44,9 @@ async fn signup_signin_and_me(#[case] db: Db) {
     assert_eq!(session["user"]["email"], "ann@example.com");
     assert_eq!(session["user"]["name"], "Ann");
     assert_eq!(session["token_type"], "bearer");
-    assert!(session.get("password_hash").is_none() && session["user"].get("password_hash").is_none());
+    assert!(
+        session.get("password_hash").is_none() && session["user"].get("password_hash").is_none()
+    );
 
     // Same email, any case: 409.
     let (status, body) = server
@@ -100,18 +102,37 @@ async fn signup_signin_and_me(#[case] db: Db) {
 async fn signup_rejects_bad_input(#[case] db: Db) {
     let server = server!(db);
     let cases = [
-        (json!({"email": "not-an-email", "password": "long enough"}), "email"),
-        (json!({"email": "a@b.co", "password": "short"}), "at least 8"),
-        (json!({"email": "a@b.co", "password": "x".repeat(129)}), "at most 128"),
-        (json!({"email": "a@b.co", "password": "long enough", "name": "n".repeat(101)}), "name"),
+        (
+            json!({"email": "not-an-email", "password": "long enough"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@b.co", "password": "short"}),
+            "at least 8",
+        ),
+        (
+            json!({"email": "a@b.co", "password": "x".repeat(129)}),
+            "at most 128",
+        ),
+        (
+            json!({"email": "a@b.co", "password": "long enough", "name": "n".repeat(101)}),
+            "name",
+        ),
     ];
     for (body, expected) in cases {
         let (status, answer) = server
             .call(Method::POST, "/api/auth/signup", None, Some(body.clone()))
             .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} -> {answer}");
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body} -> {answer}"
+        );
         assert_eq!(answer["error"], "invalid_input");
-        assert!(answer["detail"].as_str().unwrap().contains(expected), "{answer}");
+        assert!(
+            answer["detail"].as_str().unwrap().contains(expected),
+            "{answer}"
+        );
     }
     server.stop().await;
 }
@@ -199,34 +220,62 @@ async fn task_crud(#[case] db: Db) {
     assert_eq!(patched["title"], "file the taxes");
     assert_eq!(patched["due_date"], Value::Null);
     assert_eq!(patched["priority"], "low");
-    assert_eq!(patched["description"], "forms A and B", "untouched fields stay");
+    assert_eq!(
+        patched["description"], "forms A and B",
+        "untouched fields stay"
+    );
     assert_eq!(patched["tags"], json!(["home", "money"]));
 
     let (status, toggled) = server
-        .call(Method::POST, &format!("/api/tasks/{id}/toggle"), Some(token), None)
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{id}/toggle"),
+            Some(token),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(toggled["completed"], false);
     let (_, toggled) = server
-        .call(Method::POST, &format!("/api/tasks/{id}/toggle"), Some(token), None)
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{id}/toggle"),
+            Some(token),
+            None,
+        )
         .await;
     assert_eq!(toggled["completed"], true);
 
     let (status, deleted) = server
-        .call(Method::DELETE, &format!("/api/tasks/{id}"), Some(token), None)
+        .call(
+            Method::DELETE,
+            &format!("/api/tasks/{id}"),
+            Some(token),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(deleted, json!({"deleted": id}));
     for method in [Method::GET, Method::DELETE, Method::PATCH] {
         let body = (method == Method::PATCH).then(|| json!({"title": "x"}));
         let (status, body) = server
-            .call(method.clone(), &format!("/api/tasks/{id}"), Some(token), body)
+            .call(
+                method.clone(),
+                &format!("/api/tasks/{id}"),
+                Some(token),
+                body,
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{method}");
         assert_eq!(body["error"], "not_found");
     }
     let (status, _) = server
-        .call(Method::POST, &format!("/api/tasks/{id}/toggle"), Some(token), None)
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{id}/toggle"),
+            Some(token),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     server.stop().await;
@@ -243,7 +292,9 @@ async fn users_see_only_their_own_tasks(#[case] db: Db) {
     let task = server.create(&ann, json!({"title": "ann's secret"})).await;
     let path = format!("/api/tasks/{}", task["id"]);
 
-    let (status, list) = server.call(Method::GET, "/api/tasks", Some(&bob), None).await;
+    let (status, list) = server
+        .call(Method::GET, "/api/tasks", Some(&bob), None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["total"], 0);
     assert_eq!(list["tasks"], json!([]));
@@ -260,7 +311,12 @@ async fn users_see_only_their_own_tasks(#[case] db: Db) {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, chat) = server
-        .call(Method::POST, "/api/chat", Some(&bob), Some(json!({"message": "delete the secret task"})))
+        .call(
+            Method::POST,
+            "/api/chat",
+            Some(&bob),
+            Some(json!({"message": "delete the secret task"})),
+        )
         .await;
     assert_eq!(chat["tasks"], json!([]), "{chat}");
 
@@ -289,25 +345,48 @@ async fn list_filters_sorts_and_pages(#[case] db: Db) {
         let server = &server;
         async move {
             let (status, body) = server
-                .call(Method::GET, &format!("/api/tasks{query}"), Some(token), None)
+                .call(
+                    Method::GET,
+                    &format!("/api/tasks{query}"),
+                    Some(token),
+                    None,
+                )
                 .await;
             assert_eq!(status, StatusCode::OK, "{query}: {body}");
             body
         }
     };
     let all = list("").await;
-    assert_eq!(titles(&all), ["50% off sale", "pay rent", "call mum", "buy milk"]);
+    assert_eq!(
+        titles(&all),
+        ["50% off sale", "pay rent", "call mum", "buy milk"]
+    );
     assert_eq!(all["total"], 4);
     assert_eq!(all["counts"], json!({"all": 4, "open": 3, "done": 1}));
 
-    assert_eq!(titles(&list("?status=open").await), ["50% off sale", "pay rent", "buy milk"]);
+    assert_eq!(
+        titles(&list("?status=open").await),
+        ["50% off sale", "pay rent", "buy milk"]
+    );
     let done = list("?status=done").await;
     assert_eq!(titles(&done), ["call mum"]);
     assert_eq!(done["total"], 1);
     assert_eq!(titles(&list("?q=MILK").await), ["50% off sale", "buy milk"]);
-    assert_eq!(titles(&list("?q=shop").await), ["buy milk"], "tags are searched");
-    assert_eq!(titles(&list("?q=50%25").await), ["50% off sale"], "% is literal");
-    assert_eq!(titles(&list("?q=_").await), Vec::<&str>::new(), "_ is literal");
+    assert_eq!(
+        titles(&list("?q=shop").await),
+        ["buy milk"],
+        "tags are searched"
+    );
+    assert_eq!(
+        titles(&list("?q=50%25").await),
+        ["50% off sale"],
+        "% is literal"
+    );
+    assert_eq!(
+        titles(&list("?q=_").await),
+        Vec::<&str>::new(),
+        "_ is literal"
+    );
     let high = list("?priority=high&status=open").await;
     assert_eq!(titles(&high), ["pay rent"]);
     assert_eq!(high["total"], 1);
@@ -361,32 +440,256 @@ async fn bad_input_gets_4xx_never_500(#[case] db: Db) {
     };
     let too_many_tags: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
     let cases: Vec<(reqwest::RequestBuilder, StatusCode, &str)> = vec![
-        (raw(Method::POST, "/api/tasks", "application/json", "{\"title\": ".into()), StatusCode::BAD_REQUEST, "invalid_json"),
-        (raw(Method::POST, "/api/tasks", "application/json", "[]".into()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (raw(Method::POST, "/api/tasks", "text/plain", "{\"title\": \"x\"}".into()), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": 5}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x", "owner": 2}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x", "priority": "extreme"}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x", "due_date": "31/01/2025"}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x", "due_date": "2025-02-30"}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": ""}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x".repeat(201)}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x", "description": "d".repeat(2001)}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x", "tags": too_many_tags}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x", "tags": ["y".repeat(51)]}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (raw(Method::POST, "/api/tasks", "application/json", json!({"title": "x".repeat(70 * 1024)}).to_string()), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        (raw(Method::PATCH, "/api/tasks/1", "application/json", json!({"completed": "yes"}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        (raw(Method::PATCH, "/api/tasks/1", "application/json", json!({"title": "  "}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (raw(Method::GET, "/api/tasks/abc", "application/json", String::new()), StatusCode::BAD_REQUEST, "invalid_id"),
-        (raw(Method::GET, "/api/tasks/1.5", "application/json", String::new()), StatusCode::BAD_REQUEST, "invalid_id"),
-        (raw(Method::GET, "/api/tasks/99999999999999999999", "application/json", String::new()), StatusCode::BAD_REQUEST, "invalid_id"),
-        (raw(Method::DELETE, "/api/tasks/1%27%20OR%201=1", "application/json", String::new()), StatusCode::BAD_REQUEST, "invalid_id"),
-        (raw(Method::GET, "/api/tasks/-1", "application/json", String::new()), StatusCode::NOT_FOUND, "not_found"),
-        (raw(Method::GET, "/api/nothing-here", "application/json", String::new()), StatusCode::NOT_FOUND, "not_found"),
-        (raw(Method::PUT, "/api/tasks", "application/json", String::new()), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-        (raw(Method::POST, "/api/chat", "application/json", json!({"message": ""}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (raw(Method::POST, "/api/chat", "application/json", json!({"message": "m".repeat(2001)}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        (raw(Method::POST, "/api/chat", "application/json", json!({"msg": "hi"}).to_string()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                "{\"title\": ".into(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            raw(Method::POST, "/api/tasks", "application/json", "[]".into()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "text/plain",
+                "{\"title\": \"x\"}".into(),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": 5}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x", "owner": 2}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x", "priority": "extreme"}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x", "due_date": "31/01/2025"}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x", "due_date": "2025-02-30"}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": ""}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x".repeat(201)}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x", "description": "d".repeat(2001)}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x", "tags": too_many_tags}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x", "tags": ["y".repeat(51)]}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/tasks",
+                "application/json",
+                json!({"title": "x".repeat(70 * 1024)}).to_string(),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        (
+            raw(
+                Method::PATCH,
+                "/api/tasks/1",
+                "application/json",
+                json!({"completed": "yes"}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(
+                Method::PATCH,
+                "/api/tasks/1",
+                "application/json",
+                json!({"title": "  "}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/tasks/abc",
+                "application/json",
+                String::new(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/tasks/1.5",
+                "application/json",
+                String::new(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/tasks/99999999999999999999",
+                "application/json",
+                String::new(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        ),
+        (
+            raw(
+                Method::DELETE,
+                "/api/tasks/1%27%20OR%201=1",
+                "application/json",
+                String::new(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/tasks/-1",
+                "application/json",
+                String::new(),
+            ),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/nothing-here",
+                "application/json",
+                String::new(),
+            ),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            raw(Method::PUT, "/api/tasks", "application/json", String::new()),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/chat",
+                "application/json",
+                json!({"message": ""}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/chat",
+                "application/json",
+                json!({"message": "m".repeat(2001)}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/chat",
+                "application/json",
+                json!({"msg": "hi"}).to_string(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
     ];
     for (request, expected_status, expected_code) in cases {
         let request = request.build().unwrap();
@@ -396,23 +699,42 @@ async fn bad_input_gets_4xx_never_500(#[case] db: Db) {
         let body: Value = response.json().await.unwrap_or(Value::Null);
         assert_eq!(status, expected_status, "{what}: {body}");
         assert_eq!(body["error"], expected_code, "{what}: {body}");
-        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{what}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{what}"
+        );
     }
 
     // SQL metacharacters are data.
-    for title in ["'); DROP TABLE tasks; --", "\" OR 1=1 --", "Robert'); DELETE FROM users;--", "\\0 \\' %_"] {
-        let task = server.create(token, json!({"title": title, "tags": [title]})).await;
+    for title in [
+        "'); DROP TABLE tasks; --",
+        "\" OR 1=1 --",
+        "Robert'); DELETE FROM users;--",
+        "\\0 \\' %_",
+    ] {
+        let task = server
+            .create(token, json!({"title": title, "tags": [title]}))
+            .await;
         assert_eq!(task["title"], title.trim());
         let (status, found) = server
-            .call(Method::GET, &format!("/api/tasks?q={}", urlencode(title)), Some(token), None)
+            .call(
+                Method::GET,
+                &format!("/api/tasks?q={}", urlencode(title)),
+                Some(token),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK);
         assert!(titles(&found).contains(&title.trim()), "{found}");
     }
-    let (_, list) = server.call(Method::GET, "/api/tasks", Some(token), None).await;
+    let (_, list) = server
+        .call(Method::GET, "/api/tasks", Some(token), None)
+        .await;
     assert_eq!(list["total"], 4, "tables intact");
     // Unicode at the limit is fine.
-    server.create(token, json!({"title": "ü".repeat(200)})).await;
+    server
+        .create(token, json!({"title": "ü".repeat(200)}))
+        .await;
     server.stop().await;
 }
 
@@ -431,7 +753,12 @@ async fn health_readiness_request_ids_and_cors(#[case] db: Db) {
     let (status, body) = server.call(Method::GET, "/readyz", None, None).await;
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ready"})));
 
-    let response = server.http.get(server.url("/healthz")).send().await.unwrap();
+    let response = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     let id = response.headers()["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a uuid: {id}");
     let response = server
@@ -448,7 +775,10 @@ async fn health_readiness_request_ids_and_cors(#[case] db: Db) {
         .request(Method::OPTIONS, server.url("/api/tasks"))
         .header("origin", "http://localhost:3000")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization,content-type")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
         .send()
         .await
         .unwrap();
@@ -464,7 +794,12 @@ async fn health_readiness_request_ids_and_cors(#[case] db: Db) {
         .send()
         .await
         .unwrap();
-    assert!(foreign.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
     server.stop().await;
 }
 
@@ -477,7 +812,8 @@ async fn readyz_is_503_when_the_database_is_gone() {
     let (status, _) = server.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK);
     let name = server.db.url.rsplit('/').next().unwrap().to_string();
-    pg.execute(&format!("DROP DATABASE {name} WITH (FORCE)")).await;
+    pg.execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await;
     let (status, body) = server.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"], "database_unavailable");

@@ -147,7 +147,7 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
     if matches!(first, "set" | "change" | "update" | "make" | "mark") && w.contains("priority") {
         // "set priority of 3 to high", "set the priority of the milk task to low",
         // "make 3 high priority", "change 3's priority to low", "set 3 to high priority".
-        let (priority, consumed) = find_priority(w)?;
+        let (priority, consumed) = find_priority(w).or_else(|| find_level(w))?;
         let mut keep: Vec<usize> = (1..w.len())
             .filter(|i| !consumed.contains(i))
             .filter(|&i| !matches!(w.norm(i), "priority" | "to" | "of" | "as" | "a" | "for"))
@@ -500,6 +500,19 @@ fn find_priority(w: &Words) -> Option<(Priority, Vec<usize>)> {
     None
 }
 
+/// Finds a bare level word ("high") anywhere, for "set priority of 3 to high".
+fn find_level(w: &Words) -> Option<(Priority, Vec<usize>)> {
+    (0..w.len()).find_map(|i| {
+        let priority = match w.norm(i) {
+            "high" | "urgent" => Priority::High,
+            "medium" | "normal" => Priority::Medium,
+            "low" => Priority::Low,
+            _ => return None,
+        };
+        Some((priority, vec![i]))
+    })
+}
+
 /// Finds a date phrase; returns the date and the word indexes it used.
 fn find_date(w: &Words, today: NaiveDate) -> Option<(NaiveDate, Vec<usize>)> {
     for i in 0..w.len() {
@@ -617,7 +630,7 @@ impl Words {
                 word.trim_matches(|c: char| {
                     matches!(
                         c,
-                        ',' | '.' | '!' | '?' | ';' | '"' | '“' | '”' | '(' | ')' | '\''
+                        ',' | '.' | '!' | '?' | ';' | ':' | '"' | '“' | '”' | '(' | ')' | '\''
                     )
                 })
                 .to_lowercase()

@@ -86,7 +86,10 @@ impl TestServer {
     /// Starts the app with extra environment variables.
     pub async fn start_with(db: Db, vars: &[(&str, &str)]) -> Option<Self> {
         let db = TestDb::new(db).await?;
-        let mut all = vec![("DATABASE_URL", db.url.as_str()), ("BETTER_AUTH_SECRET", SECRET)];
+        let mut all = vec![
+            ("DATABASE_URL", db.url.as_str()),
+            ("BETTER_AUTH_SECRET", SECRET),
+        ];
         all.extend_from_slice(vars);
         let config = config(&all);
         Some(Self::start_config(config, db).await)
@@ -189,7 +192,9 @@ impl TestServer {
     }
 
     /// Triggers the shutdown without waiting.
-    pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<Result<(), todo_backend::ServeError>> {
+    pub fn begin_shutdown(
+        &mut self,
+    ) -> tokio::task::JoinHandle<Result<(), todo_backend::ServeError>> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
