@@ -232,6 +232,7 @@
     try {
       const answer = await api("POST", "/api/chat", { message });
       chatLine("bot", (answer && answer.reply) || "Done.");
+      say("");
       await refresh();
     } catch (error) {
       if (error.status !== 401) {

@@ -148,11 +148,19 @@ fn id_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Erro
     }
 }
 
-/// One page of tasks and how many match in all.
+/// One page of tasks, how many match in all, and the user's counts by status.
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct TaskPage {
     pub(crate) tasks: Vec<Task>,
     pub(crate) total: u64,
+    pub(crate) counts: Counts,
+}
+
+/// How many tasks the user has, whatever the filters.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub(crate) struct Counts {
+    pub(crate) open: u64,
+    pub(crate) done: u64,
 }
 
 impl Backend {

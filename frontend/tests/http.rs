@@ -106,20 +106,16 @@ fn stand_in(slow: Duration) -> Router {
                     return unauthorized();
                 }
                 let query = query.0.unwrap_or_default();
-                if query.contains("status=open") {
-                    return (StatusCode::OK, Json(json!({"tasks": [task(1, "Open one", false)], "total": 2})));
-                }
-                if query.contains("status=done") {
-                    return (StatusCode::OK, Json(json!({"tasks": [task(3, "Done one", true)], "total": 1})));
-                }
+                let counts = json!({"all": 3, "open": 2, "done": 1});
                 if query.contains("q=nothing") {
-                    return (StatusCode::OK, Json(json!({"tasks": [], "total": 0})));
+                    return (StatusCode::OK, Json(json!({"tasks": [], "total": 0, "counts": counts})));
                 }
                 (
                     StatusCode::OK,
                     Json(json!({
                         "tasks": [task(1, "Buy <milk>", false), task(2, "Call Bob", false), task(3, "Done one", true)],
-                        "total": 3
+                        "total": 3,
+                        "counts": counts
                     })),
                 )
             })

@@ -1,0 +1,685 @@
+//! End to end in real headless Chromium over WebDriver, against the real todo-backend
+//! binary (SQLite in a temporary folder) and the real todo-frontend binary.
+//!
+//! Scenario: sign up, add three tasks, complete one, filter, search, edit, delete, add a
+//! task through the chat panel, reload and see everything still there, sign out and back
+//! in. Screenshots at 1280 and 375 px wide land in `target/screenshots/`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A child process that is killed when the test ends, whatever happens.
+struct Service {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Service {
+    fn start(name: &'static str, command: &mut Command, logs: &Path) -> Self {
+        let log = logs.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {name}: {error}"));
+        Self { name, child, log }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `url` until it answers 200.
+async fn wait_ready(service: &mut Service, url: &str) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(answer) = http.get(url).send().await
+            && answer.status().is_success()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = service.child.try_wait() {
+            panic!(
+                "{} exited with {status} before answering {url}:\n{}",
+                service.name,
+                service.log_text()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not answer {url} within 60 s:\n{}",
+            service.name,
+            service.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `target/`, found from this test's own executable (`target/debug/deps/e2e-…`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_path_buf()
+}
+
+/// Builds the backend binary (a no-op when it is fresh) and returns its path.
+fn backend_binary() -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "todo-backend",
+            "--bin",
+            "todo-backend",
+        ])
+        .current_dir(workspace)
+        .env("CARGO_TARGET_DIR", target_dir())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cargo build -p todo-backend failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let binary = target_dir().join("debug").join("todo-backend");
+    assert!(
+        binary.is_file(),
+        "no backend binary at {}",
+        binary.display()
+    );
+    binary
+}
+
+fn browser_available() -> Result<(), String> {
+    if !Path::new(CHROMIUM).is_file() && !deploykit_testkit::on_path("chromium") {
+        return Err("no chromium binary: apt-get install chromium".into());
+    }
+    if !deploykit_testkit::on_path("chromedriver") {
+        return Err("no chromedriver on PATH: apt-get install chromium-driver".into());
+    }
+    Ok(())
+}
+
+/// Polls a JavaScript expression until it is true.
+async fn wait_js(client: &Client, expression: &str, what: &str) {
+    let script = format!("return !!({expression});");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if client.execute(&script, vec![]).await.unwrap() == Value::Bool(true) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let body: Value = client
+                .execute("return document.body.innerText", vec![])
+                .await
+                .unwrap();
+            panic!("timed out waiting for {what} ({expression}); page text:\n{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the page has loaded and no action of the script is in flight.
+async fn settle(client: &Client) {
+    wait_js(
+        client,
+        "document.readyState === 'complete' && (document.body.dataset.busy === undefined || document.body.dataset.busy === '0')",
+        "the page to settle",
+    )
+    .await;
+}
+
+/// The task titles on the page, in order.
+async fn titles(client: &Client) -> Vec<String> {
+    let value = client
+        .execute(
+            "return [...document.querySelectorAll('li.task .title')].map(t => t.lastChild.textContent.trim())",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(value).unwrap()
+}
+
+/// The id of the task with this title.
+async fn task_id(client: &Client, title: &str) -> String {
+    let value = client
+        .execute(
+            "const li = [...document.querySelectorAll('li.task')].find(li => li.querySelector('.title').lastChild.textContent.trim() === arguments[0]); return li ? li.dataset.id : null;",
+            vec![json!(title)],
+        )
+        .await
+        .unwrap();
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("no task titled {title:?}"))
+        .to_owned()
+}
+
+async fn count(client: &Client, label: &str) -> String {
+    let value = client
+        .execute(
+            "const a = [...document.querySelectorAll('nav.filters a')].find(a => a.textContent.trim().startsWith(arguments[0])); return a ? a.querySelector('.count').textContent : null;",
+            vec![json!(label)],
+        )
+        .await
+        .unwrap();
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Sizes the viewport (not the window) to `width` × `height` CSS pixels.
+async fn viewport(client: &Client, width: u32, height: u32) {
+    client.set_window_size(width, height).await.unwrap();
+    let inner: Value = client
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await
+        .unwrap();
+    let (w, h) = (
+        inner[0].as_u64().unwrap() as u32,
+        inner[1].as_u64().unwrap() as u32,
+    );
+    if (w, h) != (width, height) {
+        client
+            .set_window_size(
+                width + (width - w.min(width)),
+                height + (height - h.min(height)),
+            )
+            .await
+            .unwrap();
+    }
+    let inner: Value = client
+        .execute("return window.innerWidth", vec![])
+        .await
+        .unwrap();
+    assert_eq!(inner, json!(width), "viewport width");
+}
+
+async fn screenshot(client: &Client, name: &str) -> PathBuf {
+    let dir = target_dir().join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, client.screenshot().await.unwrap()).unwrap();
+    path
+}
+
+async fn no_horizontal_scroll(client: &Client, width: u32) {
+    let scroll: Value = client
+        .execute("return document.documentElement.scrollWidth", vec![])
+        .await
+        .unwrap();
+    assert!(
+        scroll.as_u64().unwrap() <= u64::from(width),
+        "the page scrolls sideways at {width} px (scrollWidth {scroll})"
+    );
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = client.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn add_task(client: &Client, title: &str, priority: &str, due: Option<&str>) {
+    client
+        .find(Locator::Css("#new-priority"))
+        .await
+        .unwrap()
+        .select_by_value(priority)
+        .await
+        .unwrap();
+    if let Some(due) = due {
+        client
+            .execute(
+                "document.getElementById('new-due').value = arguments[0]",
+                vec![json!(due)],
+            )
+            .await
+            .unwrap();
+    }
+    // Keyboard: type the title and press Enter.
+    type_into(
+        client,
+        "#new-title",
+        &format!("{title}{}", char::from(Key::Enter)),
+    )
+    .await;
+    wait_js(
+        client,
+        &format!(
+            "[...document.querySelectorAll('li.task .title')].some(t => t.textContent.includes({}))",
+            json!(title)
+        ),
+        &format!("task {title:?} to appear"),
+    )
+    .await;
+    settle(client).await;
+}
+
+async fn sign_in_form(client: &Client, email: &str, password: &str) {
+    type_into(client, "#email", email).await;
+    type_into(client, "#password", password).await;
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#tasks-heading"))
+        .await
+        .unwrap();
+    settle(client).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_scenario_against_the_real_servers() {
+    if !deploykit_testkit::require("Chromium", browser_available()) {
+        return;
+    }
+    // Test builds link both of rustls' crypto back-ends (through fantoccini); pick one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let backend_bin = backend_binary();
+    let temp = tempfile::tempdir().unwrap();
+    let logs = temp.path();
+
+    let backend_port = free_port();
+    let mut backend = Service::start(
+        "todo-backend",
+        Command::new(&backend_bin)
+            .current_dir(temp.path())
+            .env("PORT", backend_port.to_string())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/todo.db", temp.path().display()),
+            )
+            .env("ENVIRONMENT", "development")
+            .env(
+                "BETTER_AUTH_SECRET",
+                "e2e-test-secret-0123456789abcdef0123456789",
+            )
+            .env("CORS_ORIGINS", "http://127.0.0.1")
+            .env_remove("OPENAI_API_KEY")
+            .env("LOG_LEVEL", "warn"),
+        logs,
+    );
+    wait_ready(
+        &mut backend,
+        &format!("http://127.0.0.1:{backend_port}/readyz"),
+    )
+    .await;
+
+    let frontend_port = free_port();
+    let mut frontend = Service::start(
+        "todo-frontend",
+        Command::new(env!("CARGO_BIN_EXE_todo-frontend"))
+            .env("PORT", frontend_port.to_string())
+            .env("BACKEND_URL", format!("http://127.0.0.1:{backend_port}"))
+            .env("LOG_LEVEL", "warn"),
+        logs,
+    );
+    let base = format!("http://127.0.0.1:{frontend_port}");
+    wait_ready(&mut frontend, &format!("{base}/readyz")).await;
+
+    let driver_port = free_port();
+    let mut driver = Service::start(
+        "chromedriver",
+        Command::new("chromedriver")
+            .arg(format!("--port={driver_port}"))
+            .arg("--allowed-ips=127.0.0.1"),
+        logs,
+    );
+    wait_ready(
+        &mut driver,
+        &format!("http://127.0.0.1:{driver_port}/status"),
+    )
+    .await;
+
+    let profile = temp.path().join("chromium-profile");
+    let mut options = json!({
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
+            "--force-device-scale-factor=1", "--window-size=1280,900",
+            format!("--user-data-dir={}", profile.display()),
+        ]
+    });
+    if Path::new(CHROMIUM).is_file() {
+        options["binary"] = json!(CHROMIUM);
+    }
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    let client = ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .unwrap_or_else(|error| panic!("WebDriver session failed: {error}\n{}", driver.log_text()));
+
+    let outcome = scenario(&client, &base).await;
+    let _ = client.close().await;
+    if let Err(panic) = outcome {
+        eprintln!("backend log:\n{}", backend.log_text());
+        eprintln!("frontend log:\n{}", frontend.log_text());
+        std::panic::resume_unwind(panic);
+    }
+    assert!(
+        !frontend.log_text().contains("e2e-test-secret"),
+        "no secret in the frontend's log"
+    );
+}
+
+/// Runs the scenario, catching a failed assertion so that the caller can print the logs.
+async fn scenario(client: &Client, base: &str) -> Result<(), Box<dyn std::any::Any + Send>> {
+    let client = client.clone();
+    let base = base.to_owned();
+    tokio::spawn(async move { run_scenario(&client, &base).await })
+        .await
+        .map_err(|error| error.into_panic())
+}
+
+async fn run_scenario(client: &Client, base: &str) {
+    viewport(client, 1280, 900).await;
+    let email = format!("e2e-{}@example.com", std::process::id());
+    let password = "correct horse battery";
+
+    // Sign up (visitors land on sign-in, which links to sign-up).
+    client.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(client.current_url().await.unwrap().path(), "/signin");
+    client
+        .find(Locator::LinkText("Create an account"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    sign_in_form(client, &email, password).await;
+    assert!(
+        client
+            .find(Locator::Css(".empty"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("No tasks yet")
+    );
+    let cookies: Value = client
+        .execute("return document.cookie", vec![])
+        .await
+        .unwrap();
+    assert!(
+        !cookies.as_str().unwrap_or("").contains("todo_session"),
+        "the session cookie must be HttpOnly, got {cookies}"
+    );
+
+    // Add three tasks.
+    add_task(client, "Buy milk", "high", Some("2030-01-15")).await;
+    add_task(client, "Write report", "medium", None).await;
+    add_task(client, "Call plumber", "low", None).await;
+    assert_eq!(count(client, "All").await, "3");
+    assert_eq!(count(client, "Open").await, "3");
+
+    // Complete one, from the keyboard.
+    let report = task_id(client, "Write report").await;
+    let checkbox = client
+        .find(Locator::Id(&format!("done-{report}")))
+        .await
+        .unwrap();
+    checkbox.send_keys(" ").await.unwrap();
+    wait_js(
+        client,
+        &format!("document.getElementById('task-{report}').classList.contains('done')"),
+        "the task to be marked done",
+    )
+    .await;
+    settle(client).await;
+    assert_eq!(count(client, "Done").await, "1");
+    assert_eq!(count(client, "Open").await, "2");
+    let focused: Value = client
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        json!(format!("done-{report}")),
+        "focus stays on the task"
+    );
+
+    // Filter.
+    client
+        .find(Locator::Css("nav.filters a[href='/?status=done']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "location.search === '?status=done'",
+        "the done filter",
+    )
+    .await;
+    settle(client).await;
+    assert_eq!(titles(client).await, vec!["Write report"]);
+    client
+        .find(Locator::Css("nav.filters a[href='/?status=open']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "location.search === '?status=open'",
+        "the open filter",
+    )
+    .await;
+    settle(client).await;
+    let mut open = titles(client).await;
+    open.sort();
+    assert_eq!(open, vec!["Buy milk", "Call plumber"]);
+
+    // Search (within the open filter), then clear it.
+    type_into(
+        client,
+        "#search",
+        &format!("milk{}", char::from(Key::Enter)),
+    )
+    .await;
+    wait_js(client, "location.search.includes('q=milk')", "the search").await;
+    settle(client).await;
+    assert_eq!(titles(client).await, vec!["Buy milk"]);
+    client.goto(&format!("{base}/")).await.unwrap();
+    settle(client).await;
+    assert_eq!(titles(client).await.len(), 3);
+
+    // Edit: rename and raise the priority.
+    let plumber = task_id(client, "Call plumber").await;
+    let item = format!("#task-{plumber}");
+    let edit_form = client
+        .find(Locator::Id(&format!("edit-{plumber}")))
+        .await
+        .unwrap();
+    assert!(
+        !edit_form.is_displayed().await.unwrap(),
+        "edit forms start closed"
+    );
+    client
+        .find(Locator::Css(&format!("{item} button[data-action=edit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    type_into(
+        client,
+        &format!("#edit-title-{plumber}"),
+        "Call the plumber",
+    )
+    .await;
+    client
+        .find(Locator::Css(&format!("#edit-priority-{plumber}")))
+        .await
+        .unwrap()
+        .select_by_value("high")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css(&format!(
+            "#edit-{plumber} button[type=submit]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        &format!(
+            "document.querySelector('{item} .title').textContent.includes('Call the plumber')"
+        ),
+        "the edited title",
+    )
+    .await;
+    settle(client).await;
+    let badge = client
+        .find(Locator::Css(&format!("{item} .badge")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(badge, "High priority");
+    let open_forms: Value = client
+        .execute(
+            "return [...document.querySelectorAll('form.edit-form')].filter(f => f.offsetParent !== null).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(open_forms, json!(0), "no edit form is open after saving");
+
+    // Delete.
+    let report_item = format!("#task-{report}");
+    client
+        .find(Locator::Css(&format!(
+            "{report_item} button[data-action=delete]"
+        )))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        &format!("!document.querySelector('{report_item}')"),
+        "the task to be deleted",
+    )
+    .await;
+    settle(client).await;
+    assert_eq!(count(client, "All").await, "2");
+
+    // Add a task through the chat panel.
+    type_into(
+        client,
+        "#chat-message",
+        &format!(
+            "add water the plants tomorrow, high priority{}",
+            char::from(Key::Enter)
+        ),
+    )
+    .await;
+    wait_js(
+        client,
+        "document.querySelectorAll('#chat-log li.bot').length >= 2",
+        "the assistant's reply",
+    )
+    .await;
+    wait_js(
+        client,
+        "[...document.querySelectorAll('li.task .title')].some(t => /water the plants/i.test(t.textContent))",
+        "the chat's task in the list",
+    )
+    .await;
+    settle(client).await;
+    assert_eq!(count(client, "All").await, "3");
+
+    // Screenshots at both widths.
+    let wide = screenshot(client, "tasks-1280").await;
+    no_horizontal_scroll(client, 1280).await;
+    viewport(client, 375, 812).await;
+    settle(client).await;
+    no_horizontal_scroll(client, 375).await;
+    let narrow = screenshot(client, "tasks-375").await;
+    eprintln!("screenshots: {} {}", wide.display(), narrow.display());
+    viewport(client, 1280, 900).await;
+
+    // Reload: everything is still there.
+    client.refresh().await.unwrap();
+    settle(client).await;
+    let mut after = titles(client).await;
+    after.sort_by_key(|title| title.to_lowercase());
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert_eq!(after[0], "Buy milk");
+    assert_eq!(after[1], "Call the plumber");
+    assert!(
+        after[2].to_lowercase().contains("water the plants"),
+        "{after:?}"
+    );
+
+    // Sign out; the task page is then closed to us; sign back in.
+    client
+        .find(Locator::Css(".topbar button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "location.pathname === '/signin'",
+        "the sign-in page",
+    )
+    .await;
+    client.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(client.current_url().await.unwrap().path(), "/signin");
+    let signin = screenshot(client, "signin-1280").await;
+    eprintln!("screenshot: {}", signin.display());
+    sign_in_form(client, &email, password).await;
+    assert_eq!(titles(client).await.len(), 3);
+    assert_eq!(count(client, "Done").await, "0");
+}
