@@ -95,7 +95,10 @@ impl Tree {
 
 pub(crate) enum Node {
     /// Literal text: a byte range of the tree's source.
-    Text { start: usize, end: usize },
+    Text {
+        start: usize,
+        end: usize,
+    },
     Action(Pipe),
     If(Box<Branch>),
     Range(Box<Branch>),
@@ -283,7 +286,9 @@ impl fmt::Display for Pipe {
 /// Go's `parse.IsEmptyTree`: only whitespace text and comments.
 pub(crate) fn is_empty_tree(list: &[Node], source: &str) -> bool {
     list.iter().all(|node| match node {
-        Node::Text { start, end } => source[*start..*end].trim_matches(|c: char| c.is_whitespace()).is_empty(),
+        Node::Text { start, end } => source[*start..*end]
+            .trim_matches(|c: char| c.is_whitespace())
+            .is_empty(),
         Node::Comment => true,
         _ => false,
     })

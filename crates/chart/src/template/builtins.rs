@@ -81,7 +81,12 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
     let x = match index {
         Value::Int(i) => *i,
         Value::Nil => return Err("cannot index slice/array with nil".to_string()),
-        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ));
+        }
     };
     if x < 0 || x as u64 > cap as u64 {
         return Err(format!("index out of range: {x}"));
@@ -233,11 +238,7 @@ fn eq(arg1: &Value, arg2: &[Value]) -> Result<bool, String> {
                             std::ptr::addr_eq(std::sync::Arc::as_ptr(x), std::sync::Arc::as_ptr(y))
                         }
                         _ => {
-                            return Err(format!(
-                                "non-comparable type {}: {}",
-                                text(a),
-                                go_type(a)
-                            ));
+                            return Err(format!("non-comparable type {}: {}", text(a), go_type(a)));
                         }
                     }
                 }
@@ -324,7 +325,9 @@ fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }

@@ -116,7 +116,11 @@ fn cleanup_parse_error(file: &str, msg: &str) -> String {
     if tokens.len() == 1 {
         return format!("parse error in ({file}): {msg}");
     }
-    format!("parse error at ({}): {}", tokens[1], tokens[tokens.len() - 1])
+    format!(
+        "parse error at ({}): {}",
+        tokens[1],
+        tokens[tokens.len() - 1]
+    )
 }
 
 static WARN: LazyLock<Regex> = LazyLock::new(|| {
@@ -133,8 +137,10 @@ static EXEC_FMT_NO_TEMPLATE: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable!())
 });
 static NO_TEMPLATE_ASSOCIATED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^template: no template (?P<location>.*) associated with template (?P<functionName>.*)$")
-        .unwrap_or_else(|_| unreachable!())
+    Regex::new(
+        r"^template: no template (?P<location>.*) associated with template (?P<functionName>.*)$",
+    )
+    .unwrap_or_else(|_| unreachable!())
 });
 
 #[derive(PartialEq, Eq, Clone)]
@@ -176,6 +182,16 @@ fn cleanup_exec_error(file: &str, err: &GoError) -> String {
     if let Some(caps) = WARN.captures(tokens[2]) {
         return format!("execution error at ({location}): {}", &caps[1]);
     }
+    let matches = |m: &str| {
+        EXEC_FMT.is_match(m)
+            || EXEC_FMT_NO_TEMPLATE.is_match(m)
+            || NO_TEMPLATE_ASSOCIATED.is_match(m)
+    };
+    // Helm gives up (and keeps Go's text) at the first layer it can't read; deep chains
+    // usually end in such a layer, so look there first.
+    if err.layers.iter().rev().any(|l| !matches(&l.msg)) {
+        return msg.to_string();
+    }
     let mut traces: Vec<Traceable> = Vec::new();
     for layer in &err.layers {
         let m = layer.msg.as_str();
@@ -183,7 +199,10 @@ fn cleanup_exec_error(file: &str, err: &GoError) -> String {
             Traceable {
                 location: c["templateName"].to_string(),
                 message: c["errMsg"].to_string(),
-                executed_function: format!("executing {} at {}:", &c["functionName"], &c["location"]),
+                executed_function: format!(
+                    "executing {} at {}:",
+                    &c["functionName"], &c["location"]
+                ),
             }
         } else if let Some(c) = EXEC_FMT_NO_TEMPLATE.captures(m) {
             Traceable {
@@ -207,7 +226,7 @@ fn cleanup_exec_error(file: &str, err: &GoError) -> String {
     let mut prev = String::new();
     for i in (0..traces.len()).rev() {
         let current = traces[i].message.clone();
-        if i != traces.len() - 1 {
+        if i != traces.len() - 1 && current != prev {
             traces[i].message = current.replace(&prev, "");
         }
         prev = current;

@@ -1,9 +1,8 @@
 //! The executor of Go's `text/template` (`text/template/exec.go`) with Helm's options
 //! (`missingkey=zero`) and Helm's `include` and `tpl`.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::ast::{Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree};
 use super::builtins;
@@ -11,9 +10,9 @@ use super::error::{GoError, Layer};
 use crate::funcs::FuncError;
 use crate::value::Value;
 
-/// Go's `maxExecDepth` is 100000; a Rust stack can't nest that deep, so template and
-/// include nesting is capped lower (only runaway recursion gets there).
-const MAX_DEPTH: usize = 1000;
+/// Go's `maxExecDepth` is 100000; nested `template` calls are capped lower here (only
+/// runaway recursion gets there, and each level costs a stack frame).
+const MAX_TEMPLATE_DEPTH: usize = 10000;
 /// Helm's `recursionMaxNums`.
 const MAX_INCLUDE: usize = 1000;
 
@@ -62,7 +61,35 @@ type R<T> = Result<T, GoError>;
 
 /// Shared by every template run of one top-level execution.
 pub(crate) struct Shared {
-    pub included: RefCell<HashMap<String, usize>>,
+    pub included: Mutex<HashMap<String, usize>>,
+}
+
+/// Nested executions (templates, includes, `tpl`) hop to a fresh thread stack every
+/// `HOP` levels, so that Helm's limits (1000 nested includes) fit in any stack.
+const HOP: usize = 16;
+const HOP_STACK: usize = 16 << 20;
+
+/// Runs `f` here, or on a new thread with a fresh stack when `nest` is a hop level.
+/// `None` when no thread could be started.
+fn hop<T: Send>(nest: usize, f: impl FnOnce() -> T + Send) -> Option<T> {
+    if nest == 0 || nest % HOP != 0 {
+        return Some(f());
+    }
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .stack_size(HOP_STACK)
+            .spawn_scoped(scope, f)
+            .ok()?;
+        Some(
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    })
+}
+
+fn no_thread() -> GoError {
+    GoError::plain("template nesting too deep: no thread available to continue".to_string())
 }
 
 pub(crate) struct State<'a> {
@@ -71,7 +98,10 @@ pub(crate) struct State<'a> {
     tree: &'a Tree,
     name: &'a str,
     vars: Vec<Slot>,
+    /// Go's template depth (reset by `include`, as Go's `ExecuteTemplate` does).
     depth: usize,
+    /// Nesting of every kind, for stack hops.
+    nest: usize,
 }
 
 /// Where an error happened: the node Go's `state.at` last pointed to.
@@ -90,7 +120,7 @@ pub(crate) fn execute(
     name: &str,
     dot: Value,
     out: &mut String,
-    depth: usize,
+    nest: usize,
 ) -> R<()> {
     let mut state = State {
         scope,
@@ -98,7 +128,8 @@ pub(crate) fn execute(
         tree,
         name,
         vars: vec![Slot::concrete(dot.clone())],
-        depth,
+        depth: 0,
+        nest,
     };
     state.walk_list(out, &Slot::concrete(dot), &tree.root)?;
     Ok(())
@@ -119,7 +150,9 @@ impl<'a> State<'a> {
                     At::Template(t) => (t.pos, {
                         let node_text = match &t.pipe {
                             None => format!("{{{{template {}}}}}", super::fmt::quote(&t.name)),
-                            Some(p) => format!("{{{{template {} {p}}}}}", super::fmt::quote(&t.name)),
+                            Some(p) => {
+                                format!("{{{{template {} {p}}}}}", super::fmt::quote(&t.name))
+                            }
                         };
                         node_text
                     }),
@@ -192,7 +225,13 @@ impl<'a> State<'a> {
         Ok(flow)
     }
 
-    fn range_iteration(&mut self, out: &mut String, b: &'a Branch, index: Value, elem: Slot) -> R<Flow> {
+    fn range_iteration(
+        &mut self,
+        out: &mut String,
+        b: &'a Branch,
+        index: Value,
+        elem: Slot,
+    ) -> R<Flow> {
         let mark = self.vars.len();
         let decl = &b.pipe.decl;
         if !decl.is_empty() {
@@ -254,7 +293,10 @@ impl<'a> State<'a> {
                     .collect();
                 for (key, item) in entries {
                     ran = true;
-                    let elem = Slot { v: item, iface: true };
+                    let elem = Slot {
+                        v: item,
+                        iface: true,
+                    };
                     match self.range_iteration(out, b, Value::string(key), elem)? {
                         Flow::Break => break,
                         Flow::Normal | Flow::Continue => {}
@@ -268,7 +310,12 @@ impl<'a> State<'a> {
                 }
                 for i in 0..*n {
                     ran = true;
-                    match self.range_iteration(out, b, Value::Int(i), Slot::concrete(Value::Int(i)))? {
+                    match self.range_iteration(
+                        out,
+                        b,
+                        Value::Int(i),
+                        Slot::concrete(Value::Int(i)),
+                    )? {
                         Flow::Break => break,
                         Flow::Normal | Flow::Continue => {}
                     }
@@ -295,7 +342,7 @@ impl<'a> State<'a> {
             let msg = format!("template {} not defined", super::fmt::quote(&t.name));
             return Err(self.error_at(Some(At::Template(t)), msg, None));
         };
-        if self.depth >= MAX_DEPTH {
+        if self.depth >= MAX_TEMPLATE_DEPTH {
             let msg = "exceeded maximum template depth (100000)".to_string();
             return Err(self.error_at(Some(At::Template(t)), msg, None));
         }
@@ -303,16 +350,22 @@ impl<'a> State<'a> {
             Some(pipe) => self.eval_pipeline(dot, pipe)?,
             None => Value::Nil,
         };
-        let mut state = State {
-            scope: self.scope,
-            shared: self.shared,
-            tree,
-            name: &tree.name,
-            vars: vec![Slot::concrete(new_dot.clone())],
-            depth: self.depth + 1,
+        let (scope, shared, depth, nest) = (self.scope, self.shared, self.depth + 1, self.nest + 1);
+        let run = move || {
+            let mut state = State {
+                scope,
+                shared,
+                tree,
+                name: &tree.name,
+                vars: vec![Slot::concrete(new_dot.clone())],
+                depth,
+                nest,
+            };
+            state
+                .walk_list(out, &Slot::concrete(new_dot), &tree.root)
+                .map(|_| ())
         };
-        state.walk_list(out, &Slot::concrete(new_dot), &tree.root)?;
-        Ok(())
+        hop(nest, run).unwrap_or_else(|| Err(no_thread()))
     }
 
     fn eval_pipeline(&mut self, dot: &Slot, pipe: &'a Pipe) -> R<Value> {
@@ -371,12 +424,19 @@ impl<'a> State<'a> {
         match first {
             Arg::Bool { value, .. } => Ok(Slot::concrete(Value::Bool(*value))),
             Arg::Dot { .. } => Ok(dot.clone()),
-            Arg::Nil { .. } => Err(self.error_at(Some(At::Arg(first)), "nil is not a command".to_string(), None)),
+            Arg::Nil { .. } => Err(self.error_at(
+                Some(At::Arg(first)),
+                "nil is not a command".to_string(),
+                None,
+            )),
             Arg::Number { value, .. } => self.number(first, value).map(Slot::concrete),
             Arg::String { value, .. } => Ok(Slot::concrete(value.clone())),
             _ => Err(self.error_at(
                 Some(At::Arg(first)),
-                format!("can't evaluate command {}", super::fmt::quote(&first.to_string())),
+                format!(
+                    "can't evaluate command {}",
+                    super::fmt::quote(&first.to_string())
+                ),
                 None,
             )),
         }
@@ -464,7 +524,9 @@ impl<'a> State<'a> {
                     return match result {
                         Ok(v) => Ok(Slot::concrete(v)),
                         Err(msg) => {
-                            if msg.starts_with("wrong number of args") || msg.starts_with("wrong type") {
+                            if msg.starts_with("wrong number of args")
+                                || msg.starts_with("wrong type")
+                            {
                                 Err(self.error_at(Some(At::Arg(at)), msg, None))
                             } else {
                                 let cause = GoError::plain(msg.clone());
@@ -477,20 +539,29 @@ impl<'a> State<'a> {
                 match object.field(name) {
                     Some(v) => {
                         if has_args {
-                            let msg = format!("{name} has arguments but cannot be invoked as function");
+                            let msg =
+                                format!("{name} has arguments but cannot be invoked as function");
                             return Err(self.error_at(Some(At::Arg(at)), msg, None));
                         }
                         Ok(Slot::concrete(v))
                     }
                     None => {
-                        let typ = if receiver.iface { "interface {}" } else { object.type_name() };
+                        let typ = if receiver.iface {
+                            "interface {}"
+                        } else {
+                            object.type_name()
+                        };
                         let msg = format!("can't evaluate field {name} in type {typ}");
                         Err(self.error_at(Some(At::Arg(at)), msg, None))
                     }
                 }
             }
             other => {
-                let typ = if receiver.iface { "interface {}" } else { other.type_name() };
+                let typ = if receiver.iface {
+                    "interface {}"
+                } else {
+                    other.type_name()
+                };
                 let msg = format!("can't evaluate field {name} in type {typ}");
                 Err(self.error_at(Some(At::Arg(at)), msg, None))
             }
@@ -502,9 +573,16 @@ impl<'a> State<'a> {
         match arg {
             Arg::Dot { .. } => Ok(dot.v.clone()),
             Arg::Nil { .. } => Ok(Value::Nil),
-            Arg::Field { idents, .. } => {
-                Ok(self.eval_field_chain(dot, dot.clone(), arg, idents, std::slice::from_ref(arg), None)?.v)
-            }
+            Arg::Field { idents, .. } => Ok(self
+                .eval_field_chain(
+                    dot,
+                    dot.clone(),
+                    arg,
+                    idents,
+                    std::slice::from_ref(arg),
+                    None,
+                )?
+                .v),
             Arg::Variable { var, fields } => {
                 let value = self.vars[var.slot].clone();
                 if fields.is_empty() {
@@ -514,7 +592,9 @@ impl<'a> State<'a> {
             }
             Arg::Pipe(pipe) => self.eval_pipeline(dot, pipe),
             Arg::Ident { name, func, .. } => self.call(dot, *func, name, arg, None, &[], None),
-            Arg::Chain { node, fields, .. } => Ok(self.eval_chain(dot, arg, node, fields, &[], None)?.v),
+            Arg::Chain { node, fields, .. } => {
+                Ok(self.eval_chain(dot, arg, node, fields, &[], None)?.v)
+            }
             Arg::Bool { value, .. } => Ok(Value::Bool(*value)),
             Arg::Number { value, .. } => self.number(arg, value),
             Arg::String { value, .. } => Ok(value.clone()),
@@ -530,6 +610,62 @@ impl<'a> State<'a> {
             values.push(f);
         }
         Ok(values)
+    }
+
+    /// Go's message for an argument that doesn't fit the function's parameter type,
+    /// from the function's own `wrong type for value; expected T; got G`: literals are
+    /// refused at evaluation (`expected string; found 1`), a nil from a pipeline or
+    /// variable is an invalid value, a nil from a map is an `interface {}`.
+    fn args_error(
+        &self,
+        ident: &'a Arg,
+        args: &'a [Arg],
+        values: &[Value],
+        msg: String,
+    ) -> GoError {
+        let fallback = args.last().map_or(At::Arg(ident), At::Arg);
+        if msg.starts_with("wrong number of args") {
+            return self.error_at(Some(At::Arg(ident)), msg, None);
+        }
+        let Some(rest) = msg.strip_prefix("wrong type for value; expected ") else {
+            return self.error_at(Some(fallback), msg, None);
+        };
+        let Some((expected, got)) = rest.split_once("; got ") else {
+            return self.error_at(Some(fallback), msg, None);
+        };
+        for arg in args {
+            if let Some(m) = literal_mismatch(arg, expected) {
+                return self.error_at(Some(At::Arg(arg)), m, None);
+            }
+        }
+        if got == "interface {}" {
+            for (i, value) in values.iter().enumerate() {
+                if !matches!(value, Value::Nil) {
+                    continue;
+                }
+                let at = args.get(i).map_or(fallback, At::Arg);
+                let invalid = match args.get(i) {
+                    Some(Arg::Field { .. } | Arg::Chain { .. }) => false,
+                    Some(Arg::Variable { fields, .. }) => fields.is_empty(),
+                    Some(_) | None => true,
+                };
+                if invalid {
+                    return self.error_at(
+                        Some(at),
+                        format!("invalid value; expected {expected}"),
+                        None,
+                    );
+                }
+                return self.error_at(Some(at), msg, None);
+            }
+        }
+        for (i, value) in values.iter().enumerate() {
+            if value.type_name() == got {
+                let at = args.get(i).map_or(fallback, At::Arg);
+                return self.error_at(Some(at), msg, None);
+            }
+        }
+        self.error_at(Some(fallback), msg, None)
     }
 
     /// Calls function `name`; `args` are the explicit arguments, `final_` the value
@@ -559,7 +695,10 @@ impl<'a> State<'a> {
         };
         let want_at_least = |this: &Self, n: usize| -> R<()> {
             if num_in < n {
-                let msg = format!("wrong number of args for {name}: want at least {n} got {}", args.len());
+                let msg = format!(
+                    "wrong number of args for {name}: want at least {n} got {}",
+                    args.len()
+                );
                 return Err(this.error_at(Some(At::Arg(ident)), msg, None));
             }
             Ok(())
@@ -580,16 +719,11 @@ impl<'a> State<'a> {
                 let values = self.eval_args(dot, args, final_)?;
                 return match f(&values) {
                     Ok(v) => Ok(v),
-                    Err(FuncError::Args(msg)) => {
-                        let at = if msg.starts_with("wrong number of args") {
-                            At::Arg(ident)
-                        } else {
-                            args.last().map_or(At::Arg(ident), At::Arg)
-                        };
-                        Err(self.error_at(Some(at), msg, None))
-                    }
+                    Err(FuncError::Args(msg)) => Err(self.args_error(ident, args, &values, msg)),
                     Err(FuncError::Call(msg)) => {
-                        let msg = if (name == "required" || name == "fail") && !msg.starts_with("HELM_ERR_START") {
+                        let msg = if (name == "required" || name == "fail")
+                            && !msg.starts_with("HELM_ERR_START")
+                        {
                             format!("HELM_ERR_START{msg}HELM_ERR_END")
                         } else {
                             msg
@@ -624,17 +758,38 @@ impl<'a> State<'a> {
             _ => {
                 match b {
                     Builtin::Len => want(self, 1)?,
-                    Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => want(self, 2)?,
-                    Builtin::Index | Builtin::Slice | Builtin::Call | Builtin::Eq | Builtin::Printf => {
-                        want_at_least(self, 1)?
+                    Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => {
+                        want(self, 2)?
                     }
+                    Builtin::Index
+                    | Builtin::Slice
+                    | Builtin::Call
+                    | Builtin::Eq
+                    | Builtin::Printf => want_at_least(self, 1)?,
                     _ => {}
                 }
+                if b == Builtin::Printf
+                    && let Some(first) = args.first()
+                    && let Some(msg) = literal_mismatch(first, "string")
+                {
+                    return Err(self.error_at(Some(At::Arg(first)), msg, None));
+                }
+                let piped_nil = args.is_empty() && matches!(final_, Some(Value::Nil));
                 let values = self.eval_args(dot, args, final_)?;
                 if b == Builtin::Printf && !matches!(values[0], Value::String(_)) {
-                    let msg = format!("wrong type for value; expected string; got {}", values[0].type_name());
-                    let at = args.first().map_or(At::Arg(ident), At::Arg);
-                    return Err(self.error_at(Some(at), msg, None));
+                    let msg = format!(
+                        "wrong type for value; expected string; got {}",
+                        values[0].type_name()
+                    );
+                    return Err(self.args_error(ident, args, &values, msg));
+                }
+                if b == Builtin::Len
+                    && (piped_nil
+                        || (matches!(values[0], Value::Nil) && is_invalid_source(&args[0])))
+                {
+                    let msg = "reflect: call of reflect.Value.Type on zero Value".to_string();
+                    let full = format!("error calling {name}: {msg}");
+                    return Err(self.error_at(Some(call_at), full, Some(GoError::plain(msg))));
                 }
                 builtins::call(b, &values).map_err(|msg| {
                     let full = format!("error calling {name}: {msg}");
@@ -644,9 +799,18 @@ impl<'a> State<'a> {
         }
     }
 
-    fn include(&mut self, call_at: At<'_>, ident: &Arg, args: &[Arg], values: &[Value]) -> R<Value> {
+    fn include(
+        &mut self,
+        call_at: At<'_>,
+        ident: &Arg,
+        args: &[Arg],
+        values: &[Value],
+    ) -> R<Value> {
         let Value::String(name) = &values[0] else {
-            let msg = format!("wrong type for value; expected string; got {}", values[0].type_name());
+            let msg = format!(
+                "wrong type for value; expected string; got {}",
+                values[0].type_name()
+            );
             let at = args.first().map_or(At::Arg(ident), At::Arg);
             return Err(self.error_at(Some(at), msg, None));
         };
@@ -655,9 +819,13 @@ impl<'a> State<'a> {
             this.error_at(Some(call_at), msg, Some(cause))
         };
         {
-            let mut included = self.shared.included.borrow_mut();
+            let mut included = self
+                .shared
+                .included
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             let count = included.entry(name.to_string()).or_insert(0);
-            if *count > MAX_INCLUDE || self.depth >= MAX_DEPTH {
+            if *count > MAX_INCLUDE {
                 drop(included);
                 let cause = GoError::plain(format!(
                     "rendering template has a nested reference name: {name}: unable to execute template"
@@ -672,20 +840,22 @@ impl<'a> State<'a> {
                 super::fmt::quote(name)
             ))),
             Some(tree) => {
-                let mut out = String::new();
-                execute(
-                    self.scope,
-                    self.shared,
-                    tree,
-                    &tree.name,
-                    values[1].clone(),
-                    &mut out,
-                    self.depth + 1,
-                )
-                .map(|()| out)
+                let (scope, shared, nest, data) =
+                    (self.scope, self.shared, self.nest + 1, values[1].clone());
+                let run = move || {
+                    let mut out = String::new();
+                    execute(scope, shared, tree, &tree.name, data, &mut out, nest).map(|()| out)
+                };
+                hop(nest, run).unwrap_or_else(|| Err(no_thread()))
             }
         };
-        if let Some(count) = self.shared.included.borrow_mut().get_mut(&**name) {
+        if let Some(count) = self
+            .shared
+            .included
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(&**name)
+        {
             *count -= 1;
         }
         match result {
@@ -696,7 +866,10 @@ impl<'a> State<'a> {
 
     fn tpl(&mut self, call_at: At<'_>, ident: &Arg, args: &[Arg], values: &[Value]) -> R<Value> {
         let Value::String(text) = &values[0] else {
-            let msg = format!("wrong type for value; expected string; got {}", values[0].type_name());
+            let msg = format!(
+                "wrong type for value; expected string; got {}",
+                values[0].type_name()
+            );
             let at = args.first().map_or(At::Arg(ident), At::Arg);
             return Err(self.error_at(Some(at), msg, None));
         };
@@ -711,7 +884,11 @@ impl<'a> State<'a> {
                 let mut cause = GoError::plain(e.0.clone());
                 cause.layers.insert(
                     0,
-                    Layer::other(format!("cannot parse template {}: {}", super::fmt::quote(text), e.0)),
+                    Layer::other(format!(
+                        "cannot parse template {}: {}",
+                        super::fmt::quote(text),
+                        e.0
+                    )),
                 );
                 return Err(fail(self, cause));
             }
@@ -723,7 +900,8 @@ impl<'a> State<'a> {
             if &*tree.name == "gotpl" {
                 main = Some(tree.clone());
             }
-            let keep_old = super::ast::is_empty_tree(&tree.root, &tree.source) && self.scope.lookup(&tree.name).is_some();
+            let keep_old = super::ast::is_empty_tree(&tree.root, &tree.source)
+                && self.scope.lookup(&tree.name).is_some();
             if !keep_old {
                 overlay.insert(tree.name.clone(), tree);
             }
@@ -735,10 +913,14 @@ impl<'a> State<'a> {
             trees: &overlay,
             parent: Some(self.scope),
         };
-        let mut out = String::new();
-        let result = execute(&scope, self.shared, &main, "gotpl", values[1].clone(), &mut out, self.depth + 1);
-        match result {
-            Ok(()) => {
+        let (shared, nest, data) = (self.shared, self.nest + 1, values[1].clone());
+        let scope = &scope;
+        let run = move || {
+            let mut out = String::new();
+            execute(scope, shared, &main, "gotpl", data, &mut out, nest).map(|()| out)
+        };
+        match hop(nest, run).unwrap_or_else(|| Err(no_thread())) {
+            Ok(mut out) => {
                 if out.contains("<no value>") {
                     out = out.replace("<no value>", "");
                 }
@@ -754,6 +936,52 @@ impl<'a> State<'a> {
                 Err(fail(self, cause))
             }
         }
+    }
+}
+
+/// Whether a nil from this argument is Go's invalid value (from a pipeline or a bare
+/// variable) rather than a nil `interface{}` (from a map field).
+fn is_invalid_source(arg: &Arg) -> bool {
+    match arg {
+        Arg::Field { .. } | Arg::Chain { .. } => false,
+        Arg::Variable { fields, .. } => fields.is_empty(),
+        _ => true,
+    }
+}
+
+/// Go's `evalArg` error for a literal that can't be a parameter of type `expected`.
+fn literal_mismatch(arg: &Arg, expected: &str) -> Option<String> {
+    let kind = match expected {
+        "string" => "string",
+        "int" | "int64" | "int32" | "int8" | "int16" | "uint" | "uint64" | "uint32" | "uint8" => {
+            "integer"
+        }
+        "float64" | "float32" => "float",
+        "bool" => "bool",
+        "interface {}" => return None,
+        other => {
+            return match arg {
+                Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
+                    Some(format!("can't handle {arg} for arg of type {other}"))
+                }
+                _ => None,
+            };
+        }
+    };
+    let fits = match arg {
+        Arg::String { .. } => kind == "string",
+        Arg::Bool { .. } => kind == "bool",
+        Arg::Number { value, .. } => match value {
+            Number::Int(_) => kind == "integer" || kind == "float",
+            Number::Float(f) => kind == "float" || (kind == "integer" && f.fract() == 0.0),
+            Number::Bad(_) => false,
+        },
+        _ => return None,
+    };
+    if fits {
+        None
+    } else {
+        Some(format!("expected {kind}; found {arg}"))
     }
 }
 

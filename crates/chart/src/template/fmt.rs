@@ -600,7 +600,19 @@ impl<'a> Printer<'a> {
     fn fmt_float_verb(&mut self, x: f64, verb: char, value: &Value) {
         match verb {
             'v' => self.fmt_float(x, 'g', -1),
-            'b' | 'g' | 'G' | 'x' | 'X' => self.fmt_float(x, verb, -1),
+            'x' | 'X' => {
+                let text = hex_float(x, verb == 'X');
+                let saved = self.f.prec;
+                self.f.prec = None;
+                if !text.starts_with('-') && (self.f.plus || self.f.space) {
+                    let sign = if self.f.plus { "+" } else { " " };
+                    self.pad(&format!("{sign}{text}"));
+                } else {
+                    self.pad(&text);
+                }
+                self.f.prec = saved;
+            }
+            'b' | 'g' | 'G' => self.fmt_float(x, verb, -1),
             'f' | 'e' | 'E' | 'F' => self.fmt_float(x, verb, 6),
             _ => self.bad_verb(verb, value),
         }
@@ -792,6 +804,55 @@ pub fn format_float(x: f64, verb: char, prec: i32) -> String {
     out
 }
 
+/// Go's `%x` of a float64 (`strconv.FormatFloat(x, 'x', -1, 64)`): `0x1.cp+01`.
+fn hex_float(x: f64, upper: bool) -> String {
+    if x.is_nan() {
+        return "NaN".to_string();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "+Inf" } else { "-Inf" }.to_string();
+    }
+    let bits = x.to_bits();
+    let neg = bits >> 63 == 1;
+    let mut exp = ((bits >> 52) & 0x7ff) as i64;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if exp == 0 && mant == 0 {
+        out.push_str(if upper { "0X0P+00" } else { "0x0p+00" });
+        return out;
+    }
+    if exp == 0 {
+        // subnormal: shift until the implicit bit appears
+        exp = 1;
+        while mant & (1u64 << 52) == 0 {
+            mant <<= 1;
+            exp -= 1;
+        }
+        mant &= (1u64 << 52) - 1;
+    }
+    let e = exp - 1023;
+    let mut digits = format!("{mant:013x}");
+    while digits.ends_with('0') {
+        digits.pop();
+    }
+    out.push_str("0x1");
+    if !digits.is_empty() {
+        out.push('.');
+        out.push_str(&digits);
+    }
+    out.push('p');
+    out.push(if e < 0 { '-' } else { '+' });
+    let ea = e.unsigned_abs();
+    if ea < 10 {
+        out.push('0');
+    }
+    out.push_str(&ea.to_string());
+    if upper { out.to_uppercase() } else { out }
+}
+
 fn is_print(c: char) -> bool {
     if c.is_control() {
         return false;
@@ -875,7 +936,19 @@ mod tests {
         assert_eq!(sprintf("%d %d", &args), "5 %!d(string=ab)");
         assert_eq!(sprintf("%s", &[]), "%!s(MISSING)");
         assert_eq!(sprintf("x", &args), "x%!(EXTRA int=5, string=ab)");
-        assert_eq!(sprintf("%q %x %X", &[Value::string("a\"b"), Value::Int(255), Value::string("hi")]), "\"a\\\"b\" ff 6869");
-        assert_eq!(sprintf("%.2f %v %t", &[Value::Float(2.0 / 3.0), Value::Nil, Value::Bool(true)]), "0.67 <nil> true");
+        assert_eq!(
+            sprintf(
+                "%q %x %X",
+                &[Value::string("a\"b"), Value::Int(255), Value::string("hi")]
+            ),
+            "\"a\\\"b\" ff 6869"
+        );
+        assert_eq!(
+            sprintf(
+                "%.2f %v %t",
+                &[Value::Float(2.0 / 3.0), Value::Nil, Value::Bool(true)]
+            ),
+            "0.67 <nil> true"
+        );
     }
 }

@@ -29,9 +29,8 @@ pub mod fmt;
 mod lex;
 mod parse;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub use error::{ErrorKind, TemplateError};
 
@@ -81,7 +80,12 @@ impl Templates {
     }
 
     /// Like [`Templates::execute`], appending to `out` (which is left as it was on error).
-    pub fn execute_into(&self, name: &str, dot: &Value, out: &mut String) -> Result<(), TemplateError> {
+    pub fn execute_into(
+        &self,
+        name: &str,
+        dot: &Value,
+        out: &mut String,
+    ) -> Result<(), TemplateError> {
         let Some(tree) = self.trees.get(name) else {
             let msg = format!(
                 "template: no template {} associated with template \"gotpl\"",
@@ -94,7 +98,7 @@ impl Templates {
             parent: None,
         };
         let shared = exec::Shared {
-            included: RefCell::new(HashMap::new()),
+            included: Mutex::new(HashMap::new()),
         };
         let start = out.len();
         if let Err(e) = exec::execute(&scope, &shared, tree, name, dot.clone(), out, 0) {

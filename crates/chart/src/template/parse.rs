@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use super::ast::{Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Var, is_empty_tree};
+use super::ast::{
+    Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Var, is_empty_tree,
+};
 use super::lex::{Item, ItemType, lex};
 use crate::value::Value;
 
@@ -55,9 +57,11 @@ fn builtin_or_func(name: &str) -> Option<Func> {
     match name {
         "include" => Some(Func::Include),
         "tpl" => Some(Func::Tpl),
-        _ => Builtin::lookup(name)
-            .map(Func::Builtin)
-            .or_else(|| crate::funcs::lookup(name).map(Func::Ext)),
+        // Go looks in the template's function map before the builtins (Sprig's
+        // `slice` replaces Go's).
+        _ => crate::funcs::lookup(name)
+            .map(Func::Ext)
+            .or_else(|| Builtin::lookup(name).map(Func::Builtin)),
     }
 }
 
@@ -118,7 +122,10 @@ impl Parser<'_> {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
-                extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
+                extra = format!(
+                    " in action started at {}:{}",
+                    self.parse_name, self.action_line
+                );
                 if token.val.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
@@ -231,7 +238,14 @@ impl Parser<'_> {
                 let is_break = token.typ == ItemType::Break;
                 let next = self.next_non_space();
                 if next.typ != ItemType::RightDelim {
-                    return Err(self.unexpected(&next, if is_break { "{{break}}" } else { "{{continue}}" }));
+                    return Err(self.unexpected(
+                        &next,
+                        if is_break {
+                            "{{break}}"
+                        } else {
+                            "{{continue}}"
+                        },
+                    ));
                 }
                 if self.range_depth == 0 {
                     return Err(self.errorf(if is_break {
@@ -240,7 +254,11 @@ impl Parser<'_> {
                         "{{continue}} outside {{range}}"
                     }));
                 }
-                return Ok(Parsed::Node(if is_break { Node::Break } else { Node::Continue }));
+                return Ok(Parsed::Node(if is_break {
+                    Node::Break
+                } else {
+                    Node::Continue
+                }));
             }
             ItemType::Else => {
                 let peek = self.peek_non_space();
@@ -308,7 +326,9 @@ impl Parser<'_> {
 
     fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
         match token.typ {
-            ItemType::String | ItemType::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
+            ItemType::String | ItemType::RawString => {
+                unquote(&token.val).map_err(|e| self.errorf(e))
+            }
             _ => Err(self.unexpected(token, context)),
         }
     }
@@ -404,7 +424,9 @@ impl Parser<'_> {
                     pipe.decl.push(var);
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
-                            ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => continue 'decls,
+                            ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
+                                continue 'decls;
+                            }
                             _ => return Err(self.errorf("range can only initialize variables")),
                         }
                     }
@@ -460,9 +482,18 @@ impl Parser<'_> {
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
             if matches!(
                 c.args.first(),
-                Some(Arg::Bool { .. } | Arg::Dot { .. } | Arg::Nil { .. } | Arg::Number { .. } | Arg::String { .. })
+                Some(
+                    Arg::Bool { .. }
+                        | Arg::Dot { .. }
+                        | Arg::Nil { .. }
+                        | Arg::Number { .. }
+                        | Arg::String { .. }
+                )
             ) {
-                return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
+                return Err(self.errorf(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                )));
             }
         }
         Ok(())
@@ -470,7 +501,10 @@ impl Parser<'_> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = Command { pos, args: Vec::new() };
+        let mut cmd = Command {
+            pos,
+            args: Vec::new(),
+        };
         loop {
             self.peek_non_space();
             if let Some(operand) = self.operand()? {
@@ -506,16 +540,29 @@ impl Parser<'_> {
                 Arg::Field { idents, .. } => {
                     let mut idents = idents;
                     idents.extend(fields);
-                    Arg::Field { pos: chain_pos, idents }
+                    Arg::Field {
+                        pos: chain_pos,
+                        idents,
+                    }
                 }
-                Arg::Variable { var, fields: mut f0 } => {
+                Arg::Variable {
+                    var,
+                    fields: mut f0,
+                } => {
                     f0.extend(fields);
                     Arg::Variable {
-                        var: Var { pos: chain_pos, ..var },
+                        var: Var {
+                            pos: chain_pos,
+                            ..var
+                        },
                         fields: f0,
                     }
                 }
-                Arg::Bool { .. } | Arg::String { .. } | Arg::Number { .. } | Arg::Nil { .. } | Arg::Dot { .. } => {
+                Arg::Bool { .. }
+                | Arg::String { .. }
+                | Arg::Number { .. }
+                | Arg::Nil { .. }
+                | Arg::Dot { .. } => {
                     return Err(self.errorf(format!(
                         "unexpected . after term {}",
                         super::fmt::quote(&node.to_string())
@@ -537,7 +584,10 @@ impl Parser<'_> {
         Ok(Some(match token.typ {
             ItemType::Identifier => {
                 let Some(func) = builtin_or_func(&token.val) else {
-                    return Err(self.errorf(format!("function {} not defined", super::fmt::quote(&token.val))));
+                    return Err(self.errorf(format!(
+                        "function {} not defined",
+                        super::fmt::quote(&token.val)
+                    )));
                 };
                 Arg::Ident {
                     pos,
@@ -637,17 +687,18 @@ fn parse_int(text: &str) -> Option<i128> {
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    let (radix, digits, prefixed) = if let Some(rest) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (16, rest, true)
-    } else if let Some(rest) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (8, rest, true)
-    } else if let Some(rest) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (2, rest, true)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (8, &body[1..], true)
-    } else {
-        (10, body, false)
-    };
+    let (radix, digits, prefixed) =
+        if let Some(rest) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (16, rest, true)
+        } else if let Some(rest) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (8, rest, true)
+        } else if let Some(rest) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (2, rest, true)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (8, &body[1..], true)
+        } else {
+            (10, body, false)
+        };
     if digits.contains('_') && !prefixed && radix == 10 {
         // Go allows underscores only between digits; keep it simple and strict.
         if digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
@@ -683,7 +734,9 @@ fn number(text: &str, typ: ItemType) -> Result<Number, String> {
             return Ok(Number::Bad(format!("{text} overflows int")));
         }
     }
-    let is_hex = text.len() > 2 && (text.starts_with("0x") || text.starts_with("0X")) && !text.contains(['p', 'P']);
+    let is_hex = text.len() > 2
+        && (text.starts_with("0x") || text.starts_with("0X"))
+        && !text.contains(['p', 'P']);
     let clean: String = text.chars().filter(|c| *c != '_').collect();
     match clean.parse::<f64>() {
         Ok(f) if !is_hex => {
@@ -692,7 +745,10 @@ fn number(text: &str, typ: ItemType) -> Result<Number, String> {
             }
             Ok(Number::Float(f))
         }
-        _ => Err(format!("illegal number syntax: {}", super::fmt::quote(text))),
+        _ => Err(format!(
+            "illegal number syntax: {}",
+            super::fmt::quote(text)
+        )),
     }
 }
 
