@@ -27,12 +27,16 @@ impl MapRef {
 
     /// Read access to the map.
     pub fn read(&self) -> RwLockReadGuard<'_, Map> {
-        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Write access to the map, seen by every holder of this handle.
     pub fn write(&self) -> RwLockWriteGuard<'_, Map> {
-        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether both handles share one map (Go's map identity).
@@ -58,7 +62,9 @@ impl MapRef {
     /// The map itself when this is the only handle, else a copy of it.
     pub fn into_inner(self) -> Map {
         match Arc::try_unwrap(self.0) {
-            Ok(lock) => lock.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()),
+            Ok(lock) => lock
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
             Err(shared) => shared
                 .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -225,10 +231,15 @@ impl From<serde_json::Value> for Value {
             serde_json::Value::Bool(b) => Value::Bool(b),
             serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or_default()),
             serde_json::Value::String(s) => Value::string(s),
-            serde_json::Value::Array(items) => Value::list(items.into_iter().map(Value::from).collect()),
-            serde_json::Value::Object(entries) => {
-                Value::map(entries.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+            serde_json::Value::Array(items) => {
+                Value::list(items.into_iter().map(Value::from).collect())
             }
+            serde_json::Value::Object(entries) => Value::map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::from(v)))
+                    .collect(),
+            ),
         }
     }
 }
