@@ -3,6 +3,8 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod standin;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener as StdListener;
@@ -34,6 +36,14 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database that exists already (e.g. shared by several servers).
+    pub fn existing(url: &str) -> Self {
+        Self {
+            url: url.to_string(),
+            _dir: None,
+        }
+    }
+
     /// `None` when PostgreSQL is not installed here (skipped, or a failure under CI).
     pub async fn new(db: Db) -> Option<Self> {
         match db {
