@@ -254,7 +254,6 @@ impl Backend {
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|_| Failure::Invalid);
         }
-        let status = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
         Err(match serde_json::from_slice::<ApiError>(&body) {
             Ok(api) => Failure::Api {
                 status,

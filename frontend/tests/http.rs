@@ -707,3 +707,73 @@ async fn healthcheck_subcommand_exits_0_when_healthy_and_1_when_not() {
     frontend.stop().await;
     backend.stop().await;
 }
+
+#[tokio::test]
+async fn the_binary_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let backend = closed_address().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_todo-frontend"))
+        .env("PORT", port.to_string())
+        .env("BACKEND_URL", &backend)
+        .env("ENVIRONMENT", "production")
+        .env("LOG_LEVEL", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the binary did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let secret = "secret-session-token-4f9a";
+    let answer = http
+        .get(format!("{base}/api/tasks?q=x"))
+        .header("cookie", format!("todo_session={secret}"))
+        .header("authorization", format!("Bearer {secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 502);
+
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::time::timeout(Duration::from_secs(15), child.wait_with_output())
+        .await
+        .expect("the binary stops within 15 s of SIGTERM")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "clean exit on SIGTERM");
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!logs.contains(secret), "a token reached the logs:\n{logs}");
+    let lines: Vec<Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let request = lines
+        .iter()
+        .find(|line| {
+            line["fields"]["message"] == "request" && line["fields"]["path"] == "/api/tasks"
+        })
+        .unwrap_or_else(|| panic!("no request line:\n{logs}"));
+    assert_eq!(request["fields"]["status"], 502);
+    assert_eq!(request["fields"]["method"], "GET");
+    assert!(logs.contains("shutdown signal received"), "{logs}");
+}
