@@ -3,6 +3,8 @@
 //! Each target lives in `bench/<target>.rs`, measures deploykit against an anchor in the
 //! same run, and prints the ratio (this machine is noisy: never compare across runs).
 
+mod render;
+
 use clap::Subcommand;
 
 /// Options of `bench`.
@@ -14,9 +16,14 @@ pub struct Args {
 
 /// What to measure.
 #[derive(Subcommand)]
-enum Target {}
+enum Target {
+    /// Load + render of every chart-corpus case, next to Helm's engine on the same corpus.
+    Render(render::Args),
+}
 
 /// Runs the chosen benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    match args.target {}
+    match args.target {
+        Target::Render(args) => render::run(args),
+    }
 }

@@ -70,7 +70,7 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
 pub fn parse_map(text: &str, want: &'static str) -> Result<Map, YamlError> {
     match parse(text)? {
         Value::Nil => Ok(Map::new()),
-        Value::Map(map) => Ok(std::sync::Arc::unwrap_or_clone(map)),
+        Value::Map(map) => Ok(map.into_inner()),
         other => Err(YamlError::WrongKind {
             found: json_kind(&other),
             want,

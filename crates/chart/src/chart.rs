@@ -1,0 +1,787 @@
+//! Loading a chart: its files (from a folder or a `.tgz`), `Chart.yaml` with Helm's
+//! validation, `values.yaml`, `values.schema.json`, templates and subcharts.
+//!
+//! [`Chart::from_files`] is the pure part (files in, chart out, as Helm's
+//! `loader.LoadFiles`); [`Chart::load`] reads a folder (honouring `.helmignore`) or an
+//! archive and hands the files to it.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::ChartError;
+use crate::ignore::IgnoreRules;
+use crate::value::{Map, Value};
+use crate::yaml::parse::{YamlError, parse, parse_map};
+
+/// A file of a chart: its path relative to the chart root (with `/`) and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartFile {
+    /// Path relative to the chart root, e.g. `templates/deployment.yaml`.
+    pub name: String,
+    /// Contents, with a leading UTF-8 byte order mark removed (as Helm does).
+    pub data: Vec<u8>,
+}
+
+/// One entry of `dependencies:` in `Chart.yaml` (or `requirements.yaml` for v1 charts).
+#[derive(Debug, Clone, Default)]
+pub struct Dependency {
+    /// The subchart's name.
+    pub name: String,
+    /// A semver range the subchart's version must satisfy.
+    pub version: String,
+    /// Where the chart comes from (unused offline).
+    pub repository: String,
+    /// Comma-separated value paths; the first boolean found enables or disables it.
+    pub condition: String,
+    /// Tags under `.Values.tags` that enable or disable it.
+    pub tags: Vec<String>,
+    /// Whether it is enabled (Helm's `Enabled`; computed while rendering).
+    pub enabled: bool,
+    /// `import-values`: strings (`exports.X`) or `{child, parent}` maps.
+    pub import_values: Vec<Value>,
+    /// The name the subchart takes in this chart.
+    pub alias: String,
+}
+
+/// A maintainer entry of `Chart.yaml`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Maintainer {
+    /// Name (required by Helm's validation).
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+    /// Web address.
+    pub url: String,
+}
+
+/// `Chart.yaml`, with Helm's field meanings.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    /// `name`.
+    pub name: String,
+    /// `home`.
+    pub home: String,
+    /// `sources`.
+    pub sources: Vec<String>,
+    /// `version` (semver).
+    pub version: String,
+    /// `description`.
+    pub description: String,
+    /// `keywords`.
+    pub keywords: Vec<String>,
+    /// `maintainers`.
+    pub maintainers: Vec<Maintainer>,
+    /// `icon`.
+    pub icon: String,
+    /// `apiVersion` (`v1` when absent, as Helm assumes).
+    pub api_version: String,
+    /// `condition`.
+    pub condition: String,
+    /// `tags`.
+    pub tags: String,
+    /// `appVersion`.
+    pub app_version: String,
+    /// `deprecated`.
+    pub deprecated: bool,
+    /// `annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// `kubeVersion`.
+    pub kube_version: String,
+    /// `dependencies`.
+    pub dependencies: Vec<Dependency>,
+    /// `type`: `application` (or empty) or `library`.
+    pub chart_type: String,
+}
+
+/// A loaded chart: metadata, default values, templates, other files and subcharts.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// `Chart.yaml`.
+    pub metadata: Metadata,
+    /// `values.yaml` (empty when absent).
+    pub values: Map,
+    /// `values.schema.json` as JSON, when the chart has one.
+    pub schema: Option<Arc<serde_json::Value>>,
+    /// Files under `templates/` (`NOTES.txt` and partials included).
+    pub templates: Vec<ChartFile>,
+    /// Every other file (what `.Files` sees), `crds/` included.
+    pub files: Vec<ChartFile>,
+    /// Subcharts found under `charts/`, sorted by folder or archive name.
+    pub dependencies: Vec<Chart>,
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl Chart {
+    /// Loads a chart from a folder (honouring `.helmignore`) or a `.tgz` archive.
+    pub fn load(path: impl AsRef<Path>) -> Result<Chart, ChartError> {
+        let path = path.as_ref();
+        let meta = std::fs::metadata(path).map_err(|source| ChartError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.is_dir() {
+            Chart::from_files(read_dir_files(path)?)
+        } else {
+            let data = std::fs::read(path).map_err(|source| ChartError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            Chart::from_archive(&data)
+        }
+    }
+
+    /// Loads a chart from the bytes of a `.tgz` archive (`<name>/Chart.yaml`...).
+    pub fn from_archive(data: &[u8]) -> Result<Chart, ChartError> {
+        Chart::from_files(archive_files(data)?)
+    }
+
+    /// Builds a chart from its files, as Helm's `loader.LoadFiles` does.
+    pub fn from_files(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
+        if files.is_empty() {
+            return Err(ChartError::load("no files in chart archive"));
+        }
+        let mut metadata: Option<Metadata> = None;
+        let mut values = Map::new();
+        let mut schema = None;
+        let mut requirements: Option<Vec<Dependency>> = None;
+        let mut templates = Vec::new();
+        let mut other = Vec::new();
+        let mut subcharts: BTreeMap<String, Vec<ChartFile>> = BTreeMap::new();
+        for file in files {
+            match file.name.as_str() {
+                "Chart.yaml" => metadata = Some(parse_metadata(&file.data)?),
+                "Chart.lock" | "requirements.lock" => {}
+                "values.yaml" => {
+                    values = parse_map(&String::from_utf8_lossy(&file.data), "common.Values")
+                        .map_err(|error| {
+                            ChartError::load(format!("cannot load values.yaml: {error}"))
+                        })?;
+                }
+                "values.schema.json" => {
+                    let json: serde_json::Value =
+                        serde_json::from_slice(&file.data).map_err(|error| {
+                            ChartError::load(format!("cannot load values.schema.json: {error}"))
+                        })?;
+                    schema = Some(Arc::new(json));
+                }
+                "requirements.yaml" => {
+                    let text = String::from_utf8_lossy(&file.data);
+                    let map = parse_map(&text, "chart.Requirements").map_err(|error| {
+                        ChartError::load(format!("cannot load requirements.yaml: {error}"))
+                    })?;
+                    requirements = Some(parse_dependencies(map.get("dependencies"))?);
+                    other.push(file);
+                }
+                name if name.starts_with("templates/") => templates.push(file),
+                name if name.starts_with("charts/") => {
+                    if name.ends_with(".prov") {
+                        other.push(file);
+                        continue;
+                    }
+                    let rest = &name["charts/".len()..];
+                    let folder = rest.split('/').next().unwrap_or(rest).to_string();
+                    subcharts.entry(folder).or_default().push(ChartFile {
+                        name: rest.to_string(),
+                        data: file.data,
+                    });
+                }
+                _ => other.push(file),
+            }
+        }
+        let Some(mut metadata) = metadata else {
+            return Err(ChartError::load("Chart.yaml file is missing"));
+        };
+        if metadata.api_version == "v1"
+            && let Some(dependencies) = requirements
+        {
+            metadata.dependencies = dependencies;
+        }
+        validate_metadata(&mut metadata)?;
+        let chart_name = metadata.name.clone();
+        let mut dependencies = Vec::new();
+        for (folder, files) in subcharts {
+            if folder.starts_with(['_', '.']) {
+                continue;
+            }
+            let loaded = if folder.ends_with(".tgz") {
+                match files.into_iter().find(|f| f.name == folder) {
+                    Some(file) => Chart::from_archive(&file.data),
+                    None => Err(ChartError::load(format!(
+                        "error unpacking tar in {chart_name}: expected {folder}"
+                    ))),
+                }
+            } else {
+                let inner: Vec<ChartFile> = files
+                    .into_iter()
+                    .filter_map(|f| {
+                        f.name.split_once('/').map(|(_, rest)| ChartFile {
+                            name: rest.to_string(),
+                            data: f.data,
+                        })
+                    })
+                    .collect();
+                Chart::from_files(inner)
+            };
+            match loaded {
+                Ok(chart) => dependencies.push(chart),
+                Err(error) => {
+                    return Err(ChartError::load(format!(
+                        "error unpacking subchart {folder} in {chart_name}: {error}"
+                    )));
+                }
+            }
+        }
+        Ok(Chart {
+            metadata,
+            values,
+            schema,
+            templates,
+            files: other,
+            dependencies,
+        })
+    }
+
+    /// The chart's name (`Chart.yaml` `name`, or the alias it is used under).
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Whether this is a library chart (`type: library`): only its partials render.
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type.eq_ignore_ascii_case("library")
+    }
+
+    /// The CRD files under `crds/` (what `helm install` applies first).
+    pub fn crd_files(&self) -> impl Iterator<Item = &ChartFile> {
+        self.files.iter().filter(|f| f.name.starts_with("crds/"))
+    }
+}
+
+/// Reads a chart folder's files as Helm's `loader.LoadDir` does: `.helmignore` rules,
+/// symlinks followed, BOMs removed.
+pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ChartError::Io { path, source }
+    };
+    let rules = match std::fs::read_to_string(root.join(".helmignore")) {
+        Ok(text) => IgnoreRules::parse(&text).map_err(|message| {
+            ChartError::load(format!(
+                "cannot parse {}: {message}",
+                root.join(".helmignore").display()
+            ))
+        })?,
+        Err(_) => IgnoreRules::defaults(),
+    };
+    let mut files = Vec::new();
+    let mut walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .min_depth(1)
+        .into_iter();
+    while let Some(entry) = walker.next() {
+        let entry = entry.map_err(|error| {
+            let path = error.path().unwrap_or(root).to_path_buf();
+            ChartError::Io {
+                path,
+                source: std::io::Error::other(error.to_string()),
+            }
+        })?;
+        let relative = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(entry.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        let is_dir = entry.file_type().is_dir();
+        if rules.ignore(&relative, is_dir) {
+            if is_dir {
+                walker.skip_current_dir();
+            }
+            continue;
+        }
+        if is_dir {
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            return Err(ChartError::load(format!(
+                "cannot load irregular file {} as it has file mode type bits set",
+                entry.path().display()
+            )));
+        }
+        let mut data = std::fs::read(entry.path()).map_err(io(entry.path()))?;
+        if data.starts_with(UTF8_BOM) {
+            data.drain(..UTF8_BOM.len());
+        }
+        files.push(ChartFile {
+            name: relative,
+            data,
+        });
+    }
+    Ok(files)
+}
+
+/// The files of a `.tgz` chart archive, with the top folder stripped (Helm's
+/// `loadArchiveFiles`).
+pub fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>, ChartError> {
+    let bad = |message: String| ChartError::load(message);
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(data));
+    let entries = archive
+        .entries()
+        .map_err(|error| bad(format!("cannot read chart archive: {error}")))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let mut entry =
+            entry.map_err(|error| bad(format!("cannot read chart archive: {error}")))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).replace('\\', "/");
+        let mut parts = raw_name.splitn(2, '/');
+        let first = parts.next().unwrap_or_default();
+        if first == "Chart.yaml" {
+            return Err(bad("chart yaml not in base directory".to_string()));
+        }
+        let Some(rest) = parts.next() else {
+            return Err(bad(format!(
+                "chart illegally contains content outside the base directory: {raw_name:?}"
+            )));
+        };
+        let name = clean_path(rest);
+        if name.starts_with('/') {
+            return Err(bad("chart illegally contains absolute paths".to_string()));
+        }
+        if name == "." {
+            return Err(bad(format!(
+                "chart illegally contains content outside the base directory: {raw_name:?}"
+            )));
+        }
+        if name.starts_with("..") {
+            return Err(bad(
+                "chart illegally references parent directory".to_string()
+            ));
+        }
+        let mut data = Vec::new();
+        entry
+            .read_to_end(&mut data)
+            .map_err(|error| bad(format!("cannot read chart archive: {error}")))?;
+        if data.starts_with(UTF8_BOM) {
+            data.drain(..UTF8_BOM.len());
+        }
+        files.push(ChartFile { name, data });
+    }
+    if files.is_empty() {
+        return Err(bad("no files in chart archive".to_string()));
+    }
+    Ok(files)
+}
+
+/// Go's `path.Clean`.
+fn clean_path(path: &str) -> String {
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
+fn chart_yaml_error(error: impl std::fmt::Display) -> ChartError {
+    ChartError::load(format!("cannot load Chart.yaml: {error}"))
+}
+
+fn type_error(field: &str, found: &Value, want: &str) -> ChartError {
+    let kind = match found {
+        Value::Bool(_) => "bool",
+        Value::Int(_) | Value::Float(_) => "number",
+        Value::List(_) => "array",
+        Value::Map(_) => "object",
+        _ => "string",
+    };
+    chart_yaml_error(format!(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go struct field {field} of type {want}"
+    ))
+}
+
+fn get_string(map: &Map, key: &str, field: &str) -> Result<String, ChartError> {
+    match map.get(key) {
+        None | Some(Value::Nil) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.to_string()),
+        Some(other) => Err(type_error(field, other, "string")),
+    }
+}
+
+fn get_strings(map: &Map, key: &str, field: &str) -> Result<Vec<String>, ChartError> {
+    match map.get(key) {
+        None | Some(Value::Nil) => Ok(Vec::new()),
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.to_string()),
+                Value::Nil => Ok(String::new()),
+                other => Err(type_error(field, other, "string")),
+            })
+            .collect(),
+        Some(other) => Err(type_error(field, other, "[]string")),
+    }
+}
+
+fn parse_metadata(data: &[u8]) -> Result<Metadata, ChartError> {
+    let text = String::from_utf8_lossy(data);
+    let map = match parse(&text).map_err(chart_yaml_error)? {
+        Value::Nil => Map::new(),
+        Value::Map(map) => map.into_inner(),
+        other => {
+            let error = YamlError::WrongKind {
+                found: match other {
+                    Value::List(_) => "array",
+                    Value::Bool(_) => "bool",
+                    Value::Float(_) | Value::Int(_) => "number",
+                    _ => "string",
+                },
+                want: "chart.Metadata",
+            };
+            return Err(chart_yaml_error(error));
+        }
+    };
+    let mut md = Metadata {
+        name: get_string(&map, "name", "Metadata.name")?,
+        home: get_string(&map, "home", "Metadata.home")?,
+        sources: get_strings(&map, "sources", "Metadata.sources")?,
+        version: get_string(&map, "version", "Metadata.version")?,
+        description: get_string(&map, "description", "Metadata.description")?,
+        keywords: get_strings(&map, "keywords", "Metadata.keywords")?,
+        icon: get_string(&map, "icon", "Metadata.icon")?,
+        api_version: get_string(&map, "apiVersion", "Metadata.apiVersion")?,
+        condition: get_string(&map, "condition", "Metadata.condition")?,
+        tags: get_string(&map, "tags", "Metadata.tags")?,
+        app_version: get_string(&map, "appVersion", "Metadata.appVersion")?,
+        kube_version: get_string(&map, "kubeVersion", "Metadata.kubeVersion")?,
+        chart_type: get_string(&map, "type", "Metadata.type")?,
+        ..Metadata::default()
+    };
+    md.deprecated = match map.get("deprecated") {
+        None | Some(Value::Nil) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(type_error("Metadata.deprecated", other, "bool")),
+    };
+    match map.get("annotations") {
+        None | Some(Value::Nil) => {}
+        Some(Value::Map(entries)) => {
+            for (key, value) in entries.to_map() {
+                match value {
+                    Value::String(s) => {
+                        md.annotations.insert(key.clone(), s.to_string());
+                    }
+                    Value::Nil => {
+                        md.annotations.insert(key.clone(), String::new());
+                    }
+                    other => {
+                        return Err(type_error(
+                            &format!("Metadata.annotations.{key}"),
+                            &other,
+                            "string",
+                        ));
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(type_error(
+                "Metadata.annotations",
+                other,
+                "map[string]string",
+            ));
+        }
+    }
+    match map.get("maintainers") {
+        None | Some(Value::Nil) => {}
+        Some(Value::List(items)) => {
+            for item in items.iter() {
+                let entry = match item {
+                    Value::Map(m) => m.to_map(),
+                    Value::Nil => continue,
+                    other => {
+                        return Err(type_error(
+                            "Metadata.maintainers",
+                            other,
+                            "chart.Maintainer",
+                        ));
+                    }
+                };
+                let entry = &entry;
+                md.maintainers.push(Maintainer {
+                    name: get_string(entry, "name", "Metadata.maintainers.name")?,
+                    email: get_string(entry, "email", "Metadata.maintainers.email")?,
+                    url: get_string(entry, "url", "Metadata.maintainers.url")?,
+                });
+            }
+        }
+        Some(other) => {
+            return Err(type_error(
+                "Metadata.maintainers",
+                other,
+                "[]*chart.Maintainer",
+            ));
+        }
+    }
+    md.dependencies = parse_dependencies(map.get("dependencies"))?;
+    if md.api_version.is_empty() {
+        md.api_version = "v1".to_string();
+    }
+    Ok(md)
+}
+
+fn parse_dependencies(value: Option<&Value>) -> Result<Vec<Dependency>, ChartError> {
+    let items = match value {
+        None | Some(Value::Nil) => return Ok(Vec::new()),
+        Some(Value::List(items)) => items,
+        Some(other) => {
+            return Err(type_error(
+                "Metadata.dependencies",
+                other,
+                "[]*chart.Dependency",
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    for item in items.iter() {
+        let entry = match item {
+            Value::Map(m) => m.to_map(),
+            Value::Nil => continue,
+            other => {
+                return Err(type_error(
+                    "Metadata.dependencies",
+                    other,
+                    "chart.Dependency",
+                ));
+            }
+        };
+        let entry = &entry;
+        let import_values = match entry.get("import-values") {
+            None | Some(Value::Nil) => Vec::new(),
+            Some(Value::List(list)) => list.to_vec(),
+            Some(other) => {
+                return Err(type_error(
+                    "Metadata.dependencies.import-values",
+                    other,
+                    "[]interface {}",
+                ));
+            }
+        };
+        out.push(Dependency {
+            name: get_string(entry, "name", "Metadata.dependencies.name")?,
+            version: get_string(entry, "version", "Metadata.dependencies.version")?,
+            repository: get_string(entry, "repository", "Metadata.dependencies.repository")?,
+            condition: get_string(entry, "condition", "Metadata.dependencies.condition")?,
+            tags: get_strings(entry, "tags", "Metadata.dependencies.tags")?,
+            enabled: matches!(entry.get("enabled"), Some(Value::Bool(true))),
+            import_values,
+            alias: get_string(entry, "alias", "Metadata.dependencies.alias")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Helm's `sanitizeString`: whitespace becomes a space, unprintable characters go.
+fn sanitize(text: &mut String) {
+    if text
+        .chars()
+        .all(|c| c == ' ' || (!c.is_whitespace() && !c.is_control()))
+    {
+        return;
+    }
+    *text = text
+        .chars()
+        .filter_map(|c| {
+            if c.is_whitespace() {
+                Some(' ')
+            } else if c.is_control() {
+                None
+            } else {
+                Some(c)
+            }
+        })
+        .collect();
+}
+
+/// Helm's `Metadata.Validate`, with its messages.
+fn validate_metadata(md: &mut Metadata) -> Result<(), ChartError> {
+    for field in [
+        &mut md.name,
+        &mut md.home,
+        &mut md.version,
+        &mut md.description,
+        &mut md.icon,
+        &mut md.api_version,
+        &mut md.condition,
+        &mut md.tags,
+        &mut md.app_version,
+        &mut md.kube_version,
+        &mut md.chart_type,
+    ] {
+        sanitize(field);
+    }
+    for list in [&mut md.sources, &mut md.keywords] {
+        list.iter_mut().for_each(sanitize);
+    }
+    for value in md.annotations.values_mut() {
+        sanitize(value);
+    }
+    let invalid = |message: String| ChartError::load(format!("validation: {message}"));
+    if md.api_version.is_empty() {
+        return Err(invalid("chart.metadata.apiVersion is required".into()));
+    }
+    if md.name.is_empty() {
+        return Err(invalid("chart.metadata.name is required".into()));
+    }
+    if md.name.contains('/') || md.name == "." || md.name == ".." {
+        return Err(invalid(format!(
+            "chart.metadata.name {:?} is invalid",
+            md.name
+        )));
+    }
+    if md.version.is_empty() {
+        return Err(invalid("chart.metadata.version is required".into()));
+    }
+    if crate::semver::Version::parse(&md.version).is_none() {
+        return Err(invalid(format!(
+            "chart.metadata.version {:?} is invalid",
+            md.version
+        )));
+    }
+    if !matches!(md.chart_type.as_str(), "" | "application" | "library") {
+        return Err(invalid(
+            "chart.metadata.type must be application or library".into(),
+        ));
+    }
+    for maintainer in &mut md.maintainers {
+        sanitize(&mut maintainer.name);
+        sanitize(&mut maintainer.email);
+        sanitize(&mut maintainer.url);
+        if maintainer.name.is_empty() {
+            return Err(invalid("each maintainer requires a name".into()));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for dependency in &mut md.dependencies {
+        sanitize(&mut dependency.name);
+        sanitize(&mut dependency.version);
+        sanitize(&mut dependency.repository);
+        sanitize(&mut dependency.condition);
+        sanitize(&mut dependency.alias);
+        dependency.tags.iter_mut().for_each(sanitize);
+        if !dependency.alias.is_empty()
+            && !dependency
+                .alias
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(format!(
+                "dependency {:?} has disallowed characters in the alias",
+                dependency.name
+            )));
+        }
+        let key = if dependency.alias.is_empty() {
+            dependency.name.clone()
+        } else {
+            dependency.alias.clone()
+        };
+        if !seen.insert(key.clone()) {
+            return Err(invalid(format!(
+                "more than one dependency with name or alias {key:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> ChartFile {
+        ChartFile {
+            name: name.to_string(),
+            data: text.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn sorts_files_into_their_roles() {
+        let chart = Chart::from_files(vec![
+            file("Chart.yaml", "apiVersion: v2\nname: demo\nversion: 1.0.0\n"),
+            file("values.yaml", "a: 1\n"),
+            file("templates/x.yaml", "x"),
+            file("files/a.txt", "A"),
+            file("charts/sub/Chart.yaml", "name: sub\nversion: 0.1.0\n"),
+            file("charts/sub/templates/y.yaml", "y"),
+        ])
+        .unwrap();
+        assert_eq!(chart.name(), "demo");
+        assert_eq!(chart.templates.len(), 1);
+        assert_eq!(chart.files.len(), 1);
+        assert_eq!(chart.dependencies.len(), 1);
+        assert_eq!(chart.dependencies[0].metadata.api_version, "v1");
+    }
+
+    #[test]
+    fn chart_yaml_errors_read_like_helm() {
+        let err = |text: &str| {
+            Chart::from_files(vec![file("Chart.yaml", text)])
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("apiVersion: v2\nversion: 1.0.0\n"),
+            "validation: chart.metadata.name is required"
+        );
+        assert_eq!(
+            err("apiVersion: v2\nname: x\n"),
+            "validation: chart.metadata.version is required"
+        );
+        assert_eq!(
+            err("apiVersion: v2\nname: x\nversion: abc\n"),
+            "validation: chart.metadata.version \"abc\" is invalid"
+        );
+        assert_eq!(
+            err("apiVersion: v2\nname: x\nversion: 1.0.0\ntype: foo\n"),
+            "validation: chart.metadata.type must be application or library"
+        );
+        assert_eq!(
+            err("apiVersion: v2\nname: x\nversion: 1.0\n"),
+            "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go struct field Metadata.version of type string"
+        );
+        assert_eq!(
+            Chart::from_files(vec![file("values.yaml", "")])
+                .unwrap_err()
+                .to_string(),
+            "Chart.yaml file is missing"
+        );
+    }
+
+    #[test]
+    fn go_path_clean() {
+        assert_eq!(clean_path("a/./b/../c"), "a/c");
+        assert_eq!(clean_path("../x"), "../x");
+        assert_eq!(clean_path(""), ".");
+    }
+}

@@ -1,0 +1,293 @@
+//! `.helmignore` rules, matched exactly as Helm's `pkg/ignore` matches them.
+//!
+//! Each line is a Go `filepath.Match` pattern: with a leading `/` it matches from the
+//! chart root, with a `/` inside it matches the whole relative path, otherwise only the
+//! file's base name. A trailing `/` limits it to directories. `!pattern` is Helm's
+//! negation, which (as in Helm) ignores every path the pattern does *not* match.
+//! `templates/.?*` (hidden files in templates/) is always ignored.
+
+/// The parsed `.helmignore` of one chart.
+#[derive(Debug, Clone, Default)]
+pub struct IgnoreRules {
+    patterns: Vec<Pattern>,
+}
+
+#[derive(Debug, Clone)]
+struct Pattern {
+    glob: String,
+    negate: bool,
+    must_dir: bool,
+    anchor: Anchor,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Anchor {
+    Root,
+    Path,
+    BaseName,
+}
+
+impl IgnoreRules {
+    /// Parses `.helmignore` text (plus Helm's default rule). Bad patterns are errors
+    /// worded as Helm's.
+    pub fn parse(text: &str) -> Result<IgnoreRules, String> {
+        let mut rules = IgnoreRules::default();
+        for line in text.lines() {
+            rules.add(line)?;
+        }
+        rules.add("templates/.?*")?;
+        Ok(rules)
+    }
+
+    /// Only Helm's default rule (a chart without `.helmignore`).
+    pub fn defaults() -> IgnoreRules {
+        let mut rules = IgnoreRules::default();
+        // The default rule is a valid pattern.
+        let _ = rules.add("templates/.?*");
+        rules
+    }
+
+    fn add(&mut self, rule: &str) -> Result<(), String> {
+        let rule = rule.trim();
+        if rule.is_empty() || rule.starts_with('#') {
+            return Ok(());
+        }
+        if rule.contains("**") {
+            return Err("double-star (**) syntax is not supported".to_string());
+        }
+        if go_match(rule, "abc").is_err() {
+            return Err("syntax error in pattern".to_string());
+        }
+        let (negate, rule) = match rule.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, rule),
+        };
+        let (must_dir, rule) = match rule.strip_suffix('/') {
+            Some(rest) => (true, rest),
+            None => (false, rule),
+        };
+        let (anchor, glob) = if let Some(rest) = rule.strip_prefix('/') {
+            (Anchor::Root, rest)
+        } else if rule.contains('/') {
+            (Anchor::Path, rule)
+        } else {
+            (Anchor::BaseName, rule)
+        };
+        self.patterns.push(Pattern {
+            glob: glob.to_string(),
+            negate,
+            must_dir,
+            anchor,
+        });
+        Ok(())
+    }
+
+    /// Whether the chart-relative `path` (with `/` separators) is ignored.
+    pub fn ignore(&self, path: &str, is_dir: bool) -> bool {
+        if path.is_empty() || path == "." || path == "./" {
+            return false;
+        }
+        for pattern in &self.patterns {
+            let name = match pattern.anchor {
+                Anchor::Root | Anchor::Path => path,
+                Anchor::BaseName => base_name(path),
+            };
+            let matched = go_match(&pattern.glob, name).unwrap_or(false);
+            if pattern.negate {
+                if pattern.must_dir && !is_dir {
+                    return true;
+                }
+                if !matched {
+                    return true;
+                }
+                continue;
+            }
+            if pattern.must_dir && !is_dir {
+                continue;
+            }
+            if matched {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Go's `filepath.Base` for `/` paths.
+fn base_name(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return "/";
+    }
+    trimmed.rsplit('/').next().unwrap_or(trimmed)
+}
+
+/// Go's `path/filepath.Match`: `*` any run of non-`/`, `?` one non-`/`, `[...]` a class
+/// (`^` negates, ranges, `\` escapes), `\x` a literal. `Err` on a malformed pattern.
+pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    let result = match_from(&p, &n)?;
+    if !result {
+        // Go validates the rest of the pattern even when matching stops early.
+        validate(&p)?;
+    }
+    Ok(result)
+}
+
+fn validate(p: &[char]) -> Result<(), ()> {
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '\\' => {
+                if i + 1 >= p.len() {
+                    return Err(());
+                }
+                i += 2;
+            }
+            '[' => {
+                let (_, next) = class_match(p, i, 'a')?;
+                i = next;
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+fn match_from(p: &[char], n: &[char]) -> Result<bool, ()> {
+    if p.is_empty() {
+        return Ok(n.is_empty());
+    }
+    match p[0] {
+        '*' => {
+            let mut rest = 1;
+            while rest < p.len() && p[rest] == '*' {
+                rest += 1;
+            }
+            let mut k = 0;
+            loop {
+                if match_from(&p[rest..], &n[k..])? {
+                    return Ok(true);
+                }
+                if k >= n.len() || n[k] == '/' {
+                    return Ok(false);
+                }
+                k += 1;
+            }
+        }
+        '?' => {
+            if n.is_empty() || n[0] == '/' {
+                validate(&p[1..])?;
+                return Ok(false);
+            }
+            match_from(&p[1..], &n[1..])
+        }
+        '[' => {
+            if n.is_empty() {
+                class_match(p, 0, 'a')?;
+                return Ok(false);
+            }
+            let (ok, next) = class_match(p, 0, n[0])?;
+            if !ok || n[0] == '/' {
+                return Ok(false);
+            }
+            match_from(&p[next..], &n[1..])
+        }
+        '\\' => {
+            if p.len() < 2 {
+                return Err(());
+            }
+            if n.first() == Some(&p[1]) {
+                match_from(&p[2..], &n[1..])
+            } else {
+                Ok(false)
+            }
+        }
+        c => {
+            if n.first() == Some(&c) {
+                match_from(&p[1..], &n[1..])
+            } else {
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Matches `c` against the class starting at `p[start] == '['`; returns the verdict and
+/// the index after `]`.
+fn class_match(p: &[char], start: usize, c: char) -> Result<(bool, usize), ()> {
+    let mut i = start + 1;
+    let negated = p.get(i) == Some(&'^');
+    if negated {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    loop {
+        let Some(&ch) = p.get(i) else {
+            return Err(());
+        };
+        if ch == ']' && !first {
+            i += 1;
+            break;
+        }
+        first = false;
+        let (lo, next) = class_char(p, i)?;
+        i = next;
+        let hi = if p.get(i) == Some(&'-') {
+            let (hi, next) = class_char(p, i + 1)?;
+            i = next;
+            hi
+        } else {
+            lo
+        };
+        if lo <= c && c <= hi {
+            matched = true;
+        }
+    }
+    Ok((matched != negated, i))
+}
+
+fn class_char(p: &[char], i: usize) -> Result<(char, usize), ()> {
+    match p.get(i) {
+        None | Some('-') | Some(']') => Err(()),
+        Some('\\') => p.get(i + 1).map(|&c| (c, i + 2)).ok_or(()),
+        Some(&c) => Ok((c, i + 1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_filepath_match() {
+        assert_eq!(go_match("*.txt", "a.txt"), Ok(true));
+        assert_eq!(go_match("*.txt", "d/a.txt"), Ok(false));
+        assert_eq!(go_match("a?c", "abc"), Ok(true));
+        assert_eq!(go_match("[a-c]x", "bx"), Ok(true));
+        assert_eq!(go_match("[^a-c]x", "bx"), Ok(false));
+        assert_eq!(go_match("templates/.?*", "templates/.hidden"), Ok(true));
+        assert_eq!(go_match("templates/.?*", "templates/x.yaml"), Ok(false));
+        assert!(go_match("[", "a").is_err());
+    }
+
+    #[test]
+    fn helmignore_rules() {
+        let rules = IgnoreRules::parse("# comment\n*.md\n/ci/\nfiles/*.bak\n.git/\n").unwrap();
+        assert!(rules.ignore("README.md", false));
+        assert!(rules.ignore("docs/README.md", false));
+        assert!(rules.ignore("ci", true));
+        assert!(!rules.ignore("ci", false));
+        assert!(rules.ignore("files/a.bak", false));
+        assert!(!rules.ignore("other/files/a.bak", false));
+        assert!(rules.ignore("templates/.swp", false));
+        assert!(!rules.ignore("templates/a.yaml", false));
+        // Helm's negation: everything the negated pattern does not match is ignored.
+        let rules = IgnoreRules::parse("!keep.txt\n").unwrap();
+        assert!(rules.ignore("values.yaml", false));
+        assert!(!rules.ignore("keep.txt", false));
+        assert!(IgnoreRules::parse("a/**/b").is_err());
+    }
+}

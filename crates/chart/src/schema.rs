@@ -1,0 +1,366 @@
+//! `values.schema.json` checks, reported as Helm (santhosh-tekuri/jsonschema v6) words
+//! them: one block per chart, one `- at '/path': problem` line per failure, failures
+//! under one property grouped as `validation failed`.
+
+use std::sync::Arc;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+
+use crate::chart::Chart;
+use crate::error::ChartError;
+use crate::value::{Map, Value};
+
+/// Checks `values` against the chart's schema and its subcharts' (each against its own
+/// part of the values), as Helm's `ValidateAgainstSchema` does.
+pub fn validate(chart: &Chart, values: &Map) -> Result<(), ChartError> {
+    let report = chart_report(chart, values);
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(ChartError::Schema { report })
+    }
+}
+
+fn chart_report(chart: &Chart, values: &Map) -> String {
+    let mut report = String::new();
+    if let Some(schema) = &chart.schema {
+        match check(schema, values) {
+            Ok(lines) if lines.is_empty() => {}
+            Ok(lines) => {
+                report.push_str(&format!("{}:\n", chart.name()));
+                report.push_str(&lines);
+                report.push('\n');
+            }
+            Err(message) => {
+                report.push_str(&format!("{}:\n{message}\n", chart.name()));
+            }
+        }
+    }
+    for sub in &chart.dependencies {
+        match values.get(sub.name()) {
+            None | Some(Value::Nil) => {}
+            Some(Value::Map(sub_values)) => {
+                report.push_str(&chart_report(sub, &sub_values.to_map()));
+            }
+            Some(other) => report.push_str(&format!(
+                "{}:\ninvalid type for values: expected object (map), got {}\n",
+                sub.name(),
+                other.type_name()
+            )),
+        }
+    }
+    report
+}
+
+/// A value as JSON for validation (integral floats become JSON integers, as Go's JSON
+/// numbers compare in a schema).
+pub fn to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Nil => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Int(i) => serde_json::Value::from(*i),
+        Value::Float(f) => {
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                serde_json::Value::from(*f as i64)
+            } else {
+                serde_json::Number::from_f64(*f)
+                    .map(serde_json::Value::Number)
+                    .unwrap_or(serde_json::Value::Null)
+            }
+        }
+        Value::String(s) => serde_json::Value::String(s.to_string()),
+        Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
+        Value::List(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Value::Map(map) => serde_json::Value::Object(
+            map.read()
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
+        Value::Object(object) => serde_json::Value::String(object.go_string()),
+    }
+}
+
+/// One failure: where in the values, where in the schema, and the message.
+struct Failure {
+    instance: String,
+    schema: Vec<String>,
+    message: String,
+}
+
+fn check(schema: &Arc<serde_json::Value>, values: &Map) -> Result<String, String> {
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|error| format!("- invalid values.schema.json: {error}"))?;
+    let instance = to_json(&Value::map(values.clone()));
+    let mut failures: Vec<Failure> = Vec::new();
+    for error in validator.iter_errors(&instance) {
+        let instance_path = error.instance_path.to_string();
+        let schema_path: Vec<String> = error
+            .schema_path
+            .to_string()
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let message = describe(&error.kind, &error.instance);
+        // santhosh-tekuri reports all missing properties of one object at once.
+        if let ValidationErrorKind::Required { property } = &error.kind
+            && let Some(previous) = failures.iter_mut().find(|f| {
+                f.instance == instance_path
+                    && f.schema.last().map(String::as_str) == Some("required")
+            })
+        {
+            let name = property.as_str().unwrap_or_default();
+            previous.message =
+                previous
+                    .message
+                    .replacen("missing property ", "missing properties ", 1)
+                    + &format!(", '{name}'");
+            continue;
+        }
+        failures.push(Failure {
+            instance: instance_path,
+            schema: schema_path,
+            message,
+        });
+    }
+    let tree = group(&failures.iter().collect::<Vec<_>>(), 0);
+    let mut out = String::new();
+    render(&tree, 0, &mut out);
+    Ok(out.trim_end_matches('\n').to_string())
+}
+
+enum Node<'a> {
+    Leaf(&'a Failure),
+    Group {
+        instance: String,
+        children: Vec<Node<'a>>,
+    },
+}
+
+/// Groups failures by the property (or item) schema they come from, level by level.
+fn group<'a>(failures: &[&'a Failure], depth: usize) -> Vec<Node<'a>> {
+    let mut keyed: Vec<(Option<(String, String)>, Vec<&'a Failure>)> = Vec::new();
+    for failure in failures {
+        let key = scope_key(&failure.schema, depth);
+        match keyed.iter_mut().find(|(k, _)| *k == key && key.is_some()) {
+            Some((_, list)) => list.push(failure),
+            None => keyed.push((key, vec![failure])),
+        }
+    }
+    keyed.sort_by_key(|(key, list)| match key {
+        Some((keyword, _)) => keyword_rank(keyword),
+        None => keyword_rank(list[0].schema.get(depth).map(String::as_str).unwrap_or("")),
+    });
+    keyed
+        .into_iter()
+        .map(|(key, list)| match key {
+            None => Node::Leaf(list[0]),
+            Some(_) if list.len() == 1 => Node::Leaf(list[0]),
+            Some((_, _)) => {
+                let mut children = group(&list, depth + 2);
+                sort_leaves(&mut children, depth + 2);
+                let instance = common_instance(&list);
+                Node::Group { instance, children }
+            }
+        })
+        .collect()
+}
+
+fn sort_leaves(nodes: &mut [Node<'_>], depth: usize) {
+    nodes.sort_by_key(|node| match node {
+        Node::Leaf(f) => keyword_rank(f.schema.get(depth).map(String::as_str).unwrap_or("")),
+        Node::Group { .. } => keyword_rank("properties"),
+    });
+}
+
+fn common_instance(list: &[&Failure]) -> String {
+    list.iter()
+        .map(|f| f.instance.clone())
+        .min_by_key(|s| s.len())
+        .unwrap_or_default()
+}
+
+/// The sub-schema a failure lives under at `depth` (`properties/name`, `items`...), or
+/// `None` when the failing keyword sits at this level.
+fn scope_key(schema: &[String], depth: usize) -> Option<(String, String)> {
+    let keyword = schema.get(depth)?;
+    let rest = schema.len().saturating_sub(depth);
+    match keyword.as_str() {
+        "properties" | "patternProperties" | "items" | "prefixItems" | "allOf" | "anyOf"
+        | "oneOf" | "definitions" | "$defs" | "dependencies" | "dependentSchemas"
+            if rest > 2 =>
+        {
+            Some((keyword.clone(), schema[depth + 1].clone()))
+        }
+        _ => None,
+    }
+}
+
+fn keyword_rank(keyword: &str) -> usize {
+    const ORDER: [&str; 33] = [
+        "type",
+        "const",
+        "enum",
+        "format",
+        "maxProperties",
+        "minProperties",
+        "required",
+        "dependencies",
+        "dependentRequired",
+        "properties",
+        "patternProperties",
+        "additionalProperties",
+        "propertyNames",
+        "maxItems",
+        "minItems",
+        "uniqueItems",
+        "items",
+        "prefixItems",
+        "additionalItems",
+        "contains",
+        "maxLength",
+        "minLength",
+        "pattern",
+        "maximum",
+        "minimum",
+        "exclusiveMaximum",
+        "exclusiveMinimum",
+        "multipleOf",
+        "$ref",
+        "not",
+        "allOf",
+        "anyOf",
+        "oneOf",
+    ];
+    ORDER
+        .iter()
+        .position(|k| *k == keyword)
+        .unwrap_or(ORDER.len())
+}
+
+fn render(nodes: &[Node<'_>], indent: usize, out: &mut String) {
+    for node in nodes {
+        let pad = " ".repeat(indent);
+        match node {
+            Node::Leaf(f) => out.push_str(&format!("{pad}- at '{}': {}\n", f.instance, f.message)),
+            Node::Group { instance, children } => {
+                out.push_str(&format!("{pad}- at '{instance}': validation failed\n"));
+                render(children, indent + 2, out);
+            }
+        }
+    }
+}
+
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "number",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+fn quote_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
+fn number(value: &serde_json::Value) -> String {
+    value.to_string()
+}
+
+fn length(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::String(s) => s.chars().count(),
+        serde_json::Value::Array(items) => items.len(),
+        serde_json::Value::Object(map) => map.len(),
+        _ => 0,
+    }
+}
+
+/// santhosh-tekuri/jsonschema v6's wording of a failure.
+fn describe(kind: &ValidationErrorKind, instance: &serde_json::Value) -> String {
+    use ValidationErrorKind as K;
+    match kind {
+        K::Type { kind } => {
+            let want = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(set) => {
+                    let names: Vec<String> = set.iter().map(|t| t.to_string()).collect();
+                    names.join(" or ")
+                }
+            };
+            format!("got {}, want {want}", json_type(instance))
+        }
+        K::Required { property } => {
+            format!(
+                "missing property '{}'",
+                property.as_str().unwrap_or_default()
+            )
+        }
+        K::Enum { options } => {
+            let listed: Vec<String> = match options {
+                serde_json::Value::Array(items) => items.iter().map(quote_value).collect(),
+                other => vec![quote_value(other)],
+            };
+            format!("value must be one of {}", listed.join(", "))
+        }
+        K::Constant { expected_value } => format!("value must be {}", quote_value(expected_value)),
+        K::AdditionalProperties { unexpected } => {
+            let names: Vec<String> = unexpected.iter().map(|n| format!("'{n}'")).collect();
+            format!("additional properties {} not allowed", names.join(", "))
+        }
+        K::MaxLength { limit } => format!("maxLength: got {}, want {limit}", length(instance)),
+        K::MinLength { limit } => format!("minLength: got {}, want {limit}", length(instance)),
+        K::MaxItems { limit } => format!("maxItems: got {}, want {limit}", length(instance)),
+        K::MinItems { limit } => format!("minItems: got {}, want {limit}", length(instance)),
+        K::MaxProperties { limit } => {
+            format!("maxProperties: got {}, want {limit}", length(instance))
+        }
+        K::MinProperties { limit } => {
+            format!("minProperties: got {}, want {limit}", length(instance))
+        }
+        K::Pattern { pattern } => format!(
+            "{} does not match pattern '{pattern}'",
+            quote_value(instance)
+        ),
+        K::Minimum { limit } => {
+            format!("minimum: got {}, want {}", number(instance), number(limit))
+        }
+        K::Maximum { limit } => {
+            format!("maximum: got {}, want {}", number(instance), number(limit))
+        }
+        K::ExclusiveMinimum { limit } => {
+            format!(
+                "exclusiveMinimum: got {}, want {}",
+                number(instance),
+                number(limit)
+            )
+        }
+        K::ExclusiveMaximum { limit } => {
+            format!(
+                "exclusiveMaximum: got {}, want {}",
+                number(instance),
+                number(limit)
+            )
+        }
+        K::MultipleOf { multiple_of } => {
+            format!("multipleOf: got {}, want {multiple_of}", number(instance))
+        }
+        K::UniqueItems => "items are not unique".to_string(),
+        K::Format { format } => format!("{} is not valid {format}", quote_value(instance)),
+        K::AnyOf => "anyOf failed".to_string(),
+        K::OneOfNotValid => "oneOf failed, none matched".to_string(),
+        K::OneOfMultipleValid => "oneOf failed, more than one matched".to_string(),
+        K::Not { .. } => "not failed".to_string(),
+        K::FalseSchema => "false schema".to_string(),
+        K::Contains => "no items match contains schema".to_string(),
+        other => format!("{other:?}"),
+    }
+}
