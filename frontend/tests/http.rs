@@ -715,7 +715,7 @@ async fn the_binary_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
         listener.local_addr().unwrap().port()
     };
     let backend = closed_address().await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_todo-frontend"))
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_todo-frontend"))
         .env("PORT", port.to_string())
         .env("BACKEND_URL", &backend)
         .env("ENVIRONMENT", "production")
