@@ -655,7 +655,7 @@ pub fn parse_layout(layout: &str, text: &str) -> std::result::Result<DateTime<Ut
         (1i32, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32);
     let mut pm: Option<bool> = None;
     let mut offset_secs: i64 = 0;
-    fn take_digits<'a>(s: &'a str, min: usize, max: usize) -> Option<(u32, &'a str)> {
+    fn take_digits(s: &str, min: usize, max: usize) -> Option<(u32, &str)> {
         let n = s.bytes().take(max).take_while(u8::is_ascii_digit).count();
         if n < min {
             return None;

@@ -20,18 +20,7 @@ fn compile(pattern: &str) -> std::result::Result<Regex, String> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(re);
     }
-    let re = Regex::new(pattern).map_err(|e| {
-        let detail = match e {
-            regex::Error::Syntax(text) => text
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim_start_matches("error: ")
-                .to_string(),
-            other => other.to_string(),
-        };
-        format!("error parsing regexp: {detail}: `{pattern}`")
-    })?;
+    let re = Regex::new(pattern).map_err(|e| go_regex_error(&e, pattern))?;
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() > 256 {
@@ -40,6 +29,29 @@ fn compile(pattern: &str) -> std::result::Result<Regex, String> {
         cache.insert(pattern.to_string(), re.clone());
     });
     Ok(re)
+}
+
+/// Go's `error parsing regexp: CODE: `FRAGMENT`` for the regex crate's error.
+fn go_regex_error(error: &regex::Error, pattern: &str) -> String {
+    let text = error.to_string();
+    let code = if text.contains("unclosed group") {
+        "missing closing )"
+    } else if text.contains("unopened group") {
+        "unexpected )"
+    } else if text.contains("unclosed character class") {
+        "missing closing ]"
+    } else if text.contains("repetition operator missing expression") {
+        "missing argument to repetition operator"
+    } else if text.contains("escape sequence") {
+        "invalid escape sequence"
+    } else if text.contains("invalid character class range") || text.contains("class range") {
+        "invalid character class range"
+    } else if text.contains("repetition quantifier") || text.contains("exceeds size limit") {
+        "invalid repeat count"
+    } else {
+        "invalid or unsupported Perl syntax"
+    };
+    format!("error parsing regexp: {code}: `{pattern}`")
 }
 
 /// `regexp.MustCompile`: the panic a non-`must` function turns into a template error.

@@ -17,13 +17,13 @@ use crate::value::{GoObject, Value};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SemverError {
     /// The text is not a semantic version.
-    #[error("Invalid Semantic Version")]
+    #[error("invalid semantic version")]
     InvalidVersion,
     /// A numeric prerelease part with a leading zero (`1.0.0-01`).
     #[error("Version segment starts with 0")]
     SegmentStartsZero,
     /// A malformed constraint.
-    #[error("improper constraint: {0}")]
+    #[error("improper constraint: {0:?}")]
     ImproperConstraint(String),
 }
 
@@ -313,7 +313,7 @@ impl Constraint {
         if v.major != c.major {
             return false;
         }
-        !(v.minor != c.minor && !self.minor_dirty)
+        v.minor == c.minor || self.minor_dirty
     }
 
     fn caret(&self, v: &Version) -> bool {

@@ -96,7 +96,9 @@ fn float_text(f: f64, flavor: Flavor) -> String {
     }
     // JSON writes the float; go-yaml reads it back as an int when it parses as one.
     let json = format_float_json(f);
-    if json.parse::<i64>().is_ok() || json.parse::<u64>().is_ok() {
+    if let Ok(i) = json.parse::<i64>() {
+        i.to_string()
+    } else if json.parse::<u64>().is_ok() {
         json
     } else {
         format_float_g(f)
@@ -191,11 +193,9 @@ fn analyze(value: &str) -> Analysis {
                         block_indicators = true;
                     }
                 }
-                '-' => {
-                    if followed_by_whitespace {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
+                '-' if followed_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
                 }
                 _ => {}
             }
@@ -208,11 +208,9 @@ fn analyze(value: &str) -> Analysis {
                         block_indicators = true;
                     }
                 }
-                '#' => {
-                    if preceded_by_whitespace {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
+                '#' if preceded_by_whitespace => {
+                    flow_indicators = true;
+                    block_indicators = true;
                 }
                 _ => {}
             }
@@ -325,10 +323,9 @@ fn resolves_to_non_string(s: &str, flavor: Flavor) -> bool {
             if let Some(bin) = plain
                 .strip_prefix("0b")
                 .or_else(|| plain.strip_prefix("-0b"))
+                && i64::from_str_radix(bin, 2).is_ok()
             {
-                if i64::from_str_radix(bin, 2).is_ok() {
-                    return true;
-                }
+                return true;
             }
             flavor == Flavor::Json && is_base60_float(s)
         }
@@ -543,7 +540,7 @@ fn days_in_month(year: u32, month: u32) -> u32 {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
         _ => {
-            if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+            if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) {
                 29
             } else {
                 28
@@ -730,10 +727,8 @@ impl Emitter {
         if simple_key && a.multiline {
             style = Style::DoubleQuoted;
         }
-        if style == Style::Plain {
-            if !a.block_plain_allowed || (text.is_empty() && simple_key) {
-                style = Style::SingleQuoted;
-            }
+        if style == Style::Plain && (!a.block_plain_allowed || (text.is_empty() && simple_key)) {
+            style = Style::SingleQuoted;
         }
         if style == Style::SingleQuoted && !a.single_quoted_allowed {
             style = Style::DoubleQuoted;
