@@ -64,7 +64,7 @@ pub struct Cluster {
     context: String,
     server: String,
     pub(crate) options: ClusterOptions,
-    kinds: Arc<Mutex<HashMap<(String, String, String), (ApiResource, bool)>>>,
+    kinds: Arc<Mutex<KindCache>>,
 }
 
 /// Connects with `options` and checks that the API server answers.
@@ -108,12 +108,18 @@ pub async fn connect(options: ConnectOptions) -> Result<Cluster> {
 
 pub(crate) fn api_error(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
     let action = action.into();
-    move |source| Error::Api { action, source }
+    move |source| Error::Api {
+        action,
+        source: Box::new(source),
+    }
 }
 
 pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {
     matches!(error, kube::Error::Api(response) if response.code == code)
 }
+
+/// Discovered kinds: (group, version, kind) to the resource and whether it is namespaced.
+type KindCache = HashMap<(String, String, String), (ApiResource, bool)>;
 
 /// Where an object lives once its kind is known.
 pub(crate) struct Resolved {
@@ -457,10 +463,10 @@ impl Cluster {
             .get_opt(name)
             .await
             .map_err(api_error(format!("reading {}", manifest.reference)))?;
-        if let Some(live) = &live {
-            if compare::unchanged(&desired, &serde_json::to_value(live).unwrap_or_default()) {
-                return Ok(Change::Unchanged);
-            }
+        if let Some(live) = &live
+            && compare::unchanged(&desired, &serde_json::to_value(live).unwrap_or_default())
+        {
+            return Ok(Change::Unchanged);
         }
         let mut params = PatchParams::apply(FIELD_MANAGER);
         if force {
@@ -479,7 +485,7 @@ impl Cluster {
             Err(kube::Error::Api(response)) if response.code == 409 => {
                 let (manager, fields) = conflict_owner(&response.message);
                 Err(Error::Conflict {
-                    object: manifest.reference.clone(),
+                    object: Box::new(manifest.reference.clone()),
                     manager,
                     fields,
                 })
@@ -625,15 +631,14 @@ impl LeaseGuard {
     /// Stops renewing and deletes the lease if it is still ours.
     pub(crate) async fn release(self) {
         self.stop.cancel();
-        if let Ok(Some(lease)) = self.api.get_opt(&self.name).await {
-            if lease
+        if let Ok(Some(lease)) = self.api.get_opt(&self.name).await
+            && lease
                 .spec
                 .as_ref()
                 .and_then(|s| s.holder_identity.as_deref())
                 == Some(self.me.as_str())
-            {
-                let _ = self.api.delete(&self.name, &DeleteParams::default()).await;
-            }
+        {
+            let _ = self.api.delete(&self.name, &DeleteParams::default()).await;
         }
     }
 }

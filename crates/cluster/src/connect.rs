@@ -116,11 +116,11 @@ fn load_kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
 /// Resolves options to a client config plus the context name and server URL.
 pub(crate) async fn resolve(options: &ConnectOptions) -> Result<(kube::Config, String, String)> {
     let Some(kubeconfig) = load_kubeconfig(options)? else {
-        if options.context.is_none() {
-            if let Ok(config) = kube::Config::incluster() {
-                let server = config.cluster_url.to_string();
-                return Ok((config, "in-cluster".to_string(), server));
-            }
+        if options.context.is_none()
+            && let Ok(config) = kube::Config::incluster()
+        {
+            let server = config.cluster_url.to_string();
+            return Ok((config, "in-cluster".to_string(), server));
         }
         return Err(Error::Kubeconfig {
             reason: "no KUBECONFIG, no ~/.kube/config, and not running inside a cluster".into(),

@@ -64,7 +64,7 @@ pub enum Error {
     )]
     Conflict {
         /// The object being applied.
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         /// The manager owning the fields.
         manager: String,
         /// The conflicting fields, as the server names them.
@@ -77,7 +77,7 @@ pub enum Error {
         action: String,
         /// The client's error.
         #[source]
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// A release record Secret could not be decoded.
     #[error("release record {record} cannot be read: {reason}")]

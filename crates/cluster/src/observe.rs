@@ -196,10 +196,10 @@ impl Cluster {
                 tail_lines: Some(lines),
                 ..LogParams::default()
             };
-            if let Ok(text) = pods.logs(pod, &params).await {
-                if !text.trim().is_empty() {
-                    return text.lines().map(str::to_string).collect();
-                }
+            if let Ok(text) = pods.logs(pod, &params).await
+                && !text.trim().is_empty()
+            {
+                return text.lines().map(str::to_string).collect();
             }
         }
         Vec::new()
@@ -402,7 +402,7 @@ impl Cluster {
                         let what = format!("reading logs of pod {name} container {container}");
                         move |e| Error::Api {
                             action: what.clone(),
-                            source: kube::Error::ReadEvents(e),
+                            source: Box::new(kube::Error::ReadEvents(e)),
                         }
                     });
                 streams.push(lines.boxed());

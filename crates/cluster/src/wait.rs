@@ -83,13 +83,12 @@ pub fn deployment_verdict(deployment: &Deployment) -> Verdict {
         .iter()
         .flatten()
         .find(|c| c.type_ == "Progressing")
+        && condition.reason.as_deref() == Some("ProgressDeadlineExceeded")
     {
-        if condition.reason.as_deref() == Some("ProgressDeadlineExceeded") {
-            return Verdict::failed(format!(
-                "progress deadline exceeded: {}",
-                condition.message.clone().unwrap_or_default()
-            ));
-        }
+        return Verdict::failed(format!(
+            "progress deadline exceeded: {}",
+            condition.message.clone().unwrap_or_default()
+        ));
     }
     let updated = status.updated_replicas.unwrap_or(0);
     let ready = status.ready_replicas.unwrap_or(0);

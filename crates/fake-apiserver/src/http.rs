@@ -543,20 +543,20 @@ impl State {
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
             .map(str::to_string);
-        if let Some(sent) = sent_rv {
-            if Some(sent.as_str()) != old.value["metadata"]["resourceVersion"].as_str() {
-                let mut error = ApiError::new(
-                    409,
-                    "Conflict",
-                    format!(
-                        "Operation cannot be fulfilled on {} \"{}\": the object has been modified; please apply your changes to the latest version and try again",
-                        ty_display(ty),
-                        key.3
-                    ),
-                );
-                error.details = json!({"name": key.3, "group": ty.group, "kind": ty.plural});
-                return Err(error);
-            }
+        if let Some(sent) = sent_rv
+            && Some(sent.as_str()) != old.value["metadata"]["resourceVersion"].as_str()
+        {
+            let mut error = ApiError::new(
+                409,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{}\": the object has been modified; please apply your changes to the latest version and try again",
+                    ty_display(ty),
+                    key.3
+                ),
+            );
+            error.details = json!({"name": key.3, "group": ty.group, "kind": ty.plural});
+            return Err(error);
         }
         if status_only {
             let status = object["status"].clone();
@@ -564,10 +564,10 @@ impl State {
             object["status"] = status;
         } else {
             object["status"] = old.value.get("status").cloned().unwrap_or(Value::Null);
-            if object["status"].is_null() {
-                if let Some(map) = object.as_object_mut() {
-                    map.remove("status");
-                }
+            if object["status"].is_null()
+                && let Some(map) = object.as_object_mut()
+            {
+                map.remove("status");
             }
         }
         let managers = updated_managers(&old, &object, manager, &ty.api_version());
@@ -1104,13 +1104,11 @@ async fn forward(socket: WebSocket, ports: Vec<u16>, targets: Vec<Option<std::ne
             incoming = stream.next() => match incoming {
                 Some(Ok(Message::Binary(frame))) if !frame.is_empty() => {
                     let channel = frame[0] as usize;
-                    if channel % 2 == 0 {
-                        if let Some(Some(writer)) = writers.get_mut(channel / 2) {
-                            if writer.write_all(&frame[1..]).await.is_err() {
+                    if channel.is_multiple_of(2)
+                        && let Some(Some(writer)) = writers.get_mut(channel / 2)
+                            && writer.write_all(&frame[1..]).await.is_err() {
                                 break;
                             }
-                        }
-                    }
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 _ => {}

@@ -208,6 +208,37 @@ impl FakeApiServer {
             .collect()
     }
 
+    /// Removes an object as a controller would (not counted as a client write).
+    pub fn remove(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> bool {
+        let mut state = self.shared.lock();
+        let Some(ty) = state.type_by_kind(api_version, kind) else {
+            return false;
+        };
+        let key = (
+            ty.group.clone(),
+            ty.plural.clone(),
+            namespace.unwrap_or("").to_string(),
+            name.to_string(),
+        );
+        match state.objects.remove(&key) {
+            Some(stored) => {
+                let _ = self.shared.events.send(WatchEvent {
+                    kind: "DELETED",
+                    key,
+                    object: stored.rendered(),
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Replaces an object's `status` (merging into nothing: the whole status is `status`).
     pub fn set_status(
         &self,

@@ -1,0 +1,1276 @@
+//! deploykit-cluster against the fake API server: a real kube::Client over real HTTP.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deploykit_cluster::release::{self, Release};
+use deploykit_cluster::{
+    Cause, Change, ChartMetadata, Cluster, ClusterOptions, ConnectOptions, DiffAction, Error,
+    ForwardEvent, LogsRequest, PortForwardRequest, Progress, ReleaseRequest, Status, Target,
+    connect,
+};
+use deploykit_fake_apiserver::FakeApiServer;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+const NS: &str = "todo";
+
+struct Env {
+    server: FakeApiServer,
+    cluster: Cluster,
+    dir: tempfile::TempDir,
+}
+
+async fn env() -> Env {
+    let server = FakeApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, server.kubeconfig("fake")).unwrap();
+    let cluster = client(&path, "test-a").await;
+    Env {
+        server,
+        cluster,
+        dir,
+    }
+}
+
+async fn client(path: &std::path::Path, identity: &str) -> Cluster {
+    connect(ConnectOptions {
+        kubeconfig: Some(path.to_path_buf()),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .with_options(ClusterOptions {
+        poll_interval: Duration::from_millis(20),
+        lease_duration: Duration::from_secs(30),
+        identity: identity.into(),
+    })
+}
+
+fn chart() -> ChartMetadata {
+    ChartMetadata {
+        name: "web".into(),
+        version: "0.1.0".into(),
+        app_version: "1.0".into(),
+        api_version: "v2".into(),
+        ..Default::default()
+    }
+}
+
+fn config_map(name: &str, data: &str) -> String {
+    format!(
+        "# Source: web/templates/{name}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{data}\"\n"
+    )
+}
+
+fn kept_config_map(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/resource-policy: keep\ndata:\n  value: kept\n"
+    )
+}
+
+fn deployment(image: &str) -> String {
+    format!(
+        "# Source: web/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: {image}\n"
+    )
+}
+
+fn service() -> String {
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: 8080\n".to_string()
+}
+
+fn request(manifests: Vec<String>) -> ReleaseRequest {
+    let mut request = ReleaseRequest::new("web", NS, chart(), manifests);
+    request.timeout = Duration::from_secs(5);
+    request.values = serde_json::from_value(json!({"image": {"tag": "v1"}})).unwrap();
+    request
+}
+
+type Events = Arc<Mutex<Vec<Progress>>>;
+
+async fn deploy(
+    cluster: &Cluster,
+    request: &ReleaseRequest,
+) -> (
+    Result<deploykit_cluster::DeployOutcome, Error>,
+    Vec<Progress>,
+) {
+    let events: Events = Arc::default();
+    let sink = events.clone();
+    let result = cluster
+        .deploy(
+            request,
+            &mut move |e| sink.lock().unwrap().push(e),
+            &CancellationToken::new(),
+        )
+        .await;
+    let events = events.lock().unwrap().clone();
+    (result, events)
+}
+
+fn statuses(history: &[Release]) -> Vec<(u32, Status)> {
+    history.iter().map(|r| (r.version, r.info.status)).collect()
+}
+
+fn pod(name: &str, status: Value) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NS, "labels": {"app": "web"}, "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"containers": [{"name": "web", "image": "web:v2", "ports": [{"name": "http", "containerPort": 8080}]}]}, "status": status})
+}
+
+fn waiting_pod(reason: &str, message: &str) -> Value {
+    pod(
+        "web-1",
+        json!({"phase": "Pending", "containerStatuses": [{"name": "web", "image": "web:v2", "imageID": "", "ready": false, "restartCount": 5,
+        "state": {"waiting": {"reason": reason, "message": message}}, "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}),
+    )
+}
+
+fn ready_pod(name: &str) -> Value {
+    pod(
+        name,
+        json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [{"name": "web", "image": "web:v2", "imageID": "", "ready": true, "restartCount": 0, "state": {"running": {}}}]}),
+    )
+}
+
+fn namespace(server: &FakeApiServer) {
+    server.put(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}));
+}
+
+#[tokio::test]
+async fn install_applies_in_helm_order_and_records_a_helm_revision() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let (outcome, events) = deploy(
+        &env.cluster,
+        &request(vec![
+            deployment("web:v1"),
+            service(),
+            config_map("settings", "a"),
+        ]),
+    )
+    .await;
+    let outcome = outcome.unwrap();
+    assert_eq!(
+        (outcome.revision, outcome.created, outcome.unchanged),
+        (1, 3, false)
+    );
+    let applied: Vec<String> = events
+        .iter()
+        .filter_map(|e| {
+            if let Progress::Applied { object, .. } = e {
+                Some(object.kind.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(applied, ["ConfigMap", "Service", "Deployment"]);
+    assert!(events.iter().any(|e| matches!(e, Progress::Workload { object, readiness: deploykit_cluster::Readiness::Ready, .. } if object.kind == "Deployment")));
+
+    let secret = env
+        .server
+        .get("v1", "Secret", Some(NS), "sh.helm.release.v1.web.v1")
+        .expect("record");
+    assert_eq!(secret["type"], "helm.sh/release.v1");
+    for (label, value) in [
+        ("name", "web"),
+        ("owner", "helm"),
+        ("status", "deployed"),
+        ("version", "1"),
+    ] {
+        assert_eq!(secret["metadata"]["labels"][label], value, "{label}");
+    }
+    let history = env.cluster.history("web", NS).await.unwrap();
+    assert_eq!(statuses(&history), [(1, Status::Deployed)]);
+    assert_eq!(history[0].info.description, "Install complete");
+    assert!(
+        history[0].manifest.starts_with(
+            "---\n# Source: web/templates/settings.yaml\napiVersion: v1\nkind: ConfigMap"
+        ),
+        "{}",
+        history[0].manifest
+    );
+    assert_eq!(history[0].config["image"]["tag"], "v1");
+
+    let live = env
+        .server
+        .get("apps/v1", "Deployment", Some(NS), "web")
+        .unwrap();
+    assert_eq!(live["metadata"]["managedFields"][0]["manager"], "deploykit");
+    assert_eq!(live["metadata"]["managedFields"][0]["operation"], "Apply");
+    assert_eq!(
+        live["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+    assert_eq!(
+        live["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "web"
+    );
+    assert!(
+        env.server
+            .names("coordination.k8s.io/v1", "Lease", Some(NS))
+            .is_empty(),
+        "lease released"
+    );
+
+    let status = env.cluster.status("web", NS).await.unwrap();
+    assert_eq!(status.release.info.status, Status::Deployed);
+    assert_eq!(status.workloads.len(), 2);
+}
+
+#[tokio::test]
+async fn redeploying_the_same_release_writes_nothing() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let manifests = vec![deployment("web:v1"), service(), config_map("settings", "a")];
+    deploy(&env.cluster, &request(manifests.clone()))
+        .await
+        .0
+        .unwrap();
+    let before = env.server.writes();
+    let (outcome, events) = deploy(&env.cluster, &request(manifests)).await;
+    let outcome = outcome.unwrap();
+    assert!(outcome.unchanged);
+    assert_eq!(outcome.revision, 1);
+    assert_eq!(
+        env.server.writes(),
+        before,
+        "writes: {:?}",
+        &env.server.write_log()[before..]
+    );
+    assert!(events.contains(&Progress::UpToDate { revision: 1 }));
+}
+
+#[tokio::test]
+async fn a_drifted_object_is_reapplied_and_only_it_is_written() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let manifests = vec![config_map("a", "1"), config_map("b", "1")];
+    deploy(&env.cluster, &request(manifests.clone()))
+        .await
+        .0
+        .unwrap();
+    let mut drifted = env.server.get("v1", "ConfigMap", Some(NS), "b").unwrap();
+    drifted["data"]["value"] = json!("edited by hand");
+    env.server.put(drifted);
+    let (outcome, _) = deploy(&env.cluster, &request(manifests)).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(
+        (
+            outcome.revision,
+            outcome.configured,
+            outcome.unchanged_objects
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        env.server.get("v1", "ConfigMap", Some(NS), "b").unwrap()["data"]["value"],
+        "1"
+    );
+}
+
+#[tokio::test]
+async fn upgrade_prunes_only_what_left_the_release_and_honours_keep() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![
+            config_map("a", "1"),
+            config_map("b", "1"),
+            kept_config_map("c"),
+        ]),
+    )
+    .await
+    .0
+    .unwrap();
+    env.server.put(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "not-ours", "namespace": NS}}));
+    let (outcome, events) = deploy(&env.cluster, &request(vec![config_map("a", "2")])).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(
+        (outcome.revision, outcome.configured, outcome.deleted),
+        (2, 1, 1)
+    );
+    let mut names = env.server.names("v1", "ConfigMap", Some(NS));
+    names.sort();
+    assert_eq!(names, ["a", "c", "not-ours"]);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Progress::Kept { object } if object.name == "c"))
+    );
+    let history = env.cluster.history("web", NS).await.unwrap();
+    assert_eq!(
+        statuses(&history),
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+    assert_eq!(history[1].info.description, "Upgrade complete");
+    assert_eq!(
+        history[1].info.first_deployed,
+        history[0].info.first_deployed
+    );
+}
+
+#[tokio::test]
+async fn apply_conflicts_name_the_owning_manager_and_force_takes_over() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    namespace(&env.server);
+    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        env.cluster.client().clone(),
+        NS,
+        &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+    );
+    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"value": "theirs"}});
+    api.patch(
+        "settings",
+        &kube::api::PatchParams::apply("kubectl-edit"),
+        &kube::api::Patch::Apply(&theirs),
+    )
+    .await
+    .unwrap();
+
+    let err = deploy(&env.cluster, &request(vec![config_map("settings", "ours")]))
+        .await
+        .0
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(&err, Error::Conflict { manager, fields, .. } if manager == "kubectl-edit" && fields == ".data.value"),
+        "{text}"
+    );
+    assert!(text.contains("--force-conflicts"), "{text}");
+    assert_eq!(
+        statuses(&env.cluster.history("web", NS).await.unwrap()),
+        [(1, Status::Failed)]
+    );
+
+    let mut forced = request(vec![config_map("settings", "ours")]);
+    forced.force_conflicts = true;
+    let outcome = deploy(&env.cluster, &forced).await.0.unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(
+        env.server
+            .get("v1", "ConfigMap", Some(NS), "settings")
+            .unwrap()["data"]["value"],
+        "ours"
+    );
+}
+
+async fn diagnose(
+    pod: Value,
+    events: Vec<Value>,
+    logs: Option<&str>,
+    timeout: Duration,
+) -> (Error, Env) {
+    let env = env().await;
+    namespace(&env.server);
+    env.server.put(pod);
+    for event in events {
+        env.server.put(event);
+    }
+    if let Some(text) = logs {
+        env.server.set_pod_log(NS, "web-1", "web", true, text);
+    }
+    let mut req = request(vec![deployment("web:v2")]);
+    req.timeout = timeout;
+    let err = deploy(&env.cluster, &req).await.0.unwrap_err();
+    (err, env)
+}
+
+fn problem_of(err: &Error) -> &deploykit_cluster::Problem {
+    match err {
+        Error::RolloutFailed { diagnosis, .. } => &diagnosis.problems[0],
+        other => panic!("expected a rollout failure, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn image_not_in_the_cluster_is_diagnosed_with_the_build_fix() {
+    let (err, env) = diagnose(
+        waiting_pod(
+            "ErrImageNeverPull",
+            "Container image \"web:v2\" is not present with pull policy of Never",
+        ),
+        vec![],
+        None,
+        Duration::from_secs(30),
+    )
+    .await;
+    let problem = problem_of(&err);
+    assert_eq!(problem.cause, Cause::ImageNotInCluster);
+    assert!(
+        err.to_string().contains("minikube docker-env") && err.to_string().contains("web:v2"),
+        "{err}"
+    );
+    assert_eq!(
+        statuses(&env.cluster.history("web", NS).await.unwrap()),
+        [(1, Status::Failed)]
+    );
+}
+
+#[tokio::test]
+async fn image_pull_back_off_is_diagnosed() {
+    let (err, _env) = diagnose(
+        waiting_pod("ImagePullBackOff", "Back-off pulling image \"web:v2\""),
+        vec![],
+        None,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(problem_of(&err).cause, Cause::ImagePull);
+    assert!(err.to_string().contains("Back-off pulling image"), "{err}");
+}
+
+#[tokio::test]
+async fn crash_loops_come_with_the_last_log_lines() {
+    let (err, _env) = diagnose(
+        waiting_pod("CrashLoopBackOff", "back-off 5m0s"),
+        vec![],
+        Some("starting\nerror: DATABASE_URL is not set\n"),
+        Duration::from_secs(30),
+    )
+    .await;
+    let problem = problem_of(&err);
+    assert_eq!(problem.cause, Cause::CrashLoop);
+    assert_eq!(
+        problem.last_log_lines,
+        ["starting", "error: DATABASE_URL is not set"]
+    );
+    assert!(
+        err.to_string().contains("| error: DATABASE_URL is not set"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_reference_is_diagnosed() {
+    let (err, _env) = diagnose(
+        waiting_pod(
+            "CreateContainerConfigError",
+            "secret \"todo-secrets\" not found",
+        ),
+        vec![],
+        None,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(problem_of(&err).cause, Cause::BadConfigReference);
+    assert!(
+        err.to_string()
+            .contains("secret \"todo-secrets\" not found"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn unschedulable_pods_report_the_scheduler_message() {
+    let pending = pod(
+        "web-1",
+        json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/1 nodes are available: 1 Insufficient memory."}]}),
+    );
+    let (err, _env) = diagnose(pending, vec![], None, Duration::from_secs(30)).await;
+    assert_eq!(problem_of(&err).cause, Cause::Unschedulable);
+    assert!(err.to_string().contains("Insufficient memory"), "{err}");
+}
+
+#[tokio::test]
+async fn failing_probes_are_reported_when_the_wait_times_out() {
+    let running = pod(
+        "web-1",
+        json!({"phase": "Running", "containerStatuses": [{"name": "web", "image": "web:v2", "imageID": "", "ready": false, "restartCount": 0, "state": {"running": {}}}]}),
+    );
+    let event = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web-1.probe", "namespace": NS},
+        "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": NS, "fieldPath": "spec.containers{web}"},
+        "reason": "Unhealthy", "message": "Readiness probe failed: Get \"http://10.0.0.5:8080/health\": connection refused", "count": 4, "type": "Warning"});
+    let (err, _env) = diagnose(running, vec![event], None, Duration::from_millis(300)).await;
+    let Error::RolloutFailed { diagnosis, .. } = &err else {
+        panic!("{err}")
+    };
+    assert!(diagnosis.timed_out_after.is_some());
+    assert_eq!(diagnosis.problems[0].cause, Cause::ProbeFailing);
+    assert!(
+        err.to_string().contains("Readiness probe failed") && err.to_string().contains("timed out"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn atomic_upgrade_rolls_back_when_the_rollout_fails() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![deployment("web:v1"), config_map("settings", "1")]),
+    )
+    .await
+    .0
+    .unwrap();
+    env.server.set_auto_ready(false);
+    env.server.put(waiting_pod("CrashLoopBackOff", "back-off"));
+    let server_url = env.server.url();
+    let watcher = {
+        let records = env.cluster.clone();
+        tokio::spawn(async move {
+            // Play the controller: once the rollback revision exists, the old pods come back.
+            loop {
+                let history = records.history("web", NS).await.unwrap_or_default();
+                if history.iter().any(|r| r.version == 3) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let mut req = request(vec![deployment("web:v2"), config_map("settings", "2")]);
+    req.atomic = true;
+    let cluster = env.cluster.clone();
+    let deploying = tokio::spawn(async move { deploy(&cluster, &req).await });
+    watcher.await.unwrap();
+    env.server.remove("v1", "Pod", Some(NS), "web-1");
+    env.server.set_auto_ready(true);
+    let (result, events) = deploying.await.unwrap();
+    let err = result.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::RolloutFailed {
+                revision: 2,
+                rolled_back_to: Some(1),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("rolled back to revision 1"),
+        "{err}"
+    );
+    assert!(events.contains(&Progress::RollingBack { to: 1 }));
+    let history = env.cluster.history("web", NS).await.unwrap();
+    assert_eq!(
+        statuses(&history),
+        [
+            (1, Status::Superseded),
+            (2, Status::Failed),
+            (3, Status::Deployed)
+        ]
+    );
+    assert_eq!(history[2].info.description, "Rollback to 1");
+    assert_eq!(
+        env.server
+            .get("v1", "ConfigMap", Some(NS), "settings")
+            .unwrap()["data"]["value"],
+        "1"
+    );
+    let live = env
+        .server
+        .get("apps/v1", "Deployment", Some(NS), "web")
+        .unwrap();
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "web:v1"
+    );
+    drop(server_url);
+}
+
+#[tokio::test]
+async fn atomic_first_install_that_fails_is_removed() {
+    let (err, env) = {
+        let env = env().await;
+        namespace(&env.server);
+        env.server.put(waiting_pod("ErrImageNeverPull", ""));
+        let mut req = request(vec![deployment("web:v2"), config_map("settings", "1")]);
+        req.atomic = true;
+        (deploy(&env.cluster, &req).await.0.unwrap_err(), env)
+    };
+    assert!(
+        matches!(
+            err,
+            Error::RolloutFailed {
+                rolled_back_to: Some(0),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(env.cluster.history("web", NS).await.unwrap().is_empty());
+    assert!(
+        env.server
+            .get("apps/v1", "Deployment", Some(NS), "web")
+            .is_none()
+    );
+    assert!(
+        env.server
+            .get("v1", "ConfigMap", Some(NS), "settings")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn rollback_reapplies_a_stored_revision_as_a_new_one() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![config_map("a", "1"), config_map("b", "1")]),
+    )
+    .await
+    .0
+    .unwrap();
+    deploy(&env.cluster, &request(vec![config_map("a", "2")]))
+        .await
+        .0
+        .unwrap();
+    let outcome = env
+        .cluster
+        .rollback(
+            "web",
+            NS,
+            None,
+            Duration::from_secs(5),
+            &mut |_| {},
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.revision, 3);
+    assert_eq!(
+        env.server.get("v1", "ConfigMap", Some(NS), "a").unwrap()["data"]["value"],
+        "1"
+    );
+    assert!(
+        env.server.get("v1", "ConfigMap", Some(NS), "b").is_some(),
+        "b comes back"
+    );
+    let history = env.cluster.history("web", NS).await.unwrap();
+    assert_eq!(
+        statuses(&history),
+        [
+            (1, Status::Superseded),
+            (2, Status::Superseded),
+            (3, Status::Deployed)
+        ]
+    );
+    assert_eq!(history[2].info.description, "Rollback to 1");
+
+    let err = env
+        .cluster
+        .rollback(
+            "web",
+            NS,
+            Some(9),
+            Duration::from_secs(5),
+            &mut |_| {},
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("has no revision 9"), "{err}");
+}
+
+#[tokio::test]
+async fn uninstall_deletes_objects_and_records_but_keeps_kept_ones() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![
+            deployment("web:v1"),
+            service(),
+            kept_config_map("data"),
+        ]),
+    )
+    .await
+    .0
+    .unwrap();
+    let outcome = env.cluster.uninstall("web", NS, &mut |_| {}).await.unwrap();
+    let deleted: Vec<_> = outcome.deleted.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(deleted, ["Service", "Deployment"]);
+    assert_eq!(outcome.kept[0].name, "data");
+    assert!(
+        env.server
+            .get("v1", "ConfigMap", Some(NS), "data")
+            .is_some()
+    );
+    assert!(
+        env.server
+            .get("apps/v1", "Deployment", Some(NS), "web")
+            .is_none()
+    );
+    assert!(env.cluster.history("web", NS).await.unwrap().is_empty());
+    let err = env
+        .cluster
+        .uninstall("web", NS, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("release `web` not found in namespace `todo`"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn ctrl_c_records_the_revision_failed_and_the_next_deploy_goes_on() {
+    let env = env().await;
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        trigger.cancel();
+    });
+    let err = env
+        .cluster
+        .deploy(&request(vec![deployment("web:v1")]), &mut |_| {}, &cancel)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Interrupted { revision: 1, .. }),
+        "{err}"
+    );
+    let history = env.cluster.history("web", NS).await.unwrap();
+    assert_eq!(statuses(&history), [(1, Status::Failed)]);
+    assert!(history[0].info.description.contains("Interrupted"));
+    assert!(
+        env.server
+            .names("coordination.k8s.io/v1", "Lease", Some(NS))
+            .is_empty()
+    );
+
+    env.server.set_auto_ready(true);
+    let outcome = deploy(&env.cluster, &request(vec![deployment("web:v1")]))
+        .await
+        .0
+        .unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(
+        statuses(&env.cluster.history("web", NS).await.unwrap()),
+        [(1, Status::Failed), (2, Status::Deployed)]
+    );
+}
+
+fn lease(holder: &str, renewed: chrono::DateTime<chrono::Utc>, seconds: i32) -> Value {
+    json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "deploykit.web", "namespace": NS},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": seconds, "acquireTime": release::go_time(renewed), "renewTime": release::go_time(renewed)}})
+}
+
+fn record_secret(release: &Release) -> Value {
+    let secret = release::to_secret(release, ("createdAt", 1)).unwrap();
+    serde_json::to_value(secret)
+        .map(|mut v| {
+            v["apiVersion"] = json!("v1");
+            v["kind"] = json!("Secret");
+            v
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stale_pending_revision_is_taken_over_with_a_message() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    namespace(&env.server);
+    let long_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut stale = Release::new(
+        "web",
+        NS,
+        1,
+        Status::PendingInstall,
+        "Initial install underway",
+        long_ago,
+    );
+    stale.manifest = "---\n".to_string() + &config_map("old", "1");
+    env.server.put(record_secret(&stale));
+    env.server
+        .put(lease("deploykit@laptop pid 42", long_ago, 30));
+
+    let (outcome, events) = deploy(&env.cluster, &request(vec![config_map("settings", "1")])).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(
+        outcome.took_over.as_deref(),
+        Some("deploykit@laptop pid 42")
+    );
+    assert!(events.contains(&Progress::TookOver {
+        revision: 1,
+        status: Status::PendingInstall,
+        holder: Some("deploykit@laptop pid 42".into())
+    }));
+    let history = env.cluster.history("web", NS).await.unwrap();
+    assert_eq!(
+        statuses(&history),
+        [(1, Status::Failed), (2, Status::Deployed)]
+    );
+    assert!(
+        history[0]
+            .info
+            .description
+            .contains("deploykit@laptop pid 42 stopped"),
+        "{}",
+        history[0].info.description
+    );
+    assert_eq!(history[1].info.description, "Install complete");
+}
+
+#[tokio::test]
+async fn a_second_concurrent_deploy_refuses_naming_the_first_or_waits_for_it() {
+    let env = env().await;
+    let second = client(&env.dir.path().join("kubeconfig"), "deploykit@ci-runner").await;
+    // The first deploy waits for a Deployment that nobody makes ready.
+    let cancel = CancellationToken::new();
+    let first = {
+        let (cluster, cancel) = (env.cluster.clone(), cancel.clone());
+        tokio::spawn(async move {
+            cluster
+                .deploy(&request(vec![deployment("web:v1")]), &mut |_| {}, &cancel)
+                .await
+        })
+    };
+    while env
+        .server
+        .names("coordination.k8s.io/v1", "Lease", Some(NS))
+        .is_empty()
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let err = deploy(&second, &request(vec![deployment("web:v2")]))
+        .await
+        .0
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Locked { holder, .. } if holder == "test-a"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("being changed by test-a"), "{err}");
+
+    // With a lock wait, the second deploy waits and goes on once the first is done.
+    let mut patient = request(vec![deployment("web:v2")]);
+    patient.lock_wait = Duration::from_secs(10);
+    let waiting = tokio::spawn(async move { deploy(&second, &patient).await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    env.server.set_auto_ready(true);
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.revision, 1);
+    let (second, events) = waiting.await.unwrap();
+    assert_eq!(second.unwrap().revision, 2);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Progress::WaitingForLock { holder, .. } if holder == "test-a"))
+    );
+    drop(cancel);
+}
+
+#[tokio::test]
+async fn reads_a_release_helm_wrote_and_upgrades_it() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    namespace(&env.server);
+    // As Helm's Go structs serialize it (json.Marshal, map keys sorted), gzip, base64.
+    let helm_json = r#"{"name":"web","info":{"first_deployed":"2025-06-01T10:00:00.123456789+02:00","last_deployed":"2025-06-01T10:00:00.123456789+02:00","deleted":"","description":"Install complete","status":"deployed","notes":"visit it"},"chart":{"metadata":{"name":"web","version":"0.1.0","description":"demo","apiVersion":"v2","appVersion":"1.0","type":"application"},"lock":null,"templates":[{"name":"templates/cm.yaml","data":"YXBpVmVyc2lvbjogdjEK"}],"values":{"replicas":1},"schema":null,"files":[]},"config":{"image":{"tag":"v0"}},"manifest":"---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-helm\ndata:\n  value: \"1\"\n","version":1,"namespace":"todo"}"#;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, helm_json.as_bytes()).unwrap();
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+    env.server.put(json!({"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+        "metadata": {"name": "sh.helm.release.v1.web.v1", "namespace": NS, "labels": {"name": "web", "owner": "helm", "status": "deployed", "version": "1", "createdAt": "1748764800"}},
+        "data": {"release": base64::engine::general_purpose::STANDARD.encode(encoded)}}));
+    env.server.put(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-helm", "namespace": NS}, "data": {"value": "1"}}));
+
+    let history = env.cluster.history("web", NS).await.unwrap();
+    assert_eq!(statuses(&history), [(1, Status::Deployed)]);
+    assert_eq!(history[0].info.notes, "visit it");
+    assert_eq!(
+        history[0].chart.as_ref().unwrap().metadata.chart_type,
+        "application"
+    );
+
+    let outcome = deploy(&env.cluster, &request(vec![config_map("settings", "1")]))
+        .await
+        .0
+        .unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(outcome.deleted, 1, "Helm's object is pruned");
+    assert_eq!(
+        statuses(&env.cluster.history("web", NS).await.unwrap()),
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+}
+
+#[tokio::test]
+async fn custom_resources_are_applied_after_their_definition() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    plural: widgets\n    singular: widget\n    kind: Widget\n  versions:\n  - name: v1\n    served: true\n    storage: true\n";
+    let widget =
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 3\n";
+    let outcome = deploy(&env.cluster, &request(vec![widget.into(), crd.into()]))
+        .await
+        .0
+        .unwrap();
+    assert_eq!(outcome.created, 2);
+    assert_eq!(
+        env.server
+            .get("example.com/v1", "Widget", Some(NS), "w")
+            .unwrap()["spec"]["size"],
+        3
+    );
+
+    let unknown = "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n";
+    let err = deploy(&env.cluster, &request(vec![unknown.into()]))
+        .await
+        .0
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no resource kind Gadget in example.com/v1")
+            && err.to_string().contains("CustomResourceDefinition"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn diff_shows_what_an_apply_would_change() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![
+            config_map("a", "1"),
+            config_map("b", "1"),
+            config_map("same", "1"),
+        ]),
+    )
+    .await
+    .0
+    .unwrap();
+    let before = env.server.writes();
+    let diffs = env
+        .cluster
+        .diff(&request(vec![
+            config_map("a", "2"),
+            config_map("new", "1"),
+            config_map("same", "1"),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(env.server.writes(), before, "diff writes nothing");
+    let summary: Vec<(String, DiffAction)> = diffs
+        .iter()
+        .map(|d| (d.object.name.clone(), d.action.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a".into(), DiffAction::Update),
+            ("new".into(), DiffAction::Create),
+            ("same".into(), DiffAction::Unchanged),
+            ("b".into(), DiffAction::Delete)
+        ]
+    );
+    assert_eq!(diffs[0].fields.len(), 1);
+    assert_eq!(diffs[0].fields[0].path, "data.value");
+    assert_eq!(diffs[0].fields[0].live, Some(json!("1")));
+    assert_eq!(diffs[0].fields[0].desired, Some(json!("2")));
+}
+
+#[tokio::test]
+async fn logs_of_a_workload_all_containers_and_follow() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(&env.cluster, &request(vec![deployment("web:v1")]))
+        .await
+        .0
+        .unwrap();
+    let mut two = ready_pod("web-1");
+    two["spec"]["containers"] =
+        json!([{"name": "web", "image": "a"}, {"name": "sidecar", "image": "b"}]);
+    env.server.put(two);
+    env.server
+        .set_pod_log(NS, "web-1", "web", false, "one\ntwo\nthree");
+    env.server
+        .set_pod_log(NS, "web-1", "sidecar", false, "side");
+
+    let mut req = LogsRequest::new(
+        NS,
+        Target::Workload {
+            kind: "Deployment".into(),
+            name: "web".into(),
+        },
+    );
+    req.tail = Some(2);
+    let lines: Vec<String> = env
+        .cluster
+        .logs(&req)
+        .await
+        .unwrap()
+        .map(|l| l.unwrap().line)
+        .collect()
+        .await;
+    assert_eq!(lines, ["two", "three"]);
+
+    req.all_containers = true;
+    req.tail = None;
+    let mut all: Vec<(String, String)> = env
+        .cluster
+        .logs(&req)
+        .await
+        .unwrap()
+        .map(|l| l.map(|l| (l.container, l.line)).unwrap())
+        .collect()
+        .await;
+    all.sort();
+    assert_eq!(all.len(), 4);
+    assert!(all.contains(&("sidecar".into(), "side".into())));
+
+    let mut follow = LogsRequest::new(NS, Target::Pod("web-1".into()));
+    follow.follow = true;
+    follow.tail = Some(0);
+    let mut stream = env.cluster.logs(&follow).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    env.server.append_pod_log(NS, "web-1", "web", "new line");
+    let line = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (line.pod.as_str(), line.line.as_str()),
+        ("web-1", "new line")
+    );
+
+    let err = match env
+        .cluster
+        .logs(&LogsRequest::new(NS, Target::Pod("nope".into())))
+        .await
+    {
+        Err(e) => e,
+        Ok(_) => panic!("expected an error"),
+    };
+    assert!(
+        err.to_string()
+            .contains("pod nope not found in namespace todo"),
+        "{err}"
+    );
+}
+
+async fn echo_server(tag: &'static str) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 64];
+                while let Ok(n) = socket.read(&mut buffer).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let reply = format!("{tag}:{}", String::from_utf8_lossy(&buffer[..n]));
+                    if socket.write_all(reply.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn round_trip(addr: std::net::SocketAddr, message: &str) -> String {
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket.write_all(message.as_bytes()).await.unwrap();
+    let mut buffer = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), socket.read(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&buffer[..n]).to_string()
+}
+
+#[tokio::test]
+async fn port_forward_to_a_service_follows_a_replaced_pod() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![deployment("web:v1"), service()]),
+    )
+    .await
+    .0
+    .unwrap();
+    env.server.put(ready_pod("web-1"));
+    env.server
+        .set_port_target(NS, "web-1", 8080, echo_server("first").await);
+
+    let cancel = CancellationToken::new();
+    let request = PortForwardRequest {
+        namespace: NS.into(),
+        target: Target::Service("web".into()),
+        remote_port: 80,
+        local_port: 0,
+    };
+    let mut forward = env
+        .cluster
+        .port_forward(request, cancel.clone())
+        .await
+        .unwrap();
+    let local = forward.local_addr();
+    assert!(local.ip().is_loopback());
+    assert_eq!(round_trip(local, "ping").await, "first:ping");
+    assert_eq!(
+        forward.next_event().await,
+        Some(ForwardEvent::Forwarding {
+            pod: "web-1".into(),
+            port: 8080
+        })
+    );
+
+    env.server.remove("v1", "Pod", Some(NS), "web-1");
+    let mut replacement = ready_pod("web-2");
+    replacement["metadata"]["creationTimestamp"] = json!("2026-01-02T00:00:00Z");
+    env.server.put(replacement);
+    env.server
+        .set_port_target(NS, "web-2", 8080, echo_server("second").await);
+    assert_eq!(round_trip(local, "ping").await, "second:ping");
+    assert_eq!(
+        forward.next_event().await,
+        Some(ForwardEvent::Forwarding {
+            pod: "web-2".into(),
+            port: 8080
+        })
+    );
+
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), forward.wait())
+        .await
+        .unwrap();
+
+    let err = match env
+        .cluster
+        .port_forward(
+            PortForwardRequest {
+                namespace: NS.into(),
+                target: Target::Service("web".into()),
+                remote_port: 81,
+                local_port: 0,
+            },
+            CancellationToken::new(),
+        )
+        .await
+    {
+        Err(e) => e,
+        Ok(_) => panic!("expected an error"),
+    };
+    assert!(
+        err.to_string().contains("service web has no port 81") && err.to_string().contains("80"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn connection_errors_name_context_server_and_fix() {
+    let server = FakeApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, server.kubeconfig("minikube")).unwrap();
+
+    let err = connect(ConnectOptions {
+        kubeconfig: Some(path.clone()),
+        context: Some("prod".into()),
+        ..Default::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string()
+            .contains("`prod` is not in the kubeconfig (known: minikube)"),
+        "{err}"
+    );
+
+    server.set_reject_credentials(true);
+    let err = connect(ConnectOptions {
+        kubeconfig: Some(path.clone()),
+        ..Default::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string()
+            .contains("credentials of context `minikube` were refused"),
+        "{err}"
+    );
+    server.set_reject_credentials(false);
+
+    let url = server.url();
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let err = connect(ConnectOptions {
+        kubeconfig: Some(path.clone()),
+        timeout: Some(Duration::from_secs(2)),
+        ..Default::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    let text = err.to_string();
+    assert!(
+        text.contains("context `minikube`")
+            && text.contains(&url)
+            && text.contains("minikube start"),
+        "{text}"
+    );
+
+    let err = connect(ConnectOptions {
+        kubeconfig: Some(dir.path().join("missing")),
+        ..Default::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("cannot load a kubeconfig"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn applied_change_kinds_are_reported() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![config_map("a", "1"), config_map("b", "1")]),
+    )
+    .await
+    .0
+    .unwrap();
+    let (_, events) = deploy(
+        &env.cluster,
+        &request(vec![config_map("a", "2"), config_map("b", "1")]),
+    )
+    .await;
+    let changes: Vec<(String, Change)> = events
+        .iter()
+        .filter_map(|e| {
+            if let Progress::Applied { object, change } = e {
+                Some((object.name.clone(), *change))
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("a".to_string(), Change::Configured),
+            ("b".to_string(), Change::Unchanged)
+        ]
+    );
+}
