@@ -54,6 +54,9 @@ pub fn string(value: &Value) -> Result<&str, FuncError> {
 pub fn int(value: &Value) -> Result<i64, FuncError> {
     match value {
         Value::Int(i) => Ok(*i),
+        // Go reports a values-file float64 reaching an int parameter as the map's
+        // element type.
+        Value::Float(_) => Err(wrong_type("int", &Value::Nil)),
         other => Err(wrong_type("int", other)),
     }
 }

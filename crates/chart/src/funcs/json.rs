@@ -81,7 +81,7 @@ fn write(out: &mut String, value: &Value, style: Style, depth: usize) -> Result<
             }
             out.push('}');
         }
-        Value::Object(object) => write_string(out, &object.go_string(), style.escape_html),
+        Value::Object(object) => write(out, &super::object_data(object.as_ref()), style, depth)?,
     }
     Ok(())
 }

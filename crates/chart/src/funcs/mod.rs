@@ -33,6 +33,29 @@ use crate::value::Value;
 pub use collections::{deep_equal, is_empty};
 pub use semver::{SemverError, Version};
 
+/// The plain data `encoding/json` makes of a Go object: a `time.Time` is its RFC 3339
+/// text, a Sprig certificate `{"Cert","Key"}`, a semantic version its string; other
+/// objects their `%v` text.
+pub fn object_data(object: &dyn crate::value::GoObject) -> Value {
+    match object.type_name() {
+        "time.Time" => match object.call_method(
+            "Format",
+            &[Value::string("2006-01-02T15:04:05.999999999Z07:00")],
+        ) {
+            Some(Ok(text)) => text,
+            _ => Value::string(object.go_string()),
+        },
+        "sprig.certificate" => {
+            let mut map = crate::value::Map::new();
+            for field in ["Cert", "Key"] {
+                map.insert(field.to_string(), object.field(field).unwrap_or_default());
+            }
+            Value::map(map)
+        }
+        _ => Value::string(object.go_string()),
+    }
+}
+
 /// Why a function call failed, in the two forms Go's `text/template` prints.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FuncError {

@@ -113,7 +113,6 @@ fn string_text(value: &Value) -> Option<String> {
             use base64::Engine as _;
             Some(base64::engine::general_purpose::STANDARD.encode(b))
         }
-        Value::Object(o) => Some(o.go_string()),
         _ => None,
     }
 }
@@ -609,6 +608,8 @@ pub fn key_less(a: &str, b: &str) -> Ordering {
     ar.len().cmp(&br.len())
 }
 
+/// go-yaml v2 folds long lines at 80 columns; v3 (`toYamlPretty`) as Helm sets it up
+/// does not fold.
 const BEST_WIDTH: usize = 80;
 
 struct Emitter {
@@ -620,6 +621,13 @@ struct Emitter {
 }
 
 impl Emitter {
+    fn best_width(&self) -> usize {
+        match self.flavor {
+            Flavor::Json => BEST_WIDTH,
+            Flavor::Pretty => usize::MAX,
+        }
+    }
+
     fn put(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;
@@ -662,6 +670,10 @@ impl Emitter {
     /// Emits one node; `indent` is the indentation of the enclosing collection (-1 at
     /// the root).
     fn node(&mut self, value: &Value, indent: i64, context: Context) {
+        if let Value::Object(object) = value {
+            let data = crate::funcs::object_data(object.as_ref());
+            return self.node(&data, indent, context);
+        }
         match value {
             Value::Map(map) if !map.is_empty() => {
                 let mut entries: Vec<(String, Value)> = map
@@ -755,7 +767,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width()
                     && chars.get(i + 1) != Some(&' ')
                 {
                     self.write_indent(indent);
@@ -781,7 +793,7 @@ impl Emitter {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width()
                     && i > 0
                     && i + 1 < chars.len()
                     && chars[i + 1] != ' '
@@ -847,7 +859,7 @@ impl Emitter {
             } else if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.best_width()
                     && i > 0
                     && i + 1 < chars.len()
                 {
