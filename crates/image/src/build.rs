@@ -15,7 +15,7 @@ use crate::error::{ImageError, Result};
 /// How many lines of output a failed build keeps.
 const KEPT_LINES: usize = 20;
 /// Hex digits of the inputs digest used as the tag.
-const TAG_LENGTH: usize = 12;
+pub(crate) const TAG_LENGTH: usize = 12;
 
 /// What is sent to the builder.
 #[derive(Debug, Clone)]
@@ -268,9 +268,12 @@ impl Engine {
         on_event(BuildEvent::Checking {
             reference: reference.clone(),
         });
-        if !spec.no_cache
-            && let Some((id, size)) = self.image_info(&reference).await?
-        {
+        let existing = if spec.no_cache {
+            None
+        } else {
+            self.image_info(&reference).await?
+        };
+        if let Some((id, size)) = existing {
             on_event(BuildEvent::Skipped {
                 reference: reference.clone(),
             });

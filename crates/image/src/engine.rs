@@ -210,6 +210,19 @@ impl Engine {
         &self.api_version
     }
 
+    /// The daemon's platform as `(os, architecture)` in Go's names (`linux`, `amd64`).
+    pub async fn platform(&self) -> Result<(String, String)> {
+        let version = self
+            .docker
+            .version()
+            .await
+            .map_err(Engine::failed("read the daemon's version"))?;
+        Ok((
+            version.os.unwrap_or_default(),
+            version.arch.unwrap_or_default(),
+        ))
+    }
+
     /// The underlying bollard client, for calls this crate does not wrap (tests, tools).
     pub fn client(&self) -> &Docker {
         &self.docker

@@ -7,8 +7,9 @@
 //!   streams a deterministic tar with a stable digest.
 //! - [`BuildSpec`] + [`Engine::build`] build a Dockerfile, report [`BuildEvent`]s, tag the
 //!   image with a digest of its inputs and skip the build when that tag exists.
-//! - [`PackageRecipe`] wraps a static binary in a `FROM scratch` image (CA roots, a non-root
-//!   user, `/data`, a healthcheck) from an in-memory context: no base image, no registry.
+//! - [`PackageRecipe`] wraps a static binary in a `FROM scratch`-style image (CA roots, a
+//!   non-root user, `/data`, a healthcheck) assembled in memory with a stable image ID, and
+//!   [`Engine::install`] loads it: no builder, no base image, no registry.
 //! - [`Engine::export_image`], [`LoaderCommand`] and [`Engine::push`] (with
 //!   [`DockerConfig`] credentials) move images elsewhere.
 //!
@@ -42,8 +43,8 @@ pub use engine::{DockerHost, Engine, TlsFiles};
 pub use error::{ImageError, Result};
 pub use ignore::DockerIgnore;
 pub use package::{
-    HOST_CA_BUNDLE, Healthcheck, IMAGE_CA_BUNDLE, PackageRecipe, bundled_ca_roots,
-    default_ca_roots, oci_labels,
+    CREATED_LABEL, HOST_CA_BUNDLE, Healthcheck, IMAGE_CA_BUNDLE, PackageRecipe, PackagedImage,
+    bundled_ca_roots, default_ca_roots, go_arch, oci_labels,
 };
 pub use reference::{DOCKER_HUB, ImageReference};
 pub use registry::{DockerConfig, RegistryCredentials, registry_host};

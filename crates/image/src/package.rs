@@ -12,8 +12,17 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use bytes::Bytes;
 
-use crate::build::{BuildSpec, ContextSource};
+use futures::StreamExt;
+use std::time::Instant;
+
+use crate::build::{BuildEvent, BuiltImage, TAG_LENGTH};
+use crate::context::sha256_digest;
+use crate::engine::Engine;
 use crate::error::{ImageError, Result};
+
+/// The OCI label that carries the creation time; packaged images take it as their
+/// `created` date so that the image ID does not change from one packaging to the next.
+pub const CREATED_LABEL: &str = "org.opencontainers.image.created";
 
 /// Where the CA bundle is taken from on the host, when it exists.
 pub const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
@@ -65,6 +74,9 @@ pub struct PackageRecipe {
     /// PEM CA roots to install; `None` takes the host's bundle or, if absent, the
     /// Mozilla roots bundled in this crate.
     pub ca_roots: Option<Vec<u8>>,
+    /// The image's architecture in Go's names (`amd64`, `arm64`): this machine's by
+    /// default, since the binary is built here.
+    pub architecture: String,
 }
 
 impl PackageRecipe {
@@ -78,10 +90,12 @@ impl PackageRecipe {
             uid: 10001,
             healthcheck: Some(Healthcheck::default()),
             ca_roots: None,
+            architecture: go_arch(std::env::consts::ARCH).to_string(),
         }
     }
 
-    /// The Dockerfile of the packaged image.
+    /// The Dockerfile equivalent to the packaged image (for reading, and to keep a
+    /// project's own Dockerfiles in step with the recipe; packaging does not use it).
     pub fn dockerfile(&self) -> String {
         let uid = self.uid;
         let entrypoint = format!("/{}", self.name);
@@ -115,8 +129,9 @@ impl PackageRecipe {
         text
     }
 
-    /// The in-memory context: Dockerfile, `rootfs/` and the empty `data/`.
-    pub fn context(&self) -> Result<ContextSource> {
+    /// The image's only layer: the binary, `/etc` files, CA roots and `/data`, as a
+    /// deterministic tar (sorted, dated at the epoch).
+    fn layer(&self) -> Result<Vec<u8>> {
         let binary = std::fs::read(&self.binary).map_err(|source| ImageError::Read {
             path: self.binary.clone(),
             source,
@@ -130,57 +145,221 @@ impl PackageRecipe {
             "root:x:0:0:root:/root:/sbin/nologin\napp:x:{uid}:{uid}:app:/data:/sbin/nologin\n"
         );
         let group = format!("root:x:0:\napp:x:{uid}:\n");
+        let mut entries: Vec<(String, &[u8], u32, u32)> = vec![
+            ("data/".into(), b"", 0o755, uid),
+            ("etc/".into(), b"", 0o755, 0),
+            ("etc/group".into(), group.as_bytes(), 0o644, 0),
+            ("etc/passwd".into(), passwd.as_bytes(), 0o644, 0),
+            ("etc/ssl/".into(), b"", 0o755, 0),
+            ("etc/ssl/certs/".into(), b"", 0o755, 0),
+            (IMAGE_CA_BUNDLE.into(), &ca_roots, 0o644, 0),
+            (self.name.clone(), &binary, 0o755, 0),
+        ];
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
         let mut builder = tar::Builder::new(Vec::new());
-        let mut add = |path: &str, data: &[u8], mode: u32| {
+        for (path, data, mode, owner) in entries {
             let mut header = tar::Header::new_gnu();
-            header.set_uid(0);
-            header.set_gid(0);
+            header.set_uid(owner.into());
+            header.set_gid(owner.into());
             header.set_mtime(0);
             header.set_mode(mode);
             header.set_size(data.len() as u64);
-            let kind = if path.ends_with('/') {
+            header.set_entry_type(if path.ends_with('/') {
                 tar::EntryType::Directory
             } else {
                 tar::EntryType::Regular
-            };
-            header.set_entry_type(kind);
-            builder.append_data(&mut header, path, data)
-        };
-        let dockerfile = self.dockerfile();
-        let entries: [(&str, &[u8], u32); 9] = [
-            ("Dockerfile", dockerfile.as_bytes(), 0o644),
-            ("data/", b"", 0o755),
-            ("rootfs/", b"", 0o755),
-            (&format!("rootfs/{}", self.name), &binary, 0o755),
-            ("rootfs/etc/", b"", 0o755),
-            ("rootfs/etc/group", group.as_bytes(), 0o644),
-            ("rootfs/etc/passwd", passwd.as_bytes(), 0o644),
-            ("rootfs/etc/ssl/", b"", 0o755),
-            ("rootfs/etc/ssl/certs/", b"", 0o755),
-        ];
-        for (path, data, mode) in entries {
-            add(path, data, mode).map_err(|source| write_error(path, source))?;
+            });
+            builder
+                .append_data(&mut header, &path, data)
+                .map_err(|source| write_error(&path, source))?;
         }
-        let bundle = format!("rootfs/{IMAGE_CA_BUNDLE}");
-        add(&bundle, &ca_roots, 0o644).map_err(|source| write_error(&bundle, source))?;
-        let tar = builder
+        builder
             .into_inner()
-            .map_err(|source| write_error("the context", source))?;
-        Ok(ContextSource::Archive {
-            tar: Bytes::from(tar),
-            dockerfile: "Dockerfile".to_string(),
+            .map_err(|source| write_error("the image layer", source))
+    }
+
+    /// The image config (Docker's image JSON): what `docker inspect` shows under `Config`.
+    fn config(&self, diff_id: &str, labels: &BTreeMap<String, String>) -> serde_json::Value {
+        let entrypoint = format!("/{}", self.name);
+        let created = labels
+            .get(CREATED_LABEL)
+            .cloned()
+            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string());
+        let mut env = self.env.clone();
+        env.entry("SSL_CERT_FILE".to_string())
+            .or_insert_with(|| format!("/{IMAGE_CA_BUNDLE}"));
+        let env: Vec<String> = env
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        let ports: serde_json::Map<String, serde_json::Value> = self
+            .ports
+            .iter()
+            .map(|port| (format!("{port}/tcp"), serde_json::json!({})))
+            .collect();
+        let mut config = serde_json::json!({
+            "User": format!("{0}:{0}", self.uid),
+            "ExposedPorts": ports,
+            "Env": env,
+            "Entrypoint": [entrypoint.clone()],
+            "WorkingDir": "/data",
+            "Labels": labels,
+        });
+        if let (Some(check), Some(object)) = (&self.healthcheck, config.as_object_mut()) {
+            let mut test = vec!["CMD".to_string(), entrypoint];
+            test.extend(check.args.iter().cloned());
+            let nanos = |secs: u32| u64::from(secs) * 1_000_000_000;
+            object.insert(
+                "Healthcheck".to_string(),
+                serde_json::json!({
+                    "Test": test,
+                    "Interval": nanos(check.interval_secs),
+                    "Timeout": nanos(check.timeout_secs),
+                    "StartPeriod": nanos(check.start_period_secs),
+                    "Retries": check.retries,
+                }),
+            );
+        }
+        serde_json::json!({
+            "architecture": self.architecture,
+            "os": "linux",
+            "created": created,
+            "config": config,
+            "rootfs": { "type": "layers", "diff_ids": [diff_id] },
+            "history": [{ "created": created, "created_by": "deploykit-image: static binary on scratch" }],
         })
     }
 
-    /// A [`BuildSpec`] for `repository` with this recipe's context and the given labels.
-    pub fn spec(
+    /// Packages the binary as `repository:<tag>` (and `repository:latest`), where the tag is
+    /// the first 12 hex digits of the image ID. Nothing is sent anywhere: load the result
+    /// with [`Engine::install`]. The same binary, recipe and labels give the same image ID.
+    pub fn package(
         &self,
-        repository: impl Into<String>,
-        labels: BTreeMap<String, String>,
-    ) -> Result<BuildSpec> {
-        let mut spec = BuildSpec::new(repository, self.context()?);
-        spec.labels = labels;
-        Ok(spec)
+        repository: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<PackagedImage> {
+        let layer = self.layer()?;
+        let diff_id = sha256_digest(&layer);
+        let config = serde_json::to_vec(&self.config(&diff_id, labels))
+            .map_err(|error| write_error("the image config", std::io::Error::other(error)))?;
+        let id = sha256_digest(&config);
+        let hex = &id["sha256:".len()..];
+        let tag = hex[..TAG_LENGTH].to_string();
+        let layer_path = format!("{}/layer.tar", &diff_id["sha256:".len()..]);
+        let config_path = format!("{hex}.json");
+        let manifest = serde_json::to_vec(&serde_json::json!([{
+            "Config": config_path,
+            "RepoTags": [format!("{repository}:{tag}")],
+            "Layers": [layer_path],
+        }]))
+        .map_err(|error| write_error("the image manifest", std::io::Error::other(error)))?;
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, data) in [
+            (config_path.as_str(), config.as_slice()),
+            (layer_path.as_str(), layer.as_slice()),
+            ("manifest.json", manifest.as_slice()),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_mtime(0);
+            header.set_mode(0o644);
+            header.set_size(data.len() as u64);
+            header.set_entry_type(tar::EntryType::Regular);
+            builder
+                .append_data(&mut header, path, data)
+                .map_err(|source| write_error(path, source))?;
+        }
+        let archive = builder
+            .into_inner()
+            .map_err(|source| write_error("the image archive", source))?;
+        Ok(PackagedImage {
+            repository: repository.to_string(),
+            tag,
+            id,
+            archive: Bytes::from(archive),
+        })
+    }
+}
+
+/// A packaged image held in memory as a `docker save` archive.
+#[derive(Debug, Clone)]
+pub struct PackagedImage {
+    /// The repository it is tagged in.
+    pub repository: String,
+    /// Its content tag (the start of its ID).
+    pub tag: String,
+    /// Its image ID (`sha256:` of its config).
+    pub id: String,
+    archive: Bytes,
+}
+
+impl PackagedImage {
+    /// `repository:tag`.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
+
+    /// The `docker save` archive (`docker load` reads it).
+    pub fn archive(&self) -> &Bytes {
+        &self.archive
+    }
+}
+
+impl Engine {
+    /// Loads a packaged image into the daemon unless it is there already (then only
+    /// `latest` is pointed at it). No builder and no base image are involved.
+    pub async fn install(
+        &self,
+        image: &PackagedImage,
+        on_event: &mut (dyn FnMut(BuildEvent) + Send),
+    ) -> Result<BuiltImage> {
+        let started = Instant::now();
+        let reference = image.reference();
+        on_event(BuildEvent::Checking {
+            reference: reference.clone(),
+        });
+        let existing = self.image_info(&reference).await?;
+        let skipped = existing.is_some();
+        if skipped {
+            on_event(BuildEvent::Skipped {
+                reference: reference.clone(),
+            });
+        } else {
+            on_event(BuildEvent::Output(format!(
+                "loading {reference} ({} bytes)",
+                image.archive.len()
+            )));
+            let options = bollard::query_parameters::ImportImageOptionsBuilder::default()
+                .quiet(true)
+                .build();
+            let mut stream =
+                self.docker
+                    .import_image(options, bollard::body_full(image.archive.clone()), None);
+            while let Some(item) = stream.next().await {
+                item.map_err(Engine::failed(format!("load {reference}")))?;
+            }
+        }
+        let (id, size) = match existing {
+            Some(found) => found,
+            None => self
+                .image_info(&reference)
+                .await?
+                .ok_or_else(|| ImageError::Engine {
+                    action: format!("load {reference}"),
+                    source: bollard::errors::Error::DockerStreamError {
+                        error: "the daemon accepted the archive but has no such image".to_string(),
+                    },
+                })?,
+        };
+        self.tag(&reference, &image.repository, "latest").await?;
+        Ok(BuiltImage {
+            reference,
+            repository: image.repository.clone(),
+            tag: image.tag.clone(),
+            id,
+            size,
+            skipped,
+            duration: started.elapsed(),
+        })
     }
 }
 
@@ -194,7 +373,7 @@ pub fn oci_labels(source: &str, revision: &str, created_unix: i64) -> BTreeMap<S
     [
         ("org.opencontainers.image.source", source.to_string()),
         ("org.opencontainers.image.revision", revision.to_string()),
-        ("org.opencontainers.image.created", created),
+        (CREATED_LABEL, created),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
@@ -223,6 +402,17 @@ pub fn bundled_ca_roots() -> Vec<u8> {
         pem.push_str("-----END CERTIFICATE-----\n");
     }
     pem.into_bytes()
+}
+
+/// Go's (and Docker's) name of a Rust architecture name.
+pub fn go_arch(rust_arch: &str) -> &str {
+    match rust_arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
 }
 
 fn write_error(path: &str, source: std::io::Error) -> ImageError {
@@ -278,66 +468,73 @@ mod tests {
         }
     }
 
-    #[test]
-    fn context_is_deterministic_and_holds_the_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = recipe(dir.path()).context().unwrap();
-        assert_eq!(
-            recipe(dir.path()).context().unwrap().digest().unwrap(),
-            first.digest().unwrap()
-        );
-        let ContextSource::Archive { tar, .. } = first else {
-            panic!("an in-memory context");
-        };
-        let mut archive = tar::Archive::new(tar.as_ref());
-        let mut files = Vec::new();
-        for entry in archive.entries().unwrap() {
-            let entry = entry.unwrap();
+    fn layer_files(image: &PackagedImage) -> BTreeMap<String, (u64, u32)> {
+        let mut outer = tar::Archive::new(image.archive().as_ref());
+        let mut files = BTreeMap::new();
+        for entry in outer.entries().unwrap() {
+            let mut entry = entry.unwrap();
             let path = entry.path().unwrap().display().to_string();
-            if path == "rootfs/app" {
-                assert_eq!(entry.header().mode().unwrap(), 0o755);
+            if !path.ends_with("layer.tar") {
+                continue;
             }
-            files.push(path);
+            let mut layer = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut layer).unwrap();
+            for file in tar::Archive::new(layer.as_slice()).entries().unwrap() {
+                let file = file.unwrap();
+                let name = file.path().unwrap().display().to_string();
+                let header = file.header();
+                files.insert(
+                    name.trim_end_matches('/').to_string(),
+                    (header.uid().unwrap(), header.mode().unwrap()),
+                );
+            }
         }
-        for expected in [
-            "Dockerfile",
-            "rootfs/app",
-            "rootfs/etc/passwd",
-            "rootfs/etc/group",
-            "rootfs/etc/ssl/certs/ca-certificates.crt",
-            "data",
+        files
+    }
+
+    #[test]
+    fn packaging_is_deterministic_and_lays_out_the_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let labels = oci_labels("https://example.invalid/app", "abc", 1_700_000_000);
+        let first = recipe(dir.path()).package("app", &labels).unwrap();
+        let again = recipe(dir.path()).package("app", &labels).unwrap();
+        assert_eq!(again.id, first.id);
+        assert_eq!(again.archive(), first.archive());
+        assert_eq!(first.tag, first.id["sha256:".len()..][..TAG_LENGTH]);
+        assert_eq!(first.reference(), format!("app:{}", first.tag));
+        let files = layer_files(&first);
+        assert_eq!(files["app"], (0, 0o755));
+        assert_eq!(files["data"], (10001, 0o755));
+        for path in [
+            "etc/passwd",
+            "etc/group",
+            "etc/ssl/certs/ca-certificates.crt",
         ] {
-            assert!(
-                files
-                    .iter()
-                    .any(|file| file.trim_end_matches('/') == expected),
-                "{files:?}"
-            );
+            assert_eq!(files[path], (0, 0o644), "{path}");
         }
     }
 
     #[test]
-    fn changing_the_binary_changes_the_tag() {
+    fn binary_and_labels_change_the_tag() {
         let dir = tempfile::tempdir().unwrap();
         let recipe = recipe(dir.path());
-        let before = recipe
-            .spec("app", BTreeMap::new())
-            .unwrap()
-            .content_tag()
-            .unwrap();
+        let labels = oci_labels("s", "r1", 0);
+        let before = recipe.package("app", &labels).unwrap().tag;
+        assert_ne!(
+            recipe
+                .package("app", &oci_labels("s", "r2", 0))
+                .unwrap()
+                .tag,
+            before
+        );
         std::fs::write(&recipe.binary, b"\x7fELF other").unwrap();
-        let after = recipe
-            .spec("app", BTreeMap::new())
-            .unwrap()
-            .content_tag()
-            .unwrap();
-        assert_ne!(before, after);
+        assert_ne!(recipe.package("app", &labels).unwrap().tag, before);
     }
 
     #[test]
     fn missing_binary_names_the_path() {
         let error = PackageRecipe::new("/no/such/binary", "x")
-            .context()
+            .package("x", &BTreeMap::new())
             .unwrap_err();
         assert!(error.to_string().contains("/no/such/binary"), "{error}");
     }

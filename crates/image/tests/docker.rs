@@ -369,8 +369,17 @@ async fn a_packaged_static_binary_runs_as_non_root_and_turns_healthy() {
     }
     let labels =
         deploykit_image::oci_labels("https://example.invalid/app", "abc123", 1_700_000_000);
-    let spec = recipe.spec(&repo, labels).unwrap();
-    let built = build(&engine, &spec).await.unwrap();
+    let packaged = recipe.package(&repo, &labels).unwrap();
+    let mut events = Vec::new();
+    let built = engine
+        .install(&packaged, &mut |event| events.push(event))
+        .await
+        .unwrap();
+    assert!(!built.skipped);
+    assert_eq!(
+        built.id, packaged.id,
+        "the daemon keeps the packaged image ID"
+    );
 
     let files = image_files(&engine, &built.reference).await;
     for path in [
@@ -400,14 +409,18 @@ async fn a_packaged_static_binary_runs_as_non_root_and_turns_healthy() {
         config.labels.unwrap()["org.opencontainers.image.created"],
         "2023-11-14T22:13:20Z"
     );
+    assert!(
+        engine
+            .image_info(&format!("{repo}:latest"))
+            .await
+            .unwrap()
+            .is_some()
+    );
 
-    let again = recipe
-        .spec(
-            &repo,
-            deploykit_image::oci_labels("https://example.invalid/app", "abc123", 1_700_000_000),
-        )
-        .unwrap();
-    assert!(build(&engine, &again).await.unwrap().skipped);
+    let again = recipe.package(&repo, &labels).unwrap();
+    let second = engine.install(&again, &mut |_| {}).await.unwrap();
+    assert!(second.skipped);
+    assert_eq!(second.id, built.id);
 
     // Run it: the process is not root, /data is writable, the healthcheck turns healthy.
     let name = format!("{repo}-run");
