@@ -3,6 +3,7 @@
 //! Each target lives in `bench/<target>.rs`, measures deploykit against an anchor in the
 //! same run, and prints the ratio (this machine is noisy: never compare across runs).
 
+mod compose;
 mod render;
 
 use clap::Subcommand;
@@ -17,6 +18,8 @@ pub struct Args {
 /// What to measure.
 #[derive(Subcommand)]
 enum Target {
+    /// compose-up cold and warm, next to docker-compose on the same files.
+    Compose(compose::Args),
     /// Load + render of every chart-corpus case, next to Helm's engine on the same corpus.
     Render(render::Args),
 }
@@ -24,6 +27,7 @@ enum Target {
 /// Runs the chosen benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.target {
+        Target::Compose(args) => compose::run(args),
         Target::Render(args) => render::run(args),
     }
 }
