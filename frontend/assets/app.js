@@ -183,6 +183,15 @@
     }
   });
 
+  // Escape closes an open edit form without saving.
+  region.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    const form = event.target.closest && event.target.closest("form.edit-form");
+    if (!form) return;
+    const cancel = form.querySelector("button[data-action=cancel-edit]");
+    if (cancel) cancel.click();
+  });
+
   // Save an edit.
   region.addEventListener("submit", (event) => {
     const form = event.target;

@@ -89,29 +89,60 @@ fn target_dir() -> PathBuf {
     exe.ancestors().nth(3).unwrap().to_path_buf()
 }
 
-/// Builds the backend binary (a no-op when it is fresh) and returns its path.
+/// The newest modification time of the files under `path`.
+fn newest(path: &Path) -> std::time::SystemTime {
+    let own = std::fs::metadata(path)
+        .and_then(|meta| meta.modified())
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let children = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| newest(&entry.path()));
+    children.fold(own, std::cmp::max)
+}
+
+/// The backend binary, built first unless it is newer than the backend's sources.
+///
+/// Under `cargo test --workspace` (what `cargo xtask test` runs) cargo has just built it
+/// along with the backend's own tests; running this suite alone builds it here.
 fn backend_binary() -> PathBuf {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let output = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "todo-backend",
-            "--bin",
-            "todo-backend",
-        ])
-        .current_dir(workspace)
-        .env("CARGO_TARGET_DIR", target_dir())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "cargo build -p todo-backend failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     let binary = target_dir().join("debug").join("todo-backend");
+    let sources = [
+        "backend/src",
+        "backend/migrations",
+        "backend/Cargo.toml",
+        "Cargo.lock",
+    ]
+    .iter()
+    .map(|path| newest(&workspace.join(path)))
+    .max()
+    .unwrap();
+    let fresh = std::fs::metadata(&binary)
+        .and_then(|meta| meta.modified())
+        .is_ok_and(|built| built >= sources);
+    if !fresh {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let output = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "todo-backend",
+                "--bin",
+                "todo-backend",
+            ])
+            .current_dir(workspace)
+            .env("CARGO_TARGET_DIR", target_dir())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "cargo build -p todo-backend failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
     assert!(
         binary.is_file(),
         "no backend binary at {}",
@@ -538,6 +569,37 @@ async fn run_scenario(client: &Client, base: &str) {
         !edit_form.is_displayed().await.unwrap(),
         "edit forms start closed"
     );
+    client
+        .find(Locator::Css(&format!("{item} button[data-action=edit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        edit_form.is_displayed().await.unwrap(),
+        "Edit opens the form"
+    );
+    // Escape closes it again and gives focus back to its Edit button.
+    client
+        .find(Locator::Id(&format!("edit-title-{plumber}")))
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Escape).to_string())
+        .await
+        .unwrap();
+    assert!(
+        !edit_form.is_displayed().await.unwrap(),
+        "Escape closes the form"
+    );
+    let focused: Value = client
+        .execute(
+            "return document.activeElement.dataset.action + ':' + document.activeElement.getAttribute('aria-expanded')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("edit:false"));
     client
         .find(Locator::Css(&format!("{item} button[data-action=edit]")))
         .await
