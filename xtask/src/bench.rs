@@ -4,6 +4,7 @@
 //! same run, and prints the ratio (this machine is noisy: never compare across runs).
 
 mod compose;
+mod images;
 mod render;
 
 use clap::Subcommand;
@@ -20,6 +21,8 @@ pub struct Args {
 enum Target {
     /// compose-up cold and warm, next to docker-compose on the same files.
     Compose(compose::Args),
+    /// Image sizes, packaging time and the no-change rebuild, next to `docker build`.
+    Images(images::Args),
     /// Load + render of every chart-corpus case, next to Helm's engine on the same corpus.
     Render(render::Args),
 }
@@ -28,6 +31,7 @@ enum Target {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.target {
         Target::Compose(args) => compose::run(args),
+        Target::Images(args) => images::run(args),
         Target::Render(args) => render::run(args),
     }
 }

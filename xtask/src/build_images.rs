@@ -1,10 +1,519 @@
-//! `cargo xtask build_images` (being built).
+//! `cargo xtask build-images`: the app's images, content-addressed and skipped when
+//! unchanged.
+//!
+//! Two ways to build, same image layout (a static binary on `scratch`, uid 10001, `/data`,
+//! CA roots, a `healthcheck` subcommand as the Docker healthcheck):
+//! - `package` (the default on Linux when the daemon's architecture is this machine's):
+//!   compile the service statically here, then wrap the binary in an image from an
+//!   in-memory context. No base image, no registry: works offline.
+//! - `dockerfile`: `docker build -f <service>/Dockerfile .` through the Engine API
+//!   (needs the official Rust image, so a registry, unless it is cached).
+//!
+//! [`build_services`] is what compose-up and deploy-local call.
 
-/// Options of this command.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use deploykit_image::{
+    BuildContext, BuildEvent, BuildSpec, ContextSource, DockerConfig, DockerHost, Engine,
+    ImageReference, LoaderCommand, PackageRecipe,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::project::{self, SERVICES, Service};
+
+/// How images are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Compile statically on this machine and package the binary on `scratch`.
+    Package,
+    /// Build the service's Dockerfile (multi-stage, official Rust image).
+    Dockerfile,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Package => "package",
+            Mode::Dockerfile => "dockerfile",
+        }
+    }
+}
+
+/// Options of `build-images`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Build only this service (backend or frontend); default: all.
+    #[arg(long, value_name = "NAME")]
+    service: Option<String>,
+    /// package: static binary on scratch (default on Linux when the daemon's architecture
+    /// matches); dockerfile: the service's multi-stage Dockerfile.
+    #[arg(long, value_enum)]
+    mode: Option<Mode>,
+    /// Dockerfile mode: build without the layer cache, even when the inputs are unchanged.
+    #[arg(long)]
+    no_cache: bool,
+    /// Prefix of the image repositories (e.g. `registry.local:5000/team/`).
+    #[arg(long, value_name = "PREFIX", default_value = "")]
+    repository_prefix: String,
+    /// Then load the images into a local cluster: kind[:NAME], k3d[:NAME] or
+    /// minikube[:PROFILE] (for minikube you can also build against its daemon:
+    /// `eval $(minikube docker-env)`).
+    #[arg(long, value_name = "TOOL[:NAME]")]
+    load: Option<ClusterLoader>,
+    /// Then push the images to REGISTRY (e.g. localhost:5000) with the credentials of
+    /// ~/.docker/config.json.
+    #[arg(long, value_name = "REGISTRY")]
+    push: Option<String>,
+}
+
+/// What [`build_services`] builds.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Service names (`backend`, `frontend`); empty means all.
+    pub services: Vec<String>,
+    /// The build mode; `None` picks the default for this machine and daemon.
+    pub mode: Option<Mode>,
+    /// Build without cache and never skip.
+    pub no_cache: bool,
+    /// Prefix of the image repositories (empty: `todo-backend`, `todo-frontend`).
+    pub repository_prefix: String,
+    /// The daemon to build on; `None` reads DOCKER_HOST like the docker CLI.
+    pub docker_host: Option<DockerHost>,
+    /// Show spinners and a line per image on the terminal.
+    pub show_progress: bool,
+}
+
+/// One service's image, as [`build_services`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltImage {
+    /// The service (`backend`).
+    pub service: &'static str,
+    /// `repository:content-tag`: the reference to run or deploy.
+    pub reference: String,
+    /// The repository (`todo-backend`, with the prefix if any).
+    pub repository: String,
+    /// The content tag (12 hex digits of the inputs' digest); `latest` points here too.
+    pub tag: String,
+    /// Image size in bytes.
+    pub size: u64,
+    /// True when the image existed and nothing was built.
+    pub skipped: bool,
+    /// Time to package or build (or to find it unchanged), compilation excluded.
+    pub build_time: Duration,
+    /// The mode used.
+    pub mode: Mode,
+}
+
+/// A tool that loads an image tar into a local cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterLoader {
+    /// `kind load image-archive` (cluster name, default `kind`).
+    Kind(Option<String>),
+    /// `k3d image import` (cluster name, default `k3s-default`).
+    K3d(Option<String>),
+    /// `minikube image load` (profile, default `minikube`).
+    Minikube(Option<String>),
+}
+
+impl FromStr for ClusterLoader {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (tool, name) = match text.split_once(':') {
+            Some((tool, name)) if !name.is_empty() => (tool, Some(name.to_string())),
+            Some((tool, _)) => (tool, None),
+            None => (text, None),
+        };
+        match tool {
+            "kind" => Ok(Self::Kind(name)),
+            "k3d" => Ok(Self::K3d(name)),
+            "minikube" => Ok(Self::Minikube(name)),
+            _ => Err(format!(
+                "unknown loader `{tool}`: use kind[:CLUSTER], k3d[:CLUSTER] or minikube[:PROFILE]"
+            )),
+        }
+    }
+}
+
+impl ClusterLoader {
+    /// The command that loads a tar (`{tar}`) into the cluster.
+    pub fn command(&self) -> LoaderCommand {
+        let with_name = |program: &str, args: &[&str], flag: &str, name: &Option<String>| {
+            let mut args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+            if let Some(name) = name {
+                args.push(flag.to_string());
+                args.push(name.clone());
+            }
+            LoaderCommand {
+                program: program.to_string(),
+                args,
+            }
+        };
+        match self {
+            Self::Kind(name) => {
+                with_name("kind", &["load", "image-archive", "{tar}"], "--name", name)
+            }
+            Self::K3d(name) => with_name("k3d", &["image", "import", "{tar}"], "--cluster", name),
+            Self::Minikube(name) => {
+                with_name("minikube", &["image", "load", "{tar}"], "--profile", name)
+            }
+        }
+    }
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("this command is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let options = BuildOptions {
+        services: args.service.into_iter().collect(),
+        mode: args.mode,
+        no_cache: args.no_cache,
+        repository_prefix: args.repository_prefix,
+        docker_host: None,
+        show_progress: true,
+    };
+    let images = build_services(&options)?;
+    if args.load.is_none() && args.push.is_none() {
+        return Ok(());
+    }
+    runtime()?.block_on(async {
+        let engine = connect(&options).await?;
+        if let Some(loader) = &args.load {
+            let command = loader.command();
+            let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
+            for image in &images {
+                let started = Instant::now();
+                engine
+                    .load_with(&image.reference, &command, temp.path())
+                    .await?;
+                println!(
+                    "{}  loaded with {} in {:.1}s",
+                    image.reference,
+                    command.program,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        if let Some(registry) = &args.push {
+            push(&engine, registry, &images).await?;
+        }
+        anyhow::Ok(())
+    })
+}
+
+/// Builds the chosen services' images (skipping unchanged ones) and returns their
+/// references; the stable entry point for compose-up and deploy-local.
+pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>> {
+    let services: Vec<&'static Service> = if options.services.is_empty() {
+        SERVICES.iter().collect()
+    } else {
+        options
+            .services
+            .iter()
+            .map(|name| project::service(name))
+            .collect::<anyhow::Result<_>>()?
+    };
+    let runtime = runtime()?;
+    let engine = runtime.block_on(connect(options))?;
+    let mode = match options.mode {
+        Some(mode) => mode,
+        None => runtime.block_on(default_mode(&engine))?,
+    };
+    let root = project::root();
+    let labels = image_labels(&root);
+    let binaries = match mode {
+        Mode::Package => Some(compile_static(&root, &services, options.show_progress)?),
+        Mode::Dockerfile => None,
+    };
+    let mut built = Vec::new();
+    for service in services {
+        let repository = format!("{}{}", options.repository_prefix, service.repository);
+        let spinner = Spinner::new(service.name, options.show_progress);
+        let mut on_event = spinner.handler();
+        let result = match &binaries {
+            Some(binaries) => {
+                let recipe = package_recipe(service, binaries.join(service.binary));
+                let packaged = recipe.package(&repository, &labels)?;
+                runtime.block_on(engine.install(&packaged, &mut on_event))
+            }
+            None => {
+                let context = BuildContext::scan(&root, Path::new(service.dockerfile))?;
+                let mut spec = BuildSpec::new(&repository, ContextSource::Folder(context));
+                spec.labels = labels.clone();
+                spec.no_cache = options.no_cache;
+                runtime.block_on(engine.build(&spec, &mut on_event))
+            }
+        };
+        spinner.finish();
+        let image = result?;
+        let result = BuiltImage {
+            service: service.name,
+            reference: image.reference,
+            repository,
+            tag: image.tag,
+            size: image.size,
+            skipped: image.skipped,
+            build_time: image.duration,
+            mode,
+        };
+        if options.show_progress {
+            print_result(&result);
+        }
+        built.push(result);
+    }
+    Ok(built)
+}
+
+/// The packaging recipe of a service (the same layout as its Dockerfile's final stage).
+pub fn package_recipe(service: &Service, binary: PathBuf) -> PackageRecipe {
+    let mut recipe = PackageRecipe::new(binary, service.binary);
+    recipe.ports = vec![service.port];
+    recipe.env = service
+        .image_env
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect();
+    recipe
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn connect(options: &BuildOptions) -> anyhow::Result<Engine> {
+    let engine = match &options.docker_host {
+        Some(host) => Engine::connect_to(host.clone()).await?,
+        None => Engine::connect().await?,
+    };
+    Ok(engine)
+}
+
+async fn default_mode(engine: &Engine) -> anyhow::Result<Mode> {
+    let (os, arch) = engine.platform().await?;
+    let native = cfg!(target_os = "linux")
+        && os == "linux"
+        && arch == deploykit_image::go_arch(std::env::consts::ARCH);
+    Ok(if native {
+        Mode::Package
+    } else {
+        Mode::Dockerfile
+    })
+}
+
+/// `cargo build --release` of the services for this machine's Linux target with a static
+/// C runtime; returns the folder holding the binaries.
+pub(crate) fn compile_static(
+    root: &Path,
+    services: &[&Service],
+    show: bool,
+) -> anyhow::Result<PathBuf> {
+    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut args = vec![
+        "build".to_string(),
+        "--release".to_string(),
+        "--target".to_string(),
+        target.clone(),
+    ];
+    for service in services {
+        args.push("-p".to_string());
+        args.push(service.package.to_string());
+    }
+    if !show {
+        args.push("--quiet".to_string());
+    }
+    let started = Instant::now();
+    let status = std::process::Command::new(&cargo)
+        .args(&args)
+        .current_dir(root)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .status()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    if !status.success() {
+        anyhow::bail!(
+            "compiling the services failed ({status}): fix the errors above, or build with --mode dockerfile"
+        );
+    }
+    if show {
+        eprintln!(
+            "compiled {} statically for {target} in {:.1}s",
+            services
+                .iter()
+                .map(|service| service.package)
+                .collect::<Vec<_>>()
+                .join(", "),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    Ok(dir.join(target).join("release"))
+}
+
+/// OCI labels: the commit and its time (not the build time, so unchanged inputs keep
+/// their tag).
+pub(crate) fn image_labels(root: &Path) -> BTreeMap<String, String> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
+    let created = git(&["log", "-1", "--format=%ct"])
+        .and_then(|time| time.parse().ok())
+        .unwrap_or(0);
+    deploykit_image::oci_labels(project::SOURCE_URL, &revision, created)
+}
+
+/// A spinner showing one service's build events (hidden unless asked for).
+struct Spinner(ProgressBar);
+
+impl Spinner {
+    fn new(service: &str, show: bool) -> Self {
+        let bar = if show {
+            ProgressBar::new_spinner()
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(service.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self(bar)
+    }
+
+    fn handler(&self) -> impl FnMut(BuildEvent) + Send + use<> {
+        let bar = self.0.clone();
+        move |event| match event {
+            BuildEvent::Checking { reference } => bar.set_message(format!("checking {reference}")),
+            BuildEvent::Skipped { reference } => bar.set_message(format!("{reference} exists")),
+            BuildEvent::Step {
+                number,
+                total,
+                instruction,
+            } => bar.set_message(format!("step {number}/{total}: {instruction}")),
+            BuildEvent::Output(line) => bar.set_message(line),
+        }
+    }
+
+    fn finish(self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn print_result(image: &BuiltImage) {
+    let size = format!("{:.1} MB", image.size as f64 / 1e6);
+    let what = if image.skipped {
+        format!(
+            "unchanged, build skipped ({:.2}s)",
+            image.build_time.as_secs_f64()
+        )
+    } else {
+        format!(
+            "built in {:.2}s ({})",
+            image.build_time.as_secs_f64(),
+            image.mode.name()
+        )
+    };
+    println!("{}  {size}  {what}", image.reference);
+}
+
+async fn push(engine: &Engine, registry: &str, images: &[BuiltImage]) -> anyhow::Result<()> {
+    let config = DockerConfig::load_default()?;
+    let registry = registry.trim_end_matches('/');
+    for image in images {
+        let target =
+            ImageReference::parse(&format!("{registry}/{}:{}", image.repository, image.tag))?;
+        let name = target.name();
+        engine.tag(&image.reference, &name, &image.tag).await?;
+        let credentials = config.credentials_for(&target.registry)?;
+        let started = Instant::now();
+        engine
+            .push(&target, credentials.as_ref(), &mut |_line| {})
+            .await?;
+        println!(
+            "{target}  pushed in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loaders_parse_and_name_their_cluster() {
+        let kind: ClusterLoader = "kind:dev".parse().unwrap();
+        assert_eq!(
+            kind.command().args,
+            ["load", "image-archive", "{tar}", "--name", "dev"]
+        );
+        let minikube: ClusterLoader = "minikube".parse().unwrap();
+        assert_eq!(minikube.command().args, ["image", "load", "{tar}"]);
+        let k3d: ClusterLoader = "k3d:".parse().unwrap();
+        assert_eq!(k3d, ClusterLoader::K3d(None));
+        let error = "podman".parse::<ClusterLoader>().unwrap_err();
+        assert!(error.contains("kind[:CLUSTER]"), "{error}");
+    }
+
+    #[test]
+    fn recipes_follow_the_service_table() {
+        let backend = project::service("backend").unwrap();
+        let recipe = package_recipe(backend, PathBuf::from("/bin/todo-backend"));
+        let dockerfile = recipe.dockerfile();
+        assert!(dockerfile.contains("EXPOSE 8000"), "{dockerfile}");
+        assert!(
+            dockerfile.contains("ENV DATABASE_URL=\"sqlite:///data/todo.db\""),
+            "{dockerfile}"
+        );
+        assert!(
+            dockerfile.contains("CMD [\"/todo-backend\",\"healthcheck\"]"),
+            "{dockerfile}"
+        );
+    }
+
+    /// The final stage of each service's Dockerfile sets what the packaging recipe sets.
+    #[test]
+    fn dockerfiles_stay_in_step_with_the_packaging_recipe() {
+        for service in SERVICES {
+            let path = project::root().join(service.dockerfile);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let final_stage = text.rsplit("FROM scratch").next().unwrap();
+            let flat = final_stage.replace("\\\n", " ");
+            let words = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
+            let recipe = package_recipe(service, PathBuf::from("unused")).dockerfile();
+            for line in recipe.lines() {
+                let line = line.replace("\",\"", "\", \"");
+                if let Some(env) = line.strip_prefix("ENV ") {
+                    assert!(flat.contains(env), "{}: ENV {env} missing", path.display());
+                } else if ["USER", "WORKDIR", "EXPOSE", "HEALTHCHECK", "ENTRYPOINT"]
+                    .iter()
+                    .any(|keyword| line.starts_with(keyword))
+                {
+                    assert!(
+                        flat.lines()
+                            .any(|candidate| words(candidate) == words(&line)),
+                        "{}: `{line}` missing from the final stage",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
 }
