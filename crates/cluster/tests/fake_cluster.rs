@@ -1274,3 +1274,103 @@ async fn applied_change_kinds_are_reported() {
         ]
     );
 }
+
+/// Runs a Python snippet with Helm's own client (helm-python-sdk) against the fake server.
+async fn helm_client(script: &str, args: &[&str]) -> Result<Value, String> {
+    let output = tokio::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| format!("python3: {e}"))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).to_string());
+    }
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+fn helm_sdk_available() -> Result<(), String> {
+    let status = std::process::Command::new("python3")
+        .args(["-c", "import helm_python"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if status.status.success() {
+        Ok(())
+    } else {
+        Err("python3 -m pip install 'helm-python-sdk==0.2.2'".into())
+    }
+}
+
+const HELM_READ: &str = r#"
+import json, sys, helm_python as helm
+cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
+print(json.dumps({"list": cfg.list(all_states=True), "history": cfg.history(sys.argv[3]), "status": cfg.status(sys.argv[3])}, default=str))
+"#;
+
+#[tokio::test]
+async fn helm_lists_and_reads_what_deploykit_wrote() {
+    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+        return;
+    }
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![config_map("a", "1"), deployment("web:v1")]),
+    )
+    .await
+    .0
+    .unwrap();
+    deploy(
+        &env.cluster,
+        &request(vec![config_map("a", "2"), deployment("web:v1")]),
+    )
+    .await
+    .0
+    .unwrap();
+    let kubeconfig = env.dir.path().join("kubeconfig");
+    let answer = helm_client(HELM_READ, &[kubeconfig.to_str().unwrap(), NS, "web"])
+        .await
+        .unwrap();
+    let listed = &answer["list"][0];
+    assert_eq!(
+        (
+            listed["name"].as_str(),
+            listed["revision"].as_i64(),
+            listed["status"].as_str()
+        ),
+        (Some("web"), Some(2), Some("deployed"))
+    );
+    assert_eq!(
+        (
+            listed["chart_name"].as_str(),
+            listed["chart_version"].as_str(),
+            listed["app_version"].as_str()
+        ),
+        (Some("web"), Some("0.1.0"), Some("1.0"))
+    );
+    let history: Vec<(i64, String)> = answer["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [(1, "superseded".to_string()), (2, "deployed".to_string())]
+    );
+    assert_eq!(answer["status"]["status"], "deployed");
+    assert!(
+        answer["status"]["manifest"]
+            .as_str()
+            .unwrap()
+            .contains("value: \"2\"")
+    );
+}

@@ -53,6 +53,20 @@ async fn handle(
     if shared.lock().reject_credentials {
         return error_response(&ApiError::new(401, "Unauthorized", "Unauthorized"));
     }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        // Answer as a JSON-only server does; client-go then falls back to JSON.
+        return error_response(&ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/apply-patch+yaml, application/merge-patch+json (got {content_type})"
+            ),
+        ));
+    }
     let path = uri.path().trim_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').collect();
     let dry_run = params.contains_key("dryRun");

@@ -137,7 +137,8 @@ impl FakeApiServer {
         )
     }
 
-    /// How many writes (POST, PUT, PATCH, DELETE) clients made so far; hooks are not counted.
+    /// How many writes (POST, PUT, PATCH, DELETE, refused ones included) clients attempted so
+    /// far; hooks and dry runs are not counted.
     pub fn writes(&self) -> usize {
         self.shared.lock().writes.len()
     }
