@@ -132,6 +132,12 @@ pub trait GoObject: Send + Sync {
     }
     /// How `{{ . }}` prints this object (Go's `%v`).
     fn go_string(&self) -> String;
+    /// The plain map or list this object is, for Go types that are maps or slices with
+    /// methods (Helm's `files` is a `map[string][]byte`): `range`, `len`, `index` and
+    /// truth tests use it. `None` for struct-like objects.
+    fn underlying(&self) -> Option<Value> {
+        None
+    }
 }
 
 impl Value {
@@ -176,7 +182,7 @@ impl Value {
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Object(_) => true,
+            Value::Object(object) => object.underlying().is_none_or(|v| v.is_truthy()),
         }
     }
 

@@ -7,6 +7,14 @@ use crate::value::Value;
 
 /// Calls builtin `b`; the error is the message Go's function returns.
 pub(crate) fn call(b: Builtin, args: &[Value]) -> Result<Value, String> {
+    if matches!(b, Builtin::Len | Builtin::Index)
+        && let Some(Value::Object(object)) = args.first()
+        && let Some(plain) = object.underlying()
+    {
+        let mut args = args.to_vec();
+        args[0] = plain;
+        return call(b, &args);
+    }
     match b {
         Builtin::Len => length(&args[0]),
         Builtin::Index => index(&args[0], &args[1..]),

@@ -259,7 +259,12 @@ impl<'a> State<'a> {
 
     fn walk_range(&mut self, out: &mut String, dot: &Slot, b: &'a Branch) -> R<Flow> {
         let mark = self.vars.len();
-        let v = self.eval_pipeline(dot, &b.pipe)?;
+        let mut v = self.eval_pipeline(dot, &b.pipe)?;
+        if let Value::Object(object) = &v
+            && let Some(plain) = object.underlying()
+        {
+            v = plain;
+        }
         let mut ran = false;
         match &v {
             Value::List(items) => {

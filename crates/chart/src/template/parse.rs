@@ -287,6 +287,7 @@ impl Parser<'_> {
         let context = ctl.name();
         let mark = self.vars.len();
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
+        let after_pipe = self.vars.len();
         if ctl == Ctl::Range {
             self.range_depth += 1;
         }
@@ -294,6 +295,9 @@ impl Parser<'_> {
         if ctl == Ctl::Range {
             self.range_depth -= 1;
         }
+        // Variables declared in the first branch are gone when the else branch runs
+        // (Go looks variables up by name at run time; slots must match that stack).
+        self.vars.truncate(after_pipe);
         let mut else_list = None;
         if let End::Else = next {
             let peek = self.peek().typ;
@@ -738,7 +742,12 @@ fn number(text: &str, typ: ItemType) -> Result<Number, String> {
         && (text.starts_with("0x") || text.starts_with("0X"))
         && !text.contains(['p', 'P']);
     let clean: String = text.chars().filter(|c| *c != '_').collect();
-    match clean.parse::<f64>() {
+    let parsed = if text.contains(['p', 'P']) {
+        parse_hex_float(&clean).ok_or(())
+    } else {
+        clean.parse::<f64>().map_err(|_| ())
+    };
+    match parsed {
         Ok(f) if !is_hex => {
             if !text.contains(['.', 'e', 'E', 'p', 'P']) {
                 return Err(format!("integer overflow: {}", super::fmt::quote(text)));
@@ -750,6 +759,35 @@ fn number(text: &str, typ: ItemType) -> Result<Number, String> {
             super::fmt::quote(text)
         )),
     }
+}
+
+/// A hexadecimal float literal (`0x1p60`, `0x1.8p-2`), as Go's `strconv.ParseFloat`.
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
+    let (mantissa, exp) = body.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut value = 0f64;
+    for c in int_part.chars() {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac_part.chars() {
+        value += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    let value = value * 2f64.powi(exp);
+    Some(if neg { -value } else { value })
 }
 
 fn unquote_char(s: &str, quote: char) -> Option<(char, &str)> {
