@@ -550,6 +550,34 @@ fn days_in_month(year: u32, month: u32) -> u32 {
 
 /// go-yaml v2's map key order (`keyList.Less`) for string keys.
 pub fn key_less(a: &str, b: &str) -> Ordering {
+    // ASCII keys that first differ at two non-digits: no allocation needed.
+    if a.is_ascii() && b.is_ascii() {
+        let (ab, bb) = (a.as_bytes(), b.as_bytes());
+        match ab.iter().zip(bb).position(|(x, y)| x != y) {
+            None => return ab.len().cmp(&bb.len()),
+            Some(i) => {
+                let (x, y) = (ab[i], bb[i]);
+                let (xl, yl) = (x.is_ascii_alphabetic(), y.is_ascii_alphabetic());
+                if xl && yl {
+                    return x.cmp(&y);
+                }
+                if xl || yl {
+                    return if yl {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    };
+                }
+                if !x.is_ascii_digit() && !y.is_ascii_digit() {
+                    return x.cmp(&y);
+                }
+            }
+        }
+    }
+    key_less_slow(a, b)
+}
+
+fn key_less_slow(a: &str, b: &str) -> Ordering {
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
     let mut i = 0;
@@ -611,6 +639,17 @@ pub fn key_less(a: &str, b: &str) -> Ordering {
 /// go-yaml v2 folds long lines at 80 columns; v3 (`toYamlPretty`) as Helm sets it up
 /// does not fold.
 const BEST_WIDTH: usize = 80;
+
+/// Strings that go-yaml writes plain without looking further (no spaces, so no folding;
+/// no indicator characters; printable ASCII), when they do not read as another type.
+fn is_simple_plain(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && (bytes[0].is_ascii_alphanumeric() || bytes[0] == b'_' || bytes[0] == b'/')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/'))
+}
 
 struct Emitter {
     out: String,
@@ -676,14 +715,11 @@ impl Emitter {
         }
         match value {
             Value::Map(map) if !map.is_empty() => {
-                let mut entries: Vec<(String, Value)> = map
-                    .read()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                entries.sort_by(|a, b| key_less(&a.0, &b.0));
+                let guard = map.read();
+                let mut entries: Vec<(&String, &Value)> = guard.iter().collect();
+                entries.sort_by(|a, b| key_less(a.0, b.0));
                 let inner = if indent < 0 { 0 } else { indent + 2 };
-                for (key, item) in &entries {
+                for (key, item) in entries {
                     self.write_indent(inner);
                     self.scalar(key, inner, true);
                     self.write_indicator(":", false, false, false);
@@ -726,6 +762,16 @@ impl Emitter {
 
     /// A string scalar: chooses the style as go-yaml does and writes it.
     fn scalar(&mut self, text: &str, indent: i64, simple_key: bool) {
+        if is_simple_plain(text) && !resolves_to_non_string(text, self.flavor) {
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.out.push_str(text);
+            self.column += text.len();
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let scalar_indent = if indent < 0 { 2 } else { indent + 2 };
         let can_use_plain = !resolves_to_non_string(text, self.flavor);
         let mut style = if text.contains('\n') {
