@@ -347,30 +347,30 @@ async fn browser_scenario_against_the_real_servers() {
     let logs = temp.path();
 
     let backend_port = free_port();
-    let mut backend = Service::start(
-        "todo-backend",
-        Command::new(&backend_bin)
-            .current_dir(temp.path())
-            .env("PORT", backend_port.to_string())
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/todo.db", temp.path().display()),
-            )
-            .env("ENVIRONMENT", "development")
-            .env(
-                "BETTER_AUTH_SECRET",
-                "e2e-test-secret-0123456789abcdef0123456789",
-            )
-            .env("CORS_ORIGINS", "http://127.0.0.1")
-            .env_remove("OPENAI_API_KEY")
-            .env("LOG_LEVEL", "warn"),
-        logs,
-    );
-    wait_ready(
-        &mut backend,
-        &format!("http://127.0.0.1:{backend_port}/readyz"),
-    )
-    .await;
+    let start_backend = || {
+        Service::start(
+            "todo-backend",
+            Command::new(&backend_bin)
+                .current_dir(temp.path())
+                .env("PORT", backend_port.to_string())
+                .env(
+                    "DATABASE_URL",
+                    format!("sqlite://{}/todo.db", temp.path().display()),
+                )
+                .env("ENVIRONMENT", "development")
+                .env(
+                    "BETTER_AUTH_SECRET",
+                    "e2e-test-secret-0123456789abcdef0123456789",
+                )
+                .env("CORS_ORIGINS", "http://127.0.0.1")
+                .env_remove("OPENAI_API_KEY")
+                .env("LOG_LEVEL", "warn"),
+            logs,
+        )
+    };
+    let backend_ready = format!("http://127.0.0.1:{backend_port}/readyz");
+    let mut backend = start_backend();
+    wait_ready(&mut backend, &backend_ready).await;
 
     let frontend_port = free_port();
     let mut frontend = Service::start(
@@ -420,7 +420,18 @@ async fn browser_scenario_against_the_real_servers() {
         .await
         .unwrap_or_else(|error| panic!("WebDriver session failed: {error}\n{}", driver.log_text()));
 
-    let outcome = scenario(&client, &base).await;
+    let mut outcome = caught(run_scenario(client.clone(), base.clone())).await;
+    if outcome.is_ok() {
+        // The backend goes away: an action shows an inline message with a Retry button.
+        drop(backend);
+        outcome = caught(action_fails_while_backend_is_down(client.clone())).await;
+        // It comes back (same database and key, so the session still holds): Retry works.
+        backend = start_backend();
+        wait_ready(&mut backend, &backend_ready).await;
+        if outcome.is_ok() {
+            outcome = caught(retry_succeeds(client.clone())).await;
+        }
+    }
     let _ = client.close().await;
     if let Err(panic) = outcome {
         eprintln!("backend log:\n{}", backend.log_text());
@@ -433,16 +444,58 @@ async fn browser_scenario_against_the_real_servers() {
     );
 }
 
-/// Runs the scenario, catching a failed assertion so that the caller can print the logs.
-async fn scenario(client: &Client, base: &str) -> Result<(), Box<dyn std::any::Any + Send>> {
-    let client = client.clone();
-    let base = base.to_owned();
-    tokio::spawn(async move { run_scenario(&client, &base).await })
-        .await
-        .map_err(|error| error.into_panic())
+/// Runs part of the scenario, catching a failed assertion so that the caller can print
+/// the servers' logs.
+async fn caught(
+    part: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), Box<dyn std::any::Any + Send>> {
+    tokio::spawn(part).await.map_err(|error| error.into_panic())
 }
 
-async fn run_scenario(client: &Client, base: &str) {
+async fn action_fails_while_backend_is_down(client: Client) {
+    type_into(
+        &client,
+        "#new-title",
+        &format!("Survive an outage{}", char::from(Key::Enter)),
+    )
+    .await;
+    wait_js(
+        &client,
+        "document.querySelector('#notice button') !== null",
+        "the inline error with a Retry button",
+    )
+    .await;
+    let notice = client
+        .find(Locator::Id("notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(notice.contains("cannot be reached"), "{notice}");
+    screenshot(&client, "backend-down-1280").await;
+}
+
+async fn retry_succeeds(client: Client) {
+    client
+        .find(Locator::Css("#notice button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        &client,
+        "[...document.querySelectorAll('li.task .title')].some(t => t.textContent.includes('Survive an outage'))",
+        "the retried task",
+    )
+    .await;
+    settle(&client).await;
+    assert_eq!(count(&client, "All").await, "4");
+}
+
+async fn run_scenario(client: Client, base: String) {
+    let (client, base) = (&client, base.as_str());
     viewport(client, 1280, 900).await;
     let email = format!("e2e-{}@example.com", std::process::id());
     let password = "correct horse battery";
