@@ -104,8 +104,24 @@ pub struct BuiltImage {
     pub skipped: bool,
     /// Time to package or build (or to find it unchanged), compilation excluded.
     pub build_time: Duration,
-    /// The mode used.
-    pub mode: Mode,
+    /// The mode used; `None` for an image given by reference ([`BuiltImage::given`]).
+    pub mode: Option<Mode>,
+}
+
+impl BuiltImage {
+    /// An image the user names (`repository:tag`) instead of building it.
+    pub fn given(service: &'static str, repository: &str, tag: &str) -> Self {
+        Self {
+            service,
+            reference: format!("{repository}:{tag}"),
+            repository: repository.to_string(),
+            tag: tag.to_string(),
+            size: 0,
+            skipped: true,
+            build_time: Duration::ZERO,
+            mode: None,
+        }
+    }
 }
 
 /// A tool that loads an image tar into a local cluster.
@@ -176,31 +192,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         show_progress: true,
     };
     let images = build_services(&options)?;
-    if args.load.is_none() && args.push.is_none() {
-        return Ok(());
+    if let Some(loader) = &args.load {
+        load_images(loader, &images)?;
     }
+    if let Some(registry) = &args.push {
+        push_images(registry, &images)?;
+    }
+    Ok(())
+}
+
+/// Exports each image and loads it into a local cluster with `loader` (DOCKER_HOST names
+/// the daemon that holds the images).
+pub fn load_images(loader: &ClusterLoader, images: &[BuiltImage]) -> anyhow::Result<()> {
+    let command = loader.command();
+    let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
     runtime()?.block_on(async {
-        let engine = connect(&options).await?;
-        if let Some(loader) = &args.load {
-            let command = loader.command();
-            let temp = tempfile::tempdir().context("cannot create a temporary folder")?;
-            for image in &images {
-                let started = Instant::now();
-                engine
-                    .load_with(&image.reference, &command, temp.path())
-                    .await?;
-                println!(
-                    "{}  loaded with {} in {:.1}s",
-                    image.reference,
-                    command.program,
-                    started.elapsed().as_secs_f64()
-                );
-            }
-        }
-        if let Some(registry) = &args.push {
-            push(&engine, registry, &images).await?;
+        let engine = Engine::connect().await?;
+        for image in images {
+            let started = Instant::now();
+            engine
+                .load_with(&image.reference, &command, temp.path())
+                .await?;
+            println!(
+                "{}  loaded with {} in {:.1}s",
+                image.reference,
+                command.program,
+                started.elapsed().as_secs_f64()
+            );
         }
         anyhow::Ok(())
+    })
+}
+
+/// Tags each image as `<registry>/<repository>:<tag>` and pushes it with the credentials
+/// of ~/.docker/config.json; returns the images with their registry references.
+pub fn push_images(registry: &str, images: &[BuiltImage]) -> anyhow::Result<Vec<BuiltImage>> {
+    runtime()?.block_on(async {
+        let engine = Engine::connect().await?;
+        push(&engine, registry, images).await
     })
 }
 
@@ -257,7 +286,7 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
             size: image.size,
             skipped: image.skipped,
             build_time: image.duration,
-            mode,
+            mode: Some(mode),
         };
         if options.show_progress {
             print_result(&result);
@@ -426,15 +455,20 @@ fn print_result(image: &BuiltImage) {
         format!(
             "built in {:.2}s ({})",
             image.build_time.as_secs_f64(),
-            image.mode.name()
+            image.mode.map_or("given", Mode::name)
         )
     };
     println!("{}  {size}  {what}", image.reference);
 }
 
-async fn push(engine: &Engine, registry: &str, images: &[BuiltImage]) -> anyhow::Result<()> {
+async fn push(
+    engine: &Engine,
+    registry: &str,
+    images: &[BuiltImage],
+) -> anyhow::Result<Vec<BuiltImage>> {
     let config = DockerConfig::load_default()?;
     let registry = registry.trim_end_matches('/');
+    let mut pushed = Vec::new();
     for image in images {
         let target =
             ImageReference::parse(&format!("{registry}/{}:{}", image.repository, image.tag))?;
@@ -449,8 +483,13 @@ async fn push(engine: &Engine, registry: &str, images: &[BuiltImage]) -> anyhow:
             "{target}  pushed in {:.1}s",
             started.elapsed().as_secs_f64()
         );
+        pushed.push(BuiltImage {
+            reference: target.to_string(),
+            repository: name,
+            ..image.clone()
+        });
     }
-    Ok(())
+    Ok(pushed)
 }
 
 #[cfg(test)]
