@@ -122,6 +122,17 @@ async fn security_headers(request: Request, next: Next) -> Response {
             .entry(name)
             .or_insert_with(|| HeaderValue::from_static(value));
     }
+    // Pages show a person's tasks: never keep them in a cache (nor behind the Back
+    // button after signing out).
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_html {
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert_with(|| HeaderValue::from_static("no-store"));
+    }
     response
 }
 

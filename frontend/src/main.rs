@@ -24,13 +24,19 @@ Environment:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let healthcheck = args.first().is_some_and(|arg| arg == "healthcheck");
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(errors) => {
             for error in errors {
                 eprintln!("error: {error}");
             }
-            return ExitCode::from(2);
+            // A probe answers only "healthy" (0) or "not" (1).
+            return if healthcheck {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::from(2)
+            };
         }
     };
     match args.first().map(String::as_str) {

@@ -447,6 +447,7 @@ async fn task_page_renders_tasks_counts_and_escapes_titles() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
     let html = page.text().await.unwrap();
     assert!(html.contains("ada@example.com"), "signed-in email shown");
     assert!(
@@ -702,7 +703,7 @@ async fn healthcheck_subcommand_exits_0_when_healthy_and_1_when_not() {
         .output()
         .await
         .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("PORT=\"eighty\" is not valid"));
     frontend.stop().await;
     backend.stop().await;
