@@ -525,3 +525,109 @@ async fn export_and_load_round_trip() {
         built.id
     );
 }
+
+/// Regular files under `prefix/` in the image's layers, without the prefix.
+async fn files_under(engine: &Engine, reference: &str, prefix: &str) -> BTreeSet<String> {
+    let mut saved = Vec::new();
+    let mut stream = engine.client().export_image(reference);
+    while let Some(chunk) = stream.next().await {
+        saved.extend_from_slice(&chunk.unwrap());
+    }
+    let mut files = BTreeSet::new();
+    let mut outer = tar::Archive::new(saved.as_slice());
+    for entry in outer.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if !entry
+            .path()
+            .unwrap()
+            .display()
+            .to_string()
+            .ends_with("layer.tar")
+        {
+            continue;
+        }
+        let mut layer = Vec::new();
+        entry.read_to_end(&mut layer).unwrap();
+        for file in tar::Archive::new(layer.as_slice()).entries().unwrap() {
+            let file = file.unwrap();
+            if file.header().entry_type().is_file() {
+                let name = file.path().unwrap().display().to_string();
+                if let Some(rest) = name.strip_prefix(&format!("{prefix}/")) {
+                    files.insert(rest.to_string());
+                }
+            }
+        }
+    }
+    files
+}
+
+/// The docker CLI applies `.dockerignore` itself (moby's patternmatcher) before sending
+/// the context to the classic builder: the images it builds are the oracle.
+#[tokio::test]
+async fn dockerignore_table_matches_the_docker_cli() {
+    let Some(engine) = engine().await else { return };
+    let repo = repository("cli-oracle");
+    let _cleanup = Cleanup(vec![repo.clone()]);
+    let cases = [
+        "target\n**/*.log\n!important.log\n/secret\ndocs/**\n!docs/keep.md\n.env*",
+        "*\n!src\n!Dockerfile",
+        "**/node_modules\nsrc/*/deep.rs",
+        "docs\n!docs/keep.md",
+        "docs\n!**/keep.md",
+        "Dockerfile\n.dockerignore\nREADME.md",
+        "src/[mn]*\n?.log",
+        "!README.md\n*.md",
+        "# comment\n  src/main.rs  \n./secret/\n",
+        "src\n!src/nested\nsrc/nested/deep.rs",
+    ];
+    let files = [
+        "src/main.rs",
+        "src/nested/deep.rs",
+        "src/node_modules/y.js",
+        "node_modules/x.js",
+        "target/debug/app",
+        "a.log",
+        "src/b.log",
+        "important.log",
+        "secret",
+        "src/secret",
+        "docs/drop.md",
+        "docs/keep.md",
+        "docs/sub/keep.md",
+        ".env",
+        ".env.local",
+        "README.md",
+    ];
+    for (index, ignore) in cases.iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "Dockerfile", "FROM scratch\nCOPY . /ctx/\n");
+        write(root, ".dockerignore", ignore);
+        for path in files {
+            write(root, path, path);
+        }
+        let cli_tag = format!("{repo}:cli-{index}");
+        let cli = std::process::Command::new("docker")
+            .args(["build", "-q", "-t", &cli_tag])
+            .arg(root)
+            .env("DOCKER_BUILDKIT", "0")
+            .output()
+            .unwrap();
+        assert!(
+            cli.status.success(),
+            "{}",
+            String::from_utf8_lossy(&cli.stderr)
+        );
+        let expected = files_under(&engine, &cli_tag, "ctx").await;
+
+        let context = BuildContext::scan(root, Path::new("Dockerfile")).unwrap();
+        let image = build(
+            &engine,
+            &BuildSpec::new(&repo, ContextSource::Folder(context)),
+        )
+        .await
+        .unwrap();
+        let received = files_under(&engine, &image.reference, "ctx").await;
+        assert_eq!(received, expected, "case {index}: {ignore:?}");
+    }
+}
