@@ -1374,3 +1374,84 @@ async fn helm_lists_and_reads_what_deploykit_wrote() {
             .contains("value: \"2\"")
     );
 }
+
+#[tokio::test]
+async fn helm_rolls_back_and_uninstalls_a_release_deploykit_made() {
+    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+        return;
+    }
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    deploy(
+        &env.cluster,
+        &request(vec![config_map("a", "1"), deployment("web:v1")]),
+    )
+    .await
+    .0
+    .unwrap();
+    deploy(
+        &env.cluster,
+        &request(vec![config_map("a", "2"), deployment("web:v2")]),
+    )
+    .await
+    .0
+    .unwrap();
+    let kubeconfig = env.dir.path().join("kubeconfig");
+    let rollback = r#"
+import json, sys, helm_python as helm
+cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
+cfg.rollback(sys.argv[3], version=1)
+print(json.dumps(cfg.history(sys.argv[3]), default=str))
+"#;
+    helm_client(rollback, &[kubeconfig.to_str().unwrap(), NS, "web"])
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&env.cluster.history("web", NS).await.unwrap()),
+        [
+            (1, Status::Superseded),
+            (2, Status::Superseded),
+            (3, Status::Deployed)
+        ]
+    );
+    assert_eq!(
+        env.server.get("v1", "ConfigMap", Some(NS), "a").unwrap()["data"]["value"],
+        "1"
+    );
+    let image = |server: &FakeApiServer| {
+        server
+            .get("apps/v1", "Deployment", Some(NS), "web")
+            .unwrap()["spec"]["template"]["spec"]["containers"][0]["image"]
+            .clone()
+    };
+    assert_eq!(image(&env.server), "web:v1");
+
+    // Helm's client-side apply now owns the fields it changed, as on a real server: taking
+    // them back is a conflict naming Helm's field manager, unless forced.
+    let v2 = request(vec![config_map("a", "2"), deployment("web:v2")]);
+    let err = deploy(&env.cluster, &v2).await.0.unwrap_err();
+    assert!(
+        matches!(&err, Error::Conflict { manager, .. } if manager == "python3"),
+        "{err}"
+    );
+    let mut forced = v2.clone();
+    forced.force_conflicts = true;
+    assert_eq!(deploy(&env.cluster, &forced).await.0.unwrap().revision, 5);
+    assert_eq!(image(&env.server), "web:v2");
+
+    let uninstall = r#"
+import json, sys, helm_python as helm
+cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
+print(json.dumps(cfg.uninstall(sys.argv[3]), default=str))
+"#;
+    helm_client(uninstall, &[kubeconfig.to_str().unwrap(), NS, "web"])
+        .await
+        .unwrap();
+    assert!(env.cluster.history("web", NS).await.unwrap().is_empty());
+    assert!(
+        env.server
+            .get("apps/v1", "Deployment", Some(NS), "web")
+            .is_none()
+    );
+    assert!(env.server.get("v1", "ConfigMap", Some(NS), "a").is_none());
+}

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State as AxumState};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use futures::{SinkExt, StreamExt};
@@ -47,11 +47,30 @@ async fn handle(
     method: Method,
     uri: Uri,
     Query(params): Query<Params>,
-    headers: HeaderMap,
-    body: Bytes,
+    mut headers: HeaderMap,
+    mut body: Bytes,
 ) -> Response {
     if shared.lock().reject_credentials {
         return error_response(&ApiError::new(401, "Unauthorized", "Unauthorized"));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let protobuf = content_type.contains("protobuf");
+    let decoded = if protobuf && method == Method::DELETE {
+        Some(Bytes::new())
+    } else if protobuf {
+        crate::protobuf::decode_secret(&body).map(|secret| Bytes::from(secret.to_string()))
+    } else {
+        None
+    };
+    if let Some(decoded) = decoded {
+        body = decoded;
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -653,8 +672,11 @@ impl State {
                 .map(|v| (v, created));
         }
         let old = old.ok_or_else(|| not_found(ty, &key.3))?;
-        let patch: Value = serde_json::from_slice(body)
+        let mut patch: Value = serde_json::from_slice(body)
             .map_err(|e| ApiError::new(400, "BadRequest", format!("error decoding patch: {e}")))?;
+        if content_type.starts_with("application/strategic-merge-patch+json") {
+            store::strip_directives(&mut patch);
+        }
         let object = if content_type.starts_with("application/merge-patch+json")
             || content_type.starts_with("application/strategic-merge-patch+json")
         {

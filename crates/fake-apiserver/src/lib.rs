@@ -14,7 +14,10 @@
 //!   409 conflicts naming the owning manager, `force=true`; removal of fields a manager
 //!   stopped applying. Lists are owned atomically (real servers key associative lists;
 //!   this one does not). Merge patch (RFC 7386); strategic merge patch is treated as a
-//!   merge patch. `metadata.generation` bumps when anything outside metadata/status changes;
+//!   merge patch with its `$` directives dropped. `metadata.generation` bumps when anything
+//!   outside metadata/status changes;
+//! - JSON and YAML bodies; protobuf only for Secrets (what Helm's storage driver sends),
+//!   and protobuf DELETE options are ignored; any other protobuf body answers 415;
 //! - watch streams (`?watch=true`, from a `resourceVersion` or with initial ADDED events);
 //! - pod logs (`/log`, with `container`, `tailLines`, `previous`, `follow`) and websocket
 //!   port-forward (`/portforward`, channel protocol v4) to a TCP address a test names;
@@ -35,6 +38,7 @@
 //! ```
 
 mod http;
+mod protobuf;
 mod store;
 
 use std::collections::HashMap;

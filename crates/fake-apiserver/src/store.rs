@@ -282,6 +282,19 @@ pub(crate) fn merge_patch(base: &mut Value, patch: &Value) {
     }
 }
 
+/// Drops strategic-merge-patch directives (`$patch`, `$setElementOrder/...`, `$retainKeys`):
+/// this fake applies strategic merge patches as plain merge patches.
+pub(crate) fn strip_directives(patch: &mut Value) {
+    match patch {
+        Value::Object(map) => {
+            map.retain(|key, _| !key.starts_with('$'));
+            map.values_mut().for_each(strip_directives);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_directives),
+        _ => {}
+    }
+}
+
 /// The part of an object that bumps `metadata.generation` when it changes.
 pub(crate) fn generation_content(value: &Value) -> Value {
     let mut copy = value.clone();
