@@ -61,10 +61,11 @@ pub fn int(value: &Value) -> Result<i64, FuncError> {
     }
 }
 
-/// A Go `float64` parameter.
+/// A Go `float64` parameter (an integer constant converts, as Go converts literals).
 pub fn float(value: &Value) -> Result<f64, FuncError> {
     match value {
         Value::Float(f) => Ok(*f),
+        Value::Int(i) => Ok(*i as f64),
         other => Err(wrong_type("float64", other)),
     }
 }
