@@ -419,9 +419,7 @@ impl Cluster {
             status,
             holder: expired_holder.clone(),
         });
-        Ok(expired_holder
-            .or(Some(String::new()))
-            .filter(|h| !h.is_empty()))
+        Ok(expired_holder)
     }
 
     /// Records, applies, prunes, waits and finalizes one revision (the lease is held).

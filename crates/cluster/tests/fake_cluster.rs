@@ -1208,9 +1208,13 @@ async fn connection_errors_name_context_server_and_fix() {
     );
     server.set_reject_credentials(false);
 
-    let url = server.url();
-    drop(server);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Nothing listens on port 1: the answer of a stopped minikube.
+    let url = "http://127.0.0.1:1";
+    std::fs::write(
+        &path,
+        server.kubeconfig("minikube").replace(&server.url(), url),
+    )
+    .unwrap();
     let err = connect(ConnectOptions {
         kubeconfig: Some(path.clone()),
         timeout: Some(Duration::from_secs(2)),
@@ -1222,7 +1226,7 @@ async fn connection_errors_name_context_server_and_fix() {
     let text = err.to_string();
     assert!(
         text.contains("context `minikube`")
-            && text.contains(&url)
+            && text.contains(url)
             && text.contains("minikube start"),
         "{text}"
     );
@@ -1454,4 +1458,52 @@ print(json.dumps(cfg.uninstall(sys.argv[3]), default=str))
             .is_none()
     );
     assert!(env.server.get("v1", "ConfigMap", Some(NS), "a").is_none());
+}
+
+#[tokio::test]
+async fn the_lease_is_renewed_while_a_long_deploy_waits() {
+    let env = env().await;
+    let path = env.dir.path().join("kubeconfig");
+    let short = |identity: &str| {
+        let path = path.clone();
+        let identity = identity.to_string();
+        async move {
+            connect(ConnectOptions {
+                kubeconfig: Some(path),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .with_options(ClusterOptions {
+                poll_interval: Duration::from_millis(20),
+                lease_duration: Duration::from_secs(1),
+                identity,
+            })
+        }
+    };
+    let (first, second) = (short("slow-deploy").await, short("impatient").await);
+    let cancel = CancellationToken::new();
+    let running = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            first
+                .deploy(&request(vec![deployment("web:v1")]), &mut |_| {}, &cancel)
+                .await
+        })
+    };
+    // Three lease durations later the first deploy still holds a live (renewed) lease.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let err = deploy(&second, &request(vec![deployment("web:v2")]))
+        .await
+        .0
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Locked { holder, .. } if holder == "slow-deploy"),
+        "{err}"
+    );
+    cancel.cancel();
+    assert!(matches!(
+        running.await.unwrap(),
+        Err(Error::Interrupted { .. })
+    ));
 }
