@@ -711,6 +711,14 @@ async fn healthcheck_subcommand_exits_0_when_healthy_and_1_when_not() {
 
 #[tokio::test]
 async fn the_binary_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
+    let kill = if deploykit_testkit::on_path("kill") {
+        Ok(())
+    } else {
+        Err("no `kill` program on PATH to send SIGTERM: apt-get install procps".to_owned())
+    };
+    if !deploykit_testkit::require("kill (procps)", kill) {
+        return;
+    }
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         listener.local_addr().unwrap().port()
