@@ -300,7 +300,7 @@ fn resolves_to_non_string(s: &str, flavor: Flavor) -> bool {
         "-.Inf", "-.INF", "<<",
     ];
     match first {
-        b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' | b'<' => {
+        b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' => {
             MAP_WORDS.contains(&s)
         }
         b'.' => MAP_WORDS.contains(&s) || s.parse::<f64>().is_ok() && plain_float_syntax(s),
@@ -721,8 +721,16 @@ impl Emitter {
                 let inner = if indent < 0 { 0 } else { indent + 2 };
                 for (key, item) in entries {
                     self.write_indent(inner);
-                    self.scalar(key, inner, true);
-                    self.write_indicator(":", false, false, false);
+                    if key.len() <= 128 && !key.chars().any(is_break_char) {
+                        self.scalar(key, inner, true);
+                        self.write_indicator(":", false, false, false);
+                    } else {
+                        // go-yaml's complex key form for long or multi-line keys.
+                        self.write_indicator("?", true, false, true);
+                        self.scalar(key, inner, false);
+                        self.write_indent(inner);
+                        self.write_indicator(":", true, false, true);
+                    }
                     self.node(item, inner, Context::MappingValue);
                 }
             }
@@ -835,6 +843,7 @@ impl Emitter {
         self.write_indicator("'", true, false, false);
         let chars: Vec<char> = text.chars().collect();
         let mut spaces = false;
+        let mut breaks = false;
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
                 if allow_breaks
@@ -849,7 +858,23 @@ impl Emitter {
                     self.put(c);
                 }
                 spaces = true;
+            } else if is_break_char(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                if c == '\n' {
+                    self.put_break();
+                } else {
+                    self.out.push(c);
+                    self.column = 0;
+                }
+                self.indention = true;
+                breaks = true;
             } else {
+                if breaks {
+                    self.write_indent(indent);
+                    breaks = false;
+                }
                 if c == '\'' {
                     self.put('\'');
                 }
