@@ -274,6 +274,48 @@ async fn no_horizontal_scroll(client: &Client, width: u32) {
     );
 }
 
+/// Visible text whose colour on its rendered background is below WCAG AA (4.5:1).
+async fn low_contrast_text(client: &Client) -> Vec<String> {
+    const SCRIPT: &str = r#"
+        const channels = (css) => {
+            const m = css.match(/rgba?\(([^)]+)\)/);
+            if (!m) return null;
+            const p = m[1].split(',').map((x) => parseFloat(x));
+            return { rgb: p.slice(0, 3), alpha: p.length > 3 ? p[3] : 1 };
+        };
+        const luminance = (rgb) => {
+            const [r, g, b] = rgb.map((v) => {
+                v /= 255;
+                return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+            });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        };
+        const background = (el) => {
+            for (let e = el; e; e = e.parentElement) {
+                const c = channels(getComputedStyle(e).backgroundColor);
+                if (c && c.alpha >= 1) return c.rgb;
+            }
+            return [255, 255, 255];
+        };
+        const low = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+            const text = walker.currentNode.textContent.trim();
+            const el = walker.currentNode.parentElement;
+            if (!text || !el || el.closest('.visually-hidden, [hidden], .skip')) continue;
+            if (el.getClientRects().length === 0) continue;
+            const fg = channels(getComputedStyle(el).color);
+            if (!fg) continue;
+            const a = luminance(fg.rgb), b = luminance(background(el));
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            if (ratio < 4.5) low.push(text.slice(0, 40) + ' (' + ratio.toFixed(2) + ':1)');
+        }
+        return low;
+    "#;
+    let value = client.execute(SCRIPT, vec![]).await.unwrap();
+    serde_json::from_value(value).unwrap()
+}
+
 async fn type_into(client: &Client, css: &str, text: &str) {
     let field = client.find(Locator::Css(css)).await.unwrap();
     field.clear().await.unwrap();
@@ -473,6 +515,11 @@ async fn action_fails_while_backend_is_down(client: Client) {
         .await
         .unwrap();
     assert!(notice.contains("cannot be reached"), "{notice}");
+    assert_eq!(
+        low_contrast_text(&client).await,
+        Vec::<String>::new(),
+        "WCAG AA contrast"
+    );
     screenshot(&client, "backend-down-1280").await;
 }
 
@@ -756,10 +803,20 @@ async fn run_scenario(client: Client, base: String) {
     // Screenshots at both widths.
     let wide = screenshot(client, "tasks-1280").await;
     no_horizontal_scroll(client, 1280).await;
+    assert_eq!(
+        low_contrast_text(client).await,
+        Vec::<String>::new(),
+        "WCAG AA contrast"
+    );
     viewport(client, 375, 812).await;
     settle(client).await;
     no_horizontal_scroll(client, 375).await;
     let narrow = screenshot(client, "tasks-375").await;
+    assert_eq!(
+        low_contrast_text(client).await,
+        Vec::<String>::new(),
+        "WCAG AA contrast"
+    );
     eprintln!("screenshots: {} {}", wide.display(), narrow.display());
     viewport(client, 1280, 900).await;
 
@@ -793,6 +850,11 @@ async fn run_scenario(client: Client, base: String) {
     client.goto(&format!("{base}/")).await.unwrap();
     assert_eq!(client.current_url().await.unwrap().path(), "/signin");
     let signin = screenshot(client, "signin-1280").await;
+    assert_eq!(
+        low_contrast_text(client).await,
+        Vec::<String>::new(),
+        "WCAG AA contrast"
+    );
     eprintln!("screenshot: {}", signin.display());
     sign_in_form(client, &email, password).await;
     assert_eq!(titles(client).await.len(), 3);
