@@ -185,8 +185,13 @@ fn report(case: &Case, verdict: &Verdict, diff_lines: usize) {
     }
 }
 
+/// Indents a message under its case, cut to a readable length.
 fn indent(text: &str) -> String {
-    text.replace('\n', "\n  ")
+    let mut short: String = text.chars().take(1200).collect();
+    if short.len() < text.len() {
+        short.push_str(" ...");
+    }
+    short.replace('\n', "\n  ")
 }
 
 fn print_diff(want: &str, got: &str, limit: usize) {

@@ -421,10 +421,16 @@ fn type_error(field: &str, found: &Value, want: &str) -> ChartError {
     ))
 }
 
+/// Helm reads numbers in string fields as their text (`version: 1.0` is `1`).
+fn number_text(f: f64) -> String {
+    format!("{f}")
+}
+
 fn get_string(map: &Map, key: &str, field: &str) -> Result<String, ChartError> {
     match map.get(key) {
         None | Some(Value::Nil) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.to_string()),
+        Some(Value::Float(f)) => Ok(number_text(*f)),
         Some(other) => Err(type_error(field, other, "string")),
     }
 }
@@ -436,6 +442,7 @@ fn get_strings(map: &Map, key: &str, field: &str) -> Result<Vec<String>, ChartEr
             .iter()
             .map(|item| match item {
                 Value::String(s) => Ok(s.to_string()),
+                Value::Float(f) => Ok(number_text(*f)),
                 Value::Nil => Ok(String::new()),
                 other => Err(type_error(field, other, "string")),
             })
@@ -767,8 +774,8 @@ mod tests {
             "validation: chart.metadata.type must be application or library"
         );
         assert_eq!(
-            err("apiVersion: v2\nname: x\nversion: 1.0\n"),
-            "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go struct field Metadata.version of type string"
+            err("apiVersion: v2\nname: x\nversion: 1.0.0\ndeprecated: \"yes\"\n"),
+            "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go struct field Metadata.deprecated of type bool"
         );
         assert_eq!(
             Chart::from_files(vec![file("values.yaml", "")])

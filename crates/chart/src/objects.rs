@@ -171,6 +171,11 @@ impl GoObject for ApiVersions {
     fn type_name(&self) -> &str {
         "common.VersionSet"
     }
+    fn underlying(&self) -> Option<Value> {
+        Some(Value::list(
+            self.0.iter().map(|v| Value::string(v.as_str())).collect(),
+        ))
+    }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         if name != "Has" {
             return None;
@@ -427,6 +432,9 @@ fn string_arg(name: &str, args: &[Value]) -> Result<String, String> {
 impl GoObject for Files {
     fn type_name(&self) -> &str {
         "engine.files"
+    }
+    fn underlying(&self) -> Option<Value> {
+        Some(self.as_map())
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let result = match name {

@@ -81,6 +81,35 @@ pub fn to_json(value: &Value) -> serde_json::Value {
     }
 }
 
+/// Compiles a schema for the draft its `$schema` names; a `$schema` that names no
+/// known draft is ignored (Helm's validator then uses its default, 2020-12).
+fn compile(schema: &serde_json::Value) -> Result<jsonschema::Validator, String> {
+    use jsonschema::Draft;
+    let declared = schema
+        .get("$schema")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    let draft = if declared.contains("draft-04") {
+        Draft::Draft4
+    } else if declared.contains("draft-06") {
+        Draft::Draft6
+    } else if declared.contains("draft-07") {
+        Draft::Draft7
+    } else if declared.contains("2019-09") {
+        Draft::Draft201909
+    } else {
+        Draft::Draft202012
+    };
+    let mut schema = schema.clone();
+    if let Some(object) = schema.as_object_mut() {
+        object.remove("$schema");
+    }
+    jsonschema::options()
+        .with_draft(draft)
+        .build(&schema)
+        .map_err(|error| error.to_string())
+}
+
 /// One failure: where in the values, where in the schema, and the message.
 struct Failure {
     instance: String,
@@ -89,8 +118,8 @@ struct Failure {
 }
 
 fn check(schema: &Arc<serde_json::Value>, values: &Map) -> Result<String, String> {
-    let validator = jsonschema::validator_for(schema)
-        .map_err(|error| format!("- invalid values.schema.json: {error}"))?;
+    let validator =
+        compile(schema).map_err(|error| format!("- invalid values.schema.json: {error}"))?;
     let instance = to_json(&Value::map(values.clone()));
     let mut failures: Vec<Failure> = Vec::new();
     for error in validator.iter_errors(&instance) {
@@ -124,7 +153,14 @@ fn check(schema: &Arc<serde_json::Value>, values: &Map) -> Result<String, String
             message,
         });
     }
-    let tree = group(&failures.iter().collect::<Vec<_>>(), 0);
+    let mut tree = group(&failures.iter().collect::<Vec<_>>(), 0);
+    // A single group at the top is the validator's top error: its causes are listed.
+    while tree.len() == 1 && matches!(tree[0], Node::Group { .. }) {
+        match tree.pop() {
+            Some(Node::Group { children, .. }) => tree = children,
+            _ => break,
+        }
+    }
     let mut out = String::new();
     render(&tree, 0, &mut out);
     Ok(out.trim_end_matches('\n').to_string())

@@ -14,14 +14,6 @@ use crate::value::{Map, MapRef, Value};
 /// The key whose values flow from a chart into all of its subcharts.
 pub const GLOBAL_KEY: &str = "global";
 
-fn concat_prefix(a: &str, b: &str) -> String {
-    if a.is_empty() {
-        b.to_string()
-    } else {
-        format!("{a}.{b}")
-    }
-}
-
 /// A copy of `value` sharing no map or list with it (Helm's `copystructure.Copy`).
 pub fn deep_copy(value: &Value) -> Value {
     match value {
@@ -40,28 +32,23 @@ pub fn deep_copy_map(map: &Map) -> Map {
 /// with `null` in `values` deleting a default.
 pub fn coalesce_values(chart: &Chart, values: &Map) -> Result<Map, ChartError> {
     let dest = MapRef::new(deep_copy_map(values));
-    coalesce(chart, &dest, "", false)?;
+    coalesce(chart, &dest, false)?;
     Ok(dest.into_inner())
 }
 
 /// Helm's `MergeValues`: as [`coalesce_values`] but `null`s are kept.
 pub fn merge_values(chart: &Chart, values: &Map) -> Result<Map, ChartError> {
     let dest = MapRef::new(deep_copy_map(values));
-    coalesce(chart, &dest, "", true)?;
+    coalesce(chart, &dest, true)?;
     Ok(dest.into_inner())
 }
 
-fn coalesce(chart: &Chart, dest: &MapRef, prefix: &str, merge: bool) -> Result<(), ChartError> {
-    coalesce_chart_values(chart, dest, prefix, merge);
-    coalesce_deps(chart, dest, prefix, merge)
+fn coalesce(chart: &Chart, dest: &MapRef, merge: bool) -> Result<(), ChartError> {
+    coalesce_chart_values(chart, dest, merge);
+    coalesce_deps(chart, dest, merge)
 }
 
-fn coalesce_deps(
-    chart: &Chart,
-    dest: &MapRef,
-    prefix: &str,
-    merge: bool,
-) -> Result<(), ChartError> {
+fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool) -> Result<(), ChartError> {
     for sub in &chart.dependencies {
         let name = sub.name().to_string();
         let dv = match dest.get(&name) {
@@ -79,9 +66,8 @@ fn coalesce_deps(
                 )));
             }
         };
-        let sub_prefix = concat_prefix(prefix, chart.name());
         coalesce_globals(&dv, dest);
-        coalesce(sub, &dv, &sub_prefix, merge)?;
+        coalesce(sub, &dv, merge)?;
         dest.write().insert(name, Value::Map(dv));
     }
     Ok(())
@@ -133,7 +119,7 @@ fn coalesce_globals(dest: &MapRef, src: &MapRef) {
 }
 
 /// Helm's `coalesceValues`: the chart's own defaults under `v`.
-fn coalesce_chart_values(chart: &Chart, v: &MapRef, prefix: &str, merge: bool) {
+fn coalesce_chart_values(chart: &Chart, v: &MapRef, merge: bool) {
     for (key, val) in deep_copy_map(&chart.values) {
         match v.get(&key) {
             Some(Value::Nil) if !merge => {
@@ -143,7 +129,7 @@ fn coalesce_chart_values(chart: &Chart, v: &MapRef, prefix: &str, merge: bool) {
                 if let Value::Map(src) = &val {
                     let child_merge =
                         merge || chart.dependencies.iter().any(|sub| sub.name() == key);
-                    if !child_merge && !prefix.is_empty() {
+                    if !child_merge {
                         clean_nil_values(src);
                     }
                     coalesce_tables(&dest, src, child_merge);
@@ -151,7 +137,7 @@ fn coalesce_chart_values(chart: &Chart, v: &MapRef, prefix: &str, merge: bool) {
             }
             Some(_) => {}
             None => {
-                if !merge && !prefix.is_empty() {
+                if !merge {
                     if matches!(val, Value::Nil) {
                         continue;
                     }

@@ -49,7 +49,10 @@ fn line_prefix(line: Option<usize>) -> String {
 
 /// Parses the first YAML document of `text` into a value (`Nil` for an empty document).
 pub fn parse(text: &str) -> Result<Value, YamlError> {
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        source: text,
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     parser
         .load(&mut builder, false)
@@ -156,7 +159,9 @@ enum Node {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'t> {
+    /// The source, to read block scalar headers yaml-rust2 does not report.
+    source: &'t str,
     stack: Vec<(Node, usize)>,
     /// Map keys waiting for their value, one slot per open mapping.
     keys: Vec<Option<Node>>,
@@ -176,7 +181,7 @@ fn tag_name(tag: Option<Tag>) -> Option<String> {
     })
 }
 
-impl Builder {
+impl Builder<'_> {
     fn push_node(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
@@ -207,6 +212,19 @@ impl Builder {
         }
     }
 
+    /// Whether the block scalar starting at `mark` has the keep indicator (`|+`, `>+`).
+    fn keeps(&self, mark: Marker) -> bool {
+        let before: Vec<char> = self.source.chars().take(mark.index() + 1).collect();
+        let Some(start) = before.iter().rposition(|c| *c == '|' || *c == '>') else {
+            return false;
+        };
+        self.source
+            .chars()
+            .skip(start + 1)
+            .take_while(|c| *c != '\n' && *c != '#')
+            .any(|c| c == '+')
+    }
+
     fn fail(&mut self, message: &str) {
         if self.error.is_none() {
             self.error = Some(YamlError::Syntax {
@@ -217,14 +235,21 @@ impl Builder {
     }
 }
 
-impl MarkedEventReceiver for Builder {
-    fn on_event(&mut self, event: Event, _mark: Marker) {
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, event: Event, mark: Marker) {
         if self.done || self.error.is_some() {
             return;
         }
         match event {
-            Event::Scalar(text, style, anchor, tag) => {
+            Event::Scalar(mut text, style, anchor, tag) => {
                 let plain = matches!(style, TScalarStyle::Plain);
+                let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
+                if block && !text.is_empty() && text.chars().all(|c| c == '\n') && !self.keeps(mark)
+                {
+                    // A block scalar without content is empty unless kept (`|+`), as in
+                    // libyaml; yaml-rust2 leaves a line break.
+                    text.clear();
+                }
                 let node = Node::Scalar {
                     text,
                     plain,
@@ -676,6 +701,10 @@ mod tests {
             r#"{"base": {"x": 1f, "z": 2f}, "c": {"x": 1f, "z": 3f}, "d": {"x": 1f, "z": 2f}, "x": 2f}"#
         );
         assert_eq!(json("a: 1\n---\nb: 2\n"), r#"{"a": 1f}"#);
+        assert_eq!(
+            json("a: |\n\nb: |+\n\nc: >\n"),
+            r#"{"a": "", "b": "\n", "c": ""}"#
+        );
         assert_eq!(json(""), "nil");
         assert_eq!(json("# only\n"), "nil");
     }

@@ -1,0 +1,34 @@
+//! Criterion benchmark: load + render of every renderable case of the shared chart
+//! corpus (`../shared/chart-corpus`). Skips (with a note) when the corpus is absent.
+//! `cargo xtask bench render` gives the same figure next to Helm's engine.
+
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use deploykit_chart::corpus::load_cases;
+
+fn corpus_render(c: &mut Criterion) {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chart-corpus");
+    let Ok(cases) = load_cases(&corpus) else {
+        eprintln!("skipped: no chart corpus at {}", corpus.display());
+        return;
+    };
+    let cases: Vec<_> = cases
+        .into_iter()
+        .filter(|case| case.expected_error.is_none())
+        .collect();
+    c.bench_function("corpus load+render (all cases)", |b| {
+        b.iter(|| {
+            for case in &cases {
+                let _ = std::hint::black_box(case.render(&corpus));
+            }
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = corpus_render
+}
+criterion_main!(benches);
