@@ -20,7 +20,7 @@ fn compile(pattern: &str) -> std::result::Result<Regex, String> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(re);
     }
-    let re = Regex::new(pattern).map_err(|e| go_regex_error(&e, pattern))?;
+    let re = Regex::new(&go_pattern(pattern)).map_err(|e| go_regex_error(&e, pattern))?;
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() > 256 {
@@ -29,6 +29,85 @@ fn compile(pattern: &str) -> std::result::Result<Regex, String> {
         cache.insert(pattern.to_string(), re.clone());
     });
     Ok(re)
+}
+
+/// Rewrites Go's ASCII-only Perl classes and word boundaries (`\w`, `\d`, `\s`, `\b`)
+/// into the regex crate's ASCII forms; the crate's own are Unicode-aware.
+fn go_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains(['\\', '[']) {
+        return std::borrow::Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push(c);
+                    break;
+                };
+                let replacement = match (in_class, next) {
+                    (false, 'w') => Some("[[:word:]]"),
+                    (false, 'W') => Some("[[:^word:]]"),
+                    (false, 'd') => Some("[0-9]"),
+                    (false, 'D') => Some("[^0-9]"),
+                    (false, 's') => Some("[\\t\\n\\x0C\\r ]"),
+                    (false, 'S') => Some("[^\\t\\n\\x0C\\r ]"),
+                    (false, 'b') => Some("(?-u:\\b)"),
+                    (false, 'B') => Some("(?-u:\\B)"),
+                    (true, 'w') => Some("[:word:]"),
+                    (true, 'W') => Some("[:^word:]"),
+                    (true, 'd') => Some("0-9"),
+                    (true, 'D') => Some("[^0-9]"),
+                    (true, 's') => Some("\\t\\n\\x0C\\r "),
+                    (true, 'S') => Some("[^\\t\\n\\x0C\\r ]"),
+                    _ => None,
+                };
+                match replacement {
+                    Some(r) => out.push_str(r),
+                    None => {
+                        out.push('\\');
+                        out.push(next);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push(c);
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                // A `]` right after the opening bracket is a literal.
+                if chars.peek() == Some(&']') {
+                    out.push_str("\\]");
+                    chars.next();
+                }
+                continue;
+            }
+            '[' if in_class && chars.peek() == Some(&':') => {
+                // POSIX class `[:alpha:]` inside a bracket expression.
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == ']' {
+                        break;
+                    }
+                }
+            }
+            '[' if in_class => out.push_str("\\["),
+            ']' if in_class && !class_start => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        class_start = false;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Go's `error parsing regexp: CODE: `FRAGMENT`` for the regex crate's error.

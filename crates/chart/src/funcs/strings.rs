@@ -34,12 +34,44 @@ pub fn trim(args: &[Value]) -> Result {
     s1("trim", args, |s| s.trim().to_string())
 }
 
+/// Go's `unicode.ToUpper`: the simple (one-rune) mapping, so `ß` stays `ß`.
+fn go_upper(c: char) -> char {
+    let mut mapped = c.to_uppercase();
+    match (mapped.next(), mapped.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToLower`: the simple mapping, without context (`Σ` is always `σ`).
+fn go_lower(c: char) -> char {
+    if c == '\u{130}' {
+        return 'i';
+    }
+    let mut mapped = c.to_lowercase();
+    match (mapped.next(), mapped.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToTitle`: upper case, except the Latin digraphs' title forms.
+fn go_title(c: char) -> char {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
+        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
+        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
+        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
+        other => go_upper(other),
+    }
+}
+
 pub fn upper(args: &[Value]) -> Result {
-    s1("upper", args, str::to_uppercase)
+    s1("upper", args, |s| s.chars().map(go_upper).collect())
 }
 
 pub fn lower(args: &[Value]) -> Result {
-    s1("lower", args, str::to_lowercase)
+    s1("lower", args, |s| s.chars().map(go_lower).collect())
 }
 
 /// Go's deprecated `strings.Title`: upper-cases the first letter of each word.
@@ -49,7 +81,7 @@ pub fn title(args: &[Value]) -> Result {
         let mut prev_sep = true;
         for c in s.chars() {
             if prev_sep {
-                out.extend(c.to_uppercase());
+                out.push(go_title(c));
             } else {
                 out.push(c);
             }
@@ -79,7 +111,7 @@ pub fn untitle(args: &[Value]) -> Result {
                 out.push(c);
                 next = true;
             } else if next {
-                out.extend(c.to_lowercase());
+                out.push(go_lower(c));
                 next = false;
             } else {
                 out.push(c);
@@ -214,10 +246,10 @@ pub fn swapcase(args: &[Value]) -> Result {
         let mut whitespace = true;
         for c in s.chars() {
             if c.is_uppercase() {
-                out.extend(c.to_lowercase());
+                out.push(go_lower(c));
                 whitespace = false;
             } else if c.is_lowercase() {
-                out.extend(c.to_uppercase());
+                out.push(go_upper(c));
                 whitespace = false;
             } else {
                 out.push(c);
@@ -261,9 +293,9 @@ pub fn camelcase(args: &[Value]) -> Result {
             let lower_rest = !word.iter().any(|c| c.is_lowercase());
             for (n, c) in word.iter().enumerate() {
                 if n == 0 {
-                    out.extend(c.to_uppercase());
+                    out.push(go_upper(*c));
                 } else if lower_rest {
-                    out.extend(c.to_lowercase());
+                    out.push(go_lower(*c));
                 } else {
                     out.push(*c);
                 }
@@ -368,7 +400,7 @@ fn to_lower_words(s: &str, connector: char) -> String {
                     out.push(connector);
                 }
                 for c in &chars[start..i] {
-                    out.extend(c.to_lowercase());
+                    out.push(go_lower(*c));
                 }
                 last_was_word = true;
             }
