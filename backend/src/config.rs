@@ -178,6 +178,8 @@ pub enum PasswordCost {
 /// Everything the server needs, read once at start.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// `HOST` (default `0.0.0.0`, all interfaces): the address to listen on.
+    pub host: std::net::IpAddr,
     /// `PORT` (default 8000).
     pub port: u16,
     /// `LOG_LEVEL` (default `info`): a level or a tracing filter directive.
@@ -228,6 +230,16 @@ impl Config {
                     "PORT must be a port number between 0 and 65535 (got `{raw}`)"
                 ));
                 8000
+            }),
+        };
+
+        let host = match var("HOST") {
+            None => std::net::IpAddr::from([0, 0, 0, 0]),
+            Some(raw) => raw.trim().parse().unwrap_or_else(|_| {
+                problems.push(format!(
+                    "HOST must be an IP address such as 0.0.0.0 or 127.0.0.1 (got `{raw}`)"
+                ));
+                std::net::IpAddr::from([0, 0, 0, 0])
             }),
         };
 
@@ -316,6 +328,7 @@ impl Config {
             return Err(ConfigError { problems });
         }
         Ok(Self {
+            host,
             port,
             log_level,
             environment,
@@ -393,6 +406,18 @@ mod tests {
         assert_eq!(url.expose(), "sqlite:///tmp/x.db?mode=rwc");
         assert_eq!(path, PathBuf::from("/tmp/x.db"));
         assert!(Database::parse("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn neon_urls_reach_the_driver_as_given() {
+        let url = "postgresql://neondb_owner:npg_x@ep-x-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require&channel_binding=require";
+        let Database::Postgres { url: secret } = Database::parse(url).unwrap() else {
+            panic!("not postgres")
+        };
+        assert_eq!(secret.expose(), url);
+        let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+        assert_eq!(options.get_host(), "ep-x-pooler.eu-central-1.aws.neon.tech");
+        assert_eq!(options.get_database(), Some("neondb"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = todo_backend::Config::from_env()?;
-//! let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port)).await?;
+//! let listener = tokio::net::TcpListener::bind((config.host, config.port)).await?;
 //! todo_backend::serve(config, listener, todo_backend::shutdown_signal()).await?;
 //! # Ok(()) }
 //! ```

@@ -7,9 +7,9 @@ use std::time::Duration;
 use todo_backend::{Config, Environment};
 
 const USAGE: &str = "usage: todo-backend [healthcheck]\n\n\
-  (no argument)  serve the API on 0.0.0.0:$PORT\n\
+  (no argument)  serve the API on $HOST:$PORT (default 0.0.0.0:8000)\n\
   healthcheck    exit 0 when GET /healthz on 127.0.0.1:$PORT answers 200, else 1\n\n\
-environment: PORT, LOG_LEVEL, ENVIRONMENT, CORS_ORIGINS, DATABASE_URL, BETTER_AUTH_SECRET,\n\
+environment: HOST, PORT, LOG_LEVEL, ENVIRONMENT, CORS_ORIGINS, DATABASE_URL, BETTER_AUTH_SECRET,\n\
              OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL";
 
 fn main() -> ExitCode {
@@ -78,12 +78,12 @@ fn serve() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
+        let listener = tokio::net::TcpListener::bind((config.host, config.port))
             .await
             .map_err(|error| {
                 format!(
-                    "cannot listen on port {}: {error}; choose another with PORT",
-                    config.port
+                    "cannot listen on {}:{}: {error}; choose another port with PORT",
+                    config.host, config.port
                 )
             })?;
         todo_backend::serve(config, listener, todo_backend::shutdown_signal())
