@@ -11,7 +11,7 @@ mod docker;
 mod health;
 mod images;
 mod settings;
-mod tool;
+pub mod tool;
 mod up;
 
 use crate::project;

@@ -8,7 +8,10 @@ mod bench;
 mod build_images;
 mod compose;
 mod conformance;
+mod deploy;
 mod dev;
+mod doctor;
+mod e2e_cluster;
 mod project;
 mod render;
 mod test;
@@ -45,6 +48,28 @@ enum Command {
     HelmConformance(conformance::Args),
     /// Measure performance and print figures (see docs/benchmarks.md).
     Bench(bench::Args),
+    /// Check what this machine has for each workflow, with the fix for what it lacks.
+    Doctor(doctor::Args),
+    /// Build and deploy the app to minikube (or kind, k3d, Docker Desktop) in one command.
+    DeployLocal(deploy::LocalArgs),
+    /// Deploy the app to any cluster (pushing the images to a registry).
+    Deploy(deploy::DeployArgs),
+    /// Remove the release from the cluster (objects marked keep stay).
+    Undeploy(deploy::UndeployArgs),
+    /// Show the release's revision and its workloads' readiness.
+    Status(deploy::StatusArgs),
+    /// Show the release's revisions.
+    History(deploy::HistoryArgs),
+    /// Go back to a previous revision (recorded as a new one).
+    Rollback(deploy::RollbackArgs),
+    /// Show the logs of the backend's or frontend's pods.
+    Logs(deploy::LogsArgs),
+    /// Forward 127.0.0.1:PORT to a Service of the release until Ctrl-C.
+    PortForward(deploy::PortForwardArgs),
+    /// Show what a deploy would change in the cluster, without changing it.
+    Diff(deploy::DiffArgs),
+    /// Run the deploy scenarios against a real cluster when one is reachable.
+    E2eCluster(e2e_cluster::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -60,6 +85,17 @@ fn main() -> std::process::ExitCode {
         Command::Render(args) => render::run(args),
         Command::HelmConformance(args) => conformance::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Doctor(args) => doctor::run(args),
+        Command::DeployLocal(args) => deploy::deploy_local(args),
+        Command::Deploy(args) => deploy::deploy(args),
+        Command::Undeploy(args) => deploy::undeploy(args),
+        Command::Status(args) => deploy::status(args),
+        Command::History(args) => deploy::history(args),
+        Command::Rollback(args) => deploy::rollback(args),
+        Command::Logs(args) => deploy::logs(args),
+        Command::PortForward(args) => deploy::port_forward(args),
+        Command::Diff(args) => deploy::diff(args),
+        Command::E2eCluster(args) => e2e_cluster::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

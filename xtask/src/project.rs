@@ -66,3 +66,52 @@ pub fn service(name: &str) -> anyhow::Result<&'static Service> {
 
 /// Where the images say their source lives (`org.opencontainers.image.source`).
 pub const SOURCE_URL: &str = "https://example.invalid/deploykit";
+
+/// The chart that deploys the app, relative to the workspace root. Its values name each
+/// service's settings after the service (`backend.image.repository`, ...).
+pub const CHART: &str = "charts/todo-app";
+
+/// The values file that deploy-local adds for minikube and other local clusters.
+pub const LOCAL_VALUES: &str = "charts/todo-app/values-minikube.yaml";
+
+/// The release name on Kubernetes.
+pub const RELEASE: &str = "todo-app";
+
+/// The namespace of the release.
+pub const NAMESPACE: &str = "todo";
+
+/// The Secret that deploy-local makes from `.env`, passed to the chart as `existingSecret`.
+pub const SECRET_NAME: &str = "todo-app-env";
+
+/// Keys of `.env` the Secret must hold.
+pub const SECRET_REQUIRED_KEYS: &[&str] = &["BETTER_AUTH_SECRET"];
+
+/// Keys of `.env` the Secret holds when they are set (else the chart's default applies).
+pub const SECRET_OPTIONAL_KEYS: &[&str] = &["DATABASE_URL"];
+
+/// The frontend's Service, where users reach the app.
+pub const FRONTEND_SERVICE: &str = "todo-frontend";
+
+/// The frontend's NodePort in values-minikube.yaml.
+pub const FRONTEND_NODE_PORT: u16 = 30080;
+
+/// The local port `--port-forward` listens on.
+pub const FORWARD_PORT: u16 = 3000;
+
+/// The `.env` file (the workspace's, or `TODO_ENV_FILE` as compose reads it) and its
+/// committed template.
+pub fn env_files() -> (PathBuf, PathBuf) {
+    let env = std::env::var_os("TODO_ENV_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".env"));
+    (env, root().join(".env.example"))
+}
+
+/// The keys `.env` must hold; the ones that can be generated are generated.
+pub fn env_keys() -> Vec<deploykit_secret::RequiredKey> {
+    vec![deploykit_secret::RequiredKey::generated(
+        "BETTER_AUTH_SECRET",
+        "the key that signs session tokens",
+        deploykit_secret::Generator::RandomBytes(32),
+    )]
+}

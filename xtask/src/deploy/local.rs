@@ -1,0 +1,478 @@
+//! `deploy-local` (minikube, kind, k3d, Docker Desktop) and `deploy` (any cluster).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use deploykit_cluster::{CancellationToken, Cluster, DeployOutcome, ReleaseRequest};
+use deploykit_image::DockerHost;
+
+use super::display::DeployDisplay;
+use super::minikube::Minikube;
+use super::release::{self, Overrides, ValueFlags};
+use super::{Target, connect, runtime};
+use crate::build_images::{self, BuildOptions, BuiltImage, ClusterLoader};
+use crate::project;
+
+/// Options of `deploy-local`.
+#[derive(clap::Args, Debug)]
+pub struct LocalArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The minikube profile (when the context is minikube's).
+    #[arg(long, default_value = "minikube")]
+    profile: String,
+    /// minikube's driver when it has to be started (docker, kvm2, hyperkit, ...).
+    #[arg(long)]
+    driver: Option<String>,
+    /// Fail instead of running `minikube start` when minikube is stopped.
+    #[arg(long)]
+    no_start: bool,
+    #[command(flatten)]
+    common: CommonDeployArgs,
+    /// Keep a port-forward of the frontend on 127.0.0.1:3000 until Ctrl-C.
+    #[arg(long)]
+    port_forward: bool,
+}
+
+/// Options of `deploy` (any cluster).
+#[derive(clap::Args, Debug)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Push the images to this registry (e.g. registry.example.com/team) and deploy them
+    /// from there; without it the cluster must already reach the local images.
+    #[arg(long, value_name = "REGISTRY")]
+    registry: Option<String>,
+    #[command(flatten)]
+    common: CommonDeployArgs,
+}
+
+/// What both deploy commands take.
+#[derive(clap::Args, Debug)]
+struct CommonDeployArgs {
+    #[command(flatten)]
+    values: ValueFlags,
+    /// Roll back by itself when the new revision does not become ready.
+    #[arg(long)]
+    atomic: bool,
+    /// How long to wait for readiness, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    timeout: u64,
+    /// Take over fields that another field manager owns.
+    #[arg(long)]
+    force_conflicts: bool,
+    /// Deploy this image for a service instead of building one: SERVICE=REPOSITORY:TAG
+    /// (repeatable).
+    #[arg(long, value_name = "SERVICE=IMAGE")]
+    image: Vec<String>,
+}
+
+/// How images reach a local cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LocalCluster {
+    /// Built straight into minikube's Docker daemon.
+    Minikube,
+    /// Built locally, then loaded with the cluster's own tool.
+    Loaded(ClusterLoader),
+    /// Built into the local Docker daemon, which the cluster shares (Docker Desktop).
+    SharedDocker,
+}
+
+impl LocalCluster {
+    /// Recognises a local cluster by its context name, as each tool names its contexts.
+    fn detect(context: &str, profile: &str) -> anyhow::Result<LocalCluster> {
+        if context == profile || context == "minikube" {
+            return Ok(LocalCluster::Minikube);
+        }
+        if let Some(name) = context.strip_prefix("kind-") {
+            return Ok(LocalCluster::Loaded(ClusterLoader::Kind(Some(
+                name.to_string(),
+            ))));
+        }
+        if let Some(name) = context.strip_prefix("k3d-") {
+            return Ok(LocalCluster::Loaded(ClusterLoader::K3d(Some(
+                name.to_string(),
+            ))));
+        }
+        if context == "docker-desktop" || context == "rancher-desktop" || context == "orbstack" {
+            return Ok(LocalCluster::SharedDocker);
+        }
+        bail!(
+            "context `{context}` is not a local cluster deploykit knows (minikube, kind-*, k3d-*, \
+             docker-desktop): use `cargo xtask deploy --context {context} --registry REGISTRY` \
+             for other clusters, or pass --context for a local one"
+        )
+    }
+}
+
+/// Runs `deploy-local`.
+pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    if args.port_forward {
+        let port = crate::doctor::local_port("frontend", project::FORWARD_PORT);
+        if port.state != crate::doctor::State::Ok {
+            bail!("{}", port.detail);
+        }
+    }
+    let runtime = runtime()?;
+    let context = match &args.target.context {
+        Some(context) => context.clone(),
+        None => current_context().unwrap_or_else(|| args.profile.clone()),
+    };
+    let kind = LocalCluster::detect(&context, &args.profile)?;
+    let minikube = Minikube::new(&args.profile);
+    let docker_host = match kind {
+        LocalCluster::Minikube => Some(prepare_minikube(&minikube, &args)?),
+        _ => None,
+    };
+    step(&format!("connecting to context `{context}`"));
+    let cluster = runtime.block_on(connect(Some(&context)))?;
+    let images = images(&args.common, docker_host)?;
+    if let LocalCluster::Loaded(loader) = &kind {
+        build_images::load_images(loader, &images)?;
+    }
+    let pull_policy = local_pull_policy(&args.common.values)?;
+    let base = vec![project::root().join(project::LOCAL_VALUES)];
+    let outcome = deploy_release(
+        &runtime,
+        &cluster,
+        &args.target,
+        &args.common,
+        &images,
+        &base,
+        pull_policy,
+    )?;
+    report(&outcome, started);
+    print_access(&kind, &minikube, &args.target.namespace);
+    if args.port_forward {
+        super::ops::forward_until_ctrl_c(
+            &runtime,
+            &cluster,
+            &args.target.namespace,
+            project::FORWARD_PORT,
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs `deploy`.
+pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let runtime = runtime()?;
+    let cluster = runtime.block_on(connect(args.target.context.as_deref()))?;
+    let mut images = images(&args.common, None)?;
+    if let Some(registry) = &args.registry {
+        images = build_images::push_images(registry, &images)?;
+    }
+    let outcome = deploy_release(
+        &runtime,
+        &cluster,
+        &args.target,
+        &args.common,
+        &images,
+        &[],
+        None,
+    )?;
+    report(&outcome, started);
+    Ok(())
+}
+
+/// Makes sure minikube runs and returns how to reach its Docker daemon.
+fn prepare_minikube(minikube: &Minikube, args: &LocalArgs) -> anyhow::Result<DockerHost> {
+    if !Minikube::is_installed() {
+        bail!(
+            "minikube is not installed: install it (https://minikube.sigs.k8s.io/docs/start/), \
+             or pass --context for a kind, k3d or Docker Desktop cluster"
+        );
+    }
+    let running = minikube.status()?.is_some_and(|status| status.is_running());
+    if !running {
+        if args.no_start {
+            bail!(
+                "minikube profile `{}` is not running: start it with `minikube start -p {}`, \
+                 or drop --no-start to let deploy-local start it",
+                minikube.profile(),
+                minikube.profile()
+            );
+        }
+        step(&format!(
+            "starting minikube profile `{}`",
+            minikube.profile()
+        ));
+        minikube.start(args.driver.as_deref())?;
+    }
+    let env = minikube.docker_env()?;
+    let host = DockerHost::from_vars(|key| env.variables.get(key).cloned())
+        .context("minikube's docker-env names a Docker daemon deploykit cannot use")?;
+    Ok(host)
+}
+
+/// Builds the images (skipped when unchanged), or takes the ones given with --image.
+fn images(
+    common: &CommonDeployArgs,
+    docker_host: Option<DockerHost>,
+) -> anyhow::Result<Vec<BuiltImage>> {
+    let given = parse_image_overrides(&common.image)?;
+    let to_build: Vec<String> = project::SERVICES
+        .iter()
+        .filter(|service| !given.iter().any(|(name, _, _)| name == service.name))
+        .map(|service| service.name.to_string())
+        .collect();
+    let mut images = Vec::new();
+    if !to_build.is_empty() {
+        let options = BuildOptions {
+            services: to_build,
+            docker_host,
+            show_progress: true,
+            ..Default::default()
+        };
+        images = build_images::build_services(&options)?;
+    }
+    for (service, repository, tag) in given {
+        images.push(BuiltImage::given(
+            project::service(&service)?.name,
+            &repository,
+            &tag,
+        ));
+    }
+    Ok(images)
+}
+
+/// Reads `SERVICE=REPOSITORY:TAG` flags.
+fn parse_image_overrides(flags: &[String]) -> anyhow::Result<Vec<(String, String, String)>> {
+    flags
+        .iter()
+        .map(|flag| {
+            let parsed = flag.split_once('=').and_then(|(service, image)| {
+                let (repository, tag) = image.rsplit_once(':')?;
+                (!repository.is_empty() && !tag.is_empty() && !tag.contains('/'))
+                    .then(|| (service.to_string(), repository.to_string(), tag.to_string()))
+            });
+            parsed.with_context(|| {
+                format!(
+                    "--image {flag}: write SERVICE=REPOSITORY:TAG, e.g. backend=todo-backend:1a2b3c"
+                )
+            })
+        })
+        .collect()
+}
+
+/// Images loaded into the node are never pulled: `Always` would fail, so it is replaced.
+fn local_pull_policy(values: &ValueFlags) -> anyhow::Result<Option<String>> {
+    let base = [project::root().join(project::LOCAL_VALUES)];
+    for service in project::SERVICES {
+        if release::requested_pull_policy(values, &base, service.name)?.as_deref() == Some("Always")
+        {
+            warn(&format!(
+                "{}.image.pullPolicy=Always would make the pods pull images that exist only in \
+                 the cluster's runtime: deploying with IfNotPresent",
+                service.name
+            ));
+        }
+    }
+    Ok(Some("IfNotPresent".to_string()))
+}
+
+/// Secret, render (`base_files` under the user's values), apply and wait.
+fn deploy_release(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    target: &Target,
+    common: &CommonDeployArgs,
+    images: &[BuiltImage],
+    base_files: &[PathBuf],
+    pull_policy: Option<String>,
+) -> anyhow::Result<DeployOutcome> {
+    for key in release::ensure_env()? {
+        step(&format!("generated {key} in .env"));
+    }
+    let namespace = &target.namespace;
+    let last_revision = runtime.block_on(async {
+        if cluster.ensure_namespace(namespace).await? {
+            step(&format!("created namespace {namespace}"));
+        }
+        if release::apply_env_secret(cluster, namespace).await? {
+            step(&format!(
+                "Secret {namespace}/{} updated from .env",
+                project::SECRET_NAME
+            ));
+        }
+        let history = cluster
+            .history(&target.release, namespace)
+            .await
+            .unwrap_or_default();
+        anyhow::Ok(history.last().map(|release| release.version))
+    })?;
+    let overrides = Overrides {
+        images: images
+            .iter()
+            .map(|image| {
+                (
+                    image.service.to_string(),
+                    image.repository.clone(),
+                    image.tag.clone(),
+                )
+            })
+            .collect(),
+        pull_policy,
+        existing_secret: Some(project::SECRET_NAME.to_string()),
+    };
+    let mut request = release::render(
+        last_revision,
+        &target.release,
+        namespace,
+        base_files,
+        &common.values,
+        &overrides,
+    )?;
+    configure(&mut request, common);
+    apply(runtime, cluster, &request)
+}
+
+fn configure(request: &mut ReleaseRequest, common: &CommonDeployArgs) {
+    request.atomic = common.atomic;
+    request.timeout = Duration::from_secs(common.timeout);
+    request.force_conflicts = common.force_conflicts;
+}
+
+/// Applies and waits with a live display; Ctrl-C records the revision as failed.
+fn apply(
+    runtime: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    request: &ReleaseRequest,
+) -> anyhow::Result<DeployOutcome> {
+    step(&format!(
+        "deploying release {} to namespace {}",
+        request.name, request.namespace
+    ));
+    let mut display = DeployDisplay::new();
+    let result = runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        let on_ctrl_c = cancel.clone();
+        let watcher = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                on_ctrl_c.cancel();
+            }
+        });
+        let result = cluster
+            .deploy(request, &mut |event| display.show(&event), &cancel)
+            .await;
+        watcher.abort();
+        result
+    });
+    display.finish();
+    Ok(result?)
+}
+
+fn report(outcome: &DeployOutcome, started: Instant) {
+    let seconds = started.elapsed().as_secs_f64();
+    if outcome.unchanged {
+        println!(
+            "release unchanged at revision {} ({seconds:.1}s)",
+            outcome.revision
+        );
+    } else {
+        println!(
+            "revision {} deployed: {} created, {} configured, {} unchanged, {} deleted ({seconds:.1}s)",
+            outcome.revision,
+            outcome.created,
+            outcome.configured,
+            outcome.unchanged_objects,
+            outcome.deleted
+        );
+    }
+    if let Some(message) = &outcome.took_over {
+        println!("note: {message}");
+    }
+}
+
+fn print_access(kind: &LocalCluster, minikube: &Minikube, namespace: &str) {
+    match kind {
+        LocalCluster::Minikube => match minikube.ip() {
+            Ok(ip) => println!("open http://{ip}:{}/", project::FRONTEND_NODE_PORT),
+            Err(_) => println!(
+                "reach the app with: minikube service {} -n {namespace} --url",
+                project::FRONTEND_SERVICE
+            ),
+        },
+        _ => println!(
+            "reach the app with: cargo xtask port-forward (then open http://127.0.0.1:{}/)",
+            project::FORWARD_PORT
+        ),
+    }
+    println!("next: cargo xtask status | cargo xtask logs backend | cargo xtask undeploy");
+}
+
+/// The kubeconfig's current context, when there is a kubeconfig.
+fn current_context() -> Option<String> {
+    kube::config::Kubeconfig::read().ok()?.current_context
+}
+
+fn step(text: &str) {
+    eprintln!("==> {text}");
+}
+
+fn warn(text: &str) {
+    eprintln!("warning: {text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_clusters_are_recognised_by_their_context_names() {
+        assert_eq!(
+            LocalCluster::detect("minikube", "minikube").unwrap(),
+            LocalCluster::Minikube
+        );
+        assert_eq!(
+            LocalCluster::detect("dev", "dev").unwrap(),
+            LocalCluster::Minikube
+        );
+        assert_eq!(
+            LocalCluster::detect("kind-kind", "minikube").unwrap(),
+            LocalCluster::Loaded(ClusterLoader::Kind(Some("kind".into())))
+        );
+        assert_eq!(
+            LocalCluster::detect("k3d-dev", "minikube").unwrap(),
+            LocalCluster::Loaded(ClusterLoader::K3d(Some("dev".into())))
+        );
+        assert_eq!(
+            LocalCluster::detect("docker-desktop", "minikube").unwrap(),
+            LocalCluster::SharedDocker
+        );
+        let error = LocalCluster::detect("prod-eu", "minikube")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("cargo xtask deploy --context prod-eu --registry"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn image_overrides_need_a_service_a_repository_and_a_tag() {
+        let parsed =
+            parse_image_overrides(&["backend=localhost:5000/todo-backend:abc".into()]).unwrap();
+        assert_eq!(
+            parsed,
+            vec![(
+                "backend".into(),
+                "localhost:5000/todo-backend".into(),
+                "abc".into()
+            )]
+        );
+        for bad in [
+            "backend",
+            "backend=todo-backend",
+            "backend=localhost:5000/todo",
+        ] {
+            let error = parse_image_overrides(&[bad.into()])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("SERVICE=REPOSITORY:TAG"), "{bad}: {error}");
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Kubernetes workflows: `deploy-local` (minikube, kind, k3d), `deploy` (any cluster) and
+//! the commands that look after a release once it is there (`status`, `history`,
+//! `rollback`, `undeploy`, `logs`, `port-forward`, `diff`).
+//!
+//! The crates do the work (deploykit-image builds, deploykit-chart renders,
+//! deploykit-secret makes the Secret, deploykit-cluster applies and waits); this module
+//! decides the order and owns the terminal.
+
+mod display;
+mod local;
+pub mod minikube;
+mod ops;
+mod release;
+
+pub use local::{DeployArgs, LocalArgs, deploy, deploy_local};
+pub use ops::{
+    DiffArgs, HistoryArgs, LogsArgs, PortForwardArgs, RollbackArgs, StatusArgs, UndeployArgs, diff,
+    history, logs, port_forward, rollback, status, undeploy,
+};
+
+use anyhow::Context;
+use deploykit_cluster::{Cluster, ConnectOptions};
+
+/// The options every command that talks to a cluster shares.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Target {
+    /// The kube context to use (default: the kubeconfig's current context).
+    #[arg(long, value_name = "CONTEXT")]
+    pub context: Option<String>,
+    /// The release's namespace.
+    #[arg(long, short = 'n', default_value = crate::project::NAMESPACE)]
+    pub namespace: String,
+    /// The release's name.
+    #[arg(long, default_value = crate::project::RELEASE)]
+    pub release: String,
+}
+
+/// A runtime for the async crates; the commands themselves stay synchronous.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Connects to the cluster of `context` (or the current context) and checks it answers.
+async fn connect(context: Option<&str>) -> anyhow::Result<Cluster> {
+    let options = ConnectOptions {
+        context: context.map(str::to_string),
+        ..Default::default()
+    };
+    Ok(deploykit_cluster::connect(options).await?)
+}

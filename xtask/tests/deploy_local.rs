@@ -1,0 +1,320 @@
+//! `cargo xtask deploy-local` end to end, with the real crates, a real Docker Engine
+//! standing in for minikube's, the fake API server standing in for the cluster, and a
+//! stub `minikube` on PATH answering `status`, `docker-env` and `ip` as minikube does.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use deploykit_fake_apiserver::FakeApiServer;
+
+const RUNNING: &str = r#"{"Name":"minikube","Host":"Running","Kubelet":"Running","APIServer":"Running","Kubeconfig":"Configured","Worker":false}"#;
+const STOPPED: &str = r#"{"Name":"minikube","Host":"Stopped","Kubelet":"Stopped","APIServer":"Stopped","Kubeconfig":"Stopped","Worker":false}"#;
+
+/// A folder with a kubeconfig, a `.env` and a stub minikube.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new(server_kubeconfig: &str, minikube_status: &str, docker_host: &str) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("kubeconfig"), server_kubeconfig).unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let stub = format!(
+            "#!/bin/sh\n# minikube stand-in: answers as minikube's documentation shows.\n\
+             while [ \"$1\" = -p ] || [ \"$1\" = --profile ]; do shift 2; done\n\
+             case \"$1\" in\n\
+             status) echo '{minikube_status}'; case '{minikube_status}' in *Stopped*) exit 7;; esac;;\n\
+             docker-env) printf 'export DOCKER_HOST=\"{docker_host}\"\\nexport MINIKUBE_ACTIVE_DOCKERD=\"minikube\"\\n\\n# To point your shell to minikube'\"'\"'s docker-daemon, run:\\n# eval $(minikube -p minikube docker-env)\\n';;\n\
+             ip) echo 192.168.49.2;;\n\
+             start) echo 'start must not run in this test' >&2; exit 1;;\n\
+             *) echo \"unexpected: $*\" >&2; exit 64;;\n\
+             esac\n"
+        );
+        let path = bin.join("minikube");
+        std::fs::write(&path, stub).unwrap();
+        make_executable(&path);
+        Sandbox { dir }
+    }
+
+    fn deploy_local(&self, args: &[&str]) -> Output {
+        self.xtask(
+            &[&["deploy-local", "--context", "minikube"], args].concat(),
+            true,
+        )
+    }
+
+    fn xtask(&self, args: &[&str], with_minikube: bool) -> Output {
+        let path = std::env::var("PATH").unwrap_or_default();
+        let path = if with_minikube {
+            format!("{}:{path}", self.dir.path().join("bin").display())
+        } else {
+            path.split(':')
+                .filter(|dir| !Path::new(dir).join("minikube").exists())
+                .collect::<Vec<_>>()
+                .join(":")
+        };
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("TODO_ENV_FILE", self.dir.path().join(".env"))
+            .env("PATH", path)
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap()
+    }
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn docker_available() -> bool {
+    let check = match Command::new("docker").arg("info").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+        Err(error) => Err(format!("docker CLI: {error}")),
+    };
+    deploykit_testkit::require("Docker", check)
+}
+
+fn deployment_image(server: &FakeApiServer, name: &str) -> String {
+    let deployment = server
+        .get("apps/v1", "Deployment", Some("todo"), name)
+        .unwrap_or_else(|| panic!("Deployment {name} missing"));
+    deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs deploy-local while this test's runtime keeps serving the fake API server.
+async fn run(sandbox: &Sandbox, args: Vec<String>) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    tokio::task::block_in_place(|| sandbox.deploy_local(&args))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_redeploy_change_and_atomic_failure() {
+    if !docker_available() {
+        return;
+    }
+    let server = FakeApiServer::start().await;
+    server.set_auto_ready(true);
+    let sandbox = Sandbox::new(
+        &server.kubeconfig("minikube"),
+        RUNNING,
+        "unix:///var/run/docker.sock",
+    );
+
+    // A first deploy: images built into "minikube's" Docker, secret from a generated .env.
+    let first = run(&sandbox, vec![]).await;
+    assert!(first.status.success(), "first deploy: {}", text(&first));
+    assert!(
+        text(&first).contains("revision 1 deployed"),
+        "{}",
+        text(&first)
+    );
+    assert!(
+        text(&first).contains("open http://192.168.49.2:30080/"),
+        "{}",
+        text(&first)
+    );
+    let env = std::fs::read_to_string(sandbox.dir.path().join(".env")).unwrap();
+    let secret_line = env
+        .lines()
+        .find(|l| l.starts_with("BETTER_AUTH_SECRET="))
+        .unwrap();
+    let secret_value = secret_line.trim_start_matches("BETTER_AUTH_SECRET=");
+    assert!(secret_value.len() >= 32);
+    assert!(
+        !text(&first).contains(secret_value),
+        "the secret must never be printed"
+    );
+    assert!(
+        server
+            .get("v1", "Secret", Some("todo"), "todo-app-env")
+            .is_some()
+    );
+    assert!(
+        server
+            .get(
+                "v1",
+                "Secret",
+                Some("todo"),
+                "sh.helm.release.v1.todo-app.v1"
+            )
+            .is_some()
+    );
+    let backend_image = deployment_image(&server, "todo-app-backend");
+    assert!(
+        backend_image.starts_with("todo-backend:"),
+        "{backend_image}"
+    );
+    assert!(
+        !backend_image.ends_with(":latest"),
+        "deploy content tags, never latest"
+    );
+
+    // The same again: no build, no write.
+    let writes = server.writes();
+    let again = run(&sandbox, vec![]).await;
+    assert!(again.status.success(), "redeploy: {}", text(&again));
+    assert!(
+        text(&again).contains("release unchanged at revision 1"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        server.writes(),
+        writes,
+        "a no-change redeploy writes nothing: {:?}",
+        &server.write_log()[writes..]
+    );
+
+    // One image changes: only its Deployment is written.
+    let frontend_image = deployment_image(&server, "todo-app-frontend");
+    let changed = format!("frontend={}-changed", frontend_image);
+    let writes = server.writes();
+    let third = run(&sandbox, vec!["--image".into(), changed]).await;
+    assert!(third.status.success(), "image change: {}", text(&third));
+    let new_writes: Vec<String> = server.write_log()[writes..].to_vec();
+    assert!(
+        new_writes
+            .iter()
+            .any(|w| w.contains("deployments/todo-app-frontend")),
+        "{new_writes:?}"
+    );
+    assert!(
+        !new_writes
+            .iter()
+            .any(|w| w.contains("deployments/todo-app-backend")),
+        "{new_writes:?}"
+    );
+    assert_eq!(
+        deployment_image(&server, "todo-app-frontend"),
+        format!("{frontend_image}-changed")
+    );
+
+    // A rollout that never gets ready, with --atomic: rolled back to revision 2's images.
+    server.set_auto_ready(false);
+    let failing = format!("frontend={}-broken", frontend_image);
+    let fourth = run(
+        &sandbox,
+        vec![
+            "--image".into(),
+            failing,
+            "--atomic".into(),
+            "--timeout".into(),
+            "3".into(),
+        ],
+    )
+    .await;
+    assert!(
+        !fourth.status.success(),
+        "a rollout that never gets ready must fail"
+    );
+    let output = text(&fourth);
+    assert!(output.contains("did not become ready"), "{output}");
+    assert!(output.contains("rolling back to revision 2"), "{output}");
+    assert_eq!(
+        deployment_image(&server, "todo-app-frontend"),
+        format!("{frontend_image}-changed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_failures_name_the_problem_and_the_fix() {
+    let server = FakeApiServer::start().await;
+    let kubeconfig = server.kubeconfig("minikube");
+
+    // minikube missing from PATH.
+    let sandbox = Sandbox::new(&kubeconfig, RUNNING, "unix:///var/run/docker.sock");
+    let out = tokio::task::block_in_place(|| {
+        sandbox.xtask(&["deploy-local", "--context", "minikube"], false)
+    });
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("minikube is not installed"),
+        "{}",
+        text(&out)
+    );
+
+    // minikube stopped and --no-start.
+    let sandbox = Sandbox::new(&kubeconfig, STOPPED, "unix:///var/run/docker.sock");
+    let out = run(&sandbox, vec!["--no-start".into()]).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("minikube start -p minikube"),
+        "{}",
+        text(&out)
+    );
+
+    // minikube's Docker unreachable.
+    let sandbox = Sandbox::new(&kubeconfig, RUNNING, "unix:///nonexistent/docker.sock");
+    let out = run(&sandbox, vec![]).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out).to_lowercase().contains("docker"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("/nonexistent/docker.sock"),
+        "{}",
+        text(&out)
+    );
+
+    // The cluster unreachable: the error names the context and the server.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let sandbox = Sandbox::new(
+        &kubeconfig.replace(&server.url(), &dead_url),
+        RUNNING,
+        "unix:///var/run/docker.sock",
+    );
+    let out = run(&sandbox, vec![]).await;
+    assert!(!out.status.success());
+    assert!(text(&out).contains("context `minikube`"), "{}", text(&out));
+    assert!(text(&out).contains(&dead_url), "{}", text(&out));
+
+    // A context deploy-local does not know.
+    let sandbox = Sandbox::new(
+        &server.kubeconfig("prod-eu"),
+        RUNNING,
+        "unix:///var/run/docker.sock",
+    );
+    let out = tokio::task::block_in_place(|| {
+        sandbox.xtask(&["deploy-local", "--context", "prod-eu"], true)
+    });
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("cargo xtask deploy --context prod-eu --registry"),
+        "{}",
+        text(&out)
+    );
+
+    // The port-forward port taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:3000");
+    if let Ok(_listener) = taken {
+        let sandbox = Sandbox::new(&kubeconfig, RUNNING, "unix:///var/run/docker.sock");
+        let out = run(&sandbox, vec!["--port-forward".into()]).await;
+        assert!(!out.status.success());
+        assert!(
+            text(&out).contains("127.0.0.1:3000 is in use"),
+            "{}",
+            text(&out)
+        );
+    }
+}
