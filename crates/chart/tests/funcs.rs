@@ -237,25 +237,59 @@ fn values() -> Value {
     values
 }
 
-/// Evaluates one `{{ ... }}` case and prints it as Helm's engine does (`<no value>`
-/// for nil, removed by Helm from the output).
-fn evaluate(case: &str, values: &Value) -> Outcome {
-    let action = case
-        .trim()
-        .strip_prefix("{{")
-        .and_then(|s| s.strip_suffix("}}"))
-        .unwrap()
-        .trim();
-    let mut evaluator = Evaluator {
-        tokens: tokenize(action),
-        pos: 0,
-        values,
-    };
-    match evaluator.pipeline() {
-        Ok(Value::Nil) => Outcome::Text(String::new()),
-        Ok(value) => Outcome::Text(gofmt::format_v(&value)),
-        Err(e) => Outcome::Error(e),
+/// Splits a case into text and `{{ ... }}` actions (quotes respected).
+fn segments(case: &str) -> Vec<(bool, &str)> {
+    let mut out = Vec::new();
+    let mut rest = case;
+    while let Some(start) = rest.find("{{") {
+        out.push((false, &rest[..start]));
+        let body = &rest[start + 2..];
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut end = body.len();
+        for (i, c) in body.char_indices() {
+            if in_string {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') => escaped = true,
+                    (false, '"') => in_string = false,
+                    _ => {}
+                }
+            } else if c == '"' {
+                in_string = true;
+            } else if body[i..].starts_with("}}") {
+                end = i;
+                break;
+            }
+        }
+        out.push((true, &body[..end]));
+        rest = body.get(end + 2..).unwrap_or_default();
     }
+    out.push((false, rest));
+    out
+}
+
+/// Evaluates a case (text and `{{ ... }}` actions) and prints it as Helm's engine does
+/// (`<no value>` for nil, removed by Helm from the output).
+fn evaluate(case: &str, values: &Value) -> Outcome {
+    let mut text = String::new();
+    for (is_action, part) in segments(case) {
+        if !is_action {
+            text.push_str(part);
+            continue;
+        }
+        let mut evaluator = Evaluator {
+            tokens: tokenize(part.trim()),
+            pos: 0,
+            values,
+        };
+        match evaluator.pipeline() {
+            Ok(Value::Nil) => {}
+            Ok(value) => text.push_str(&gofmt::format_v(&value)),
+            Err(e) => return Outcome::Error(e),
+        }
+    }
+    Outcome::Text(text)
 }
 
 /// Helm's error text reduced to what the function itself reports.

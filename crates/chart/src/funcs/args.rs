@@ -232,9 +232,23 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
     if lower.is_empty()
         || !lower
             .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'-' | b'+'))
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'-' | b'+' | b'_'))
     {
         return None;
+    }
+    if lower.contains('_') {
+        // Go accepts underscores only between digits, as in Go literals.
+        let b = lower.as_bytes();
+        let ok = b.iter().enumerate().all(|(i, c)| {
+            *c != b'_'
+                || (i > 0
+                    && b[i - 1].is_ascii_digit()
+                    && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        });
+        if !ok {
+            return None;
+        }
+        return lower.replace('_', "").parse::<f64>().ok();
     }
     lower.parse::<f64>().ok()
 }

@@ -742,7 +742,17 @@ pub fn atoi(args: &[Value]) -> Result {
             .all(|b| b.is_ascii_digit())
         && t.matches('-').count() <= 1
         && (!t.contains('-') || t.starts_with('-'));
-    Ok(Value::Int(if valid { t.parse().unwrap_or(0) } else { 0 }))
+    // strconv.Atoi returns the clamped value with its range error; Sprig keeps it.
+    let value = if !valid {
+        0
+    } else {
+        t.parse().unwrap_or(if t.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
+    };
+    Ok(Value::Int(value))
 }
 
 /// Sprig's `seq`: numbers from start to end (1, 2 or 3 int arguments) joined by spaces.
