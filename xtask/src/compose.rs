@@ -139,8 +139,9 @@ impl Session {
         Ok(Self { sh, settings, tool })
     }
 
-    /// A compose command on this project. The backend's `env_file` must exist even for
-    /// `down` or `ps`, so a missing `.env` is replaced by an empty file there.
+    /// A compose command on this project. The backend's `env_file` must be a regular file
+    /// even for `down` or `ps` (v1 refuses /dev/null), so a missing `.env` is replaced by
+    /// .env.example there, which has every key and no value.
     fn compose(&self, args: &[&str]) -> xshell::Cmd<'_> {
         let env_file = self
             .settings
@@ -156,7 +157,10 @@ impl Session {
         self.sh
             .cmd(&line[0])
             .args(&line[1..])
-            .env("TODO_ENV_FILE", env_file.unwrap_or("/dev/null".as_ref()))
+            .env(
+                "TODO_ENV_FILE",
+                env_file.unwrap_or(&self.settings.env_template),
+            )
             .quiet()
     }
 }
