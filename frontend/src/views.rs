@@ -239,7 +239,9 @@ pub(crate) fn task_region(filters: &Filters, list: &TaskList) -> Markup {
         }
         @if list.tasks.is_empty() {
             div.empty {
-                @if filters.narrowed() {
+                @if filters.offset > 0 {
+                    p { "No tasks on this page. " a href=(filters.href(filters.status, 0)) { "Go to the first page" } }
+                } @else if filters.narrowed() {
                     p { "No tasks match your search." }
                 } @else {
                     @match filters.status {
@@ -368,4 +370,104 @@ pub(crate) fn not_found() -> Markup {
         }
     };
     layout("Page not found", None, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filters::RawFilters;
+
+    fn filters(status: &str, q: &str, offset: &str) -> Filters {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        Filters::from(RawFilters {
+            status: some(status),
+            q: some(q),
+            priority: None,
+            sort: None,
+            offset: some(offset),
+        })
+    }
+
+    fn task(id: u64, title: &str) -> Task {
+        Task {
+            id: id.to_string(),
+            title: title.to_owned(),
+            description: None,
+            completed: false,
+            priority: "low".to_owned(),
+            due_date: None,
+            tags: vec![],
+        }
+    }
+
+    fn list(tasks: Vec<Task>, matching: u64) -> TaskList {
+        TaskList {
+            open: matching,
+            done: 0,
+            matching,
+            tasks,
+            today: "2026-01-01".to_owned(),
+        }
+    }
+
+    #[test]
+    fn empty_states_say_why_the_list_is_empty() {
+        let cases = [
+            (
+                filters("", "", ""),
+                "No tasks yet. Add one above, or ask the assistant.",
+            ),
+            (filters("open", "", ""), "Nothing open. Well done!"),
+            (filters("done", "", ""), "No completed tasks yet."),
+            (filters("", "milk", ""), "No tasks match your search."),
+            (filters("", "", "50"), "No tasks on this page."),
+        ];
+        for (filters, expected) in cases {
+            let html = task_region(&filters, &list(vec![], 0)).into_string();
+            assert!(html.contains(expected), "{filters:?}: {html}");
+        }
+    }
+
+    #[test]
+    fn long_lists_get_a_pager() {
+        let tasks = (1..=PAGE_SIZE).map(|id| task(id, "t")).collect();
+        let html = task_region(&filters("open", "", ""), &list(tasks, 120)).into_string();
+        assert!(html.contains("Tasks 1–50 of 120"), "{html}");
+        assert!(
+            html.contains(r#"href="/?status=open&amp;offset=50">Next</a>"#),
+            "{html}"
+        );
+        assert!(!html.contains("Previous"));
+    }
+
+    #[test]
+    fn every_control_has_a_label() {
+        let html = tasks_page(
+            "a@example.com",
+            &filters("", "", ""),
+            &list(vec![task(7, "x")], 1),
+        )
+        .into_string();
+        for id in [
+            "new-title",
+            "new-priority",
+            "new-due",
+            "search",
+            "filter-priority",
+            "sort",
+            "chat-message",
+            "done-7",
+            "edit-title-7",
+            "edit-description-7",
+            "edit-priority-7",
+            "edit-due-7",
+            "edit-tags-7",
+        ] {
+            assert!(html.contains(&format!(r#"id="{id}""#)), "no control {id}");
+            assert!(
+                html.contains(&format!(r#"for="{id}""#)),
+                "no label for {id}"
+            );
+        }
+    }
 }
