@@ -63,6 +63,7 @@ pub struct Cluster {
     pub(crate) client: Client,
     context: String,
     server: String,
+    default_namespace: String,
     pub(crate) options: ClusterOptions,
     kinds: Arc<Mutex<KindCache>>,
 }
@@ -73,6 +74,7 @@ pub struct Cluster {
 /// context, refresh credentials).
 pub async fn connect(options: ConnectOptions) -> Result<Cluster> {
     let (config, context, server) = connect::resolve(&options).await?;
+    let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| Error::Unreachable {
         context: context.clone(),
         server: server.clone(),
@@ -101,6 +103,7 @@ pub async fn connect(options: ConnectOptions) -> Result<Cluster> {
         client,
         context,
         server,
+        default_namespace,
         options: ClusterOptions::default(),
         kinds: Arc::default(),
     })
@@ -137,6 +140,11 @@ impl Cluster {
     /// The kube context in use.
     pub fn context(&self) -> &str {
         &self.context
+    }
+
+    /// The namespace the context names (`default` when it names none).
+    pub fn default_namespace(&self) -> &str {
+        &self.default_namespace
     }
 
     /// The API server URL.
@@ -418,7 +426,11 @@ impl Cluster {
 
     /// The object as deploykit sends it: release ownership labels/annotations as Helm sets
     /// them (so `helm upgrade` accepts the objects), and the fingerprint annotation.
-    pub(crate) fn desired(manifest: &Manifest, release: &str, namespace: Option<&str>) -> Value {
+    pub(crate) fn desired(
+        manifest: &Manifest,
+        (release, release_namespace): (&str, &str),
+        namespace: Option<&str>,
+    ) -> Value {
         let mut object = manifest.object.clone();
         if let Some(map) = object.as_object_mut() {
             map.remove("status");
@@ -435,7 +447,7 @@ impl Cluster {
         }
         object["metadata"]["annotations"]["meta.helm.sh/release-name"] = json!(release);
         object["metadata"]["annotations"]["meta.helm.sh/release-namespace"] =
-            json!(namespace.unwrap_or_default());
+            json!(release_namespace);
         let hash = compare::fingerprint(&object);
         object["metadata"]["annotations"][APPLIED_HASH] = json!(hash);
         object
@@ -456,7 +468,11 @@ impl Cluster {
                 Duration::from_secs(10),
             )
             .await?;
-        let desired = Self::desired(manifest, release, resolved.namespace.as_deref());
+        let desired = Self::desired(
+            manifest,
+            (release, release_namespace),
+            resolved.namespace.as_deref(),
+        );
         let name = &manifest.reference.name;
         let live = resolved
             .api

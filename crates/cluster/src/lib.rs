@@ -19,6 +19,41 @@
 //! The crate prints nothing: progress arrives as [`Progress`] values through a callback,
 //! failures as [`Error`] values whose messages name the object and the fix.
 //!
+//! # For a command line (deploy-local and friends)
+//!
+//! | job | call |
+//! | --- | --- |
+//! | find the cluster | [`connect()`] with [`ConnectOptions`] (context, kubeconfig) |
+//! | install / upgrade | [`Cluster::deploy`] with a [`ReleaseRequest`], a progress callback, a [`CancellationToken`] (cancel it on Ctrl-C) |
+//! | explain a failure | [`Error::RolloutFailed`] carries a [`Diagnosis`] (`Display` prints it with fixes and log lines) |
+//! | before applying | [`Cluster::diff`]: per object [`DiffAction`] and field changes |
+//! | status / history | [`Cluster::status`], [`Cluster::history`] |
+//! | undo | [`Cluster::rollback`]; `atomic` on the request rolls back by itself |
+//! | remove | [`Cluster::uninstall`] |
+//! | logs | [`Cluster::logs`] with a [`LogsRequest`] (follow, since, tail, all containers) |
+//! | reach the app | [`Cluster::port_forward`] on 127.0.0.1, following replaced pods |
+//!
+//! # Decisions
+//!
+//! - **No-op re-apply.** A deploy of exactly what is deployed (same manifest, values and
+//!   chart, every object still as applied) reads and writes nothing: no revision, no lease.
+//!   Each applied object carries a fingerprint annotation of what deploykit sent; an object
+//!   is unchanged when the fingerprint matches *and* every field deploykit sets still has
+//!   its value live (see [`compare`]). Comparing `managedFields` sets was the alternative;
+//!   the fingerprint is exact about removed fields and needs no model of the server's
+//!   field-set encoding.
+//! - **One deploy at a time.** Operations hold a `coordination.k8s.io/v1` Lease
+//!   (`deploykit.<release>`) renewed every third of its duration. A second deploy refuses,
+//!   naming the holder, or waits up to [`ReleaseRequest::lock_wait`]. A revision left
+//!   pending by a client whose lease expired is marked failed and taken over
+//!   ([`Progress::TookOver`]) instead of blocking every later deploy.
+//! - **Helm compatibility.** Records are Helm's (`helm list/history/status/rollback/
+//!   uninstall` work on them; the tests drive Helm's own client against them), and objects
+//!   carry Helm's ownership label and annotations. Records leave `apply_method` unset, so
+//!   Helm 4 uses client-side apply on them; fields Helm then changes belong to Helm's field
+//!   manager, and the next deploykit deploy reports that conflict by name until
+//!   `force_conflicts` is set, as `kubectl apply --server-side` would.
+//!
 //! ```no_run
 //! use deploykit_cluster::{ConnectOptions, ReleaseRequest, ChartMetadata, connect};
 //! use tokio_util::sync::CancellationToken;

@@ -351,7 +351,11 @@ impl Cluster {
             let Ok(resolved) = resolved else {
                 return Ok(false);
             };
-            let desired = Self::desired(manifest, release, resolved.namespace.as_deref());
+            let desired = Self::desired(
+                manifest,
+                (release, namespace),
+                resolved.namespace.as_deref(),
+            );
             match self.live(&manifest.reference, namespace).await? {
                 Some(live) if compare::unchanged(&desired, &live) => {}
                 _ => return Ok(false),
@@ -821,7 +825,11 @@ impl Cluster {
                     .or(Some(request.namespace.clone())),
                 Err(e) => return Err(e),
             };
-            let desired = Self::desired(manifest, &request.name, namespace.as_deref());
+            let desired = Self::desired(
+                manifest,
+                (&request.name, &request.namespace),
+                namespace.as_deref(),
+            );
             let live = self.live(&manifest.reference, &request.namespace).await?;
             let (action, mut fields) = match &live {
                 None => (
@@ -838,7 +846,11 @@ impl Cluster {
                         .iter()
                         .find(|p| p.reference.identity(&request.namespace) == identity)
                     {
-                        let before = Self::desired(before, &request.name, namespace.as_deref());
+                        let before = Self::desired(
+                            before,
+                            (&request.name, &request.namespace),
+                            namespace.as_deref(),
+                        );
                         fields.extend(compare::removed_fields(&before, &desired, live));
                     }
                     (DiffAction::Update, fields)

@@ -512,28 +512,25 @@ async fn atomic_upgrade_rolls_back_when_the_rollout_fails() {
     .unwrap();
     env.server.set_auto_ready(false);
     env.server.put(waiting_pod("CrashLoopBackOff", "back-off"));
-    let server_url = env.server.url();
-    let watcher = {
-        let records = env.cluster.clone();
-        tokio::spawn(async move {
-            // Play the controller: once the rollback revision exists, the old pods come back.
-            loop {
-                let history = records.history("web", NS).await.unwrap_or_default();
-                if history.iter().any(|r| r.version == 3) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-    };
     let mut req = request(vec![deployment("web:v2"), config_map("settings", "2")]);
     req.atomic = true;
-    let cluster = env.cluster.clone();
-    let deploying = tokio::spawn(async move { deploy(&cluster, &req).await });
-    watcher.await.unwrap();
-    env.server.remove("v1", "Pod", Some(NS), "web-1");
-    env.server.set_auto_ready(true);
-    let (result, events) = deploying.await.unwrap();
+    let mut events = Vec::new();
+    let server = &env.server;
+    let result = env
+        .cluster
+        .deploy(
+            &req,
+            &mut |event| {
+                // Play the controller: when the rollback starts, the old pods come back.
+                if matches!(event, Progress::RollingBack { .. }) {
+                    server.remove("v1", "Pod", Some(NS), "web-1");
+                    server.set_auto_ready(true);
+                }
+                events.push(event);
+            },
+            &CancellationToken::new(),
+        )
+        .await;
     let err = result.unwrap_err();
     assert!(
         matches!(
@@ -575,7 +572,6 @@ async fn atomic_upgrade_rolls_back_when_the_rollout_fails() {
         live["spec"]["template"]["spec"]["containers"][0]["image"],
         "web:v1"
     );
-    drop(server_url);
 }
 
 #[tokio::test]
@@ -851,18 +847,31 @@ async fn a_second_concurrent_deploy_refuses_naming_the_first_or_waits_for_it() {
     // With a lock wait, the second deploy waits and goes on once the first is done.
     let mut patient = request(vec![deployment("web:v2")]);
     patient.lock_wait = Duration::from_secs(10);
-    let waiting = tokio::spawn(async move { deploy(&second, &patient).await });
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    env.server.set_auto_ready(true);
-    let first = first.await.unwrap().unwrap();
-    assert_eq!(first.revision, 1);
-    let (second, events) = waiting.await.unwrap();
-    assert_eq!(second.unwrap().revision, 2);
-    assert!(
+    let seen: Events = Arc::default();
+    let waiting = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            second
+                .deploy(
+                    &patient,
+                    &mut move |e| seen.lock().unwrap().push(e),
+                    &CancellationToken::new(),
+                )
+                .await
+        })
+    };
+    let told_to_wait = |events: &[Progress]| {
         events
             .iter()
             .any(|e| matches!(e, Progress::WaitingForLock { holder, .. } if holder == "test-a"))
-    );
+    };
+    while !told_to_wait(&seen.lock().unwrap()) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    env.server.set_auto_ready(true);
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.revision, 1);
+    assert_eq!(waiting.await.unwrap().unwrap().revision, 2);
     drop(cancel);
 }
 
