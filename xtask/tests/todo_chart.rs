@@ -339,3 +339,46 @@ fn notes_tell_how_to_reach_the_app_and_never_print_a_secret() {
     let notes = rendered["todo-app/templates/NOTES.txt"].as_str().unwrap();
     assert!(notes.contains("kubectl port-forward -n todo svc/todo-frontend 3000:3000"));
 }
+
+/// Masks the generated secret (randAlphaNum differs between any two renders).
+fn mask_generated(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.split_once("BETTER_AUTH_SECRET: ") {
+            Some((indent, _)) => format!("{indent}BETTER_AUTH_SECRET: <generated>"),
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn deploykit_renders_the_chart_exactly_as_helm_does() {
+    let Some(oracle) = oracle() else { return };
+    for values in VALUES_FILES {
+        let helm = helm_render(&oracle, &["-f", &values_file(values)]).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .arg("render")
+            .arg(chart_dir())
+            .args(["-f", &values_file(values)])
+            .args(["--release-name", "todo-app", "--namespace", "todo"])
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours: serde_json::Map<String, Json> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            ours.keys().collect::<Vec<_>>(),
+            helm.keys().collect::<Vec<_>>(),
+            "{values}"
+        );
+        for (path, expected) in &helm {
+            let expected = mask_generated(expected.as_str().unwrap());
+            let actual = mask_generated(ours[path].as_str().unwrap());
+            assert_eq!(actual, expected, "{values}: {path}");
+        }
+    }
+}
