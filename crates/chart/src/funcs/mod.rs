@@ -31,7 +31,7 @@ mod strings;
 use crate::value::Value;
 
 pub use collections::{deep_equal, is_empty};
-pub use semver::{SemverError, Version};
+pub use semver::{SemverError, Version, satisfies};
 
 /// The plain data `encoding/json` makes of a Go object: a `time.Time` is its RFC 3339
 /// text, a Sprig certificate `{"Cert","Key"}`, a semantic version its string; other
