@@ -262,6 +262,7 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
         let repository = format!("{}{}", options.repository_prefix, service.repository);
         let spinner = Spinner::new(service.name, options.show_progress);
         let mut on_event = spinner.handler();
+        let started = Instant::now();
         let result = match &binaries {
             Some(binaries) => {
                 let recipe = package_recipe(service, binaries.join(service.binary));
@@ -285,7 +286,7 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
             tag: image.tag,
             size: image.size,
             skipped: image.skipped,
-            build_time: image.duration,
+            build_time: started.elapsed(),
             mode: Some(mode),
         };
         if options.show_progress {
