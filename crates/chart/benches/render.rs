@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use deploykit_chart::corpus::load_cases;
 
 fn corpus_render(c: &mut Criterion) {
@@ -26,9 +26,8 @@ fn corpus_render(c: &mut Criterion) {
     });
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default().sample_size(10);
-    targets = corpus_render
+fn main() {
+    let mut criterion = Criterion::default().sample_size(10).configure_from_args();
+    corpus_render(&mut criterion);
+    criterion.final_summary();
 }
-criterion_main!(benches);

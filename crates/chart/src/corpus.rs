@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn shapes_mask_strings_only() {
-        assert!(same_shape("a: x\nb: [1, 2]\n", "a: y\nb: [1, 2]\n"));
+        assert!(same_shape("a: x\nb: [1, 2]\n", "a: z\nb: [1, 2]\n"));
         assert!(!same_shape("a: x\nb: [1, 2]\n", "a: x\nb: [1]\n"));
         assert!(!same_shape("a: x\n", "c: x\n"));
     }

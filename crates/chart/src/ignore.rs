@@ -55,7 +55,7 @@ impl IgnoreRules {
         if rule.contains("**") {
             return Err("double-star (**) syntax is not supported".to_string());
         }
-        if go_match(rule, "abc").is_err() {
+        if go_match(rule, "abc").is_none() {
             return Err("syntax error in pattern".to_string());
         }
         let (negate, rule) = match rule.strip_prefix('!') {
@@ -123,8 +123,12 @@ fn base_name(path: &str) -> &str {
 }
 
 /// Go's `path/filepath.Match`: `*` any run of non-`/`, `?` one non-`/`, `[...]` a class
-/// (`^` negates, ranges, `\` escapes), `\x` a literal. `Err` on a malformed pattern.
-pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
+/// (`^` negates, ranges, `\` escapes), `\x` a literal. `None` on a malformed pattern.
+pub fn go_match(pattern: &str, name: &str) -> Option<bool> {
+    try_match(pattern, name).ok()
+}
+
+fn try_match(pattern: &str, name: &str) -> Result<bool, ()> {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     let result = match_from(&p, &n)?;
@@ -263,14 +267,14 @@ mod tests {
 
     #[test]
     fn go_filepath_match() {
-        assert_eq!(go_match("*.txt", "a.txt"), Ok(true));
-        assert_eq!(go_match("*.txt", "d/a.txt"), Ok(false));
-        assert_eq!(go_match("a?c", "abc"), Ok(true));
-        assert_eq!(go_match("[a-c]x", "bx"), Ok(true));
-        assert_eq!(go_match("[^a-c]x", "bx"), Ok(false));
-        assert_eq!(go_match("templates/.?*", "templates/.hidden"), Ok(true));
-        assert_eq!(go_match("templates/.?*", "templates/x.yaml"), Ok(false));
-        assert!(go_match("[", "a").is_err());
+        assert_eq!(go_match("*.txt", "a.txt"), Some(true));
+        assert_eq!(go_match("*.txt", "d/a.txt"), Some(false));
+        assert_eq!(go_match("a?c", "abc"), Some(true));
+        assert_eq!(go_match("[a-c]x", "bx"), Some(true));
+        assert_eq!(go_match("[^a-c]x", "bx"), Some(false));
+        assert_eq!(go_match("templates/.?*", "templates/.hidden"), Some(true));
+        assert_eq!(go_match("templates/.?*", "templates/x.yaml"), Some(false));
+        assert!(go_match("[", "a").is_none());
     }
 
     #[test]

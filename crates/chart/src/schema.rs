@@ -174,9 +174,12 @@ enum Node<'a> {
     },
 }
 
+/// Failures keyed by the sub-schema they come from (`None`: at this level).
+type Keyed<'a> = Vec<(Option<(String, String)>, Vec<&'a Failure>)>;
+
 /// Groups failures by the property (or item) schema they come from, level by level.
 fn group<'a>(failures: &[&'a Failure], depth: usize) -> Vec<Node<'a>> {
-    let mut keyed: Vec<(Option<(String, String)>, Vec<&'a Failure>)> = Vec::new();
+    let mut keyed: Keyed<'a> = Vec::new();
     for failure in failures {
         let key = scope_key(&failure.schema, depth);
         match keyed.iter_mut().find(|(k, _)| *k == key && key.is_some()) {
