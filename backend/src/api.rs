@@ -218,8 +218,10 @@ pub async fn list_tasks(
     State(state): State<AppState>,
     user: AuthUser,
     Query(query): Query<TaskQuery>,
-) -> Result<Json<TaskList>, ApiError> {
-    tasks::list(&state.store, user.id, &query).await.map(Json)
+) -> Result<Json<tasks::RawTaskList>, ApiError> {
+    tasks::list_json(&state.store, user.id, &query)
+        .await
+        .map(Json)
 }
 
 /// Creates a task.

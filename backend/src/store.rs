@@ -79,6 +79,13 @@ pub enum SignUpError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Sqlite,
+    Postgres,
 }
 
 impl Store {
@@ -135,7 +142,11 @@ impl Store {
                 url: redacted,
                 source,
             })?;
-        Ok(Self { pool })
+        let kind = match database {
+            Database::Sqlite { .. } => Kind::Sqlite,
+            Database::Postgres { .. } => Kind::Postgres,
+        };
+        Ok(Self { pool, kind })
     }
 
     /// Closes every connection (waits for the ones in use).
@@ -204,14 +215,16 @@ impl Store {
         row.map(|row| user_from_row(&row)).transpose()
     }
 
-    /// A page of the user's tasks, how many match, and the user's counts by status.
-    pub async fn list_tasks(
+    /// A page of the user's tasks as a JSON array (built by the database in one query, so
+    /// a list costs one round trip however many tasks it holds), how many tasks match, and
+    /// the user's counts by status.
+    pub async fn list_tasks_json(
         &self,
         user: i64,
         query: &TaskQuery,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Task>, i64, Counts), sqlx::Error> {
+    ) -> Result<(String, i64, Counts), sqlx::Error> {
         let mut filter = String::from("user_id = $1");
         let mut texts: Vec<String> = Vec::new();
         match query.status {
@@ -221,11 +234,11 @@ impl Store {
         }
         if let Some(priority) = query.priority {
             texts.push(priority.as_str().to_string());
-            filter.push_str(&format!(" AND priority = ${}", texts.len() + 1));
+            filter.push_str(&format!(" AND priority = ${}", texts.len() + 3));
         }
         if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             texts.push(like_pattern(q));
-            let n = texts.len() + 1;
+            let n = texts.len() + 3;
             filter.push_str(&format!(
                 " AND (LOWER(title) LIKE ${n} ESCAPE '\\' OR LOWER(description) LIKE ${n} ESCAPE '\\' \
                  OR LOWER(tags) LIKE ${n} ESCAPE '\\')"
@@ -238,58 +251,61 @@ impl Store {
                 "CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, id DESC"
             }
         };
-        let n = texts.len() + 2;
+        let page = match self.kind {
+            Kind::Sqlite => format!(
+                "SELECT COALESCE(json_group_array(json(obj)), '[]') FROM (SELECT json_object(\
+                 'id', id, 'title', title, 'description', description, \
+                 'completed', json(CASE WHEN completed = 1 THEN 'true' ELSE 'false' END), \
+                 'priority', priority, 'due_date', due_date, 'tags', json(tags), \
+                 'created_at', created_at, 'updated_at', updated_at) AS obj \
+                 FROM tasks WHERE {filter} ORDER BY {order} LIMIT $2 OFFSET $3)"
+            ),
+            Kind::Postgres => format!(
+                "SELECT COALESCE(json_agg(obj ORDER BY position), '[]'::json)::text FROM (\
+                 SELECT json_build_object('id', id, 'title', title, 'description', description, \
+                 'completed', completed = 1, 'priority', priority, 'due_date', due_date, \
+                 'tags', tags::json, 'created_at', created_at, 'updated_at', updated_at) AS obj, \
+                 row_number() OVER (ORDER BY {order}) AS position \
+                 FROM tasks WHERE {filter} ORDER BY {order} LIMIT $2 OFFSET $3) page"
+            ),
+        };
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {order} LIMIT ${n} OFFSET ${}",
-            n + 1
+            "SELECT ({page}) AS tasks, (SELECT COUNT(*) FROM tasks WHERE {filter}) AS total, \
+             (SELECT COUNT(*) FROM tasks WHERE user_id = $1) AS all_tasks, \
+             (SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND completed = 1) AS done"
         );
-        let mut select = sqlx::query(&sql).bind(user);
+        let mut select = sqlx::query(&sql).bind(user).bind(limit).bind(offset);
         for text in &texts {
             select = select.bind(text.as_str());
         }
-        let rows = select
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&self.pool)
-            .await?;
-        let tasks = rows
-            .iter()
-            .map(task_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-
-        let counts = self.counts(user).await?;
-        let unfiltered = texts.is_empty();
-        let total = match query.status {
-            StatusFilter::All if unfiltered => counts.all,
-            StatusFilter::Open if unfiltered => counts.open,
-            StatusFilter::Done if unfiltered => counts.done,
-            _ => {
-                let sql = format!("SELECT COUNT(*) AS n FROM tasks WHERE {filter}");
-                let mut count = sqlx::query(&sql).bind(user);
-                for text in &texts {
-                    count = count.bind(text.as_str());
-                }
-                count.fetch_one(&self.pool).await?.try_get("n")?
-            }
-        };
-        Ok((tasks, total, counts))
-    }
-
-    async fn counts(&self, user: i64) -> Result<Counts, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS all_tasks, COUNT(*) FILTER (WHERE completed = 1) AS done \
-             FROM tasks WHERE user_id = $1",
-        )
-        .bind(user)
-        .fetch_one(&self.pool)
-        .await?;
+        let row = select.fetch_one(&self.pool).await?;
         let all: i64 = row.try_get("all_tasks")?;
         let done: i64 = row.try_get("done")?;
-        Ok(Counts {
-            all,
-            open: all - done,
-            done,
-        })
+        Ok((
+            row.try_get("tasks")?,
+            row.try_get("total")?,
+            Counts {
+                all,
+                open: all - done,
+                done,
+            },
+        ))
+    }
+
+    /// Like [`Store::list_tasks_json`], with the tasks parsed.
+    pub async fn list_tasks(
+        &self,
+        user: i64,
+        query: &TaskQuery,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Task>, i64, Counts), sqlx::Error> {
+        let (json, total, counts) = self.list_tasks_json(user, query, limit, offset).await?;
+        let tasks = serde_json::from_str(&json).map_err(|error| sqlx::Error::ColumnDecode {
+            index: "tasks".into(),
+            source: error.into(),
+        })?;
+        Ok((tasks, total, counts))
     }
 
     /// Stores a checked new task.

@@ -15,8 +15,8 @@ fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("you have no task {id}"))
 }
 
-/// Lists the user's tasks.
-pub async fn list(store: &Store, user: i64, query: &TaskQuery) -> Result<TaskList, ApiError> {
+/// Checks a list query; returns the page size and offset.
+fn page(query: &TaskQuery) -> Result<(i64, i64), ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::new(
@@ -40,12 +40,46 @@ pub async fn list(store: &Store, user: i64, query: &TaskQuery) -> Result<TaskLis
             "q is longer than 200 characters",
         ));
     }
+    Ok((limit, offset))
+}
+
+/// Lists the user's tasks.
+pub async fn list(store: &Store, user: i64, query: &TaskQuery) -> Result<TaskList, ApiError> {
+    let (limit, offset) = page(query)?;
     let (tasks, total, counts) = store.list_tasks(user, query, limit, offset).await?;
     Ok(TaskList {
         tasks,
         total,
         counts,
     })
+}
+
+/// Lists the user's tasks as the JSON the API answers with (the tasks array comes from
+/// the database as it is, unparsed).
+pub async fn list_json(
+    store: &Store,
+    user: i64,
+    query: &TaskQuery,
+) -> Result<RawTaskList, ApiError> {
+    let (limit, offset) = page(query)?;
+    let (tasks, total, counts) = store.list_tasks_json(user, query, limit, offset).await?;
+    let tasks = serde_json::value::RawValue::from_string(tasks).map_err(ApiError::internal)?;
+    Ok(RawTaskList {
+        tasks,
+        total,
+        counts,
+    })
+}
+
+/// [`TaskList`] with the tasks as raw JSON.
+#[derive(Debug, serde::Serialize)]
+pub struct RawTaskList {
+    /// The page of tasks (a JSON array of [`crate::model::Task`]).
+    pub tasks: Box<serde_json::value::RawValue>,
+    /// How many tasks match the filters.
+    pub total: i64,
+    /// The user's tasks by status.
+    pub counts: crate::model::Counts,
 }
 
 /// Checks and stores a new task.
