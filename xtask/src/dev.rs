@@ -1,10 +1,187 @@
-//! `cargo xtask dev` (being built).
+//! `cargo xtask dev`: builds and runs the backend (embedded SQLite) on 127.0.0.1:8000 and
+//! the frontend on 127.0.0.1:3000 pointing at it, until Ctrl-C stops both.
+//!
+//! The SQLite file lives in `target/dev/data/todo.db`, inside the ignored build folder,
+//! and survives restarts.
+
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::project;
 
 /// Options of this command.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Port of the backend API.
+    #[arg(long, default_value_t = 8000)]
+    backend_port: u16,
+    /// Port of the frontend.
+    #[arg(long, default_value_t = 3000)]
+    frontend_port: u16,
+    /// Build and run optimized binaries.
+    #[arg(long)]
+    release: bool,
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("this command is not built yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let root = project::root();
+    let profile = if args.release { "release" } else { "debug" };
+    build(&root, "todo-backend", args.release)?;
+    let frontend_built = match build(&root, "todo-frontend", args.release) {
+        Ok(()) => true,
+        Err(error) => {
+            eprintln!(
+                "warning: the frontend does not build ({error:#}); running the backend alone"
+            );
+            false
+        }
+    };
+    let bin = root.join("target").join(profile);
+    let work = root.join("target").join("dev");
+    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+
+    let backend_url = format!("http://127.0.0.1:{}", args.backend_port);
+    let origins = format!(
+        "http://localhost:{port},http://127.0.0.1:{port}",
+        port = args.frontend_port
+    );
+    let mut backend = Command::new(bin.join("todo-backend"))
+        .current_dir(&work)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", args.backend_port.to_string())
+        .env("ENVIRONMENT", "development")
+        .env("CORS_ORIGINS", &origins)
+        .env_remove("DATABASE_URL")
+        .spawn()
+        .context("cannot start todo-backend")?;
+    wait_healthy(&mut backend, &backend_url)?;
+    println!(
+        "backend:  {backend_url} (API docs at {backend_url}/api/openapi.json; SQLite in target/dev/data/todo.db)"
+    );
+
+    let mut frontend = None;
+    if frontend_built {
+        let mut child = Command::new(bin.join("todo-frontend"))
+            .current_dir(&work)
+            .env("PORT", args.frontend_port.to_string())
+            .env("BACKEND_URL", &backend_url)
+            .env("ENVIRONMENT", "development")
+            .spawn()
+            .context("cannot start todo-frontend")?;
+        std::thread::sleep(Duration::from_secs(1));
+        match child.try_wait()? {
+            Some(status) => eprintln!(
+                "warning: the frontend is not available (it exited at once with {status}); the backend keeps running"
+            ),
+            None => {
+                println!("frontend: http://127.0.0.1:{}", args.frontend_port);
+                frontend = Some(child);
+            }
+        }
+    }
+    println!("press Ctrl-C to stop");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let stopped_by_user = runtime.block_on(async {
+        let watch = async {
+            loop {
+                if let Ok(Some(status)) = backend.try_wait() {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => Ok(()),
+            status = watch => Err(status),
+        }
+    });
+    // Ctrl-C reached the whole process group already; SIGTERM covers the other cases.
+    let mut children: Vec<(&str, Child)> = vec![("todo-backend", backend)];
+    if let Some(frontend) = frontend {
+        children.push(("todo-frontend", frontend));
+    }
+    for (name, child) in &mut children {
+        stop(name, child);
+    }
+    match stopped_by_user {
+        Ok(()) => {
+            println!("stopped");
+            Ok(())
+        }
+        Err(status) => anyhow::bail!("todo-backend exited on its own with {status}"),
+    }
+}
+
+fn build(root: &Path, package: &str, release: bool) -> anyhow::Result<()> {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(root)
+        .args(["build", "--package", package, "--bin", package]);
+    if release {
+        command.arg("--release");
+    }
+    let status = command.status().context("cannot run cargo")?;
+    anyhow::ensure!(status.success(), "cargo build --package {package} failed");
+    Ok(())
+}
+
+fn wait_healthy(backend: &mut Child, url: &str) -> anyhow::Result<()> {
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let started = Instant::now();
+    loop {
+        if let Some(status) = backend.try_wait()? {
+            anyhow::bail!(
+                "todo-backend exited during start-up with {status}: see its messages above (is port {} taken?)",
+                url.rsplit(':').next().unwrap_or("?")
+            );
+        }
+        if client
+            .get(format!("{url}/healthz"))
+            .send()
+            .is_ok_and(|response| response.status().is_success())
+        {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = backend.kill();
+            anyhow::bail!("todo-backend did not answer {url}/healthz within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// SIGTERM, then up to 25 s for a graceful exit, then SIGKILL.
+fn stop(name: &str, child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(25) {
+        if let Ok(Some(status)) = child.try_wait() {
+            report(name, status);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("{name} did not stop within 25 s: killing it");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn report(name: &str, status: ExitStatus) {
+    if !status.success() {
+        eprintln!("{name} exited with {status}");
+    }
 }
