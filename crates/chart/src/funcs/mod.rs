@@ -14,6 +14,21 @@
 //!   as [`FuncError::Call`]. `required` and `fail` return the chart's message as a
 //!   `Call` error.
 //! - Integers are [`Value::Int`] whether Go would say `int` or `int64`.
+//!
+//! ```
+//! use deploykit_chart::funcs::{FuncError, lookup};
+//! use deploykit_chart::value::Value;
+//!
+//! let trunc = lookup("trunc").expect("Helm has trunc");
+//! let out = trunc(&[Value::Int(5), Value::string("hello world")]);
+//! assert_eq!(out.unwrap().as_str(), Some("hello"));
+//! let err = trunc(&[Value::Float(5.0), Value::string("x")]).unwrap_err();
+//! assert_eq!(
+//!     err,
+//!     FuncError::Args("wrong type for value; expected int; got interface {}".into())
+//! );
+//! assert!(lookup("env").is_none());
+//! ```
 
 pub(crate) mod args;
 mod collections;
