@@ -61,30 +61,31 @@ impl ItemType {
 }
 
 /// One token: its type, byte offset, and text (for errors: the message).
-#[derive(Clone, Debug)]
-pub(crate) struct Item {
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Item<'a> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    /// The token's text (empty for errors: the message is in [`Lexed::error`]).
+    pub val: &'a str,
     /// For text items: the byte range of the text (after trimming) in the input.
     pub start: usize,
     pub end: usize,
-    pub line: usize,
 }
 
-impl Item {
-    /// Go's `item.String()`, as parse errors print tokens.
-    pub fn describe(&self) -> String {
+impl Item<'_> {
+    /// Go's `item.String()`, as parse errors print tokens (`error` is the lexer's
+    /// message, which error items stand for).
+    pub fn describe(&self, error: &str) -> String {
         match self.typ {
             ItemType::Eof => "EOF".to_string(),
-            ItemType::Error => self.val.clone(),
+            ItemType::Error => error.to_string(),
             t if t.is_keyword() => format!("<{}>", self.val),
             _ => {
                 if self.val.chars().count() > 10 {
                     let cut: String = self.val.chars().take(10).collect();
                     format!("{}...", super::fmt::quote(&cut))
                 } else {
-                    super::fmt::quote(&self.val)
+                    super::fmt::quote(self.val)
                 }
             }
         }
@@ -95,6 +96,20 @@ const LEFT: &str = "{{";
 const RIGHT: &str = "}}";
 const LEFT_COMMENT: &str = "/*";
 const RIGHT_COMMENT: &str = "*/";
+
+/// The offset of the first `{{` (memchr for `{`, then a check of the next byte).
+fn find_left(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = s[from..].find('{') {
+        let at = from + i;
+        if bytes.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
 
 fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
@@ -118,25 +133,32 @@ struct Lexer<'a> {
     input: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
+    error: String,
     paren_depth: i32,
-    line: usize,
-    start_line: usize,
 }
 
-/// Lexes `input` into tokens; the last item is `Eof` or `Error`.
-pub(crate) fn lex(input: &str) -> Vec<Item> {
+/// The tokens of a text: the last item is `Eof` or `Error` (then `error` says why).
+pub(crate) struct Lexed<'a> {
+    pub items: Vec<Item<'a>>,
+    pub error: String,
+}
+
+/// Lexes `input` into tokens.
+pub(crate) fn lex(input: &str) -> Lexed<'_> {
     let mut l = Lexer {
         input,
         pos: 0,
         start: 0,
         items: Vec::with_capacity(input.len() / 6 + 4),
+        error: String::new(),
         paren_depth: 0,
-        line: 1,
-        start_line: 1,
     };
     l.run();
-    l.items
+    Lexed {
+        items: l.items,
+        error: l.error,
+    }
 }
 
 type Step = Result<(), ()>;
@@ -149,9 +171,6 @@ impl<'a> Lexer<'a> {
     fn next(&mut self) -> Option<char> {
         let c = self.rest().chars().next()?;
         self.pos += c.len_utf8();
-        if c == '\n' {
-            self.line += 1;
-        }
         Some(c)
     }
 
@@ -162,40 +181,33 @@ impl<'a> Lexer<'a> {
     fn backup(&mut self, c: Option<char>) {
         if let Some(c) = c {
             self.pos -= c.len_utf8();
-            if c == '\n' {
-                self.line -= 1;
-            }
         }
     }
 
     fn emit(&mut self, typ: ItemType) {
-        let val = self.input[self.start..self.pos].to_string();
+        let val = &self.input[self.start..self.pos];
         self.items.push(Item {
             typ,
             pos: self.start,
             val,
             start: self.start,
             end: self.pos,
-            line: self.start_line,
         });
         self.start = self.pos;
-        self.start_line = self.line;
     }
 
     fn ignore(&mut self) {
-        self.line += self.input[self.start..self.pos].matches('\n').count();
         self.start = self.pos;
-        self.start_line = self.line;
     }
 
     fn error(&mut self, msg: String) -> Step {
+        self.error = msg;
         self.items.push(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: "",
             start: self.start,
             end: self.start,
-            line: self.start_line,
         });
         Err(())
     }
@@ -220,7 +232,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn text(&mut self, inside: &mut bool) -> Step {
-        if let Some(x) = self.rest().find(LEFT) {
+        if let Some(x) = find_left(self.rest()) {
             if x > 0 {
                 self.pos += x;
                 let mut trim = 0;
@@ -230,17 +242,14 @@ impl<'a> Lexer<'a> {
                     trim = text.len() - text.trim_end_matches(is_space).len();
                 }
                 self.pos -= trim;
-                self.line += self.input[self.start..self.pos].matches('\n').count();
                 let item = Item {
                     typ: ItemType::Text,
                     pos: self.start,
-                    val: String::new(),
+                    val: "",
                     start: self.start,
                     end: self.pos,
-                    line: self.start_line,
                 };
                 self.start = self.pos;
-                self.start_line = self.line;
                 self.pos += trim;
                 self.ignore();
                 if item.end > item.start {
@@ -251,18 +260,15 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..self.pos].matches('\n').count();
             let item = Item {
                 typ: ItemType::Text,
                 pos: self.start,
-                val: String::new(),
+                val: "",
                 start: self.start,
                 end: self.pos,
-                line: self.start_line,
             };
             self.items.push(item);
             self.start = self.pos;
-            self.start_line = self.line;
         }
         self.emit(ItemType::Eof);
         Ok(())
@@ -291,14 +297,12 @@ impl<'a> Lexer<'a> {
         let item = Item {
             typ: ItemType::LeftDelim,
             pos: self.start,
-            val: LEFT.to_string(),
+            val: LEFT,
             start: self.start,
             end: self.pos,
-            line: self.start_line,
         };
         self.items.push(item);
         self.start = self.pos;
-        self.start_line = self.line;
         *inside = true;
         self.pos += after;
         self.ignore();
@@ -318,7 +322,6 @@ impl<'a> Lexer<'a> {
         }
         let comment_start = self.start;
         let comment_end = self.pos;
-        let line = self.start_line;
         if trim {
             self.pos += 2;
         }
@@ -331,10 +334,9 @@ impl<'a> Lexer<'a> {
         self.items.push(Item {
             typ: ItemType::Comment,
             pos: comment_start,
-            val: String::new(),
+            val: "",
             start: comment_start,
             end: comment_end,
-            line,
         });
         Ok(())
     }

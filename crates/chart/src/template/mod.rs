@@ -30,7 +30,8 @@ mod lex;
 mod parse;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock, Mutex};
 
 pub use error::{ErrorKind, TemplateError};
 
@@ -53,14 +54,13 @@ impl Templates {
     /// does). Errors are Go's parse errors as Helm reports them:
     /// `parse error at (NAME:LINE): unexpected "}" in operand`.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
-        let source: Arc<str> = Arc::from(text);
-        let trees = parse::parse(name, &source).map_err(|e| TemplateError::parse(name, e.0))?;
-        for tree in trees {
+        let trees = parse_cached(name, text)?;
+        for tree in trees.iter() {
             let empty = ast::is_empty_tree(&tree.root, &tree.source);
             if empty && self.trees.contains_key(&tree.name) {
                 continue;
             }
-            self.trees.insert(tree.name.clone(), Arc::new(tree));
+            self.trees.insert(tree.name.clone(), tree.clone());
         }
         Ok(())
     }
@@ -112,4 +112,50 @@ impl Templates {
         }
         Ok(())
     }
+}
+
+/// The trees of one parsed file.
+type ParsedFile = Arc<[Arc<ast::Tree>]>;
+
+/// Parsed files by (name, text): a chart's templates are parsed once per process, not
+/// once per render. Bounded: the cache starts over when it holds `CACHE_LIMIT` files.
+static PARSE_CACHE: LazyLock<Mutex<HashMap<u64, Vec<ParsedFile>>>> = LazyLock::new(Mutex::default);
+const CACHE_LIMIT: usize = 16384;
+
+/// A cheap key: the name, the length and both ends of the text (a hit is confirmed by
+/// comparing the whole text).
+fn cache_key(name: &str, text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    text.len().hash(&mut h);
+    let bytes = text.as_bytes();
+    bytes[..bytes.len().min(256)].hash(&mut h);
+    bytes[bytes.len().saturating_sub(256)..].hash(&mut h);
+    h.finish()
+}
+
+fn parse_cached(name: &str, text: &str) -> Result<ParsedFile, TemplateError> {
+    let key = cache_key(name, text);
+    let same = |file: &ParsedFile| {
+        file.last()
+            .is_some_and(|tree| &*tree.parse_name == name && &*tree.source == text)
+    };
+    {
+        let cache = PARSE_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hit) = cache
+            .get(&key)
+            .and_then(|files| files.iter().find(|f| same(f)))
+        {
+            return Ok(hit.clone());
+        }
+    }
+    let source: Arc<str> = Arc::from(text);
+    let trees = parse::parse(name, &source).map_err(|e| TemplateError::parse(name, e.0))?;
+    let file: ParsedFile = trees.into_iter().map(Arc::new).collect();
+    let mut cache = PARSE_CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if cache.len() >= CACHE_LIMIT {
+        cache.clear();
+    }
+    cache.entry(key).or_default().push(file.clone());
+    Ok(file)
 }

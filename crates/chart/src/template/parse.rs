@@ -15,14 +15,16 @@ pub(crate) struct ParseError(pub String);
 type PResult<T> = Result<T, ParseError>;
 
 struct Parser<'a> {
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
+    lex_error: String,
     idx: usize,
     furthest: usize,
     source: &'a Arc<str>,
     parse_name: &'a Arc<str>,
     vars: Vec<Box<str>>,
     range_depth: usize,
-    action_line: usize,
+    /// Where the action being parsed starts (for "in action started at" errors).
+    action_pos: Option<usize>,
     /// Finished trees of this parse (defines and the file), by name.
     trees: Vec<Tree>,
 }
@@ -30,16 +32,17 @@ struct Parser<'a> {
 /// Parses `text` (the file `name`) into its trees: the file's own tree last.
 pub(crate) fn parse(name: &str, text: &Arc<str>) -> Result<Vec<Tree>, ParseError> {
     let parse_name: Arc<str> = Arc::from(name);
-    let items = lex(text);
+    let lexed = lex(text);
     let mut p = Parser {
-        items,
+        items: lexed.items,
+        lex_error: lexed.error,
         idx: 0,
         furthest: 0,
         source: text,
         parse_name: &parse_name,
         vars: vec!["$".into()],
         range_depth: 0,
-        action_line: 0,
+        action_pos: None,
         trees: Vec::new(),
     };
     let root = p.parse_top()?;
@@ -65,29 +68,38 @@ fn builtin_or_func(name: &str) -> Option<Func> {
     }
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn errorf(&self, msg: impl std::fmt::Display) -> ParseError {
         let line = self
             .items
             .get(self.furthest.saturating_sub(1))
-            .map_or(1, |i| i.line);
+            .map_or(1, |i| self.line_of(i.pos));
         ParseError(format!("template: {}:{}: {}", self.parse_name, line, msg))
     }
 
-    fn next(&mut self) -> Item {
+    /// The 1-based line of byte offset `pos`.
+    fn line_of(&self, pos: usize) -> usize {
+        let pos = pos.min(self.source.len());
+        1 + self.source.as_bytes()[..pos]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+    }
+
+    fn next(&mut self) -> Item<'a> {
         let i = self.idx.min(self.items.len() - 1);
         self.idx = i + 1;
         if self.idx > self.furthest {
             self.furthest = self.idx;
         }
-        self.items[i].clone()
+        self.items[i]
     }
 
     fn backup(&mut self) {
         self.idx -= 1;
     }
 
-    fn peek(&mut self) -> &Item {
+    fn peek(&mut self) -> &Item<'a> {
         let i = self.idx.min(self.items.len() - 1);
         if i + 1 > self.furthest {
             self.furthest = i + 1;
@@ -95,7 +107,7 @@ impl Parser<'_> {
         &self.items[i]
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let item = self.next();
             if item.typ != ItemType::Space {
@@ -104,13 +116,13 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let item = self.next_non_space();
         self.backup();
         item
     }
 
-    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item<'a>> {
         let token = self.next_non_space();
         if token.typ != typ {
             return Err(self.unexpected(&token, context));
@@ -118,21 +130,24 @@ impl Parser<'_> {
         Ok(token)
     }
 
-    fn unexpected(&self, token: &Item, context: &str) -> ParseError {
+    fn unexpected(&self, token: &Item<'a>, context: &str) -> ParseError {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != token.line {
-                extra = format!(
-                    " in action started at {}:{}",
-                    self.parse_name, self.action_line
-                );
-                if token.val.ends_with(" action") {
+            let token_line = self.line_of(token.pos);
+            let action_line = self.action_pos.map_or(0, |pos| self.line_of(pos));
+            if action_line != 0 && action_line != token_line {
+                extra = format!(" in action started at {}:{}", self.parse_name, action_line);
+                if self.lex_error.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return self.errorf(format!("{}{}", token.val, extra));
+            return self.errorf(format!("{}{}", self.lex_error, extra));
         }
-        self.errorf(format!("unexpected {} in {}", token.describe(), context))
+        self.errorf(format!(
+            "unexpected {} in {}",
+            token.describe(&self.lex_error),
+            context
+        ))
     }
 
     /// Go's `Tree.add` within one parse: a second non-empty definition is an error.
@@ -181,7 +196,7 @@ impl Parser<'_> {
         if token.typ != ItemType::String && token.typ != ItemType::RawString {
             return Err(self.unexpected(&token, context));
         }
-        let name = unquote(&token.val).map_err(|e| self.errorf(e))?;
+        let name = unquote(token.val).map_err(|e| self.errorf(e))?;
         self.expect(ItemType::RightDelim, context)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
@@ -220,9 +235,9 @@ impl Parser<'_> {
                 end: token.end,
             })),
             ItemType::LeftDelim => {
-                self.action_line = token.line;
+                self.action_pos = Some(token.pos);
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             ItemType::Comment => Ok(Parsed::Node(Node::Comment)),
@@ -328,10 +343,10 @@ impl Parser<'_> {
         })
     }
 
-    fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
+    fn template_name(&mut self, token: &Item<'a>, context: &str) -> PResult<String> {
         match token.typ {
             ItemType::String | ItemType::RawString => {
-                unquote(&token.val).map_err(|e| self.errorf(e))
+                unquote(token.val).map_err(|e| self.errorf(e))
             }
             _ => Err(self.unexpected(token, context)),
         }
@@ -379,11 +394,11 @@ impl Parser<'_> {
         })))
     }
 
-    fn declare(&mut self, token: &Item) -> Var {
-        self.vars.push(token.val.as_str().into());
+    fn declare(&mut self, token: &Item<'a>) -> Var {
+        self.vars.push(token.val.into());
         Var {
             pos: token.pos,
-            name: token.val.as_str().into(),
+            name: token.val.into(),
             slot: self.vars.len() - 1,
         }
     }
@@ -411,10 +426,10 @@ impl Parser<'_> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     if pipe.is_assign {
-                        let slot = self.lookup_var(&v.val)?;
+                        let slot = self.lookup_var(v.val)?;
                         pipe.decl.push(Var {
                             pos: v.pos,
-                            name: v.val.as_str().into(),
+                            name: v.val.into(),
                             slot,
                         });
                     } else {
@@ -587,26 +602,26 @@ impl Parser<'_> {
         let pos = token.pos;
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(func) = builtin_or_func(&token.val) else {
+                let Some(func) = builtin_or_func(token.val) else {
                     return Err(self.errorf(format!(
                         "function {} not defined",
-                        super::fmt::quote(&token.val)
+                        super::fmt::quote(token.val)
                     )));
                 };
                 Arg::Ident {
                     pos,
-                    name: token.val.as_str().into(),
+                    name: token.val.into(),
                     func,
                 }
             }
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                let slot = self.lookup_var(&token.val)?;
+                let slot = self.lookup_var(token.val)?;
                 Arg::Variable {
                     var: Var {
                         pos,
-                        name: token.val.as_str().into(),
+                        name: token.val.into(),
                         slot,
                     },
                     fields: Vec::new(),
@@ -621,10 +636,10 @@ impl Parser<'_> {
                 value: token.val == "true",
             },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
-                let value = number(&token.val, token.typ).map_err(|e| self.errorf(e))?;
+                let value = number(token.val, token.typ).map_err(|e| self.errorf(e))?;
                 Arg::Number {
                     pos,
-                    text: token.val.as_str().into(),
+                    text: token.val.into(),
                     value,
                 }
             }
@@ -633,10 +648,10 @@ impl Parser<'_> {
                 Arg::Pipe(Box::new(pipe))
             }
             ItemType::String | ItemType::RawString => {
-                let s = unquote(&token.val).map_err(|e| self.errorf(e))?;
+                let s = unquote(token.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos,
-                    quoted: token.val.as_str().into(),
+                    quoted: token.val.into(),
                     value: Value::string(s),
                 }
             }
