@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::stream::BoxStream;
 use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Event, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -153,11 +153,20 @@ impl Cluster {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| release_namespace.to_string());
+            let selector = match self
+                .current_template_hash(manifest, &namespace, &selector)
+                .await?
+            {
+                Some(hash) => format!("{selector},pod-template-hash={hash}"),
+                None => selector,
+            };
             let pods_api: Api<Pod> = Api::namespaced(self.client.clone(), &namespace);
-            let pods = pods_api
+            let mut pods = pods_api
                 .list(&ListParams::default().labels(&selector))
                 .await
                 .map_err(api_error(format!("listing pods of {}", manifest.reference)))?;
+            pods.items
+                .retain(|p| p.metadata.deletion_timestamp.is_none());
             if pods.items.is_empty() {
                 continue;
             }
@@ -180,6 +189,53 @@ impl Cluster {
             }
         }
         Ok(problems)
+    }
+
+    /// For a Deployment, the `pod-template-hash` of its current ReplicaSet (the one whose
+    /// revision matches the Deployment's), so that old pods being replaced, such as the
+    /// crash-looping ones a fix replaces, are not taken for the new rollout's problems.
+    async fn current_template_hash(
+        &self,
+        manifest: &Manifest,
+        namespace: &str,
+        selector: &str,
+    ) -> Result<Option<String>> {
+        const REVISION: &str = "deployment.kubernetes.io/revision";
+        if manifest.reference.kind != "Deployment" {
+            return Ok(None);
+        }
+        let deployment = Api::<Deployment>::namespaced(self.client.clone(), namespace)
+            .get_opt(&manifest.reference.name)
+            .await
+            .map_err(api_error(format!("reading {}", manifest.reference)))?;
+        let Some(revision) = deployment
+            .and_then(|d| d.metadata.annotations)
+            .and_then(|a| a.get(REVISION).cloned())
+        else {
+            return Ok(None);
+        };
+        let sets = Api::<ReplicaSet>::namespaced(self.client.clone(), namespace)
+            .list(&ListParams::default().labels(selector))
+            .await
+            .map_err(api_error(format!(
+                "listing replica sets of {}",
+                manifest.reference
+            )))?;
+        Ok(sets
+            .items
+            .into_iter()
+            .find(|set| {
+                set.metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(REVISION))
+                    == Some(&revision)
+            })
+            .and_then(|set| {
+                set.metadata
+                    .labels
+                    .and_then(|l| l.get("pod-template-hash").cloned())
+            }))
     }
 
     async fn log_tail(

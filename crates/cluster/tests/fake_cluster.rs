@@ -1516,3 +1516,51 @@ async fn the_lease_is_renewed_while_a_long_deploy_waits() {
         Err(Error::Interrupted { .. })
     ));
 }
+
+#[tokio::test]
+async fn old_crashing_pods_being_replaced_do_not_fail_the_new_rollout() {
+    let env = env().await;
+    namespace(&env.server);
+    let server = &env.server;
+    let replica_set = |hash: &str, revision: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": format!("web-{hash}"), "namespace": NS,
+            "labels": {"app": "web", "pod-template-hash": hash}, "annotations": {"deployment.kubernetes.io/revision": revision}},
+            "spec": {"selector": {"matchLabels": {"app": "web", "pod-template-hash": hash}}}})
+    };
+    let mut old_pod = waiting_pod("CrashLoopBackOff", "back-off");
+    old_pod["metadata"]["labels"]["pod-template-hash"] = json!("old1");
+    let mut new_pod = ready_pod("web-new");
+    new_pod["metadata"]["labels"]["pod-template-hash"] = json!("new2");
+    let mut polls = 0;
+    let result = env
+        .cluster
+        .deploy(
+            &request(vec![deployment("web:fixed")]),
+            &mut |event| {
+                // Play the controllers: a new ReplicaSet rolls out while the old, crashing
+                // one is scaled down; the Deployment becomes ready a few polls later.
+                if matches!(&event, Progress::Applied { object, .. } if object.kind == "Deployment")
+                {
+                    let mut live = server
+                        .get("apps/v1", "Deployment", Some(NS), "web")
+                        .unwrap();
+                    live["metadata"]["annotations"]["deployment.kubernetes.io/revision"] =
+                        json!("2");
+                    server.put(live);
+                    server.put(replica_set("old1", "1"));
+                    server.put(replica_set("new2", "2"));
+                    server.put(old_pod.clone());
+                    server.put(new_pod.clone());
+                }
+                if matches!(event, Progress::Workload { .. }) {
+                    polls += 1;
+                    if polls == 1 {
+                        server.make_deployment_ready(NS, "web");
+                    }
+                }
+            },
+            &CancellationToken::new(),
+        )
+        .await;
+    assert_eq!(result.unwrap().revision, 1);
+}
