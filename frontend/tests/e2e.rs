@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -314,6 +315,31 @@ async fn low_contrast_text(client: &Client) -> Vec<String> {
     "#;
     let value = client.execute(SCRIPT, vec![]).await.unwrap();
     serde_json::from_value(value).unwrap()
+}
+
+/// Presses Tab `times` times from the top of a fresh page and returns, per stop, the
+/// focused element and whether its focus ring is visible.
+async fn tab_through(client: &Client, times: usize) -> Vec<(String, bool)> {
+    let tab = char::from(Key::Tab);
+    let mut stops = Vec::new();
+    for _ in 0..times {
+        let press = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: tab })
+            .then(KeyAction::Up { value: tab });
+        client.perform_actions(press).await.unwrap();
+        let stop = client
+            .execute(
+                "const el = document.activeElement; const cs = getComputedStyle(el);
+                 const name = (el.id ? '#' + el.id : el.tagName.toLowerCase() + ':' + (el.textContent || '').trim().slice(0, 24));
+                 return [name, (el === document.body) || (el.matches(':focus-visible, :focus, :focus-within') && cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2)];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (name, visible): (String, bool) = serde_json::from_value(stop).unwrap();
+        stops.push((name, visible));
+    }
+    stops
 }
 
 async fn type_into(client: &Client, css: &str, text: &str) {
@@ -831,6 +857,25 @@ async fn run_scenario(client: Client, base: String) {
     assert!(
         after[2].to_lowercase().contains("water the plants"),
         "{after:?}"
+    );
+
+    // Keyboard only: Tab reaches every part of the page with a visible focus ring,
+    // starting with the skip link (past the last control focus leaves the page: `body`).
+    client.goto(&format!("{base}/")).await.unwrap();
+    settle(client).await;
+    let stops = tab_through(client, 45).await;
+    assert_eq!(stops[0].0, "a:Skip to content", "{stops:?}");
+    let hidden: Vec<_> = stops.iter().filter(|(_, visible)| !visible).collect();
+    assert!(hidden.is_empty(), "focus not visible on {hidden:?}");
+    for wanted in ["#new-title", "#search", "#chat-message"] {
+        assert!(
+            stops.iter().any(|(name, _)| name == wanted),
+            "Tab never reaches {wanted}: {stops:?}"
+        );
+    }
+    assert!(
+        stops.iter().any(|(name, _)| name.starts_with("#done-")),
+        "Tab never reaches a task: {stops:?}"
     );
 
     // Sign out; the task page is then closed to us; sign back in.
