@@ -39,7 +39,8 @@ pub struct ReleaseRequest {
     pub timeout: Duration,
     /// Take over fields other field managers own (server-side apply `force`).
     pub force_conflicts: bool,
-    /// How long to wait for another deploy of the same release (0: refuse at once).
+    /// How long to wait for another deploy of the same release (0: refuse at once). The
+    /// cancellation token is observed once the lease is held, not during this wait.
     pub lock_wait: Duration,
 }
 
@@ -191,6 +192,38 @@ pub struct ObjectDiff {
     pub action: DiffAction,
     /// The fields that change (for updates; every field for creates).
     pub fields: Vec<FieldChange>,
+}
+
+impl std::fmt::Display for ObjectDiff {
+    /// One line per object (`+` create, `~` update, `=` unchanged, `-` delete, `!` kept),
+    /// then for updates one line per field: `path: live -> desired`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = |v: &Option<Value>| {
+            v.as_ref()
+                .map_or_else(|| "(absent)".to_string(), Value::to_string)
+        };
+        match self.action {
+            DiffAction::Create => write!(f, "+ {}", self.object),
+            DiffAction::Unchanged => write!(f, "= {}", self.object),
+            DiffAction::Delete => write!(f, "- {}", self.object),
+            DiffAction::Keep => {
+                write!(f, "! {} (kept: helm.sh/resource-policy: keep)", self.object)
+            }
+            DiffAction::Update => {
+                write!(f, "~ {}", self.object)?;
+                for field in &self.fields {
+                    write!(
+                        f,
+                        "\n    {}: {} -> {}",
+                        field.path,
+                        value(&field.live),
+                        value(&field.desired)
+                    )?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Internal: one revision to record and apply.

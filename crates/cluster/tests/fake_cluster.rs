@@ -982,6 +982,11 @@ async fn diff_shows_what_an_apply_would_change() {
             ("b".into(), DiffAction::Delete)
         ]
     );
+    assert_eq!(
+        diffs[0].to_string(),
+        "~ ConfigMap/a\n    data.value: \"1\" -> \"2\""
+    );
+    assert_eq!(diffs[3].to_string(), "- ConfigMap/b");
     assert_eq!(diffs[0].fields.len(), 1);
     assert_eq!(diffs[0].fields[0].path, "data.value");
     assert_eq!(diffs[0].fields[0].live, Some(json!("1")));
