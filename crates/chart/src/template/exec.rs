@@ -72,7 +72,7 @@ const HOP_STACK: usize = 16 << 20;
 /// Runs `f` here, or on a new thread with a fresh stack when `nest` is a hop level.
 /// `None` when no thread could be started.
 fn hop<T: Send>(nest: usize, f: impl FnOnce() -> T + Send) -> Option<T> {
-    if nest == 0 || nest % HOP != 0 {
+    if nest == 0 || !nest.is_multiple_of(HOP) {
         return Some(f());
     }
     std::thread::scope(|scope| {
@@ -147,15 +147,15 @@ impl<'a> State<'a> {
                 let (pos, ctx) = match at {
                     At::Arg(a) => (a.pos(), a.to_string()),
                     At::Cmd(c) => (c.pos, c.to_string()),
-                    At::Template(t) => (t.pos, {
-                        let node_text = match &t.pipe {
+                    At::Template(t) => (
+                        t.pos,
+                        match &t.pipe {
                             None => format!("{{{{template {}}}}}", super::fmt::quote(&t.name)),
                             Some(p) => {
                                 format!("{{{{template {} {p}}}}}", super::fmt::quote(&t.name))
                             }
-                        };
-                        node_text
-                    }),
+                        },
+                    ),
                 };
                 format!(
                     "template: {}: executing {} at <{}>: {}",

@@ -567,11 +567,7 @@ impl<'a> Printer<'a> {
         if self.f.sharp {
             match base {
                 2 => rev.extend_from_slice(b"b0"),
-                8 => {
-                    if rev.last() != Some(&b'0') {
-                        rev.push(b'0')
-                    }
-                }
+                8 if rev.last() != Some(&b'0') => rev.push(b'0'),
                 16 => {
                     rev.push(if verb == 'X' { b'X' } else { b'x' });
                     rev.push(b'0');
@@ -923,7 +919,7 @@ mod tests {
         assert_eq!(format_float(0.5, 'g', -1), "0.5");
         assert_eq!(format_float(0.00001, 'g', -1), "1e-05");
         assert_eq!(format_float(0.0, 'g', -1), "0");
-        assert_eq!(format_float(3.14159, 'f', 2), "3.14");
+        assert_eq!(format_float(1.23456, 'f', 2), "1.23");
         assert_eq!(format_float(1234.5678, 'e', 3), "1.235e+03");
         assert_eq!(format_float(1.0, 'e', -1), "1e+00");
         assert_eq!(format_float(100.0, 'g', 2), "1e+02");
