@@ -5,19 +5,11 @@ use super::health::{Container, Verdict, verdict};
 use super::images;
 use super::settings::Settings;
 use super::{Session, UpArgs};
-use deploykit_secret::{Generator, RequiredKey, ensure_env};
+use crate::project;
+use deploykit_secret::ensure_env;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-/// The keys the app needs in `.env`; compose-up generates what it can.
-fn required_keys() -> Vec<RequiredKey> {
-    vec![RequiredKey::generated(
-        "BETTER_AUTH_SECRET",
-        "the key that signs session tokens; at least 32 random characters",
-        Generator::RandomBytes(32),
-    )]
-}
 
 /// How many log lines a failure shows.
 const LOG_LINES: usize = 30;
@@ -32,7 +24,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     let report = ensure_env(
         &settings.env_file,
         Some(&settings.env_template),
-        &required_keys(),
+        &project::env_keys(),
     )?;
     if report.created {
         step(&format!(
