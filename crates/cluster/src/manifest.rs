@@ -82,6 +82,19 @@ impl Manifest {
     }
 }
 
+/// Annotation marking a Helm hook (`pre-install`, `test`, ...): deploykit runs no hooks.
+pub const HOOK: &str = "helm.sh/hook";
+
+impl Manifest {
+    /// Whether the object is a Helm hook (deploykit neither applies nor records hooks).
+    pub fn is_hook(&self) -> bool {
+        self.object
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(HOOK))
+            .is_some()
+    }
+}
+
 /// Splits YAML streams into objects, skipping empty documents (as Helm does).
 ///
 /// Each string may hold several `---`-separated documents; `source` names the first
@@ -322,6 +335,16 @@ mod tests {
                 .starts_with("# Source: c/templates/a.yaml")
         );
         assert_eq!(manifests[1].reference.kind, "ConfigMap");
+    }
+
+    #[test]
+    fn hooks_are_recognised() {
+        let hook = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  annotations:\n    helm.sh/hook: test\n";
+        let manifests = parse_manifests(&[hook.to_string(), doc("Service", "s")]).unwrap();
+        assert_eq!(
+            manifests.iter().map(Manifest::is_hook).collect::<Vec<_>>(),
+            [true, false]
+        );
     }
 
     #[test]

@@ -27,7 +27,8 @@ pub struct ReleaseRequest {
     pub chart_values: Value,
     /// The user-supplied values (Helm's `config`).
     pub values: Map<String, Value>,
-    /// Rendered manifests: YAML texts, each possibly several `---` documents.
+    /// Rendered manifests: YAML texts, each possibly several `---` documents. Helm hooks
+    /// (`helm.sh/hook`, e.g. chart tests) are left out: deploykit runs no hooks.
     pub manifests: Vec<String>,
     /// Rendered NOTES.txt.
     pub notes: String,
@@ -245,6 +246,7 @@ struct Plan {
 
 fn parse_sorted(streams: &[String]) -> Result<Vec<Manifest>> {
     let mut manifests = manifest::parse_manifests(streams)?;
+    manifests.retain(|m| !m.is_hook());
     manifest::sort_for_install(&mut manifests);
     Ok(manifests)
 }
