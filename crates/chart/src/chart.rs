@@ -20,8 +20,9 @@ use crate::yaml::parse::{YamlError, parse, parse_map};
 pub struct ChartFile {
     /// Path relative to the chart root, e.g. `templates/deployment.yaml`.
     pub name: String,
-    /// Contents, with a leading UTF-8 byte order mark removed (as Helm does).
-    pub data: Vec<u8>,
+    /// Contents, with a leading UTF-8 byte order mark removed (as Helm does); shared,
+    /// so that renders hand files to `.Files` without copying them.
+    pub data: Arc<[u8]>,
 }
 
 /// One entry of `dependencies:` in `Chart.yaml` (or `requirements.yaml` for v1 charts).
@@ -318,7 +319,7 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
         }
         files.push(ChartFile {
             name: relative,
-            data,
+            data: data.into(),
         });
     }
     Ok(files)
@@ -371,7 +372,10 @@ pub fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>, ChartError> {
         if data.starts_with(UTF8_BOM) {
             data.drain(..UTF8_BOM.len());
         }
-        files.push(ChartFile { name, data });
+        files.push(ChartFile {
+            name,
+            data: data.into(),
+        });
     }
     if files.is_empty() {
         return Err(bad("no files in chart archive".to_string()));
@@ -728,7 +732,7 @@ mod tests {
     fn file(name: &str, text: &str) -> ChartFile {
         ChartFile {
             name: name.to_string(),
-            data: text.as_bytes().to_vec(),
+            data: text.as_bytes().into(),
         }
     }
 

@@ -232,12 +232,7 @@ fn collect_templates(
         let child_dot = collect_templates(child, &values, &child_path, false, context, out);
         subcharts.insert(child.name().to_string(), Value::map(child_dot));
     }
-    let files = Files::new(
-        chart
-            .files
-            .iter()
-            .map(|f| (f.name.clone(), Arc::from(f.data.as_slice()))),
-    );
+    let files = Files::new(chart.files.iter().map(|f| (f.name.clone(), f.data.clone())));
     let mut dot = Map::new();
     dot.insert("Chart".into(), chart_value(&chart.metadata, is_root));
     dot.insert("Files".into(), Value::Object(Arc::new(files)));

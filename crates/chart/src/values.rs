@@ -418,11 +418,13 @@ mod tests {
         let files = vec![
             crate::chart::ChartFile {
                 name: "Chart.yaml".into(),
-                data: b"apiVersion: v2\nname: top\nversion: 1.0.0\n".to_vec(),
+                data: b"apiVersion: v2\nname: top\nversion: 1.0.0\n"
+                    .as_slice()
+                    .into(),
             },
             crate::chart::ChartFile {
                 name: "values.yaml".into(),
-                data: values.as_bytes().to_vec(),
+                data: values.as_bytes().into(),
             },
         ];
         Chart::from_files(files).unwrap()
