@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use todo_backend::{Config, Environment};
 
-const USAGE: &str = "usage: todo-backend [healthcheck]\n\n\
-  (no argument)  serve the API on $HOST:$PORT (default 0.0.0.0:8000)\n\
-  healthcheck    exit 0 when GET /healthz on 127.0.0.1:$PORT answers 200, else 1\n\n\
+const USAGE: &str = "usage: todo-backend [healthcheck [URL]]\n\n\
+  (no argument)    serve the API on $HOST:$PORT (default 0.0.0.0:8000)\n\
+  healthcheck      exit 0 when GET /healthz on 127.0.0.1:$PORT answers 200, else 1\n\
+  healthcheck URL  the same for GET URL (http://host:port/path)\n\n\
 environment: HOST, PORT, LOG_LEVEL, ENVIRONMENT, CORS_ORIGINS, DATABASE_URL, BETTER_AUTH_SECRET,\n\
              OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL";
 
@@ -21,7 +22,8 @@ fn main() -> ExitCode {
         .as_slice()
     {
         [] => serve(),
-        ["healthcheck"] => healthcheck(),
+        ["healthcheck"] => healthcheck(None),
+        ["healthcheck", url] => healthcheck(Some(url)),
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -37,12 +39,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn healthcheck() -> ExitCode {
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|port| port.trim().parse().ok())
-        .unwrap_or(8000);
-    match todo_backend::healthcheck::check(port, Duration::from_secs(3)) {
+fn healthcheck(url: Option<&str>) -> ExitCode {
+    let timeout = Duration::from_secs(3);
+    let result = match url {
+        Some(url) => todo_backend::healthcheck::check_url(url, timeout),
+        None => {
+            let port = std::env::var("PORT")
+                .ok()
+                .and_then(|port| port.trim().parse().ok())
+                .unwrap_or(8000);
+            todo_backend::healthcheck::check(port, timeout)
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
             eprintln!("unhealthy: {problem}");
