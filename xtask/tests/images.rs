@@ -210,12 +210,13 @@ fn packaged_services_run_healthy_as_non_root_and_rebuild_is_skipped() {
         let answer = reqwest::blocking::get(format!("http://{address}/healthz")).unwrap();
         assert_eq!(answer.status(), 200, "{reference}");
 
-        let top = docker(&["top", &name, "-o", "uid,comm"]);
-        let processes = String::from_utf8_lossy(&top.stdout).to_string();
+        // `docker top` needs the PID column in what it asks ps for.
+        let top = docker(&["top", &name, "-o", "pid,uid,comm"]);
+        let processes = text(&top);
         let uids: Vec<&str> = processes
             .lines()
             .skip(1)
-            .filter_map(|line| line.split_whitespace().next())
+            .filter_map(|line| line.split_whitespace().nth(1))
             .collect();
         assert!(!uids.is_empty(), "{processes}");
         assert!(uids.iter().all(|uid| *uid == "10001"), "{processes}");
