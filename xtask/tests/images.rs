@@ -210,14 +210,19 @@ fn packaged_services_run_healthy_as_non_root_and_rebuild_is_skipped() {
         let answer = reqwest::blocking::get(format!("http://{address}/healthz")).unwrap();
         assert_eq!(answer.status(), 200, "{reference}");
 
-        // `docker top` needs the PID column in what it asks ps for.
-        let top = docker(&["top", &name, "-o", "pid,uid,comm"]);
+        // `docker top` (ps -ef on the host): the UID column holds 10001, unknown to the host.
+        let top = docker(&["top", &name]);
         let processes = text(&top);
-        let uids: Vec<&str> = processes
-            .lines()
-            .skip(1)
-            .filter_map(|line| line.split_whitespace().nth(1))
-            .collect();
+        let mut lines = processes.lines();
+        let column = lines
+            .next()
+            .and_then(|header| header.split_whitespace().position(|field| field == "UID"));
+        let uids: Vec<&str> = match column {
+            Some(column) => lines
+                .filter_map(|line| line.split_whitespace().nth(column))
+                .collect(),
+            None => Vec::new(),
+        };
         assert!(!uids.is_empty(), "{processes}");
         assert!(uids.iter().all(|uid| *uid == "10001"), "{processes}");
     }
