@@ -829,7 +829,10 @@ impl<'a> State<'a> {
                 .included
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
-            let count = included.entry(name.to_string()).or_insert(0);
+            if !included.contains_key(&**name) {
+                included.insert(name.to_string(), 0);
+            }
+            let count = included.get_mut(&**name).unwrap_or_else(|| unreachable!());
             if *count > MAX_INCLUDE {
                 drop(included);
                 let cause = GoError::plain(format!(
