@@ -82,7 +82,8 @@ impl BuildSpec {
     }
 
     /// The sha256 of every input: the context's digest, the Dockerfile path, the target,
-    /// the build args and the labels.
+    /// the build args and the labels (except the provenance labels, revision and created,
+    /// which say which commit built an image, not what it holds).
     pub fn inputs_digest(&self) -> Result<String> {
         let mut hasher = Sha256::new();
         let mut line = |text: String| {
@@ -96,7 +97,7 @@ impl BuildSpec {
         for (name, value) in &self.build_args {
             line(format!("arg {name}={value}"));
         }
-        for (name, value) in &self.labels {
+        for (name, value) in crate::package::content_labels(&self.labels) {
             line(format!("label {name}={value}"));
         }
         Ok(format!("sha256:{}", hex::encode(hasher.finalize())))

@@ -43,8 +43,9 @@ pub use engine::{DockerHost, Engine, TlsFiles};
 pub use error::{ImageError, Result};
 pub use ignore::DockerIgnore;
 pub use package::{
-    CREATED_LABEL, HOST_CA_BUNDLE, Healthcheck, IMAGE_CA_BUNDLE, PackageRecipe, PackagedImage,
-    bundled_ca_roots, default_ca_roots, go_arch, oci_labels,
+    CREATED_LABEL, HOST_CA_BUNDLE, Healthcheck, IMAGE_CA_BUNDLE, PROVENANCE_LABELS, PackageRecipe,
+    PackagedImage, REVISION_LABEL, bundled_ca_roots, content_labels, default_ca_roots, go_arch,
+    oci_labels,
 };
 pub use reference::{DOCKER_HUB, ImageReference};
 pub use registry::{DockerConfig, RegistryCredentials, registry_host};

@@ -24,6 +24,23 @@ use crate::error::{ImageError, Result};
 /// `created` date so that the image ID does not change from one packaging to the next.
 pub const CREATED_LABEL: &str = "org.opencontainers.image.created";
 
+/// The OCI label that carries the source revision (the commit).
+pub const REVISION_LABEL: &str = "org.opencontainers.image.revision";
+
+/// Labels that say when and from which commit an image was made, not what it holds. They
+/// stay out of content tags, so a commit that changes no input reuses the image (and a
+/// cluster does not roll it out again).
+pub const PROVENANCE_LABELS: [&str; 2] = [REVISION_LABEL, CREATED_LABEL];
+
+/// `labels` without the [`PROVENANCE_LABELS`].
+pub fn content_labels(labels: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(name, _)| !PROVENANCE_LABELS.contains(&name.as_str()))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
 /// Where the CA bundle is taken from on the host, when it exists.
 pub const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// The CA bundle's path inside packaged images (where most TLS stacks look).
@@ -231,8 +248,10 @@ impl PackageRecipe {
     }
 
     /// Packages the binary as `repository:<tag>` (and `repository:latest`), where the tag is
-    /// the first 12 hex digits of the image ID. Nothing is sent anywhere: load the result
-    /// with [`Engine::install`]. The same binary, recipe and labels give the same image ID.
+    /// the first 12 hex digits of the digest of the image config without its
+    /// [`PROVENANCE_LABELS`]: the binary, the recipe and the other labels. Nothing is sent
+    /// anywhere: load the result with [`Engine::install`]. The same binary, recipe and
+    /// labels give the same image ID.
     pub fn package(
         &self,
         repository: &str,
@@ -244,7 +263,10 @@ impl PackageRecipe {
             .map_err(|error| write_error("the image config", std::io::Error::other(error)))?;
         let id = sha256_digest(&config);
         let hex = &id["sha256:".len()..];
-        let tag = hex[..TAG_LENGTH].to_string();
+        let content_config = serde_json::to_vec(&self.config(&diff_id, &content_labels(labels)))
+            .map_err(|error| write_error("the image config", std::io::Error::other(error)))?;
+        let content_digest = sha256_digest(&content_config);
+        let tag = content_digest["sha256:".len()..][..TAG_LENGTH].to_string();
         let layer_path = format!("{}/layer.tar", &diff_id["sha256:".len()..]);
         let config_path = format!("{hex}.json");
         let manifest = serde_json::to_vec(&serde_json::json!([{
@@ -372,7 +394,7 @@ pub fn oci_labels(source: &str, revision: &str, created_unix: i64) -> BTreeMap<S
         .to_string();
     [
         ("org.opencontainers.image.source", source.to_string()),
-        ("org.opencontainers.image.revision", revision.to_string()),
+        (REVISION_LABEL, revision.to_string()),
         (CREATED_LABEL, created),
     ]
     .into_iter()
@@ -500,7 +522,8 @@ mod tests {
         let again = recipe(dir.path()).package("app", &labels).unwrap();
         assert_eq!(again.id, first.id);
         assert_eq!(again.archive(), first.archive());
-        assert_eq!(first.tag, first.id["sha256:".len()..][..TAG_LENGTH]);
+        assert_eq!(again.tag, first.tag);
+        assert_eq!(first.tag.len(), TAG_LENGTH);
         assert_eq!(first.reference(), format!("app:{}", first.tag));
         let files = layer_files(&first);
         assert_eq!(files["app"], (0, 0o755));
@@ -515,18 +538,28 @@ mod tests {
     }
 
     #[test]
-    fn binary_and_labels_change_the_tag() {
+    fn binary_and_labels_change_the_tag_but_provenance_does_not() {
         let dir = tempfile::tempdir().unwrap();
         let recipe = recipe(dir.path());
         let labels = oci_labels("s", "r1", 0);
-        let before = recipe.package("app", &labels).unwrap().tag;
+        let before = recipe.package("app", &labels).unwrap();
+        let next_commit = recipe.package("app", &oci_labels("s", "r2", 60)).unwrap();
+        assert_eq!(
+            next_commit.tag, before.tag,
+            "a new commit alone keeps the tag"
+        );
+        assert_ne!(
+            next_commit.id, before.id,
+            "the labels still say which commit"
+        );
         assert_ne!(
             recipe
-                .package("app", &oci_labels("s", "r2", 0))
+                .package("app", &oci_labels("other-source", "r1", 0))
                 .unwrap()
                 .tag,
-            before
+            before.tag
         );
+        let before = before.tag;
         std::fs::write(&recipe.binary, b"\x7fELF other").unwrap();
         assert_ne!(recipe.package("app", &labels).unwrap().tag, before);
     }
