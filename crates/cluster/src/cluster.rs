@@ -73,6 +73,9 @@ pub struct Cluster {
 /// Errors name the context and server and say what to do (`minikube start`, switch
 /// context, refresh credentials).
 pub async fn connect(options: ConnectOptions) -> Result<Cluster> {
+    // When a build enables several rustls providers (feature unification in a workspace),
+    // rustls cannot pick one by itself: choose ring, unless the process already chose.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let (config, context, server) = connect::resolve(&options).await?;
     let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| Error::Unreachable {
