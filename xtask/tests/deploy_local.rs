@@ -207,19 +207,36 @@ async fn deploy_redeploy_change_and_atomic_failure() {
     );
 
     // A rollout that never gets ready, with --atomic: rolled back to revision 2's images.
+    // The fake kubelet stays idle until the rollback has put the old image back, then
+    // makes it ready, as a real cluster would for an image that worked before.
     server.set_auto_ready(false);
-    let failing = format!("frontend={}-broken", frontend_image);
-    let fourth = run(
-        &sandbox,
-        vec![
-            "--image".into(),
-            failing,
-            "--atomic".into(),
-            "--timeout".into(),
-            "3".into(),
-        ],
-    )
-    .await;
+    let failing = format!("frontend={frontend_image}-broken");
+    let restored = format!("{frontend_image}-changed");
+    let fourth = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+            let mut saw_broken = false;
+            while std::time::Instant::now() < deadline {
+                let image = server
+                    .get("apps/v1", "Deployment", Some("todo"), "todo-app-frontend")
+                    .and_then(|d| {
+                        d["spec"]["template"]["spec"]["containers"][0]["image"]
+                            .as_str()
+                            .map(str::to_string)
+                    });
+                saw_broken |= image.as_deref().is_some_and(|i| i.ends_with("-broken"));
+                if saw_broken && image.as_deref() == Some(restored.as_str()) {
+                    server.set_auto_ready(true);
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        let args = ["--image", &failing, "--atomic", "--timeout", "3"];
+        let out = tokio::task::block_in_place(|| sandbox.deploy_local(&args));
+        let _ = watcher.join();
+        out
+    });
     assert!(
         !fourth.status.success(),
         "a rollout that never gets ready must fail"

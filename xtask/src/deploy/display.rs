@@ -61,6 +61,15 @@ impl DeployDisplay {
                 detail,
             } => {
                 let key = object.to_string();
+                if self.bars.is_hidden() {
+                    // No terminal: one line per verdict, none per poll.
+                    match readiness {
+                        Readiness::Ready => self.line(format!("  {key} ready ({detail})")),
+                        Readiness::Failed => self.line(format!("  {key} failed: {detail}")),
+                        Readiness::Waiting => {}
+                    }
+                    return;
+                }
                 let bar = self.workloads.entry(key.clone()).or_insert_with(|| {
                     let bar = self.bars.add(ProgressBar::new_spinner());
                     bar.set_style(spinner_style());
@@ -94,8 +103,9 @@ impl DeployDisplay {
     }
 
     fn line(&self, text: String) {
-        // Printing through MultiProgress keeps the spinners below the lines.
-        if self.bars.println(&text).is_err() {
+        // On a terminal, printing through MultiProgress keeps the spinners below the lines;
+        // elsewhere (CI logs, pipes) the bars are hidden and print nothing, so print plainly.
+        if self.bars.is_hidden() || self.bars.println(&text).is_err() {
             eprintln!("{text}");
         }
     }
