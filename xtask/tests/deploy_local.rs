@@ -170,6 +170,8 @@ async fn deploy_redeploy_change_and_atomic_failure() {
     let writes = server.writes();
     let again = run(&sandbox, vec![]).await;
     assert!(again.status.success(), "redeploy: {}", text(&again));
+    // Shown with --nocapture: the no-change path's figure (docs/benchmarks.md).
+    eprintln!("no-change redeploy:\n{}", text(&again));
     assert!(
         text(&again).contains("release unchanged at revision 1"),
         "{}",
