@@ -66,9 +66,10 @@ impl Bench<'_> {
         self.xtask(&["compose-down", "--volumes"], true)?;
         self.xtask(&["compose-up"], false)?;
         let images = self.inspect("{{.Config.Image}}")?;
-        self.xtask(&["compose-down", "--volumes"], false)?;
-        // By id, so that every tag (content-addressed and latest) goes.
+        // By id, so that every tag (content-addressed and latest) goes; read before the
+        // containers are removed.
         let ids = self.inspect("{{.Image}}")?;
+        self.xtask(&["compose-down", "--volumes"], false)?;
         let mut rmi = vec!["rmi", "--force"];
         rmi.extend(ids.iter().map(String::as_str));
         docker(&rmi)?;
