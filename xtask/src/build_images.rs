@@ -309,6 +309,7 @@ pub fn package_recipe(service: &Service, binary: PathBuf) -> PackageRecipe {
     recipe
 }
 
+/// The async runtime on which the xtask commands call the crates' async APIs.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

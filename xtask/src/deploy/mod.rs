@@ -18,7 +18,7 @@ pub use ops::{
     history, logs, port_forward, rollback, status, undeploy,
 };
 
-use anyhow::Context;
+use crate::build_images::runtime;
 use deploykit_cluster::{Cluster, ConnectOptions};
 
 /// The options every command that talks to a cluster shares.
@@ -33,15 +33,6 @@ pub struct Target {
     /// The release's name.
     #[arg(long, default_value = crate::project::RELEASE)]
     pub release: String,
-}
-
-/// A runtime for the async crates; the commands themselves stay synchronous.
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
 }
 
 /// Connects to the cluster of `context` (or the current context) and checks it answers.
