@@ -34,6 +34,7 @@ pub(crate) fn builtin_types() -> Vec<ResourceType> {
     };
     vec![
         t("", "v1", "Namespace", "namespaces", false),
+        t("", "v1", "Node", "nodes", false),
         t("", "v1", "Pod", "pods", true),
         t("", "v1", "Service", "services", true),
         t("", "v1", "Endpoints", "endpoints", true),
