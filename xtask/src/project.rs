@@ -95,7 +95,8 @@ pub const FRONTEND_SERVICE: &str = "todo-frontend";
 /// The frontend's NodePort in values-minikube.yaml.
 pub const FRONTEND_NODE_PORT: u16 = 30080;
 
-/// The local port `--port-forward` listens on.
+/// The frontend Service's port, and the local port a port-forward listens on by default
+/// (`deploy-local --port-forward` writes it as its default: keep the two equal).
 pub const FORWARD_PORT: u16 = 3000;
 
 /// The `.env` file (the workspace's, or `TODO_ENV_FILE` as compose reads it) and its

@@ -2,8 +2,12 @@
 //! standing in for minikube's, the fake API server standing in for the cluster, and a
 //! stub `minikube` on PATH answering `status`, `docker-env` and `ip` as minikube does.
 
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use deploykit_fake_apiserver::FakeApiServer;
 
@@ -38,6 +42,13 @@ impl Sandbox {
         Sandbox { dir }
     }
 
+    /// Puts a shell script named `program` on the sandbox's PATH.
+    fn add_program(&self, program: &str, script: &str) {
+        let path = self.dir.path().join("bin").join(program);
+        std::fs::write(&path, script).unwrap();
+        make_executable(&path);
+    }
+
     fn deploy_local(&self, args: &[&str]) -> Output {
         self.xtask(
             &[&["deploy-local", "--context", "minikube"], args].concat(),
@@ -46,6 +57,10 @@ impl Sandbox {
     }
 
     fn xtask(&self, args: &[&str], with_minikube: bool) -> Output {
+        self.command(args, with_minikube).output().unwrap()
+    }
+
+    fn command(&self, args: &[&str], with_minikube: bool) -> Command {
         let path = std::env::var("PATH").unwrap_or_default();
         let path = if with_minikube {
             format!("{}:{path}", self.dir.path().join("bin").display())
@@ -55,14 +70,14 @@ impl Sandbox {
                 .collect::<Vec<_>>()
                 .join(":")
         };
-        Command::new(env!("CARGO_BIN_EXE_xtask"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
             .args(args)
             .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
             .env("TODO_ENV_FILE", self.dir.path().join(".env"))
             .env("PATH", path)
-            .env_remove("DOCKER_HOST")
-            .output()
-            .unwrap()
+            .env_remove("DOCKER_HOST");
+        command
     }
 }
 
@@ -96,6 +111,111 @@ fn deployment_image(server: &FakeApiServer, name: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// Makes a ready pod of the frontend Deployment whose port answers through an HTTP stand-in,
+/// runs `deploy-local --port-forward=PORT`, fetches a page through the forward, then
+/// interrupts it as Ctrl-C would and expects a clean exit.
+async fn forward_until_interrupted(server: &FakeApiServer, sandbox: &Sandbox) {
+    let deployment = server
+        .get("apps/v1", "Deployment", Some("todo"), "todo-app-frontend")
+        .unwrap();
+    let template = &deployment["spec"]["template"];
+    let container_port = template["spec"]["containers"][0]["ports"][0]["containerPort"]
+        .as_u64()
+        .unwrap() as u16;
+    server.put(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "todo-app-frontend-1", "namespace": "todo",
+                     "labels": template["metadata"]["labels"],
+                     "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": template["spec"],
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+    }));
+    let page = http_stand_in("<h1>Tasks</h1>").await;
+    server.set_port_target("todo", "todo-app-frontend-1", container_port, page);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let flag = format!("--port-forward={port}");
+    let mut child = sandbox
+        .command(&["deploy-local", "--context", "minikube", &flag], true)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let announced = tokio::task::block_in_place(|| {
+        let mut seen = String::new();
+        let mut line = String::new();
+        while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+            seen.push_str(&line);
+            if line.starts_with("forwarding http://") {
+                return seen;
+            }
+            line.clear();
+        }
+        panic!("deploy-local --port-forward never forwarded:\n{seen}");
+    });
+    assert!(
+        announced.contains(&format!("forwarding http://127.0.0.1:{port}")),
+        "{announced}"
+    );
+    let answer = fetch(port).await;
+    assert!(answer.contains("<h1>Tasks</h1>"), "{answer}");
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = tokio::task::block_in_place(|| child.wait().unwrap());
+    assert!(
+        status.success(),
+        "Ctrl-C ends the forward cleanly: {status}"
+    );
+    server.remove("v1", "Pod", Some("todo"), "todo-app-frontend-1");
+}
+
+/// A loopback HTTP server answering every request with `body`.
+async fn http_stand_in(body: &'static str) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 1024];
+            let _ = socket.read(&mut request).await;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    address
+}
+
+/// GET / on 127.0.0.1:`port`, the whole answer as text.
+async fn fetch(port: u16) -> String {
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    socket
+        .write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        socket.read_to_end(&mut answer),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    String::from_utf8_lossy(&answer).to_string()
 }
 
 /// Runs deploy-local while this test's runtime keeps serving the fake API server.
@@ -165,6 +285,9 @@ async fn deploy_redeploy_change_and_atomic_failure() {
         !backend_image.ends_with(":latest"),
         "deploy content tags, never latest"
     );
+
+    // --port-forward: the no-change deploy, then the frontend on a local port until Ctrl-C.
+    forward_until_interrupted(&server, &sandbox).await;
 
     // The same again: no build, no write.
     let writes = server.writes();
@@ -249,6 +372,76 @@ async fn deploy_redeploy_change_and_atomic_failure() {
     assert_eq!(
         deployment_image(&server, "todo-app-frontend"),
         format!("{frontend_image}-changed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kind_loads_each_image_once() {
+    if !docker_available() {
+        return;
+    }
+    let server = FakeApiServer::start().await;
+    server.set_auto_ready(true);
+    let sandbox = Sandbox::new(&server.kubeconfig("kind-dev"), RUNNING, "unused");
+    let calls = sandbox.dir.path().join("kind-calls");
+    sandbox.add_program(
+        "kind",
+        &format!(
+            "#!/bin/sh\n# kind stand-in: records its arguments, checks the archive is there.\n\
+             echo \"$*\" >> '{}'\ntest \"$1 $2\" = 'load image-archive' && test -s \"$3\"\n",
+            calls.display()
+        ),
+    );
+    let deploy = |args: &[&str]| {
+        tokio::task::block_in_place(|| {
+            sandbox.xtask(
+                &[&["deploy-local", "--context", "kind-dev"], args].concat(),
+                true,
+            )
+        })
+    };
+
+    let first = deploy(&[]);
+    assert!(first.status.success(), "first deploy: {}", text(&first));
+    let recorded = std::fs::read_to_string(&calls).unwrap();
+    let loads: Vec<&str> = recorded.lines().collect();
+    assert_eq!(loads.len(), 2, "one load per image: {recorded}");
+    assert!(
+        loads.iter().all(|line| line.ends_with("--name dev")),
+        "{recorded}"
+    );
+    assert!(
+        text(&first).contains("cargo xtask port-forward"),
+        "kind has no node IP to print: {}",
+        text(&first)
+    );
+
+    // The node now reports both images (containerd's long names): nothing is loaded again.
+    let images: Vec<String> = ["todo-app-backend", "todo-app-frontend"]
+        .iter()
+        .map(|name| format!("docker.io/library/{}", deployment_image(&server, name)))
+        .collect();
+    server.put(serde_json::json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "dev-control-plane"},
+        "status": {"images": [{"names": images, "sizeBytes": 10_000_000}]}
+    }));
+    let again = deploy(&[]);
+    assert!(again.status.success(), "redeploy: {}", text(&again));
+    assert!(
+        text(&again).contains("images already on every node"),
+        "{}",
+        text(&again)
+    );
+    assert!(
+        text(&again).contains("release unchanged at revision 1"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap().lines().count(),
+        2,
+        "no second load"
     );
 }
 

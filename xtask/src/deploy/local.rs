@@ -9,6 +9,7 @@ use deploykit_image::DockerHost;
 
 use super::display::DeployDisplay;
 use super::minikube::Minikube;
+use super::nodes;
 use super::release::{self, Overrides, ValueFlags};
 use super::{Target, connect, runtime};
 use crate::build_images::{self, BuildOptions, BuiltImage, ClusterLoader};
@@ -30,9 +31,16 @@ pub struct LocalArgs {
     no_start: bool,
     #[command(flatten)]
     common: CommonDeployArgs,
-    /// Keep a port-forward of the frontend on 127.0.0.1:3000 until Ctrl-C.
-    #[arg(long)]
-    port_forward: bool,
+    /// Keep a port-forward of the frontend on 127.0.0.1:LOCAL_PORT (default 3000) until
+    /// Ctrl-C.
+    #[arg(
+        long,
+        value_name = "LOCAL_PORT",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "3000"
+    )]
+    port_forward: Option<u16>,
 }
 
 /// Options of `deploy` (any cluster).
@@ -109,8 +117,8 @@ impl LocalCluster {
 /// Runs `deploy-local`.
 pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    if args.port_forward {
-        let port = crate::doctor::local_port("frontend", project::FORWARD_PORT);
+    if let Some(local_port) = args.port_forward {
+        let port = crate::doctor::local_port("frontend", local_port);
         if port.state != crate::doctor::State::Ok {
             bail!("{}", port.detail);
         }
@@ -130,7 +138,12 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
     let cluster = runtime.block_on(connect(Some(&context)))?;
     let images = images(&args.common, docker_host)?;
     if let LocalCluster::Loaded(loader) = &kind {
-        build_images::load_images(loader, &images)?;
+        let missing = runtime.block_on(nodes::missing_from_nodes(cluster.client(), &images));
+        if missing.is_empty() {
+            step("images already on every node: nothing to load");
+        } else {
+            build_images::load_images(loader, &missing)?;
+        }
     }
     let pull_policy = local_pull_policy(&args.common.values)?;
     let base = vec![project::root().join(project::LOCAL_VALUES)];
@@ -145,13 +158,8 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
     )?;
     report(&outcome, started);
     print_access(&kind, &minikube, &args.target.namespace);
-    if args.port_forward {
-        super::ops::forward_until_ctrl_c(
-            &runtime,
-            &cluster,
-            &args.target.namespace,
-            project::FORWARD_PORT,
-        )?;
+    if let Some(local_port) = args.port_forward {
+        super::ops::forward_until_ctrl_c(&runtime, &cluster, &args.target.namespace, local_port)?;
     }
     Ok(())
 }
@@ -450,6 +458,26 @@ mod tests {
             error.contains("cargo xtask deploy --context prod-eu --registry"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn port_forward_takes_an_optional_local_port() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            args: LocalArgs,
+        }
+        let parse = |args: &[&str]| {
+            <Command as clap::Parser>::try_parse_from([&["deploy-local"], args].concat())
+                .map(|command| command.args.port_forward)
+        };
+        assert_eq!(parse(&[]).unwrap(), None);
+        assert_eq!(
+            parse(&["--port-forward"]).unwrap(),
+            Some(project::FORWARD_PORT)
+        );
+        assert_eq!(parse(&["--port-forward=8080"]).unwrap(), Some(8080));
+        assert!(parse(&["--port-forward=http"]).is_err());
     }
 
     #[test]

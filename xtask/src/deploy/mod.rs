@@ -9,6 +9,7 @@
 mod display;
 mod local;
 pub mod minikube;
+mod nodes;
 mod ops;
 mod release;
 

@@ -256,18 +256,19 @@ pub fn port_forward(args: PortForwardArgs) -> anyhow::Result<()> {
     forward(&runtime, &cluster, request)
 }
 
-/// Forwards 127.0.0.1:`port` to the frontend until Ctrl-C (deploy-local --port-forward).
+/// Forwards 127.0.0.1:`local_port` to the frontend Service until Ctrl-C
+/// (deploy-local --port-forward).
 pub fn forward_until_ctrl_c(
     runtime: &tokio::runtime::Runtime,
     cluster: &Cluster,
     namespace: &str,
-    port: u16,
+    local_port: u16,
 ) -> anyhow::Result<()> {
     let request = PortForwardRequest {
         namespace: namespace.to_string(),
         target: PodTarget::Service(project::FRONTEND_SERVICE.to_string()),
-        remote_port: port,
-        local_port: port,
+        remote_port: project::FORWARD_PORT,
+        local_port,
     };
     forward(runtime, cluster, request)
 }
