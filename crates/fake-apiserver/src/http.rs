@@ -100,6 +100,15 @@ async fn handle(
             json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
         ),
         ["apis"] => Ok(group_list(&shared.lock())),
+        ["openapi", "v3"] => Ok(crate::openapi::root(&shared.lock().types)),
+        ["openapi", "v3", "api", version] => {
+            crate::openapi::group_version(&shared.lock().types, "", version)
+                .ok_or_else(not_found_path)
+        }
+        ["openapi", "v3", "apis", group, version] => {
+            crate::openapi::group_version(&shared.lock().types, group, version)
+                .ok_or_else(not_found_path)
+        }
         ["api", "v1"] => resource_list(&shared.lock(), "", "v1"),
         ["apis", group, version] => resource_list(&shared.lock(), group, version),
         ["api", "v1", rest @ ..] => {
@@ -888,12 +897,16 @@ fn watch(
         Err(e) => return error_response(&ApiError::new(400, "BadRequest", e)),
     };
     let receiver = shared.events.subscribe();
-    let from_start = params
-        .get("resourceVersion")
-        .is_none_or(|rv| rv.is_empty() || rv == "0");
+    // `sendInitialEvents=true` (client-go's watch-list, which Helm's readiness watcher
+    // uses): ADDED events for what exists, then a bookmark marking their end.
+    let initial_events = params.get("sendInitialEvents").is_some_and(|s| s == "true");
+    let from_start = initial_events
+        || params
+            .get("resourceVersion")
+            .is_none_or(|rv| rv.is_empty() || rv == "0");
     let initial: Vec<Value> = if from_start {
         let state = shared.lock();
-        state
+        let mut events: Vec<Value> = state
             .objects
             .iter()
             .filter(|((g, p, ns, _), s)| {
@@ -903,7 +916,13 @@ fn watch(
                     && labels.matches(|k| store::label_of(&s.value, k))
             })
             .map(|(_, s)| json!({"type": "ADDED", "object": with_type(ty, s.rendered())}))
-            .collect()
+            .collect();
+        if initial_events {
+            events.push(json!({"type": "BOOKMARK", "object": {"apiVersion": ty.api_version(), "kind": ty.kind,
+                "metadata": {"resourceVersion": state.resource_version.to_string(),
+                    "annotations": {"k8s.io/initial-events-end": "true"}}}}));
+        }
+        events
     } else {
         Vec::new()
     };

@@ -6,6 +6,10 @@
 //!
 //! - discovery: `/version`, `/api`, `/apis`, `/api/v1`, `/apis/{group}/{version}` for a
 //!   fixed set of built-in kinds plus every CustomResourceDefinition created at run time;
+//! - OpenAPI v3 (`/openapi/v3` and one document per group-version) for those kinds: a
+//!   small valid schema per kind and paths whose PATCH takes `fieldValidation`, which is
+//!   what kubectl's validation in Helm's client reads before an install (it then leaves
+//!   validation to the server, and this server validates nothing); no OpenAPI v2;
 //! - CRUD on any served resource, namespaced or cluster-scoped: get, list (label and field
 //!   selectors), create (404 when the namespace is missing, 409 when the name is taken,
 //!   422 without a name), replace (409 on a stale `resourceVersion`), delete (404 when
@@ -18,7 +22,8 @@
 //!   outside metadata/status changes;
 //! - JSON and YAML bodies; protobuf only for Secrets (what Helm's storage driver sends),
 //!   and protobuf DELETE options are ignored; any other protobuf body answers 415;
-//! - watch streams (`?watch=true`, from a `resourceVersion` or with initial ADDED events);
+//! - watch streams (`?watch=true`, from a `resourceVersion` or with initial ADDED events;
+//!   `sendInitialEvents=true` ends those with the bookmark client-go's watch-list awaits);
 //! - pod logs (`/log`, with `container`, `tailLines`, `previous`, `follow`) and websocket
 //!   port-forward (`/portforward`, channel protocol v4) to a TCP address a test names;
 //! - test hooks: set any object's status, add Pods and Events as a controller or kubelet
@@ -38,6 +43,7 @@
 //! ```
 
 mod http;
+mod openapi;
 mod protobuf;
 mod store;
 

@@ -380,3 +380,117 @@ async fn rejected_credentials_answer_401() {
         (401, Some("Unauthorized"))
     );
 }
+
+#[tokio::test]
+async fn watch_lists_end_their_initial_events_with_a_bookmark() {
+    let server = FakeApiServer::start().await;
+    server.put(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "default"}}));
+    // client-go's watch-list (Helm's readiness watcher): no bookmark, no readiness.
+    let (status, stream) = call(&server, "GET", "/api/v1/namespaces/default/configmaps?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1", JSON, "").await;
+    assert_eq!(status, 200);
+    let events: Vec<Value> = stream
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ADDED", "BOOKMARK"]);
+    assert_eq!(
+        events[1]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+}
+
+/// Every `$ref` in `value` names a schema of `document`.
+fn unresolved_refs(document: &Value, value: &Value) -> Vec<String> {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(key, inner)| match (key.as_str(), inner.as_str()) {
+                ("$ref", Some(reference)) => {
+                    let name = reference.trim_start_matches("#/components/schemas/");
+                    if document["components"]["schemas"].get(name).is_some() {
+                        vec![]
+                    } else {
+                        vec![reference.to_string()]
+                    }
+                }
+                _ => unresolved_refs(document, inner),
+            })
+            .collect(),
+        Value::Array(items) => items
+            .iter()
+            .flat_map(|item| unresolved_refs(document, item))
+            .collect(),
+        _ => vec![],
+    }
+}
+
+async fn openapi_document(server: &FakeApiServer, api_path: &str) -> Value {
+    let (status, root) = json_call(server, "GET", "/openapi/v3", JSON, "").await;
+    assert_eq!(status, 200);
+    let url = root["paths"][api_path]["serverRelativeURL"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{api_path} missing from {root}"))
+        .to_string();
+    assert!(
+        url.starts_with(&format!("/openapi/v3/{api_path}?hash=")),
+        "{url}"
+    );
+    let (status, document) = json_call(server, "GET", &url, JSON, "").await;
+    assert_eq!(status, 200);
+    assert_eq!(document["openapi"], "3.0.0");
+    assert_eq!(unresolved_refs(&document, &document), Vec::<String>::new());
+    document
+}
+
+#[tokio::test]
+async fn openapi_v3_describes_the_served_kinds_and_server_side_field_validation() {
+    let server = FakeApiServer::start().await;
+    let core = openapi_document(&server, "api/v1").await;
+    let config_map = &core["components"]["schemas"]["io.k8s.api.core.v1.ConfigMap"];
+    assert_eq!(config_map["properties"]["data"]["type"], "object");
+    assert_eq!(
+        config_map["x-kubernetes-group-version-kind"][0],
+        json!({"group": "", "version": "v1", "kind": "ConfigMap"})
+    );
+    // kubectl's validation (in Helm's client) looks for this parameter on the kind's PATCH
+    // and then leaves validation to the server instead of downloading OpenAPI v2.
+    let patch = &core["paths"]["/api/v1/namespaces/{namespace}/configmaps/{name}"]["patch"];
+    assert_eq!(
+        patch["x-kubernetes-group-version-kind"],
+        json!({"group": "", "version": "v1", "kind": "ConfigMap"})
+    );
+    assert!(
+        patch["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "fieldValidation" && p["in"] == "query")
+    );
+    assert!(core["paths"].get("/api/v1/namespaces/{name}").is_some());
+    let apps = openapi_document(&server, "apis/apps/v1").await;
+    assert!(
+        apps["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"]["properties"]["spec"]
+            .is_object()
+    );
+    assert_eq!(
+        json_call(&server, "GET", "/openapi/v3/apis/example.com/v1", JSON, "")
+            .await
+            .0,
+        404
+    );
+
+    server.put(json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "kind": "Widget"}, "versions": [{"name": "v1", "served": true}]}}));
+    let custom = openapi_document(&server, "apis/example.com/v1").await;
+    assert_eq!(
+        custom["components"]["schemas"]["com.example.v1.Widget"]["properties"]["spec"]["x-kubernetes-preserve-unknown-fields"],
+        true
+    );
+    assert!(
+        custom["paths"]
+            .get("/apis/example.com/v1/namespaces/{namespace}/widgets/{name}")
+            .is_some()
+    );
+}
