@@ -1474,6 +1474,218 @@ print(json.dumps(cfg.uninstall(sys.argv[3]), default=str))
     assert!(env.server.get("v1", "ConfigMap", Some(NS), "a").is_none());
 }
 
+/// A small chart for Helm's client to install: a ConfigMap and a Deployment.
+fn helm_chart(dir: &std::path::Path) -> std::path::PathBuf {
+    let chart = dir.join("hello");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: hello\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "greeting: hi\n").unwrap();
+    std::fs::write(
+        chart.join("templates/settings.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/deployment.yaml"),
+        deployment("web:v1"),
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/NOTES.txt"),
+        "Say {{ .Values.greeting }}.\n",
+    )
+    .unwrap();
+    chart
+}
+
+/// Helm's client installs (`--create-namespace --wait=watcher`) and prints the release.
+const HELM_INSTALL: &str = r#"
+import json, sys, helm_python as helm
+cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
+print(json.dumps(cfg.install(sys.argv[4], sys.argv[3], json.loads(sys.argv[5]), create_namespace=True, wait="watcher", timeout=30), default=str))
+"#;
+
+const HELM_VALUES_AND_HISTORY: &str = r#"
+import json, sys, helm_python as helm
+cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
+print(json.dumps({"values": cfg.get_values(sys.argv[3]), "history": cfg.history(sys.argv[3]), "list": cfg.list(all_states=True)}, default=str))
+"#;
+
+const HELM_LIST: &str = r#"
+import json, sys, helm_python as helm
+cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
+print(json.dumps(cfg.list(all_states=True), default=str))
+"#;
+
+const HELM_UNINSTALL: &str = r#"
+import json, sys, helm_python as helm
+cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
+print(json.dumps(cfg.uninstall(sys.argv[3]), default=str))
+"#;
+
+#[tokio::test]
+async fn deploykit_reads_and_upgrades_a_release_helms_client_installed() {
+    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+        return;
+    }
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let kubeconfig = env.dir.path().join("kubeconfig");
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let chart_dir = helm_chart(env.dir.path());
+    let chart_dir = chart_dir.to_str().unwrap();
+    let installed = helm_client(
+        HELM_INSTALL,
+        &[
+            kubeconfig,
+            NS,
+            "hello",
+            chart_dir,
+            r#"{"greeting": "hello"}"#,
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (installed["revision"].as_i64(), installed["status"].as_str()),
+        (Some(1), Some("deployed"))
+    );
+
+    // deploykit reads Helm's release: status, history, manifest, values, notes.
+    let status = env.cluster.status("hello", NS).await.unwrap();
+    let release = &status.release;
+    assert_eq!(
+        (release.version, release.info.status),
+        (1, Status::Deployed)
+    );
+    assert_eq!(release.info.description, "Install complete");
+    assert_eq!(release.info.notes.trim(), "Say hello.");
+    let chart = release.chart.as_ref().unwrap();
+    assert_eq!(
+        (
+            chart.metadata.name.as_str(),
+            chart.metadata.version.as_str()
+        ),
+        ("hello", "0.1.0")
+    );
+    assert_eq!(chart.values["greeting"], "hi");
+    assert_eq!(release.config["greeting"], "hello");
+    assert!(
+        release.manifest.contains("greeting: \"hello\"")
+            && release.manifest.contains("kind: Deployment"),
+        "{}",
+        release.manifest
+    );
+    assert_eq!(
+        status
+            .workloads
+            .iter()
+            .map(|(object, _)| format!("{}/{}", object.kind, object.name))
+            .collect::<Vec<_>>(),
+        ["Deployment/web"]
+    );
+    assert_eq!(
+        statuses(&env.cluster.history("hello", NS).await.unwrap()),
+        [(1, Status::Deployed)]
+    );
+
+    // deploykit upgrades it: a changed ConfigMap, the Deployment gone. Helm's client applied
+    // with its own field manager, so taking its fields over is forced, as with kubectl.
+    let hello = ChartMetadata {
+        name: "hello".into(),
+        version: "0.2.0".into(),
+        app_version: "1.0".into(),
+        api_version: "v2".into(),
+        ..Default::default()
+    };
+    let mut upgrade = ReleaseRequest::new(
+        "hello",
+        NS,
+        hello,
+        vec!["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: \"bonjour\"\n".into()],
+    );
+    upgrade.values = serde_json::from_value(json!({"greeting": "bonjour"})).unwrap();
+    upgrade.force_conflicts = true;
+    let outcome = deploy(&env.cluster, &upgrade).await.0.unwrap();
+    assert_eq!(
+        (outcome.revision, outcome.configured, outcome.deleted),
+        (2, 1, 1)
+    );
+    assert_eq!(
+        env.server
+            .get("v1", "ConfigMap", Some(NS), "settings")
+            .unwrap()["data"]["greeting"],
+        "bonjour"
+    );
+    assert!(
+        env.server
+            .get("apps/v1", "Deployment", Some(NS), "web")
+            .is_none()
+    );
+
+    // Helm's client sees revision 2 deployed, 1 superseded, and deploykit's values.
+    let seen = helm_client(HELM_VALUES_AND_HISTORY, &[kubeconfig, NS, "hello"])
+        .await
+        .unwrap();
+    let history: Vec<(i64, &str)> = seen["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap(),
+                r["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(history, [(1, "superseded"), (2, "deployed")]);
+    assert_eq!(seen["values"], json!({"greeting": "bonjour"}));
+    assert_eq!(seen["list"][0]["chart_version"], "0.2.0");
+
+    // Helm's client uninstalls what deploykit upgraded.
+    helm_client(HELM_UNINSTALL, &[kubeconfig, NS, "hello"])
+        .await
+        .unwrap();
+    assert!(env.cluster.history("hello", NS).await.unwrap().is_empty());
+    assert!(
+        env.server
+            .get("v1", "ConfigMap", Some(NS), "settings")
+            .is_none()
+    );
+
+    // And deploykit uninstalls what Helm's client installed.
+    helm_client(
+        HELM_INSTALL,
+        &[
+            kubeconfig,
+            NS,
+            "hello",
+            chart_dir,
+            r#"{"greeting": "again"}"#,
+        ],
+    )
+    .await
+    .unwrap();
+    let removed = env
+        .cluster
+        .uninstall("hello", NS, &mut |_| {})
+        .await
+        .unwrap();
+    let mut deleted: Vec<String> = removed
+        .deleted
+        .iter()
+        .map(|object| format!("{}/{}", object.kind, object.name))
+        .collect();
+    deleted.sort();
+    assert_eq!(deleted, ["ConfigMap/settings", "Deployment/web"]);
+    let listed = helm_client(HELM_LIST, &[kubeconfig, NS]).await.unwrap();
+    assert_eq!(listed, json!([]));
+}
+
 #[tokio::test]
 async fn the_lease_is_renewed_while_a_long_deploy_waits() {
     let env = env().await;
