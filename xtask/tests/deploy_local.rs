@@ -446,6 +446,56 @@ async fn kind_loads_each_image_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_pushes_to_the_registry_and_deploys_from_there() {
+    if !docker_available() {
+        return;
+    }
+    let server = FakeApiServer::start().await;
+    server.set_auto_ready(true);
+    let registry = deploykit_fake_registry::FakeRegistry::start_with_credentials("ci", "pw").await;
+    let sandbox = Sandbox::new(&server.kubeconfig("prod-eu"), RUNNING, "unused");
+    let docker_config = sandbox.dir.path().join("docker");
+    std::fs::create_dir(&docker_config).unwrap();
+    std::fs::write(
+        docker_config.join("config.json"),
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "Y2k6cHc="}}}}}}"#,
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let prefix = format!("{}/team", registry.host());
+    let out = tokio::task::block_in_place(|| {
+        sandbox
+            .command(
+                &["deploy", "--context", "prod-eu", "--registry", &prefix],
+                false,
+            )
+            .env("DOCKER_CONFIG", &docker_config)
+            .output()
+            .unwrap()
+    });
+    assert!(out.status.success(), "deploy: {}", text(&out));
+    assert!(text(&out).contains("revision 1 deployed"), "{}", text(&out));
+    for (deployment, repository) in [
+        ("todo-app-backend", "todo-backend"),
+        ("todo-app-frontend", "todo-frontend"),
+    ] {
+        let image = deployment_image(&server, deployment);
+        let tag = image
+            .strip_prefix(&format!("{prefix}/{repository}:"))
+            .unwrap_or_else(|| panic!("{deployment} runs {image}, not the pushed image"));
+        assert_eq!(registry.tags(&format!("team/{repository}")), [tag]);
+        // Only the registry's tag goes; the image keeps its local one.
+        let _ = Command::new("docker").args(["rmi", &image]).output();
+    }
+    assert!(
+        !text(&out).contains("Y2k6cHc="),
+        "credentials never printed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_failures_name_the_problem_and_the_fix() {
     let server = FakeApiServer::start().await;
     let kubeconfig = server.kubeconfig("minikube");

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use deploykit_image::{
     BuildContext, BuildEvent, BuildSpec, ContextSource, DockerHost, Engine, ImageError,
-    PackageRecipe,
+    ImageReference, PackageRecipe, RegistryCredentials,
 };
 use futures::StreamExt;
 
@@ -630,4 +630,54 @@ async fn dockerignore_table_matches_the_docker_cli() {
         let received = files_under(&engine, &image.reference, "ctx").await;
         assert_eq!(received, expected, "case {index}: {ignore:?}");
     }
+}
+
+#[tokio::test]
+async fn push_reaches_a_registry_with_credentials_and_names_the_fix_without() {
+    let Some(engine) = engine().await else { return };
+    let registry = deploykit_fake_registry::FakeRegistry::start_with_credentials("ci", "pw").await;
+    let repo = repository("push");
+    let target_repository = format!("{}/team/{repo}", registry.host());
+    let _cleanup = Cleanup(vec![repo.clone(), target_repository.clone()]);
+    let (_dir, context) = staged_context();
+    let built = build(
+        &engine,
+        &BuildSpec::new(&repo, ContextSource::Folder(context)),
+    )
+    .await
+    .unwrap();
+    engine
+        .tag(&built.reference, &target_repository, "v1")
+        .await
+        .unwrap();
+    let target = ImageReference::parse(&format!("{target_repository}:v1")).unwrap();
+
+    let refused = engine
+        .push(&target, None, &mut |_line| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains(&format!("docker login {}", registry.host())),
+        "{refused}"
+    );
+    assert!(registry.tags(&format!("team/{repo}")).is_empty());
+
+    let credentials = RegistryCredentials {
+        server: registry.host(),
+        username: "ci".into(),
+        password: "pw".into(),
+        identity_token: None,
+    };
+    let mut lines = Vec::new();
+    engine
+        .push(&target, Some(&credentials), &mut |line| lines.push(line))
+        .await
+        .unwrap();
+    assert_eq!(registry.tags(&format!("team/{repo}")), ["v1"]);
+    let manifest = registry.manifest(&format!("team/{repo}"), "v1").unwrap();
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert!(registry.has_blob(layer["digest"].as_str().unwrap()));
+    }
+    assert!(!lines.iter().any(|line| line.contains("pw")), "{lines:?}");
 }
