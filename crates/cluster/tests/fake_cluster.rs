@@ -3,17 +3,18 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deploykit_cluster::release::{self, Release};
+use deploykit_cluster::release::Release;
 use deploykit_cluster::{
-    Cause, Change, ChartMetadata, Cluster, ClusterOptions, ConnectOptions, DiffAction, Error,
-    ForwardEvent, LogsRequest, PortForwardRequest, Progress, ReleaseRequest, Status, Target,
-    connect,
+    Cause, ChartMetadata, Cluster, ClusterOptions, ConnectOptions, Error, ForwardEvent,
+    LogsRequest, PortForwardRequest, Progress, ReleaseRequest, Status, Target, connect,
 };
 use deploykit_fake_apiserver::FakeApiServer;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
+
+mod scenarios;
 
 const NS: &str = "todo";
 
@@ -34,6 +35,33 @@ async fn env() -> Env {
         cluster,
         dir,
     }
+}
+
+impl Env {
+    /// This fake as a target of the shared scenarios, with its write counter.
+    fn target(&self) -> scenarios::Target<'_> {
+        scenarios::Target {
+            cluster: &self.cluster,
+            namespace: NS,
+            writes: Some(Box::new(|| self.server.writes())),
+        }
+    }
+}
+
+/// The scenarios `real_cluster.rs` runs against a real cluster, here against the fake.
+mod shared {
+    use super::{env, scenarios};
+
+    macro_rules! on_the_fake {
+        ($name:ident) => {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let env = env().await;
+                scenarios::$name(&env.target()).await;
+            }
+        };
+    }
+    scenarios::shared_scenarios!(on_the_fake);
 }
 
 async fn client(path: &std::path::Path, identity: &str) -> Cluster {
@@ -223,29 +251,6 @@ async fn install_applies_in_helm_order_and_records_a_helm_revision() {
 }
 
 #[tokio::test]
-async fn redeploying_the_same_release_writes_nothing() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let manifests = vec![deployment("web:v1"), service(), config_map("settings", "a")];
-    deploy(&env.cluster, &request(manifests.clone()))
-        .await
-        .0
-        .unwrap();
-    let before = env.server.writes();
-    let (outcome, events) = deploy(&env.cluster, &request(manifests)).await;
-    let outcome = outcome.unwrap();
-    assert!(outcome.unchanged);
-    assert_eq!(outcome.revision, 1);
-    assert_eq!(
-        env.server.writes(),
-        before,
-        "writes: {:?}",
-        &env.server.write_log()[before..]
-    );
-    assert!(events.contains(&Progress::UpToDate { revision: 1 }));
-}
-
-#[tokio::test]
 async fn a_drifted_object_is_reapplied_and_only_it_is_written() {
     let env = env().await;
     env.server.set_auto_ready(true);
@@ -270,94 +275,6 @@ async fn a_drifted_object_is_reapplied_and_only_it_is_written() {
     assert_eq!(
         env.server.get("v1", "ConfigMap", Some(NS), "b").unwrap()["data"]["value"],
         "1"
-    );
-}
-
-#[tokio::test]
-async fn upgrade_prunes_only_what_left_the_release_and_honours_keep() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![
-            config_map("a", "1"),
-            config_map("b", "1"),
-            kept_config_map("c"),
-        ]),
-    )
-    .await
-    .0
-    .unwrap();
-    env.server.put(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "not-ours", "namespace": NS}}));
-    let (outcome, events) = deploy(&env.cluster, &request(vec![config_map("a", "2")])).await;
-    let outcome = outcome.unwrap();
-    assert_eq!(
-        (outcome.revision, outcome.configured, outcome.deleted),
-        (2, 1, 1)
-    );
-    let mut names = env.server.names("v1", "ConfigMap", Some(NS));
-    names.sort();
-    assert_eq!(names, ["a", "c", "not-ours"]);
-    assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, Progress::Kept { object } if object.name == "c"))
-    );
-    let history = env.cluster.history("web", NS).await.unwrap();
-    assert_eq!(
-        statuses(&history),
-        [(1, Status::Superseded), (2, Status::Deployed)]
-    );
-    assert_eq!(history[1].info.description, "Upgrade complete");
-    assert_eq!(
-        history[1].info.first_deployed,
-        history[0].info.first_deployed
-    );
-}
-
-#[tokio::test]
-async fn apply_conflicts_name_the_owning_manager_and_force_takes_over() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    namespace(&env.server);
-    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-        env.cluster.client().clone(),
-        NS,
-        &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
-    );
-    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"value": "theirs"}});
-    api.patch(
-        "settings",
-        &kube::api::PatchParams::apply("kubectl-edit"),
-        &kube::api::Patch::Apply(&theirs),
-    )
-    .await
-    .unwrap();
-
-    let err = deploy(&env.cluster, &request(vec![config_map("settings", "ours")]))
-        .await
-        .0
-        .unwrap_err();
-    let text = err.to_string();
-    assert!(
-        matches!(&err, Error::Conflict { manager, fields, .. } if manager == "kubectl-edit" && fields == ".data.value"),
-        "{text}"
-    );
-    assert!(text.contains("--force-conflicts"), "{text}");
-    assert_eq!(
-        statuses(&env.cluster.history("web", NS).await.unwrap()),
-        [(1, Status::Failed)]
-    );
-
-    let mut forced = request(vec![config_map("settings", "ours")]);
-    forced.force_conflicts = true;
-    let outcome = deploy(&env.cluster, &forced).await.0.unwrap();
-    assert_eq!(outcome.revision, 2);
-    assert_eq!(
-        env.server
-            .get("v1", "ConfigMap", Some(NS), "settings")
-            .unwrap()["data"]["value"],
-        "ours"
     );
 }
 
@@ -608,68 +525,6 @@ async fn atomic_first_install_that_fails_is_removed() {
 }
 
 #[tokio::test]
-async fn rollback_reapplies_a_stored_revision_as_a_new_one() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![config_map("a", "1"), config_map("b", "1")]),
-    )
-    .await
-    .0
-    .unwrap();
-    deploy(&env.cluster, &request(vec![config_map("a", "2")]))
-        .await
-        .0
-        .unwrap();
-    let outcome = env
-        .cluster
-        .rollback(
-            "web",
-            NS,
-            None,
-            Duration::from_secs(5),
-            &mut |_| {},
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(outcome.revision, 3);
-    assert_eq!(
-        env.server.get("v1", "ConfigMap", Some(NS), "a").unwrap()["data"]["value"],
-        "1"
-    );
-    assert!(
-        env.server.get("v1", "ConfigMap", Some(NS), "b").is_some(),
-        "b comes back"
-    );
-    let history = env.cluster.history("web", NS).await.unwrap();
-    assert_eq!(
-        statuses(&history),
-        [
-            (1, Status::Superseded),
-            (2, Status::Superseded),
-            (3, Status::Deployed)
-        ]
-    );
-    assert_eq!(history[2].info.description, "Rollback to 1");
-
-    let err = env
-        .cluster
-        .rollback(
-            "web",
-            NS,
-            Some(9),
-            Duration::from_secs(5),
-            &mut |_| {},
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("has no revision 9"), "{err}");
-}
-
-#[tokio::test]
 async fn uninstall_deletes_objects_and_records_but_keeps_kept_ones() {
     let env = env().await;
     env.server.set_auto_ready(true);
@@ -750,167 +605,6 @@ async fn ctrl_c_records_the_revision_failed_and_the_next_deploy_goes_on() {
     );
 }
 
-fn lease(holder: &str, renewed: chrono::DateTime<chrono::Utc>, seconds: i32) -> Value {
-    json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "deploykit.web", "namespace": NS},
-        "spec": {"holderIdentity": holder, "leaseDurationSeconds": seconds, "acquireTime": release::go_time(renewed), "renewTime": release::go_time(renewed)}})
-}
-
-fn record_secret(release: &Release) -> Value {
-    let secret = release::to_secret(release, ("createdAt", 1)).unwrap();
-    serde_json::to_value(secret)
-        .map(|mut v| {
-            v["apiVersion"] = json!("v1");
-            v["kind"] = json!("Secret");
-            v
-        })
-        .unwrap()
-}
-
-#[tokio::test]
-async fn a_stale_pending_revision_is_taken_over_with_a_message() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    namespace(&env.server);
-    let long_ago = chrono::Utc::now() - chrono::Duration::hours(1);
-    let mut stale = Release::new(
-        "web",
-        NS,
-        1,
-        Status::PendingInstall,
-        "Initial install underway",
-        long_ago,
-    );
-    stale.manifest = "---\n".to_string() + &config_map("old", "1");
-    env.server.put(record_secret(&stale));
-    env.server
-        .put(lease("deploykit@laptop pid 42", long_ago, 30));
-
-    let (outcome, events) = deploy(&env.cluster, &request(vec![config_map("settings", "1")])).await;
-    let outcome = outcome.unwrap();
-    assert_eq!(outcome.revision, 2);
-    assert_eq!(
-        outcome.took_over.as_deref(),
-        Some("deploykit@laptop pid 42")
-    );
-    assert!(events.contains(&Progress::TookOver {
-        revision: 1,
-        status: Status::PendingInstall,
-        holder: Some("deploykit@laptop pid 42".into())
-    }));
-    let history = env.cluster.history("web", NS).await.unwrap();
-    assert_eq!(
-        statuses(&history),
-        [(1, Status::Failed), (2, Status::Deployed)]
-    );
-    assert!(
-        history[0]
-            .info
-            .description
-            .contains("deploykit@laptop pid 42 stopped"),
-        "{}",
-        history[0].info.description
-    );
-    assert_eq!(history[1].info.description, "Install complete");
-}
-
-#[tokio::test]
-async fn a_second_concurrent_deploy_refuses_naming_the_first_or_waits_for_it() {
-    let env = env().await;
-    let second = client(&env.dir.path().join("kubeconfig"), "deploykit@ci-runner").await;
-    // The first deploy waits for a Deployment that nobody makes ready.
-    let cancel = CancellationToken::new();
-    let first = {
-        let (cluster, cancel) = (env.cluster.clone(), cancel.clone());
-        tokio::spawn(async move {
-            cluster
-                .deploy(&request(vec![deployment("web:v1")]), &mut |_| {}, &cancel)
-                .await
-        })
-    };
-    while env
-        .server
-        .names("coordination.k8s.io/v1", "Lease", Some(NS))
-        .is_empty()
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let err = deploy(&second, &request(vec![deployment("web:v2")]))
-        .await
-        .0
-        .unwrap_err();
-    assert!(
-        matches!(&err, Error::Locked { holder, .. } if holder == "test-a"),
-        "{err}"
-    );
-    assert!(err.to_string().contains("being changed by test-a"), "{err}");
-
-    // With a lock wait, the second deploy waits and goes on once the first is done.
-    let mut patient = request(vec![deployment("web:v2")]);
-    patient.lock_wait = Duration::from_secs(10);
-    let seen: Events = Arc::default();
-    let waiting = {
-        let seen = seen.clone();
-        tokio::spawn(async move {
-            second
-                .deploy(
-                    &patient,
-                    &mut move |e| seen.lock().unwrap().push(e),
-                    &CancellationToken::new(),
-                )
-                .await
-        })
-    };
-    let told_to_wait = |events: &[Progress]| {
-        events
-            .iter()
-            .any(|e| matches!(e, Progress::WaitingForLock { holder, .. } if holder == "test-a"))
-    };
-    while !told_to_wait(&seen.lock().unwrap()) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    env.server.set_auto_ready(true);
-    let first = first.await.unwrap().unwrap();
-    assert_eq!(first.revision, 1);
-    assert_eq!(waiting.await.unwrap().unwrap().revision, 2);
-    drop(cancel);
-}
-
-#[tokio::test]
-async fn reads_a_release_helm_wrote_and_upgrades_it() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    namespace(&env.server);
-    // As Helm's Go structs serialize it (json.Marshal, map keys sorted), gzip, base64.
-    let helm_json = r#"{"name":"web","info":{"first_deployed":"2025-06-01T10:00:00.123456789+02:00","last_deployed":"2025-06-01T10:00:00.123456789+02:00","deleted":"","description":"Install complete","status":"deployed","notes":"visit it"},"chart":{"metadata":{"name":"web","version":"0.1.0","description":"demo","apiVersion":"v2","appVersion":"1.0","type":"application"},"lock":null,"templates":[{"name":"templates/cm.yaml","data":"YXBpVmVyc2lvbjogdjEK"}],"values":{"replicas":1},"schema":null,"files":[]},"config":{"image":{"tag":"v0"}},"manifest":"---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-helm\ndata:\n  value: \"1\"\n","version":1,"namespace":"todo"}"#;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    std::io::Write::write_all(&mut gz, helm_json.as_bytes()).unwrap();
-    use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-    env.server.put(json!({"apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
-        "metadata": {"name": "sh.helm.release.v1.web.v1", "namespace": NS, "labels": {"name": "web", "owner": "helm", "status": "deployed", "version": "1", "createdAt": "1748764800"}},
-        "data": {"release": base64::engine::general_purpose::STANDARD.encode(encoded)}}));
-    env.server.put(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-helm", "namespace": NS}, "data": {"value": "1"}}));
-
-    let history = env.cluster.history("web", NS).await.unwrap();
-    assert_eq!(statuses(&history), [(1, Status::Deployed)]);
-    assert_eq!(history[0].info.notes, "visit it");
-    assert_eq!(
-        history[0].chart.as_ref().unwrap().metadata.chart_type,
-        "application"
-    );
-
-    let outcome = deploy(&env.cluster, &request(vec![config_map("settings", "1")]))
-        .await
-        .0
-        .unwrap();
-    assert_eq!(outcome.revision, 2);
-    assert_eq!(outcome.deleted, 1, "Helm's object is pruned");
-    assert_eq!(
-        statuses(&env.cluster.history("web", NS).await.unwrap()),
-        [(1, Status::Superseded), (2, Status::Deployed)]
-    );
-}
-
 #[tokio::test]
 async fn custom_resources_are_applied_after_their_definition() {
     let env = env().await;
@@ -941,56 +635,6 @@ async fn custom_resources_are_applied_after_their_definition() {
             && err.to_string().contains("CustomResourceDefinition"),
         "{err}"
     );
-}
-
-#[tokio::test]
-async fn diff_shows_what_an_apply_would_change() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![
-            config_map("a", "1"),
-            config_map("b", "1"),
-            config_map("same", "1"),
-        ]),
-    )
-    .await
-    .0
-    .unwrap();
-    let before = env.server.writes();
-    let diffs = env
-        .cluster
-        .diff(&request(vec![
-            config_map("a", "2"),
-            config_map("new", "1"),
-            config_map("same", "1"),
-        ]))
-        .await
-        .unwrap();
-    assert_eq!(env.server.writes(), before, "diff writes nothing");
-    let summary: Vec<(String, DiffAction)> = diffs
-        .iter()
-        .map(|d| (d.object.name.clone(), d.action.clone()))
-        .collect();
-    assert_eq!(
-        summary,
-        [
-            ("a".into(), DiffAction::Update),
-            ("new".into(), DiffAction::Create),
-            ("same".into(), DiffAction::Unchanged),
-            ("b".into(), DiffAction::Delete)
-        ]
-    );
-    assert_eq!(
-        diffs[0].to_string(),
-        "~ ConfigMap/a\n    data.value: \"1\" -> \"2\""
-    );
-    assert_eq!(diffs[3].to_string(), "- ConfigMap/b");
-    assert_eq!(diffs[0].fields.len(), 1);
-    assert_eq!(diffs[0].fields[0].path, "data.value");
-    assert_eq!(diffs[0].fields[0].live, Some(json!("1")));
-    assert_eq!(diffs[0].fields[0].desired, Some(json!("2")));
 }
 
 #[tokio::test]
@@ -1255,41 +899,6 @@ async fn connection_errors_name_context_server_and_fix() {
     assert!(
         err.to_string().contains("cannot load a kubeconfig"),
         "{err}"
-    );
-}
-
-#[tokio::test]
-async fn applied_change_kinds_are_reported() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![config_map("a", "1"), config_map("b", "1")]),
-    )
-    .await
-    .0
-    .unwrap();
-    let (_, events) = deploy(
-        &env.cluster,
-        &request(vec![config_map("a", "2"), config_map("b", "1")]),
-    )
-    .await;
-    let changes: Vec<(String, Change)> = events
-        .iter()
-        .filter_map(|e| {
-            if let Progress::Applied { object, change } = e {
-                Some((object.name.clone(), *change))
-            } else {
-                None
-            }
-        })
-        .collect();
-    assert_eq!(
-        changes,
-        [
-            ("a".to_string(), Change::Configured),
-            ("b".to_string(), Change::Unchanged)
-        ]
     );
 }
 

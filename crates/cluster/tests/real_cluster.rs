@@ -1,93 +1,88 @@
-//! The same scenarios against a real cluster: the current kube context (minikube, kind,
-//! k3d...). Ignored by `cargo test`; `cargo test -p deploykit-cluster --test real_cluster --
-//! --ignored` (what `cargo xtask e2e-cluster` runs) uses it, and says it skipped when no
-//! cluster answers. Only ConfigMaps are deployed, so no image is ever pulled. Everything
-//! happens in a namespace of its own, deleted at the end.
+//! The shared scenarios (`tests/scenarios/mod.rs`, also run against the fake API server by
+//! `fake_cluster.rs`) against a real cluster: minikube, kind, k3d...
+//!
+//! Ignored by `cargo test`. `cargo xtask e2e-cluster` runs them with
+//! `cargo test -p deploykit-cluster --test real_cluster -- --ignored`, passing the kube
+//! context in `DEPLOYKIT_E2E_CONTEXT` (unset: the current context). When no cluster
+//! answers, each test prints why and passes. Only ConfigMaps, Secrets and ServiceAccounts
+//! are deployed, so no image is ever pulled; every scenario has a namespace of its own
+//! (`deploykit-e2e-PID-N`), deleted at its end, failed or not.
 
+mod scenarios;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use deploykit_cluster::{
-    ChartMetadata, ConnectOptions, DiffAction, ReleaseRequest, Status, connect,
-};
-use tokio_util::sync::CancellationToken;
+use deploykit_cluster::{Cluster, ClusterOptions, ConnectOptions, connect};
+use futures::FutureExt;
+use k8s_openapi::api::core::v1::Namespace;
 
-fn config_map(name: &str, value: &str) -> String {
+/// The variable naming the kube context to test (what `cargo xtask e2e-cluster` sets).
+const CONTEXT_VARIABLE: &str = "DEPLOYKIT_E2E_CONTEXT";
+
+/// The cluster of the chosen context, or None (with the reason printed) when none answers.
+async fn real_cluster() -> Option<Cluster> {
+    let context = std::env::var(CONTEXT_VARIABLE)
+        .ok()
+        .filter(|c| !c.is_empty());
+    let connected = connect(ConnectOptions {
+        context: context.clone(),
+        timeout: Some(Duration::from_secs(5)),
+        ..Default::default()
+    })
+    .await;
+    match connected {
+        Ok(cluster) => Some(cluster.with_options(ClusterOptions {
+            poll_interval: Duration::from_millis(500),
+            ..Default::default()
+        })),
+        Err(error) => {
+            eprintln!("skipped: no Kubernetes cluster answers ({error})");
+            None
+        }
+    }
+}
+
+fn fresh_namespace() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
     format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
+        "deploykit-e2e-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
     )
 }
 
-#[tokio::test]
-#[ignore = "needs a reachable Kubernetes cluster: run through `cargo xtask e2e-cluster`"]
-async fn release_lifecycle_on_the_current_context() {
-    let cluster = match connect(ConnectOptions::default()).await {
-        Ok(cluster) => cluster,
-        Err(error) => {
-            eprintln!("skipped: no cluster answers ({error})");
-            return;
-        }
-    };
-    let namespace = format!("deploykit-e2e-{}", std::process::id());
-    let chart = ChartMetadata {
-        name: "e2e".into(),
-        version: "0.1.0".into(),
-        ..Default::default()
-    };
-    let request = |value: &str, extra: bool| {
-        let mut manifests = vec![config_map("settings", value)];
-        if extra {
-            manifests.push(config_map("extra", value));
-        }
-        let mut request = ReleaseRequest::new("e2e", &namespace, chart.clone(), manifests);
-        request.timeout = Duration::from_secs(60);
-        request
-    };
-    let cancel = CancellationToken::new();
-    let first = cluster
-        .deploy(&request("1", true), &mut |_| {}, &cancel)
-        .await
-        .unwrap();
-    assert_eq!(first.revision, 1);
-    let again = cluster
-        .deploy(&request("1", true), &mut |_| {}, &cancel)
-        .await
-        .unwrap();
-    assert!(again.unchanged);
-    let diff = cluster.diff(&request("2", false)).await.unwrap();
-    assert!(
-        diff.iter()
-            .any(|d| d.object.name == "extra" && d.action == DiffAction::Delete)
-    );
-    let second = cluster
-        .deploy(&request("2", false), &mut |_| {}, &cancel)
-        .await
-        .unwrap();
-    assert_eq!((second.revision, second.deleted), (2, 1));
-    let back = cluster
-        .rollback(
-            "e2e",
-            &namespace,
-            Some(1),
-            Duration::from_secs(60),
-            &mut |_| {},
-            &cancel,
-        )
-        .await
-        .unwrap();
-    assert_eq!(back.revision, 3);
-    let history = cluster.history("e2e", &namespace).await.unwrap();
-    assert_eq!(
-        history.last().map(|r| r.info.status),
-        Some(Status::Deployed)
-    );
-    cluster
-        .uninstall("e2e", &namespace, &mut |_| {})
-        .await
-        .unwrap();
-    let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
-        kube::Api::all(cluster.client().clone());
-    namespaces
-        .delete(&namespace, &Default::default())
-        .await
-        .unwrap();
+async fn remove_namespace(cluster: &Cluster, namespace: &str) {
+    let namespaces: kube::Api<Namespace> = kube::Api::all(cluster.client().clone());
+    if let Err(error) = namespaces.delete(namespace, &Default::default()).await {
+        eprintln!("could not delete namespace {namespace}: {error}");
+    }
 }
+
+macro_rules! on_the_real_cluster {
+    ($name:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "needs a reachable Kubernetes cluster: run through `cargo xtask e2e-cluster`"]
+        async fn $name() {
+            let Some(cluster) = real_cluster().await else {
+                return;
+            };
+            let namespace = fresh_namespace();
+            let target = scenarios::Target {
+                cluster: &cluster,
+                namespace: &namespace,
+                writes: None,
+            };
+            let outcome = AssertUnwindSafe(scenarios::$name(&target))
+                .catch_unwind()
+                .await;
+            remove_namespace(&cluster, &namespace).await;
+            if let Err(panic) = outcome {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    };
+}
+
+scenarios::shared_scenarios!(on_the_real_cluster);

@@ -1,0 +1,985 @@
+//! The scenarios both suites run: `fake_cluster.rs` against the fake API server on every
+//! `cargo test`, `real_cluster.rs` against a real cluster (`cargo xtask e2e-cluster`).
+//!
+//! Each scenario takes a connected [`Cluster`] and a namespace of its own, deploys only
+//! ConfigMaps, Secrets and ServiceAccounts (no image is ever needed), and checks what it
+//! sees through the Kubernetes API, never through the fake's hooks. The list is
+//! [`shared_scenarios!`]: a suite turns each name into a test with its own macro, so both
+//! suites run the same list. Scenarios that need a kubelet or controller to act (rollout
+//! diagnoses, atomic rollback of a failing Deployment, logs, port-forward) stay in
+//! `fake_cluster.rs`, where the fake's hooks play those parts.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use deploykit_cluster::release::{self, Release};
+use deploykit_cluster::{
+    Change, ChartMetadata, Cluster, ClusterOptions, DeployOutcome, DiffAction, Error, Progress,
+    ReleaseRequest, Status,
+};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::Api;
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+/// Calls `$test!(name)` for every shared scenario; each name is a function of this module
+/// taking a [`Target`].
+macro_rules! shared_scenarios {
+    ($test:ident) => {
+        $test!(install_records_a_helm_revision_and_marks_objects);
+        $test!(redeploying_the_same_release_writes_nothing);
+        $test!(upgrade_prunes_only_what_left_the_release_and_honours_keep);
+        $test!(apply_conflicts_name_the_owning_manager_and_force_takes_over);
+        $test!(applied_change_kinds_are_reported);
+        $test!(diff_shows_what_an_apply_would_change_and_writes_nothing);
+        $test!(rollback_reapplies_a_stored_revision_as_a_new_one);
+        $test!(uninstall_deletes_objects_and_records_but_keeps_kept_ones);
+        $test!(records_round_trip_with_everything_helm_stores);
+        $test!(reads_a_release_helm_wrote_and_upgrades_it);
+        $test!(ctrl_c_while_applying_records_the_revision_failed);
+        $test!(a_stale_pending_revision_is_taken_over_with_a_message);
+        $test!(a_second_concurrent_deploy_refuses_naming_the_first_or_waits_for_it);
+    };
+}
+pub(crate) use shared_scenarios;
+
+/// Where a scenario runs.
+pub struct Target<'a> {
+    /// deploykit's client.
+    pub cluster: &'a Cluster,
+    /// A namespace for this scenario alone (deploys create it; the suite removes it).
+    pub namespace: &'a str,
+    /// The server's count of client writes, when the suite can see it (the fake can).
+    pub writes: Option<Box<dyn Fn() -> usize + Send + Sync + 'a>>,
+}
+
+impl Target<'_> {
+    fn config_maps(&self) -> Api<ConfigMap> {
+        Api::namespaced(self.cluster.client().clone(), self.namespace)
+    }
+
+    fn secrets(&self) -> Api<Secret> {
+        Api::namespaced(self.cluster.client().clone(), self.namespace)
+    }
+
+    /// `data.value` of a ConfigMap, None when it does not exist.
+    async fn value_of(&self, name: &str) -> Option<String> {
+        let live = self.config_maps().get_opt(name).await.unwrap()?;
+        Some(
+            live.data
+                .unwrap_or_default()
+                .remove("value")
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Names of the ConfigMaps in the namespace, sorted (without the CA bundle real
+    /// clusters put in every namespace).
+    async fn config_map_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .config_maps()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|c| c.metadata.name)
+            .filter(|n| n != "kube-root-ca.crt")
+            .collect();
+        names.sort();
+        names
+    }
+
+    async fn history(&self) -> Vec<(u32, Status)> {
+        statuses(&self.cluster.history(RELEASE, self.namespace).await.unwrap())
+    }
+
+    /// A client of the same cluster with another lease identity.
+    fn client_named(&self, identity: &str) -> Cluster {
+        self.cluster.clone().with_options(ClusterOptions {
+            poll_interval: Duration::from_millis(200),
+            lease_duration: Duration::from_secs(30),
+            identity: identity.into(),
+        })
+    }
+}
+
+/// The release every scenario deploys.
+pub const RELEASE: &str = "web";
+
+fn chart() -> ChartMetadata {
+    ChartMetadata {
+        name: "web".into(),
+        version: "0.1.0".into(),
+        app_version: "1.0".into(),
+        api_version: "v2".into(),
+        description: "deploykit's shared scenarios".into(),
+        ..Default::default()
+    }
+}
+
+fn config_map(name: &str, value: &str) -> String {
+    format!(
+        "# Source: web/templates/{name}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
+    )
+}
+
+fn kept_config_map(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/resource-policy: keep\ndata:\n  value: kept\n"
+    )
+}
+
+fn service_account(name: &str) -> String {
+    format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n")
+}
+
+fn secret(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\ntype: Opaque\ndata:\n  token: {}\n",
+        base64::engine::general_purpose::STANDARD.encode("not-a-real-token")
+    )
+}
+
+fn request(target: &Target<'_>, manifests: Vec<String>) -> ReleaseRequest {
+    let mut request = ReleaseRequest::new(RELEASE, target.namespace, chart(), manifests);
+    request.timeout = Duration::from_secs(60);
+    request.values = serde_json::from_value(json!({"image": {"tag": "v1"}})).unwrap();
+    request
+}
+
+type Events = Arc<Mutex<Vec<Progress>>>;
+
+async fn deploy_as(
+    cluster: &Cluster,
+    request: &ReleaseRequest,
+) -> (Result<DeployOutcome, Error>, Vec<Progress>) {
+    let events: Events = Arc::default();
+    let sink = events.clone();
+    let result = cluster
+        .deploy(
+            request,
+            &mut move |e| sink.lock().unwrap().push(e),
+            &CancellationToken::new(),
+        )
+        .await;
+    let events = events.lock().unwrap().clone();
+    (result, events)
+}
+
+async fn deploy(
+    target: &Target<'_>,
+    request: &ReleaseRequest,
+) -> (Result<DeployOutcome, Error>, Vec<Progress>) {
+    deploy_as(target.cluster, request).await
+}
+
+fn statuses(history: &[Release]) -> Vec<(u32, Status)> {
+    history.iter().map(|r| (r.version, r.info.status)).collect()
+}
+
+fn applied(events: &[Progress]) -> Vec<(String, Change)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Progress::Applied { object, change } => {
+                Some((format!("{}/{}", object.kind, object.name), *change))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+async fn leases(target: &Target<'_>) -> Vec<String> {
+    let api: Api<Lease> = Api::namespaced(target.cluster.client().clone(), target.namespace);
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|l| l.metadata.name)
+        .collect()
+}
+
+pub async fn install_records_a_helm_revision_and_marks_objects(target: &Target<'_>) {
+    let manifests = vec![
+        config_map("settings", "a"),
+        secret("credentials"),
+        service_account("runner"),
+    ];
+    let (outcome, events) = deploy(target, &request(target, manifests)).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(
+        (outcome.revision, outcome.created, outcome.unchanged),
+        (1, 3, false)
+    );
+    let order: Vec<String> = applied(&events).into_iter().map(|(o, _)| o).collect();
+    assert_eq!(
+        order,
+        [
+            "ServiceAccount/runner",
+            "Secret/credentials",
+            "ConfigMap/settings"
+        ],
+        "Helm's install order"
+    );
+
+    let record = target
+        .secrets()
+        .get("sh.helm.release.v1.web.v1")
+        .await
+        .unwrap();
+    assert_eq!(record.type_.as_deref(), Some("helm.sh/release.v1"));
+    let labels = record.metadata.labels.unwrap_or_default();
+    for (label, value) in [
+        ("name", "web"),
+        ("owner", "helm"),
+        ("status", "deployed"),
+        ("version", "1"),
+    ] {
+        assert_eq!(
+            labels.get(label).map(String::as_str),
+            Some(value),
+            "{label}"
+        );
+    }
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(statuses(&history), [(1, Status::Deployed)]);
+    assert_eq!(history[0].info.description, "Install complete");
+    assert!(
+        history[0]
+            .manifest
+            .starts_with("---\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: runner\n"),
+        "{}",
+        history[0].manifest
+    );
+    assert_eq!(history[0].config["image"]["tag"], "v1");
+
+    let live = target.config_maps().get("settings").await.unwrap();
+    let meta = live.metadata;
+    let managers: Vec<(String, String)> = meta
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            (
+                m.manager.unwrap_or_default(),
+                m.operation.unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        managers.contains(&("deploykit".into(), "Apply".into())),
+        "{managers:?}"
+    );
+    let labels = meta.labels.unwrap_or_default();
+    assert_eq!(
+        labels
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
+        Some("Helm")
+    );
+    let annotations = meta.annotations.unwrap_or_default();
+    assert_eq!(
+        annotations
+            .get("meta.helm.sh/release-name")
+            .map(String::as_str),
+        Some("web")
+    );
+    assert_eq!(
+        annotations
+            .get("meta.helm.sh/release-namespace")
+            .map(String::as_str),
+        Some(target.namespace)
+    );
+    assert!(leases(target).await.is_empty(), "the lease is released");
+
+    let status = target
+        .cluster
+        .status(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(status.release.info.status, Status::Deployed);
+    assert!(status.workloads.is_empty(), "{:?}", status.workloads);
+}
+
+pub async fn redeploying_the_same_release_writes_nothing(target: &Target<'_>) {
+    let manifests = vec![
+        config_map("a", "1"),
+        config_map("b", "1"),
+        service_account("runner"),
+    ];
+    deploy(target, &request(target, manifests.clone()))
+        .await
+        .0
+        .unwrap();
+    let versions = |items: Vec<ConfigMap>| -> Vec<Option<String>> {
+        items
+            .into_iter()
+            .map(|c| c.metadata.resource_version)
+            .collect()
+    };
+    let before = versions(
+        target
+            .config_maps()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items,
+    );
+    let writes_before = target.writes.as_ref().map(|w| w());
+
+    let (outcome, events) = deploy(target, &request(target, manifests)).await;
+    let outcome = outcome.unwrap();
+    assert!(outcome.unchanged);
+    assert_eq!(outcome.revision, 1);
+    assert!(events.contains(&Progress::UpToDate { revision: 1 }));
+    assert_eq!(target.history().await, [(1, Status::Deployed)]);
+    let after = versions(
+        target
+            .config_maps()
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items,
+    );
+    assert_eq!(before, after, "no object was rewritten");
+    if let Some(writes) = &target.writes {
+        assert_eq!(Some(writes()), writes_before, "no write at all");
+    }
+}
+
+pub async fn upgrade_prunes_only_what_left_the_release_and_honours_keep(target: &Target<'_>) {
+    deploy(
+        target,
+        &request(
+            target,
+            vec![
+                config_map("a", "1"),
+                config_map("b", "1"),
+                kept_config_map("c"),
+            ],
+        ),
+    )
+    .await
+    .0
+    .unwrap();
+    let not_ours: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "not-ours"}, "data": {"value": "someone else's"}}),
+    )
+    .unwrap();
+    target
+        .config_maps()
+        .create(&PostParams::default(), &not_ours)
+        .await
+        .unwrap();
+
+    let (outcome, events) = deploy(target, &request(target, vec![config_map("a", "2")])).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(
+        (outcome.revision, outcome.configured, outcome.deleted),
+        (2, 1, 1)
+    );
+    assert_eq!(target.config_map_names().await, ["a", "c", "not-ours"]);
+    assert_eq!(target.value_of("a").await.as_deref(), Some("2"));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Progress::Kept { object } if object.name == "c"))
+    );
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&history),
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+    assert_eq!(history[1].info.description, "Upgrade complete");
+    assert_eq!(
+        history[1].info.first_deployed,
+        history[0].info.first_deployed
+    );
+}
+
+pub async fn apply_conflicts_name_the_owning_manager_and_force_takes_over(target: &Target<'_>) {
+    target
+        .cluster
+        .ensure_namespace(target.namespace)
+        .await
+        .unwrap();
+    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"value": "theirs"}});
+    target
+        .config_maps()
+        .patch(
+            "settings",
+            &PatchParams::apply("kubectl-edit"),
+            &Patch::Apply(&theirs),
+        )
+        .await
+        .unwrap();
+
+    let err = deploy(
+        target,
+        &request(target, vec![config_map("settings", "ours")]),
+    )
+    .await
+    .0
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(&err, Error::Conflict { manager, fields, .. } if manager == "kubectl-edit" && fields.contains(".data.value")),
+        "{text}"
+    );
+    assert!(text.contains("--force-conflicts"), "{text}");
+    assert_eq!(target.history().await, [(1, Status::Failed)]);
+    assert_eq!(target.value_of("settings").await.as_deref(), Some("theirs"));
+
+    let mut forced = request(target, vec![config_map("settings", "ours")]);
+    forced.force_conflicts = true;
+    let outcome = deploy(target, &forced).await.0.unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(target.value_of("settings").await.as_deref(), Some("ours"));
+    assert_eq!(
+        target.history().await,
+        [(1, Status::Failed), (2, Status::Deployed)]
+    );
+}
+
+pub async fn applied_change_kinds_are_reported(target: &Target<'_>) {
+    deploy(
+        target,
+        &request(target, vec![config_map("a", "1"), config_map("b", "1")]),
+    )
+    .await
+    .0
+    .unwrap();
+    let (outcome, events) = deploy(
+        target,
+        &request(
+            target,
+            vec![
+                config_map("a", "2"),
+                config_map("b", "1"),
+                config_map("c", "1"),
+            ],
+        ),
+    )
+    .await;
+    let outcome = outcome.unwrap();
+    assert_eq!(
+        (
+            outcome.created,
+            outcome.configured,
+            outcome.unchanged_objects
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        applied(&events),
+        [
+            ("ConfigMap/a".to_string(), Change::Configured),
+            ("ConfigMap/b".to_string(), Change::Unchanged),
+            ("ConfigMap/c".to_string(), Change::Created)
+        ]
+    );
+}
+
+pub async fn diff_shows_what_an_apply_would_change_and_writes_nothing(target: &Target<'_>) {
+    deploy(
+        target,
+        &request(
+            target,
+            vec![
+                config_map("a", "1"),
+                config_map("b", "1"),
+                config_map("same", "1"),
+                kept_config_map("kept"),
+            ],
+        ),
+    )
+    .await
+    .0
+    .unwrap();
+    let writes_before = target.writes.as_ref().map(|w| w());
+    let diffs = target
+        .cluster
+        .diff(&request(
+            target,
+            vec![
+                config_map("a", "2"),
+                config_map("new", "1"),
+                config_map("same", "1"),
+            ],
+        ))
+        .await
+        .unwrap();
+    if let Some(writes) = &target.writes {
+        assert_eq!(Some(writes()), writes_before, "diff writes nothing");
+    }
+    let summary: Vec<(String, DiffAction)> = diffs
+        .iter()
+        .map(|d| (d.object.name.clone(), d.action.clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("a".into(), DiffAction::Update),
+            ("new".into(), DiffAction::Create),
+            ("same".into(), DiffAction::Unchanged),
+            ("b".into(), DiffAction::Delete),
+            ("kept".into(), DiffAction::Keep),
+        ]
+    );
+    assert_eq!(diffs[0].fields.len(), 1);
+    assert_eq!(diffs[0].fields[0].path, "data.value");
+    assert_eq!(diffs[0].fields[0].live, Some(json!("1")));
+    assert_eq!(diffs[0].fields[0].desired, Some(json!("2")));
+    assert!(
+        diffs[0]
+            .to_string()
+            .ends_with("\n    data.value: \"1\" -> \"2\""),
+        "{}",
+        diffs[0]
+    );
+    assert_eq!(target.value_of("a").await.as_deref(), Some("1"));
+    assert_eq!(target.value_of("new").await, None);
+    assert_eq!(target.history().await, [(1, Status::Deployed)]);
+}
+
+pub async fn rollback_reapplies_a_stored_revision_as_a_new_one(target: &Target<'_>) {
+    deploy(
+        target,
+        &request(target, vec![config_map("a", "1"), config_map("b", "1")]),
+    )
+    .await
+    .0
+    .unwrap();
+    deploy(target, &request(target, vec![config_map("a", "2")]))
+        .await
+        .0
+        .unwrap();
+    let rollback = |revision: Option<u32>| async move {
+        target
+            .cluster
+            .rollback(
+                RELEASE,
+                target.namespace,
+                revision,
+                Duration::from_secs(60),
+                &mut |_| {},
+                &CancellationToken::new(),
+            )
+            .await
+    };
+    let outcome = rollback(None).await.unwrap();
+    assert_eq!(outcome.revision, 3);
+    assert_eq!(target.value_of("a").await.as_deref(), Some("1"));
+    assert_eq!(
+        target.value_of("b").await.as_deref(),
+        Some("1"),
+        "b comes back"
+    );
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&history),
+        [
+            (1, Status::Superseded),
+            (2, Status::Superseded),
+            (3, Status::Deployed)
+        ]
+    );
+    assert_eq!(history[2].info.description, "Rollback to 1");
+
+    let outcome = rollback(Some(2)).await.unwrap();
+    assert_eq!(outcome.revision, 4);
+    assert_eq!(target.config_map_names().await, ["a"]);
+
+    let err = rollback(Some(9)).await.unwrap_err();
+    assert!(err.to_string().contains("has no revision 9"), "{err}");
+}
+
+pub async fn uninstall_deletes_objects_and_records_but_keeps_kept_ones(target: &Target<'_>) {
+    deploy(
+        target,
+        &request(
+            target,
+            vec![
+                config_map("settings", "1"),
+                service_account("runner"),
+                kept_config_map("data"),
+            ],
+        ),
+    )
+    .await
+    .0
+    .unwrap();
+    deploy(
+        target,
+        &request(
+            target,
+            vec![
+                config_map("settings", "2"),
+                service_account("runner"),
+                kept_config_map("data"),
+            ],
+        ),
+    )
+    .await
+    .0
+    .unwrap();
+    let outcome = target
+        .cluster
+        .uninstall(RELEASE, target.namespace, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(outcome.revision, 2);
+    let deleted: Vec<String> = outcome
+        .deleted
+        .iter()
+        .map(|o| format!("{}/{}", o.kind, o.name))
+        .collect();
+    assert_eq!(
+        deleted,
+        ["ConfigMap/settings", "ServiceAccount/runner"],
+        "Helm's uninstall order"
+    );
+    let kept: Vec<&str> = outcome.kept.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(kept, ["data"]);
+    assert_eq!(target.config_map_names().await, ["data"]);
+    assert!(target.history().await.is_empty(), "records removed");
+
+    let err = target
+        .cluster
+        .uninstall(RELEASE, target.namespace, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "release `web` not found in namespace `{}`",
+            target.namespace
+        )),
+        "{err}"
+    );
+}
+
+pub async fn records_round_trip_with_everything_helm_stores(target: &Target<'_>) {
+    let mut first = request(target, vec![config_map("a", "1")]);
+    first.notes = "Open http://127.0.0.1:3000\n".into();
+    first.chart_values = json!({"replicas": 1, "image": {"tag": "latest"}});
+    first.values =
+        serde_json::from_value(json!({"image": {"tag": "v1"}, "list": [1, "two"]})).unwrap();
+    deploy(target, &first).await.0.unwrap();
+    let mut second = first.clone();
+    second.manifests = vec![config_map("a", "2")];
+    second.chart.version = "0.2.0".into();
+    deploy(target, &second).await.0.unwrap();
+
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    for (record, sent) in history.iter().zip([&first, &second]) {
+        assert_eq!(record.name, RELEASE);
+        assert_eq!(record.namespace, target.namespace);
+        assert_eq!(record.info.notes, sent.notes);
+        assert_eq!(record.config, sent.values);
+        let chart = record.chart.as_ref().unwrap();
+        assert_eq!(chart.metadata, sent.chart);
+        assert_eq!(chart.values, sent.chart_values);
+        assert!(!record.info.first_deployed.is_empty());
+        assert!(!record.info.last_deployed.is_empty());
+    }
+    assert!(history[1].manifest.contains("value: \"2\""));
+
+    // Encoding a record read back gives the same record (what a rewrite of the status does).
+    let secret = release::to_secret(&history[0], ("createdAt", 1)).unwrap();
+    assert_eq!(release::from_secret(&secret).unwrap(), history[0]);
+}
+
+pub async fn reads_a_release_helm_wrote_and_upgrades_it(target: &Target<'_>) {
+    target
+        .cluster
+        .ensure_namespace(target.namespace)
+        .await
+        .unwrap();
+    // As Helm's Go structs serialize it (json.Marshal, map keys sorted), gzip, base64.
+    let helm_json = json!({"name": "web", "info": {"first_deployed": "2025-06-01T10:00:00.123456789+02:00",
+        "last_deployed": "2025-06-01T10:00:00.123456789+02:00", "deleted": "", "description": "Install complete",
+        "status": "deployed", "notes": "visit it"},
+        "chart": {"metadata": {"name": "web", "version": "0.1.0", "description": "demo", "apiVersion": "v2",
+            "appVersion": "1.0", "type": "application"}, "lock": null,
+            "templates": [{"name": "templates/cm.yaml", "data": "YXBpVmVyc2lvbjogdjEK"}],
+            "values": {"replicas": 1}, "schema": null, "files": []},
+        "config": {"image": {"tag": "v0"}},
+        "manifest": "---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-helm\ndata:\n  value: \"1\"\n",
+        "version": 1, "namespace": target.namespace});
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, helm_json.to_string().as_bytes()).unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+    let record: Secret = serde_json::from_value(json!({"type": "helm.sh/release.v1",
+        "metadata": {"name": "sh.helm.release.v1.web.v1", "labels": {"name": "web", "owner": "helm", "status": "deployed", "version": "1", "createdAt": "1748764800"}},
+        "data": {"release": base64::engine::general_purpose::STANDARD.encode(encoded)}}))
+    .unwrap();
+    target
+        .secrets()
+        .create(&PostParams::default(), &record)
+        .await
+        .unwrap();
+    let from_helm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "from-helm"}, "data": {"value": "1"}}))
+            .unwrap();
+    target
+        .config_maps()
+        .create(&PostParams::default(), &from_helm)
+        .await
+        .unwrap();
+
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(statuses(&history), [(1, Status::Deployed)]);
+    assert_eq!(history[0].info.notes, "visit it");
+    assert_eq!(history[0].config["image"]["tag"], "v0");
+    let chart = history[0].chart.as_ref().unwrap();
+    assert_eq!(chart.metadata.chart_type, "application");
+    assert_eq!(chart.values["replicas"], 1);
+
+    let outcome = deploy(target, &request(target, vec![config_map("settings", "1")]))
+        .await
+        .0
+        .unwrap();
+    assert_eq!(
+        (outcome.revision, outcome.deleted),
+        (2, 1),
+        "Helm's object is pruned"
+    );
+    assert_eq!(target.config_map_names().await, ["settings"]);
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&history),
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+    assert_eq!(
+        history[1].info.first_deployed,
+        history[0].info.first_deployed
+    );
+    assert_eq!(
+        history[0].chart.as_ref().unwrap().templates[0]["name"],
+        "templates/cm.yaml",
+        "Helm's fields survive the rewrite to superseded"
+    );
+}
+
+pub async fn ctrl_c_while_applying_records_the_revision_failed(target: &Target<'_>) {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let manifests = vec![config_map("a", "1"), config_map("b", "1")];
+    let err = target
+        .cluster
+        .deploy(
+            &request(target, manifests.clone()),
+            &mut move |event| {
+                // Ctrl-C right after the first object is applied.
+                if matches!(event, Progress::Applied { .. }) {
+                    trigger.cancel();
+                }
+            },
+            &cancel,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Interrupted { revision: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("recorded as failed"), "{err}");
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(statuses(&history), [(1, Status::Failed)]);
+    assert!(
+        history[0].info.description.contains("Interrupted"),
+        "{}",
+        history[0].info.description
+    );
+    assert!(leases(target).await.is_empty(), "the lease is released");
+
+    let outcome = deploy(target, &request(target, manifests)).await.0.unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(
+        target.history().await,
+        [(1, Status::Failed), (2, Status::Deployed)]
+    );
+    assert_eq!(target.config_map_names().await, ["a", "b"]);
+}
+
+pub async fn a_stale_pending_revision_is_taken_over_with_a_message(target: &Target<'_>) {
+    target
+        .cluster
+        .ensure_namespace(target.namespace)
+        .await
+        .unwrap();
+    let long_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut stale = Release::new(
+        RELEASE,
+        target.namespace,
+        1,
+        Status::PendingInstall,
+        "Initial install underway",
+        long_ago,
+    );
+    stale.manifest = "---\n".to_string() + &config_map("old", "1");
+    let record = release::to_secret(&stale, ("createdAt", long_ago.timestamp())).unwrap();
+    target
+        .secrets()
+        .create(&PostParams::default(), &record)
+        .await
+        .unwrap();
+    let holder = "deploykit@laptop pid 42";
+    let lease: Lease = serde_json::from_value(json!({"metadata": {"name": "deploykit.web"},
+        "spec": {"holderIdentity": holder, "leaseDurationSeconds": 30,
+            "acquireTime": release::go_time(long_ago), "renewTime": release::go_time(long_ago)}}))
+    .unwrap();
+    Api::<Lease>::namespaced(target.cluster.client().clone(), target.namespace)
+        .create(&PostParams::default(), &lease)
+        .await
+        .unwrap();
+
+    let (outcome, events) =
+        deploy(target, &request(target, vec![config_map("settings", "1")])).await;
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert_eq!(outcome.took_over.as_deref(), Some(holder));
+    assert!(events.contains(&Progress::TookOver {
+        revision: 1,
+        status: Status::PendingInstall,
+        holder: Some(holder.into())
+    }));
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&history),
+        [(1, Status::Failed), (2, Status::Deployed)]
+    );
+    assert!(
+        history[0]
+            .info
+            .description
+            .contains("deploykit@laptop pid 42 stopped"),
+        "{}",
+        history[0].info.description
+    );
+    assert_eq!(history[1].info.description, "Install complete");
+    assert!(leases(target).await.is_empty(), "the stale lease is gone");
+}
+
+/// Needs a multi-threaded runtime: the first deploy is held inside its progress callback.
+pub async fn a_second_concurrent_deploy_refuses_naming_the_first_or_waits_for_it(
+    target: &Target<'_>,
+) {
+    let first = target.client_named("deploykit@first-laptop");
+    let second = target.client_named("deploykit@ci-runner");
+    // The first deploy stops after applying its first object until told to go on.
+    let (go_on, held) = std::sync::mpsc::channel::<()>();
+    let (applying_tx, applying) = tokio::sync::oneshot::channel::<()>();
+    let running = {
+        let request = request(target, vec![config_map("a", "1"), config_map("b", "1")]);
+        let mut applying_tx = Some(applying_tx);
+        tokio::spawn(async move {
+            first
+                .deploy(
+                    &request,
+                    &mut move |event| {
+                        if let Progress::Applied { .. } = event
+                            && let Some(tx) = applying_tx.take()
+                        {
+                            let _ = tx.send(());
+                            tokio::task::block_in_place(|| {
+                                let _ = held.recv_timeout(Duration::from_secs(60));
+                            });
+                        }
+                    },
+                    &CancellationToken::new(),
+                )
+                .await
+        })
+    };
+    if applying.await.is_err() {
+        panic!("the first deploy ended early: {:?}", running.await);
+    }
+
+    let err = deploy_as(&second, &request(target, vec![config_map("a", "2")]))
+        .await
+        .0
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Locked { holder, .. } if holder == "deploykit@first-laptop"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("being changed by deploykit@first-laptop"),
+        "{err}"
+    );
+
+    // With a lock wait, the second deploy waits and goes on once the first is done.
+    let mut patient = request(target, vec![config_map("a", "2")]);
+    patient.lock_wait = Duration::from_secs(60);
+    let seen: Events = Arc::default();
+    let waiting = {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            second
+                .deploy(
+                    &patient,
+                    &mut move |e| seen.lock().unwrap().push(e),
+                    &CancellationToken::new(),
+                )
+                .await
+        })
+    };
+    let told_to_wait = |events: &[Progress]| {
+        events.iter().any(|e| {
+            matches!(e, Progress::WaitingForLock { holder, .. } if holder == "deploykit@first-laptop")
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !told_to_wait(&seen.lock().unwrap()) {
+        assert!(tokio::time::Instant::now() < deadline, "never waited");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    go_on.send(()).unwrap();
+    assert_eq!(running.await.unwrap().unwrap().revision, 1);
+    assert_eq!(waiting.await.unwrap().unwrap().revision, 2);
+    assert_eq!(target.value_of("a").await.as_deref(), Some("2"));
+    assert_eq!(
+        target.history().await,
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+}
