@@ -5,6 +5,7 @@
 
 mod backend;
 mod compose;
+mod deploy;
 mod images;
 mod render;
 
@@ -24,6 +25,8 @@ enum Target {
     Backend(backend::Args),
     /// compose-up cold and warm, next to docker-compose on the same files.
     Compose(compose::Args),
+    /// A no-change deploy-local, next to Helm's client upgrading the same release.
+    Deploy(deploy::Args),
     /// Image sizes, packaging time and the no-change rebuild, next to `docker build`.
     Images(images::Args),
     /// Load + render of every chart-corpus case, next to Helm's engine on the same corpus.
@@ -35,7 +38,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.target {
         Target::Backend(args) => backend::run(args),
         Target::Compose(args) => compose::run(args),
+        Target::Deploy(args) => deploy::run(args),
         Target::Images(args) => images::run(args),
         Target::Render(args) => render::run(args),
     }
+}
+
+/// The 1-minute load average, for reading the figures ("unknown" off Linux).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".to_string())
 }

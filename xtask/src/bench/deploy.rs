@@ -1,0 +1,202 @@
+//! `cargo xtask bench deploy`: a no-change `cargo xtask deploy-local`, as a user types it,
+//! next to Helm's client upgrading the same chart with the same values, in one run,
+//! against one in-process fake API server.
+//!
+//! The cluster is deploykit-fake-apiserver (no Kubernetes can run on the machines this
+//! project is built on) under the context name `docker-desktop`, so images are built
+//! into the local Docker daemon and nothing stands in for minikube: a real minikube adds
+//! its own `minikube status` and `minikube docker-env` calls. The anchor is Helm v4's
+//! client (helm-python-sdk, as ../shared/helm-oracle uses it) upgrading a release of the
+//! same chart and values in another namespace, timed inside Python around the upgrade call
+//! alone; it is skipped with a reason when that client is missing.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use deploykit_fake_apiserver::FakeApiServer;
+
+use crate::project;
+
+const CONTEXT: &str = "docker-desktop";
+const HELM_NAMESPACE: &str = "todo-helm";
+
+/// Options of `bench deploy`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// How many no-change runs of each tool.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+}
+
+/// Runs the benchmark and prints the figures.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let server = runtime.block_on(FakeApiServer::start());
+    server.set_auto_ready(true);
+    let dir = tempfile::tempdir()?;
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig(CONTEXT))?;
+    let sandbox = Sandbox {
+        kubeconfig: &kubeconfig,
+        env_file: &dir.path().join(".env"),
+    };
+
+    let (first, _) = sandbox.deploy_local()?;
+    let writes_before = server.writes();
+    let mut no_change = Vec::new();
+    for _ in 0..args.runs {
+        let (time, output) = sandbox.deploy_local()?;
+        if !output.contains("release unchanged") {
+            bail!("a deploy-local with nothing changed changed the release:\n{output}");
+        }
+        no_change.push(time);
+    }
+    let writes = server.writes() - writes_before;
+
+    let values = runtime.block_on(recorded_values(&kubeconfig))?;
+    let helm = helm_upgrades(&kubeconfig, &values, dir.path(), args.runs);
+
+    println!(
+        "\ndeploy, one run (fake API server, context {CONTEXT}, load {}):",
+        super::load_average()
+    );
+    println!(
+        "  {:<58} {:>6.2} s",
+        "first cargo xtask deploy-local (build or find images)",
+        first.as_secs_f64()
+    );
+    print_runs("no-change cargo xtask deploy-local", &no_change);
+    println!(
+        "  {:<58} {writes:>6}",
+        "writes to the API server in those runs"
+    );
+    match &helm {
+        Ok(times) => {
+            print_runs(
+                "no-change upgrade, Helm v4 client (upgrade call only)",
+                times,
+            );
+            println!(
+                "  ratio (Helm's median / deploy-local's median)             {:>6.2}x",
+                median(times).as_secs_f64() / median(&no_change).as_secs_f64()
+            );
+        }
+        Err(why) => println!("  Helm's client: skipped ({why})"),
+    }
+    Ok(())
+}
+
+/// The temporary kubeconfig and `.env` the runs use.
+struct Sandbox<'a> {
+    kubeconfig: &'a Path,
+    env_file: &'a Path,
+}
+
+impl Sandbox<'_> {
+    /// Runs `cargo xtask deploy-local` and returns its wall time and output.
+    fn deploy_local(&self) -> anyhow::Result<(Duration, String)> {
+        let started = Instant::now();
+        let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["xtask", "deploy-local", "--context", CONTEXT])
+            .current_dir(project::root())
+            .env("KUBECONFIG", self.kubeconfig)
+            .env("TODO_ENV_FILE", self.env_file)
+            .output()
+            .context("cannot run cargo xtask deploy-local")?;
+        let time = started.elapsed();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if !output.status.success() {
+            bail!("deploy-local failed during the benchmark:\n{text}");
+        }
+        Ok((time, text))
+    }
+}
+
+/// The values deploykit recorded in its release (values-minikube.yaml, image tags, pull
+/// policy, existingSecret), so that Helm renders the same manifests.
+async fn recorded_values(kubeconfig: &Path) -> anyhow::Result<serde_json::Value> {
+    let cluster = deploykit_cluster::connect(deploykit_cluster::ConnectOptions {
+        kubeconfig: Some(kubeconfig.to_path_buf()),
+        ..Default::default()
+    })
+    .await?;
+    let history = cluster
+        .history(project::RELEASE, project::NAMESPACE)
+        .await?;
+    let release = history
+        .last()
+        .context("deploy-local left no release record")?;
+    Ok(serde_json::Value::Object(release.config.clone()))
+}
+
+/// Helm's client: one install, then `runs` timed no-change upgrades.
+const HELM_UPGRADES: &str = r#"
+import json, sys, time, helm_python as helm
+kubeconfig, namespace, chart, values_file, runs = sys.argv[1:6]
+values = json.load(open(values_file))
+cfg = helm.Config(kubeconfig_path=kubeconfig, namespace=namespace)
+cfg.install(chart, "todo-app", values, create_namespace=True, wait="watcher", timeout=60)
+times = []
+for _ in range(int(runs)):
+    started = time.perf_counter()
+    cfg.upgrade(chart, "todo-app", values, wait="watcher", timeout=60)
+    times.append(time.perf_counter() - started)
+print(json.dumps(times))
+"#;
+
+fn helm_upgrades(
+    kubeconfig: &Path,
+    values: &serde_json::Value,
+    dir: &Path,
+    runs: usize,
+) -> Result<Vec<Duration>, String> {
+    let values_file = dir.join("values.json");
+    std::fs::write(&values_file, values.to_string()).map_err(|error| error.to_string())?;
+    let chart = project::root().join(project::CHART);
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(HELM_UPGRADES)
+        .arg(kubeconfig)
+        .arg(HELM_NAMESPACE)
+        .arg(&chart)
+        .arg(&values_file)
+        .arg(runs.to_string())
+        .output()
+        .map_err(|error| format!("python3: {error}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().last().unwrap_or("no output");
+        return Err(format!(
+            "helm-python-sdk failed: {last} (install it with `pip install helm-python-sdk==0.2.2`)"
+        ));
+    }
+    let times: Vec<f64> =
+        serde_json::from_slice(&output.stdout).map_err(|error| error.to_string())?;
+    Ok(times.into_iter().map(Duration::from_secs_f64).collect())
+}
+
+fn print_runs(what: &str, times: &[Duration]) {
+    let best = times.iter().min().copied().unwrap_or_default();
+    println!(
+        "  {:<58} {:>6.2} s median, {:.2} s best of {}",
+        what,
+        median(times).as_secs_f64(),
+        best.as_secs_f64(),
+        times.len()
+    );
+}
+
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
