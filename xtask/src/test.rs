@@ -52,7 +52,7 @@ fn start_services(sh: &Shell) -> anyhow::Result<()> {
     {
         return Ok(());
     }
-    if which("dockerd") && is_root(sh) {
+    if which::which("dockerd").is_ok() && is_root(sh) {
         step("starting dockerd");
         cmd!(sh, "bash {script}").run()?;
     }
@@ -64,12 +64,6 @@ fn is_root(sh: &Shell) -> bool {
         .quiet()
         .read()
         .map(|uid| uid.trim() == "0")
-        .unwrap_or(false)
-}
-
-fn which(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
         .unwrap_or(false)
 }
 

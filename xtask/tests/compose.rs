@@ -283,7 +283,7 @@ fn missing_compose_says_what_to_install() {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let docker_path = which("docker").unwrap();
+    let docker_path = which::which("docker").unwrap();
     std::os::unix::fs::symlink(docker_path, bin.join("docker")).unwrap();
     let output = xtask_with(
         &dir.path().join(".env"),
@@ -317,10 +317,4 @@ fn an_unreadable_env_file_is_named() {
         message.contains(&format!("error: cannot read {}", env_file.display())),
         "{message}"
     );
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
 }

@@ -33,6 +33,5 @@ pub fn require(service: &str, check: Result<(), String>) -> bool {
 
 /// Whether `program` is an executable file on `PATH`.
 pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    which::which(program).is_ok()
 }

@@ -58,7 +58,7 @@ impl Minikube {
 
     /// Whether the `minikube` program is installed.
     pub fn is_installed() -> bool {
-        which("minikube")
+        which::which("minikube").is_ok()
     }
 
     /// The profile's status; `None` when the profile does not exist.
@@ -166,11 +166,6 @@ pub fn parse_docker_env(text: &str) -> anyhow::Result<DockerEnv> {
         bail!("`minikube docker-env` printed no DOCKER_HOST:\n{text}");
     }
     Ok(DockerEnv { variables })
-}
-
-fn which(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 #[cfg(test)]
