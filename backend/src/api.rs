@@ -218,10 +218,8 @@ pub async fn list_tasks(
     State(state): State<AppState>,
     user: AuthUser,
     Query(query): Query<TaskQuery>,
-) -> Result<Json<tasks::RawTaskList>, ApiError> {
-    tasks::list_json(&state.store, user.id, &query)
-        .await
-        .map(Json)
+) -> Result<tasks::TaskListJson, ApiError> {
+    tasks::list_json(&state.store, user.id, &query).await
 }
 
 /// Creates a task.

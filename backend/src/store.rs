@@ -251,14 +251,17 @@ impl Store {
                 "CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, id DESC"
             }
         };
+        // The objects are built in the aggregate's argument (not in the subquery), so the
+        // database passes them on as JSON instead of re-parsing each one as text.
         let page = match self.kind {
             Kind::Sqlite => format!(
-                "SELECT COALESCE(json_group_array(json(obj)), '[]') FROM (SELECT json_object(\
+                "SELECT json_group_array(json_object(\
                  'id', id, 'title', title, 'description', description, \
                  'completed', json(CASE WHEN completed = 1 THEN 'true' ELSE 'false' END), \
                  'priority', priority, 'due_date', due_date, 'tags', json(tags), \
-                 'created_at', created_at, 'updated_at', updated_at) AS obj \
-                 FROM tasks WHERE {filter} ORDER BY {order} LIMIT $2 OFFSET $3)"
+                 'created_at', created_at, 'updated_at', updated_at)) \
+                 FROM (SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {order} \
+                 LIMIT $2 OFFSET $3)"
             ),
             Kind::Postgres => format!(
                 "SELECT COALESCE(json_agg(obj ORDER BY position), '[]'::json)::text FROM (\
@@ -269,10 +272,17 @@ impl Store {
                  FROM tasks WHERE {filter} ORDER BY {order} LIMIT $2 OFFSET $3) page"
             ),
         };
+        // One pass over the user's tasks for both counts; the filtered total needs its own
+        // count only when there is a filter besides the user.
+        let total = if filter == "user_id = $1" {
+            "counts.all_tasks".to_string()
+        } else {
+            format!("(SELECT COUNT(*) FROM tasks WHERE {filter})")
+        };
         let sql = format!(
-            "SELECT ({page}) AS tasks, (SELECT COUNT(*) FROM tasks WHERE {filter}) AS total, \
-             (SELECT COUNT(*) FROM tasks WHERE user_id = $1) AS all_tasks, \
-             (SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND completed = 1) AS done"
+            "SELECT ({page}) AS tasks, {total} AS total, counts.all_tasks, counts.done FROM (\
+             SELECT COUNT(*) AS all_tasks, COUNT(CASE WHEN completed = 1 THEN 1 END) AS done \
+             FROM tasks WHERE user_id = $1) counts"
         );
         let mut select = sqlx::query(&sql).bind(user).bind(limit).bind(offset);
         for text in &texts {
