@@ -44,6 +44,14 @@ impl Env {
             cluster: &self.cluster,
             namespace: NS,
             writes: Some(Box::new(|| self.server.writes())),
+            image_missing: Some(Box::new(|image| {
+                let message =
+                    format!("Container image \"{image}\" is not present with pull policy of Never");
+                let mut pod = waiting_pod("ErrImageNeverPull", &message);
+                pod["spec"]["containers"][0]["image"] = json!(image);
+                pod["status"]["containerStatuses"][0]["image"] = json!(image);
+                self.server.put(pod);
+            })),
         }
     }
 }

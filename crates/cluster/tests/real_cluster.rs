@@ -4,9 +4,10 @@
 //! Ignored by `cargo test`. `cargo xtask e2e-cluster` runs them with
 //! `cargo test -p deploykit-cluster --test real_cluster -- --ignored`, passing the kube
 //! context in `DEPLOYKIT_E2E_CONTEXT` (unset: the current context). When no cluster
-//! answers, each test prints why and passes. Only ConfigMaps, Secrets and ServiceAccounts
-//! are deployed, so no image is ever pulled; every scenario has a namespace of its own
-//! (`deploykit-e2e-PID-N`), deleted at its end, failed or not.
+//! answers, each test prints why and passes. Only ConfigMaps, Secrets, ServiceAccounts and
+//! a Deployment of an absent image with pull policy Never are deployed, so no image is
+//! ever pulled; every scenario has a namespace of its own (`deploykit-e2e-PID-N`), deleted
+//! at its end, failed or not.
 
 mod scenarios;
 
@@ -73,6 +74,7 @@ macro_rules! on_the_real_cluster {
                 cluster: &cluster,
                 namespace: &namespace,
                 writes: None,
+                image_missing: None,
             };
             let outcome = AssertUnwindSafe(scenarios::$name(&target))
                 .catch_unwind()

@@ -1,13 +1,14 @@
 //! The scenarios both suites run: `fake_cluster.rs` against the fake API server on every
 //! `cargo test`, `real_cluster.rs` against a real cluster (`cargo xtask e2e-cluster`).
 //!
-//! Each scenario takes a connected [`Cluster`] and a namespace of its own, deploys only
-//! ConfigMaps, Secrets and ServiceAccounts (no image is ever needed), and checks what it
-//! sees through the Kubernetes API, never through the fake's hooks. The list is
-//! [`shared_scenarios!`]: a suite turns each name into a test with its own macro, so both
-//! suites run the same list. Scenarios that need a kubelet or controller to act (rollout
-//! diagnoses, atomic rollback of a failing Deployment, logs, port-forward) stay in
-//! `fake_cluster.rs`, where the fake's hooks play those parts.
+//! Each scenario takes a connected [`Cluster`] and a namespace of its own, deploys
+//! ConfigMaps, Secrets and ServiceAccounts, plus one Deployment of an image that is in no
+//! cluster and never pulled (pull policy Never: no image or registry is ever needed), and
+//! checks what it sees through the Kubernetes API. The fake plays the kubelet for that one
+//! through [`Target::image_missing`]. The list is [`shared_scenarios!`]: a suite turns each
+//! name into a test with its own macro, so both suites run the same list. Scenarios that
+//! need controllers to act in a precise way (each other diagnosis, readiness figures, logs,
+//! port-forward, pods being replaced) stay in `fake_cluster.rs`, where its hooks play them.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,7 +41,9 @@ macro_rules! shared_scenarios {
         $test!(records_round_trip_with_everything_helm_stores);
         $test!(reads_a_release_helm_wrote_and_upgrades_it);
         $test!(ctrl_c_while_applying_records_the_revision_failed);
+        $test!(an_image_missing_from_the_cluster_is_diagnosed_and_atomic_rolls_back);
         $test!(a_stale_pending_revision_is_taken_over_with_a_message);
+        $test!(a_pending_upgrade_left_without_a_lease_is_taken_over);
         $test!(a_second_concurrent_deploy_refuses_naming_the_first_or_waits_for_it);
     };
 }
@@ -53,8 +56,18 @@ pub struct Target<'a> {
     /// A namespace for this scenario alone (deploys create it; the suite removes it).
     pub namespace: &'a str,
     /// The server's count of client writes, when the suite can see it (the fake can).
-    pub writes: Option<Box<dyn Fn() -> usize + Send + Sync + 'a>>,
+    pub writes: Option<WriteCounter<'a>>,
+    /// Where no kubelet runs (the fake): shows a pod of Deployment `web` waiting with
+    /// `ErrImageNeverPull` for the image given, as a kubelet reports it. None on a real
+    /// cluster, whose kubelet does it.
+    pub image_missing: Option<Kubelet<'a>>,
 }
+
+/// Counts the API server's client writes.
+pub type WriteCounter<'a> = Box<dyn Fn() -> usize + Send + Sync + 'a>;
+
+/// Plays a kubelet's part for an image.
+pub type Kubelet<'a> = Box<dyn Fn(&str) + Send + Sync + 'a>;
 
 impl Target<'_> {
     fn config_maps(&self) -> Api<ConfigMap> {
@@ -215,6 +228,13 @@ pub async fn install_records_a_helm_revision_and_marks_objects(target: &Target<'
     assert_eq!(
         (outcome.revision, outcome.created, outcome.unchanged),
         (1, 3, false)
+    );
+    assert_eq!(
+        events.first(),
+        Some(&Progress::Started {
+            revision: 1,
+            status: Status::PendingInstall
+        })
     );
     let order: Vec<String> = applied(&events).into_iter().map(|(o, _)| o).collect();
     assert_eq!(
@@ -387,6 +407,10 @@ pub async fn upgrade_prunes_only_what_left_the_release_and_honours_keep(target: 
         (outcome.revision, outcome.configured, outcome.deleted),
         (2, 1, 1)
     );
+    assert!(events.contains(&Progress::Started {
+        revision: 2,
+        status: Status::PendingUpgrade
+    }));
     assert_eq!(target.config_map_names().await, ["a", "c", "not-ours"]);
     assert_eq!(target.value_of("a").await.as_deref(), Some("2"));
     assert!(
@@ -568,20 +592,26 @@ pub async fn rollback_reapplies_a_stored_revision_as_a_new_one(target: &Target<'
         .0
         .unwrap();
     let rollback = |revision: Option<u32>| async move {
-        target
+        let mut events = Vec::new();
+        let outcome = target
             .cluster
             .rollback(
                 RELEASE,
                 target.namespace,
                 revision,
                 Duration::from_secs(60),
-                &mut |_| {},
+                &mut |event| events.push(event),
                 &CancellationToken::new(),
             )
-            .await
+            .await;
+        outcome.map(|outcome| (outcome, events))
     };
-    let outcome = rollback(None).await.unwrap();
+    let (outcome, events) = rollback(None).await.unwrap();
     assert_eq!(outcome.revision, 3);
+    assert!(events.contains(&Progress::Started {
+        revision: 3,
+        status: Status::PendingRollback
+    }));
     assert_eq!(target.value_of("a").await.as_deref(), Some("1"));
     assert_eq!(
         target.value_of("b").await.as_deref(),
@@ -603,7 +633,7 @@ pub async fn rollback_reapplies_a_stored_revision_as_a_new_one(target: &Target<'
     );
     assert_eq!(history[2].info.description, "Rollback to 1");
 
-    let outcome = rollback(Some(2)).await.unwrap();
+    let (outcome, _) = rollback(Some(2)).await.unwrap();
     assert_eq!(outcome.revision, 4);
     assert_eq!(target.config_map_names().await, ["a"]);
 
@@ -791,6 +821,99 @@ pub async fn reads_a_release_helm_wrote_and_upgrades_it(target: &Target<'_>) {
     );
 }
 
+/// An image that is in no cluster, never pulled (pull policy Never): no network is used.
+const ABSENT_IMAGE: &str = "deploykit-e2e.invalid/absent:never";
+
+fn deployment_of_absent_image() -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: {ABSENT_IMAGE}\n        imagePullPolicy: Never\n"
+    )
+}
+
+fn assert_image_not_in_cluster(err: &Error, revision: u32, rolled_back_to: u32) {
+    let text = err.to_string();
+    let Error::RolloutFailed {
+        revision: failed,
+        diagnosis,
+        rolled_back_to: restored,
+        ..
+    } = err
+    else {
+        panic!("expected a rollout failure, got {text}")
+    };
+    assert_eq!(
+        (*failed, *restored),
+        (revision, Some(rolled_back_to)),
+        "{text}"
+    );
+    assert_eq!(
+        diagnosis.problems[0].cause,
+        deploykit_cluster::Cause::ImageNotInCluster,
+        "{text}"
+    );
+    assert!(
+        text.contains(ABSENT_IMAGE) && text.contains("build the image into the cluster's runtime"),
+        "{text}"
+    );
+}
+
+pub async fn an_image_missing_from_the_cluster_is_diagnosed_and_atomic_rolls_back(
+    target: &Target<'_>,
+) {
+    if let Some(image_missing) = &target.image_missing {
+        target
+            .cluster
+            .ensure_namespace(target.namespace)
+            .await
+            .unwrap();
+        image_missing(ABSENT_IMAGE);
+    }
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(target.cluster.client().clone(), target.namespace);
+
+    // An atomic first install that cannot become ready is removed.
+    let mut install = request(
+        target,
+        vec![config_map("settings", "1"), deployment_of_absent_image()],
+    );
+    install.atomic = true;
+    let err = deploy(target, &install).await.0.unwrap_err();
+    assert_image_not_in_cluster(&err, 1, 0);
+    assert!(target.history().await.is_empty());
+    assert_eq!(target.value_of("settings").await, None);
+    assert!(deployments.get_opt("web").await.unwrap().is_none());
+
+    // An atomic upgrade that cannot become ready goes back to the deployed revision.
+    deploy(target, &request(target, vec![config_map("settings", "1")]))
+        .await
+        .0
+        .unwrap();
+    let mut upgrade = request(
+        target,
+        vec![config_map("settings", "2"), deployment_of_absent_image()],
+    );
+    upgrade.atomic = true;
+    let (result, events) = deploy(target, &upgrade).await;
+    assert_image_not_in_cluster(&result.unwrap_err(), 2, 1);
+    assert!(events.contains(&Progress::RollingBack { to: 1 }));
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&history),
+        [
+            (1, Status::Superseded),
+            (2, Status::Failed),
+            (3, Status::Deployed)
+        ]
+    );
+    assert_eq!(history[2].info.description, "Rollback to 1");
+    assert_eq!(target.value_of("settings").await.as_deref(), Some("1"));
+    assert!(deployments.get_opt("web").await.unwrap().is_none());
+}
+
 pub async fn ctrl_c_while_applying_records_the_revision_failed(target: &Target<'_>) {
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
@@ -834,6 +957,54 @@ pub async fn ctrl_c_while_applying_records_the_revision_failed(target: &Target<'
         [(1, Status::Failed), (2, Status::Deployed)]
     );
     assert_eq!(target.config_map_names().await, ["a", "b"]);
+
+    // Ctrl-C during an upgrade: that revision fails, the deployed one stays deployed.
+    let upgrade = request(target, vec![config_map("a", "2"), config_map("b", "2")]);
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let err = target
+        .cluster
+        .deploy(
+            &upgrade,
+            &mut move |event| {
+                if matches!(event, Progress::Applied { .. }) {
+                    trigger.cancel();
+                }
+            },
+            &cancel,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Interrupted { revision: 3, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        target.history().await,
+        [
+            (1, Status::Failed),
+            (2, Status::Deployed),
+            (3, Status::Failed)
+        ]
+    );
+    assert_eq!(
+        target.value_of("b").await.as_deref(),
+        Some("1"),
+        "not reached"
+    );
+    assert!(leases(target).await.is_empty(), "the lease is released");
+    let outcome = deploy(target, &upgrade).await.0.unwrap();
+    assert_eq!(outcome.revision, 4);
+    assert_eq!(
+        target.history().await,
+        [
+            (1, Status::Failed),
+            (2, Status::Superseded),
+            (3, Status::Failed),
+            (4, Status::Deployed)
+        ]
+    );
+    assert_eq!(target.value_of("b").await.as_deref(), Some("2"));
 }
 
 pub async fn a_stale_pending_revision_is_taken_over_with_a_message(target: &Target<'_>) {
@@ -897,6 +1068,60 @@ pub async fn a_stale_pending_revision_is_taken_over_with_a_message(target: &Targ
     );
     assert_eq!(history[1].info.description, "Install complete");
     assert!(leases(target).await.is_empty(), "the stale lease is gone");
+}
+
+pub async fn a_pending_upgrade_left_without_a_lease_is_taken_over(target: &Target<'_>) {
+    deploy(target, &request(target, vec![config_map("a", "1")]))
+        .await
+        .0
+        .unwrap();
+    // A client that crashed before it took a lease (or whose lease was deleted).
+    let mut stuck = Release::new(
+        RELEASE,
+        target.namespace,
+        2,
+        Status::PendingUpgrade,
+        "Preparing upgrade",
+        chrono::Utc::now() - chrono::Duration::minutes(10),
+    );
+    stuck.manifest = "---\n".to_string() + &config_map("a", "2");
+    let record = release::to_secret(&stuck, ("createdAt", 2)).unwrap();
+    target
+        .secrets()
+        .create(&PostParams::default(), &record)
+        .await
+        .unwrap();
+
+    let (outcome, events) = deploy(target, &request(target, vec![config_map("a", "3")])).await;
+    let outcome = outcome.unwrap();
+    assert_eq!((outcome.revision, outcome.took_over), (3, None));
+    assert!(events.contains(&Progress::TookOver {
+        revision: 2,
+        status: Status::PendingUpgrade,
+        holder: None
+    }));
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&history),
+        [
+            (1, Status::Superseded),
+            (2, Status::Failed),
+            (3, Status::Deployed)
+        ]
+    );
+    assert!(
+        history[1]
+            .info
+            .description
+            .contains("its client stopped (no lease held)"),
+        "{}",
+        history[1].info.description
+    );
+    assert_eq!(target.value_of("a").await.as_deref(), Some("3"));
 }
 
 /// Needs a multi-threaded runtime: the first deploy is held inside its progress callback.
