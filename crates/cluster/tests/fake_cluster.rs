@@ -424,6 +424,145 @@ async fn failing_probes_are_reported_when_the_wait_times_out() {
     );
 }
 
+fn workloads_of_every_kind() -> Vec<String> {
+    let pod_template = |app: &str| {
+        format!(
+            "  selector:\n    matchLabels:\n      app: {app}\n  template:\n    metadata:\n      labels:\n        app: {app}\n    spec:\n      containers:\n      - name: {app}\n        image: {app}:v1\n"
+        )
+    };
+    vec![
+        format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  replicas: 1\n  serviceName: db\n{}", pod_template("db")),
+        format!("apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: agent\nspec:\n{}", pod_template("agent")),
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: migrate\n        image: migrate:v1\n".into(),
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n".into(),
+        service(),
+    ]
+}
+
+/// Plays the controllers for one workload: its status as when it is ready.
+fn make_ready(server: &FakeApiServer, kind: &str, name: &str) {
+    let generation = |api_version: &str| {
+        server.get(api_version, kind, Some(NS), name).unwrap()["metadata"]["generation"]
+            .as_i64()
+            .unwrap_or(1)
+    };
+    match kind {
+        "StatefulSet" => server.set_status("apps/v1", kind, Some(NS), name, json!({"observedGeneration": generation("apps/v1"),
+            "replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "currentReplicas": 1, "currentRevision": "r1", "updateRevision": "r1"})),
+        "DaemonSet" => server.set_status("apps/v1", kind, Some(NS), name, json!({"observedGeneration": generation("apps/v1"),
+            "desiredNumberScheduled": 2, "currentNumberScheduled": 2, "numberMisscheduled": 0, "numberReady": 2,
+            "updatedNumberScheduled": 2, "numberAvailable": 2})),
+        "Job" => server.set_status("batch/v1", kind, Some(NS), name, json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})),
+        "PersistentVolumeClaim" => server.set_status("v1", kind, Some(NS), name, json!({"phase": "Bound"})),
+        "Service" => server.put(json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": NS},
+            "subsets": [{"addresses": [{"ip": "10.244.0.7"}], "ports": [{"port": 8080}]}]})),
+        other => panic!("no controller for {other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_wait_follows_every_workload_kind_until_ready_then_times_out_naming_the_laggard() {
+    let env = env().await;
+    namespace(&env.server);
+    let server = &env.server;
+    let mut seen: Vec<(String, deploykit_cluster::Readiness, String)> = Vec::new();
+    let outcome = env
+        .cluster
+        .deploy(
+            &request(workloads_of_every_kind()),
+            &mut |event| {
+                if let Progress::Workload {
+                    object,
+                    readiness,
+                    detail,
+                } = event
+                {
+                    // Each workload becomes ready once deploykit has seen it waiting.
+                    if readiness == deploykit_cluster::Readiness::Waiting {
+                        make_ready(server, &object.kind, &object.name);
+                    }
+                    seen.push((
+                        format!("{}/{}", object.kind, object.name),
+                        readiness,
+                        detail,
+                    ));
+                }
+            },
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.revision, 1);
+    use deploykit_cluster::Readiness::{Ready, Waiting};
+    for (object, waiting, ready) in [
+        (
+            "StatefulSet/db",
+            "waiting for the controller to see it",
+            "1/1 ready",
+        ),
+        (
+            "DaemonSet/agent",
+            "waiting for the controller to see it",
+            "2/2 updated, 2/2 available",
+        ),
+        ("Job/migrate", "0/1 completions", "complete"),
+        (
+            "PersistentVolumeClaim/data",
+            "Pending (not bound yet)",
+            "bound",
+        ),
+        ("Service/web", "no ready endpoints", "1 ready endpoint(s)"),
+    ] {
+        let events: Vec<_> = seen
+            .iter()
+            .filter(|(o, _, _)| o == object)
+            .map(|(_, readiness, detail)| (*readiness, detail.as_str()))
+            .collect();
+        assert_eq!(events.len(), 2, "{object}: {events:?}");
+        assert_eq!(events[0], (Waiting, waiting), "{object}");
+        assert_eq!(events[1].0, Ready, "{object}");
+        assert!(events[1].1.contains(ready), "{object}: {events:?}");
+    }
+
+    // A claim nobody binds: the wait gives up at the timeout and names it.
+    let mut more = workloads_of_every_kind();
+    more.push("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: scratch\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n".into());
+    let mut req = request(more);
+    req.timeout = Duration::from_secs(1);
+    let err = deploy(&env.cluster, &req).await.0.unwrap_err();
+    let Error::RolloutFailed {
+        diagnosis,
+        revision: 2,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(diagnosis.timed_out_after, Some(Duration::from_secs(1)));
+    assert_eq!(diagnosis.not_ready.len(), 1, "{err}");
+    assert!(
+        err.to_string().contains("timed out after 1s")
+            && err.to_string().contains("PersistentVolumeClaim/scratch")
+            && err.to_string().contains("not bound yet"),
+        "{err}"
+    );
+
+    // A Job that fails is reported at once, without waiting for the timeout.
+    let mut req = request(workloads_of_every_kind());
+    req.timeout = Duration::from_secs(60);
+    server.set_status("batch/v1", "Job", Some(NS), "migrate", json!({"failed": 6,
+        "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}));
+    let err = deploy(&env.cluster, &req).await.0.unwrap_err();
+    let Error::RolloutFailed { diagnosis, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(diagnosis.timed_out_after, None, "{err}");
+    assert!(
+        err.to_string().contains("Job/migrate") && err.to_string().contains("job failed"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn atomic_upgrade_rolls_back_when_the_rollout_fails() {
     let env = env().await;
@@ -759,7 +898,7 @@ async fn round_trip(addr: std::net::SocketAddr, message: &str) -> String {
 }
 
 #[tokio::test]
-async fn port_forward_to_a_service_follows_a_replaced_pod() {
+async fn port_forward_to_a_service_follows_a_replaced_pod_and_to_a_pod() {
     let env = env().await;
     env.server.set_auto_ready(true);
     deploy(
@@ -812,6 +951,30 @@ async fn port_forward_to_a_service_follows_a_replaced_pod() {
     );
 
     cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(5), forward.wait())
+        .await
+        .unwrap();
+
+    // Straight to a pod, on a port of the container.
+    let to_pod = CancellationToken::new();
+    let forward = env
+        .cluster
+        .port_forward(
+            PortForwardRequest {
+                namespace: NS.into(),
+                target: Target::Pod("web-2".into()),
+                remote_port: 8080,
+                local_port: 0,
+            },
+            to_pod.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        round_trip(forward.local_addr(), "pong").await,
+        "second:pong"
+    );
+    to_pod.cancel();
     tokio::time::timeout(Duration::from_secs(5), forward.wait())
         .await
         .unwrap();
