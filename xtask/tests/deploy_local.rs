@@ -496,6 +496,105 @@ async fn deploy_pushes_to_the_registry_and_deploys_from_there() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_minikube_is_started_and_the_users_values_apply() {
+    if !docker_available() {
+        return;
+    }
+    let server = FakeApiServer::start().await;
+    server.set_auto_ready(true);
+    let sandbox = Sandbox::new(
+        &server.kubeconfig("dev"),
+        RUNNING,
+        "unix:///var/run/docker.sock",
+    );
+    // A minikube that is stopped until `start` runs, recording how it was called.
+    let dir = sandbox.dir.path().display().to_string();
+    sandbox.add_program(
+        "minikube",
+        &format!(
+            "#!/bin/sh\necho \"$*\" >> '{dir}/minikube-calls'\n\
+             while [ \"$1\" = -p ]; do shift 2; done\n\
+             case \"$1\" in\n\
+             status) if [ -e '{dir}/started' ]; then echo '{RUNNING}'; else echo '{STOPPED}'; exit 7; fi;;\n\
+             start) touch '{dir}/started';;\n\
+             docker-env) echo 'export DOCKER_HOST=\"unix:///var/run/docker.sock\"';;\n\
+             ip) echo 192.168.49.2;;\n\
+             *) exit 64;;\n\
+             esac\n"
+        ),
+    );
+    let values = sandbox.dir.path().join("debug.yaml");
+    std::fs::write(&values, "config:\n  logLevel: debug\n").unwrap();
+    let values = values.display().to_string();
+    let args = [
+        "deploy-local",
+        "--context",
+        "dev",
+        "--profile",
+        "dev",
+        "--driver",
+        "docker",
+        "-f",
+        &values,
+        "--set",
+        "backend.image.pullPolicy=Always",
+    ];
+    let out = tokio::task::block_in_place(|| sandbox.xtask(&args, true));
+    assert!(out.status.success(), "{}", text(&out));
+    let calls = std::fs::read_to_string(sandbox.dir.path().join("minikube-calls")).unwrap();
+    assert!(calls.contains("-p dev start --driver=docker"), "{calls}");
+    assert!(
+        text(&out).contains("backend.image.pullPolicy=Always would make the pods pull"),
+        "{}",
+        text(&out)
+    );
+    let backend = server
+        .get("apps/v1", "Deployment", Some("todo"), "todo-app-backend")
+        .unwrap();
+    assert_eq!(
+        backend["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "IfNotPresent"
+    );
+    let config_maps = server.names("v1", "ConfigMap", Some("todo"));
+    let log_levels: Vec<serde_json::Value> = config_maps
+        .iter()
+        .filter_map(|name| server.get("v1", "ConfigMap", Some("todo"), name))
+        .map(|map| map["data"]["LOG_LEVEL"].clone())
+        .collect();
+    assert!(
+        log_levels.contains(&serde_json::json!("debug")),
+        "{log_levels:?}"
+    );
+
+    // Bad values stop the deploy before anything is written, naming the problem.
+    let writes = server.writes();
+    std::fs::write(sandbox.dir.path().join("bad.yaml"), "config: [unclosed\n").unwrap();
+    let bad_file = sandbox.dir.path().join("bad.yaml").display().to_string();
+    for (flags, expected) in [
+        (vec!["-f", bad_file.as_str()], "bad.yaml"),
+        (
+            vec!["--set", "backend.replicaCount=many"],
+            "/backend/replicaCount",
+        ),
+    ] {
+        let args = [
+            &["deploy-local", "--context", "dev", "--profile", "dev"],
+            &flags[..],
+        ]
+        .concat();
+        let out = tokio::task::block_in_place(|| sandbox.xtask(&args, true));
+        assert!(!out.status.success(), "{flags:?}: {}", text(&out));
+        assert!(text(&out).contains(expected), "{flags:?}: {}", text(&out));
+        assert_eq!(server.writes(), writes, "{flags:?}: nothing written");
+        assert!(
+            !text(&out).contains("compiled todo-backend"),
+            "{flags:?}: values are checked before building: {}",
+            text(&out)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_failures_name_the_problem_and_the_fix() {
     let server = FakeApiServer::start().await;
     let kubeconfig = server.kubeconfig("minikube");

@@ -129,6 +129,8 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
         None => current_context().unwrap_or_else(|| args.profile.clone()),
     };
     let kind = LocalCluster::detect(&context, &args.profile)?;
+    let base = vec![project::root().join(project::LOCAL_VALUES)];
+    check_values(&args.target, &args.common, &base)?;
     let minikube = Minikube::new(&args.profile);
     let docker_host = match kind {
         LocalCluster::Minikube => Some(prepare_minikube(&minikube, &args)?),
@@ -146,7 +148,6 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
         }
     }
     let pull_policy = local_pull_policy(&args.common.values)?;
-    let base = vec![project::root().join(project::LOCAL_VALUES)];
     let outcome = deploy_release(
         &runtime,
         &cluster,
@@ -167,6 +168,7 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
 /// Runs `deploy`.
 pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    check_values(&args.target, &args.common, &[])?;
     let runtime = runtime()?;
     let cluster = runtime.block_on(connect(args.target.context.as_deref()))?;
     let mut images = images(&args.common, None)?;
@@ -184,6 +186,36 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     )?;
     report(&outcome, started);
     Ok(())
+}
+
+/// Renders once with stand-in image tags, so that a malformed values file or a value the
+/// chart's schema refuses stops the deploy before minutes of building, and before any
+/// write to the cluster.
+fn check_values(
+    target: &Target,
+    common: &CommonDeployArgs,
+    base_files: &[PathBuf],
+) -> anyhow::Result<()> {
+    let overrides = Overrides {
+        images: project::SERVICES
+            .iter()
+            .map(|service| {
+                let repository = service.repository.to_string();
+                (service.name.to_string(), repository, "values-check".into())
+            })
+            .collect(),
+        pull_policy: None,
+        existing_secret: Some(project::SECRET_NAME.to_string()),
+    };
+    release::render(
+        None,
+        &target.release,
+        &target.namespace,
+        base_files,
+        &common.values,
+        &overrides,
+    )
+    .map(drop)
 }
 
 /// Makes sure minikube runs and returns how to reach its Docker daemon.
