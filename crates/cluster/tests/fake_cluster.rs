@@ -1001,6 +1001,104 @@ async fn port_forward_to_a_service_follows_a_replaced_pod_and_to_a_pod() {
     );
 }
 
+/// Run by `kubeconfig_is_found_as_kubectl_finds_it` in a child process with its own
+/// environment (tests cannot change their own): connects with the environment's kubeconfig
+/// resolution and prints what it reached.
+#[tokio::test]
+#[ignore = "a helper run in a child process by kubeconfig_is_found_as_kubectl_finds_it"]
+async fn connect_with_the_environment() {
+    match connect(ConnectOptions::default()).await {
+        Ok(cluster) => println!(
+            "CONNECTED context={} server={}",
+            cluster.context(),
+            cluster.server()
+        ),
+        Err(error) => println!("REFUSED {error}"),
+    }
+}
+
+/// What `connect_with_the_environment` printed with `KUBECONFIG` (None: unset) and `HOME`.
+fn connect_in_child(kubeconfig: Option<&str>, home: &std::path::Path) -> String {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--ignored",
+            "--exact",
+            "connect_with_the_environment",
+            "--nocapture",
+        ])
+        .env("HOME", home)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT");
+    match kubeconfig {
+        Some(list) => child.env("KUBECONFIG", list),
+        None => child.env_remove("KUBECONFIG"),
+    };
+    let output = child.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .find(|l| l.starts_with("CONNECTED") || l.starts_with("REFUSED"))
+        .unwrap_or_else(|| panic!("the child printed no answer: {stdout}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn kubeconfig_is_found_as_kubectl_finds_it() {
+    let server = FakeApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+
+    // A KUBECONFIG list is merged: the first file names the current context, the second
+    // defines it (and the first file's own entries win on equal names).
+    let first = dir.path().join("first");
+    std::fs::write(
+        &first,
+        "apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts:\n- name: stale\n  context:\n    cluster: stale\n    user: stale\nclusters:\n- name: stale\n  cluster:\n    server: http://127.0.0.1:1\nusers:\n- name: stale\n  user:\n    token: stale\n",
+    )
+    .unwrap();
+    let second = dir.path().join("second");
+    std::fs::write(
+        &second,
+        server
+            .kubeconfig("fake")
+            .replace("current-context: fake\n", ""),
+    )
+    .unwrap();
+    let list = format!("{}:{}", first.display(), second.display());
+    let merged = tokio::task::spawn_blocking({
+        let home = home.clone();
+        move || connect_in_child(Some(&list), &home)
+    });
+    assert_eq!(
+        merged.await.unwrap(),
+        format!("CONNECTED context=fake server={}", server.url())
+    );
+
+    // Without KUBECONFIG: ~/.kube/config.
+    std::fs::create_dir_all(home.join(".kube")).unwrap();
+    std::fs::write(home.join(".kube/config"), server.kubeconfig("home-cluster")).unwrap();
+    let found = tokio::task::spawn_blocking({
+        let home = home.clone();
+        move || connect_in_child(None, &home)
+    });
+    assert_eq!(
+        found.await.unwrap(),
+        format!("CONNECTED context=home-cluster server={}", server.url())
+    );
+
+    // Neither, and not inside a cluster: an error saying where it looked and what to do.
+    std::fs::remove_file(home.join(".kube/config")).unwrap();
+    let none = tokio::task::spawn_blocking(move || connect_in_child(None, &home));
+    let answer = none.await.unwrap();
+    assert!(
+        answer.contains("no KUBECONFIG, no ~/.kube/config, and not running inside a cluster")
+            && answer.contains("minikube start"),
+        "{answer}"
+    );
+}
+
 #[tokio::test]
 async fn connection_errors_name_context_server_and_fix() {
     let server = FakeApiServer::start().await;
