@@ -679,3 +679,69 @@ async fn preflight_failures_name_the_problem_and_the_fix() {
         );
     }
 }
+
+/// The doctor's row for `name` (`docker  ok  daemon at ...`), whitespace collapsed.
+fn doctor_row(output: &str, name: &str) -> String {
+    output
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .find(|line| line.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no `{name}` row in:\n{output}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_names_what_is_found_and_the_fix_for_what_is_not() {
+    let server = FakeApiServer::start().await;
+    let kubeconfig = server.kubeconfig("minikube");
+
+    // Everything there: minikube running, the context answering.
+    let sandbox = Sandbox::new(&kubeconfig, RUNNING, "unused");
+    let out =
+        tokio::task::block_in_place(|| sandbox.xtask(&["doctor", "--context", "minikube"], true));
+    let report = text(&out);
+    assert!(
+        doctor_row(&report, "minikube").starts_with("minikube ok profile `minikube` running"),
+        "{report}"
+    );
+    assert!(
+        doctor_row(&report, "kube context")
+            .starts_with(&format!("kube context ok `minikube` at {}", server.url())),
+        "{report}"
+    );
+
+    // Nothing usable: Docker unreachable, minikube stopped, the cluster down.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let sandbox = Sandbox::new(
+        &kubeconfig.replace(&server.url(), &dead_url),
+        STOPPED,
+        "unused",
+    );
+    let out = tokio::task::block_in_place(|| {
+        sandbox
+            .command(&["doctor", "--context", "minikube"], true)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .output()
+            .unwrap()
+    });
+    let report = text(&out);
+    assert!(!out.status.success(), "{report}");
+    assert!(report.contains("checks need attention"), "{report}");
+    let docker = doctor_row(&report, "docker");
+    assert!(
+        docker.starts_with("docker missing") && docker.contains("/nonexistent/docker.sock"),
+        "{report}"
+    );
+    assert!(
+        doctor_row(&report, "minikube").contains("minikube start -p minikube"),
+        "{report}"
+    );
+    let context = doctor_row(&report, "kube context");
+    assert!(
+        context.starts_with("kube context missing")
+            && context.contains("`minikube`")
+            && context.contains(&dead_url),
+        "{report}"
+    );
+}
