@@ -785,7 +785,7 @@ async fn custom_resources_are_applied_after_their_definition() {
 }
 
 #[tokio::test]
-async fn logs_of_a_workload_all_containers_and_follow() {
+async fn logs_of_a_workload_tail_since_all_containers_and_follow() {
     let env = env().await;
     env.server.set_auto_ready(true);
     deploy(&env.cluster, &request(vec![deployment("web:v1")]))
@@ -832,6 +832,28 @@ async fn logs_of_a_workload_all_containers_and_follow() {
     all.sort();
     assert_eq!(all.len(), 4);
     assert!(all.contains(&("sidecar".into(), "side".into())));
+
+    env.server.set_pod_log_aged(
+        NS,
+        "web-1",
+        "web",
+        &[
+            (Duration::from_secs(3600), "an hour ago"),
+            (Duration::from_secs(5), "just now"),
+        ],
+    );
+    let mut recent = LogsRequest::new(NS, Target::Pod("web-1".into()));
+    recent.container = Some("web".into());
+    recent.since = Some(Duration::from_secs(60));
+    let lines: Vec<String> = env
+        .cluster
+        .logs(&recent)
+        .await
+        .unwrap()
+        .map(|l| l.unwrap().line)
+        .collect()
+        .await;
+    assert_eq!(lines, ["just now"]);
 
     let mut follow = LogsRequest::new(NS, Target::Pod("web-1".into()));
     follow.follow = true;

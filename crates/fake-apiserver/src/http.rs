@@ -1035,6 +1035,15 @@ async fn logs(shared: &Shared, key: &Key, params: &Params) -> Response {
         .get("tailLines")
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or(usize::MAX);
+    let since = params
+        .get("sinceSeconds")
+        .and_then(|s| s.parse::<i64>().ok())
+        .map(|s| chrono::Utc::now() - chrono::Duration::seconds(s));
+    let lines: Vec<&String> = lines
+        .iter()
+        .filter(|(written, _)| since.is_none_or(|since| *written >= since))
+        .map(|(_, line)| line)
+        .collect();
     let start = lines.len().saturating_sub(tail);
     let text: String = lines[start..].iter().map(|l| format!("{l}\n")).collect();
     let Some(receiver) = receiver else {

@@ -24,7 +24,7 @@
 //!   and protobuf DELETE options are ignored; any other protobuf body answers 415;
 //! - watch streams (`?watch=true`, from a `resourceVersion` or with initial ADDED events;
 //!   `sendInitialEvents=true` ends those with the bookmark client-go's watch-list awaits);
-//! - pod logs (`/log`, with `container`, `tailLines`, `previous`, `follow`) and websocket
+//! - pod logs (`/log`, with `container`, `tailLines`, `sinceSeconds`, `previous`, `follow`) and websocket
 //!   port-forward (`/portforward`, channel protocol v4) to a TCP address a test names;
 //! - test hooks: set any object's status, add Pods and Events as a controller or kubelet
 //!   would, auto-readiness (workloads report ready as soon as written, Services get
@@ -62,6 +62,9 @@ pub struct FakeApiServer {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A log line and when the container wrote it.
+pub(crate) type LogEntry = (chrono::DateTime<chrono::Utc>, String);
+
 #[derive(Clone)]
 pub(crate) struct Shared {
     state: Arc<Mutex<State>>,
@@ -82,8 +85,8 @@ pub(crate) struct State {
     writes: Vec<String>,
     auto_ready: bool,
     reject_credentials: bool,
-    logs: HashMap<(String, String, String), Vec<String>>,
-    previous_logs: HashMap<(String, String, String), Vec<String>>,
+    logs: HashMap<(String, String, String), Vec<LogEntry>>,
+    previous_logs: HashMap<(String, String, String), Vec<LogEntry>>,
     port_targets: HashMap<(String, String, u16), SocketAddr>,
     log_tx: Option<tokio::sync::broadcast::Sender<(String, String, String, String)>>,
 }
@@ -310,12 +313,40 @@ impl FakeApiServer {
             pod.to_string(),
             container.to_string(),
         );
-        let lines = text.lines().map(str::to_string).collect();
+        let now = chrono::Utc::now();
+        let lines = text.lines().map(|line| (now, line.to_string())).collect();
         if previous {
             state.previous_logs.insert(key, lines);
         } else {
             state.logs.insert(key, lines);
         }
+    }
+
+    /// Sets a container's log to lines written some time ago (`age` before now), for
+    /// `sinceSeconds`.
+    pub fn set_pod_log_aged(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        lines: &[(std::time::Duration, &str)],
+    ) {
+        let now = chrono::Utc::now();
+        let entries = lines
+            .iter()
+            .map(|(age, line)| {
+                let age = chrono::Duration::from_std(*age).unwrap_or(chrono::Duration::zero());
+                (now - age, line.to_string())
+            })
+            .collect();
+        self.shared.lock().logs.insert(
+            (
+                namespace.to_string(),
+                pod.to_string(),
+                container.to_string(),
+            ),
+            entries,
+        );
     }
 
     /// Appends a line to a container's log (seen by followers).
@@ -326,7 +357,11 @@ impl FakeApiServer {
             pod.to_string(),
             container.to_string(),
         );
-        state.logs.entry(key).or_default().push(line.to_string());
+        state
+            .logs
+            .entry(key)
+            .or_default()
+            .push((chrono::Utc::now(), line.to_string()));
         if let Some(tx) = &state.log_tx {
             let _ = tx.send((
                 namespace.to_string(),
