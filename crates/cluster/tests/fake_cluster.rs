@@ -1586,6 +1586,128 @@ async fn deploykit_reads_and_upgrades_a_release_helms_client_installed() {
     assert_eq!(listed, json!([]));
 }
 
+const HELM_UPGRADE: &str = r#"
+import json, sys, helm_python as helm
+cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
+print(json.dumps(cfg.upgrade(sys.argv[4], sys.argv[3]), default=str))
+"#;
+
+fn helm_history(answer: &Value) -> Vec<(i64, String)> {
+    answer["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn helm_sees_failed_and_pending_revisions_deploykit_recorded_and_deploykit_unblocks_them() {
+    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+        return;
+    }
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let kubeconfig = env.dir.path().join("kubeconfig");
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    deploy(&env.cluster, &request(vec![config_map("a", "1")]))
+        .await
+        .0
+        .unwrap();
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    let err = env
+        .cluster
+        .deploy(
+            &request(vec![config_map("a", "2"), config_map("b", "2")]),
+            &mut move |event| {
+                if matches!(event, Progress::Applied { .. }) {
+                    trigger.cancel();
+                }
+            },
+            &cancel,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Interrupted { revision: 2, .. }),
+        "{err}"
+    );
+    let answer = helm_client(HELM_READ, &[kubeconfig, NS, "web"])
+        .await
+        .unwrap();
+    assert_eq!(
+        helm_history(&answer),
+        [(1, "deployed".into()), (2, "failed".into())]
+    );
+    assert_eq!(answer["status"]["status"], "failed");
+
+    // A revision left pending by a client that died: Helm's client refuses to go on...
+    let mut stuck = Release::new(
+        "web",
+        NS,
+        3,
+        Status::PendingUpgrade,
+        "Preparing upgrade",
+        chrono::Utc::now() - chrono::Duration::minutes(10),
+    );
+    stuck.manifest = "---\n".to_string() + &config_map("a", "3");
+    // Helm's client dereferences the chart of every record it lists.
+    stuck.chart = env.cluster.history("web", NS).await.unwrap()[0]
+        .chart
+        .clone();
+    let record = deploykit_cluster::release::to_secret(&stuck, ("createdAt", 3)).unwrap();
+    let mut record = serde_json::to_value(record).unwrap();
+    record["apiVersion"] = json!("v1");
+    record["kind"] = json!("Secret");
+    env.server.put(record);
+    let answer = helm_client(HELM_READ, &[kubeconfig, NS, "web"])
+        .await
+        .unwrap();
+    assert_eq!(helm_history(&answer)[2], (3, "pending-upgrade".to_string()));
+    let chart = helm_chart(env.dir.path());
+    let refused = helm_client(
+        HELM_UPGRADE,
+        &[kubeconfig, NS, "web", chart.to_str().unwrap()],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.contains("another operation (install/upgrade/rollback) is in progress"),
+        "{refused}"
+    );
+
+    // ...deploykit takes over, and Helm's client sees the release deployed again.
+    let (outcome, events) = deploy(&env.cluster, &request(vec![config_map("a", "4")])).await;
+    assert_eq!(outcome.unwrap().revision, 4);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Progress::TookOver {
+            revision: 3,
+            status: Status::PendingUpgrade,
+            ..
+        }
+    )));
+    let answer = helm_client(HELM_READ, &[kubeconfig, NS, "web"])
+        .await
+        .unwrap();
+    assert_eq!(
+        helm_history(&answer),
+        [
+            (1, "superseded".into()),
+            (2, "failed".into()),
+            (3, "failed".into()),
+            (4, "deployed".into())
+        ]
+    );
+    assert_eq!(answer["list"][0]["status"], "deployed");
+}
+
 #[tokio::test]
 async fn the_lease_is_renewed_while_a_long_deploy_waits() {
     let env = env().await;
