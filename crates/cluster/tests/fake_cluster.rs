@@ -1098,6 +1098,41 @@ async fn kubeconfig_is_found_as_kubectl_finds_it() {
         format!("CONNECTED context=fake server={}", server.url())
     );
 
+    // A context other than the current one, by name.
+    let both = dir.path().join("both");
+    std::fs::write(
+        &both,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: stale\nclusters:\n- name: stale\n  cluster:\n    server: http://127.0.0.1:1\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: stale\n  context:\n    cluster: stale\n    user: u\n- name: fake\n  context:\n    cluster: fake\n    user: u\nusers:\n- name: u\n  user:\n    token: t\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    let chosen = connect(ConnectOptions {
+        kubeconfig: Some(both.clone()),
+        context: Some("fake".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        (chosen.context(), chosen.server()),
+        ("fake", server.url().as_str())
+    );
+    let current = connect(ConnectOptions {
+        kubeconfig: Some(both),
+        timeout: Some(Duration::from_secs(2)),
+        ..Default::default()
+    })
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        current.to_string().contains("context `stale`")
+            && current.to_string().contains("http://127.0.0.1:1"),
+        "{current}"
+    );
+
     // Without KUBECONFIG: ~/.kube/config.
     std::fs::create_dir_all(home.join(".kube")).unwrap();
     std::fs::write(home.join(".kube/config"), server.kubeconfig("home-cluster")).unwrap();
