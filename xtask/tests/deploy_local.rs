@@ -117,21 +117,10 @@ fn deployment_image(server: &FakeApiServer, name: &str) -> String {
 /// runs `deploy-local --port-forward=PORT`, fetches a page through the forward, then
 /// interrupts it as Ctrl-C would and expects a clean exit.
 async fn forward_until_interrupted(server: &FakeApiServer, sandbox: &Sandbox) {
-    let deployment = server
-        .get("apps/v1", "Deployment", Some("todo"), "todo-app-frontend")
-        .unwrap();
-    let template = &deployment["spec"]["template"];
-    let container_port = template["spec"]["containers"][0]["ports"][0]["containerPort"]
+    let pod = ready_pod_of(server, "todo-app-frontend", "todo-app-frontend-1");
+    let container_port = pod["spec"]["containers"][0]["ports"][0]["containerPort"]
         .as_u64()
         .unwrap() as u16;
-    server.put(serde_json::json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "todo-app-frontend-1", "namespace": "todo",
-                     "labels": template["metadata"]["labels"],
-                     "creationTimestamp": "2026-01-01T00:00:00Z"},
-        "spec": template["spec"],
-        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
-    }));
     let page = http_stand_in("<h1>Tasks</h1>").await;
     server.set_port_target("todo", "todo-app-frontend-1", container_port, page);
 
@@ -178,6 +167,25 @@ async fn forward_until_interrupted(server: &FakeApiServer, sandbox: &Sandbox) {
         "Ctrl-C ends the forward cleanly: {status}"
     );
     server.remove("v1", "Pod", Some("todo"), "todo-app-frontend-1");
+}
+
+/// Puts a ready Pod made from `deployment`'s template, as its ReplicaSet would, and
+/// returns it.
+fn ready_pod_of(server: &FakeApiServer, deployment: &str, pod: &str) -> serde_json::Value {
+    let deployment = server
+        .get("apps/v1", "Deployment", Some("todo"), deployment)
+        .unwrap();
+    let template = &deployment["spec"]["template"];
+    let pod = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": pod, "namespace": "todo",
+                     "labels": template["metadata"]["labels"],
+                     "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": template["spec"],
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+    });
+    server.put(pod.clone());
+    pod
 }
 
 /// A loopback HTTP server answering every request with `body`.
@@ -523,8 +531,8 @@ async fn a_stopped_minikube_is_started_and_the_users_values_apply() {
              esac\n"
         ),
     );
-    let values = sandbox.dir.path().join("debug.yaml");
-    std::fs::write(&values, "config:\n  logLevel: debug\n").unwrap();
+    let values = sandbox.dir.path().join("quiet.yaml");
+    std::fs::write(&values, "config:\n  logLevel: warn\n").unwrap();
     let values = values.display().to_string();
     let args = [
         "deploy-local",
@@ -562,7 +570,7 @@ async fn a_stopped_minikube_is_started_and_the_users_values_apply() {
         .map(|map| map["data"]["LOG_LEVEL"].clone())
         .collect();
     assert!(
-        log_levels.contains(&serde_json::json!("debug")),
+        log_levels.contains(&serde_json::json!("warn")),
         "{log_levels:?}"
     );
 
@@ -743,5 +751,103 @@ async fn doctor_names_what_is_found_and_the_fix_for_what_is_not() {
             && context.contains("`minikube`")
             && context.contains(&dead_url),
         "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_diff_history_rollback_logs_and_undeploy() {
+    let server = FakeApiServer::start().await;
+    server.set_auto_ready(true);
+    let sandbox = Sandbox::new(
+        &server.kubeconfig("minikube"),
+        RUNNING,
+        "unix:///var/run/docker.sock",
+    );
+    let xtask = |args: &[&str]| {
+        let out = tokio::task::block_in_place(|| {
+            sandbox.xtask(&[args, &["--context", "minikube"]].concat(), true)
+        });
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        text(&out)
+    };
+    // Images given: nothing to build, so no Docker is needed.
+    let given = [
+        "--image",
+        "backend=todo-backend:aaaaaaaaaaaa",
+        "--image",
+        "frontend=todo-frontend:bbbbbbbbbbbb",
+    ];
+    xtask(&[&["deploy-local"], &given[..]].concat());
+
+    let status = xtask(&["status"]);
+    assert!(
+        status.contains("release todo-app in todo: revision 1, deployed"),
+        "{status}"
+    );
+    assert!(
+        status.contains("Deployment/todo-app-backend") && status.contains(": ready"),
+        "{status}"
+    );
+
+    let unchanged = xtask(&["diff", "--local"]);
+    assert!(unchanged.contains("no changes"), "{unchanged}");
+    let quiet = ["--set", "config.logLevel=warn"];
+    let preview = xtask(&[&["diff", "--local"], &quiet[..]].concat());
+    assert!(preview.contains("update ConfigMap/"), "{preview}");
+    assert!(preview.contains(r#""debug" -> "warn""#), "{preview}");
+    assert!(!preview.contains("create"), "{preview}");
+
+    xtask(&[&["deploy-local"], &given[..], &quiet[..]].concat());
+    let history = xtask(&["history"]);
+    let rows: Vec<Vec<&str>> = history
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{history}");
+    assert_eq!((rows[0][0], rows[0][2]), ("1", "superseded"), "{history}");
+    assert_eq!((rows[1][0], rows[1][2]), ("2", "deployed"), "{history}");
+
+    let rolled = xtask(&["rollback", "1"]);
+    assert!(
+        rolled.contains("rolled back: revision 3 is deployed"),
+        "{rolled}"
+    );
+    let config_maps = server.names("v1", "ConfigMap", Some("todo"));
+    let levels: Vec<serde_json::Value> = config_maps
+        .iter()
+        .filter_map(|name| server.get("v1", "ConfigMap", Some("todo"), name))
+        .map(|map| map["data"]["LOG_LEVEL"].clone())
+        .collect();
+    assert!(levels.contains(&serde_json::json!("debug")), "{levels:?}");
+
+    ready_pod_of(&server, "todo-app-backend", "todo-app-backend-1");
+    server.set_pod_log(
+        "todo",
+        "todo-app-backend-1",
+        "backend",
+        false,
+        "listening on 0.0.0.0:8000",
+    );
+    let logs = xtask(&["logs", "backend"]);
+    assert!(
+        logs.contains("todo-app-backend-1/backend listening on 0.0.0.0:8000"),
+        "{logs}"
+    );
+
+    let removed = xtask(&["undeploy"]);
+    assert!(removed.contains("release todo-app removed"), "{removed}");
+    assert!(
+        server
+            .names("apps/v1", "Deployment", Some("todo"))
+            .is_empty()
+    );
+    let out =
+        tokio::task::block_in_place(|| sandbox.xtask(&["history", "--context", "minikube"], true));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("has no revisions in namespace `todo`"),
+        "{}",
+        text(&out)
     );
 }
