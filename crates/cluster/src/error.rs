@@ -117,6 +117,23 @@ pub enum Error {
         /// When the lease expires unless renewed (RFC 3339).
         expires: String,
     },
+    /// The latest revision is pending and no deploykit lease covers it: the client that
+    /// wrote it (Helm holds no lease) may still be at work.
+    #[error(
+        "release `{release}` revision {revision} is {status} since {since}, written by a client that holds no deploykit lease (helm, or a deploykit that crashed before taking one): wait for it to finish; if that client has stopped, deploy again after {until}, when deploykit takes the revision over"
+    )]
+    PendingElsewhere {
+        /// The release name.
+        release: String,
+        /// The pending revision.
+        revision: u32,
+        /// Its pending status.
+        status: crate::release::Status,
+        /// When it was written (RFC 3339).
+        since: String,
+        /// When deploykit will treat it as abandoned (RFC 3339).
+        until: String,
+    },
     /// The caller cancelled the operation; the revision is recorded as failed.
     #[error(
         "deploy of release `{release}` revision {revision} was interrupted; the revision is recorded as failed and the next deploy continues from there"

@@ -87,8 +87,8 @@ pub use error::{Error, Result};
 pub use manifest::ObjectRef;
 pub use observe::{ForwardEvent, LogLine, LogsRequest, PortForward, PortForwardRequest, Target};
 pub use ops::{
-    DeployOutcome, DiffAction, ObjectDiff, Progress, ReleaseRequest, ReleaseStatus,
-    UninstallOutcome,
+    DeployOutcome, DiffAction, FOREIGN_PENDING_GRACE, ObjectDiff, Progress, ReleaseRequest,
+    ReleaseStatus, UninstallOutcome,
 };
 pub use release::{ChartMetadata, Release, Status};
 pub use tokio_util::sync::CancellationToken;

@@ -252,6 +252,17 @@ fn parse_sorted(streams: &[String]) -> Result<Vec<Manifest>> {
 }
 
 /// The manifests an object set of a stored revision had.
+/// How long a pending revision with no lease is left to the client that wrote it: Helm's
+/// default `--timeout`, the longest a Helm operation runs unless told otherwise.
+pub const FOREIGN_PENDING_GRACE: Duration = Duration::from_secs(5 * 60);
+
+/// When a pending revision written at `written` (RFC 3339) without a lease counts as
+/// abandoned; None when the time cannot be read (then it already does).
+fn foreign_pending_until(written: &str) -> Option<chrono::DateTime<Utc>> {
+    let written = chrono::DateTime::parse_from_rfc3339(written).ok()?;
+    Some(written.with_timezone(&Utc) + chrono::Duration::from_std(FOREIGN_PENDING_GRACE).ok()?)
+}
+
 fn stored_manifests(release: &Release) -> Vec<Manifest> {
     manifest::parse_manifests(std::slice::from_ref(&release.manifest)).unwrap_or_default()
 }
@@ -429,7 +440,9 @@ impl Cluster {
         }
     }
 
-    /// Marks a revision left pending by a stopped client as failed.
+    /// Marks a revision left pending by a stopped client as failed. A pending revision
+    /// that no lease covered is only taken for abandoned once it is older than
+    /// [`FOREIGN_PENDING_GRACE`]: until then its writer (Helm holds no lease) may be at work.
     async fn take_over_stale(
         &self,
         history: &mut [Release],
@@ -443,6 +456,18 @@ impl Cluster {
             return Ok(None);
         }
         let status = latest.info.status;
+        if expired_holder.is_none()
+            && let Some(until) = foreign_pending_until(&latest.info.last_deployed)
+            && Utc::now() < until
+        {
+            return Err(Error::PendingElsewhere {
+                release: latest.name.clone(),
+                revision: latest.version,
+                status,
+                since: latest.info.last_deployed.clone(),
+                until: until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            });
+        }
         let who = expired_holder
             .clone()
             .map(|h| format!("{h} stopped (its lease expired)"))

@@ -44,6 +44,7 @@ macro_rules! shared_scenarios {
         $test!(an_image_missing_from_the_cluster_is_diagnosed_and_atomic_rolls_back);
         $test!(a_stale_pending_revision_is_taken_over_with_a_message);
         $test!(a_pending_upgrade_left_without_a_lease_is_taken_over);
+        $test!(a_recent_pending_upgrade_without_a_lease_is_left_to_its_writer);
         $test!(a_second_concurrent_deploy_refuses_naming_the_first_or_waits_for_it);
     };
 }
@@ -1122,6 +1123,56 @@ pub async fn a_pending_upgrade_left_without_a_lease_is_taken_over(target: &Targe
         history[1].info.description
     );
     assert_eq!(target.value_of("a").await.as_deref(), Some("3"));
+}
+
+/// Helm holds no lease: a pending revision it wrote a minute ago may still be in progress,
+/// so deploykit refuses, says until when, and changes nothing.
+pub async fn a_recent_pending_upgrade_without_a_lease_is_left_to_its_writer(target: &Target<'_>) {
+    deploy(target, &request(target, vec![config_map("a", "1")]))
+        .await
+        .0
+        .unwrap();
+    let mut busy = Release::new(
+        RELEASE,
+        target.namespace,
+        2,
+        Status::PendingUpgrade,
+        "Preparing upgrade",
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    );
+    busy.manifest = "---\n".to_string() + &config_map("a", "2");
+    let record = release::to_secret(&busy, ("createdAt", 2)).unwrap();
+    target
+        .secrets()
+        .create(&PostParams::default(), &record)
+        .await
+        .unwrap();
+
+    let (outcome, _) = deploy(target, &request(target, vec![config_map("a", "3")])).await;
+    let err = outcome.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::PendingElsewhere {
+                revision: 2,
+                status: Status::PendingUpgrade,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("wait for it to finish"), "{err}");
+    let history = target
+        .cluster
+        .history(RELEASE, target.namespace)
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&history),
+        [(1, Status::Deployed), (2, Status::PendingUpgrade)]
+    );
+    assert_eq!(target.value_of("a").await.as_deref(), Some("1"));
+    assert!(leases(target).await.is_empty(), "the lease is given back");
 }
 
 /// Needs a multi-threaded runtime: the first deploy is held inside its progress callback.
