@@ -226,6 +226,23 @@ async fn fetch(port: u16) -> String {
     String::from_utf8_lossy(&answer).to_string()
 }
 
+/// A fake API server whose controllers make every workload ready at once.
+async fn ready_server() -> FakeApiServer {
+    let server = FakeApiServer::start().await;
+    server.set_auto_ready(true);
+    server
+}
+
+/// The LOG_LEVEL of every ConfigMap in namespace todo that sets one.
+fn log_levels(server: &FakeApiServer) -> Vec<String> {
+    server
+        .names("v1", "ConfigMap", Some("todo"))
+        .iter()
+        .filter_map(|name| server.get("v1", "ConfigMap", Some("todo"), name))
+        .filter_map(|map| map["data"]["LOG_LEVEL"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// Runs deploy-local while this test's runtime keeps serving the fake API server.
 async fn run(sandbox: &Sandbox, args: Vec<String>) -> Output {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -237,8 +254,7 @@ async fn deploy_redeploy_change_and_atomic_failure() {
     if !docker_available() {
         return;
     }
-    let server = FakeApiServer::start().await;
-    server.set_auto_ready(true);
+    let server = ready_server().await;
     let sandbox = Sandbox::new(
         &server.kubeconfig("minikube"),
         RUNNING,
@@ -388,8 +404,7 @@ async fn kind_loads_each_image_once() {
     if !docker_available() {
         return;
     }
-    let server = FakeApiServer::start().await;
-    server.set_auto_ready(true);
+    let server = ready_server().await;
     let sandbox = Sandbox::new(&server.kubeconfig("kind-dev"), RUNNING, "unused");
     let calls = sandbox.dir.path().join("kind-calls");
     sandbox.add_program(
@@ -458,8 +473,7 @@ async fn deploy_pushes_to_the_registry_and_deploys_from_there() {
     if !docker_available() {
         return;
     }
-    let server = FakeApiServer::start().await;
-    server.set_auto_ready(true);
+    let server = ready_server().await;
     let registry = deploykit_fake_registry::FakeRegistry::start_with_credentials("ci", "pw").await;
     let sandbox = Sandbox::new(&server.kubeconfig("prod-eu"), RUNNING, "unused");
     let docker_config = sandbox.dir.path().join("docker");
@@ -508,8 +522,7 @@ async fn a_stopped_minikube_is_started_and_the_users_values_apply() {
     if !docker_available() {
         return;
     }
-    let server = FakeApiServer::start().await;
-    server.set_auto_ready(true);
+    let server = ready_server().await;
     let sandbox = Sandbox::new(
         &server.kubeconfig("dev"),
         RUNNING,
@@ -563,16 +576,7 @@ async fn a_stopped_minikube_is_started_and_the_users_values_apply() {
         backend["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
         "IfNotPresent"
     );
-    let config_maps = server.names("v1", "ConfigMap", Some("todo"));
-    let log_levels: Vec<serde_json::Value> = config_maps
-        .iter()
-        .filter_map(|name| server.get("v1", "ConfigMap", Some("todo"), name))
-        .map(|map| map["data"]["LOG_LEVEL"].clone())
-        .collect();
-    assert!(
-        log_levels.contains(&serde_json::json!("warn")),
-        "{log_levels:?}"
-    );
+    assert_eq!(log_levels(&server), ["warn"]);
 
     // Bad values stop the deploy before anything is written, naming the problem.
     let writes = server.writes();
@@ -756,8 +760,7 @@ async fn doctor_names_what_is_found_and_the_fix_for_what_is_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_diff_history_rollback_logs_and_undeploy() {
-    let server = FakeApiServer::start().await;
-    server.set_auto_ready(true);
+    let server = ready_server().await;
     let sandbox = Sandbox::new(
         &server.kubeconfig("minikube"),
         RUNNING,
@@ -813,13 +816,7 @@ async fn status_diff_history_rollback_logs_and_undeploy() {
         rolled.contains("rolled back: revision 3 is deployed"),
         "{rolled}"
     );
-    let config_maps = server.names("v1", "ConfigMap", Some("todo"));
-    let levels: Vec<serde_json::Value> = config_maps
-        .iter()
-        .filter_map(|name| server.get("v1", "ConfigMap", Some("todo"), name))
-        .map(|map| map["data"]["LOG_LEVEL"].clone())
-        .collect();
-    assert!(levels.contains(&serde_json::json!("debug")), "{levels:?}");
+    assert_eq!(log_levels(&server), ["debug"]);
 
     ready_pod_of(&server, "todo-app-backend", "todo-app-backend-1");
     server.set_pod_log(
