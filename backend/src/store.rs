@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 use crate::config::Database;
 use crate::model::{
@@ -16,6 +16,9 @@ use crate::model::{
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a PostgreSQL connection may sit idle before it is checked before use.
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 const TASK_COLUMNS: &str =
     "id, title, description, completed, priority, due_date, tags, created_at, updated_at";
@@ -98,9 +101,12 @@ impl Store {
         let options = match database {
             Database::Sqlite { path, .. } => {
                 prepare_sqlite_folder(path)?;
+                // A connection to a local file does not go stale: no ping before each use
+                // (it would cost a round trip to the connection's thread per query).
                 AnyPoolOptions::new()
                     .max_connections(8)
                     .min_connections(1)
+                    .test_before_acquire(false)
                     .after_connect(|connection, _| {
                         Box::pin(async move {
                             connection
@@ -113,7 +119,19 @@ impl Store {
                         })
                     })
             }
-            Database::Postgres { .. } => AnyPoolOptions::new().max_connections(10),
+            // Ping only connections that sat idle for a while (the server or a proxy may have
+            // closed them), not before every query: that would double the round trips.
+            Database::Postgres { .. } => AnyPoolOptions::new()
+                .max_connections(10)
+                .test_before_acquire(false)
+                .before_acquire(|connection, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                            connection.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                }),
         };
         let pool = options
             .acquire_timeout(Duration::from_secs(10))
@@ -251,17 +269,12 @@ impl Store {
                 "CASE priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, id DESC"
             }
         };
-        // The objects are built in the aggregate's argument (not in the subquery), so the
-        // database passes them on as JSON instead of re-parsing each one as text.
         let page = match self.kind {
+            // Each row holds its task's JSON (a generated column, see the migrations): the
+            // page is those texts joined.
             Kind::Sqlite => format!(
-                "SELECT json_group_array(json_object(\
-                 'id', id, 'title', title, 'description', description, \
-                 'completed', json(CASE WHEN completed = 1 THEN 'true' ELSE 'false' END), \
-                 'priority', priority, 'due_date', due_date, 'tags', json(tags), \
-                 'created_at', created_at, 'updated_at', updated_at)) \
-                 FROM (SELECT {TASK_COLUMNS} FROM tasks WHERE {filter} ORDER BY {order} \
-                 LIMIT $2 OFFSET $3)"
+                "SELECT '[' || COALESCE(group_concat(json, ','), '') || ']' FROM (\
+                 SELECT json FROM tasks WHERE {filter} ORDER BY {order} LIMIT $2 OFFSET $3)"
             ),
             Kind::Postgres => format!(
                 "SELECT COALESCE(json_agg(obj ORDER BY position), '[]'::json)::text FROM (\

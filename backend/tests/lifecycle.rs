@@ -199,6 +199,101 @@ fn terminate(child: Child) -> Output {
 }
 
 #[tokio::test]
+async fn a_sqlite_database_of_the_first_schema_keeps_its_tasks_and_ids() {
+    use sqlx::Connection;
+    // The database as the first release left it: migration 0001 applied, tasks in it, the
+    // newest one deleted.
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first-migrations");
+    std::fs::create_dir(&first).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/sqlite/0001_init.sql"
+        ),
+        first.join("0001_init.sql"),
+    )
+    .unwrap();
+    let url = format!("sqlite://{}/todo.db", dir.path().display());
+    let mut connection = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(first.as_path())
+        .await
+        .unwrap()
+        .run(&mut connection)
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO users (email, password_hash, created_at) \
+         VALUES ('old@example.com', 'x', '2025-01-01T00:00:00.000Z')",
+        "INSERT INTO tasks (user_id, title, description, completed, priority, due_date, tags, \
+         created_at, updated_at) VALUES \
+         (1, 'say \"hi\" ✓', 'two\nlines', 1, 'high', '2030-01-02', '[\"a\",\"b\"]', \
+          '2025-01-01T00:00:00.000Z', '2025-01-02T00:00:00.000Z'), \
+         (1, 'plain', '', 0, 'low', NULL, '[]', \
+          '2025-01-03T00:00:00.000Z', '2025-01-03T00:00:00.000Z'), \
+         (1, 'deleted', '', 0, 'medium', NULL, '[]', \
+          '2025-01-04T00:00:00.000Z', '2025-01-04T00:00:00.000Z')",
+        "DELETE FROM tasks WHERE id = 3",
+    ] {
+        sqlx::query(sql).execute(&mut connection).await.unwrap();
+    }
+    connection.close().await.unwrap();
+
+    let config = common::config(&[
+        ("DATABASE_URL", &url),
+        ("BETTER_AUTH_SECRET", common::SECRET),
+    ]);
+    let server = TestServer::start_config(config, TestDb::existing(&url)).await;
+    let keys = todo_backend::auth::Keys::new(
+        &todo_backend::config::Secret::new(common::SECRET),
+        Duration::from_secs(60),
+        todo_backend::config::PasswordCost::Minimal,
+    );
+    let token = keys.issue(1).unwrap().token;
+    let (status, list) = server
+        .call(Method::GET, "/api/tasks", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(
+        list,
+        json!({
+            "tasks": [
+                {"id": 2, "title": "plain", "description": "", "completed": false,
+                 "priority": "low", "due_date": null, "tags": [],
+                 "created_at": "2025-01-03T00:00:00.000Z", "updated_at": "2025-01-03T00:00:00.000Z"},
+                {"id": 1, "title": "say \"hi\" ✓", "description": "two\nlines", "completed": true,
+                 "priority": "high", "due_date": "2030-01-02", "tags": ["a", "b"],
+                 "created_at": "2025-01-01T00:00:00.000Z", "updated_at": "2025-01-02T00:00:00.000Z"}
+            ],
+            "total": 2,
+            "counts": {"all": 2, "open": 1, "done": 1}
+        })
+    );
+    // The deleted task's id is not handed out again; changes show in the list at once.
+    let task = server.create(&token, json!({"title": "new"})).await;
+    assert_eq!(task["id"], 4);
+    let (status, _) = server
+        .call(Method::POST, "/api/tasks/2/toggle", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = server
+        .call(Method::GET, "/api/tasks", Some(&token), None)
+        .await;
+    let ids: Vec<&Value> = list["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| &task["id"])
+        .collect();
+    assert_eq!(ids, [4, 2, 1]);
+    assert_eq!(list["tasks"][1]["completed"], true);
+    assert_eq!(list["tasks"][0], task);
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn production_binary_logs_json_without_secrets_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
