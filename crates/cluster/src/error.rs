@@ -71,7 +71,7 @@ pub enum Error {
         fields: String,
     },
     /// A call to the API server failed.
-    #[error("{action} failed: {source}")]
+    #[error("{action} failed: {}", describe(source))]
     Api {
         /// What was being done, on which object.
         action: String,
@@ -164,6 +164,18 @@ pub enum Error {
         /// What to do.
         fix: String,
     },
+    /// An uninstall stopped on an object it could not delete; the release is left
+    /// `uninstalling` and running the uninstall again continues it.
+    #[error(
+        "uninstall of release `{release}` stopped, the release is left uninstalling: {cause}; fix that, then run the uninstall again to finish it"
+    )]
+    UninstallStopped {
+        /// The release name.
+        release: String,
+        /// Why it stopped.
+        #[source]
+        cause: Box<Error>,
+    },
     /// A local socket for port-forwarding failed.
     #[error("port-forward on 127.0.0.1:{port} failed: {source}; pick a free local port")]
     LocalPort {
@@ -173,6 +185,27 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The API server's own words for an error it answered (not kube's debug dump of the
+/// response), with the fix for refused credentials.
+fn describe(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(response) => {
+            let fix = match response.code {
+                401 => ": the credentials were refused (expired?): log in to the cluster again",
+                403 => {
+                    ": your credentials may not do this (`kubectl auth can-i --list` shows what they may); ask for a role that allows it"
+                }
+                _ => "",
+            };
+            format!(
+                "{} ({} {}){fix}",
+                response.message, response.code, response.reason
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 fn rolled_back_note(rolled_back_to: &Option<u32>) -> String {

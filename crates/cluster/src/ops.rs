@@ -823,7 +823,11 @@ impl Cluster {
             self.update_record(&latest).await?;
             let (deleted, kept) = self
                 .remove_objects(&stored_manifests(&latest), namespace, progress)
-                .await?;
+                .await
+                .map_err(|cause| Error::UninstallStopped {
+                    release: name.into(),
+                    cause: Box::new(cause),
+                })?;
             for record in &history {
                 self.delete_record(record).await?;
             }

@@ -319,6 +319,17 @@ async fn resource(
         }
         (Method::DELETE, None) => {
             let mut state = shared.lock();
+            let object = (ty.kind.clone(), key.2.clone(), key.3.clone());
+            if state.forbidden_deletes.contains(&object) {
+                return error_response(&ApiError::new(
+                    403,
+                    "Forbidden",
+                    format!(
+                        "{} \"{}\" is forbidden: User \"test\" cannot delete resource \"{}\" in the namespace \"{}\"",
+                        ty.plural, key.3, ty.plural, key.2
+                    ),
+                ));
+            }
             respond(state.delete(&ty, &key, dry_run, shared))
         }
         _ => error_response(&not_found_path()),

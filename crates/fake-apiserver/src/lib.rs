@@ -85,6 +85,8 @@ pub(crate) struct State {
     writes: Vec<String>,
     auto_ready: bool,
     reject_credentials: bool,
+    /// `(kind, namespace, name)` of objects whose DELETE answers 403, as RBAC would.
+    forbidden_deletes: std::collections::BTreeSet<(String, String, String)>,
     logs: HashMap<(String, String, String), Vec<LogEntry>>,
     previous_logs: HashMap<(String, String, String), Vec<LogEntry>>,
     port_targets: HashMap<(String, String, u16), SocketAddr>,
@@ -111,6 +113,7 @@ impl FakeApiServer {
             writes: Vec::new(),
             auto_ready: false,
             reject_credentials: false,
+            forbidden_deletes: Default::default(),
             logs: HashMap::new(),
             previous_logs: HashMap::new(),
             port_targets: HashMap::new(),
@@ -177,6 +180,22 @@ impl FakeApiServer {
     /// Answers every request with 401 Unauthorized, as a server does for expired credentials.
     pub fn set_reject_credentials(&self, on: bool) {
         self.shared.lock().reject_credentials = on;
+    }
+
+    /// Makes every DELETE of this object answer 403 Forbidden (on) or work again (off), as
+    /// a server does when the client's role may not delete it.
+    pub fn set_forbid_delete(&self, kind: &str, namespace: Option<&str>, name: &str, on: bool) {
+        let object = (
+            kind.to_string(),
+            namespace.unwrap_or_default().to_string(),
+            name.to_string(),
+        );
+        let mut state = self.shared.lock();
+        if on {
+            state.forbidden_deletes.insert(object);
+        } else {
+            state.forbidden_deletes.remove(&object);
+        }
     }
 
     /// Stores (creates or replaces) an object as a controller or kubelet would: not counted
