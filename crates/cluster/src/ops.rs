@@ -9,10 +9,11 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::{Change, Cluster};
 use crate::compare::{self, APPLIED_HASH, FieldChange};
 use crate::error::{Error, Result};
-use crate::manifest::{self, Manifest, ObjectRef, UNINSTALL_ORDER, sort_by_kind};
+use crate::manifest::{self, Manifest, ObjectRef};
 use crate::observe::WaitFailure;
 use crate::release::{Chart, ChartMetadata, Release, Status};
 use crate::wait::{Readiness, Verdict};
+use deploykit_kind_order::{UNINSTALL_ORDER, sort_by_kind};
 
 /// A rendered release to deploy.
 #[derive(Debug, Clone)]
