@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::error::ChartError;
 use crate::ignore::IgnoreRules;
-use crate::value::{Map, Value};
+use crate::value::{Map, Value, lossy_text};
 use crate::yaml::parse::{YamlError, parse, parse_map};
 
 /// A file of a chart: its path relative to the chart root (with `/`) and its bytes.
@@ -156,8 +156,8 @@ impl Chart {
                 "Chart.yaml" => metadata = Some(parse_metadata(&file.data)?),
                 "Chart.lock" | "requirements.lock" => {}
                 "values.yaml" => {
-                    values = parse_map(&String::from_utf8_lossy(&file.data), "common.Values")
-                        .map_err(|error| {
+                    values =
+                        parse_map(&lossy_text(&file.data), "common.Values").map_err(|error| {
                             ChartError::load(format!("cannot load values.yaml: {error}"))
                         })?;
                 }
@@ -169,7 +169,7 @@ impl Chart {
                     schema = Some(Arc::new(json));
                 }
                 "requirements.yaml" => {
-                    let text = String::from_utf8_lossy(&file.data);
+                    let text = lossy_text(&file.data);
                     let map = parse_map(&text, "chart.Requirements").map_err(|error| {
                         ChartError::load(format!("cannot load requirements.yaml: {error}"))
                     })?;
@@ -456,7 +456,7 @@ fn get_strings(map: &Map, key: &str, field: &str) -> Result<Vec<String>, ChartEr
 }
 
 fn parse_metadata(data: &[u8]) -> Result<Metadata, ChartError> {
-    let text = String::from_utf8_lossy(data);
+    let text = lossy_text(data);
     let map = match parse(&text).map_err(chart_yaml_error)? {
         Value::Nil => Map::new(),
         Value::Map(map) => map.into_inner(),

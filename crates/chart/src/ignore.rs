@@ -14,7 +14,11 @@ pub struct IgnoreRules {
 
 #[derive(Debug, Clone)]
 struct Pattern {
-    glob: String,
+    /// The pattern's characters, split once (matching runs per file of the chart).
+    glob: Vec<char>,
+    /// Whether the glob is well-formed; Go's `Match` fails (no match) on every name
+    /// otherwise.
+    valid: bool,
     negate: bool,
     must_dir: bool,
     anchor: Anchor,
@@ -73,8 +77,10 @@ impl IgnoreRules {
         } else {
             (Anchor::BaseName, rule)
         };
+        let glob: Vec<char> = glob.chars().collect();
         self.patterns.push(Pattern {
-            glob: glob.to_string(),
+            valid: validate(&glob).is_ok(),
+            glob,
             negate,
             must_dir,
             anchor,
@@ -87,12 +93,16 @@ impl IgnoreRules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        let path_chars: Vec<char> = path.chars().collect();
+        let base_chars: Vec<char> = base_name(path).chars().collect();
         for pattern in &self.patterns {
             let name = match pattern.anchor {
-                Anchor::Root | Anchor::Path => path,
-                Anchor::BaseName => base_name(path),
+                Anchor::Root | Anchor::Path => &path_chars,
+                Anchor::BaseName => &base_chars,
             };
-            let matched = go_match(&pattern.glob, name).unwrap_or(false);
+            // A well-formed glob never fails part-way (every token is checked), so
+            // the result is Go's `Match` result.
+            let matched = pattern.valid && match_from(&pattern.glob, name).unwrap_or(false);
             if pattern.negate {
                 if pattern.must_dir && !is_dir {
                     return true;

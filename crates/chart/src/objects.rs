@@ -356,7 +356,7 @@ impl Files {
 
     /// `Get`: the text at `name`, empty when absent.
     pub fn get(&self, name: &str) -> String {
-        String::from_utf8_lossy(&self.get_bytes(name)).into_owned()
+        crate::value::lossy_text(&self.get_bytes(name)).into_owned()
     }
 
     /// `Glob`: the files whose paths match a gobwas-style pattern (`*` stays within a
@@ -378,7 +378,7 @@ impl Files {
         let Some(data) = self.files.get(name) else {
             return Vec::new();
         };
-        let mut text = String::from_utf8_lossy(data).into_owned();
+        let mut text = crate::value::lossy_text(data).into_owned();
         if text.ends_with('\n') {
             text.pop();
         }
@@ -396,7 +396,7 @@ impl Files {
 
     /// `AsConfig`: the files as ConfigMap `data` YAML (base name → text).
     pub fn as_config(&self) -> String {
-        self.as_yaml(|data| String::from_utf8_lossy(data).into_owned())
+        self.as_yaml(|data| crate::value::lossy_text(data).into_owned())
     }
 
     /// `AsSecrets`: the files as Secret `data` YAML (base name → base64).

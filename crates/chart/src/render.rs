@@ -1,6 +1,7 @@
 //! Rendering: values in, Helm's engine result out (`template path → text`), with the
 //! same scoping, template order and error wording as Helm's `engine.Render`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -200,21 +201,21 @@ struct Context {
 }
 
 /// One template with the dot it renders with.
-struct Source {
+struct Source<'a> {
     name: String,
-    text: String,
+    text: Cow<'a, str>,
     dot: Map,
 }
 
 /// Helm's `recAllTpls`: each chart's templates get a dot whose `.Values` is the chart's
 /// own scope; returns the chart's dot (for the parent's `.Subcharts`).
-fn collect_templates(
-    chart: &Chart,
+fn collect_templates<'a>(
+    chart: &'a Chart,
     parent_values: &Value,
     full_path: &str,
     is_root: bool,
     context: &Context,
-    out: &mut Vec<Source>,
+    out: &mut Vec<Source<'a>>,
 ) -> Map {
     let values = if is_root {
         parent_values.clone()
@@ -255,7 +256,7 @@ fn collect_templates(
         template_dot.insert("Template".into(), Value::map(info));
         out.push(Source {
             name,
-            text: String::from_utf8_lossy(&template.data).into_owned(),
+            text: crate::value::lossy_text(&template.data),
             dot: template_dot,
         });
     }
@@ -264,16 +265,18 @@ fn collect_templates(
 
 /// Helm's template order: deeper paths first, then reverse lexical order (so that a
 /// parent's `define` parsed later wins over a subchart's).
-fn sort_templates(sources: &mut [Source]) {
-    sources.sort_by(|a, b| {
-        let depth = |s: &str| s.matches('/').count();
-        depth(&b.name)
-            .cmp(&depth(&a.name))
-            .then_with(|| b.name.cmp(&a.name))
+fn sort_templates(sources: &mut Vec<Source<'_>>) {
+    let mut keyed: Vec<(usize, Source<'_>)> = sources
+        .drain(..)
+        .map(|source| (source.name.bytes().filter(|b| *b == b'/').count(), source))
+        .collect();
+    keyed.sort_by(|(a_depth, a), (b_depth, b)| {
+        b_depth.cmp(a_depth).then_with(|| b.name.cmp(&a.name))
     });
+    sources.extend(keyed.into_iter().map(|(_, source)| source));
 }
 
-fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
+fn execute(mut sources: Vec<Source<'_>>) -> Result<Rendered, ChartError> {
     sort_templates(&mut sources);
     let mut templates = Templates::new();
     for source in &sources {
@@ -295,7 +298,12 @@ fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
             .map_err(|error| ChartError::Template {
                 message: exec_error_message(&error.to_string()),
             })?;
-        rendered.insert(source.name, text.replace("<no value>", ""));
+        let text = if text.contains("<no value>") {
+            text.replace("<no value>", "")
+        } else {
+            text
+        };
+        rendered.insert(source.name, text);
     }
     Ok(rendered)
 }
@@ -333,7 +341,7 @@ mod tests {
 
     #[test]
     fn template_order_is_deepest_then_reverse_lexical() {
-        let mut sources: Vec<Source> = [
+        let mut sources: Vec<Source<'_>> = [
             "c/templates/a.yaml",
             "c/charts/s/templates/b.yaml",
             "c/templates/b.yaml",
@@ -341,7 +349,7 @@ mod tests {
         .iter()
         .map(|name| Source {
             name: name.to_string(),
-            text: String::new(),
+            text: Cow::Borrowed(""),
             dot: Map::new(),
         })
         .collect();

@@ -11,6 +11,15 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+/// Bytes as text, invalid UTF-8 replaced (Go's `string(bytes)` as printed), checked
+/// with the standard library's fast validator first: valid text is borrowed.
+pub(crate) fn lossy_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// A map from key to value, sorted by key as Go prints and ranges maps.
 pub type Map = BTreeMap<String, Value>;
 
