@@ -53,8 +53,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub struct AppState {
     /// The database.
     pub store: store::Store,
-    /// Token and password keys.
-    pub keys: auth::Keys,
+    /// Token and password keys (shared: the state is cloned for every request).
+    pub keys: Arc<auth::Keys>,
     /// The chat model client, when `OPENAI_API_KEY` is set.
     pub llm: Option<Arc<chat::llm::Llm>>,
     /// The OpenAPI document, rendered once.
@@ -91,7 +91,11 @@ pub async fn state(config: &Config) -> Result<AppState, ServeError> {
     };
     Ok(AppState {
         store,
-        keys: auth::Keys::new(&config.auth_secret, config.token_ttl, config.password_cost),
+        keys: Arc::new(auth::Keys::new(
+            &config.auth_secret,
+            config.token_ttl,
+            config.password_cost,
+        )),
         llm,
         openapi: axum::body::Bytes::from(openapi_document()),
     })
@@ -167,17 +171,21 @@ fn cors(config: &Config) -> CorsLayer {
 /// request id. Never headers or bodies, so tokens and passwords stay out of the logs.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
+    // Clones of shared buffers, not copies: the line may be filtered out by LOG_LEVEL.
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let uri = request.uri().clone();
     let request_id = request
         .extensions()
         .get::<RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("-")
-        .to_string();
+        .map(|id| id.header_value().clone());
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let path = uri.path();
+    let request_id = request_id
+        .as_ref()
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or("-");
     if status >= 500 {
         tracing::error!(%method, %path, status, latency_ms, %request_id, "request");
     } else {
