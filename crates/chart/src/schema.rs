@@ -71,14 +71,13 @@ pub fn to_json(value: &Value) -> serde_json::Value {
         Value::String(s) => serde_json::Value::String(s.to_string()),
         Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
         Value::List(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
-        Value::Map(map) => serde_json::Value::Object(
-            map.read()
-                .iter()
-                .map(|(k, v)| (k.clone(), to_json(v)))
-                .collect(),
-        ),
+        Value::Map(map) => map_to_json(&map.read()),
         Value::Object(object) => serde_json::Value::String(object.go_string()),
     }
+}
+
+fn map_to_json(map: &Map) -> serde_json::Value {
+    serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
 }
 
 /// Compiles a schema for the draft its `$schema` names; a `$schema` that names no
@@ -117,10 +116,46 @@ struct Failure {
     message: String,
 }
 
+/// Whether `instance` satisfies `schema` by boon, the Rust port of the validator Helm
+/// uses (santhosh-tekuri/jsonschema): `None` when boon cannot decide (a schema it
+/// cannot compile, such as one that refers to other documents: nothing is loaded).
+fn boon_valid(schema: &serde_json::Value, instance: &serde_json::Value) -> Option<bool> {
+    /// Loads nothing: a chart's schema is validated on its own, offline.
+    struct Offline;
+    impl boon::UrlLoader for Offline {
+        fn load(&self, url: &str) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+            Err(format!("{url}: documents outside the chart are not loaded").into())
+        }
+    }
+    const LOCATION: &str = "file:///values.schema.json";
+    let mut compiler = boon::Compiler::new();
+    compiler.use_loader(Box::new(Offline));
+    compiler.set_default_draft(boon::Draft::V2020_12);
+    let mut schema = schema.clone();
+    if let Some(object) = schema.as_object_mut()
+        && object
+            .get("$schema")
+            .and_then(|s| s.as_str())
+            .is_some_and(|url| boon::Draft::from_url(url).is_none())
+    {
+        // As in `compile`: a `$schema` naming no known draft is ignored.
+        object.remove("$schema");
+    }
+    compiler.add_resource(LOCATION, schema).ok()?;
+    let mut schemas = boon::Schemas::new();
+    let index = compiler.compile(LOCATION, &mut schemas).ok()?;
+    Some(schemas.validate(instance, index).is_ok())
+}
+
 fn check(schema: &Arc<serde_json::Value>, values: &Map) -> Result<String, String> {
+    let instance = map_to_json(values);
+    // Most values pass: boon says so quickly. Failures (and what boon cannot judge)
+    // are worded from jsonschema's detailed report below.
+    if boon_valid(schema, &instance) == Some(true) {
+        return Ok(String::new());
+    }
     let validator =
         compile(schema).map_err(|error| format!("- invalid values.schema.json: {error}"))?;
-    let instance = to_json(&Value::map(values.clone()));
     let mut failures: Vec<Failure> = Vec::new();
     for error in validator.iter_errors(&instance) {
         let instance_path = error.instance_path.to_string();
@@ -401,5 +436,29 @@ fn describe(kind: &ValidationErrorKind, instance: &serde_json::Value) -> String 
         K::FalseSchema => "false schema".to_string(),
         K::Contains => "no items match contains schema".to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boon_decides_offline_schemas_only() {
+        let schema = serde_json::json!({
+            "$schema": "http://json-schema.org/draft-07/schema#",
+            "type": "object",
+            "properties": {"replicas": {"type": "integer", "minimum": 1}}
+        });
+        let good = serde_json::json!({"replicas": 2});
+        let bad = serde_json::json!({"replicas": 0});
+        assert_eq!(boon_valid(&schema, &good), Some(true));
+        assert_eq!(boon_valid(&schema, &bad), Some(false));
+        // An unknown `$schema` is ignored, as Helm's validator does.
+        let unknown = serde_json::json!({"$schema": "https://example.com/s", "type": "object"});
+        assert_eq!(boon_valid(&unknown, &good), Some(true));
+        // Other documents are never fetched: boon cannot decide, jsonschema reports.
+        let remote = serde_json::json!({"$ref": "other.json"});
+        assert_eq!(boon_valid(&remote, &good), None);
     }
 }
