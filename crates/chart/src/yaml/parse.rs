@@ -61,7 +61,7 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
         return Err(error);
     }
     match builder.root {
-        Some(node) => to_value(&node),
+        Some(node) => to_value(node),
         None => Ok(Value::Nil),
     }
 }
@@ -295,11 +295,11 @@ enum Scalar {
     Merge,
 }
 
-fn to_value(node: &Node) -> Result<Value, YamlError> {
+fn to_value(node: Node) -> Result<Value, YamlError> {
     match node {
-        Node::Scalar { text, plain, tag } => scalar_value(resolve(text, *plain, tag.as_deref())?),
+        Node::Scalar { text, plain, tag } => scalar_value(resolve(text, plain, tag.as_deref())?),
         Node::Seq(items) => Ok(Value::list(
-            items.iter().map(to_value).collect::<Result<_, _>>()?,
+            items.into_iter().map(to_value).collect::<Result<_, _>>()?,
         )),
         Node::Map(entries) => {
             let mut map = Map::new();
@@ -309,22 +309,30 @@ fn to_value(node: &Node) -> Result<Value, YamlError> {
     }
 }
 
-fn fill_map(map: &mut Map, entries: &[(Node, Node)]) -> Result<(), YamlError> {
+fn fill_map(map: &mut Map, entries: Vec<(Node, Node)>) -> Result<(), YamlError> {
     for (key, value) in entries {
-        if let Node::Scalar { text, plain, tag } = key
-            && let Scalar::Merge = resolve(text, *plain, tag.as_deref())?
-        {
-            merge_into(map, value)?;
-            continue;
-        }
-        let key = key_string(key, value)?;
+        let key = match key {
+            Node::Scalar { text, plain, tag } => match resolve(text, plain, tag.as_deref())? {
+                Scalar::Merge => {
+                    merge_into(map, value)?;
+                    continue;
+                }
+                scalar => key_string(scalar, &value)?,
+            },
+            _ => {
+                return Err(YamlError::Syntax {
+                    line: None,
+                    message: "invalid map key: a list or map cannot be a map key".to_string(),
+                });
+            }
+        };
         map.insert(key, to_value(value)?);
     }
     Ok(())
 }
 
 /// `<<: *base` (or a list of them) copies the referenced mappings' entries in place.
-fn merge_into(map: &mut Map, value: &Node) -> Result<(), YamlError> {
+fn merge_into(map: &mut Map, value: Node) -> Result<(), YamlError> {
     match value {
         Node::Map(entries) => fill_map(map, entries),
         Node::Seq(items) => {
@@ -347,27 +355,22 @@ fn merge_error() -> YamlError {
     }
 }
 
-fn key_string(key: &Node, value: &Node) -> Result<String, YamlError> {
+/// A resolved scalar key as the JSON object key sigs.k8s.io/yaml makes of it.
+fn key_string(key: Scalar, value: &Node) -> Result<String, YamlError> {
     match key {
-        Node::Scalar { text, plain, tag } => match resolve(text, *plain, tag.as_deref())? {
-            Scalar::Str(s) => Ok(s),
-            Scalar::Bool(b) => Ok(b.to_string()),
-            Scalar::Int(i) => Ok(i.to_string()),
-            Scalar::Float(f) => Ok(float_key(f)),
-            Scalar::Uint(u) => Err(YamlError::Key(format!(
-                "unsupported map key of type: uint64, key: {u:#x}, value: {}",
-                go_quote_value(value)
-            ))),
-            Scalar::Null => Err(YamlError::Key(format!(
-                "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
-                go_quote_value(value)
-            ))),
-            Scalar::Merge => Ok("<<".to_string()),
-        },
-        _ => Err(YamlError::Syntax {
-            line: None,
-            message: "invalid map key: a list or map cannot be a map key".to_string(),
-        }),
+        Scalar::Str(s) => Ok(s),
+        Scalar::Bool(b) => Ok(b.to_string()),
+        Scalar::Int(i) => Ok(i.to_string()),
+        Scalar::Float(f) => Ok(float_key(f)),
+        Scalar::Uint(u) => Err(YamlError::Key(format!(
+            "unsupported map key of type: uint64, key: {u:#x}, value: {}",
+            go_quote_value(value)
+        ))),
+        Scalar::Null => Err(YamlError::Key(format!(
+            "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+            go_quote_value(value)
+        ))),
+        Scalar::Merge => Ok("<<".to_string()),
     }
 }
 
@@ -441,15 +444,15 @@ fn scalar_value(scalar: Scalar) -> Result<Value, YamlError> {
 }
 
 /// go-yaml v2's `resolve`: what a scalar means given its text, style and tag.
-fn resolve(text: &str, plain: bool, tag: Option<&str>) -> Result<Scalar, YamlError> {
+fn resolve(text: String, plain: bool, tag: Option<&str>) -> Result<Scalar, YamlError> {
     let tag = match tag {
         Some("!") | None => None,
         Some(tag) => Some(tag),
     };
     match tag {
-        None if !plain => return Ok(Scalar::Str(text.to_string())),
-        Some("!!str") => return Ok(Scalar::Str(text.to_string())),
-        Some("!!binary") => return decode_binary(text),
+        None if !plain => return Ok(Scalar::Str(text)),
+        Some("!!str") => return Ok(Scalar::Str(text)),
+        Some("!!binary") => return decode_binary(&text),
         Some(t)
             if !matches!(
                 t,
@@ -457,14 +460,14 @@ fn resolve(text: &str, plain: bool, tag: Option<&str>) -> Result<Scalar, YamlErr
             ) =>
         {
             // Custom tags (`!foo`) and collection tags on scalars leave the text as is.
-            return Ok(Scalar::Str(text.to_string()));
+            return Ok(Scalar::Str(text));
         }
         _ => {}
     }
-    let resolved = resolve_plain(text);
     let Some(tag) = tag else {
-        return Ok(resolved);
+        return Ok(resolve_plain(&text).unwrap_or(Scalar::Str(text)));
     };
+    let resolved = resolve_plain(&text).unwrap_or_else(|| Scalar::Str(text.clone()));
     let fits = matches!(
         (tag, &resolved),
         ("!!bool", Scalar::Bool(_))
@@ -509,59 +512,60 @@ fn decode_binary(text: &str) -> Result<Scalar, YamlError> {
     }
 }
 
-fn resolve_plain(text: &str) -> Scalar {
+/// What a plain scalar means, `None` for a string.
+fn resolve_plain(text: &str) -> Option<Scalar> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Scalar::Null),
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Scalar::Bool(true);
+            return Some(Scalar::Bool(true));
         }
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Scalar::Bool(false);
+            return Some(Scalar::Bool(false));
         }
-        ".nan" | ".NaN" | ".NAN" => return Scalar::Float(f64::NAN),
+        ".nan" | ".NaN" | ".NAN" => return Some(Scalar::Float(f64::NAN)),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Scalar::Float(f64::INFINITY);
+            return Some(Scalar::Float(f64::INFINITY));
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Scalar::Float(f64::NEG_INFINITY),
-        "<<" => return Scalar::Merge,
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Scalar::Float(f64::NEG_INFINITY)),
+        "<<" => return Some(Scalar::Merge),
         _ => {}
     }
     let first = text.as_bytes()[0];
     match first {
         b'.' => {
             if let Some(f) = go_parse_float(text) {
-                return Scalar::Float(f);
+                return Some(Scalar::Float(f));
             }
         }
         b'+' | b'-' | b'0'..=b'9' => {
             let plain: String = text.chars().filter(|&c| c != '_').collect();
             if let Some(i) = go_parse_int(&plain) {
-                return Scalar::Int(i);
+                return Some(Scalar::Int(i));
             }
             if let Some(u) = go_parse_uint(&plain) {
-                return Scalar::Uint(u);
+                return Some(Scalar::Uint(u));
             }
             if is_yaml_style_float(&plain)
                 && let Some(f) = go_parse_float(&plain)
             {
-                return Scalar::Float(f);
+                return Some(Scalar::Float(f));
             }
             if let Some(rest) = plain.strip_prefix("0b") {
                 if let Ok(i) = i64::from_str_radix(rest, 2) {
-                    return Scalar::Int(i);
+                    return Some(Scalar::Int(i));
                 }
                 if let Ok(u) = u64::from_str_radix(rest, 2) {
-                    return Scalar::Uint(u);
+                    return Some(Scalar::Uint(u));
                 }
             } else if let Some(rest) = plain.strip_prefix("-0b")
                 && let Ok(i) = i64::from_str_radix(&format!("-{rest}"), 2)
             {
-                return Scalar::Int(i);
+                return Some(Scalar::Int(i));
             }
         }
         _ => {}
     }
-    Scalar::Str(text.to_string())
+    None
 }
 
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
