@@ -1,13 +1,16 @@
 //! The database: connecting (SQLite or PostgreSQL through sqlx's `Any` driver), running the
 //! embedded migrations, and every query the API makes. One set of SQL serves both databases:
-//! `$n` placeholders, BIGINT integers, text timestamps.
+//! `$n` placeholders, BIGINT integers, text timestamps. PostgreSQL connections come from
+//! sqlx's pool; the SQLite file's from a fixed set of connections (`SqliteConnections`).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Connection, Executor, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
 
 use crate::config::Database;
 use crate::model::{
@@ -78,10 +81,10 @@ pub enum SignUpError {
     Database(sqlx::Error),
 }
 
-/// The connection pool and the queries.
+/// The connections and the queries.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: AnyPool,
+    connections: Connections,
     kind: Kind,
 }
 
@@ -91,90 +94,109 @@ enum Kind {
     Postgres,
 }
 
+/// Where queries run.
+#[derive(Debug, Clone)]
+enum Connections {
+    /// sqlx's pool: it reconnects, and checks connections that sat idle (PostgreSQL).
+    Pool(AnyPool),
+    /// A fixed set of connections to the SQLite file (see [`SqliteConnections`]).
+    Sqlite(Arc<SqliteConnections>),
+}
+
 impl Store {
     /// Connects, creating the SQLite folder and file when needed, and runs the migrations
     /// (PostgreSQL: under an advisory lock, so replicas starting together take turns).
     pub async fn open(database: &Database) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        let redacted = database.to_string();
-        let kind = database.kind();
-        let options = match database {
+        let migrate_error = |source| StoreError::Migrate {
+            kind: database.kind(),
+            url: database.to_string(),
+            source,
+        };
+        match database {
             Database::Sqlite { path, .. } => {
                 prepare_sqlite_folder(path)?;
-                // A connection to a local file does not go stale: no ping before each use
-                // (it would cost a round trip to the connection's thread per query).
-                AnyPoolOptions::new()
-                    .max_connections(8)
-                    .min_connections(1)
-                    .test_before_acquire(false)
+                let connections = SqliteConnections::open(database.url().expose())
+                    .await
+                    .map_err(|source| StoreError::SqliteFolder {
+                        path: path.display().to_string(),
+                        reason: source.to_string(),
+                    })?;
+                // Through a pool of its own: the migrator takes its connection from a pool.
+                let migrations = AnyPoolOptions::new()
+                    .max_connections(1)
                     .after_connect(|connection, _| {
+                        Box::pin(async move { connection.execute(SQLITE_PRAGMAS).await.map(drop) })
+                    })
+                    .connect(database.url().expose())
+                    .await
+                    .map_err(|source| {
+                        migrate_error(sqlx::migrate::MigrateError::Execute(source))
+                    })?;
+                let migrated = SQLITE_MIGRATIONS.run(&migrations).await;
+                migrations.close().await;
+                migrated.map_err(migrate_error)?;
+                Ok(Self {
+                    connections: Connections::Sqlite(Arc::new(connections)),
+                    kind: Kind::Sqlite,
+                })
+            }
+            Database::Postgres { .. } => {
+                // Ping only connections that sat idle for a while (the server or a proxy may
+                // have closed them), not before every query: that would double the round trips.
+                let pool = AnyPoolOptions::new()
+                    .max_connections(10)
+                    .test_before_acquire(false)
+                    .before_acquire(|connection, meta| {
                         Box::pin(async move {
-                            connection
-                                .execute(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                     PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
-                                )
-                                .await?;
-                            Ok(())
+                            if meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
+                                connection.ping().await?;
+                            }
+                            Ok(true)
                         })
                     })
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(database.url().expose())
+                    .await
+                    .map_err(|source| StoreError::Connect {
+                        kind: database.kind(),
+                        url: database.to_string(),
+                        source,
+                    })?;
+                POSTGRES_MIGRATIONS
+                    .run(&pool)
+                    .await
+                    .map_err(migrate_error)?;
+                Ok(Self {
+                    connections: Connections::Pool(pool),
+                    kind: Kind::Postgres,
+                })
             }
-            // Ping only connections that sat idle for a while (the server or a proxy may have
-            // closed them), not before every query: that would double the round trips.
-            Database::Postgres { .. } => AnyPoolOptions::new()
-                .max_connections(10)
-                .test_before_acquire(false)
-                .before_acquire(|connection, meta| {
-                    Box::pin(async move {
-                        if meta.idle_for >= POSTGRES_PING_AFTER_IDLE {
-                            connection.ping().await?;
-                        }
-                        Ok(true)
-                    })
-                }),
-        };
-        let pool = options
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(database.url().expose())
-            .await
-            .map_err(|source| match (database, &source) {
-                (Database::Sqlite { path, .. }, _) => StoreError::SqliteFolder {
-                    path: path.display().to_string(),
-                    reason: source.to_string(),
-                },
-                _ => StoreError::Connect {
-                    kind,
-                    url: redacted.clone(),
-                    source,
-                },
-            })?;
-        let migrator = match database {
-            Database::Sqlite { .. } => &SQLITE_MIGRATIONS,
-            Database::Postgres { .. } => &POSTGRES_MIGRATIONS,
-        };
-        migrator
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                kind,
-                url: redacted,
-                source,
-            })?;
-        let kind = match database {
-            Database::Sqlite { .. } => Kind::Sqlite,
-            Database::Postgres { .. } => Kind::Postgres,
-        };
-        Ok(Self { pool, kind })
+        }
+    }
+
+    /// A connection for one query.
+    async fn connection(&self) -> Result<Lease<'_>, sqlx::Error> {
+        Ok(match &self.connections {
+            Connections::Pool(pool) => Lease::Pool(pool.acquire().await?),
+            Connections::Sqlite(connections) => Lease::Sqlite(connections.get().await?),
+        })
     }
 
     /// Closes every connection (waits for the ones in use).
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.connections {
+            Connections::Pool(pool) => pool.close().await,
+            Connections::Sqlite(connections) => connections.close().await,
+        }
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(drop)
+        sqlx::query("SELECT 1")
+            .execute(&mut *self.connection().await?)
+            .await
+            .map(drop)
     }
 
     /// Stores a new user.
@@ -185,6 +207,7 @@ impl Store {
         password_hash: &str,
     ) -> Result<User, SignUpError> {
         let now = now();
+        let mut connection = self.connection().await.map_err(SignUpError::Database)?;
         let row = sqlx::query(
             "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id",
@@ -193,7 +216,7 @@ impl Store {
         .bind(name)
         .bind(password_hash)
         .bind(&now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *connection)
         .await
         .map_err(|error| match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => SignUpError::EmailTaken,
@@ -213,7 +236,7 @@ impl Store {
             "SELECT id, email, name, password_hash, created_at FROM users WHERE email = $1",
         )
         .bind(email)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.connection().await?)
         .await?;
         row.map(|row| {
             Ok(Credentials {
@@ -228,7 +251,7 @@ impl Store {
     pub async fn user(&self, id: i64) -> Result<Option<User>, sqlx::Error> {
         let row = sqlx::query("SELECT id, email, name, created_at FROM users WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         row.map(|row| user_from_row(&row)).transpose()
     }
@@ -301,7 +324,7 @@ impl Store {
         for text in &texts {
             select = select.bind(text.as_str());
         }
-        let row = select.fetch_one(&self.pool).await?;
+        let row = select.fetch_one(&mut *self.connection().await?).await?;
         let all: i64 = row.try_get("all_tasks")?;
         let done: i64 = row.try_get("done")?;
         Ok((
@@ -347,7 +370,7 @@ impl Store {
             .bind(task.due_date.map(|date| date.to_string()))
             .bind(tags_json(&task.tags))
             .bind(now)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.connection().await?)
             .await?;
         task_from_row(&row)
     }
@@ -358,7 +381,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(user)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         row.as_ref().map(task_from_row).transpose()
     }
@@ -406,7 +429,7 @@ impl Store {
             .bind(task.due_date.map(|date| date.to_string()))
             .bind(tags_json(&task.tags))
             .bind(now())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         row.as_ref().map(task_from_row).transpose()
     }
@@ -421,7 +444,7 @@ impl Store {
             .bind(id)
             .bind(user)
             .bind(now())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         row.as_ref().map(task_from_row).transpose()
     }
@@ -433,9 +456,135 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(user)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.connection().await?)
             .await?;
         row.as_ref().map(task_from_row).transpose()
+    }
+}
+
+/// Set on every SQLite connection.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+
+/// How many connections the SQLite file gets (each runs on its own thread in sqlx).
+const SQLITE_CONNECTIONS: usize = 8;
+
+/// How long a query waits for a free SQLite connection before it fails.
+const SQLITE_WAIT: Duration = Duration::from_secs(10);
+
+/// The SQLite file's connections, each used by one query at a time. Not sqlx's pool: it
+/// pings every connection it takes back, a second round trip to the connection's thread per
+/// query, and a connection to a local file has nothing to check. A query abandoned half-way
+/// (its request cancelled) leaves its connection usable: sqlx runs a connection's commands
+/// one after the other on its thread.
+#[derive(Debug)]
+struct SqliteConnections {
+    idle: std::sync::Mutex<Vec<AnyConnection>>,
+    free: tokio::sync::Semaphore,
+}
+
+impl SqliteConnections {
+    async fn open(url: &str) -> Result<Self, sqlx::Error> {
+        let mut idle = Vec::with_capacity(SQLITE_CONNECTIONS);
+        for _ in 0..SQLITE_CONNECTIONS {
+            let mut connection = AnyConnection::connect(url).await?;
+            connection.execute(SQLITE_PRAGMAS).await?;
+            idle.push(connection);
+        }
+        Ok(Self {
+            idle: std::sync::Mutex::new(idle),
+            free: tokio::sync::Semaphore::new(SQLITE_CONNECTIONS),
+        })
+    }
+
+    /// Waits for an idle connection (at most [`SQLITE_WAIT`]).
+    async fn get(&self) -> Result<SqliteLease<'_>, sqlx::Error> {
+        let permit = match self.free.try_acquire() {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(sqlx::Error::PoolClosed),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                tokio::time::timeout(SQLITE_WAIT, self.free.acquire())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?
+                    .map_err(|_| sqlx::Error::PoolClosed)?
+            }
+        };
+        let connection = self
+            .idle
+            .lock()
+            .map_err(|_| sqlx::Error::PoolClosed)?
+            .pop()
+            .ok_or(sqlx::Error::PoolClosed)?;
+        Ok(SqliteLease {
+            owner: self,
+            connection: Some(connection),
+            _permit: permit,
+        })
+    }
+
+    /// Waits for the connections in use, then closes them all; later queries fail.
+    async fn close(&self) {
+        let Ok(all) = self.free.acquire_many(SQLITE_CONNECTIONS as u32).await else {
+            return;
+        };
+        self.free.close();
+        drop(all);
+        let connections = match self.idle.lock() {
+            Ok(mut idle) => std::mem::take(&mut *idle),
+            Err(_) => return,
+        };
+        for connection in connections {
+            let _ = connection.close().await;
+        }
+    }
+}
+
+/// A connection taken from [`SqliteConnections`], given back when dropped.
+struct SqliteLease<'a> {
+    owner: &'a SqliteConnections,
+    connection: Option<AnyConnection>,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for SqliteLease<'_> {
+    fn drop(&mut self) {
+        // Back in the idle list before the permit (a field, dropped after this) lets the
+        // next query in.
+        if let (Some(connection), Ok(mut idle)) = (self.connection.take(), self.owner.idle.lock()) {
+            idle.push(connection);
+        }
+    }
+}
+
+/// A connection for one query, from either kind of [`Connections`].
+enum Lease<'a> {
+    Pool(PoolConnection<Any>),
+    Sqlite(SqliteLease<'a>),
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Self::Pool(connection) => connection,
+            Self::Sqlite(lease) => lease
+                .connection
+                .as_ref()
+                .unwrap_or_else(|| unreachable!("a lease holds its connection until dropped")),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Self::Pool(connection) => connection,
+            Self::Sqlite(lease) => lease
+                .connection
+                .as_mut()
+                .unwrap_or_else(|| unreachable!("a lease holds its connection until dropped")),
+        }
     }
 }
 

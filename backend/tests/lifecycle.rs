@@ -293,6 +293,89 @@ async fn a_sqlite_database_of_the_first_schema_keeps_its_tasks_and_ids() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_connections_take_turns_and_survive_cancelled_queries() {
+    use todo_backend::model::{NewTask, Priority, TaskQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let database = todo_backend::config::Database::parse(&format!(
+        "sqlite://{}/todo.db",
+        dir.path().display()
+    ))
+    .unwrap();
+    let store = todo_backend::store::Store::open(&database).await.unwrap();
+    let user = store
+        .create_user("turns@example.com", None, "x")
+        .await
+        .unwrap();
+    let task = NewTask {
+        title: "one".into(),
+        description: String::new(),
+        completed: false,
+        priority: Priority::Medium,
+        due_date: None,
+        tags: vec![],
+    };
+    store.create_task(user.id, &task).await.unwrap();
+    // Queries abandoned half-way (their requests cancelled) give their connections back in
+    // a usable state.
+    for _ in 0..20 {
+        let store = store.clone();
+        let query = tokio::spawn(async move {
+            loop {
+                store
+                    .list_tasks_json(user.id, &TaskQuery::default(), 50, 0)
+                    .await
+                    .unwrap();
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        query.abort();
+    }
+    // Many more queries at once than there are connections: they queue and all succeed.
+    let queries = (0..100).map(|n| {
+        let store = store.clone();
+        let task = task.clone();
+        tokio::spawn(async move {
+            if n % 4 == 0 {
+                store.create_task(user.id, &task).await.map(drop)
+            } else {
+                store
+                    .list_tasks_json(user.id, &TaskQuery::default(), 50, 0)
+                    .await
+                    .map(drop)
+            }
+        })
+    });
+    for query in await_all(queries).await {
+        query.unwrap().unwrap();
+    }
+    let (_, total, _) = store
+        .list_tasks_json(user.id, &TaskQuery::default(), 50, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 26);
+    store.close().await;
+    assert!(
+        store
+            .list_tasks_json(user.id, &TaskQuery::default(), 50, 0)
+            .await
+            .is_err(),
+        "a closed store answers no queries"
+    );
+}
+
+/// Awaits every handle, in order.
+async fn await_all<T>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<Result<T, tokio::task::JoinError>> {
+    let handles: Vec<_> = handles.collect();
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        results.push(handle.await);
+    }
+    results
+}
+
 #[tokio::test]
 async fn production_binary_logs_json_without_secrets_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
