@@ -312,12 +312,14 @@ fn record(
          keeps its API JSON in a generated column that SQLite rewrites with the row, so the\n\
          page is those texts joined (no JSON built, parsed or validated per request) and the\n\
          server splices it into the body as it is; the counts read one index (tasks by user\n\
-         and status); pooled connections are not pinged before each use; WAL with\n\
-         `synchronous=NORMAL`, sqlx's per-connection prepared-statement cache, thin LTO. Most\n\
-         of what remains per request is the hand-off to the thread that sqlx runs each SQLite\n\
-         connection on, and back. Before this design the list ran at 7,083 requests/s, 11 % of\n\
-         the anchor (66,112), on the idle machine: 1.40 M instructions per request under\n\
-         callgrind, against 0.35 M now.\n",
+         and status); queries take turns on a fixed set of SQLite connections rather than\n\
+         sqlx's pool, which pings every connection it takes back (a second round trip to the\n\
+         connection's thread per query); WAL with `synchronous=NORMAL`, sqlx's per-connection\n\
+         prepared-statement cache, thin LTO. Most of what remains per request is the hand-off\n\
+         to the thread that sqlx runs each SQLite connection on, and back. Before this design\n\
+         the list ran at 7,083 requests/s, 11 % of the anchor (66,112), on the idle machine:\n\
+         1.40 M instructions per request under callgrind (all threads), against 0.35 M now\n\
+         (`POST`: 0.23 M before, 0.19 M now).\n",
         a = anchor.requests_per_sec,
         ap = anchor.p99,
         ae = anchor.errors,
