@@ -24,6 +24,10 @@ pub struct Args {
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
     threads: u32,
+    /// The server's LOG_LEVEL: `info` (the default, as deployed) writes one line per
+    /// request; `warn` leaves them out.
+    #[arg(long, default_value = "info")]
+    log_level: String,
     /// Print the figures without writing docs/benchmarks.md.
     #[arg(long)]
     no_record: bool,
@@ -38,7 +42,7 @@ struct Figures {
 
 /// Runs the benchmark.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if !on_path("wrk") {
+    if which::which("wrk").is_err() {
         anyhow::bail!("wrk is not installed: install it with `apt-get install wrk`");
     }
     let root = project::root();
@@ -75,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 format!("sqlite://{}/todo.db", work.path().display()),
             )
             .env("ENVIRONMENT", "production")
-            .env("LOG_LEVEL", "warn")
+            .env("LOG_LEVEL", &args.log_level)
             .env(
                 "BETTER_AUTH_SECRET",
                 "benchmark-only-signing-key-0123456789",
@@ -87,10 +91,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     wait_healthy(&mut server.0, &base)?;
     let token = seed(&base)?;
 
-    let load = load_average();
+    let load = super::load_average();
     println!(
-        "load: wrk, {} s, {} connections, {} threads, 127.0.0.1 (machine load average before: {load})",
-        args.duration, args.connections, args.threads
+        "load: wrk, {} s, {} connections, {} threads, 127.0.0.1, LOG_LEVEL={} (machine load average before: {load})",
+        args.duration, args.connections, args.threads, args.log_level
     );
     let anchor = wrk(&args, &base, "/healthz", None, None, work.path())?;
     print_figures("GET /healthz (anchor)", &anchor);
@@ -141,19 +145,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// The 1-minute load average, for reading the figures ("unknown" off Linux).
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next().map(str::to_string))
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -298,8 +289,9 @@ fn record(
     let section = format!(
         "## Backend\n\n\
          `cargo xtask bench backend`: the release build of todo-backend on SQLite (WAL), one user\n\
-         with 50 seeded tasks, loaded by `wrk` on loopback for {d} s with {c} connections and\n\
-         {t} threads on the same {cores}-core machine (the load generator shares the CPUs;\n\
+         with 50 seeded tasks, `LOG_LEVEL={level}` ({lines}), loaded by `wrk` on loopback for\n\
+         {d} s with {c} connections and {t} threads on the same {cores}-core machine (the load\n\
+         generator shares the CPUs;\n\
          the 1-minute load average before the run was {load}: other work on the machine lowers\n\
          the figures). Goal: more than 10,000 requests/s for the list.\n\n\
          | request | requests/s | p99 latency | non-2xx |\n\
@@ -320,6 +312,12 @@ fn record(
          the list ran at 7,083 requests/s, 11 % of the anchor (66,112), on the idle machine:\n\
          1.40 M instructions per request under callgrind (all threads), against 0.35 M now\n\
          (`POST`: 0.23 M before, 0.19 M now).\n",
+        level = args.log_level,
+        lines = if args.log_level == "info" {
+            "one log line per request, as deployed"
+        } else {
+            "no per-request log lines"
+        },
         a = anchor.requests_per_sec,
         ap = anchor.p99,
         ae = anchor.errors,
