@@ -169,6 +169,17 @@ pub fn render(
     values: &Map,
     release: &ReleaseOptions,
 ) -> Result<Rendered, ChartError> {
+    crate::funcs::regex::forget_compiled();
+    let result = render_chart(chart, values, release);
+    crate::funcs::regex::forget_compiled();
+    result
+}
+
+fn render_chart(
+    chart: &Chart,
+    values: &Map,
+    release: &ReleaseOptions,
+) -> Result<Rendered, ChartError> {
     let mut chart = chart.clone();
     process_dependencies(&mut chart, values)?;
     let coalesced = coalesce_values(&chart, values)?;

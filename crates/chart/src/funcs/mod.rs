@@ -39,7 +39,7 @@ mod helm;
 mod json;
 mod math;
 mod misc;
-mod regex;
+pub(crate) mod regex;
 mod semver;
 mod strings;
 

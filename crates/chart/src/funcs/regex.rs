@@ -15,7 +15,15 @@ thread_local! {
     static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
 }
 
-/// Compiles `pattern` (cached per thread), or Go's `error parsing regexp: ...` text.
+/// Forgets the compiled patterns: a render starts and ends with none, so patterns are
+/// compiled once per render (as Helm's engine compiles them per call, or better), never
+/// reused from another render.
+pub(crate) fn forget_compiled() {
+    CACHE.with(|c| c.borrow_mut().clear());
+}
+
+/// Compiles `pattern` (kept for the rest of the render on this thread), or Go's
+/// `error parsing regexp: ...` text.
 fn compile(pattern: &str) -> std::result::Result<Regex, String> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(re);

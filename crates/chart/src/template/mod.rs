@@ -30,8 +30,7 @@ mod lex;
 mod parse;
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 pub use error::{ErrorKind, TemplateError};
 
@@ -54,13 +53,13 @@ impl Templates {
     /// does). Errors are Go's parse errors as Helm reports them:
     /// `parse error at (NAME:LINE): unexpected "}" in operand`.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
-        let trees = parse_cached(name, text)?;
-        for tree in trees.iter() {
+        let trees = parse_file(name, text)?;
+        for tree in trees {
             let empty = ast::is_empty_tree(&tree.root, &tree.source);
             if empty && self.trees.contains_key(&tree.name) {
                 continue;
             }
-            self.trees.insert(tree.name.clone(), tree.clone());
+            self.trees.insert(tree.name.clone(), tree);
         }
         Ok(())
     }
@@ -115,47 +114,13 @@ impl Templates {
 }
 
 /// The trees of one parsed file.
-type ParsedFile = Arc<[Arc<ast::Tree>]>;
+type ParsedFile = Vec<Arc<ast::Tree>>;
 
-/// Parsed files by (name, text): a chart's templates are parsed once per process, not
-/// once per render. Bounded: the cache starts over when it holds `CACHE_LIMIT` files.
-static PARSE_CACHE: LazyLock<Mutex<HashMap<u64, Vec<ParsedFile>>>> = LazyLock::new(Mutex::default);
-const CACHE_LIMIT: usize = 16384;
-
-/// A cheap key: the name, the length and both ends of the text (a hit is confirmed by
-/// comparing the whole text).
-fn cache_key(name: &str, text: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    name.hash(&mut h);
-    text.len().hash(&mut h);
-    let bytes = text.as_bytes();
-    bytes[..bytes.len().min(256)].hash(&mut h);
-    bytes[bytes.len().saturating_sub(256)..].hash(&mut h);
-    h.finish()
-}
-
-fn parse_cached(name: &str, text: &str) -> Result<ParsedFile, TemplateError> {
-    let key = cache_key(name, text);
-    let same = |file: &ParsedFile| {
-        file.last()
-            .is_some_and(|tree| &*tree.parse_name == name && &*tree.source == text)
-    };
-    {
-        let cache = PARSE_CACHE.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(hit) = cache
-            .get(&key)
-            .and_then(|files| files.iter().find(|f| same(f)))
-        {
-            return Ok(hit.clone());
-        }
-    }
+/// Parses one file into its trees (the file's own and its `define`s). Every render
+/// parses its chart's files afresh, as Helm's engine does: nothing is kept between
+/// renders.
+fn parse_file(name: &str, text: &str) -> Result<ParsedFile, TemplateError> {
     let source: Arc<str> = Arc::from(text);
     let trees = parse::parse(name, &source).map_err(|e| TemplateError::parse(name, e.0))?;
-    let file: ParsedFile = trees.into_iter().map(Arc::new).collect();
-    let mut cache = PARSE_CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    if cache.len() >= CACHE_LIMIT {
-        cache.clear();
-    }
-    cache.entry(key).or_default().push(file.clone());
-    Ok(file)
+    Ok(trees.into_iter().map(Arc::new).collect())
 }
