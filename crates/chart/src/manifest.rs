@@ -8,48 +8,8 @@ use crate::error::ChartError;
 use crate::value::Value;
 use crate::yaml::parse::parse;
 
-/// Kinds in the order Helm installs them (`releaseutil.InstallOrder`); other kinds come
-/// after, alphabetically.
-pub const INSTALL_ORDER: [&str; 38] = [
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
+/// Kinds in the order Helm installs them (the one copy lives in deploykit-kind-order).
+pub use deploykit_kind_order::INSTALL_ORDER;
 
 const HOOK_EVENTS: [&str; 10] = [
     "pre-install",
@@ -193,16 +153,7 @@ pub fn sort_manifests(rendered: &BTreeMap<String, String>) -> Result<SortedManif
 }
 
 fn sort_by_kind(manifests: &mut [Manifest]) {
-    let rank = |kind: &str| INSTALL_ORDER.iter().position(|k| *k == kind);
-    manifests.sort_by(|a, b| {
-        use std::cmp::Ordering;
-        match (rank(&a.kind), rank(&b.kind)) {
-            (Some(x), Some(y)) => x.cmp(&y),
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (None, None) => a.kind.cmp(&b.kind),
-        }
-    });
+    deploykit_kind_order::sort_by_kind(manifests, INSTALL_ORDER, |m| m.kind.as_str());
 }
 
 /// What `helm template` prints for an engine result (without `--include-crds`).
