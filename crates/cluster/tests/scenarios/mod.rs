@@ -1071,27 +1071,33 @@ pub async fn a_stale_pending_revision_is_taken_over_with_a_message(target: &Targ
     assert!(leases(target).await.is_empty(), "the stale lease is gone");
 }
 
-pub async fn a_pending_upgrade_left_without_a_lease_is_taken_over(target: &Target<'_>) {
+/// Revision 1 deployed (`a` = 1), then a revision 2 record `pending-upgrade` written
+/// `age` ago (`a` = 2) with no lease, as a client that takes none would leave it.
+async fn deployed_then_pending_without_lease(target: &Target<'_>, age: chrono::Duration) {
     deploy(target, &request(target, vec![config_map("a", "1")]))
         .await
         .0
         .unwrap();
-    // A client that crashed before it took a lease (or whose lease was deleted).
-    let mut stuck = Release::new(
+    let mut pending = Release::new(
         RELEASE,
         target.namespace,
         2,
         Status::PendingUpgrade,
         "Preparing upgrade",
-        chrono::Utc::now() - chrono::Duration::minutes(10),
+        chrono::Utc::now() - age,
     );
-    stuck.manifest = "---\n".to_string() + &config_map("a", "2");
-    let record = release::to_secret(&stuck, ("createdAt", 2)).unwrap();
+    pending.manifest = "---\n".to_string() + &config_map("a", "2");
+    let record = release::to_secret(&pending, ("createdAt", 2)).unwrap();
     target
         .secrets()
         .create(&PostParams::default(), &record)
         .await
         .unwrap();
+}
+
+pub async fn a_pending_upgrade_left_without_a_lease_is_taken_over(target: &Target<'_>) {
+    // A client that crashed before it took a lease (or whose lease was deleted).
+    deployed_then_pending_without_lease(target, chrono::Duration::minutes(10)).await;
 
     let (outcome, events) = deploy(target, &request(target, vec![config_map("a", "3")])).await;
     let outcome = outcome.unwrap();
@@ -1128,25 +1134,7 @@ pub async fn a_pending_upgrade_left_without_a_lease_is_taken_over(target: &Targe
 /// Helm holds no lease: a pending revision it wrote a minute ago may still be in progress,
 /// so deploykit refuses, says until when, and changes nothing.
 pub async fn a_recent_pending_upgrade_without_a_lease_is_left_to_its_writer(target: &Target<'_>) {
-    deploy(target, &request(target, vec![config_map("a", "1")]))
-        .await
-        .0
-        .unwrap();
-    let mut busy = Release::new(
-        RELEASE,
-        target.namespace,
-        2,
-        Status::PendingUpgrade,
-        "Preparing upgrade",
-        chrono::Utc::now() - chrono::Duration::minutes(1),
-    );
-    busy.manifest = "---\n".to_string() + &config_map("a", "2");
-    let record = release::to_secret(&busy, ("createdAt", 2)).unwrap();
-    target
-        .secrets()
-        .create(&PostParams::default(), &record)
-        .await
-        .unwrap();
+    deployed_then_pending_without_lease(target, chrono::Duration::minutes(1)).await;
 
     let (outcome, _) = deploy(target, &request(target, vec![config_map("a", "3")])).await;
     let err = outcome.unwrap_err();
