@@ -196,10 +196,13 @@ LABEL version=$VERSION
 COPY --from=base /base/greeting.txt /from-base.txt
 ";
 
-fn staged_context() -> (tempfile::TempDir, BuildContext) {
+/// A multi-stage context whose first layer holds `owner` (the test's repository), so no
+/// two tests share a layer: one test removing its images cannot pull a cached layer from
+/// under another test's build running at the same time.
+fn staged_context(owner: &str) -> (tempfile::TempDir, BuildContext) {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "Dockerfile", STAGES);
-    write(dir.path(), "greeting.txt", "hello");
+    write(dir.path(), "greeting.txt", &format!("hello from {owner}"));
     write(dir.path(), "extra.txt", "extra");
     let context = BuildContext::scan(dir.path(), Path::new("Dockerfile")).unwrap();
     (dir, context)
@@ -210,7 +213,7 @@ async fn build_args_targets_and_copy_from_other_stages() {
     let Some(engine) = engine().await else { return };
     let repo = repository("stages");
     let _cleanup = Cleanup(vec![repo.clone()]);
-    let (_dir, context) = staged_context();
+    let (_dir, context) = staged_context(&repo);
 
     let mut final_stage = BuildSpec::new(&repo, ContextSource::Folder(context.clone()));
     final_stage.target = Some("final".into());
@@ -295,7 +298,7 @@ async fn unchanged_inputs_skip_the_build() {
     let Some(engine) = engine().await else { return };
     let repo = repository("skip");
     let _cleanup = Cleanup(vec![repo.clone()]);
-    let (dir, context) = staged_context();
+    let (dir, context) = staged_context(&repo);
     let spec = BuildSpec::new(&repo, ContextSource::Folder(context));
     let first = build(&engine, &spec).await.unwrap();
     assert!(!first.skipped);
@@ -501,7 +504,7 @@ async fn export_and_load_round_trip() {
     let Some(engine) = engine().await else { return };
     let repo = repository("export");
     let _cleanup = Cleanup(vec![repo.clone()]);
-    let (_dir, context) = staged_context();
+    let (_dir, context) = staged_context(&repo);
     let built = build(
         &engine,
         &BuildSpec::new(&repo, ContextSource::Folder(context)),
@@ -639,7 +642,7 @@ async fn push_reaches_a_registry_with_credentials_and_names_the_fix_without() {
     let repo = repository("push");
     let target_repository = format!("{}/team/{repo}", registry.host());
     let _cleanup = Cleanup(vec![repo.clone(), target_repository.clone()]);
-    let (_dir, context) = staged_context();
+    let (_dir, context) = staged_context(&repo);
     let built = build(
         &engine,
         &BuildSpec::new(&repo, ContextSource::Folder(context)),
