@@ -44,6 +44,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// The middle of `times` (the upper one of an even count; zero when there are none).
+fn median(times: &[std::time::Duration]) -> std::time::Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
 /// The 1-minute load average, for reading the figures ("unknown" off Linux).
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -48,19 +48,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         env_file: &dir.path().join(".env"),
     };
 
-    let (first, _) = sandbox.deploy_local()?;
+    let first = sandbox.deploy_local()?.time;
     let writes_before = server.writes();
     let mut no_change = Vec::new();
     let mut release_steps = Vec::new();
-    let mut last_output = String::new();
+    let mut last_run = None;
     for _ in 0..args.runs {
-        let (time, output) = sandbox.deploy_local()?;
-        if !output.contains("release unchanged") {
-            bail!("a deploy-local with nothing changed changed the release:\n{output}");
+        let run = sandbox.deploy_local()?;
+        if run.line_at("release unchanged").is_none() {
+            bail!(
+                "a deploy-local with nothing changed changed the release:\n{}",
+                run.transcript()
+            );
         }
-        no_change.push(time);
-        release_steps.extend(release_step(&output));
-        last_output = output;
+        no_change.push(run.time);
+        release_steps.extend(run.release_step());
+        last_run = Some(run);
     }
     let writes = server.writes() - writes_before;
 
@@ -94,12 +97,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!(
                 "  {:<58} {:>6.2}x",
                 "ratio, Helm's upgrade / deploykit's release step",
-                median(times).as_secs_f64() / median(&release_steps).as_secs_f64()
+                super::median(times).as_secs_f64() / super::median(&release_steps).as_secs_f64()
             );
         }
         Err(why) => println!("  Helm's client: skipped ({why})"),
     }
-    println!("\nthe last no-change run, each line with the time it appeared:\n{last_output}");
+    if let Some(run) = last_run {
+        println!(
+            "\nthe last no-change run, each line with the time it appeared:\n{}",
+            run.transcript()
+        );
+    }
     Ok(())
 }
 
@@ -109,10 +117,47 @@ struct Sandbox<'a> {
     env_file: &'a Path,
 }
 
+/// One `cargo xtask deploy-local`: its wall time and its output lines (stdout and stderr
+/// merged), each stamped with the time it appeared, so the figures show where time goes.
+struct Run {
+    time: Duration,
+    lines: Vec<(Duration, String)>,
+}
+
+impl Run {
+    /// When the first line containing `text` appeared.
+    fn line_at(&self, text: &str) -> Option<Duration> {
+        self.lines
+            .iter()
+            .find(|(_, line)| line.contains(text))
+            .map(|(at, _)| *at)
+    }
+
+    /// The time from the last image line (the images are settled) to the end of the
+    /// release step: the part of deploy-local that does Helm's job.
+    fn release_step(&self) -> Option<Duration> {
+        let images_done = self
+            .lines
+            .iter()
+            .filter(|(_, line)| line.contains("build skipped") || line.contains(" built in "))
+            .map(|(at, _)| *at)
+            .max()?;
+        let released = self.line_at("release unchanged")?;
+        Some(released.saturating_sub(images_done))
+    }
+
+    /// The output with each line's time in front.
+    fn transcript(&self) -> String {
+        self.lines
+            .iter()
+            .map(|(at, line)| format!("    {:>5.2} s  {line}\n", at.as_secs_f64()))
+            .collect()
+    }
+}
+
 impl Sandbox<'_> {
-    /// Runs `cargo xtask deploy-local` and returns its wall time and its output, each line
-    /// stamped with the time it appeared (so the figures show where the time goes).
-    fn deploy_local(&self) -> anyhow::Result<(Duration, String)> {
+    /// Runs `cargo xtask deploy-local`, stamping each line of its output.
+    fn deploy_local(&self) -> anyhow::Result<Run> {
         let started = Instant::now();
         let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["xtask", "deploy-local", "--context", CONTEXT])
@@ -139,33 +184,17 @@ impl Sandbox<'_> {
         for reader in readers.into_iter().flatten() {
             let _ = reader.join();
         }
-        let mut stamped: Vec<(Duration, String)> = lines.into_iter().collect();
-        stamped.sort_by_key(|(at, _)| *at);
-        let text: String = stamped
-            .iter()
-            .map(|(at, line)| format!("    {:>5.2} s  {line}\n", at.as_secs_f64()))
-            .collect();
+        let mut lines: Vec<(Duration, String)> = lines.into_iter().collect();
+        lines.sort_by_key(|(at, _)| *at);
+        let run = Run { time, lines };
         if !status.success() {
-            bail!("deploy-local failed during the benchmark:\n{text}");
+            bail!(
+                "deploy-local failed during the benchmark:\n{}",
+                run.transcript()
+            );
         }
-        Ok((time, text))
+        Ok(run)
     }
-}
-
-/// The time from the last image line (the images are settled) to the end of the release
-/// step, read off the stamped output: the part of deploy-local that does Helm's job.
-fn release_step(stamped: &str) -> Option<Duration> {
-    let at = |line: &str| -> Option<f64> { line.split_whitespace().next()?.parse().ok() };
-    let images_done = stamped
-        .lines()
-        .filter(|line| line.contains("build skipped") || line.contains(" built in "))
-        .filter_map(at)
-        .reduce(f64::max)?;
-    let released = stamped
-        .lines()
-        .find(|line| line.contains("release unchanged"))
-        .and_then(at)?;
-    Some(Duration::from_secs_f64((released - images_done).max(0.0)))
 }
 
 /// Sends each line `stream` prints, with the time since `started`.
@@ -249,14 +278,8 @@ fn print_runs(what: &str, times: &[Duration]) {
     println!(
         "  {:<58} {:>6.2} s median, {:.2} s best of {}",
         what,
-        median(times).as_secs_f64(),
+        super::median(times).as_secs_f64(),
         best.as_secs_f64(),
         times.len()
     );
-}
-
-fn median(times: &[Duration]) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }

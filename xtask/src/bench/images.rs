@@ -66,7 +66,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     &format!("{repository}-anchor:{run}"),
                 )?);
             }
-            let (package, anchor) = (median(package_times), median(anchor_times));
+            let (package, anchor) = (super::median(&package_times), super::median(&anchor_times));
             println!(
                 "{:<10} {:>6.1} MB {:>12.0}ms {:>12.0}ms {:>9.1}x {:>14.0}ms",
                 service.name,
@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 package.as_secs_f64() * 1e3,
                 anchor.as_secs_f64() * 1e3,
                 anchor.as_secs_f64() / package.as_secs_f64(),
-                median(check_times).as_secs_f64() * 1e3,
+                super::median(&check_times).as_secs_f64() * 1e3,
             );
         }
         let started = Instant::now();
@@ -138,11 +138,6 @@ fn extract_layer(packaged: &deploykit_image::PackagedImage, dir: &Path) -> anyho
     }
     std::fs::rename(dir.join("rootfs/data"), dir.join("data"))?;
     Ok(())
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
 }
 
 fn cleanup(prefix: &str) {
