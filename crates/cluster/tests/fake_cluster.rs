@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 mod scenarios;
 
+use scenarios::{config_map, kept_config_map, statuses};
+
 const NS: &str = "todo";
 
 struct Env {
@@ -96,18 +98,6 @@ fn chart() -> ChartMetadata {
     }
 }
 
-fn config_map(name: &str, data: &str) -> String {
-    format!(
-        "# Source: web/templates/{name}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{data}\"\n"
-    )
-}
-
-fn kept_config_map(name: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/resource-policy: keep\ndata:\n  value: kept\n"
-    )
-}
-
 fn deployment(image: &str) -> String {
     format!(
         "# Source: web/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: {image}\n"
@@ -145,10 +135,6 @@ async fn deploy(
         .await;
     let events = events.lock().unwrap().clone();
     (result, events)
-}
-
-fn statuses(history: &[Release]) -> Vec<(u32, Status)> {
-    history.iter().map(|r| (r.version, r.info.status)).collect()
 }
 
 fn pod(name: &str, status: Value) -> Value {

@@ -135,13 +135,15 @@ fn chart() -> ChartMetadata {
     }
 }
 
-fn config_map(name: &str, value: &str) -> String {
+/// A ConfigMap `name` holding `value`, as a chart renders it (with its `# Source:` line).
+pub fn config_map(name: &str, value: &str) -> String {
     format!(
         "# Source: web/templates/{name}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
     )
 }
 
-fn kept_config_map(name: &str) -> String {
+/// A ConfigMap annotated `helm.sh/resource-policy: keep`.
+pub fn kept_config_map(name: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations:\n    helm.sh/resource-policy: keep\ndata:\n  value: kept\n"
     )
@@ -191,7 +193,8 @@ async fn deploy(
     deploy_as(target.cluster, request).await
 }
 
-fn statuses(history: &[Release]) -> Vec<(u32, Status)> {
+/// Each revision with its status.
+pub fn statuses(history: &[Release]) -> Vec<(u32, Status)> {
     history.iter().map(|r| (r.version, r.info.status)).collect()
 }
 
