@@ -41,7 +41,17 @@ fn repository(name: &str) -> String {
     format!("deploykit-image-test-{}-{name}", std::process::id())
 }
 
-async fn engine() -> Option<Engine> {
+/// One test at a time talks to the daemon. Docker's legacy builder shares cached steps
+/// between builds whose inputs match, and removing one test's images also removes their
+/// untagged parents: a build running at the same time in another test that had just
+/// picked such a parent from the cache then fails with "unable to find image".
+static DAEMON_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The engine and this test's turn with the daemon, or `None` (with the reason printed)
+/// when there is no daemon. Declare the test's `Cleanup` after the turn, so the images
+/// are removed before the next test starts.
+async fn engine() -> Option<(Engine, tokio::sync::MutexGuard<'static, ()>)> {
+    let turn = DAEMON_TURN.lock().await;
     let connected = Engine::connect().await;
     let check = connected
         .as_ref()
@@ -50,7 +60,7 @@ async fn engine() -> Option<Engine> {
     if !deploykit_testkit::require("Docker", check) {
         return None;
     }
-    connected.ok()
+    connected.ok().map(|engine| (engine, turn))
 }
 
 fn write(root: &Path, path: &str, content: &str) {
@@ -120,7 +130,9 @@ async fn an_unreachable_daemon_says_how_to_start_docker() {
 
 #[tokio::test]
 async fn the_daemon_receives_exactly_what_dockerignore_keeps() {
-    let Some(engine) = engine().await else { return };
+    let Some((engine, _turn)) = engine().await else {
+        return;
+    };
     let repo = repository("ignore");
     let _cleanup = Cleanup(vec![repo.clone()]);
     let dir = tempfile::tempdir().unwrap();
@@ -196,9 +208,7 @@ LABEL version=$VERSION
 COPY --from=base /base/greeting.txt /from-base.txt
 ";
 
-/// A multi-stage context whose first layer holds `owner` (the test's repository), so no
-/// two tests share a layer: one test removing its images cannot pull a cached layer from
-/// under another test's build running at the same time.
+/// A multi-stage context whose first layer holds `owner` (the test's repository).
 fn staged_context(owner: &str) -> (tempfile::TempDir, BuildContext) {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "Dockerfile", STAGES);
@@ -210,7 +220,9 @@ fn staged_context(owner: &str) -> (tempfile::TempDir, BuildContext) {
 
 #[tokio::test]
 async fn build_args_targets_and_copy_from_other_stages() {
-    let Some(engine) = engine().await else { return };
+    let Some((engine, _turn)) = engine().await else {
+        return;
+    };
     let repo = repository("stages");
     let _cleanup = Cleanup(vec![repo.clone()]);
     let (_dir, context) = staged_context(&repo);
@@ -264,7 +276,9 @@ async fn build_args_targets_and_copy_from_other_stages() {
 
 #[tokio::test]
 async fn a_failing_step_is_named_with_its_output() {
-    let Some(engine) = engine().await else { return };
+    let Some((engine, _turn)) = engine().await else {
+        return;
+    };
     let repo = repository("failing");
     let _cleanup = Cleanup(vec![repo.clone()]);
     let dir = tempfile::tempdir().unwrap();
@@ -295,7 +309,9 @@ async fn a_failing_step_is_named_with_its_output() {
 
 #[tokio::test]
 async fn unchanged_inputs_skip_the_build() {
-    let Some(engine) = engine().await else { return };
+    let Some((engine, _turn)) = engine().await else {
+        return;
+    };
     let repo = repository("skip");
     let _cleanup = Cleanup(vec![repo.clone()]);
     let (dir, context) = staged_context(&repo);
@@ -338,7 +354,9 @@ async fn unchanged_inputs_skip_the_build() {
 
 #[tokio::test]
 async fn a_packaged_static_binary_runs_as_non_root_and_turns_healthy() {
-    let Some(engine) = engine().await else { return };
+    let Some((engine, _turn)) = engine().await else {
+        return;
+    };
     if !deploykit_testkit::require(
         "a C compiler with static libc (cc -static)",
         deploykit_testkit::on_path("cc")
@@ -501,7 +519,9 @@ async fn a_packaged_static_binary_runs_as_non_root_and_turns_healthy() {
 
 #[tokio::test]
 async fn export_and_load_round_trip() {
-    let Some(engine) = engine().await else { return };
+    let Some((engine, _turn)) = engine().await else {
+        return;
+    };
     let repo = repository("export");
     let _cleanup = Cleanup(vec![repo.clone()]);
     let (_dir, context) = staged_context(&repo);
@@ -568,7 +588,9 @@ async fn files_under(engine: &Engine, reference: &str, prefix: &str) -> BTreeSet
 /// the context to the classic builder: the images it builds are the oracle.
 #[tokio::test]
 async fn dockerignore_table_matches_the_docker_cli() {
-    let Some(engine) = engine().await else { return };
+    let Some((engine, _turn)) = engine().await else {
+        return;
+    };
     let repo = repository("cli-oracle");
     let _cleanup = Cleanup(vec![repo.clone()]);
     let cases = [
@@ -637,7 +659,9 @@ async fn dockerignore_table_matches_the_docker_cli() {
 
 #[tokio::test]
 async fn push_reaches_a_registry_with_credentials_and_names_the_fix_without() {
-    let Some(engine) = engine().await else { return };
+    let Some((engine, _turn)) = engine().await else {
+        return;
+    };
     let registry = deploykit_fake_registry::FakeRegistry::start_with_credentials("ci", "pw").await;
     let repo = repository("push");
     let target_repository = format!("{}/team/{repo}", registry.host());
