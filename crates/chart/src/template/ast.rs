@@ -140,15 +140,56 @@ pub(crate) struct Command {
     pub args: Vec<Arg>,
 }
 
+/// A chain of field names (`.a.b.c`), kept as one string (`a.b.c`): names never
+/// hold a dot, so splitting gives them back.
+#[derive(Clone, Default)]
+pub(crate) struct Fields(Box<str>);
+
+impl Fields {
+    /// `path` is the chain's text without its leading dot (`a.b.c`).
+    pub fn new(path: &str) -> Fields {
+        Fields(path.into())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The names, in order (none when empty).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let mut rest = &*self.0;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let (name, tail) = match rest.bytes().position(|b| b == b'.') {
+                Some(dot) => (&rest[..dot], &rest[dot + 1..]),
+                None => (rest, ""),
+            };
+            rest = tail;
+            Some(name)
+        })
+    }
+}
+
+impl fmt::Display for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        write!(f, ".{}", self.0)
+    }
+}
+
 pub(crate) enum Arg {
     Field {
         pos: usize,
-        idents: Vec<Box<str>>,
+        idents: Fields,
     },
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Vec<Box<str>>,
+        fields: Fields,
     },
     Ident {
         pos: usize,
@@ -157,7 +198,7 @@ pub(crate) enum Arg {
     },
     Variable {
         var: Var,
-        fields: Vec<Box<str>>,
+        fields: Fields,
     },
     Dot {
         pos: usize,
@@ -176,7 +217,8 @@ pub(crate) enum Arg {
     },
     String {
         pos: usize,
-        quoted: Box<str>,
+        /// The literal as written, when it is not `"` + value + `"`.
+        quoted: Option<Box<str>>,
         value: Value,
     },
     Pipe(Box<Pipe>),
@@ -211,36 +253,31 @@ impl Arg {
 impl fmt::Display for Arg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Arg::Field { idents, .. } => {
-                for ident in idents {
-                    write!(f, ".{ident}")?;
-                }
-                Ok(())
-            }
+            Arg::Field { idents, .. } => write!(f, "{idents}"),
             Arg::Chain { node, fields, .. } => {
                 if let Arg::Pipe(_) = **node {
                     write!(f, "({node})")?;
                 } else {
                     write!(f, "{node}")?;
                 }
-                for field in fields {
-                    write!(f, ".{field}")?;
-                }
-                Ok(())
+                write!(f, "{fields}")
             }
             Arg::Ident { name, .. } => f.write_str(name),
             Arg::Variable { var, fields } => {
-                f.write_str(&var.name)?;
-                for field in fields {
-                    write!(f, ".{field}")?;
-                }
-                Ok(())
+                write!(f, "{}{fields}", var.name)
             }
             Arg::Dot { .. } => f.write_str("."),
             Arg::Nil { .. } => f.write_str("nil"),
             Arg::Bool { value, .. } => write!(f, "{value}"),
             Arg::Number { text, .. } => f.write_str(text),
-            Arg::String { quoted, .. } => f.write_str(quoted),
+            Arg::String {
+                quoted: Some(quoted),
+                ..
+            } => f.write_str(quoted),
+            Arg::String { value, .. } => match value {
+                Value::String(s) => write!(f, "\"{s}\""),
+                other => write!(f, "{other:?}"),
+            },
             Arg::Pipe(pipe) => write!(f, "{pipe}"),
         }
     }

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::ast::{Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree};
+use super::ast::{
+    Arg, Branch, Builtin, Command, Fields, Func, Node, Number, Pipe, TemplateCall, Tree,
+};
 use super::builtins;
 use super::error::{GoError, Layer};
 use crate::funcs::FuncError;
@@ -460,7 +462,7 @@ impl<'a> State<'a> {
         dot: &Slot,
         at: &'a Arg,
         node: &'a Arg,
-        fields: &'a [Box<str>],
+        fields: &'a Fields,
         cmd_args: &'a [Arg],
         final_: Option<Value>,
     ) -> R<Slot> {
@@ -477,15 +479,17 @@ impl<'a> State<'a> {
         dot: &Slot,
         mut receiver: Slot,
         at: &'a Arg,
-        idents: &'a [Box<str>],
+        idents: &'a Fields,
         cmd_args: &'a [Arg],
         final_: Option<Value>,
     ) -> R<Slot> {
-        let n = idents.len();
-        for ident in &idents[..n - 1] {
-            receiver = self.eval_field(dot, ident, at, &[], None, receiver)?;
+        let mut names = idents.names();
+        let mut name = names.next().unwrap_or_default();
+        for next in names {
+            receiver = self.eval_field(dot, name, at, &[], None, receiver)?;
+            name = next;
         }
-        self.eval_field(dot, &idents[n - 1], at, cmd_args, final_, receiver)
+        self.eval_field(dot, name, at, cmd_args, final_, receiver)
     }
 
     fn eval_field(

@@ -60,32 +60,35 @@ impl ItemType {
     }
 }
 
-/// One token: its type, byte offset, and text (for errors: the message).
+/// One token: its type and byte range in the input (an error's range is empty: the
+/// message is in [`Lexed::error`]).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Item<'a> {
+pub(crate) struct Item {
     pub typ: ItemType,
     pub pos: usize,
-    /// The token's text (empty for errors: the message is in [`Lexed::error`]).
-    pub val: &'a str,
-    /// For text items: the byte range of the text (after trimming) in the input.
-    pub start: usize,
     pub end: usize,
 }
 
-impl Item<'_> {
+impl Item {
+    /// The token's text in `input`, the text it was lexed from.
+    pub fn val<'s>(&self, input: &'s str) -> &'s str {
+        &input[self.pos..self.end]
+    }
+
     /// Go's `item.String()`, as parse errors print tokens (`error` is the lexer's
     /// message, which error items stand for).
-    pub fn describe(&self, error: &str) -> String {
+    pub fn describe(&self, input: &str, error: &str) -> String {
+        let val = self.val(input);
         match self.typ {
             ItemType::Eof => "EOF".to_string(),
             ItemType::Error => error.to_string(),
-            t if t.is_keyword() => format!("<{}>", self.val),
+            t if t.is_keyword() => format!("<{val}>"),
             _ => {
-                if self.val.chars().count() > 10 {
-                    let cut: String = self.val.chars().take(10).collect();
+                if val.chars().count() > 10 {
+                    let cut: String = val.chars().take(10).collect();
                     format!("{}...", super::fmt::quote(&cut))
                 } else {
-                    super::fmt::quote(self.val)
+                    super::fmt::quote(val)
                 }
             }
         }
@@ -136,19 +139,19 @@ struct Lexer<'a> {
     input: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
     error: String,
     paren_depth: i32,
 }
 
 /// The tokens of a text: the last item is `Eof` or `Error` (then `error` says why).
-pub(crate) struct Lexed<'a> {
-    pub items: Vec<Item<'a>>,
+pub(crate) struct Lexed {
+    pub items: Vec<Item>,
     pub error: String,
 }
 
 /// Lexes `input` into tokens.
-pub(crate) fn lex(input: &str) -> Lexed<'_> {
+pub(crate) fn lex(input: &str) -> Lexed {
     let mut l = Lexer {
         input,
         pos: 0,
@@ -192,12 +195,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, typ: ItemType) {
-        let val = &self.input[self.start..self.pos];
         self.items.push(Item {
             typ,
             pos: self.start,
-            val,
-            start: self.start,
             end: self.pos,
         });
         self.start = self.pos;
@@ -212,8 +212,6 @@ impl<'a> Lexer<'a> {
         self.items.push(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: "",
-            start: self.start,
             end: self.start,
         });
         Err(())
@@ -252,14 +250,12 @@ impl<'a> Lexer<'a> {
                 let item = Item {
                     typ: ItemType::Text,
                     pos: self.start,
-                    val: "",
-                    start: self.start,
                     end: self.pos,
                 };
                 self.start = self.pos;
                 self.pos += trim;
                 self.ignore();
-                if item.end > item.start {
+                if item.end > item.pos {
                     self.items.push(item);
                 }
             }
@@ -270,8 +266,6 @@ impl<'a> Lexer<'a> {
             let item = Item {
                 typ: ItemType::Text,
                 pos: self.start,
-                val: "",
-                start: self.start,
                 end: self.pos,
             };
             self.items.push(item);
@@ -304,8 +298,6 @@ impl<'a> Lexer<'a> {
         let item = Item {
             typ: ItemType::LeftDelim,
             pos: self.start,
-            val: LEFT,
-            start: self.start,
             end: self.pos,
         };
         self.items.push(item);
@@ -341,8 +333,6 @@ impl<'a> Lexer<'a> {
         self.items.push(Item {
             typ: ItemType::Comment,
             pos: comment_start,
-            val: "",
-            start: comment_start,
             end: comment_end,
         });
         Ok(())

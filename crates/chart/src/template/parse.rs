@@ -1,10 +1,12 @@
 //! The parser of Go's `text/template` (`text/template/parse/parse.go`): tokens to
 //! [`Tree`]s, one for the file and one per `define`/`block`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::ast::{
-    Arg, Branch, Builtin, Command, Func, Node, Number, Pipe, TemplateCall, Tree, Var, is_empty_tree,
+    Arg, Branch, Builtin, Command, Fields, Func, Node, Number, Pipe, TemplateCall, Tree, Var,
+    is_empty_tree,
 };
 use super::lex::{Item, ItemType, lex};
 use crate::value::Value;
@@ -15,13 +17,14 @@ pub(crate) struct ParseError(pub String);
 type PResult<T> = Result<T, ParseError>;
 
 struct Parser<'a> {
-    items: Vec<Item<'a>>,
+    items: Vec<Item>,
     lex_error: String,
     idx: usize,
     furthest: usize,
     source: &'a Arc<str>,
     parse_name: &'a Arc<str>,
-    vars: Vec<Box<str>>,
+    /// Declared variables by name, innermost last (a name's slot is its index).
+    vars: Vec<&'a str>,
     range_depth: usize,
     /// Where the action being parsed starts (for "in action started at" errors).
     action_pos: Option<usize>,
@@ -40,7 +43,7 @@ pub(crate) fn parse(name: &str, text: &Arc<str>) -> Result<Vec<Tree>, ParseError
         furthest: 0,
         source: text,
         parse_name: &parse_name,
-        vars: vec!["$".into()],
+        vars: vec!["$"],
         range_depth: 0,
         action_pos: None,
         trees: Vec::new(),
@@ -86,7 +89,7 @@ impl<'a> Parser<'a> {
             .count()
     }
 
-    fn next(&mut self) -> Item<'a> {
+    fn next(&mut self) -> Item {
         let i = self.idx.min(self.items.len() - 1);
         self.idx = i + 1;
         if self.idx > self.furthest {
@@ -99,7 +102,7 @@ impl<'a> Parser<'a> {
         self.idx -= 1;
     }
 
-    fn peek(&mut self) -> &Item<'a> {
+    fn peek(&mut self) -> &Item {
         let i = self.idx.min(self.items.len() - 1);
         if i + 1 > self.furthest {
             self.furthest = i + 1;
@@ -107,7 +110,7 @@ impl<'a> Parser<'a> {
         &self.items[i]
     }
 
-    fn next_non_space(&mut self) -> Item<'a> {
+    fn next_non_space(&mut self) -> Item {
         loop {
             let item = self.next();
             if item.typ != ItemType::Space {
@@ -116,13 +119,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item<'a> {
+    fn peek_non_space(&mut self) -> Item {
         let item = self.next_non_space();
         self.backup();
         item
     }
 
-    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item<'a>> {
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
         let token = self.next_non_space();
         if token.typ != typ {
             return Err(self.unexpected(&token, context));
@@ -130,7 +133,7 @@ impl<'a> Parser<'a> {
         Ok(token)
     }
 
-    fn unexpected(&self, token: &Item<'a>, context: &str) -> ParseError {
+    fn unexpected(&self, token: &Item, context: &str) -> ParseError {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
             let token_line = self.line_of(token.pos);
@@ -145,7 +148,7 @@ impl<'a> Parser<'a> {
         }
         self.errorf(format!(
             "unexpected {} in {}",
-            token.describe(&self.lex_error),
+            token.describe(self.source, &self.lex_error),
             context
         ))
     }
@@ -196,9 +199,11 @@ impl<'a> Parser<'a> {
         if token.typ != ItemType::String && token.typ != ItemType::RawString {
             return Err(self.unexpected(&token, context));
         }
-        let name = unquote(token.val).map_err(|e| self.errorf(e))?;
+        let name = unquote(self.val(&token))
+            .map_err(|e| self.errorf(e))?
+            .into_owned();
         self.expect(ItemType::RightDelim, context)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
@@ -231,7 +236,7 @@ impl<'a> Parser<'a> {
         let token = self.next_non_space();
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
-                start: token.start,
+                start: token.pos,
                 end: token.end,
             })),
             ItemType::LeftDelim => {
@@ -343,11 +348,11 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn template_name(&mut self, token: &Item<'a>, context: &str) -> PResult<String> {
+    fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
         match token.typ {
-            ItemType::String | ItemType::RawString => {
-                unquote(token.val).map_err(|e| self.errorf(e))
-            }
+            ItemType::String | ItemType::RawString => unquote(self.val(token))
+                .map(Cow::into_owned)
+                .map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(token, context)),
         }
     }
@@ -373,7 +378,7 @@ impl<'a> Parser<'a> {
         let token = self.next_non_space();
         let name = self.template_name(&token, context)?;
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
         self.vars = saved_vars;
@@ -394,11 +399,18 @@ impl<'a> Parser<'a> {
         })))
     }
 
-    fn declare(&mut self, token: &Item<'a>) -> Var {
-        self.vars.push(token.val.into());
+    /// The text of a token.
+    fn val(&self, token: &Item) -> &'a str {
+        let source: &'a str = self.source;
+        token.val(source)
+    }
+
+    fn declare(&mut self, token: &Item) -> Var {
+        let name = self.val(token);
+        self.vars.push(name);
         Var {
             pos: token.pos,
-            name: token.val.into(),
+            name: name.into(),
             slot: self.vars.len() - 1,
         }
     }
@@ -426,10 +438,11 @@ impl<'a> Parser<'a> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     if pipe.is_assign {
-                        let slot = self.lookup_var(v.val)?;
+                        let name = self.val(&v);
+                        let slot = self.lookup_var(name)?;
                         pipe.decl.push(Var {
                             pos: v.pos,
-                            name: v.val.into(),
+                            name: name.into(),
                             slot,
                         });
                     } else {
@@ -437,7 +450,7 @@ impl<'a> Parser<'a> {
                         pipe.decl.push(var);
                     }
                 }
-                ItemType::Char if next.val == "," => {
+                ItemType::Char if self.val(&next) == "," => {
                     self.next_non_space();
                     let var = self.declare(&v);
                     pipe.decl.push(var);
@@ -488,7 +501,7 @@ impl<'a> Parser<'a> {
 
     fn lookup_var(&self, name: &str) -> PResult<usize> {
         let base = name.split('.').next().unwrap_or(name);
-        match self.vars.iter().rposition(|v| &**v == base) {
+        match self.vars.iter().rposition(|v| *v == base) {
             Some(slot) => Ok(slot),
             None => Err(self.errorf(format!("undefined variable {}", super::fmt::quote(base)))),
         }
@@ -550,33 +563,24 @@ impl<'a> Parser<'a> {
         };
         if self.peek().typ == ItemType::Field {
             let chain_pos = self.peek().pos;
-            let mut fields: Vec<Box<str>> = Vec::new();
+            let mut chain_end = chain_pos;
             while self.peek().typ == ItemType::Field {
-                let f = self.next();
-                fields.push(f.val[1..].into());
+                chain_end = self.next().end;
             }
+            // The chained fields are adjacent tokens: one span of the source.
+            let source: &'a str = self.source;
             return Ok(Some(match node {
-                Arg::Field { idents, .. } => {
-                    let mut idents = idents;
-                    idents.extend(fields);
-                    Arg::Field {
+                Arg::Field { pos, .. } => Arg::Field {
+                    pos: chain_pos,
+                    idents: Fields::new(&source[pos + 1..chain_end]),
+                },
+                Arg::Variable { var, .. } => Arg::Variable {
+                    var: Var {
                         pos: chain_pos,
-                        idents,
-                    }
-                }
-                Arg::Variable {
-                    var,
-                    fields: mut f0,
-                } => {
-                    f0.extend(fields);
-                    Arg::Variable {
-                        var: Var {
-                            pos: chain_pos,
-                            ..var
-                        },
-                        fields: f0,
-                    }
-                }
+                        ..var
+                    },
+                    fields: Fields::new(&source[chain_pos + 1..chain_end]),
+                },
                 Arg::Bool { .. }
                 | Arg::String { .. }
                 | Arg::Number { .. }
@@ -590,7 +594,7 @@ impl<'a> Parser<'a> {
                 other => Arg::Chain {
                     pos: chain_pos,
                     node: Box::new(other),
-                    fields,
+                    fields: Fields::new(&source[chain_pos + 1..chain_end]),
                 },
             }));
         }
@@ -600,46 +604,51 @@ impl<'a> Parser<'a> {
     fn term(&mut self) -> PResult<Option<Arg>> {
         let token = self.next_non_space();
         let pos = token.pos;
+        let val = self.val(&token);
         Ok(Some(match token.typ {
             ItemType::Identifier => {
-                let Some(func) = builtin_or_func(token.val) else {
-                    return Err(self.errorf(format!(
-                        "function {} not defined",
-                        super::fmt::quote(token.val)
-                    )));
+                let Some(func) = builtin_or_func(val) else {
+                    return Err(
+                        self.errorf(format!("function {} not defined", super::fmt::quote(val)))
+                    );
                 };
                 Arg::Ident {
                     pos,
-                    name: token.val.into(),
+                    name: val.into(),
                     func,
                 }
             }
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                let slot = self.lookup_var(token.val)?;
+                let slot = self.lookup_var(val)?;
                 Arg::Variable {
                     var: Var {
                         pos,
-                        name: token.val.into(),
+                        name: val.into(),
                         slot,
                     },
-                    fields: Vec::new(),
+                    fields: Fields::default(),
                 }
             }
             ItemType::Field => Arg::Field {
                 pos,
-                idents: vec![token.val[1..].into()],
+                idents: if self.peek().typ == ItemType::Field {
+                    // A chain: the operand makes the names of the whole span.
+                    Fields::default()
+                } else {
+                    Fields::new(&val[1..])
+                },
             },
             ItemType::Bool => Arg::Bool {
                 pos,
-                value: token.val == "true",
+                value: val == "true",
             },
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
-                let value = number(token.val, token.typ).map_err(|e| self.errorf(e))?;
+                let value = number(val, token.typ).map_err(|e| self.errorf(e))?;
                 Arg::Number {
                     pos,
-                    text: token.val.into(),
+                    text: val.into(),
                     value,
                 }
             }
@@ -648,11 +657,13 @@ impl<'a> Parser<'a> {
                 Arg::Pipe(Box::new(pipe))
             }
             ItemType::String | ItemType::RawString => {
-                let s = unquote(token.val).map_err(|e| self.errorf(e))?;
+                let s = unquote(val).map_err(|e| self.errorf(e))?;
+                // Kept only when printing `"` + value + `"` would not give it back.
+                let plain = matches!(s, Cow::Borrowed(_)) && val.starts_with('"');
                 Arg::String {
                     pos,
-                    quoted: token.val.into(),
-                    value: Value::string(s),
+                    quoted: (!plain).then(|| val.into()),
+                    value: Value::string(&*s),
                 }
             }
             _ => {
@@ -857,19 +868,23 @@ fn unquote_char(s: &str, quote: char) -> Option<(char, &str)> {
     }
 }
 
-/// Go's `strconv.Unquote` for template string literals.
-fn unquote(text: &str) -> Result<String, String> {
+/// Go's `strconv.Unquote` for template string literals (borrowed when the literal has
+/// no escapes).
+fn unquote(text: &str) -> Result<Cow<'_, str>, String> {
     let bad = || "invalid syntax".to_string();
     if let Some(raw) = text.strip_prefix('`') {
         let body = raw.strip_suffix('`').ok_or_else(bad)?;
-        return Ok(body.replace('\r', ""));
+        if body.contains('\r') {
+            return Ok(Cow::Owned(body.replace('\r', "")));
+        }
+        return Ok(Cow::Borrowed(body));
     }
     let body = text
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .ok_or_else(bad)?;
     if !body.contains('\\') {
-        return Ok(body.to_string());
+        return Ok(Cow::Borrowed(body));
     }
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
@@ -879,5 +894,5 @@ fn unquote(text: &str) -> Result<String, String> {
         out.push(c);
         rest = tail;
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
