@@ -104,7 +104,7 @@ const RIGHT_COMMENT: &str = "*/";
 fn find_left(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
     let mut from = 0;
-    while let Some(i) = s[from..].find('{') {
+    while let Some(i) = memchr::memchr(b'{', &bytes[from..]) {
         let at = from + i;
         if bytes.get(at + 1) == Some(&b'{') {
             return Some(at);

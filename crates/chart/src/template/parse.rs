@@ -30,6 +30,16 @@ struct Parser<'a> {
     action_pos: Option<usize>,
     /// Finished trees of this parse (defines and the file), by name.
     trees: Vec<Tree>,
+    /// Stacks where lists under construction grow: a finished list is moved out in
+    /// one exact allocation (lists nest, so each one is the top of its stack).
+    nodes: Vec<Node>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
+}
+
+/// The elements of `stack` from `start` on, moved into a list of their own.
+fn take_from<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
+    stack.drain(start..).collect()
 }
 
 /// Parses `text` (the file `name`) into its trees: the file's own tree last.
@@ -47,6 +57,9 @@ pub(crate) fn parse(name: &str, text: &Arc<str>) -> Result<Vec<Tree>, ParseError
         range_depth: 0,
         action_pos: None,
         trees: Vec::new(),
+        nodes: Vec::new(),
+        cmds: Vec::new(),
+        args: Vec::new(),
     };
     let root = p.parse_top()?;
     let tree = Tree {
@@ -173,7 +186,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_top(&mut self) -> PResult<Vec<Node>> {
-        let mut root = Vec::new();
+        let start = self.nodes.len();
         while self.peek().typ != ItemType::Eof {
             if self.peek().typ == ItemType::LeftDelim {
                 let delim_idx = self.idx;
@@ -185,12 +198,12 @@ impl<'a> Parser<'a> {
                 self.idx = delim_idx;
             }
             match self.text_or_action()? {
-                Parsed::Node(n) => root.push(n),
+                Parsed::Node(n) => self.nodes.push(n),
                 Parsed::End => return Err(self.errorf("unexpected {{end}}")),
                 Parsed::Else => return Err(self.errorf("unexpected {{else}}")),
             }
         }
-        Ok(root)
+        Ok(take_from(&mut self.nodes, start))
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
@@ -221,13 +234,17 @@ impl<'a> Parser<'a> {
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, End)> {
-        let mut list = Vec::new();
+        let start = self.nodes.len();
         while self.peek_non_space().typ != ItemType::Eof {
-            match self.text_or_action()? {
-                Parsed::Node(n) => list.push(n),
-                Parsed::End => return Ok((list, End::End)),
-                Parsed::Else => return Ok((list, End::Else)),
-            }
+            let end = match self.text_or_action()? {
+                Parsed::Node(n) => {
+                    self.nodes.push(n);
+                    continue;
+                }
+                Parsed::End => End::End,
+                Parsed::Else => End::Else,
+            };
+            return Ok((take_from(&mut self.nodes, start), end));
         }
         Err(self.errorf("unexpected EOF"))
     }
@@ -423,6 +440,7 @@ impl<'a> Parser<'a> {
             decl: Vec::new(),
             cmds: Vec::new(),
         };
+        let start = self.cmds.len();
         'decls: loop {
             let v = self.peek_non_space();
             if v.typ != ItemType::Variable {
@@ -475,6 +493,7 @@ impl<'a> Parser<'a> {
             let token = self.next_non_space();
             match token.typ {
                 t if t == end => {
+                    pipe.cmds = take_from(&mut self.cmds, start);
                     self.check_pipeline(&pipe, context)?;
                     return Ok(pipe);
                 }
@@ -492,7 +511,7 @@ impl<'a> Parser<'a> {
                 | ItemType::LeftParen => {
                     self.backup();
                     let cmd = self.command()?;
-                    pipe.cmds.push(cmd);
+                    self.cmds.push(cmd);
                 }
                 _ => return Err(self.unexpected(&token, context)),
             }
@@ -533,14 +552,11 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = Command {
-            pos,
-            args: Vec::new(),
-        };
+        let start = self.args.len();
         loop {
             self.peek_non_space();
             if let Some(operand) = self.operand()? {
-                cmd.args.push(operand);
+                self.args.push(operand);
             }
             let token = self.next();
             match token.typ {
@@ -551,10 +567,11 @@ impl<'a> Parser<'a> {
             }
             break;
         }
-        if cmd.args.is_empty() {
+        let args = take_from(&mut self.args, start);
+        if args.is_empty() {
             return Err(self.errorf("empty command"));
         }
-        Ok(cmd)
+        Ok(Command { pos, args })
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
