@@ -4,5 +4,6 @@
 //! (sigs.k8s.io/yaml: YAML through JSON, so every number is a `float64`). [`emit`] writes
 //! a value the way Helm's `toYaml` does (JSON marshalling, then go-yaml's emitter).
 
+mod block;
 pub mod emit;
 pub mod parse;

@@ -50,6 +50,17 @@ fn line_prefix(line: Option<usize>) -> String {
 
 /// Parses the first YAML document of `text` into a value (`Nil` for an empty document).
 pub fn parse(text: &str) -> Result<Value, YamlError> {
+    // Most values files are plain block YAML, which a quick reader takes; the rest
+    // (and every error) is yaml-rust2's.
+    match super::block::parse(text) {
+        Some(Some(node)) => to_value(node),
+        Some(None) => Ok(Value::Nil),
+        None => parse_full(text),
+    }
+}
+
+/// [`parse`] with yaml-rust2 and the node builder, for any YAML.
+fn parse_full(text: &str) -> Result<Value, YamlError> {
     let shortened = shorten_comments(text);
     let text: &str = &shortened;
     let mut builder = Builder {
@@ -260,7 +271,7 @@ fn syntax_error(error: &ScanError, text: &str) -> YamlError {
 
 /// A YAML node as the parser saw it, before go-yaml's scalar resolution.
 #[derive(Debug, Clone)]
-enum Node {
+pub(super) enum Node {
     Scalar {
         text: String,
         plain: bool,
@@ -915,6 +926,114 @@ mod tests {
             json("list:\n  # c\n  - a\n  # c\n  - 'b\n  # c'\n"),
             r##"{"list": ["a", "b # c"]}"##
         );
+    }
+
+    /// The quick reader's answer and yaml-rust2's, when the quick reader takes `text`.
+    fn both(text: &str) -> Option<(String, String)> {
+        let quick = match super::super::block::parse(text)? {
+            Some(node) => to_value(node),
+            None => Ok(Value::Nil),
+        };
+        Some((format!("{quick:?}"), format!("{:?}", parse_full(text))))
+    }
+
+    #[test]
+    fn quick_reader_agrees_with_yaml_rust2() {
+        let taken = [
+            "# only a comment\n\n",
+            "a: 1\nb: yes\nc: ~\nd:\ne: 'it''s'\nf: \"x: y\" # c\ng: -1\nh: a:b\n",
+            "---\na: 1\n",
+            "a:\n  b:\n    c: 1\n  d: [] # none\n  e: {}\nf: x#y\n",
+            "list:\n- a\n- b: 1\n  c: 2\n-\n- - x\n  - y\nnext: 1\n",
+            "list:\n  - name: a\n    value: |\n      line 1\n\n        indented\n      # not a comment\n    # a comment\n  - 2\n",
+            "a: |-\n  x\n\n\nb: |+\n  y\n\n\nc: |\n\n  z\n  \n",
+            "a: | # header comment\n   three\n    four\n",
+            "\"quoted key\": 1\n'single': 2\nkey with spaces : 3\non: 4\n010: 5\n",
+            "a:\n  # comment between\n  b: 1\n# top comment\nc: \"\"\n",
+            "a: 1\na: 2\n",
+            "a: [1, \"two\", 'three', [x, y z], {k: v, \"q\": [1]}, -1]\nb: { }\nc: [ ] # c\n",
+            "- [a, b]\n- {c: d}\n",
+            "a: |\n\nb: 1\n",
+            "a: |\n\n# comment\nb: |-\nc:\n  {}\nd:\n  [1, 2] # c\ne: |\n",
+            "a: \"say \\\"hi\\\" \\\\ \\/ \\t\\n \\x41\\u00e9\\U0001F600 \\e\\0\\_\\N\" # c\n",
+        ];
+        for text in taken {
+            let (quick, full) = both(text).unwrap_or_else(|| panic!("not taken: {text:?}"));
+            assert_eq!(quick, full, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn quick_reader_leaves_the_rest_to_yaml_rust2() {
+        let declined = [
+            "a: 1",
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: [1, 2,]\n",
+            "a: [b: 1]\n",
+            "a: [http://x]\n",
+            "a: [1,\n  2]\n",
+            "a: {b}\n",
+            "a: {b:1}\n",
+            "a: \"bad \\q escape\"\n",
+            "a: \"\\ud800\"\n",
+            "a: |+\n\nb: 1\n",
+            "a:\n  {}\n  b: 1\n",
+            "a: [x] y\n",
+            "a: >\n  folded\n",
+            "a: |2\n  x\n",
+            "a: b: c\n",
+            "a: plain\n  continued\n",
+            "a:\n  - 1\n  b: 2\n",
+            "a:\n  b: 1\n c: 2\n",
+            "a:\tb\n",
+            "a: 1\r\n",
+            "a: 1\n---\nb: 2\n",
+            "- a\nb: 1\n",
+            "key: value\n- item\n",
+            "  a: 1\n",
+            "~: x\n",
+            "a: 'open\n  quote'\n",
+            "a:\n  just a scalar\n",
+            "a: \"x\"y\n",
+            "a: -\n",
+        ];
+        for text in declined {
+            assert!(both(text).is_none(), "taken: {text:?}");
+            // Declined texts still read exactly as before.
+            assert_eq!(
+                format!("{:?}", parse(text)),
+                format!("{:?}", parse_full(text)),
+                "{text:?}"
+            );
+        }
+    }
+
+    /// Every values file of the conformance corpus (when it is there) reads the same
+    /// through the quick reader as through yaml-rust2.
+    #[test]
+    fn quick_reader_agrees_on_the_corpus() {
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chart-corpus");
+        if !corpus.is_dir() {
+            return;
+        }
+        let mut differ = Vec::new();
+        for entry in walkdir::WalkDir::new(&corpus).into_iter().flatten() {
+            let name = entry.file_name().to_string_lossy();
+            if !name.ends_with(".yaml") || !name.contains("values") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            if let Some((quick, full)) = both(&text)
+                && quick != full
+            {
+                differ.push(entry.path().display().to_string());
+            }
+        }
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
     }
 
     #[test]
