@@ -309,11 +309,7 @@ fn execute(mut sources: Vec<Source<'_>>) -> Result<Rendered, ChartError> {
             .map_err(|error| ChartError::Template {
                 message: exec_error_message(&error.to_string()),
             })?;
-        let text = if text.contains("<no value>") {
-            text.replace("<no value>", "")
-        } else {
-            text
-        };
+        // `execute` has already removed every `<no value>`.
         rendered.insert(source.name, text);
     }
     Ok(rendered)

@@ -1,9 +1,9 @@
 //! The executor of Go's `text/template` (`text/template/exec.go`) with Helm's options
 //! (`missingkey=zero`) and Helm's `include` and `tpl`.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::TreeMap;
 use super::ast::{
     Arg, Branch, Builtin, Command, Fields, Func, Node, Number, Pipe, TemplateCall, Tree,
 };
@@ -21,7 +21,7 @@ const MAX_INCLUDE: usize = 1000;
 /// A set of named templates that lookups search, innermost first (`tpl` adds the
 /// templates its text defines on top of the chart's).
 pub(crate) struct Scope<'a> {
-    pub trees: &'a HashMap<Arc<str>, Arc<Tree>>,
+    pub trees: &'a TreeMap,
     pub parent: Option<&'a Scope<'a>>,
 }
 
@@ -63,7 +63,7 @@ type R<T> = Result<T, GoError>;
 
 /// Shared by every template run of one top-level execution.
 pub(crate) struct Shared {
-    pub included: Mutex<HashMap<String, usize>>,
+    pub included: Mutex<rustc_hash::FxHashMap<String, usize>>,
 }
 
 /// Nested executions (templates, includes, `tpl`) hop to a fresh thread stack every
@@ -905,7 +905,7 @@ impl<'a> State<'a> {
                 return Err(fail(self, cause));
             }
         };
-        let mut overlay: HashMap<Arc<str>, Arc<Tree>> = HashMap::new();
+        let mut overlay = TreeMap::default();
         let mut main = None;
         for tree in trees {
             let tree = Arc::new(tree);

@@ -432,14 +432,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn space(&mut self, inside: &mut bool) -> Step {
-        let mut num = 0;
-        while let Some(c) = self.peek() {
-            if !is_space(c) {
-                break;
-            }
-            self.next();
-            num += 1;
-        }
+        // Spaces are ASCII: count them bytewise.
+        let num = self.input.as_bytes()[self.pos..]
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .count();
+        self.pos += num;
         let before = &self.input[self.pos - 1..];
         if has_right_trim(before) && before[2..].starts_with(RIGHT) {
             let c = self.input[..self.pos].chars().next_back();
@@ -452,6 +450,15 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
+    /// Moves past ASCII letters, digits and `_` bytewise (the char loop that follows
+    /// takes any other alphanumerics).
+    fn skip_ascii_alnum(&mut self) {
+        self.pos += self.input.as_bytes()[self.pos..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+    }
+
     fn at_terminator(&self) -> bool {
         match self.peek() {
             None => true,
@@ -462,6 +469,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn identifier(&mut self) -> Step {
+        self.skip_ascii_alnum();
         loop {
             let r = self.next();
             match r {
@@ -511,6 +519,7 @@ impl<'a> Lexer<'a> {
             });
             return Ok(());
         }
+        self.skip_ascii_alnum();
         let mut r;
         loop {
             r = self.next();

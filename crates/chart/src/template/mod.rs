@@ -29,17 +29,19 @@ pub mod fmt;
 mod lex;
 mod parse;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use error::{ErrorKind, TemplateError};
 
 use crate::value::Value;
 
+/// Templates by name (names come from the chart itself, so a fast hash will do).
+pub(crate) type TreeMap = rustc_hash::FxHashMap<Arc<str>, Arc<ast::Tree>>;
+
 /// A parsed set of named templates (Go's `*template.Template` tree set).
 #[derive(Default, Clone)]
 pub struct Templates {
-    trees: HashMap<Arc<str>, Arc<ast::Tree>>,
+    trees: TreeMap,
 }
 
 impl Templates {
@@ -73,7 +75,8 @@ impl Templates {
     /// keys are Go's zero value, `include` and `tpl` work, and every `<no value>` is
     /// removed from the output.
     pub fn execute(&self, name: &str, dot: &Value) -> Result<String, TemplateError> {
-        let mut out = String::new();
+        // A template's output is usually about as long as its text.
+        let mut out = String::with_capacity(self.trees.get(name).map_or(0, |t| t.source.len()));
         self.execute_into(name, dot, &mut out)?;
         Ok(out)
     }
@@ -97,7 +100,7 @@ impl Templates {
             parent: None,
         };
         let shared = exec::Shared {
-            included: Mutex::new(HashMap::new()),
+            included: Mutex::new(rustc_hash::FxHashMap::default()),
         };
         let start = out.len();
         if let Err(e) = exec::execute(&scope, &shared, tree, name, dot.clone(), out, 0) {
