@@ -356,8 +356,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn inside_action(&mut self, inside: &mut bool) -> Step {
-        let (delim, _) = self.at_right_delim();
-        if delim {
+        // `}}` and ` -}}` start with `}` or a space: only then look for them.
+        let may_close = matches!(
+            self.input.as_bytes().get(self.pos),
+            Some(b'}' | b' ' | b'\t' | b'\r' | b'\n')
+        );
+        if may_close && self.at_right_delim().0 {
             if self.paren_depth == 0 {
                 return self.right_delim(inside);
             }
