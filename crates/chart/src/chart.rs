@@ -314,24 +314,51 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
                 entry.path().display()
             )));
         }
-        read_into(entry.path(), &mut buffer).map_err(io(entry.path()))?;
-        let data = buffer.strip_prefix(UTF8_BOM).unwrap_or(&buffer);
+        let data = read_shared(entry.path(), &mut buffer).map_err(io(entry.path()))?;
         files.push(ChartFile {
             name: relative,
-            data: data.into(),
+            data,
         });
     }
     Ok(files)
 }
 
-/// Reads a whole file into `buffer` (cleared first). One buffer serves every file of a
-/// folder: each file costs one allocation (its shared copy) instead of two, and reading
-/// through `take` asks for no size hint (no `stat` and `lseek` per file).
-fn read_into(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+/// Files up to this size are read into the folder's shared buffer, then copied out.
+const SMALL_FILE: u64 = 64 << 10;
+
+/// Reads a whole file, without its byte order mark. One buffer serves every small
+/// file of a folder (one allocation per file, no `stat`); a larger file is read
+/// straight into its own allocation once its size is known, so its bytes are not
+/// copied a second time.
+fn read_shared(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<Arc<[u8]>> {
     buffer.clear();
-    let file = std::fs::File::open(path)?;
+    let mut file = std::fs::File::open(path)?;
+    (&mut file).take(SMALL_FILE).read_to_end(buffer)?;
+    if (buffer.len() as u64) < SMALL_FILE {
+        return Ok(without_bom(buffer).into());
+    }
+    let size = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+    if size > buffer.len() && size < isize::MAX as usize {
+        let mut data: Arc<[u8]> = std::iter::repeat_n(0, size).collect();
+        let whole = Arc::make_mut(&mut data);
+        whole[..buffer.len()].copy_from_slice(buffer);
+        let mut extra = [0u8; 1];
+        if file.read_exact(&mut whole[buffer.len()..]).is_ok() && file.read(&mut extra)? == 0 {
+            if data.starts_with(UTF8_BOM) {
+                return Ok(data[UTF8_BOM.len()..].into());
+            }
+            return Ok(data);
+        }
+        // The file changed size while being read: read it again as it is now.
+        buffer.clear();
+        file = std::fs::File::open(path)?;
+    }
     file.take(u64::MAX).read_to_end(buffer)?;
-    Ok(())
+    Ok(without_bom(buffer).into())
+}
+
+fn without_bom(data: &[u8]) -> &[u8] {
+    data.strip_prefix(UTF8_BOM).unwrap_or(data)
 }
 
 /// The files of a `.tgz` chart archive, with the top folder stripped (Helm's
@@ -743,6 +770,40 @@ mod tests {
             name: name.to_string(),
             data: text.as_bytes().into(),
         }
+    }
+
+    #[test]
+    fn reads_small_and_large_files_whole_without_byte_order_marks() {
+        let dir = std::env::temp_dir().join(format!("deploykit-chart-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let large: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let exact = vec![b'x'; SMALL_FILE as usize];
+        let mut large_bom = UTF8_BOM.to_vec();
+        large_bom.extend_from_slice(&large);
+        let cases: [(&str, Vec<u8>, Vec<u8>); 5] = [
+            ("small", b"a: 1\n".to_vec(), b"a: 1\n".to_vec()),
+            (
+                "small-bom",
+                b"\xEF\xBB\xBFa: 1\n".to_vec(),
+                b"a: 1\n".to_vec(),
+            ),
+            ("exact", exact.clone(), exact),
+            ("large", large.clone(), large.clone()),
+            ("large-bom", large_bom, large),
+        ];
+        let mut buffer = Vec::new();
+        for (name, content, want) in cases {
+            let path = dir.join(name);
+            std::fs::write(&path, &content).unwrap();
+            let got = read_shared(&path, &mut buffer).unwrap();
+            assert!(
+                *got == *want,
+                "{name}: {} bytes, want {}",
+                got.len(),
+                want.len()
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
