@@ -890,7 +890,7 @@ impl<'a> State<'a> {
             this.error_at(Some(call_at), msg, Some(cause))
         };
         let source: Arc<str> = Arc::from(&**text);
-        let trees = match super::parse::parse("gotpl", &source) {
+        let trees = match super::parse::parse("gotpl", &source, &mut Default::default()) {
             Ok(trees) => trees,
             Err(e) => {
                 let mut cause = GoError::plain(e.0.clone());

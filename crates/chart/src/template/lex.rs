@@ -150,13 +150,16 @@ pub(crate) struct Lexed {
     pub error: String,
 }
 
-/// Lexes `input` into tokens.
-pub(crate) fn lex(input: &str) -> Lexed {
+/// Lexes `input` into tokens, in `items` (emptied first; a list lent by an earlier
+/// parse keeps its allocation).
+pub(crate) fn lex(input: &str, mut items: Vec<Item>) -> Lexed {
+    items.clear();
+    items.reserve(input.len() / 6 + 4);
     let mut l = Lexer {
         input,
         pos: 0,
         start: 0,
-        items: Vec::with_capacity(input.len() / 6 + 4),
+        items,
         error: String::new(),
         paren_depth: 0,
     };

@@ -39,9 +39,20 @@ use crate::value::Value;
 pub(crate) type TreeMap = rustc_hash::FxHashMap<Arc<str>, Arc<ast::Tree>>;
 
 /// A parsed set of named templates (Go's `*template.Template` tree set).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct Templates {
     trees: TreeMap,
+    /// Buffers each parse hands to the next (capacity only).
+    scratch: parse::Scratch,
+}
+
+impl Clone for Templates {
+    fn clone(&self) -> Self {
+        Templates {
+            trees: self.trees.clone(),
+            scratch: parse::Scratch::default(),
+        }
+    }
 }
 
 impl Templates {
@@ -55,7 +66,7 @@ impl Templates {
     /// does). Errors are Go's parse errors as Helm reports them:
     /// `parse error at (NAME:LINE): unexpected "}" in operand`.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
-        let trees = parse_file(name, text)?;
+        let trees = parse_file(name, text, &mut self.scratch)?;
         for tree in trees {
             let empty = ast::is_empty_tree(&tree.root, &tree.source);
             if empty && self.trees.contains_key(&tree.name) {
@@ -122,8 +133,13 @@ type ParsedFile = Vec<Arc<ast::Tree>>;
 /// Parses one file into its trees (the file's own and its `define`s). Every render
 /// parses its chart's files afresh, as Helm's engine does: nothing is kept between
 /// renders.
-fn parse_file(name: &str, text: &str) -> Result<ParsedFile, TemplateError> {
+fn parse_file(
+    name: &str,
+    text: &str,
+    scratch: &mut parse::Scratch,
+) -> Result<ParsedFile, TemplateError> {
     let source: Arc<str> = Arc::from(text);
-    let trees = parse::parse(name, &source).map_err(|e| TemplateError::parse(name, e.0))?;
+    let trees =
+        parse::parse(name, &source, scratch).map_err(|e| TemplateError::parse(name, e.0))?;
     Ok(trees.into_iter().map(Arc::new).collect())
 }

@@ -42,10 +42,25 @@ fn take_from<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
     stack.drain(start..).collect()
 }
 
+/// Buffers that one parse hands to the next within a template set (a render): the
+/// token list and the stacks where lists grow. They hold nothing between parses but
+/// their capacity.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    items: Vec<Item>,
+    nodes: Vec<Node>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
+}
+
 /// Parses `text` (the file `name`) into its trees: the file's own tree last.
-pub(crate) fn parse(name: &str, text: &Arc<str>) -> Result<Vec<Tree>, ParseError> {
+pub(crate) fn parse(
+    name: &str,
+    text: &Arc<str>,
+    scratch: &mut Scratch,
+) -> Result<Vec<Tree>, ParseError> {
     let parse_name: Arc<str> = Arc::from(name);
-    let lexed = lex(text);
+    let lexed = lex(text, std::mem::take(&mut scratch.items));
     let mut p = Parser {
         items: lexed.items,
         lex_error: lexed.error,
@@ -57,19 +72,26 @@ pub(crate) fn parse(name: &str, text: &Arc<str>) -> Result<Vec<Tree>, ParseError
         range_depth: 0,
         action_pos: None,
         trees: Vec::new(),
-        nodes: Vec::new(),
-        cmds: Vec::new(),
-        args: Vec::new(),
+        nodes: std::mem::take(&mut scratch.nodes),
+        cmds: std::mem::take(&mut scratch.cmds),
+        args: std::mem::take(&mut scratch.args),
     };
-    let root = p.parse_top()?;
-    let tree = Tree {
-        name: parse_name.clone(),
-        parse_name: parse_name.clone(),
-        source: text.clone(),
-        root,
-    };
-    p.add(tree)?;
-    Ok(p.trees)
+    let result = p.parse_top().and_then(|root| {
+        p.add(Tree {
+            name: parse_name.clone(),
+            parse_name: parse_name.clone(),
+            source: text.clone(),
+            root,
+        })
+    });
+    p.nodes.clear();
+    p.cmds.clear();
+    p.args.clear();
+    scratch.items = std::mem::take(&mut p.items);
+    scratch.nodes = std::mem::take(&mut p.nodes);
+    scratch.cmds = std::mem::take(&mut p.cmds);
+    scratch.args = std::mem::take(&mut p.args);
+    result.map(|()| p.trees)
 }
 
 fn builtin_or_func(name: &str) -> Option<Func> {
