@@ -45,7 +45,11 @@ pub(super) fn parse(text: &str) -> Option<Option<Node>> {
         });
         start = end + 1;
     }
-    let mut reader = Reader { lines, at: 0 };
+    let mut reader = Reader {
+        lines,
+        at: 0,
+        anchors: Vec::new(),
+    };
     let Some(first) = reader.peek() else {
         return Some(None);
     };
@@ -72,6 +76,8 @@ struct Reader<'t> {
     lines: Vec<Line<'t>>,
     /// The next line to read.
     at: usize,
+    /// Anchored scalars so far (`&name value`), the latest last.
+    anchors: Vec<(&'t str, Node)>,
 }
 
 impl<'t> Reader<'t> {
@@ -171,6 +177,26 @@ impl<'t> Reader<'t> {
             };
         }
         let node = match rest.as_bytes()[0] {
+            b'&' => {
+                // An anchored one-line scalar (an anchored collection is left to the
+                // full reader).
+                let (name, value) = anchor_name(rest)?;
+                let value = value.trim_start_matches(' ');
+                if is_empty_or_comment(value) || value.starts_with(['&', '*', '|', '[', '{']) {
+                    return None;
+                }
+                let node = self.value(indent, value, compact)?;
+                self.anchors.push((name, node.clone()));
+                return Some(node);
+            }
+            b'*' => {
+                let (name, after) = anchor_name(rest)?;
+                if !is_blank_or_comment(after) {
+                    return None;
+                }
+                let (_, node) = self.anchors.iter().rev().find(|(n, _)| *n == name)?;
+                node.clone()
+            }
             b'|' => self.literal(indent, rest)?,
             b'"' | b'\'' => {
                 let (text, after) = quoted(rest)?;
@@ -415,6 +441,20 @@ fn starts_with_indicator(text: &str) -> bool {
             | b'@'
             | b'`'
     ) && !(bytes[0] == b'-' && bytes.len() > 1 && bytes[1] != b' ')
+}
+
+/// The name after `&` or `*` at the start of `text` (letters, digits, `-`, `_`) and
+/// what follows it.
+fn anchor_name(text: &str) -> Option<(&str, &str)> {
+    let rest = &text[1..];
+    let end = rest
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .unwrap_or(rest.len());
+    if end == 0 || !matches!(rest.as_bytes().get(end), None | Some(b' ')) {
+        return None;
+    }
+    Some((&rest[..end], &rest[end..]))
 }
 
 /// A one-line quoted scalar at the start of `text`: its value and what follows it.

@@ -954,6 +954,7 @@ mod tests {
             "a: [1, \"two\", 'three', [x, y z], {k: v, \"q\": [1]}, -1]\nb: { }\nc: [ ] # c\n",
             "- [a, b]\n- {c: d}\n",
             "a: |\n\nb: 1\n",
+            "a: &x 1\nb: *x\nc:\n  - *x\n  - &y 'q' # c\nd: *y\na2: &x two\ne: *x\n",
             "a: |\n\n# comment\nb: |-\nc:\n  {}\nd:\n  [1, 2] # c\ne: |\n",
             "a: \"say \\\"hi\\\" \\\\ \\/ \\t\\n \\x41\\u00e9\\U0001F600 \\e\\0\\_\\N\" # c\n",
         ];
@@ -967,7 +968,10 @@ mod tests {
     fn quick_reader_leaves_the_rest_to_yaml_rust2() {
         let declined = [
             "a: 1",
-            "a: &x 1\nb: *x\n",
+            "a: &x\n  b: 1\nc: *x\n",
+            "a: *nope\n",
+            "a: &x [1]\nb: *x\n",
+            "a: &x 1\nb: *x.y\n",
             "a: !!str 1\n",
             "a: [1, 2,]\n",
             "a: [b: 1]\n",
