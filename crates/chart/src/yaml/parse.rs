@@ -964,6 +964,249 @@ mod tests {
         }
     }
 
+    /// Random documents mixing the shapes values files are made of with the ones the
+    /// quick reader must decline (tabs, odd indentation, folded scalars, anchors, CRLF):
+    /// whenever it takes a text, its answer is yaml-rust2's.
+    /// `YAML_FUZZ_RUNS=300000` runs more than the 20,000 documents CI runs.
+    #[test]
+    fn quick_reader_agrees_with_yaml_rust2_on_random_documents() {
+        use rand::{Rng, SeedableRng, rngs::StdRng, seq::SliceRandom};
+        const SCALARS: &[&str] = &[
+            "1",
+            "-1",
+            "+1",
+            "0",
+            "010",
+            "0x1F",
+            "0o17",
+            "0b101",
+            "1_000",
+            "1e3",
+            "1.5",
+            ".5",
+            "-.5e-3",
+            ".inf",
+            "-.Inf",
+            ".NaN",
+            "true",
+            "True",
+            "FALSE",
+            "yes",
+            "No",
+            "on",
+            "OFF",
+            "y",
+            "n",
+            "null",
+            "Null",
+            "~",
+            "",
+            "a b",
+            "a#b",
+            "a #b",
+            "a:b",
+            "a: b",
+            "http://x/y?z=1",
+            "'it''s'",
+            "''",
+            "\"\"",
+            "\"x: y # z\"",
+            "\"\\t\\u00e9\\\"\"",
+            "'a # b'",
+            "[]",
+            "{}",
+            "[ ]",
+            "{ }",
+            "[1, a, 'b', \"c\"]",
+            "{k: v, q: [1]}",
+            "[a, [b, c], {d: e}]",
+            "&x 1",
+            "*x",
+            "!!str 1",
+            "!custom x",
+            "2001-12-14",
+            "12:30",
+            "-",
+            "- a",
+            ":",
+            "a:",
+            "@x",
+            "`x",
+            "%x",
+            "é",
+            "日本",
+            "a\tb",
+            "a  ",
+            "x # comment",
+            "'open",
+            "\"open",
+            "[1,",
+            "{a",
+            "a ]",
+            "? x",
+            ">",
+            "|",
+            "|-",
+            "|+",
+            "|2",
+            ">-",
+            "\"a\\qb\"",
+            "\"\\ud800\"",
+            "-5",
+            "- - x",
+            "0.0",
+            "-0",
+            "1.0e+10",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "0777",
+            "+.inf",
+        ];
+        const KEYS: &[&str] = &[
+            "a",
+            "b",
+            "name",
+            "on",
+            "010",
+            "1",
+            "1.5",
+            "true",
+            "null",
+            "~",
+            "key with spaces",
+            "\"quoted\"",
+            "'single'",
+            "\"a: b\"",
+            "a.b",
+            "a-b",
+            "a/b",
+            "-x",
+            "x-",
+            "é",
+            "?",
+            "a#b",
+            "",
+            "[k]",
+            "{k: v}",
+            "&a k",
+            "*a",
+            "!!int 2",
+            "<<",
+            "a ",
+            " a",
+        ];
+        const SEPARATORS: &[&str] = &[": ", ":", ":  ", " : ", ":\t"];
+        const COMMENTS: &[&str] = &["", "", "", " # c", "# c", " #", "  # c: d"];
+
+        fn indent(rng: &mut StdRng, base: usize, wild: bool) -> String {
+            if !wild {
+                return " ".repeat(base);
+            }
+            let spaces = match rng.gen_range(0..20) {
+                0 => base.saturating_sub(1),
+                1 => base + 1,
+                2 => base + 3,
+                _ => base,
+            };
+            let mut text = " ".repeat(spaces);
+            if rng.gen_range(0..60) == 0 {
+                text.push('\t');
+            }
+            text
+        }
+
+        fn noise(rng: &mut StdRng, base: usize, wild: bool, out: &mut String) {
+            match rng.gen_range(0..12) {
+                0 => out.push('\n'),
+                1 => out.push_str(&format!("{}# comment\n", indent(rng, base, wild))),
+                2 => out.push_str(&format!("{}#\n", " ".repeat(rng.gen_range(0..6)))),
+                3 => out.push_str("   \n"),
+                _ => {}
+            }
+        }
+
+        fn block_scalar(rng: &mut StdRng, base: usize, out: &mut String) {
+            let content = base + rng.gen_range(1..4);
+            for _ in 0..rng.gen_range(0..4) {
+                match rng.gen_range(0..6) {
+                    0 => out.push('\n'),
+                    1 => out.push_str(&format!("{}# kept\n", " ".repeat(content))),
+                    2 => out.push_str(&format!("{}more  indented\n", " ".repeat(content + 2))),
+                    3 => out.push_str(&format!("{}  \n", " ".repeat(content))),
+                    _ => out.push_str(&format!(
+                        "{}line {}\n",
+                        " ".repeat(content),
+                        SCALARS.choose(rng).unwrap_or(&"")
+                    )),
+                }
+            }
+        }
+
+        fn node(rng: &mut StdRng, base: usize, depth: usize, wild: bool, out: &mut String) {
+            let sequence = rng.gen_bool(0.35);
+            for _ in 0..rng.gen_range(1..5) {
+                noise(rng, base, wild, out);
+                out.push_str(&indent(rng, base, wild));
+                if sequence {
+                    out.push_str(if rng.gen_range(0..10) == 0 { "-" } else { "- " });
+                } else {
+                    out.push_str(KEYS.choose(rng).unwrap_or(&"a"));
+                    out.push_str(SEPARATORS.choose(rng).unwrap_or(&": "));
+                }
+                let nested = depth < 3 && rng.gen_bool(0.3);
+                if nested {
+                    out.push_str(COMMENTS.choose(rng).unwrap_or(&""));
+                    out.push('\n');
+                    let step = if sequence && rng.gen_bool(0.5) {
+                        2
+                    } else {
+                        rng.gen_range(1..4)
+                    };
+                    node(rng, base + step, depth + 1, wild, out);
+                    continue;
+                }
+                let scalar = SCALARS.choose(rng).unwrap_or(&"");
+                out.push_str(scalar);
+                out.push_str(COMMENTS.choose(rng).unwrap_or(&""));
+                out.push_str(if wild && rng.gen_range(0..40) == 0 {
+                    "\r\n"
+                } else {
+                    "\n"
+                });
+                if scalar.starts_with(['|', '>']) {
+                    block_scalar(rng, base, out);
+                }
+            }
+        }
+
+        let mut taken = 0;
+        let runs: u64 = std::env::var("YAML_FUZZ_RUNS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(20_000);
+        for seed in 0..runs {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut text = String::new();
+            if rng.gen_range(0..10) == 0 {
+                text.push_str("---\n");
+            }
+            let wild = rng.gen_bool(0.3);
+            node(&mut rng, 0, 0, wild, &mut text);
+            noise(&mut rng, 0, wild, &mut text);
+            if wild && rng.gen_range(0..30) == 0 {
+                text.pop();
+            }
+            if let Some((quick, full)) = both(&text) {
+                taken += 1;
+                assert_eq!(quick, full, "seed {seed}: {text:?}");
+            }
+        }
+        assert!(
+            taken > 2_000,
+            "the quick reader took only {taken} documents"
+        );
+    }
+
     #[test]
     fn quick_reader_leaves_the_rest_to_yaml_rust2() {
         let declined = [
