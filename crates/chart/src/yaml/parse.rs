@@ -6,7 +6,6 @@
 //! numbers JSON numbers) and decoded again with `encoding/json`, so every number ends up
 //! a `float64`. Duplicate keys are not an error: the last one wins.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
@@ -61,8 +60,6 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
 
 /// [`parse`] with yaml-rust2 and the node builder, for any YAML.
 fn parse_full(text: &str) -> Result<Value, YamlError> {
-    let shortened = shorten_comments(text);
-    let text: &str = &shortened;
     let mut builder = Builder {
         source: text,
         ..Builder::default()
@@ -78,115 +75,6 @@ fn parse_full(text: &str) -> Result<Value, YamlError> {
         Some(node) => to_value(node),
         None => Ok(Value::Nil),
     }
-}
-
-/// Shortens every line that is only a comment to its indentation and `#`, where that
-/// line is surely a comment (not inside a block scalar or a quoted scalar).
-///
-/// yaml-rust2 spends about 100 instructions per byte of comment, and comments are most
-/// of a typical values.yaml. A comment line kept as its `#` is still a comment at the
-/// same indentation and on the same line, so the document means the same and errors
-/// name the same lines. Lines that may belong to a block scalar (after a line with `|`
-/// or `>`, while more indented than it) are left alone; after a line that may leave a
-/// quoted scalar open, the rest of the text is left alone.
-fn shorten_comments(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    // Cheap test first: a document without an indented or leading `#` has nothing to do.
-    if memchr::memchr(b'#', bytes).is_none() {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() / 2);
-    // Lines more indented than this (and blank lines) may be block scalar content.
-    let mut block: Option<isize> = None;
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
-        let line = &text[start..end];
-        let lb = line.as_bytes();
-        let indent = lb
-            .iter()
-            .take_while(|b| **b == b' ' || **b == b'\t')
-            .count();
-        let first = lb.get(indent).copied();
-        let blank = matches!(first, None | Some(b'\n' | b'\r'));
-        if let Some(limit) = block {
-            if blank || indent as isize > limit {
-                out.push_str(line);
-                start = end;
-                continue;
-            }
-            block = None;
-        }
-        if first == Some(b'#') {
-            out.push_str(&line[..=indent]);
-            if lb.ends_with(b"\r\n") {
-                out.push_str("\r\n");
-            } else if lb.ends_with(b"\n") {
-                out.push('\n');
-            }
-            start = end;
-            continue;
-        }
-        out.push_str(line);
-        start = end;
-        if blank {
-            continue;
-        }
-        if !closes_quotes(lb) {
-            // A quoted scalar may go on over the next lines: leave the rest as it is.
-            out.push_str(&text[end..]);
-            break;
-        }
-        if memchr::memchr2(b'|', b'>', lb).is_some() {
-            // A block scalar may start here. Its content is more indented than its
-            // parent; when the header stands alone, the parent is on an earlier line.
-            let own_line = matches!(first, Some(b'|' | b'>'));
-            block = Some(if own_line { -1 } else { indent as isize });
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// Whether no quoted scalar is left open at the end of `line` (erring towards `false`:
-/// a quote counts as opening a scalar after a space, a line start or an indicator).
-fn closes_quotes(line: &[u8]) -> bool {
-    let mut i = 0;
-    while i < line.len() {
-        let b = line[i];
-        let after_break = i == 0
-            || matches!(
-                line[i - 1],
-                b' ' | b'\t' | b'[' | b'{' | b',' | b':' | b'-' | b'?'
-            );
-        match b {
-            b'#' if i == 0 || matches!(line[i - 1], b' ' | b'\t') => return true,
-            b'"' if after_break => {
-                i += 1;
-                loop {
-                    match line.get(i) {
-                        None => return false,
-                        Some(b'\\') => i += 2,
-                        Some(b'"') => break,
-                        Some(_) => i += 1,
-                    }
-                }
-            }
-            b'\'' if after_break => {
-                i += 1;
-                loop {
-                    match line.get(i) {
-                        None => return false,
-                        Some(b'\'') if line.get(i + 1) == Some(&b'\'') => i += 2,
-                        Some(b'\'') => break,
-                        Some(_) => i += 1,
-                    }
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    true
 }
 
 /// Parses a values document into a map as Helm's `chartutil.ReadValues` does: an empty
@@ -901,23 +789,7 @@ mod tests {
     }
 
     #[test]
-    fn comment_lines_are_shortened_only_where_surely_comments() {
-        let text = "# a long comment\n  # indented one\r\na: 1 # trailing\n";
-        assert_eq!(shorten_comments(text), "#\n  #\r\na: 1 # trailing\n");
-        // Block scalar content stays, up to the first line as indented as its header.
-        let text = "a: |\n  # content\n\n  x\n# comment\nb: 1\n";
-        assert_eq!(
-            shorten_comments(text),
-            "a: |\n  # content\n\n  x\n#\nb: 1\n"
-        );
-        // A header on a line of its own: its parent is earlier, so nothing after it.
-        let text = "a:\n  |\n # content\n# c\n";
-        assert_eq!(shorten_comments(text), "a:\n  |\n # content\n# c\n");
-        // A quoted scalar that may go on: nothing after it is touched.
-        let text = "# c\na: \"x\n  # content\"\n# c\n";
-        assert_eq!(shorten_comments(text), "#\na: \"x\n  # content\"\n# c\n");
-        let text = "a: 'it''s'\nb: don't # it's\n# c\n";
-        assert_eq!(shorten_comments(text), "a: 'it''s'\nb: don't # it's\n#\n");
+    fn comment_like_lines_inside_scalars_are_content() {
         assert_eq!(
             json("a: |\n  # x\n  y\n# c\nb: >-\n  # z\n"),
             r##"{"a": "# x\ny\n", "b": "# z"}"##
