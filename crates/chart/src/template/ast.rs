@@ -157,18 +157,7 @@ impl Fields {
 
     /// The names, in order (none when empty).
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        let mut rest = &*self.0;
-        std::iter::from_fn(move || {
-            if rest.is_empty() {
-                return None;
-            }
-            let (name, tail) = match rest.bytes().position(|b| b == b'.') {
-                Some(dot) => (&rest[..dot], &rest[dot + 1..]),
-                None => (rest, ""),
-            };
-            rest = tail;
-            Some(name)
-        })
+        self.0.split_terminator('.')
     }
 }
 
