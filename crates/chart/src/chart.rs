@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use crate::error::ChartError;
 use crate::ignore::IgnoreRules;
@@ -20,9 +20,95 @@ use crate::yaml::parse::{YamlError, parse, parse_map};
 pub struct ChartFile {
     /// Path relative to the chart root, e.g. `templates/deployment.yaml`.
     pub name: String,
-    /// Contents, with a leading UTF-8 byte order mark removed (as Helm does); shared,
-    /// so that renders hand files to `.Files` without copying them.
-    pub data: Arc<[u8]>,
+    /// Contents, with a leading UTF-8 byte order mark removed (as Helm does).
+    pub data: FileData,
+}
+
+/// A chart file's contents: shared, so that renders hand files to `.Files` without
+/// copying them. A file that only templates can ask for (through `.Files`) is read
+/// from its folder the first time it is asked for, so that a chart's documentation,
+/// CRD collections and other large files cost nothing when no template reads them;
+/// every other file is read with the chart.
+#[derive(Clone)]
+pub struct FileData(Contents);
+
+#[derive(Clone)]
+enum Contents {
+    Read(Arc<[u8]>),
+    OnDisk(Arc<OnDisk>),
+}
+
+struct OnDisk {
+    path: PathBuf,
+    read: OnceLock<Result<Arc<[u8]>, ReadFailure>>,
+}
+
+/// An `io::Error` kept for every later call (`io::Error` itself cannot be cloned).
+type ReadFailure = (std::io::ErrorKind, String);
+
+impl FileData {
+    /// Contents to be read from `path` when first needed.
+    pub fn on_disk(path: impl Into<PathBuf>) -> FileData {
+        FileData(Contents::OnDisk(Arc::new(OnDisk {
+            path: path.into(),
+            read: OnceLock::new(),
+        })))
+    }
+
+    /// The bytes, read now if they were left on disk (and kept for later calls).
+    pub fn bytes(&self) -> Result<&Arc<[u8]>, ChartError> {
+        match &self.0 {
+            Contents::Read(bytes) => Ok(bytes),
+            Contents::OnDisk(file) => file
+                .read
+                .get_or_init(|| {
+                    std::fs::read(&file.path)
+                        .map(|data| without_bom(&data).into())
+                        .map_err(|error| (error.kind(), error.to_string()))
+                })
+                .as_ref()
+                .map_err(|(kind, message)| ChartError::Io {
+                    path: file.path.clone(),
+                    source: std::io::Error::new(*kind, message.clone()),
+                }),
+        }
+    }
+}
+
+impl From<Arc<[u8]>> for FileData {
+    fn from(bytes: Arc<[u8]>) -> FileData {
+        FileData(Contents::Read(bytes))
+    }
+}
+
+impl From<Vec<u8>> for FileData {
+    fn from(bytes: Vec<u8>) -> FileData {
+        FileData(Contents::Read(bytes.into()))
+    }
+}
+
+impl From<&[u8]> for FileData {
+    fn from(bytes: &[u8]) -> FileData {
+        FileData(Contents::Read(bytes.into()))
+    }
+}
+
+impl PartialEq for FileData {
+    /// Same bytes (a file that cannot be read equals nothing).
+    fn eq(&self, other: &FileData) -> bool {
+        matches!((self.bytes(), other.bytes()), (Ok(a), Ok(b)) if a == b)
+    }
+}
+
+impl Eq for FileData {}
+
+impl std::fmt::Debug for FileData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Contents::Read(bytes) => write!(f, "FileData({} bytes)", bytes.len()),
+            Contents::OnDisk(file) => write!(f, "FileData(on disk: {})", file.path.display()),
+        }
+    }
 }
 
 /// One entry of `dependencies:` in `Chart.yaml` (or `requirements.yaml` for v1 charts).
@@ -153,26 +239,25 @@ impl Chart {
         let mut subcharts: BTreeMap<String, Vec<ChartFile>> = BTreeMap::new();
         for file in files {
             match file.name.as_str() {
-                "Chart.yaml" => metadata = Some(parse_metadata(&file.data)?),
+                "Chart.yaml" => metadata = Some(parse_metadata(file.data.bytes()?)?),
                 "Chart.lock" | "requirements.lock" => {}
                 "values.yaml" => {
-                    values =
-                        parse_map(&lossy_text(&file.data), "common.Values").map_err(|error| {
-                            ChartError::load(format!("cannot load values.yaml: {error}"))
-                        })?;
+                    values = parse_map(&lossy_text(file.data.bytes()?), "common.Values").map_err(
+                        |error| ChartError::load(format!("cannot load values.yaml: {error}")),
+                    )?;
                 }
                 "values.schema.json" => {
-                    let json: serde_json::Value =
-                        serde_json::from_slice(&file.data).map_err(|error| {
+                    let json: serde_json::Value = serde_json::from_slice(file.data.bytes()?)
+                        .map_err(|error| {
                             ChartError::load(format!("cannot load values.schema.json: {error}"))
                         })?;
                     schema = Some(Arc::new(json));
                 }
                 "requirements.yaml" => {
-                    let text = lossy_text(&file.data);
-                    let map = parse_map(&text, "chart.Requirements").map_err(|error| {
-                        ChartError::load(format!("cannot load requirements.yaml: {error}"))
-                    })?;
+                    let map = parse_map(&lossy_text(file.data.bytes()?), "chart.Requirements")
+                        .map_err(|error| {
+                            ChartError::load(format!("cannot load requirements.yaml: {error}"))
+                        })?;
                     requirements = Some(parse_dependencies(map.get("dependencies"))?);
                     other.push(file);
                 }
@@ -209,7 +294,7 @@ impl Chart {
             }
             let loaded = if folder.ends_with(".tgz") {
                 match files.into_iter().find(|f| f.name == folder) {
-                    Some(file) => Chart::from_archive(&file.data),
+                    Some(file) => file.data.bytes().and_then(|data| Chart::from_archive(data)),
                     None => Err(ChartError::load(format!(
                         "error unpacking tar in {chart_name}: expected {folder}"
                     ))),
@@ -314,13 +399,42 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
                 entry.path().display()
             )));
         }
-        let data = read_shared(entry.path(), &mut buffer).map_err(io(entry.path()))?;
+        let data = if needed_to_load(&relative) {
+            read_shared(entry.path(), &mut buffer)
+                .map_err(io(entry.path()))?
+                .into()
+        } else {
+            FileData::on_disk(entry.path())
+        };
         files.push(ChartFile {
             name: relative,
             data,
         });
     }
     Ok(files)
+}
+
+/// Whether [`Chart::from_files`] reads the file at `relative` (a chart's or subchart's
+/// `Chart.yaml`, values, schema, requirements, templates, or a subchart archive);
+/// any other file is for `.Files` and is read when a template asks for it.
+fn needed_to_load(relative: &str) -> bool {
+    let mut rest = relative;
+    loop {
+        if matches!(
+            rest,
+            "Chart.yaml" | "values.yaml" | "values.schema.json" | "requirements.yaml"
+        ) || rest.starts_with("templates/")
+        {
+            return true;
+        }
+        let Some(inner) = rest.strip_prefix("charts/") else {
+            return false;
+        };
+        match inner.split_once('/') {
+            Some((_, below)) => rest = below,
+            None => return true,
+        }
+    }
 }
 
 /// Files up to this size are read into the folder's shared buffer, then copied out.

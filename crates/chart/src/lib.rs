@@ -35,7 +35,7 @@ pub mod value;
 pub mod values;
 pub mod yaml;
 
-pub use chart::{Chart, ChartFile, Dependency, Metadata};
+pub use chart::{Chart, ChartFile, Dependency, FileData, Metadata};
 pub use error::ChartError;
 pub use manifest::{SortedManifests, helm_template_output, sort_manifests};
 pub use objects::Capabilities;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 
-use crate::chart::Metadata;
+use crate::chart::{FileData, Metadata};
 use crate::value::{GoObject, Map, Value};
 
 /// The Kubernetes version Helm assumes when rendering offline.
@@ -335,28 +335,35 @@ pub fn chart_value(md: &Metadata, is_root: bool) -> Value {
 /// `.Files`: a chart's non-template files by path, with Helm's methods.
 #[derive(Debug, Clone, Default)]
 pub struct Files {
-    files: BTreeMap<String, Arc<[u8]>>,
+    files: BTreeMap<String, FileData>,
 }
 
+/// Why `.Files` could not read a file: `cannot read PATH: CAUSE`.
+type ReadError = String;
+
 impl Files {
-    /// Files from `(path, bytes)` pairs.
-    pub fn new(files: impl IntoIterator<Item = (String, Arc<[u8]>)>) -> Files {
+    /// Files from `(path, contents)` pairs.
+    pub fn new(files: impl IntoIterator<Item = (String, FileData)>) -> Files {
         Files {
             files: files.into_iter().collect(),
         }
     }
 
+    fn read(data: &FileData) -> Result<Arc<[u8]>, ReadError> {
+        data.bytes().cloned().map_err(|error| error.to_string())
+    }
+
     /// `GetBytes`: the bytes at `name`, empty when absent.
-    pub fn get_bytes(&self, name: &str) -> Arc<[u8]> {
-        self.files
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| Arc::from(Vec::new()))
+    pub fn get_bytes(&self, name: &str) -> Result<Arc<[u8]>, ReadError> {
+        match self.files.get(name) {
+            Some(data) => Files::read(data),
+            None => Ok(Arc::from(Vec::new())),
+        }
     }
 
     /// `Get`: the text at `name`, empty when absent.
-    pub fn get(&self, name: &str) -> String {
-        crate::value::lossy_text(&self.get_bytes(name)).into_owned()
+    pub fn get(&self, name: &str) -> Result<String, ReadError> {
+        Ok(crate::value::lossy_text(&self.get_bytes(name)?).into_owned())
     }
 
     /// `Glob`: the files whose paths match a gobwas-style pattern (`*` stays within a
@@ -374,42 +381,46 @@ impl Files {
     }
 
     /// `Lines`: the file's lines (a final newline does not make an empty last line).
-    pub fn lines(&self, name: &str) -> Vec<String> {
+    pub fn lines(&self, name: &str) -> Result<Vec<String>, ReadError> {
         let Some(data) = self.files.get(name) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        let mut text = crate::value::lossy_text(data).into_owned();
+        let mut text = crate::value::lossy_text(&Files::read(data)?).into_owned();
         if text.ends_with('\n') {
             text.pop();
         }
-        text.split('\n').map(str::to_string).collect()
+        Ok(text.split('\n').map(str::to_string).collect())
     }
 
-    fn as_yaml(&self, encode: impl Fn(&[u8]) -> String) -> String {
+    fn as_yaml(&self, encode: impl Fn(&[u8]) -> String) -> Result<String, ReadError> {
         let mut map = Map::new();
         for (name, data) in &self.files {
             let base = name.rsplit('/').next().unwrap_or(name);
-            map.insert(base.to_string(), Value::string(encode(data)));
+            map.insert(base.to_string(), Value::string(encode(&Files::read(data)?)));
         }
-        crate::yaml::emit::to_yaml(&Value::map(map)).unwrap_or_default()
+        Ok(crate::yaml::emit::to_yaml(&Value::map(map)).unwrap_or_default())
     }
 
     /// `AsConfig`: the files as ConfigMap `data` YAML (base name → text).
-    pub fn as_config(&self) -> String {
+    pub fn as_config(&self) -> Result<String, ReadError> {
         self.as_yaml(|data| crate::value::lossy_text(data).into_owned())
     }
 
     /// `AsSecrets`: the files as Secret `data` YAML (base name → base64).
-    pub fn as_secrets(&self) -> String {
+    pub fn as_secrets(&self) -> Result<String, ReadError> {
         self.as_yaml(|data| base64::engine::general_purpose::STANDARD.encode(data))
     }
 
-    /// The files as a Go map value (`path → []byte`), for ranging.
+    /// The files as a Go map value (`path → []byte`), for ranging; a file that cannot
+    /// be read is empty there (ranging has no way to fail).
     pub fn as_map(&self) -> Value {
         Value::map(
             self.files
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+                .map(|(k, v)| {
+                    let bytes = Files::read(v).unwrap_or_else(|_| Arc::from(Vec::new()));
+                    (k.clone(), Value::Bytes(bytes))
+                })
                 .collect(),
         )
     }
@@ -438,16 +449,19 @@ impl GoObject for Files {
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let result = match name {
-            "Get" => string_arg(name, args).map(|path| Value::string(self.get(&path))),
-            "GetBytes" => string_arg(name, args).map(|path| Value::Bytes(self.get_bytes(&path))),
+            "Get" => string_arg(name, args).and_then(|path| self.get(&path).map(Value::string)),
+            "GetBytes" => {
+                string_arg(name, args).and_then(|path| self.get_bytes(&path).map(Value::Bytes))
+            }
             "Glob" => {
                 string_arg(name, args).map(|pattern| Value::Object(Arc::new(self.glob(&pattern))))
             }
-            "Lines" => string_arg(name, args).map(|path| {
-                Value::list(self.lines(&path).into_iter().map(Value::string).collect())
+            "Lines" => string_arg(name, args).and_then(|path| {
+                let lines = self.lines(&path)?;
+                Ok(Value::list(lines.into_iter().map(Value::string).collect()))
             }),
-            "AsConfig" => no_args(name, args).map(|()| Value::string(self.as_config())),
-            "AsSecrets" => no_args(name, args).map(|()| Value::string(self.as_secrets())),
+            "AsConfig" => no_args(name, args).and_then(|()| self.as_config().map(Value::string)),
+            "AsSecrets" => no_args(name, args).and_then(|()| self.as_secrets().map(Value::string)),
             _ => return None,
         };
         Some(result)
@@ -457,7 +471,8 @@ impl GoObject for Files {
             .files
             .iter()
             .map(|(k, v)| {
-                let bytes: Vec<String> = v.iter().map(|b| b.to_string()).collect();
+                let data = Files::read(v).unwrap_or_else(|_| Arc::from(Vec::new()));
+                let bytes: Vec<String> = data.iter().map(|b| b.to_string()).collect();
                 format!("{k}:[{}]", bytes.join(" "))
             })
             .collect();
@@ -604,7 +619,7 @@ mod tests {
                 ("README.md", "r"),
             ]
             .into_iter()
-            .map(|(k, v)| (k.to_string(), Arc::from(v.as_bytes()))),
+            .map(|(k, v)| (k.to_string(), FileData::from(v.as_bytes()))),
         )
     }
 
@@ -626,7 +641,7 @@ mod tests {
 
     #[test]
     fn lines_and_get() {
-        assert_eq!(files().lines("files/a.txt"), ["A", "B"]);
-        assert_eq!(files().get("missing"), "");
+        assert_eq!(files().lines("files/a.txt").unwrap(), ["A", "B"]);
+        assert_eq!(files().get("missing").unwrap(), "");
     }
 }

@@ -2,15 +2,15 @@
 //! same scoping, template order and error wording as Helm's `engine.Render`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::chart::Chart;
+use crate::chart::{Chart, ChartFile};
 use crate::error::ChartError;
 use crate::objects::{Capabilities, CapabilitiesObject, Files, chart_value, release_value};
 use crate::strvals::{self, SetKind};
-use crate::template::Templates;
+use crate::template::{ParseBatch, Templates};
 use crate::value::{Map, Value};
 use crate::values::{coalesce_values, process_dependencies, table};
 use crate::yaml::parse::parse_map;
@@ -182,8 +182,51 @@ fn render_chart(
 ) -> Result<Rendered, ChartError> {
     let mut chart = chart.clone();
     process_dependencies(&mut chart, values)?;
-    let coalesced = coalesce_values(&chart, values)?;
-    crate::schema::validate(&chart, &coalesced)?;
+    let mut files = Vec::new();
+    list_templates(&chart, chart.name(), &mut files)?;
+    sort_templates(&mut files);
+    // Parsing needs no values: a second thread parses while this one coalesces and
+    // validates the values, then both parse what is left.
+    let batch = ParseBatch::new(&files);
+    let dots = std::thread::scope(|scope| {
+        let helper = worth_a_helper(&batch).then(|| scope.spawn(|| batch.work()));
+        let dots = template_dots(&chart, values, release);
+        if dots.is_err() {
+            batch.cancel();
+        }
+        batch.work();
+        if let Some(helper) = helper
+            && let Err(panic) = helper.join()
+        {
+            std::panic::resume_unwind(panic);
+        }
+        dots
+    })?;
+    let templates = batch
+        .into_templates()
+        .map_err(|error| ChartError::Template {
+            message: parse_error_message(error.template(), &error.to_string()),
+        })?;
+    execute(&files, &templates, dots)
+}
+
+/// Whether parsing `batch` is long enough to pay for starting a thread (about a
+/// tenth of a millisecond of parsing), and a second core is there to run it.
+fn worth_a_helper(batch: &ParseBatch<'_>) -> bool {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    const WORTH_A_THREAD: usize = 32 << 10;
+    batch.text_len() >= WORTH_A_THREAD
+        && *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
+}
+
+/// Coalesces and checks the values, then builds every template's dot, by name.
+fn template_dots(
+    chart: &Chart,
+    values: &Map,
+    release: &ReleaseOptions,
+) -> Result<HashMap<String, Map>, ChartError> {
+    let coalesced = coalesce_values(chart, values)?;
+    crate::schema::validate(chart, &coalesced)?;
     let context = Context {
         release: release_value(
             &release.name,
@@ -194,16 +237,16 @@ fn render_chart(
         ),
         capabilities: Value::Object(Arc::new(CapabilitiesObject::new(&Capabilities::default()))),
     };
-    let mut sources = Vec::new();
-    collect_templates(
-        &chart,
+    let mut dots = HashMap::new();
+    collect_dots(
+        chart,
         &Value::map(coalesced),
         chart.name(),
         true,
         &context,
-        &mut sources,
+        &mut dots,
     );
-    execute(sources)
+    Ok(dots)
 }
 
 struct Context {
@@ -211,22 +254,49 @@ struct Context {
     capabilities: Value,
 }
 
-/// One template with the dot it renders with.
-struct Source<'a> {
-    name: String,
-    text: Cow<'a, str>,
-    dot: Map,
+/// A template's full name (`chart/charts/sub/templates/x.yaml`) and text.
+type TemplateFile<'a> = (String, Cow<'a, str>);
+
+/// The templates Helm's engine renders for `chart` and its subcharts, with their full
+/// names (a library chart renders only its partials).
+fn list_templates<'a>(
+    chart: &'a Chart,
+    full_path: &str,
+    out: &mut Vec<TemplateFile<'a>>,
+) -> Result<(), ChartError> {
+    for child in &chart.dependencies {
+        list_templates(child, &subchart_path(full_path, child), out)?;
+    }
+    for template in rendered_templates(chart) {
+        out.push((
+            format!("{full_path}/{}", template.name),
+            crate::value::lossy_text(template.data.bytes()?),
+        ));
+    }
+    Ok(())
+}
+
+fn subchart_path(full_path: &str, child: &Chart) -> String {
+    format!("{full_path}/charts/{}", child.name())
+}
+
+fn rendered_templates(chart: &Chart) -> impl Iterator<Item = &ChartFile> {
+    let library = chart.is_library();
+    chart.templates.iter().filter(move |template| {
+        let base = template.name.rsplit('/').next().unwrap_or(&template.name);
+        !library || base.starts_with('_')
+    })
 }
 
 /// Helm's `recAllTpls`: each chart's templates get a dot whose `.Values` is the chart's
 /// own scope; returns the chart's dot (for the parent's `.Subcharts`).
-fn collect_templates<'a>(
-    chart: &'a Chart,
+fn collect_dots(
+    chart: &Chart,
     parent_values: &Value,
     full_path: &str,
     is_root: bool,
     context: &Context,
-    out: &mut Vec<Source<'a>>,
+    out: &mut HashMap<String, Map>,
 ) -> Map {
     let values = if is_root {
         parent_values.clone()
@@ -240,8 +310,8 @@ fn collect_templates<'a>(
     };
     let mut subcharts = Map::new();
     for child in &chart.dependencies {
-        let child_path = format!("{full_path}/charts/{}", child.name());
-        let child_dot = collect_templates(child, &values, &child_path, false, context, out);
+        let child_path = subchart_path(full_path, child);
+        let child_dot = collect_dots(child, &values, &child_path, false, context, out);
         subcharts.insert(child.name().to_string(), Value::map(child_dot));
     }
     let files = Files::new(chart.files.iter().map(|f| (f.name.clone(), f.data.clone())));
@@ -253,64 +323,49 @@ fn collect_templates<'a>(
     dot.insert("Values".into(), values);
     dot.insert("Subcharts".into(), Value::map(subcharts));
     let base_path = format!("{full_path}/templates");
-    let library = chart.is_library();
-    for template in &chart.templates {
-        let base = template.name.rsplit('/').next().unwrap_or(&template.name);
-        if library && !base.starts_with('_') {
-            continue;
-        }
+    for template in rendered_templates(chart) {
         let mut template_dot = dot.clone();
         let name = format!("{full_path}/{}", template.name);
         let mut info = Map::new();
         info.insert("Name".into(), Value::string(name.as_str()));
         info.insert("BasePath".into(), Value::string(base_path.as_str()));
         template_dot.insert("Template".into(), Value::map(info));
-        out.push(Source {
-            name,
-            text: crate::value::lossy_text(&template.data),
-            dot: template_dot,
-        });
+        out.insert(name, template_dot);
     }
     dot
 }
 
 /// Helm's template order: deeper paths first, then reverse lexical order (so that a
 /// parent's `define` parsed later wins over a subchart's).
-fn sort_templates(sources: &mut Vec<Source<'_>>) {
-    let mut keyed: Vec<(usize, Source<'_>)> = sources
-        .drain(..)
-        .map(|source| (source.name.bytes().filter(|b| *b == b'/').count(), source))
-        .collect();
-    keyed.sort_by(|(a_depth, a), (b_depth, b)| {
-        b_depth.cmp(a_depth).then_with(|| b.name.cmp(&a.name))
+fn sort_templates(files: &mut [TemplateFile<'_>]) {
+    files.sort_by_cached_key(|(name, _)| {
+        (
+            std::cmp::Reverse(name.bytes().filter(|b| *b == b'/').count()),
+            std::cmp::Reverse(name.clone()),
+        )
     });
-    sources.extend(keyed.into_iter().map(|(_, source)| source));
 }
 
-fn execute(mut sources: Vec<Source<'_>>) -> Result<Rendered, ChartError> {
-    sort_templates(&mut sources);
-    let mut templates = Templates::new();
-    for source in &sources {
-        templates
-            .parse(&source.name, &source.text)
-            .map_err(|error| ChartError::Template {
-                message: parse_error_message(&source.name, &error.to_string()),
-            })?;
-    }
+/// Executes every template but the partials, in Helm's order.
+fn execute(
+    files: &[TemplateFile<'_>],
+    templates: &Templates,
+    mut dots: HashMap<String, Map>,
+) -> Result<Rendered, ChartError> {
     let mut rendered = Rendered::new();
-    for source in sources {
-        let base = source.name.rsplit('/').next().unwrap_or(&source.name);
+    for (name, _) in files {
+        let base = name.rsplit('/').next().unwrap_or(name);
         if base.starts_with('_') {
             continue;
         }
-        let dot = Value::map(source.dot);
+        let dot = Value::map(dots.remove(name).unwrap_or_default());
         let text = templates
-            .execute(&source.name, &dot)
+            .execute(name, &dot)
             .map_err(|error| ChartError::Template {
                 message: exec_error_message(&error.to_string()),
             })?;
         // `execute` has already removed every `<no value>`.
-        rendered.insert(source.name, text);
+        rendered.insert(name.clone(), text);
     }
     Ok(rendered)
 }
@@ -348,20 +403,16 @@ mod tests {
 
     #[test]
     fn template_order_is_deepest_then_reverse_lexical() {
-        let mut sources: Vec<Source<'_>> = [
+        let mut files: Vec<TemplateFile<'_>> = [
             "c/templates/a.yaml",
             "c/charts/s/templates/b.yaml",
             "c/templates/b.yaml",
         ]
         .iter()
-        .map(|name| Source {
-            name: name.to_string(),
-            text: Cow::Borrowed(""),
-            dot: Map::new(),
-        })
+        .map(|name| (name.to_string(), Cow::Borrowed("")))
         .collect();
-        sort_templates(&mut sources);
-        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        sort_templates(&mut files);
+        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(
             names,
             [

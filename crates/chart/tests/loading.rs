@@ -1,0 +1,98 @@
+//! Loading a chart folder: files only `.Files` can reach are read when a template asks
+//! for them, and not at all otherwise.
+
+use std::fs;
+use std::path::Path;
+
+use deploykit_chart::{Chart, Map, ReleaseOptions, render};
+
+fn write(root: &Path, name: &str, text: &str) {
+    let path = root.join(name);
+    fs::create_dir_all(path.parent().expect("a file has a folder")).expect("create folder");
+    fs::write(path, text).expect("write file");
+}
+
+/// A chart whose template reads `files/used.txt` and never `files/unused.txt`.
+fn chart_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    write(
+        root,
+        "Chart.yaml",
+        "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+    );
+    write(root, "values.yaml", "greeting: hi\n");
+    write(
+        root,
+        "templates/cm.yaml",
+        "used: {{ .Files.Get \"files/used.txt\" | quote }}\n\
+         names: {{ range $path, $_ := .Files.Glob \"files/*\" }}{{ $path }} {{ end }}\n",
+    );
+    write(root, "files/used.txt", "\u{feff}from disk");
+    write(root, "files/unused.txt", "never read");
+    dir
+}
+
+#[test]
+fn files_templates_never_read_may_vanish_after_loading() {
+    let dir = chart_folder();
+    let chart = Chart::load(dir.path()).expect("chart loads");
+    fs::remove_file(dir.path().join("files/unused.txt")).expect("remove");
+    let rendered = render(&chart, &Map::new(), &ReleaseOptions::default()).expect("renders");
+    let text = &rendered["c/templates/cm.yaml"];
+    // The byte order mark is dropped, as Helm's loader drops it.
+    assert!(text.contains("used: \"from disk\""), "{text}");
+    // Globbing lists the file without reading it.
+    assert!(
+        text.contains("names: files/unused.txt files/used.txt"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_read_once_stays_read() {
+    let dir = chart_folder();
+    let chart = Chart::load(dir.path()).expect("chart loads");
+    let first = render(&chart, &Map::new(), &ReleaseOptions::default()).expect("renders");
+    fs::remove_file(dir.path().join("files/used.txt")).expect("remove");
+    let second = render(&chart, &Map::new(), &ReleaseOptions::default()).expect("renders");
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_file_gone_before_a_template_reads_it_is_an_error_naming_it() {
+    let dir = chart_folder();
+    let chart = Chart::load(dir.path()).expect("chart loads");
+    fs::remove_file(dir.path().join("files/used.txt")).expect("remove");
+    let error = render(&chart, &Map::new(), &ReleaseOptions::default())
+        .expect_err("the file is gone")
+        .to_string();
+    assert!(error.contains("error calling Get"), "{error}");
+    assert!(error.contains("files/used.txt"), "{error}");
+}
+
+#[test]
+fn templates_values_and_subcharts_are_read_with_the_chart() {
+    let dir = chart_folder();
+    let root = dir.path();
+    write(
+        root,
+        "charts/sub/Chart.yaml",
+        "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+    );
+    write(root, "charts/sub/values.yaml", "x: 1\n");
+    write(root, "charts/sub/templates/a.yaml", "x: {{ .Values.x }}\n");
+    let chart = Chart::load(root).expect("chart loads");
+    for name in [
+        "Chart.yaml",
+        "values.yaml",
+        "templates/cm.yaml",
+        "charts/sub/Chart.yaml",
+        "charts/sub/values.yaml",
+        "charts/sub/templates/a.yaml",
+    ] {
+        fs::remove_file(root.join(name)).expect("remove");
+    }
+    let rendered = render(&chart, &Map::new(), &ReleaseOptions::default()).expect("renders");
+    assert_eq!(rendered["c/charts/sub/templates/a.yaml"], "x: 1\n");
+}
