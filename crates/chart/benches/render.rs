@@ -7,6 +7,10 @@ use std::path::Path;
 use criterion::Criterion;
 use deploykit_chart::corpus::load_cases;
 
+/// The allocator `cargo xtask` renders with, so that both figures agree.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn corpus_render(c: &mut Criterion) {
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/chart-corpus");
     let Ok(cases) = load_cases(&corpus) else {
