@@ -377,12 +377,7 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
                 source: std::io::Error::other(error.to_string()),
             }
         })?;
-        let relative = entry
-            .path()
-            .strip_prefix(root)
-            .unwrap_or(entry.path())
-            .to_string_lossy()
-            .replace('\\', "/");
+        let relative = relative_name(root, entry.path());
         let is_dir = entry.file_type().is_dir();
         if rules.ignore(&relative, is_dir) {
             if is_dir {
@@ -412,6 +407,22 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
         });
     }
     Ok(files)
+}
+
+/// `path` (found under `root`) relative to `root`, with `/` separators.
+fn relative_name(root: &Path, path: &Path) -> String {
+    let full = path.to_string_lossy();
+    let root = root.to_string_lossy();
+    // The walk joins names onto `root`, so its text is a prefix of every path.
+    let relative = match full.strip_prefix(&*root) {
+        Some(rest) => rest.trim_start_matches(std::path::is_separator),
+        None => &full,
+    };
+    if std::path::MAIN_SEPARATOR == '/' {
+        relative.to_string()
+    } else {
+        relative.replace(std::path::MAIN_SEPARATOR, "/")
+    }
 }
 
 /// Whether [`Chart::from_files`] reads the file at `relative` (a chart's or subchart's

@@ -16,6 +16,9 @@ pub struct IgnoreRules {
 struct Pattern {
     /// The pattern's characters, split once (matching runs per file of the chart).
     glob: Vec<char>,
+    /// The same as bytes when the pattern is ASCII, to match ASCII paths without
+    /// splitting them into characters.
+    ascii: Option<Vec<u8>>,
     /// Whether the glob is well-formed; Go's `Match` fails (no match) on every name
     /// otherwise.
     valid: bool,
@@ -77,10 +80,12 @@ impl IgnoreRules {
         } else {
             (Anchor::BaseName, rule)
         };
+        let ascii = glob.is_ascii().then(|| glob.as_bytes().to_vec());
         let glob: Vec<char> = glob.chars().collect();
         self.patterns.push(Pattern {
             valid: validate(&glob).is_ok(),
             glob,
+            ascii,
             negate,
             must_dir,
             anchor,
@@ -93,16 +98,31 @@ impl IgnoreRules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
-        let path_chars: Vec<char> = path.chars().collect();
-        let base_chars: Vec<char> = base_name(path).chars().collect();
+        let base = base_name(path);
+        // Characters are split out only for a pattern or path beyond ASCII.
+        let mut chars: Option<(Vec<char>, Vec<char>)> = None;
         for pattern in &self.patterns {
             let name = match pattern.anchor {
-                Anchor::Root | Anchor::Path => &path_chars,
-                Anchor::BaseName => &base_chars,
+                Anchor::Root | Anchor::Path => path,
+                Anchor::BaseName => base,
             };
             // A well-formed glob never fails part-way (every token is checked), so
             // the result is Go's `Match` result.
-            let matched = pattern.valid && match_from(&pattern.glob, name).unwrap_or(false);
+            let matched = pattern.valid
+                && match (&pattern.ascii, name.is_ascii()) {
+                    (Some(glob), true) => match_from(glob, name.as_bytes()),
+                    _ => {
+                        let (path_chars, base_chars) = chars.get_or_insert_with(|| {
+                            (path.chars().collect(), base.chars().collect())
+                        });
+                        let name = match pattern.anchor {
+                            Anchor::Root | Anchor::Path => &*path_chars,
+                            Anchor::BaseName => &*base_chars,
+                        };
+                        match_from(&pattern.glob, name)
+                    }
+                }
+                .unwrap_or(false);
             if pattern.negate {
                 if pattern.must_dir && !is_dir {
                     return true;
@@ -149,90 +169,99 @@ fn try_match(pattern: &str, name: &str) -> Result<bool, ()> {
     Ok(result)
 }
 
-fn validate(p: &[char]) -> Result<(), ()> {
+/// A unit of a glob or a name: a `char`, or a byte when both are ASCII.
+trait Glyph: Copy + Ord {
+    /// The glyph for the ASCII character `c`.
+    fn ascii(c: u8) -> Self;
+}
+
+impl Glyph for char {
+    fn ascii(c: u8) -> char {
+        char::from(c)
+    }
+}
+
+impl Glyph for u8 {
+    fn ascii(c: u8) -> u8 {
+        c
+    }
+}
+
+fn validate<C: Glyph>(p: &[C]) -> Result<(), ()> {
     let mut i = 0;
     while i < p.len() {
-        match p[i] {
-            '\\' => {
-                if i + 1 >= p.len() {
-                    return Err(());
-                }
-                i += 2;
+        if p[i] == C::ascii(b'\\') {
+            if i + 1 >= p.len() {
+                return Err(());
             }
-            '[' => {
-                let (_, next) = class_match(p, i, 'a')?;
-                i = next;
-            }
-            _ => i += 1,
+            i += 2;
+        } else if p[i] == C::ascii(b'[') {
+            let (_, next) = class_match(p, i, C::ascii(b'a'))?;
+            i = next;
+        } else {
+            i += 1;
         }
     }
     Ok(())
 }
 
-fn match_from(p: &[char], n: &[char]) -> Result<bool, ()> {
-    if p.is_empty() {
+fn match_from<C: Glyph>(p: &[C], n: &[C]) -> Result<bool, ()> {
+    let slash = C::ascii(b'/');
+    let Some(&first) = p.first() else {
         return Ok(n.is_empty());
-    }
-    match p[0] {
-        '*' => {
-            let mut rest = 1;
-            while rest < p.len() && p[rest] == '*' {
-                rest += 1;
-            }
-            let mut k = 0;
-            loop {
-                if match_from(&p[rest..], &n[k..])? {
-                    return Ok(true);
-                }
-                if k >= n.len() || n[k] == '/' {
-                    return Ok(false);
-                }
-                k += 1;
-            }
+    };
+    if first == C::ascii(b'*') {
+        let mut rest = 1;
+        while rest < p.len() && p[rest] == first {
+            rest += 1;
         }
-        '?' => {
-            if n.is_empty() || n[0] == '/' {
-                validate(&p[1..])?;
+        let mut k = 0;
+        loop {
+            if match_from(&p[rest..], &n[k..])? {
+                return Ok(true);
+            }
+            if k >= n.len() || n[k] == slash {
                 return Ok(false);
             }
-            match_from(&p[1..], &n[1..])
+            k += 1;
         }
-        '[' => {
-            if n.is_empty() {
-                class_match(p, 0, 'a')?;
-                return Ok(false);
-            }
-            let (ok, next) = class_match(p, 0, n[0])?;
-            if !ok || n[0] == '/' {
-                return Ok(false);
-            }
-            match_from(&p[next..], &n[1..])
+    } else if first == C::ascii(b'?') {
+        if n.is_empty() || n[0] == slash {
+            validate(&p[1..])?;
+            return Ok(false);
         }
-        '\\' => {
-            if p.len() < 2 {
-                return Err(());
-            }
-            if n.first() == Some(&p[1]) {
-                match_from(&p[2..], &n[1..])
-            } else {
-                Ok(false)
-            }
+        match_from(&p[1..], &n[1..])
+    } else if first == C::ascii(b'[') {
+        let Some(&c) = n.first() else {
+            class_match(p, 0, C::ascii(b'a'))?;
+            return Ok(false);
+        };
+        let (ok, next) = class_match(p, 0, c)?;
+        if !ok || c == slash {
+            return Ok(false);
         }
-        c => {
-            if n.first() == Some(&c) {
-                match_from(&p[1..], &n[1..])
-            } else {
-                Ok(false)
-            }
+        match_from(&p[next..], &n[1..])
+    } else if first == C::ascii(b'\\') {
+        if p.len() < 2 {
+            return Err(());
         }
+        if n.first() == Some(&p[1]) {
+            match_from(&p[2..], &n[1..])
+        } else {
+            Ok(false)
+        }
+    } else if n.first() == Some(&first) {
+        match_from(&p[1..], &n[1..])
+    } else {
+        Ok(false)
     }
 }
 
 /// Matches `c` against the class starting at `p[start] == '['`; returns the verdict and
 /// the index after `]`.
-fn class_match(p: &[char], start: usize, c: char) -> Result<(bool, usize), ()> {
+fn class_match<C: Glyph>(p: &[C], start: usize, c: C) -> Result<(bool, usize), ()> {
     let mut i = start + 1;
-    let negated = p.get(i) == Some(&'^');
+    let negated = p.get(i) == Some(&C::ascii(b'^'));
     if negated {
         i += 1;
     }
@@ -242,14 +271,14 @@ fn class_match(p: &[char], start: usize, c: char) -> Result<(bool, usize), ()> {
         let Some(&ch) = p.get(i) else {
             return Err(());
         };
-        if ch == ']' && !first {
+        if ch == C::ascii(b']') && !first {
             i += 1;
             break;
         }
         first = false;
         let (lo, next) = class_char(p, i)?;
         i = next;
-        let hi = if p.get(i) == Some(&'-') {
+        let hi = if p.get(i) == Some(&C::ascii(b'-')) {
             let (hi, next) = class_char(p, i + 1)?;
             i = next;
             hi
@@ -263,11 +292,14 @@ fn class_match(p: &[char], start: usize, c: char) -> Result<(bool, usize), ()> {
     Ok((matched != negated, i))
 }
 
-fn class_char(p: &[char], i: usize) -> Result<(char, usize), ()> {
-    match p.get(i) {
-        None | Some('-') | Some(']') => Err(()),
-        Some('\\') => p.get(i + 1).map(|&c| (c, i + 2)).ok_or(()),
-        Some(&c) => Ok((c, i + 1)),
+fn class_char<C: Glyph>(p: &[C], i: usize) -> Result<(C, usize), ()> {
+    let &c = p.get(i).ok_or(())?;
+    if c == C::ascii(b'-') || c == C::ascii(b']') {
+        Err(())
+    } else if c == C::ascii(b'\\') {
+        p.get(i + 1).map(|&c| (c, i + 2)).ok_or(())
+    } else {
+        Ok((c, i + 1))
     }
 }
 
@@ -303,5 +335,19 @@ mod tests {
         assert!(rules.ignore("values.yaml", false));
         assert!(!rules.ignore("keep.txt", false));
         assert!(IgnoreRules::parse("a/**/b").is_err());
+    }
+
+    #[test]
+    fn ascii_and_unicode_names_match_alike() {
+        let rules = IgnoreRules::parse("*.bak\n[a-c]?.txt\nd\\*r/\nnötig\n").unwrap();
+        assert!(rules.ignore("x/ä.bak", false));
+        assert!(rules.ignore("x/a.bak", false));
+        assert!(rules.ignore("bé.txt", false));
+        assert!(rules.ignore("be.txt", false));
+        assert!(!rules.ignore("dé.txt", false));
+        assert!(rules.ignore("d*r", true));
+        assert!(!rules.ignore("dxr", true));
+        assert!(rules.ignore("a/nötig", false));
+        assert!(!rules.ignore("a/notig", false));
     }
 }
