@@ -9,6 +9,8 @@
 //! meanings and error messages stay the full reader's. It is line based: one pass,
 //! no token queue, scalars sliced out of the text.
 
+use std::borrow::Cow;
+
 use super::parse::Node;
 
 /// One line of the text: its indentation (spaces) and the rest, without the break.
@@ -27,10 +29,10 @@ impl Line<'_> {
 
 /// The first document of `text` as nodes (`Some(None)` for no document), or `None`
 /// when the text is not of the kind this reader takes.
-pub(super) fn parse(text: &str) -> Option<Option<Node>> {
+pub(super) fn parse(text: &str) -> Option<Option<Node<'_>>> {
     let bytes = text.as_bytes();
     if !text.ends_with('\n')
-        || bytes.iter().any(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
+        || has_control_bytes(bytes)
         || (!text.is_ascii() && text.contains(['\u{85}', '\u{2028}', '\u{2029}', '\u{feff}']))
     {
         return None;
@@ -72,12 +74,23 @@ pub(super) fn parse(text: &str) -> Option<Option<Node>> {
     Some(Some(node))
 }
 
+/// Whether `bytes` hold a control character other than a line feed (tabs, carriage
+/// returns, DEL...): checked a block at a time without branching per byte, so that
+/// the compiler can use vector instructions.
+fn has_control_bytes(bytes: &[u8]) -> bool {
+    bytes.chunks(64).any(|block| {
+        block.iter().fold(false, |bad, &b| {
+            bad | ((b < 0x20) & (b != b'\n')) | (b == 0x7f)
+        })
+    })
+}
+
 struct Reader<'t> {
     lines: Vec<Line<'t>>,
     /// The next line to read.
     at: usize,
     /// Anchored scalars so far (`&name value`), the latest last.
-    anchors: Vec<(&'t str, Node)>,
+    anchors: Vec<(&'t str, Node<'t>)>,
 }
 
 impl<'t> Reader<'t> {
@@ -93,7 +106,7 @@ impl<'t> Reader<'t> {
     }
 
     /// The collection that starts at the next line, indented by `indent`.
-    fn node_at(&mut self, indent: usize) -> Option<Node> {
+    fn node_at(&mut self, indent: usize) -> Option<Node<'t>> {
         let line = self.peek()?;
         if is_sequence_entry(line.text) {
             self.sequence(indent)
@@ -104,7 +117,7 @@ impl<'t> Reader<'t> {
         }
     }
 
-    fn mapping(&mut self, indent: usize) -> Option<Node> {
+    fn mapping(&mut self, indent: usize) -> Option<Node<'t>> {
         let mut entries = Vec::new();
         while let Some(line) = self.peek() {
             if line.indent < indent {
@@ -121,7 +134,7 @@ impl<'t> Reader<'t> {
         Some(Node::Map(entries))
     }
 
-    fn sequence(&mut self, indent: usize) -> Option<Node> {
+    fn sequence(&mut self, indent: usize) -> Option<Node<'t>> {
         let mut items = Vec::new();
         while let Some(line) = self.peek() {
             if line.indent < indent {
@@ -155,7 +168,7 @@ impl<'t> Reader<'t> {
     /// The value after `key:` or `-` (`rest` is what follows on the line) in a
     /// collection indented by `indent`. A block sequence may sit at the key's own
     /// indentation (`compact`).
-    fn value(&mut self, indent: usize, rest: &'t str, compact: bool) -> Option<Node> {
+    fn value(&mut self, indent: usize, rest: &'t str, compact: bool) -> Option<Node<'t>> {
         if is_empty_or_comment(rest) {
             return match self.peek() {
                 Some(next) if next.indent > indent && next.text.starts_with(['[', '{']) => {
@@ -173,7 +186,7 @@ impl<'t> Reader<'t> {
                 Some(next) if next.indent == indent && compact && is_sequence_entry(next.text) => {
                     self.sequence(indent)
                 }
-                _ => Some(scalar("~".to_string(), true)),
+                _ => Some(scalar("~", true)),
             };
         }
         let node = match rest.as_bytes()[0] {
@@ -212,7 +225,7 @@ impl<'t> Reader<'t> {
                 }
                 node
             }
-            _ => scalar(plain(rest)?.to_string(), true),
+            _ => scalar(plain(rest)?, true),
         };
         // A more indented line after a scalar would continue it or be an error.
         match self.peek() {
@@ -223,7 +236,7 @@ impl<'t> Reader<'t> {
 
     /// A literal block scalar (`|`, `|-`, `|+`, an optional comment after) whose
     /// content follows, more indented than the collection (`indent`).
-    fn literal(&mut self, indent: usize, header: &str) -> Option<Node> {
+    fn literal(&mut self, indent: usize, header: &str) -> Option<Node<'t>> {
         let mut rest = &header[1..];
         let chomp = match rest.as_bytes().first() {
             Some(b'-') => b'-',
@@ -280,7 +293,7 @@ impl<'t> Reader<'t> {
             if chomp == b'+' || leading_spaces > 0 {
                 return None;
             }
-            return Some(scalar(String::new(), false));
+            return Some(scalar("", false));
         };
         if leading_spaces > m {
             return None;
@@ -307,9 +320,9 @@ impl<'t> Reader<'t> {
     }
 }
 
-fn scalar(text: String, plain: bool) -> Node {
+fn scalar<'t>(text: impl Into<Cow<'t, str>>, plain: bool) -> Node<'t> {
     Node::Scalar {
-        text,
+        text: text.into(),
         plain,
         tag: None,
     }
@@ -347,7 +360,7 @@ fn plain(rest: &str) -> Option<&str> {
 
 /// A flow collection (`[a, "b"]`, `{k: v}`, nested) that closes on its line, at the
 /// start of `text`: its node and what follows it.
-fn flow(text: &str) -> Option<(Node, &str)> {
+fn flow(text: &str) -> Option<(Node<'_>, &str)> {
     let is_map = text.starts_with('{');
     let close = if is_map { b'}' } else { b']' };
     let mut items = Vec::new();
@@ -393,7 +406,7 @@ fn flow(text: &str) -> Option<(Node, &str)> {
 /// One item of a flow collection: a nested collection, a quoted scalar, or a plain
 /// scalar up to the next `,`, bracket or `:` (a plain scalar holding `:` or `#` is
 /// left to the full reader).
-fn flow_item(text: &str) -> Option<(Node, &str)> {
+fn flow_item(text: &str) -> Option<(Node<'_>, &str)> {
     let first = *text.as_bytes().first()?;
     match first {
         b'[' | b'{' => flow(text),
@@ -411,7 +424,7 @@ fn flow_item(text: &str) -> Option<(Node, &str)> {
             if value.is_empty() {
                 return None;
             }
-            Some((scalar(value.to_string(), true), &text[end..]))
+            Some((scalar(value, true), &text[end..]))
         }
     }
 }
@@ -543,7 +556,7 @@ fn unescape(body: &str) -> Option<(String, &str)> {
 
 /// A mapping entry `key: rest` (or `key:`): the key's node and the text after the
 /// colon and its spaces. `None` when the line is not a simple one-line key.
-fn split_entry(text: &str) -> Option<(Node, &str)> {
+fn split_entry(text: &str) -> Option<(Node<'_>, &str)> {
     let (key, after) = match text.as_bytes().first()? {
         b'"' | b'\'' => {
             let (value, after) = quoted(text)?;
@@ -562,7 +575,7 @@ fn split_entry(text: &str) -> Option<(Node, &str)> {
             {
                 return None;
             }
-            (scalar(key.to_string(), true), &text[colon..])
+            (scalar(key, true), &text[colon..])
         }
     };
     let rest = after.strip_prefix(':')?;

@@ -6,6 +6,7 @@
 //! numbers JSON numbers) and decoded again with `encoding/json`, so every number ends up
 //! a `float64`. Duplicate keys are not an error: the last one wins.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
@@ -158,26 +159,27 @@ fn syntax_error(error: &ScanError, text: &str) -> YamlError {
 }
 
 /// A YAML node as the parser saw it, before go-yaml's scalar resolution.
+/// Scalars borrow the text where the quick reader can slice them out of it.
 #[derive(Debug, Clone)]
-pub(super) enum Node {
+pub(super) enum Node<'t> {
     Scalar {
-        text: String,
+        text: Cow<'t, str>,
         plain: bool,
         tag: Option<String>,
     },
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    Seq(Vec<Node<'t>>),
+    Map(Vec<(Node<'t>, Node<'t>)>),
 }
 
 #[derive(Default)]
 struct Builder<'t> {
     /// The source, to read block scalar headers yaml-rust2 does not report.
     source: &'t str,
-    stack: Vec<(Node, usize)>,
+    stack: Vec<(Node<'static>, usize)>,
     /// Map keys waiting for their value, one slot per open mapping.
-    keys: Vec<Option<Node>>,
-    anchors: HashMap<usize, Node>,
-    root: Option<Node>,
+    keys: Vec<Option<Node<'static>>>,
+    anchors: HashMap<usize, Node<'static>>,
+    root: Option<Node<'static>>,
     done: bool,
     error: Option<YamlError>,
 }
@@ -193,14 +195,14 @@ fn tag_name(tag: Option<Tag>) -> Option<String> {
 }
 
 impl Builder<'_> {
-    fn push_node(&mut self, node: Node, anchor: usize) {
+    fn push_node(&mut self, node: Node<'static>, anchor: usize) {
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
         }
         self.insert(node);
     }
 
-    fn insert(&mut self, node: Node) {
+    fn insert(&mut self, node: Node<'static>) {
         match self.stack.last_mut() {
             None => {
                 if self.root.is_none() {
@@ -262,7 +264,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     text.clear();
                 }
                 let node = Node::Scalar {
-                    text,
+                    text: Cow::Owned(text),
                     plain,
                     tag: tag_name(tag),
                 };
@@ -296,17 +298,17 @@ impl MarkedEventReceiver for Builder<'_> {
 }
 
 /// A scalar after go-yaml's resolution, before the trip through JSON.
-enum Scalar {
+enum Scalar<'t> {
     Null,
     Bool(bool),
     Int(i64),
     Uint(u64),
     Float(f64),
-    Str(String),
+    Str(Cow<'t, str>),
     Merge,
 }
 
-fn to_value(node: Node) -> Result<Value, YamlError> {
+fn to_value(node: Node<'_>) -> Result<Value, YamlError> {
     match node {
         Node::Scalar { text, plain, tag } => scalar_value(resolve(text, plain, tag.as_deref())?),
         Node::Seq(items) => Ok(Value::list(
@@ -320,7 +322,7 @@ fn to_value(node: Node) -> Result<Value, YamlError> {
     }
 }
 
-fn fill_map(map: &mut Map, entries: Vec<(Node, Node)>) -> Result<(), YamlError> {
+fn fill_map(map: &mut Map, entries: Vec<(Node<'_>, Node<'_>)>) -> Result<(), YamlError> {
     for (key, value) in entries {
         let key = match key {
             Node::Scalar { text, plain, tag } => match resolve(text, plain, tag.as_deref())? {
@@ -343,7 +345,7 @@ fn fill_map(map: &mut Map, entries: Vec<(Node, Node)>) -> Result<(), YamlError> 
 }
 
 /// `<<: *base` (or a list of them) copies the referenced mappings' entries in place.
-fn merge_into(map: &mut Map, value: Node) -> Result<(), YamlError> {
+fn merge_into(map: &mut Map, value: Node<'_>) -> Result<(), YamlError> {
     match value {
         Node::Map(entries) => fill_map(map, entries),
         Node::Seq(items) => {
@@ -367,9 +369,9 @@ fn merge_error() -> YamlError {
 }
 
 /// A resolved scalar key as the JSON object key sigs.k8s.io/yaml makes of it.
-fn key_string(key: Scalar, value: &Node) -> Result<String, YamlError> {
+fn key_string(key: Scalar<'_>, value: &Node<'_>) -> Result<String, YamlError> {
     match key {
-        Scalar::Str(s) => Ok(s),
+        Scalar::Str(s) => Ok(s.into_owned()),
         Scalar::Bool(b) => Ok(b.to_string()),
         Scalar::Int(i) => Ok(i.to_string()),
         Scalar::Float(f) => Ok(float_key(f)),
@@ -385,7 +387,7 @@ fn key_string(key: Scalar, value: &Node) -> Result<String, YamlError> {
     }
 }
 
-fn go_quote_value(value: &Node) -> String {
+fn go_quote_value(value: &Node<'_>) -> String {
     match value {
         Node::Scalar { text, .. } => format!("{text:?}"),
         _ => "<collection>".to_string(),
@@ -437,7 +439,7 @@ fn go_format_g(sci: &str) -> String {
     }
 }
 
-fn scalar_value(scalar: Scalar) -> Result<Value, YamlError> {
+fn scalar_value(scalar: Scalar<'_>) -> Result<Value, YamlError> {
     Ok(match scalar {
         Scalar::Null => Value::Nil,
         Scalar::Bool(b) => Value::Bool(b),
@@ -455,7 +457,11 @@ fn scalar_value(scalar: Scalar) -> Result<Value, YamlError> {
 }
 
 /// go-yaml v2's `resolve`: what a scalar means given its text, style and tag.
-fn resolve(text: String, plain: bool, tag: Option<&str>) -> Result<Scalar, YamlError> {
+fn resolve<'t>(
+    text: Cow<'t, str>,
+    plain: bool,
+    tag: Option<&str>,
+) -> Result<Scalar<'t>, YamlError> {
     let tag = match tag {
         Some("!") | None => None,
         Some(tag) => Some(tag),
@@ -511,11 +517,13 @@ fn resolve(text: String, plain: bool, tag: Option<&str>) -> Result<Scalar, YamlE
     }
 }
 
-fn decode_binary(text: &str) -> Result<Scalar, YamlError> {
+fn decode_binary(text: &str) -> Result<Scalar<'static>, YamlError> {
     use base64::Engine;
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     match base64::engine::general_purpose::STANDARD.decode(compact) {
-        Ok(bytes) => Ok(Scalar::Str(String::from_utf8_lossy(&bytes).into_owned())),
+        Ok(bytes) => Ok(Scalar::Str(Cow::Owned(
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ))),
         Err(error) => Err(YamlError::Syntax {
             line: None,
             message: format!("!!binary value contains invalid base64 data: {error}"),
@@ -524,7 +532,7 @@ fn decode_binary(text: &str) -> Result<Scalar, YamlError> {
 }
 
 /// What a plain scalar means, `None` for a string.
-fn resolve_plain(text: &str) -> Option<Scalar> {
+fn resolve_plain(text: &str) -> Option<Scalar<'static>> {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Scalar::Null),
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
