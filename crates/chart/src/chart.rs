@@ -411,15 +411,18 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
 
 /// `path` (found under `root`) relative to `root`, with `/` separators.
 fn relative_name(root: &Path, path: &Path) -> String {
-    let full = path.to_string_lossy();
-    let root = root.to_string_lossy();
-    // The walk joins names onto `root`, so its text is a prefix of every path.
-    let relative = match full.strip_prefix(&*root) {
-        Some(rest) => rest.trim_start_matches(std::path::is_separator),
-        None => &full,
-    };
+    let full = path.as_os_str().as_encoded_bytes();
+    // The walk joins names onto `root`, so its bytes are a prefix of every path.
+    let rest = full
+        .strip_prefix(root.as_os_str().as_encoded_bytes())
+        .unwrap_or(full);
+    let start = rest
+        .iter()
+        .position(|&b| !std::path::is_separator(char::from(b)))
+        .unwrap_or(rest.len());
+    let relative = String::from_utf8_lossy(&rest[start..]);
     if std::path::MAIN_SEPARATOR == '/' {
-        relative.to_string()
+        relative.into_owned()
     } else {
         relative.replace(std::path::MAIN_SEPARATOR, "/")
     }

@@ -569,7 +569,7 @@ fn split_entry(text: &str) -> Option<(Node<'_>, &str)> {
             let colon = (0..bytes.len())
                 .find(|&i| bytes[i] == b':' && (i + 1 == bytes.len() || bytes[i + 1] == b' '))?;
             let key = text[..colon].trim_end_matches(' ');
-            if key.contains(" #")
+            if (key.as_bytes().contains(&b'#') && key.contains(" #"))
                 || key.len() > 1000
                 || matches!(key, "~" | "null" | "Null" | "NULL" | "<<")
             {
