@@ -10,7 +10,7 @@ use crate::chart::{Chart, ChartFile};
 use crate::error::ChartError;
 use crate::objects::{Capabilities, CapabilitiesObject, Files, chart_value, release_value};
 use crate::strvals::{self, SetKind};
-use crate::template::{ParseBatch, Templates};
+use crate::template::Templates;
 use crate::value::{Map, Value};
 use crate::values::{coalesce_values, process_dependencies, table};
 use crate::yaml::parse::parse_map;
@@ -185,38 +185,16 @@ fn render_chart(
     let mut files = Vec::new();
     list_templates(&chart, chart.name(), &mut files)?;
     sort_templates(&mut files);
-    // Parsing needs no values: a second thread parses while this one coalesces and
-    // validates the values, then both parse what is left.
-    let batch = ParseBatch::new(&files);
-    let dots = std::thread::scope(|scope| {
-        let helper = worth_a_helper(&batch).then(|| scope.spawn(|| batch.work()));
-        let dots = template_dots(&chart, values, release);
-        if dots.is_err() {
-            batch.cancel();
-        }
-        batch.work();
-        if let Some(helper) = helper
-            && let Err(panic) = helper.join()
-        {
-            std::panic::resume_unwind(panic);
-        }
-        dots
-    })?;
-    let templates = batch
-        .into_templates()
-        .map_err(|error| ChartError::Template {
-            message: parse_error_message(error.template(), &error.to_string()),
-        })?;
+    let dots = template_dots(&chart, values, release)?;
+    let mut templates = Templates::new();
+    for (name, text) in &files {
+        templates
+            .parse(name, text)
+            .map_err(|error| ChartError::Template {
+                message: parse_error_message(name, &error.to_string()),
+            })?;
+    }
     execute(&files, &templates, dots)
-}
-
-/// Whether parsing `batch` is long enough to pay for starting a thread (about a
-/// tenth of a millisecond of parsing), and a second core is there to run it.
-fn worth_a_helper(batch: &ParseBatch<'_>) -> bool {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    const WORTH_A_THREAD: usize = 32 << 10;
-    batch.text_len() >= WORTH_A_THREAD
-        && *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get())) > 1
 }
 
 /// Coalesces and checks the values, then builds every template's dot, by name.

@@ -29,8 +29,7 @@ pub mod fmt;
 mod lex;
 mod parse;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 pub use error::{ErrorKind, TemplateError};
 
@@ -68,12 +67,6 @@ impl Templates {
     /// `parse error at (NAME:LINE): unexpected "}" in operand`.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
         let trees = parse_file(name, text, &mut self.scratch)?;
-        self.add(trees);
-        Ok(())
-    }
-
-    /// Adds the trees of one parsed file, as [`Templates::parse`] does.
-    fn add(&mut self, trees: ParsedFile) {
         for tree in trees {
             let empty = ast::is_empty_tree(&tree.root, &tree.source);
             if empty && self.trees.contains_key(&tree.name) {
@@ -81,6 +74,7 @@ impl Templates {
             }
             self.trees.insert(tree.name.clone(), tree);
         }
+        Ok(())
     }
 
     /// Whether a template called `name` is in the set.
@@ -133,71 +127,6 @@ impl Templates {
     }
 }
 
-/// Files to parse into one [`Templates`] set, shared by the threads that parse them.
-///
-/// Parsing a file needs nothing from the others, so several threads may call
-/// [`ParseBatch::work`] at once, each taking the next file not yet taken;
-/// [`ParseBatch::into_templates`] then adds the results in the files' order, so the
-/// set is exactly what [`Templates::parse`] called on each file in turn would build,
-/// and the first error in that order is the one reported.
-pub struct ParseBatch<'a> {
-    files: &'a [(String, std::borrow::Cow<'a, str>)],
-    next: AtomicUsize,
-    parsed: Vec<OnceLock<Result<ParsedFile, TemplateError>>>,
-    cancelled: AtomicBool,
-}
-
-impl<'a> ParseBatch<'a> {
-    /// A batch of `(name, text)` files, to be added to the set in this order.
-    pub fn new(files: &'a [(String, std::borrow::Cow<'a, str>)]) -> ParseBatch<'a> {
-        ParseBatch {
-            files,
-            next: AtomicUsize::new(0),
-            parsed: files.iter().map(|_| OnceLock::new()).collect(),
-            cancelled: AtomicBool::new(false),
-        }
-    }
-
-    /// The total length of the files' texts (what parsing them costs, roughly).
-    pub fn text_len(&self) -> usize {
-        self.files.iter().map(|(_, text)| text.len()).sum()
-    }
-
-    /// Parses files not yet taken by another thread until none is left (or the batch
-    /// is cancelled).
-    pub fn work(&self) {
-        let mut scratch = parse::Scratch::default();
-        while !self.cancelled.load(Ordering::Relaxed) {
-            let index = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some((name, text)) = self.files.get(index) else {
-                return;
-            };
-            // Each index is taken once, so its slot is empty.
-            let _ = self.parsed[index].set(parse_file(name, text, &mut scratch));
-        }
-    }
-
-    /// Stops the threads in [`ParseBatch::work`] after the file each is parsing (the
-    /// render failed before its templates were needed).
-    pub fn cancel(&self) {
-        self.cancelled.store(true, Ordering::Relaxed);
-    }
-
-    /// The set built from every file in order: the first parse error, if any.
-    /// Files no thread took (after [`ParseBatch::cancel`]) are parsed here.
-    pub fn into_templates(self) -> Result<Templates, TemplateError> {
-        let mut templates = Templates::new();
-        for ((name, text), parsed) in self.files.iter().zip(self.parsed) {
-            let trees = match parsed.into_inner() {
-                Some(result) => result?,
-                None => parse_file(name, text, &mut templates.scratch)?,
-            };
-            templates.add(trees);
-        }
-        Ok(templates)
-    }
-}
-
 /// The trees of one parsed file.
 type ParsedFile = Vec<Arc<ast::Tree>>;
 
@@ -213,76 +142,4 @@ fn parse_file(
     let trees =
         parse::parse(name, &source, scratch).map_err(|e| TemplateError::parse(name, e.0))?;
     Ok(trees.into_iter().map(Arc::new).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use std::borrow::Cow;
-
-    use super::*;
-
-    fn files(texts: &[(&str, &'static str)]) -> Vec<(String, Cow<'static, str>)> {
-        texts
-            .iter()
-            .map(|(name, text)| (name.to_string(), Cow::Borrowed(*text)))
-            .collect()
-    }
-
-    /// Parses `files` with two threads sharing the batch.
-    fn parse_in_two_threads(files: &[(String, Cow<'static, str>)]) -> Result<Templates, String> {
-        let batch = ParseBatch::new(files);
-        std::thread::scope(|scope| {
-            scope.spawn(|| batch.work());
-            batch.work();
-        });
-        batch.into_templates().map_err(|error| error.to_string())
-    }
-
-    #[test]
-    fn a_batch_builds_what_parsing_each_file_in_turn_builds() {
-        let files = files(&[
-            (
-                "c/charts/s/templates/_h.tpl",
-                r#"{{ define "n" }}sub{{ end }}"#,
-            ),
-            (
-                "c/templates/_h.tpl",
-                r#"{{ define "n" }}top{{ end }}{{ define "e" }}e{{ end }}"#,
-            ),
-            ("c/templates/_z.tpl", r#"{{ define "e" }}{{ end }}"#),
-            (
-                "c/templates/a.yaml",
-                r#"{{ include "n" . }}{{ include "e" . }}"#,
-            ),
-        ]);
-        let templates = parse_in_two_threads(&files).expect("parses");
-        let dot = Value::map(crate::value::Map::new());
-        // The later definition wins, except an empty one (Go's AddParseTree).
-        assert_eq!(
-            templates.execute("c/templates/a.yaml", &dot).unwrap(),
-            "tope"
-        );
-    }
-
-    #[test]
-    fn a_batch_reports_the_first_error_in_file_order() {
-        let mut texts = vec![("c/templates/a.yaml", "{{ .Values.a }}"); 40];
-        texts.push(("c/templates/bad1.yaml", "{{ if }}"));
-        texts.push(("c/templates/bad2.yaml", "{{ end }}"));
-        let files = files(&texts);
-        for _ in 0..20 {
-            let error = parse_in_two_threads(&files).err().expect("fails");
-            assert!(error.contains("bad1.yaml"), "{error}");
-        }
-    }
-
-    #[test]
-    fn a_cancelled_batch_still_parses_every_file_when_asked() {
-        let files = files(&[("a", "{{ 1 }}"), ("b", "{{ 2 }}")]);
-        let batch = ParseBatch::new(&files);
-        batch.cancel();
-        batch.work();
-        let templates = batch.into_templates().expect("parses");
-        assert!(templates.contains("a") && templates.contains("b"));
-    }
 }
