@@ -130,11 +130,6 @@ fn has_left_trim(s: &str) -> bool {
     b.len() >= 2 && b[0] == b'-' && is_space(char::from(b[1]))
 }
 
-fn has_right_trim(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 2 && is_space(char::from(b[0])) && b[1] == b'-'
-}
-
 struct Lexer<'a> {
     input: &'a str,
     pos: usize,
@@ -170,6 +165,8 @@ pub(crate) fn lex(input: &str, mut items: Vec<Item>) -> Lexed {
     }
 }
 
+/// What a state returns: `Err` when lexing stops (after an error or at the end of
+/// the input).
 type Step = Result<(), ()>;
 
 impl<'a> Lexer<'a> {
@@ -188,12 +185,6 @@ impl<'a> Lexer<'a> {
             Some(&b) if b.is_ascii() => Some(char::from(b)),
             Some(_) => self.rest().chars().next(),
             None => None,
-        }
-    }
-
-    fn backup(&mut self, c: Option<char>) {
-        if let Some(c) = c {
-            self.pos -= c.len_utf8();
         }
     }
 
@@ -229,11 +220,6 @@ impl<'a> Lexer<'a> {
                 self.text(&mut inside)
             };
             if step.is_err() {
-                return;
-            }
-            if let Some(last) = self.items.last()
-                && last.typ == ItemType::Eof
-            {
                 return;
             }
         }
@@ -275,18 +261,16 @@ impl<'a> Lexer<'a> {
             self.start = self.pos;
         }
         self.emit(ItemType::Eof);
-        Ok(())
+        Err(())
     }
 
+    /// Whether the input continues with `}}` or ` -}}`, and whether with the latter.
     fn at_right_delim(&self) -> (bool, bool) {
-        let rest = self.rest();
-        if has_right_trim(rest) && rest[2..].starts_with(RIGHT) {
-            return (true, true);
+        match &self.input.as_bytes()[self.pos..] {
+            [b' ' | b'\t' | b'\r' | b'\n', b'-', b'}', b'}', ..] => (true, true),
+            [b'}', b'}', ..] => (true, false),
+            _ => (false, false),
         }
-        if rest.starts_with(RIGHT) {
-            return (true, false);
-        }
-        (false, false)
     }
 
     fn left_delim(&mut self, inside: &mut bool) -> Step {
@@ -359,96 +343,101 @@ impl<'a> Lexer<'a> {
     }
 
     fn inside_action(&mut self, inside: &mut bool) -> Step {
+        let Some(&b) = self.input.as_bytes().get(self.pos) else {
+            return self.error("unclosed action".to_string());
+        };
         // `}}` and ` -}}` start with `}` or a space: only then look for them.
-        let may_close = matches!(
-            self.input.as_bytes().get(self.pos),
-            Some(b'}' | b' ' | b'\t' | b'\r' | b'\n')
-        );
-        if may_close && self.at_right_delim().0 {
+        if matches!(b, b'}' | b' ' | b'\t' | b'\r' | b'\n') && self.at_right_delim().0 {
             if self.paren_depth == 0 {
                 return self.right_delim(inside);
             }
             return self.error("unclosed left paren".to_string());
         }
-        let Some(r) = self.next() else {
-            return self.error("unclosed action".to_string());
-        };
-        match r {
-            c if is_space(c) => {
-                self.backup(Some(c));
+        if !b.is_ascii() {
+            return self.non_ascii_in_action();
+        }
+        self.pos += 1;
+        match b {
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                self.pos -= 1;
                 self.space(inside)
             }
-            '=' => {
-                self.emit(ItemType::Assign);
-                Ok(())
-            }
-            ':' => {
+            b'=' => self.emit_ok(ItemType::Assign),
+            b':' => {
                 if self.next() != Some('=') {
                     return self.error("expected :=".to_string());
                 }
-                self.emit(ItemType::Declare);
-                Ok(())
+                self.emit_ok(ItemType::Declare)
             }
-            '|' => {
-                self.emit(ItemType::Pipe);
-                Ok(())
-            }
-            '"' => self.quote(),
-            '`' => self.raw_quote(),
-            '$' => self.variable(),
-            '\'' => self.char_constant(),
-            '.' => {
-                if let Some(c) = self.peek()
-                    && !c.is_ascii_digit()
-                {
-                    return self.field_or_variable(ItemType::Field);
+            b'|' => self.emit_ok(ItemType::Pipe),
+            b'"' => self.quote(),
+            b'`' => self.raw_quote(),
+            b'$' => self.variable(),
+            b'\'' => self.char_constant(),
+            b'.' => match self.input.as_bytes().get(self.pos) {
+                Some(c) if c.is_ascii_digit() => {
+                    self.pos -= 1;
+                    self.number()
                 }
-                if self.peek().is_none() {
-                    return self.field_or_variable(ItemType::Field);
-                }
-                self.backup(Some('.'));
+                _ => self.field_or_variable(ItemType::Field),
+            },
+            b'+' | b'-' | b'0'..=b'9' => {
+                self.pos -= 1;
                 self.number()
             }
-            '+' | '-' | '0'..='9' => {
-                self.backup(Some(r));
-                self.number()
-            }
-            c if is_alnum(c) => {
-                self.backup(Some(c));
+            b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
+                self.pos -= 1;
                 self.identifier()
             }
-            '(' => {
+            b'(' => {
                 self.paren_depth += 1;
-                self.emit(ItemType::LeftParen);
-                Ok(())
+                self.emit_ok(ItemType::LeftParen)
             }
-            ')' => {
+            b')' => {
                 self.paren_depth -= 1;
                 if self.paren_depth < 0 {
                     return self.error("unexpected right paren".to_string());
                 }
-                self.emit(ItemType::RightParen);
-                Ok(())
+                self.emit_ok(ItemType::RightParen)
             }
-            c if c.is_ascii() && !c.is_ascii_control() => {
-                self.emit(ItemType::Char);
-                Ok(())
-            }
-            c => self.error(format!("unrecognized character in action: {}", go_u(c))),
+            c if !c.is_ascii_control() => self.emit_ok(ItemType::Char),
+            c => self.error(format!(
+                "unrecognized character in action: {}",
+                go_u(char::from(c))
+            )),
         }
+    }
+
+    /// A character outside ASCII in an action: it starts an identifier when it is
+    /// alphanumeric, else it is an error.
+    fn non_ascii_in_action(&mut self) -> Step {
+        match self.peek() {
+            Some(c) if is_alnum(c) => self.identifier(),
+            c => {
+                self.next();
+                let c = c.unwrap_or('\0');
+                self.error(format!("unrecognized character in action: {}", go_u(c)))
+            }
+        }
+    }
+
+    /// Emits a token of type `typ` and goes on.
+    fn emit_ok(&mut self, typ: ItemType) -> Step {
+        self.emit(typ);
+        Ok(())
     }
 
     fn space(&mut self, inside: &mut bool) -> Step {
         // Spaces are ASCII: count them bytewise.
-        let num = self.input.as_bytes()[self.pos..]
+        let bytes = self.input.as_bytes();
+        let num = bytes[self.pos..]
             .iter()
             .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
             .count();
         self.pos += num;
-        let before = &self.input[self.pos - 1..];
-        if has_right_trim(before) && before[2..].starts_with(RIGHT) {
-            let c = self.input[..self.pos].chars().next_back();
-            self.backup(c);
+        // The last space and `-}}` make a right trim marker: leave that space to it.
+        if bytes[self.pos..].starts_with(b"-}}") {
+            self.pos -= 1;
             if num == 1 {
                 return self.right_delim(inside);
             }
@@ -457,112 +446,113 @@ impl<'a> Lexer<'a> {
         Ok(())
     }
 
-    /// Moves past ASCII letters, digits and `_` bytewise (the char loop that follows
-    /// takes any other alphanumerics).
-    fn skip_ascii_alnum(&mut self) {
-        self.pos += self.input.as_bytes()[self.pos..]
-            .iter()
-            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-            .count();
-    }
-
-    fn at_terminator(&self) -> bool {
-        match self.peek() {
-            None => true,
-            Some(c) if is_space(c) => true,
-            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
-            _ => self.rest().starts_with(RIGHT),
-        }
-    }
-
-    fn identifier(&mut self) -> Step {
-        self.skip_ascii_alnum();
+    /// Moves past alphanumerics and `_`: ASCII ones bytewise, others as chars.
+    fn skip_alnum(&mut self) {
+        let bytes = self.input.as_bytes();
         loop {
-            let r = self.next();
-            match r {
-                Some(c) if is_alnum(c) => {}
-                _ => {
-                    self.backup(r);
-                    let word = &self.input[self.start..self.pos];
-                    if !self.at_terminator() {
-                        return self.error(format!("bad character {}", go_u(r.unwrap_or('\0'))));
-                    }
-                    let typ = match word {
-                        "block" => ItemType::Block,
-                        "break" => ItemType::Break,
-                        "continue" => ItemType::Continue,
-                        "define" => ItemType::Define,
-                        "else" => ItemType::Else,
-                        "end" => ItemType::End,
-                        "if" => ItemType::If,
-                        "range" => ItemType::Range,
-                        "nil" => ItemType::Nil,
-                        "template" => ItemType::Template,
-                        "with" => ItemType::With,
-                        "true" | "false" => ItemType::Bool,
-                        _ => ItemType::Identifier,
-                    };
-                    self.emit(typ);
-                    return Ok(());
-                }
+            self.pos += bytes[self.pos..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            match bytes.get(self.pos) {
+                Some(b) if !b.is_ascii() => match self.peek() {
+                    Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
+                    _ => return,
+                },
+                _ => return,
             }
         }
     }
 
+    /// Whether the next character may end a word (identifier, field or variable).
+    fn at_terminator(&self) -> bool {
+        let bytes = self.input.as_bytes();
+        match bytes.get(self.pos) {
+            None => true,
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
+            Some(b'}') => bytes.get(self.pos + 1) == Some(&b'}'),
+            _ => false,
+        }
+    }
+
+    /// The "bad character" error for the character that ends a word.
+    fn bad_character(&mut self) -> Step {
+        let c = self.peek().unwrap_or('\0');
+        self.error(format!("bad character {}", go_u(c)))
+    }
+
+    fn identifier(&mut self) -> Step {
+        self.skip_alnum();
+        if !self.at_terminator() {
+            return self.bad_character();
+        }
+        let typ = match &self.input[self.start..self.pos] {
+            "block" => ItemType::Block,
+            "break" => ItemType::Break,
+            "continue" => ItemType::Continue,
+            "define" => ItemType::Define,
+            "else" => ItemType::Else,
+            "end" => ItemType::End,
+            "if" => ItemType::If,
+            "range" => ItemType::Range,
+            "nil" => ItemType::Nil,
+            "template" => ItemType::Template,
+            "with" => ItemType::With,
+            "true" | "false" => ItemType::Bool,
+            _ => ItemType::Identifier,
+        };
+        self.emit_ok(typ)
+    }
+
     fn variable(&mut self) -> Step {
         if self.at_terminator() {
-            self.emit(ItemType::Variable);
-            return Ok(());
+            return self.emit_ok(ItemType::Variable);
         }
         self.field_or_variable(ItemType::Variable)
     }
 
     fn field_or_variable(&mut self, typ: ItemType) -> Step {
         if self.at_terminator() {
-            self.emit(if typ == ItemType::Variable {
+            return self.emit_ok(if typ == ItemType::Variable {
                 ItemType::Variable
             } else {
                 ItemType::Dot
             });
-            return Ok(());
         }
-        self.skip_ascii_alnum();
-        let mut r;
+        self.skip_alnum();
+        if !self.at_terminator() {
+            return self.bad_character();
+        }
+        self.emit_ok(typ)
+    }
+
+    /// Moves to just past the closing `close` of a quoted literal whose opening quote
+    /// was just read, bytewise (a backslash escapes the next byte; an escaped
+    /// character's other bytes are not ASCII, so skipping them one by one is the
+    /// same). `None` when the line or the input ends first.
+    fn skip_quoted(&mut self, close: u8) -> Option<()> {
+        let bytes = self.input.as_bytes();
+        let mut i = self.pos;
         loop {
-            r = self.next();
-            match r {
-                Some(c) if is_alnum(c) => {}
-                _ => {
-                    self.backup(r);
-                    break;
-                }
+            match *bytes.get(i)? {
+                b'\\' => match bytes.get(i + 1)? {
+                    b'\n' => return None,
+                    _ => i += 2,
+                },
+                b'\n' => return None,
+                b if b == close => break,
+                _ => i += 1,
             }
         }
-        if !self.at_terminator() {
-            return self.error(format!("bad character {}", go_u(r.unwrap_or('\0'))));
-        }
-        self.emit(typ);
-        Ok(())
+        self.pos = i + 1;
+        Some(())
     }
 
     fn char_constant(&mut self) -> Step {
-        loop {
-            match self.next() {
-                Some('\\') => match self.next() {
-                    Some('\n') | None => {
-                        return self.error("unterminated character constant".to_string());
-                    }
-                    Some(_) => {}
-                },
-                None | Some('\n') => {
-                    return self.error("unterminated character constant".to_string());
-                }
-                Some('\'') => break,
-                Some(_) => {}
-            }
+        if self.skip_quoted(b'\'').is_none() {
+            return self.error("unterminated character constant".to_string());
         }
-        self.emit(ItemType::CharConstant);
-        Ok(())
+        self.emit_ok(ItemType::CharConstant)
     }
 
     fn accept(&mut self, valid: &str) -> bool {
@@ -631,33 +621,18 @@ impl<'a> Lexer<'a> {
     }
 
     fn quote(&mut self) -> Step {
-        loop {
-            match self.next() {
-                Some('\\') => match self.next() {
-                    Some('\n') | None => {
-                        return self.error("unterminated quoted string".to_string());
-                    }
-                    Some(_) => {}
-                },
-                None | Some('\n') => return self.error("unterminated quoted string".to_string()),
-                Some('"') => break,
-                Some(_) => {}
-            }
+        if self.skip_quoted(b'"').is_none() {
+            return self.error("unterminated quoted string".to_string());
         }
-        self.emit(ItemType::String);
-        Ok(())
+        self.emit_ok(ItemType::String)
     }
 
     fn raw_quote(&mut self) -> Step {
-        loop {
-            match self.next() {
-                None => return self.error("unterminated raw quoted string".to_string()),
-                Some('`') => break,
-                Some(_) => {}
-            }
-        }
-        self.emit(ItemType::RawString);
-        Ok(())
+        let Some(x) = memchr::memchr(b'`', &self.input.as_bytes()[self.pos..]) else {
+            return self.error("unterminated raw quoted string".to_string());
+        };
+        self.pos += x + 1;
+        self.emit_ok(ItemType::RawString)
     }
 }
 
