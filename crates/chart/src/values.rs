@@ -154,27 +154,36 @@ fn coalesce_chart_values(chart: &Chart, v: &MapRef, merge: bool) {
 /// Helm's `coalesceTablesFullKey`: merges `src` under `dst` (`dst` wins). Like Helm's,
 /// it also writes `dst`'s nulls into `src`.
 fn coalesce_tables(dst: &MapRef, src: &MapRef, merge: bool) {
-    let src_non_nil: std::collections::HashSet<String> = src
-        .read()
-        .iter()
-        .filter(|(_, v)| !matches!(v, Value::Nil))
-        .map(|(k, _)| k.clone())
-        .collect();
-    let dst_nil: Vec<String> = dst
+    // `dst`'s nulls, each with whether `src` held a value there before they are
+    // written into it.
+    let nil_keys: Vec<String> = dst
         .read()
         .iter()
         .filter(|(_, v)| matches!(v, Value::Nil))
         .map(|(k, _)| k.clone())
         .collect();
+    let dst_nil: Vec<(String, bool)> = if nil_keys.is_empty() {
+        Vec::new()
+    } else {
+        let src = src.read();
+        nil_keys
+            .into_iter()
+            .map(|k| {
+                let had = src.get(&k).is_some_and(|v| !matches!(v, Value::Nil));
+                (k, had)
+            })
+            .collect()
+    };
     if !dst_nil.is_empty() {
         let mut writable = src.write();
-        for key in dst_nil {
-            writable.insert(key, Value::Nil);
+        for (key, _) in &dst_nil {
+            writable.insert(key.clone(), Value::Nil);
         }
     }
+    let src_had_value = |key: &str| dst_nil.iter().any(|(k, had)| k == key && *had);
     for (key, val) in src.to_map() {
         match dst.get(&key) {
-            Some(Value::Nil) if !merge && src_non_nil.contains(&key) => {
+            Some(Value::Nil) if !merge && src_had_value(&key) => {
                 dst.write().remove(&key);
             }
             None => {
