@@ -155,9 +155,21 @@ impl Fields {
         self.0.is_empty()
     }
 
-    /// The names, in order (none when empty).
+    /// The names, in order (none when empty), as `split_terminator('.')` gives them;
+    /// a plain byte scan, cheaper than a string searcher on such short texts.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.0.split_terminator('.')
+        let mut rest: &str = &self.0;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let (name, after) = match rest.bytes().position(|b| b == b'.') {
+                Some(dot) => (&rest[..dot], &rest[dot + 1..]),
+                None => (rest, ""),
+            };
+            rest = after;
+            Some(name)
+        })
     }
 }
 
@@ -318,4 +330,19 @@ pub(crate) fn is_empty_tree(list: &[Node], source: &str) -> bool {
         Node::Comment => true,
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fields;
+
+    #[test]
+    fn field_names_split_as_split_terminator_does() {
+        for path in ["", "a", "Values.image.tag", "a..b", "a.", ".", "é.ü"] {
+            let fields = Fields::new(path);
+            let got: Vec<&str> = fields.names().collect();
+            let want: Vec<&str> = path.split_terminator('.').collect();
+            assert_eq!(got, want, "{path:?}");
+        }
+    }
 }
