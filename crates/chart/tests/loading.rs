@@ -6,30 +6,32 @@ use std::path::Path;
 
 use deploykit_chart::{Chart, Map, ReleaseOptions, render};
 
-fn write(root: &Path, name: &str, text: &str) {
-    let path = root.join(name);
-    fs::create_dir_all(path.parent().expect("a file has a folder")).expect("create folder");
-    fs::write(path, text).expect("write file");
+/// Writes each `(path, text)` under `root`, creating folders.
+fn write(root: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = root.join(name);
+        fs::create_dir_all(path.parent().expect("a file has a folder")).expect("create folder");
+        fs::write(path, text).expect("write file");
+    }
 }
 
 /// A chart whose template reads `files/used.txt` and never `files/unused.txt`.
 fn chart_folder() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path();
     write(
-        root,
-        "Chart.yaml",
-        "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+        dir.path(),
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+            ("values.yaml", "greeting: hi\n"),
+            (
+                "templates/cm.yaml",
+                "used: {{ .Files.Get \"files/used.txt\" | quote }}\n\
+                 names: {{ range $path, $_ := .Files.Glob \"files/*\" }}{{ $path }} {{ end }}\n",
+            ),
+            ("files/used.txt", "\u{feff}from disk"),
+            ("files/unused.txt", "never read"),
+        ],
     );
-    write(root, "values.yaml", "greeting: hi\n");
-    write(
-        root,
-        "templates/cm.yaml",
-        "used: {{ .Files.Get \"files/used.txt\" | quote }}\n\
-         names: {{ range $path, $_ := .Files.Glob \"files/*\" }}{{ $path }} {{ end }}\n",
-    );
-    write(root, "files/used.txt", "\u{feff}from disk");
-    write(root, "files/unused.txt", "never read");
     dir
 }
 
@@ -77,11 +79,15 @@ fn templates_values_and_subcharts_are_read_with_the_chart() {
     let root = dir.path();
     write(
         root,
-        "charts/sub/Chart.yaml",
-        "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+        &[
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+            ),
+            ("charts/sub/values.yaml", "x: 1\n"),
+            ("charts/sub/templates/a.yaml", "x: {{ .Values.x }}\n"),
+        ],
     );
-    write(root, "charts/sub/values.yaml", "x: 1\n");
-    write(root, "charts/sub/templates/a.yaml", "x: {{ .Values.x }}\n");
     let chart = Chart::load(root).expect("chart loads");
     for name in [
         "Chart.yaml",
