@@ -303,7 +303,7 @@ fn resolves_to_non_string(s: &str, flavor: Flavor) -> bool {
         b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' => {
             MAP_WORDS.contains(&s)
         }
-        b'.' => MAP_WORDS.contains(&s) || s.parse::<f64>().is_ok() && plain_float_syntax(s),
+        b'.' => MAP_WORDS.contains(&s) || s.parse::<f64>().is_ok() && yaml_style_float(s),
         b'+' | b'-' | b'0'..=b'9' => {
             if MAP_WORDS.contains(&s) {
                 return true;
@@ -351,10 +351,6 @@ fn parse_go_uint(s: &str) -> Option<u64> {
     } else {
         None
     }
-}
-
-fn plain_float_syntax(s: &str) -> bool {
-    yaml_style_float(s)
 }
 
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
