@@ -118,6 +118,17 @@ fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
+/// The bytes [`is_alnum`] takes in ASCII (letters, digits and `_`), by value.
+const WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = b == b'_' as usize || (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    table
+};
+
 fn is_alnum(c: char) -> bool {
     if c.is_ascii() {
         return c == '_' || c.is_ascii_alphanumeric();
@@ -148,8 +159,13 @@ pub(crate) struct Lexed {
 /// Lexes `input` into tokens, in `items` (emptied first; a list lent by an earlier
 /// parse keeps its allocation).
 pub(crate) fn lex(input: &str, mut items: Vec<Item>) -> Lexed {
-    items.clear();
-    items.reserve(input.len() / 6 + 4);
+    let wanted = input.len() / 6 + 4;
+    if items.capacity() < wanted {
+        // A new list: growing the lent one would copy its stale tokens.
+        items = Vec::with_capacity(wanted);
+    } else {
+        items.clear();
+    }
     let mut l = Lexer {
         input,
         pos: 0,
@@ -450,10 +466,11 @@ impl<'a> Lexer<'a> {
     fn skip_alnum(&mut self) {
         let bytes = self.input.as_bytes();
         loop {
-            self.pos += bytes[self.pos..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                .count();
+            while let Some(&b) = bytes.get(self.pos)
+                && WORD_BYTES[usize::from(b)]
+            {
+                self.pos += 1;
+            }
             match bytes.get(self.pos) {
                 Some(b) if !b.is_ascii() => match self.peek() {
                     Some(c) if is_alnum(c) => self.pos += c.len_utf8(),

@@ -132,7 +132,8 @@ type ParsedFile = Vec<Arc<ast::Tree>>;
 
 /// Parses one file into its trees (the file's own and its `define`s). Every render
 /// parses its chart's files afresh, as Helm's engine does: nothing is kept between
-/// renders.
+/// renders. Never inlined, so that profiles show what parsing costs.
+#[inline(never)]
 fn parse_file(
     name: &str,
     text: &str,

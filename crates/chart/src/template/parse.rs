@@ -37,9 +37,16 @@ struct Parser<'a> {
     args: Vec<Arg>,
 }
 
-/// The elements of `stack` from `start` on, moved into a list of their own.
+/// The elements of `stack` from `start` on, moved into a list of their own (of
+/// exactly their number, in one copy); `stack` keeps its allocation.
 fn take_from<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
-    stack.drain(start..).collect()
+    if start == 0 {
+        // `split_off(0)` would hand over the stack's own allocation.
+        let mut list = Vec::with_capacity(stack.len());
+        list.append(stack);
+        return list;
+    }
+    stack.split_off(start)
 }
 
 /// Buffers that one parse hands to the next within a template set (a render): the
