@@ -19,12 +19,42 @@ struct Pattern {
     /// The same as bytes when the pattern is ASCII, to match ASCII paths without
     /// splitting them into characters.
     ascii: Option<Vec<u8>>,
+    /// The glob's meaning when it has a simple form (most `.helmignore` lines).
+    literal: Option<Literal>,
     /// Whether the glob is well-formed; Go's `Match` fails (no match) on every name
     /// otherwise.
     valid: bool,
     negate: bool,
     must_dir: bool,
     anchor: Anchor,
+}
+
+/// A glob without wildcards (`.git`), or `*` then such text (`*.bak`).
+#[derive(Debug, Clone)]
+enum Literal {
+    Whole(String),
+    Suffix(String),
+}
+
+impl Literal {
+    fn of(glob: &str) -> Option<Literal> {
+        let plain = |s: &str| !s.contains(['*', '?', '[', '\\']);
+        if plain(glob) {
+            return Some(Literal::Whole(glob.to_string()));
+        }
+        let rest = glob.strip_prefix('*')?;
+        (plain(rest) && !rest.contains('/')).then(|| Literal::Suffix(rest.to_string()))
+    }
+
+    /// Go's `Match` for this form: `*` matches any run of characters but `/`.
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Literal::Whole(text) => name == text,
+            Literal::Suffix(text) => name
+                .strip_suffix(text.as_str())
+                .is_some_and(|head| !head.contains('/')),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -81,11 +111,13 @@ impl IgnoreRules {
             (Anchor::BaseName, rule)
         };
         let ascii = glob.is_ascii().then(|| glob.as_bytes().to_vec());
+        let literal = Literal::of(glob);
         let glob: Vec<char> = glob.chars().collect();
         self.patterns.push(Pattern {
             valid: validate(&glob).is_ok(),
             glob,
             ascii,
+            literal,
             negate,
             must_dir,
             anchor,
@@ -109,8 +141,9 @@ impl IgnoreRules {
             // A well-formed glob never fails part-way (every token is checked), so
             // the result is Go's `Match` result.
             let matched = pattern.valid
-                && match (&pattern.ascii, name.is_ascii()) {
-                    (Some(glob), true) => match_from(glob, name.as_bytes()),
+                && match (&pattern.literal, &pattern.ascii, name.is_ascii()) {
+                    (Some(literal), _, _) => Ok(literal.matches(name)),
+                    (None, Some(glob), true) => match_from(glob, name.as_bytes()),
                     _ => {
                         let (path_chars, base_chars) = chars.get_or_insert_with(|| {
                             (path.chars().collect(), base.chars().collect())
@@ -349,5 +382,23 @@ mod tests {
         assert!(!rules.ignore("dxr", true));
         assert!(rules.ignore("a/nötig", false));
         assert!(!rules.ignore("a/notig", false));
+    }
+
+    #[test]
+    fn simple_globs_match_as_the_general_matcher_does() {
+        let names = [
+            "a.bak", ".bak", "x/a.bak", "a.bak/x", ".git", "x.git", "", "é.bak",
+        ];
+        for glob in ["*.bak", "*", ".git", "*~", "a.bak"] {
+            let literal = Literal::of(glob).expect("a simple glob");
+            for name in names {
+                assert_eq!(
+                    literal.matches(name),
+                    go_match(glob, name) == Some(true),
+                    "{glob} on {name}"
+                );
+            }
+        }
+        assert!(Literal::of("*.b?k").is_none() && Literal::of("a*").is_none());
     }
 }
