@@ -66,6 +66,12 @@ impl Templates {
     /// does). Errors are Go's parse errors as Helm reports them:
     /// `parse error at (NAME:LINE): unexpected "}" in operand`.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), TemplateError> {
+        self.parse_shared(name, Arc::from(text))
+    }
+
+    /// [`Templates::parse`] of text already shared (a chart's template file): the
+    /// parsed trees keep it without copying it.
+    pub fn parse_shared(&mut self, name: &str, text: Arc<str>) -> Result<(), TemplateError> {
         let trees = parse_file(name, text, &mut self.scratch)?;
         for tree in trees {
             let empty = ast::is_empty_tree(&tree.root, &tree.source);
@@ -136,10 +142,9 @@ type ParsedFile = Vec<Arc<ast::Tree>>;
 #[inline(never)]
 fn parse_file(
     name: &str,
-    text: &str,
+    source: Arc<str>,
     scratch: &mut parse::Scratch,
 ) -> Result<ParsedFile, TemplateError> {
-    let source: Arc<str> = Arc::from(text);
     let trees =
         parse::parse(name, &source, scratch).map_err(|e| TemplateError::parse(name, e.0))?;
     Ok(trees.into_iter().map(Arc::new).collect())
