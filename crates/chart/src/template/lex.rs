@@ -572,11 +572,12 @@ impl<'a> Lexer<'a> {
         self.emit_ok(ItemType::CharConstant)
     }
 
+    /// Moves past the next byte when it is one of `valid` (all ASCII).
     fn accept(&mut self, valid: &str) -> bool {
-        if let Some(c) = self.peek()
-            && valid.contains(c)
+        if let Some(b) = self.input.as_bytes().get(self.pos)
+            && valid.as_bytes().contains(b)
         {
-            self.next();
+            self.pos += 1;
             return true;
         }
         false
