@@ -35,6 +35,8 @@ pub struct FileData(Contents);
 #[derive(Clone)]
 enum Contents {
     Read(Arc<[u8]>),
+    /// Bytes known to be UTF-8 (templates), kept as text so that parsing can share them.
+    Text(Arc<str>),
     OnDisk(Arc<OnDisk>),
 }
 
@@ -55,23 +57,51 @@ impl FileData {
         })))
     }
 
+    /// Text known to be UTF-8: the contents shared without a copy.
+    pub fn text(text: Arc<str>) -> FileData {
+        FileData(Contents::Text(text))
+    }
+
     /// The bytes, read now if they were left on disk (and kept for later calls).
-    pub fn bytes(&self) -> Result<&Arc<[u8]>, ChartError> {
+    pub fn bytes(&self) -> Result<&[u8], ChartError> {
         match &self.0 {
             Contents::Read(bytes) => Ok(bytes),
-            Contents::OnDisk(file) => file
-                .read
-                .get_or_init(|| {
-                    std::fs::read(&file.path)
-                        .map(|data| without_bom(&data).into())
-                        .map_err(|error| (error.kind(), error.to_string()))
-                })
-                .as_ref()
-                .map_err(|(kind, message)| ChartError::Io {
-                    path: file.path.clone(),
-                    source: std::io::Error::new(*kind, message.clone()),
-                }),
+            Contents::Text(text) => Ok(text.as_bytes()),
+            Contents::OnDisk(file) => file.read().map(|bytes| &**bytes),
         }
+    }
+
+    /// The bytes as a shared allocation (copied only from text contents).
+    pub fn shared_bytes(&self) -> Result<Arc<[u8]>, ChartError> {
+        match &self.0 {
+            Contents::Read(bytes) => Ok(bytes.clone()),
+            Contents::Text(text) => Ok(Arc::from(text.as_bytes())),
+            Contents::OnDisk(file) => file.read().cloned(),
+        }
+    }
+
+    /// The contents as text, invalid UTF-8 replaced (shared when already text).
+    pub fn shared_text(&self) -> Result<Arc<str>, ChartError> {
+        match &self.0 {
+            Contents::Text(text) => Ok(text.clone()),
+            _ => Ok(Arc::from(lossy_text(self.bytes()?))),
+        }
+    }
+}
+
+impl OnDisk {
+    fn read(&self) -> Result<&Arc<[u8]>, ChartError> {
+        self.read
+            .get_or_init(|| {
+                std::fs::read(&self.path)
+                    .map(|data| without_bom(&data).into())
+                    .map_err(|error| (error.kind(), error.to_string()))
+            })
+            .as_ref()
+            .map_err(|(kind, message)| ChartError::Io {
+                path: self.path.clone(),
+                source: std::io::Error::new(*kind, message.clone()),
+            })
     }
 }
 
@@ -106,6 +136,7 @@ impl std::fmt::Debug for FileData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             Contents::Read(bytes) => write!(f, "FileData({} bytes)", bytes.len()),
+            Contents::Text(text) => write!(f, "FileData({} bytes of text)", text.len()),
             Contents::OnDisk(file) => write!(f, "FileData(on disk: {})", file.path.display()),
         }
     }
@@ -294,7 +325,7 @@ impl Chart {
             }
             let loaded = if folder.ends_with(".tgz") {
                 match files.into_iter().find(|f| f.name == folder) {
-                    Some(file) => file.data.bytes().and_then(|data| Chart::from_archive(data)),
+                    Some(file) => file.data.bytes().and_then(Chart::from_archive),
                     None => Err(ChartError::load(format!(
                         "error unpacking tar in {chart_name}: expected {folder}"
                     ))),
@@ -395,9 +426,8 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
             )));
         }
         let data = if needed_to_load(&relative) {
-            read_shared(entry.path(), &mut buffer)
-                .map_err(io(entry.path()))?
-                .into()
+            let as_text = is_template(&relative);
+            read_shared(entry.path(), &mut buffer, as_text).map_err(io(entry.path()))?
         } else {
             FileData::on_disk(entry.path())
         };
@@ -458,12 +488,12 @@ const SMALL_FILE: u64 = 64 << 10;
 /// file of a folder (one allocation per file, no `stat`); a larger file is read
 /// straight into its own allocation once its size is known, so its bytes are not
 /// copied a second time.
-fn read_shared(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<Arc<[u8]>> {
+fn read_shared(path: &Path, buffer: &mut Vec<u8>, as_text: bool) -> std::io::Result<FileData> {
     buffer.clear();
     let mut file = std::fs::File::open(path)?;
     (&mut file).take(SMALL_FILE).read_to_end(buffer)?;
     if (buffer.len() as u64) < SMALL_FILE {
-        return Ok(without_bom(buffer).into());
+        return Ok(small_file_data(without_bom(buffer), as_text));
     }
     let size = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
     if size > buffer.len() && size < isize::MAX as usize {
@@ -473,16 +503,29 @@ fn read_shared(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<Arc<[u8]>> 
         let mut extra = [0u8; 1];
         if file.read_exact(&mut whole[buffer.len()..]).is_ok() && file.read(&mut extra)? == 0 {
             if data.starts_with(UTF8_BOM) {
-                return Ok(data[UTF8_BOM.len()..].into());
+                return Ok(FileData::from(&data[UTF8_BOM.len()..]));
             }
-            return Ok(data);
+            return Ok(data.into());
         }
         // The file changed size while being read: read it again as it is now.
         buffer.clear();
         file = std::fs::File::open(path)?;
     }
     file.take(u64::MAX).read_to_end(buffer)?;
-    Ok(without_bom(buffer).into())
+    Ok(small_file_data(without_bom(buffer), as_text))
+}
+
+/// A file's bytes copied out of the folder's buffer: as text when asked for and valid.
+fn small_file_data(bytes: &[u8], as_text: bool) -> FileData {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if as_text => FileData::text(Arc::from(text)),
+        _ => FileData::from(bytes),
+    }
+}
+
+/// Whether `relative` is under a chart's or subchart's `templates/`.
+fn is_template(relative: &str) -> bool {
+    relative.starts_with("templates/") || relative.contains("/templates/")
 }
 
 fn without_bom(data: &[u8]) -> &[u8] {
@@ -536,10 +579,15 @@ pub fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>, ChartError> {
         if data.starts_with(UTF8_BOM) {
             data.drain(..UTF8_BOM.len());
         }
-        files.push(ChartFile {
-            name,
-            data: data.into(),
-        });
+        let data = if is_template(&name) {
+            match String::from_utf8(data) {
+                Ok(text) => FileData::text(Arc::from(text)),
+                Err(error) => error.into_bytes().into(),
+            }
+        } else {
+            data.into()
+        };
+        files.push(ChartFile { name, data });
     }
     if files.is_empty() {
         return Err(bad("no files in chart archive".to_string()));
@@ -923,13 +971,16 @@ mod tests {
         for (name, content, want) in cases {
             let path = dir.join(name);
             std::fs::write(&path, &content).unwrap();
-            let got = read_shared(&path, &mut buffer).unwrap();
-            assert!(
-                *got == *want,
-                "{name}: {} bytes, want {}",
-                got.len(),
-                want.len()
-            );
+            for as_text in [false, true] {
+                let got = read_shared(&path, &mut buffer, as_text).unwrap();
+                let got = got.bytes().unwrap();
+                assert!(
+                    got == want.as_slice(),
+                    "{name}: {} bytes, want {}",
+                    got.len(),
+                    want.len()
+                );
+            }
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -350,7 +350,7 @@ impl Files {
     }
 
     fn read(data: &FileData) -> Result<Arc<[u8]>, ReadError> {
-        data.bytes().cloned().map_err(|error| error.to_string())
+        data.shared_bytes().map_err(|error| error.to_string())
     }
 
     /// `GetBytes`: the bytes at `name`, empty when absent.

@@ -1,7 +1,6 @@
 //! Rendering: values in, Helm's engine result out (`template path → text`), with the
 //! same scoping, template order and error wording as Helm's `engine.Render`.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -189,7 +188,7 @@ fn render_chart(
     let mut templates = Templates::new();
     for (name, text) in &files {
         templates
-            .parse(name, text)
+            .parse_shared(name, text.clone())
             .map_err(|error| ChartError::Template {
                 message: parse_error_message(name, &error.to_string()),
             })?;
@@ -233,14 +232,14 @@ struct Context {
 }
 
 /// A template's full name (`chart/charts/sub/templates/x.yaml`) and text.
-type TemplateFile<'a> = (String, Cow<'a, str>);
+type TemplateFile = (String, Arc<str>);
 
 /// The templates Helm's engine renders for `chart` and its subcharts, with their full
 /// names (a library chart renders only its partials).
-fn list_templates<'a>(
-    chart: &'a Chart,
+fn list_templates(
+    chart: &Chart,
     full_path: &str,
-    out: &mut Vec<TemplateFile<'a>>,
+    out: &mut Vec<TemplateFile>,
 ) -> Result<(), ChartError> {
     for child in &chart.dependencies {
         list_templates(child, &subchart_path(full_path, child), out)?;
@@ -248,7 +247,7 @@ fn list_templates<'a>(
     for template in rendered_templates(chart) {
         out.push((
             format!("{full_path}/{}", template.name),
-            crate::value::lossy_text(template.data.bytes()?),
+            template.data.shared_text()?,
         ));
     }
     Ok(())
@@ -315,7 +314,7 @@ fn collect_dots(
 
 /// Helm's template order: deeper paths first, then reverse lexical order (so that a
 /// parent's `define` parsed later wins over a subchart's).
-fn sort_templates(files: &mut [TemplateFile<'_>]) {
+fn sort_templates(files: &mut [TemplateFile]) {
     files.sort_by_cached_key(|(name, _)| {
         (
             std::cmp::Reverse(name.bytes().filter(|b| *b == b'/').count()),
@@ -326,7 +325,7 @@ fn sort_templates(files: &mut [TemplateFile<'_>]) {
 
 /// Executes every template but the partials, in Helm's order.
 fn execute(
-    files: &[TemplateFile<'_>],
+    files: &[TemplateFile],
     templates: &Templates,
     mut dots: HashMap<String, Map>,
 ) -> Result<Rendered, ChartError> {
@@ -381,13 +380,13 @@ mod tests {
 
     #[test]
     fn template_order_is_deepest_then_reverse_lexical() {
-        let mut files: Vec<TemplateFile<'_>> = [
+        let mut files: Vec<TemplateFile> = [
             "c/templates/a.yaml",
             "c/charts/s/templates/b.yaml",
             "c/templates/b.yaml",
         ]
         .iter()
-        .map(|name| (name.to_string(), Cow::Borrowed("")))
+        .map(|name| (name.to_string(), Arc::from("")))
         .collect();
         sort_templates(&mut files);
         let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
