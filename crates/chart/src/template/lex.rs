@@ -229,14 +229,12 @@ impl<'a> Lexer<'a> {
 
     fn run(&mut self) {
         let mut inside = false;
-        loop {
-            let step = if inside {
-                self.inside_action(&mut inside)
-            } else {
-                self.text(&mut inside)
-            };
-            if step.is_err() {
-                return;
+        // Text, then the action it leads to, token by token, until lexing stops.
+        while self.text(&mut inside).is_ok() {
+            while inside {
+                if self.inside_action(&mut inside).is_err() {
+                    return;
+                }
             }
         }
     }
