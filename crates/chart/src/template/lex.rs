@@ -542,21 +542,22 @@ impl<'a> Lexer<'a> {
     }
 
     /// Moves to just past the closing `close` of a quoted literal whose opening quote
-    /// was just read, bytewise (a backslash escapes the next byte; an escaped
-    /// character's other bytes are not ASCII, so skipping them one by one is the
-    /// same). `None` when the line or the input ends first.
+    /// was just read, jumping (memchr3) from one quote, backslash or newline to the
+    /// next: a backslash escapes the next byte (an escaped character's other bytes
+    /// are not ASCII, so they are skipped as plain text). `None` when the line or
+    /// the input ends first.
     fn skip_quoted(&mut self, close: u8) -> Option<()> {
         let bytes = self.input.as_bytes();
         let mut i = self.pos;
         loop {
-            match *bytes.get(i)? {
+            i += memchr::memchr3(close, b'\\', b'\n', &bytes[i..])?;
+            match bytes[i] {
                 b'\\' => match bytes.get(i + 1)? {
                     b'\n' => return None,
                     _ => i += 2,
                 },
                 b'\n' => return None,
-                b if b == close => break,
-                _ => i += 1,
+                _ => break,
             }
         }
         self.pos = i + 1;
