@@ -548,7 +548,9 @@ impl<'a> Parser<'a> {
     }
 
     fn lookup_var(&self, name: &str) -> PResult<usize> {
-        let base = name.split('.').next().unwrap_or(name);
+        // The name before any `.` (names are short: a plain scan beats a searcher).
+        let base_len = name.bytes().position(|b| b == b'.').unwrap_or(name.len());
+        let base = &name[..base_len];
         match self.vars.iter().rposition(|v| *v == base) {
             Some(slot) => Ok(slot),
             None => Err(self.errorf(format!("undefined variable {}", super::fmt::quote(base)))),
