@@ -1,11 +1,11 @@
 //! Rendering: values in, Helm's engine result out (`template path → text`), with the
 //! same scoping, template order and error wording as Helm's `engine.Render`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::chart::{Chart, ChartFile};
+use crate::chart::Chart;
 use crate::error::ChartError;
 use crate::objects::{Capabilities, CapabilitiesObject, Files, chart_value, release_value};
 use crate::strvals::{self, SetKind};
@@ -181,29 +181,8 @@ fn render_chart(
 ) -> Result<Rendered, ChartError> {
     let mut chart = chart.clone();
     process_dependencies(&mut chart, values)?;
-    let mut files = Vec::new();
-    list_templates(&chart, chart.name(), &mut files)?;
-    sort_templates(&mut files);
-    let dots = template_dots(&chart, values, release)?;
-    let mut templates = Templates::new();
-    for (name, text) in &files {
-        templates
-            .parse_shared(name, text.clone())
-            .map_err(|error| ChartError::Template {
-                message: parse_error_message(name, &error.to_string()),
-            })?;
-    }
-    execute(&files, &templates, dots)
-}
-
-/// Coalesces and checks the values, then builds every template's dot, by name.
-fn template_dots(
-    chart: &Chart,
-    values: &Map,
-    release: &ReleaseOptions,
-) -> Result<HashMap<String, Map>, ChartError> {
-    let coalesced = coalesce_values(chart, values)?;
-    crate::schema::validate(chart, &coalesced)?;
+    let coalesced = coalesce_values(&chart, values)?;
+    crate::schema::validate(&chart, &coalesced)?;
     let context = Context {
         release: release_value(
             &release.name,
@@ -214,16 +193,16 @@ fn template_dots(
         ),
         capabilities: Value::Object(Arc::new(CapabilitiesObject::new(&Capabilities::default()))),
     };
-    let mut dots = HashMap::new();
-    collect_dots(
-        chart,
+    let mut sources = Vec::new();
+    collect_templates(
+        &chart,
         &Value::map(coalesced),
         chart.name(),
         true,
         &context,
-        &mut dots,
-    );
-    Ok(dots)
+        &mut sources,
+    )?;
+    execute(sources)
 }
 
 struct Context {
@@ -231,50 +210,23 @@ struct Context {
     capabilities: Value,
 }
 
-/// A template's full name (`chart/charts/sub/templates/x.yaml`) and text.
-type TemplateFile = (String, Arc<str>);
-
-/// The templates Helm's engine renders for `chart` and its subcharts, with their full
-/// names (a library chart renders only its partials).
-fn list_templates(
-    chart: &Chart,
-    full_path: &str,
-    out: &mut Vec<TemplateFile>,
-) -> Result<(), ChartError> {
-    for child in &chart.dependencies {
-        list_templates(child, &subchart_path(full_path, child), out)?;
-    }
-    for template in rendered_templates(chart) {
-        out.push((
-            format!("{full_path}/{}", template.name),
-            template.data.shared_text()?,
-        ));
-    }
-    Ok(())
-}
-
-fn subchart_path(full_path: &str, child: &Chart) -> String {
-    format!("{full_path}/charts/{}", child.name())
-}
-
-fn rendered_templates(chart: &Chart) -> impl Iterator<Item = &ChartFile> {
-    let library = chart.is_library();
-    chart.templates.iter().filter(move |template| {
-        let base = template.name.rsplit('/').next().unwrap_or(&template.name);
-        !library || base.starts_with('_')
-    })
+/// One template with the dot it renders with.
+struct Source {
+    name: String,
+    text: Arc<str>,
+    dot: Map,
 }
 
 /// Helm's `recAllTpls`: each chart's templates get a dot whose `.Values` is the chart's
 /// own scope; returns the chart's dot (for the parent's `.Subcharts`).
-fn collect_dots(
+fn collect_templates(
     chart: &Chart,
     parent_values: &Value,
     full_path: &str,
     is_root: bool,
     context: &Context,
-    out: &mut HashMap<String, Map>,
-) -> Map {
+    out: &mut Vec<Source>,
+) -> Result<Map, ChartError> {
     let values = if is_root {
         parent_values.clone()
     } else {
@@ -287,8 +239,8 @@ fn collect_dots(
     };
     let mut subcharts = Map::new();
     for child in &chart.dependencies {
-        let child_path = subchart_path(full_path, child);
-        let child_dot = collect_dots(child, &values, &child_path, false, context, out);
+        let child_path = format!("{full_path}/charts/{}", child.name());
+        let child_dot = collect_templates(child, &values, &child_path, false, context, out)?;
         subcharts.insert(child.name().to_string(), Value::map(child_dot));
     }
     let files = Files::new(chart.files.iter().map(|f| (f.name.clone(), f.data.clone())));
@@ -300,49 +252,64 @@ fn collect_dots(
     dot.insert("Values".into(), values);
     dot.insert("Subcharts".into(), Value::map(subcharts));
     let base_path = format!("{full_path}/templates");
-    for template in rendered_templates(chart) {
+    let library = chart.is_library();
+    for template in &chart.templates {
+        let base = template.name.rsplit('/').next().unwrap_or(&template.name);
+        if library && !base.starts_with('_') {
+            continue;
+        }
         let mut template_dot = dot.clone();
         let name = format!("{full_path}/{}", template.name);
         let mut info = Map::new();
         info.insert("Name".into(), Value::string(name.as_str()));
         info.insert("BasePath".into(), Value::string(base_path.as_str()));
         template_dot.insert("Template".into(), Value::map(info));
-        out.insert(name, template_dot);
+        out.push(Source {
+            name,
+            text: template.data.shared_text()?,
+            dot: template_dot,
+        });
     }
-    dot
+    Ok(dot)
 }
 
 /// Helm's template order: deeper paths first, then reverse lexical order (so that a
 /// parent's `define` parsed later wins over a subchart's).
-fn sort_templates(files: &mut [TemplateFile]) {
-    files.sort_by_cached_key(|(name, _)| {
-        (
-            std::cmp::Reverse(name.bytes().filter(|b| *b == b'/').count()),
-            std::cmp::Reverse(name.clone()),
-        )
+fn sort_templates(sources: &mut Vec<Source>) {
+    let mut keyed: Vec<(usize, Source)> = sources
+        .drain(..)
+        .map(|source| (source.name.bytes().filter(|b| *b == b'/').count(), source))
+        .collect();
+    keyed.sort_by(|(a_depth, a), (b_depth, b)| {
+        b_depth.cmp(a_depth).then_with(|| b.name.cmp(&a.name))
     });
+    sources.extend(keyed.into_iter().map(|(_, source)| source));
 }
 
-/// Executes every template but the partials, in Helm's order.
-fn execute(
-    files: &[TemplateFile],
-    templates: &Templates,
-    mut dots: HashMap<String, Map>,
-) -> Result<Rendered, ChartError> {
+fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
+    sort_templates(&mut sources);
+    let mut templates = Templates::new();
+    for source in &sources {
+        templates
+            .parse_shared(&source.name, source.text.clone())
+            .map_err(|error| ChartError::Template {
+                message: parse_error_message(&source.name, &error.to_string()),
+            })?;
+    }
     let mut rendered = Rendered::new();
-    for (name, _) in files {
-        let base = name.rsplit('/').next().unwrap_or(name);
+    for source in sources {
+        let base = source.name.rsplit('/').next().unwrap_or(&source.name);
         if base.starts_with('_') {
             continue;
         }
-        let dot = Value::map(dots.remove(name).unwrap_or_default());
+        let dot = Value::map(source.dot);
         let text = templates
-            .execute(name, &dot)
+            .execute(&source.name, &dot)
             .map_err(|error| ChartError::Template {
                 message: exec_error_message(&error.to_string()),
             })?;
         // `execute` has already removed every `<no value>`.
-        rendered.insert(name.clone(), text);
+        rendered.insert(source.name, text);
     }
     Ok(rendered)
 }
@@ -380,16 +347,20 @@ mod tests {
 
     #[test]
     fn template_order_is_deepest_then_reverse_lexical() {
-        let mut files: Vec<TemplateFile> = [
+        let mut sources: Vec<Source> = [
             "c/templates/a.yaml",
             "c/charts/s/templates/b.yaml",
             "c/templates/b.yaml",
         ]
         .iter()
-        .map(|name| (name.to_string(), Arc::from("")))
+        .map(|name| Source {
+            name: name.to_string(),
+            text: Arc::from(""),
+            dot: Map::new(),
+        })
         .collect();
-        sort_templates(&mut files);
-        let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+        sort_templates(&mut sources);
+        let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             names,
             [
