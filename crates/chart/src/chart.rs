@@ -425,11 +425,10 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
                 entry.path().display()
             )));
         }
-        let data = if needed_to_load(&relative) {
-            let as_text = is_template(&relative);
-            read_shared(entry.path(), &mut buffer, as_text).map_err(io(entry.path()))?
-        } else {
-            FileData::on_disk(entry.path())
+        let data = match file_role(&relative) {
+            FileRole::ForFiles => FileData::on_disk(entry.path()),
+            role => read_shared(entry.path(), &mut buffer, role == FileRole::Template)
+                .map_err(io(entry.path()))?,
         };
         files.push(ChartFile {
             name: relative,
@@ -458,25 +457,37 @@ fn relative_name(root: &Path, path: &Path) -> String {
     }
 }
 
-/// Whether [`Chart::from_files`] reads the file at `relative` (a chart's or subchart's
-/// `Chart.yaml`, values, schema, requirements, templates, or a subchart archive);
-/// any other file is for `.Files` and is read when a template asks for it.
-fn needed_to_load(relative: &str) -> bool {
+/// What loading does with a chart file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FileRole {
+    /// A chart's or subchart's template: read with the chart, kept as text.
+    Template,
+    /// `Chart.yaml`, values, schema, requirements or a subchart archive: read with the
+    /// chart by [`Chart::from_files`].
+    Load,
+    /// Anything else: only `.Files` reaches it, so it is read when a template asks.
+    ForFiles,
+}
+
+/// The role of the file at chart-relative `relative` (subcharts' folders included).
+fn file_role(relative: &str) -> FileRole {
     let mut rest = relative;
     loop {
+        if rest.starts_with("templates/") {
+            return FileRole::Template;
+        }
         if matches!(
             rest,
             "Chart.yaml" | "values.yaml" | "values.schema.json" | "requirements.yaml"
-        ) || rest.starts_with("templates/")
-        {
-            return true;
+        ) {
+            return FileRole::Load;
         }
         let Some(inner) = rest.strip_prefix("charts/") else {
-            return false;
+            return FileRole::ForFiles;
         };
         match inner.split_once('/') {
             Some((_, below)) => rest = below,
-            None => return true,
+            None => return FileRole::Load,
         }
     }
 }
@@ -517,15 +528,10 @@ fn read_shared(path: &Path, buffer: &mut Vec<u8>, as_text: bool) -> std::io::Res
 
 /// A file's bytes copied out of the folder's buffer: as text when asked for and valid.
 fn small_file_data(bytes: &[u8], as_text: bool) -> FileData {
-    match std::str::from_utf8(bytes) {
-        Ok(text) if as_text => FileData::text(Arc::from(text)),
-        _ => FileData::from(bytes),
+    if as_text && let Ok(text) = std::str::from_utf8(bytes) {
+        return FileData::text(Arc::from(text));
     }
-}
-
-/// Whether `relative` is under a chart's or subchart's `templates/`.
-fn is_template(relative: &str) -> bool {
-    relative.starts_with("templates/") || relative.contains("/templates/")
+    FileData::from(bytes)
 }
 
 fn without_bom(data: &[u8]) -> &[u8] {
@@ -579,7 +585,7 @@ pub fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>, ChartError> {
         if data.starts_with(UTF8_BOM) {
             data.drain(..UTF8_BOM.len());
         }
-        let data = if is_template(&name) {
+        let data = if file_role(&name) == FileRole::Template {
             match String::from_utf8(data) {
                 Ok(text) => FileData::text(Arc::from(text)),
                 Err(error) => error.into_bytes().into(),
