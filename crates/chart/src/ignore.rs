@@ -64,6 +64,16 @@ enum Anchor {
     BaseName,
 }
 
+impl Anchor {
+    /// What the pattern is matched against: the whole path or its base name.
+    fn pick<T>(self, path: T, base: T) -> T {
+        match self {
+            Anchor::Root | Anchor::Path => path,
+            Anchor::BaseName => base,
+        }
+    }
+}
+
 impl IgnoreRules {
     /// Parses `.helmignore` text (plus Helm's default rule). Bad patterns are errors
     /// worded as Helm's.
@@ -134,10 +144,7 @@ impl IgnoreRules {
         // Characters are split out only for a pattern or path beyond ASCII.
         let mut chars: Option<(Vec<char>, Vec<char>)> = None;
         for pattern in &self.patterns {
-            let name = match pattern.anchor {
-                Anchor::Root | Anchor::Path => path,
-                Anchor::BaseName => base,
-            };
+            let name = pattern.anchor.pick(path, base);
             // A well-formed glob never fails part-way (every token is checked), so
             // the result is Go's `Match` result.
             let matched = pattern.valid
@@ -148,11 +155,7 @@ impl IgnoreRules {
                         let (path_chars, base_chars) = chars.get_or_insert_with(|| {
                             (path.chars().collect(), base.chars().collect())
                         });
-                        let name = match pattern.anchor {
-                            Anchor::Root | Anchor::Path => &*path_chars,
-                            Anchor::BaseName => &*base_chars,
-                        };
-                        match_from(&pattern.glob, name)
+                        match_from(&pattern.glob, pattern.anchor.pick(path_chars, base_chars))
                     }
                 }
                 .unwrap_or(false);

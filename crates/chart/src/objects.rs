@@ -353,6 +353,11 @@ impl Files {
         data.shared_bytes().map_err(|error| error.to_string())
     }
 
+    /// The bytes, or none where printing or ranging cannot report a failed read.
+    fn read_or_empty(data: &FileData) -> Arc<[u8]> {
+        Files::read(data).unwrap_or_else(|_| Arc::from(Vec::new()))
+    }
+
     /// `GetBytes`: the bytes at `name`, empty when absent.
     pub fn get_bytes(&self, name: &str) -> Result<Arc<[u8]>, ReadError> {
         match self.files.get(name) {
@@ -417,10 +422,7 @@ impl Files {
         Value::map(
             self.files
                 .iter()
-                .map(|(k, v)| {
-                    let bytes = Files::read(v).unwrap_or_else(|_| Arc::from(Vec::new()));
-                    (k.clone(), Value::Bytes(bytes))
-                })
+                .map(|(k, v)| (k.clone(), Value::Bytes(Files::read_or_empty(v))))
                 .collect(),
         )
     }
@@ -471,7 +473,7 @@ impl GoObject for Files {
             .files
             .iter()
             .map(|(k, v)| {
-                let data = Files::read(v).unwrap_or_else(|_| Arc::from(Vec::new()));
+                let data = Files::read_or_empty(v);
                 let bytes: Vec<String> = data.iter().map(|b| b.to_string()).collect();
                 format!("{k}:[{}]", bytes.join(" "))
             })
