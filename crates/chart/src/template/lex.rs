@@ -130,10 +130,10 @@ const WORD_BYTES: [bool; 256] = {
 };
 
 fn is_alnum(c: char) -> bool {
-    if c.is_ascii() {
-        return c == '_' || c.is_ascii_alphanumeric();
+    match u8::try_from(c) {
+        Ok(b) if b.is_ascii() => WORD_BYTES[usize::from(b)],
+        _ => c.is_alphabetic() || c.is_numeric(),
     }
-    c.is_alphabetic() || c.is_numeric()
 }
 
 fn has_left_trim(s: &str) -> bool {
