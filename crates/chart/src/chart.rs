@@ -6,6 +6,7 @@
 //! archive and hands the files to it.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -378,12 +379,8 @@ impl Chart {
 }
 
 /// Reads a chart folder's files as Helm's `loader.LoadDir` does: `.helmignore` rules,
-/// symlinks followed, BOMs removed.
+/// symlinks followed, BOMs removed, names sorted bytewise at each level.
 pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ChartError::Io { path, source }
-    };
     let rules = match std::fs::read_to_string(root.join(".helmignore")) {
         Ok(text) => IgnoreRules::parse(&text).map_err(|message| {
             ChartError::load(format!(
@@ -393,68 +390,117 @@ pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
         })?,
         Err(_) => IgnoreRules::defaults(),
     };
-    let mut files = Vec::new();
-    let mut buffer = Vec::new();
-    let mut walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .min_depth(1)
-        .into_iter();
-    while let Some(entry) = walker.next() {
-        let entry = entry.map_err(|error| {
-            let path = error.path().unwrap_or(root).to_path_buf();
-            ChartError::Io {
-                path,
-                source: std::io::Error::other(error.to_string()),
+    let mut walk = FolderWalk {
+        rules,
+        files: Vec::new(),
+        buffer: Vec::with_capacity(SMALL_FILE as usize + 1),
+        ancestors: vec![root.to_path_buf()],
+    };
+    walk.folder(root, "")?;
+    Ok(walk.files)
+}
+
+/// One walk over a chart folder: what it keeps, and the folders it is inside of (to
+/// refuse a symbolic link back to one of them).
+struct FolderWalk {
+    rules: IgnoreRules,
+    files: Vec<ChartFile>,
+    /// One buffer serves every small file of the chart.
+    buffer: Vec<u8>,
+    ancestors: Vec<PathBuf>,
+}
+
+impl FolderWalk {
+    /// Walks the folder `dir`, whose chart-relative name is `prefix` (empty at the root).
+    fn folder(&mut self, dir: &Path, prefix: &str) -> Result<(), ChartError> {
+        for (name, file_type) in sorted_entries(dir)? {
+            let path = dir.join(&name);
+            let relative = match prefix {
+                "" => name.to_string_lossy().into_owned(),
+                _ => format!("{prefix}/{}", name.to_string_lossy()),
+            };
+            let is_link = file_type.is_symlink();
+            let file_type = if is_link {
+                std::fs::metadata(&path)
+                    .map_err(io_error(&path))?
+                    .file_type()
+            } else {
+                file_type
+            };
+            let is_dir = file_type.is_dir();
+            if self.rules.ignore(&relative, is_dir) {
+                continue;
             }
-        })?;
-        let relative = relative_name(root, entry.path());
-        let is_dir = entry.file_type().is_dir();
-        if rules.ignore(&relative, is_dir) {
             if is_dir {
-                walker.skip_current_dir();
+                self.enter(&path, &relative, is_link)?;
+            } else if file_type.is_file() {
+                self.keep(path, relative)?;
+            } else {
+                return Err(ChartError::load(format!(
+                    "cannot load irregular file {} as it has file mode type bits set",
+                    path.display()
+                )));
             }
-            continue;
         }
-        if is_dir {
-            continue;
-        }
-        if !entry.file_type().is_file() {
+        Ok(())
+    }
+
+    fn enter(&mut self, path: &Path, relative: &str, is_link: bool) -> Result<(), ChartError> {
+        if is_link && let Some(ancestor) = self.loop_target(path)? {
             return Err(ChartError::load(format!(
-                "cannot load irregular file {} as it has file mode type bits set",
-                entry.path().display()
+                "cannot load {}: it is a symbolic link to {}, a folder it is inside of",
+                path.display(),
+                ancestor.display()
             )));
         }
+        self.ancestors.push(path.to_path_buf());
+        let walked = self.folder(path, relative);
+        self.ancestors.pop();
+        walked
+    }
+
+    /// The folder above the symbolic link `path` that the link leads back to, if any.
+    fn loop_target(&self, path: &Path) -> Result<Option<&PathBuf>, ChartError> {
+        let target = same_file::Handle::from_path(path).map_err(io_error(path))?;
+        for ancestor in &self.ancestors {
+            let handle = same_file::Handle::from_path(ancestor).map_err(io_error(ancestor))?;
+            if handle == target {
+                return Ok(Some(ancestor));
+            }
+        }
+        Ok(None)
+    }
+
+    fn keep(&mut self, path: PathBuf, relative: String) -> Result<(), ChartError> {
         let data = match file_role(&relative) {
-            FileRole::ForFiles => FileData::on_disk(entry.path()),
-            role => read_shared(entry.path(), &mut buffer, role == FileRole::Template)
-                .map_err(io(entry.path()))?,
+            FileRole::ForFiles => FileData::on_disk(path),
+            role => read_shared(&path, &mut self.buffer, role == FileRole::Template)
+                .map_err(io_error(&path))?,
         };
-        files.push(ChartFile {
+        self.files.push(ChartFile {
             name: relative,
             data,
         });
+        Ok(())
     }
-    Ok(files)
 }
 
-/// `path` (found under `root`) relative to `root`, with `/` separators.
-fn relative_name(root: &Path, path: &Path) -> String {
-    let full = path.as_os_str().as_encoded_bytes();
-    // The walk joins names onto `root`, so its bytes are a prefix of every path.
-    let rest = full
-        .strip_prefix(root.as_os_str().as_encoded_bytes())
-        .unwrap_or(full);
-    let start = rest
-        .iter()
-        .position(|&b| !std::path::is_separator(char::from(b)))
-        .unwrap_or(rest.len());
-    let relative = String::from_utf8_lossy(&rest[start..]);
-    if std::path::MAIN_SEPARATOR == '/' {
-        relative.into_owned()
-    } else {
-        relative.replace(std::path::MAIN_SEPARATOR, "/")
-    }
+/// A folder's entries (name and type, as the listing gives them), sorted bytewise.
+fn sorted_entries(dir: &Path) -> Result<Vec<(OsString, std::fs::FileType)>, ChartError> {
+    let mut entries = std::fs::read_dir(dir)
+        .and_then(|listing| {
+            listing
+                .map(|entry| entry.and_then(|e| Ok((e.file_name(), e.file_type()?))))
+                .collect::<std::io::Result<Vec<_>>>()
+        })
+        .map_err(io_error(dir))?;
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ChartError + use<> {
+    let path = path.to_path_buf();
+    move |source| ChartError::Io { path, source }
 }
 
 /// What loading does with a chart file.

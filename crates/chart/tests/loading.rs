@@ -102,3 +102,82 @@ fn templates_values_and_subcharts_are_read_with_the_chart() {
     let rendered = render(&chart, &Map::new(), &ReleaseOptions::default()).expect("renders");
     assert_eq!(rendered["c/charts/sub/templates/a.yaml"], "x: 1\n");
 }
+
+/// The names of a chart's non-template files, in loading order.
+fn file_names(chart: &Chart) -> Vec<&str> {
+    chart.files.iter().map(|f| f.name.as_str()).collect()
+}
+
+#[test]
+fn the_walk_sorts_names_bytewise_and_skips_ignored_folders() {
+    let dir = chart_folder();
+    let root = dir.path();
+    write(
+        root,
+        &[
+            (".helmignore", "skipped/\n*.bak\n"),
+            ("a/inner.txt", "1"),
+            ("a.txt", "2"),
+            ("B.txt", "3"),
+            ("skipped/never.txt", "4"),
+            ("old.bak", "5"),
+        ],
+    );
+    let chart = Chart::load(root).expect("chart loads");
+    assert_eq!(
+        file_names(&chart),
+        [
+            ".helmignore",
+            "B.txt",
+            "a/inner.txt",
+            "a.txt",
+            "files/unused.txt",
+            "files/used.txt"
+        ]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symbolic_links_to_files_and_folders_are_followed() {
+    let dir = chart_folder();
+    let root = dir.path();
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    write(
+        elsewhere.path(),
+        &[("shared/one.txt", "one"), ("extra.yaml", "kind: X\n")],
+    );
+    std::os::unix::fs::symlink(elsewhere.path().join("shared"), root.join("linked"))
+        .expect("link a folder");
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("extra.yaml"),
+        root.join("templates/extra.yaml"),
+    )
+    .expect("link a file");
+    let chart = Chart::load(root).expect("chart loads");
+    assert!(file_names(&chart).contains(&"linked/one.txt"));
+    let rendered = render(&chart, &Map::new(), &ReleaseOptions::default()).expect("renders");
+    assert_eq!(rendered["c/templates/extra.yaml"], "kind: X\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symbolic_link_to_a_folder_above_is_refused_naming_the_link() {
+    let dir = chart_folder();
+    let root = dir.path();
+    std::os::unix::fs::symlink(root, root.join("files/back")).expect("link the root");
+    let error = Chart::load(root).expect_err("a loop").to_string();
+    assert!(error.contains("files/back"), "{error}");
+    assert!(error.contains("symbolic link"), "{error}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_broken_symbolic_link_is_an_error_naming_it() {
+    let dir = chart_folder();
+    let root = dir.path();
+    std::os::unix::fs::symlink(root.join("nowhere"), root.join("templates/gone.yaml"))
+        .expect("link to nothing");
+    let error = Chart::load(root).expect_err("a broken link").to_string();
+    assert!(error.contains("templates/gone.yaml"), "{error}");
+}
