@@ -1,18 +1,70 @@
-//! Sprig's regular-expression functions over Go's RE2 syntax (the `regex` crate speaks
-//! the same dialect), with Go's `$1`/`${name}` replacement expansion and Go's `Split`
-//! and `FindAll` limits.
+//! Sprig's regular-expression functions over Go's RE2 syntax (the `regex` crate's
+//! engine speaks the same dialect), with Go's `$1`/`${name}` replacement expansion and
+//! Go's `Split` and `FindAll` limits.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Range;
+use std::rc::Rc;
 
-use regex::Regex;
+use regex_automata::meta;
 
 use super::args::{int, string, want};
 use super::{FuncError, Result};
 use crate::value::Value;
 
+/// A compiled pattern: the engine behind the `regex` crate, configured without the
+/// full DFA. A template runs a pattern over a few short strings, and building a full
+/// DFA (which the `regex` crate does for small patterns when the feature is on, as
+/// another dependency turns it on) costs far more than those searches save.
+struct Pattern(meta::Regex);
+
+impl Pattern {
+    /// Compiles Go's `pattern`, or Go's `error parsing regexp: ...` text.
+    fn new(pattern: &str) -> std::result::Result<Pattern, String> {
+        meta::Regex::builder()
+            .configure(meta::Regex::config().dfa(false))
+            .build(&go_pattern(pattern))
+            .map(Pattern)
+            .map_err(|e| go_regex_error(&e, pattern))
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        self.0.is_match(s)
+    }
+
+    fn find<'a>(&self, s: &'a str) -> Option<&'a str> {
+        self.0.find(s).map(|m| &s[m.range()])
+    }
+
+    fn find_iter<'a>(&'a self, s: &'a str) -> impl Iterator<Item = Range<usize>> + 'a {
+        self.0.find_iter(s).map(|m| m.range())
+    }
+
+    /// Every match replaced by `replacement`, with `$1`/`${name}` expanded when
+    /// `expand` is set (Go's `ReplaceAllString`), else as is (`ReplaceAllLiteralString`).
+    fn replace_all(&self, s: &str, replacement: &str, expand: bool) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut last = 0;
+        for captures in self.0.captures_iter(s) {
+            let Some(whole) = captures.get_match() else {
+                continue;
+            };
+            out.push_str(&s[last..whole.start()]);
+            if expand {
+                captures.interpolate_string_into(s, replacement, &mut out);
+            } else {
+                out.push_str(replacement);
+            }
+            last = whole.end();
+        }
+        out.push_str(&s[last..]);
+        out
+    }
+}
+
 thread_local! {
-    static CACHE: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<String, Rc<Pattern>>> = RefCell::new(HashMap::new());
 }
 
 /// Forgets the compiled patterns: a render starts and ends with none, so patterns are
@@ -24,11 +76,11 @@ pub(crate) fn forget_compiled() {
 
 /// Compiles `pattern` (kept for the rest of the render on this thread), or Go's
 /// `error parsing regexp: ...` text.
-fn compile(pattern: &str) -> std::result::Result<Regex, String> {
+fn compile(pattern: &str) -> std::result::Result<Rc<Pattern>, String> {
     if let Some(re) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(re);
     }
-    let re = Regex::new(&go_pattern(pattern)).map_err(|e| go_regex_error(&e, pattern))?;
+    let re = Rc::new(Pattern::new(pattern)?);
     CACHE.with(|c| {
         let mut cache = c.borrow_mut();
         if cache.len() > 256 {
@@ -119,8 +171,12 @@ fn go_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Go's `error parsing regexp: CODE: `FRAGMENT`` for the regex crate's error.
-fn go_regex_error(error: &regex::Error, pattern: &str) -> String {
-    let text = error.to_string();
+fn go_regex_error(error: &meta::BuildError, pattern: &str) -> String {
+    let text = match (error.size_limit(), error.syntax_error()) {
+        (Some(_), _) => "exceeds size limit".to_string(),
+        (None, Some(syntax)) => syntax.to_string(),
+        (None, None) => error.to_string(),
+    };
     let code = if text.contains("unclosed group") {
         "missing closing )"
     } else if text.contains("unopened group") {
@@ -142,11 +198,11 @@ fn go_regex_error(error: &regex::Error, pattern: &str) -> String {
 }
 
 /// `regexp.MustCompile`: the panic a non-`must` function turns into a template error.
-fn must_compile(pattern: &str) -> std::result::Result<Regex, FuncError> {
+fn must_compile(pattern: &str) -> std::result::Result<Rc<Pattern>, FuncError> {
     compile(pattern).map_err(|e| FuncError::Call(format!("regexp: Compile(`{pattern}`): {e}")))
 }
 
-fn try_compile(pattern: &str) -> std::result::Result<Regex, FuncError> {
+fn try_compile(pattern: &str) -> std::result::Result<Rc<Pattern>, FuncError> {
     compile(pattern).map_err(FuncError::Call)
 }
 
@@ -166,74 +222,72 @@ pub fn must_regex_match(args: &[Value]) -> Result {
     Ok(Value::Bool(try_compile(pattern)?.is_match(s)))
 }
 
-fn find_all<'a>(re: &Regex, s: &'a str, n: i64) -> Vec<&'a str> {
+fn find_all<'a>(re: &Pattern, s: &'a str, n: i64) -> Vec<&'a str> {
     if n == 0 {
         return Vec::new();
     }
     let limit = if n < 0 { usize::MAX } else { n as usize };
-    re.find_iter(s).take(limit).map(|m| m.as_str()).collect()
+    re.find_iter(s).take(limit).map(|m| &s[m]).collect()
 }
 
 pub fn regex_find_all(args: &[Value]) -> Result {
     want("regexFindAll", args, 3)?;
     let (pattern, s, n) = (string(&args[0])?, string(&args[1])?, int(&args[2])?);
-    Ok(strings(find_all(&must_compile(pattern)?, s, n)))
+    let re = must_compile(pattern)?;
+    Ok(strings(find_all(&re, s, n)))
 }
 
 pub fn must_regex_find_all(args: &[Value]) -> Result {
     want("mustRegexFindAll", args, 3)?;
     let (pattern, s, n) = (string(&args[0])?, string(&args[1])?, int(&args[2])?);
-    Ok(strings(find_all(&try_compile(pattern)?, s, n)))
+    let re = try_compile(pattern)?;
+    Ok(strings(find_all(&re, s, n)))
 }
 
 pub fn regex_find(args: &[Value]) -> Result {
     want("regexFind", args, 2)?;
     let (pattern, s) = (string(&args[0])?, string(&args[1])?);
     let re = must_compile(pattern)?;
-    Ok(Value::string(re.find(s).map_or("", |m| m.as_str())))
+    Ok(Value::string(re.find(s).unwrap_or_default()))
 }
 
 pub fn must_regex_find(args: &[Value]) -> Result {
     want("mustRegexFind", args, 2)?;
     let (pattern, s) = (string(&args[0])?, string(&args[1])?);
     let re = try_compile(pattern)?;
-    Ok(Value::string(re.find(s).map_or("", |m| m.as_str())))
+    Ok(Value::string(re.find(s).unwrap_or_default()))
 }
 
 pub fn regex_replace_all(args: &[Value]) -> Result {
     want("regexReplaceAll", args, 3)?;
     let (pattern, s, repl) = (string(&args[0])?, string(&args[1])?, string(&args[2])?);
     let re = must_compile(pattern)?;
-    Ok(Value::string(re.replace_all(s, repl).into_owned()))
+    Ok(Value::string(re.replace_all(s, repl, true)))
 }
 
 pub fn must_regex_replace_all(args: &[Value]) -> Result {
     want("mustRegexReplaceAll", args, 3)?;
     let (pattern, s, repl) = (string(&args[0])?, string(&args[1])?, string(&args[2])?);
     let re = try_compile(pattern)?;
-    Ok(Value::string(re.replace_all(s, repl).into_owned()))
+    Ok(Value::string(re.replace_all(s, repl, true)))
 }
 
 pub fn regex_replace_all_literal(args: &[Value]) -> Result {
     want("regexReplaceAllLiteral", args, 3)?;
     let (pattern, s, repl) = (string(&args[0])?, string(&args[1])?, string(&args[2])?);
     let re = must_compile(pattern)?;
-    Ok(Value::string(
-        re.replace_all(s, regex::NoExpand(repl)).into_owned(),
-    ))
+    Ok(Value::string(re.replace_all(s, repl, false)))
 }
 
 pub fn must_regex_replace_all_literal(args: &[Value]) -> Result {
     want("mustRegexReplaceAllLiteral", args, 3)?;
     let (pattern, s, repl) = (string(&args[0])?, string(&args[1])?, string(&args[2])?);
     let re = try_compile(pattern)?;
-    Ok(Value::string(
-        re.replace_all(s, regex::NoExpand(repl)).into_owned(),
-    ))
+    Ok(Value::string(re.replace_all(s, repl, false)))
 }
 
 /// Go's `Regexp.Split`.
-fn split<'a>(re: &Regex, pattern: &str, s: &'a str, n: i64) -> Vec<&'a str> {
+fn split<'a>(re: &Pattern, pattern: &str, s: &'a str, n: i64) -> Vec<&'a str> {
     if n == 0 {
         return Vec::new();
     }
@@ -247,11 +301,11 @@ fn split<'a>(re: &Regex, pattern: &str, s: &'a str, n: i64) -> Vec<&'a str> {
         if n > 0 && out.len() == limit - 1 {
             break;
         }
-        end = m.start();
-        if m.end() != 0 {
+        end = m.start;
+        if m.end != 0 {
             out.push(&s[beg..end]);
         }
-        beg = m.end();
+        beg = m.end;
     }
     if end != s.len() {
         out.push(&s[beg..]);
@@ -262,13 +316,15 @@ fn split<'a>(re: &Regex, pattern: &str, s: &'a str, n: i64) -> Vec<&'a str> {
 pub fn regex_split(args: &[Value]) -> Result {
     want("regexSplit", args, 3)?;
     let (pattern, s, n) = (string(&args[0])?, string(&args[1])?, int(&args[2])?);
-    Ok(strings(split(&must_compile(pattern)?, pattern, s, n)))
+    let re = must_compile(pattern)?;
+    Ok(strings(split(&re, pattern, s, n)))
 }
 
 pub fn must_regex_split(args: &[Value]) -> Result {
     want("mustRegexSplit", args, 3)?;
     let (pattern, s, n) = (string(&args[0])?, string(&args[1])?, int(&args[2])?);
-    Ok(strings(split(&try_compile(pattern)?, pattern, s, n)))
+    let re = try_compile(pattern)?;
+    Ok(strings(split(&re, pattern, s, n)))
 }
 
 /// Go's `regexp.QuoteMeta`.
