@@ -128,10 +128,25 @@ pub(crate) struct Pipe {
     pub cmds: Vec<Command>,
 }
 
-#[derive(Clone)]
+/// A byte range of the tree's source: a name, a literal or a field chain as written.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    /// The text of the range in `source`, the tree's source.
+    pub fn text(self, source: &str) -> &str {
+        &source[self.start..self.end]
+    }
+}
+
+#[derive(Clone, Copy)]
 pub(crate) struct Var {
     pub pos: usize,
-    pub name: Box<str>,
+    /// The variable's name as written (`$x`).
+    pub name: Span,
     pub slot: usize,
 }
 
@@ -140,25 +155,25 @@ pub(crate) struct Command {
     pub args: Vec<Arg>,
 }
 
-/// A chain of field names (`.a.b.c`), kept as one string (`a.b.c`): names never
-/// hold a dot, so splitting gives them back.
-#[derive(Clone, Default)]
-pub(crate) struct Fields(Box<str>);
+/// A chain of field names (`.a.b.c`): the span of its text without the leading dot
+/// (`a.b.c`); names never hold a dot, so splitting gives them back.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Fields(Span);
 
 impl Fields {
-    /// `path` is the chain's text without its leading dot (`a.b.c`).
-    pub fn new(path: &str) -> Fields {
-        Fields(path.into())
+    /// The chain whose text (`a.b.c`, without its leading dot) is `path`.
+    pub fn new(path: Span) -> Fields {
+        Fields(path)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.start == self.0.end
     }
 
     /// The names, in order (none when empty), as `split_terminator('.')` gives them;
     /// a plain byte scan, cheaper than a string searcher on such short texts.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        let mut rest: &str = &self.0;
+    pub fn names<'s>(&self, source: &'s str) -> impl Iterator<Item = &'s str> + use<'s> {
+        let mut rest: &str = self.0.text(source);
         std::iter::from_fn(move || {
             if rest.is_empty() {
                 return None;
@@ -171,14 +186,12 @@ impl Fields {
             Some(name)
         })
     }
-}
 
-impl fmt::Display for Fields {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
+    fn write(&self, f: &mut fmt::Formatter<'_>, source: &str) -> fmt::Result {
+        if self.is_empty() {
             return Ok(());
         }
-        write!(f, ".{}", self.0)
+        write!(f, ".{}", self.0.text(source))
     }
 }
 
@@ -194,7 +207,7 @@ pub(crate) enum Arg {
     },
     Ident {
         pos: usize,
-        name: Box<str>,
+        name: Span,
         func: Func,
     },
     Variable {
@@ -213,13 +226,14 @@ pub(crate) enum Arg {
     },
     Number {
         pos: usize,
-        text: Box<str>,
+        /// The literal as written.
+        text: Span,
         value: Number,
     },
     String {
         pos: usize,
-        /// The literal as written, when it is not `"` + value + `"`.
-        quoted: Option<Box<str>>,
+        /// The literal as written, quotes included.
+        text: Span,
         value: Value,
     },
     Pipe(Box<Pipe>),
@@ -231,7 +245,7 @@ pub(crate) enum Number {
     Int(i64),
     Float(f64),
     /// A constant Go can't use as an `int` or `float64` (the error message to give).
-    Bad(String),
+    Bad(Box<str>),
 }
 
 impl Arg {
@@ -249,73 +263,96 @@ impl Arg {
             Arg::Pipe(p) => p.pos,
         }
     }
+
+    /// The argument as Go's `Node.String()` prints it; `source` is its tree's source.
+    pub fn show<'n>(&'n self, source: &'n str) -> Shown<'n, Arg> {
+        Shown { node: self, source }
+    }
 }
 
-impl fmt::Display for Arg {
+impl Command {
+    /// The command as Go's `Node.String()` prints it; `source` is its tree's source.
+    pub fn show<'n>(&'n self, source: &'n str) -> Shown<'n, Command> {
+        Shown { node: self, source }
+    }
+}
+
+impl Pipe {
+    /// The pipeline as Go's `Node.String()` prints it; `source` is its tree's source.
+    pub fn show<'n>(&'n self, source: &'n str) -> Shown<'n, Pipe> {
+        Shown { node: self, source }
+    }
+}
+
+/// A node with the source its names and literals point into: `Display` prints it as
+/// Go's `Node.String()` does.
+pub(crate) struct Shown<'n, T> {
+    node: &'n T,
+    source: &'n str,
+}
+
+impl fmt::Display for Shown<'_, Arg> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Arg::Field { idents, .. } => write!(f, "{idents}"),
+        let source = self.source;
+        match self.node {
+            Arg::Field { idents, .. } => idents.write(f, source),
             Arg::Chain { node, fields, .. } => {
                 if let Arg::Pipe(_) = **node {
-                    write!(f, "({node})")?;
+                    write!(f, "({})", node.show(source))?;
                 } else {
-                    write!(f, "{node}")?;
+                    write!(f, "{}", node.show(source))?;
                 }
-                write!(f, "{fields}")
+                fields.write(f, source)
             }
-            Arg::Ident { name, .. } => f.write_str(name),
+            Arg::Ident { name, .. } => f.write_str(name.text(source)),
             Arg::Variable { var, fields } => {
-                write!(f, "{}{fields}", var.name)
+                f.write_str(var.name.text(source))?;
+                fields.write(f, source)
             }
             Arg::Dot { .. } => f.write_str("."),
             Arg::Nil { .. } => f.write_str("nil"),
             Arg::Bool { value, .. } => write!(f, "{value}"),
-            Arg::Number { text, .. } => f.write_str(text),
-            Arg::String {
-                quoted: Some(quoted),
-                ..
-            } => f.write_str(quoted),
-            Arg::String { value, .. } => match value {
-                Value::String(s) => write!(f, "\"{s}\""),
-                other => write!(f, "{other:?}"),
-            },
-            Arg::Pipe(pipe) => write!(f, "{pipe}"),
+            // A string shows as written: Go prints a quoted literal of its value,
+            // which gives back any literal without escapes.
+            Arg::Number { text, .. } | Arg::String { text, .. } => f.write_str(text.text(source)),
+            Arg::Pipe(pipe) => write!(f, "{}", pipe.show(source)),
         }
     }
 }
 
-impl fmt::Display for Command {
+impl fmt::Display for Shown<'_, Command> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, arg) in self.args.iter().enumerate() {
+        for (i, arg) in self.node.args.iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
             if let Arg::Pipe(p) = arg {
-                write!(f, "({p})")?;
+                write!(f, "({})", p.show(self.source))?;
             } else {
-                write!(f, "{arg}")?;
+                write!(f, "{}", arg.show(self.source))?;
             }
         }
         Ok(())
     }
 }
 
-impl fmt::Display for Pipe {
+impl fmt::Display for Shown<'_, Pipe> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.decl.is_empty() {
-            for (i, v) in self.decl.iter().enumerate() {
+        let pipe = self.node;
+        if !pipe.decl.is_empty() {
+            for (i, v) in pipe.decl.iter().enumerate() {
                 if i > 0 {
                     f.write_str(", ")?;
                 }
-                f.write_str(&v.name)?;
+                f.write_str(v.name.text(self.source))?;
             }
-            f.write_str(if self.is_assign { " = " } else { " := " })?;
+            f.write_str(if pipe.is_assign { " = " } else { " := " })?;
         }
-        for (i, c) in self.cmds.iter().enumerate() {
+        for (i, c) in pipe.cmds.iter().enumerate() {
             if i > 0 {
                 f.write_str(" | ")?;
             }
-            write!(f, "{c}")?;
+            write!(f, "{}", c.show(self.source))?;
         }
         Ok(())
     }
@@ -334,13 +371,18 @@ pub(crate) fn is_empty_tree(list: &[Node], source: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::Fields;
+    use super::{Fields, Span};
 
     #[test]
     fn field_names_split_as_split_terminator_does() {
         for path in ["", "a", "Values.image.tag", "a..b", "a.", ".", "é.ü"] {
-            let fields = Fields::new(path);
-            let got: Vec<&str> = fields.names().collect();
+            let source = format!("{{{{.{path}}}}}");
+            let span = Span {
+                start: 3,
+                end: 3 + path.len(),
+            };
+            let fields = Fields::new(span);
+            let got: Vec<&str> = fields.names(&source).collect();
             let want: Vec<&str> = path.split_terminator('.').collect();
             assert_eq!(got, want, "{path:?}");
         }

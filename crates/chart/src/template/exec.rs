@@ -142,20 +142,27 @@ fn truth(v: &Value) -> bool {
 }
 
 impl<'a> State<'a> {
+    /// The source of the tree being run, which its nodes' spans point into.
+    fn source(&self) -> &'a str {
+        &self.tree.source
+    }
+
     fn error_at(&self, at: Option<At<'_>>, msg: String, cause: Option<GoError>) -> GoError {
         let full = match at {
             None => format!("template: {}: {}", self.name, msg),
             Some(at) => {
                 let (pos, ctx) = match at {
-                    At::Arg(a) => (a.pos(), a.to_string()),
-                    At::Cmd(c) => (c.pos, c.to_string()),
+                    At::Arg(a) => (a.pos(), a.show(self.source()).to_string()),
+                    At::Cmd(c) => (c.pos, c.show(self.source()).to_string()),
                     At::Template(t) => (
                         t.pos,
                         match &t.pipe {
                             None => format!("{{{{template {}}}}}", super::fmt::quote(&t.name)),
-                            Some(p) => {
-                                format!("{{{{template {} {p}}}}}", super::fmt::quote(&t.name))
-                            }
+                            Some(p) => format!(
+                                "{{{{template {} {}}}}}",
+                                super::fmt::quote(&t.name),
+                                p.show(self.source())
+                            ),
                         },
                     ),
                 };
@@ -393,7 +400,10 @@ impl<'a> State<'a> {
 
     fn not_a_function(&self, cmd_args: &[Arg], final_: &Option<Value>) -> R<()> {
         if cmd_args.len() > 1 || final_.is_some() {
-            let msg = format!("can't give argument to non-function {}", cmd_args[0]);
+            let msg = format!(
+                "can't give argument to non-function {}",
+                cmd_args[0].show(self.source())
+            );
             return Err(self.error_at(Some(At::Arg(&cmd_args[0])), msg, None));
         }
         Ok(())
@@ -409,6 +419,7 @@ impl<'a> State<'a> {
                 return self.eval_chain(dot, first, node, fields, &cmd.args, final_);
             }
             Arg::Ident { name, func, .. } => {
+                let name = name.text(self.source());
                 return self
                     .call(dot, *func, name, first, Some(cmd), &cmd.args[1..], final_)
                     .map(Slot::concrete);
@@ -442,7 +453,7 @@ impl<'a> State<'a> {
                 Some(At::Arg(first)),
                 format!(
                     "can't evaluate command {}",
-                    super::fmt::quote(&first.to_string())
+                    super::fmt::quote(&first.show(self.source()).to_string())
                 ),
                 None,
             )),
@@ -453,7 +464,7 @@ impl<'a> State<'a> {
         match n {
             Number::Int(i) => Ok(Value::Int(*i)),
             Number::Float(f) => Ok(Value::Float(*f)),
-            Number::Bad(msg) => Err(self.error_at(Some(At::Arg(at)), msg.clone(), None)),
+            Number::Bad(msg) => Err(self.error_at(Some(At::Arg(at)), msg.to_string(), None)),
         }
     }
 
@@ -467,7 +478,10 @@ impl<'a> State<'a> {
         final_: Option<Value>,
     ) -> R<Slot> {
         if let Arg::Nil { .. } = node {
-            let msg = format!("indirection through explicit nil in {at}");
+            let msg = format!(
+                "indirection through explicit nil in {}",
+                at.show(self.source())
+            );
             return Err(self.error_at(Some(At::Arg(at)), msg, None));
         }
         let receiver = self.eval_arg(dot, node)?;
@@ -483,7 +497,7 @@ impl<'a> State<'a> {
         cmd_args: &'a [Arg],
         final_: Option<Value>,
     ) -> R<Slot> {
-        let mut names = idents.names();
+        let mut names = idents.names(self.source());
         let mut name = names.next().unwrap_or_default();
         for next in names {
             receiver = self.eval_field(dot, name, at, &[], None, receiver)?;
@@ -600,7 +614,10 @@ impl<'a> State<'a> {
                 Ok(self.eval_field_chain(dot, value, arg, fields, &[], None)?.v)
             }
             Arg::Pipe(pipe) => self.eval_pipeline(dot, pipe),
-            Arg::Ident { name, func, .. } => self.call(dot, *func, name, arg, None, &[], None),
+            Arg::Ident { name, func, .. } => {
+                let name = name.text(self.source());
+                self.call(dot, *func, name, arg, None, &[], None)
+            }
             Arg::Chain { node, fields, .. } => {
                 Ok(self.eval_chain(dot, arg, node, fields, &[], None)?.v)
             }
@@ -643,7 +660,7 @@ impl<'a> State<'a> {
             return self.error_at(Some(fallback), msg, None);
         };
         for arg in args {
-            if let Some(m) = literal_mismatch(arg, expected) {
+            if let Some(m) = literal_mismatch(arg, expected, self.source()) {
                 return self.error_at(Some(At::Arg(arg)), m, None);
             }
         }
@@ -779,7 +796,7 @@ impl<'a> State<'a> {
                 }
                 if b == Builtin::Printf
                     && let Some(first) = args.first()
-                    && let Some(msg) = literal_mismatch(first, "string")
+                    && let Some(msg) = literal_mismatch(first, "string", self.source())
                 {
                     return Err(self.error_at(Some(At::Arg(first)), msg, None));
                 }
@@ -961,8 +978,9 @@ fn is_invalid_source(arg: &Arg) -> bool {
     }
 }
 
-/// Go's `evalArg` error for a literal that can't be a parameter of type `expected`.
-fn literal_mismatch(arg: &Arg, expected: &str) -> Option<String> {
+/// Go's `evalArg` error for a literal that can't be a parameter of type `expected`
+/// (`source` is the source of the argument's tree).
+fn literal_mismatch(arg: &Arg, expected: &str, source: &str) -> Option<String> {
     let kind = match expected {
         "string" => "string",
         "int" | "int64" | "int32" | "int8" | "int16" | "uint" | "uint64" | "uint32" | "uint8" => {
@@ -974,6 +992,7 @@ fn literal_mismatch(arg: &Arg, expected: &str) -> Option<String> {
         other => {
             return match arg {
                 Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
+                    let arg = arg.show(source);
                     Some(format!("can't handle {arg} for arg of type {other}"))
                 }
                 _ => None,
@@ -993,7 +1012,7 @@ fn literal_mismatch(arg: &Arg, expected: &str) -> Option<String> {
     if fits {
         None
     } else {
-        Some(format!("expected {kind}; found {arg}"))
+        Some(format!("expected {kind}; found {}", arg.show(source)))
     }
 }
 

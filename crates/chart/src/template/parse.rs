@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::ast::{
-    Arg, Branch, Builtin, Command, Fields, Func, Node, Number, Pipe, TemplateCall, Tree, Var,
+    Arg, Branch, Builtin, Command, Fields, Func, Node, Number, Pipe, Span, TemplateCall, Tree, Var,
     is_empty_tree,
 };
 use super::lex::{Item, ItemType, lex};
@@ -452,11 +452,10 @@ impl<'a> Parser<'a> {
     }
 
     fn declare(&mut self, token: &Item) -> Var {
-        let name = self.val(token);
-        self.vars.push(name);
+        self.vars.push(self.val(token));
         Var {
             pos: token.pos,
-            name: name.into(),
+            name: span(token),
             slot: self.vars.len() - 1,
         }
     }
@@ -485,11 +484,10 @@ impl<'a> Parser<'a> {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
                     if pipe.is_assign {
-                        let name = self.val(&v);
-                        let slot = self.lookup_var(name)?;
+                        let slot = self.lookup_var(self.val(&v))?;
                         pipe.decl.push(Var {
                             pos: v.pos,
-                            name: name.into(),
+                            name: span(&v),
                             slot,
                         });
                     } else {
@@ -616,18 +614,24 @@ impl<'a> Parser<'a> {
                 chain_end = self.next().end;
             }
             // The chained fields are adjacent tokens: one span of the source.
-            let source: &'a str = self.source;
+            let chain = Fields::new(Span {
+                start: chain_pos + 1,
+                end: chain_end,
+            });
             return Ok(Some(match node {
                 Arg::Field { pos, .. } => Arg::Field {
                     pos: chain_pos,
-                    idents: Fields::new(&source[pos + 1..chain_end]),
+                    idents: Fields::new(Span {
+                        start: pos + 1,
+                        end: chain_end,
+                    }),
                 },
                 Arg::Variable { var, .. } => Arg::Variable {
                     var: Var {
                         pos: chain_pos,
                         ..var
                     },
-                    fields: Fields::new(&source[chain_pos + 1..chain_end]),
+                    fields: chain,
                 },
                 Arg::Bool { .. }
                 | Arg::String { .. }
@@ -636,13 +640,13 @@ impl<'a> Parser<'a> {
                 | Arg::Dot { .. } => {
                     return Err(self.errorf(format!(
                         "unexpected . after term {}",
-                        super::fmt::quote(&node.to_string())
+                        super::fmt::quote(&node.show(self.source).to_string())
                     )));
                 }
                 other => Arg::Chain {
                     pos: chain_pos,
                     node: Box::new(other),
-                    fields: Fields::new(&source[chain_pos + 1..chain_end]),
+                    fields: chain,
                 },
             }));
         }
@@ -662,7 +666,7 @@ impl<'a> Parser<'a> {
                 };
                 Arg::Ident {
                     pos,
-                    name: val.into(),
+                    name: span(&token),
                     func,
                 }
             }
@@ -673,7 +677,7 @@ impl<'a> Parser<'a> {
                 Arg::Variable {
                     var: Var {
                         pos,
-                        name: val.into(),
+                        name: span(&token),
                         slot,
                     },
                     fields: Fields::default(),
@@ -685,7 +689,10 @@ impl<'a> Parser<'a> {
                     // A chain: the operand makes the names of the whole span.
                     Fields::default()
                 } else {
-                    Fields::new(&val[1..])
+                    Fields::new(Span {
+                        start: pos + 1,
+                        end: token.end,
+                    })
                 },
             },
             ItemType::Bool => Arg::Bool {
@@ -696,7 +703,7 @@ impl<'a> Parser<'a> {
                 let value = number(val, token.typ).map_err(|e| self.errorf(e))?;
                 Arg::Number {
                     pos,
-                    text: val.into(),
+                    text: span(&token),
                     value,
                 }
             }
@@ -706,11 +713,9 @@ impl<'a> Parser<'a> {
             }
             ItemType::String | ItemType::RawString => {
                 let s = unquote(val).map_err(|e| self.errorf(e))?;
-                // Kept only when printing `"` + value + `"` would not give it back.
-                let plain = matches!(s, Cow::Borrowed(_)) && val.starts_with('"');
                 Arg::String {
                     pos,
-                    quoted: (!plain).then(|| val.into()),
+                    text: span(&token),
                     value: Value::string(&*s),
                 }
             }
@@ -719,6 +724,14 @@ impl<'a> Parser<'a> {
                 return Ok(None);
             }
         }))
+    }
+}
+
+/// The byte range of a token.
+fn span(token: &Item) -> Span {
+    Span {
+        start: token.pos,
+        end: token.end,
     }
 }
 
@@ -802,14 +815,14 @@ fn number(text: &str, typ: ItemType) -> Result<Number, String> {
         return Ok(Number::Int(i64::from(u32::from(c))));
     }
     if typ == ItemType::Complex || text.ends_with('i') {
-        return Ok(Number::Bad(format!("{text} is a complex number")));
+        return Ok(Number::Bad(format!("{text} is a complex number").into()));
     }
     if let Some(i) = parse_int(text) {
         if let Ok(i) = i64::try_from(i) {
             return Ok(Number::Int(i));
         }
         if i >= 0 && u64::try_from(i).is_ok() {
-            return Ok(Number::Bad(format!("{text} overflows int")));
+            return Ok(Number::Bad(format!("{text} overflows int").into()));
         }
     }
     let is_hex = text.len() > 2
