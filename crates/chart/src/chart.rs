@@ -542,14 +542,20 @@ fn file_role(relative: &str) -> FileRole {
 const SMALL_FILE: u64 = 64 << 10;
 
 /// Reads a whole file, without its byte order mark. One buffer serves every small
-/// file of a folder (one allocation per file, no `stat`); a larger file is read
-/// straight into its own allocation once its size is known, so its bytes are not
-/// copied a second time.
+/// file and every template of a chart (one allocation per file, no `stat`); another
+/// large file is read straight into its own allocation once its size is known, so its
+/// bytes are not copied a second time.
 fn read_shared(path: &Path, buffer: &mut Vec<u8>, as_text: bool) -> std::io::Result<FileData> {
     buffer.clear();
     let mut file = std::fs::File::open(path)?;
     (&mut file).take(SMALL_FILE).read_to_end(buffer)?;
     if (buffer.len() as u64) < SMALL_FILE {
+        return Ok(small_file_data(without_bom(buffer), as_text));
+    }
+    if as_text {
+        // Text is copied into its shared form once whatever its size: read on into the
+        // buffer rather than into a zeroed allocation that would be copied again.
+        file.read_to_end(buffer)?;
         return Ok(small_file_data(without_bom(buffer), as_text));
     }
     let size = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
