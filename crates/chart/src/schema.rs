@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 
+mod metaschema;
 mod quick;
 
 use crate::chart::Chart;

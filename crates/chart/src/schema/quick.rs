@@ -9,15 +9,16 @@
 //! schema even when the values would pass).
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 
 use serde_json::Value as Json;
+
+use super::metaschema::{self, draft_of, draft_year};
 
 /// Whether `instance` surely satisfies `schema` (`Some(false)`: surely not; `None`:
 /// this check cannot tell).
 pub(super) fn check(schema: &Json, instance: &Json) -> Option<bool> {
     let draft = draft_of(schema);
-    if !schema_is_valid(schema, draft)? {
+    if !metaschema::schema_is_valid(schema, draft)? {
         return None;
     }
     let mut walker = Walker {
@@ -26,74 +27,6 @@ pub(super) fn check(schema: &Json, instance: &Json) -> Option<bool> {
         patterns: HashMap::new(),
     };
     walker.check(schema, instance, 0)
-}
-
-/// The draft a schema declares (boon's reading of `$schema`), 2020-12 by default.
-fn draft_of(schema: &Json) -> boon::Draft {
-    schema
-        .get("$schema")
-        .and_then(Json::as_str)
-        .and_then(boon::Draft::from_url)
-        .unwrap_or(boon::Draft::V2020_12)
-}
-
-fn draft_year(draft: boon::Draft) -> u16 {
-    match draft {
-        boon::Draft::V4 => 4,
-        boon::Draft::V6 => 6,
-        boon::Draft::V7 => 7,
-        boon::Draft::V2019_09 => 2019,
-        _ => 2020,
-    }
-}
-
-/// The standard metaschemas, compiled once: they are the validator's own constant data
-/// (as in Helm's validator), not the chart's.
-struct Metaschemas {
-    schemas: boon::Schemas,
-    by_draft: Vec<(u16, boon::SchemaIndex)>,
-}
-
-fn metaschemas() -> Option<&'static Metaschemas> {
-    static METASCHEMAS: OnceLock<Option<Metaschemas>> = OnceLock::new();
-    METASCHEMAS
-        .get_or_init(|| {
-            let mut compiler = boon::Compiler::new();
-            let mut schemas = boon::Schemas::new();
-            let mut by_draft = Vec::new();
-            for (year, url) in [
-                (4, "http://json-schema.org/draft-04/schema"),
-                (6, "http://json-schema.org/draft-06/schema"),
-                (7, "http://json-schema.org/draft-07/schema"),
-                (2019, "https://json-schema.org/draft/2019-09/schema"),
-                (2020, "https://json-schema.org/draft/2020-12/schema"),
-            ] {
-                by_draft.push((year, compiler.compile(url, &mut schemas).ok()?));
-            }
-            Some(Metaschemas { schemas, by_draft })
-        })
-        .as_ref()
-}
-
-/// Whether the schema document is valid against its draft's metaschema (`None` when
-/// the metaschemas are unavailable).
-fn schema_is_valid(schema: &Json, draft: boon::Draft) -> Option<bool> {
-    let meta = metaschemas()?;
-    let year = draft_year(draft);
-    let (_, index) = meta.by_draft.iter().find(|(y, _)| *y == year)?;
-    let unknown_draft = schema
-        .get("$schema")
-        .and_then(Json::as_str)
-        .is_some_and(|url| boon::Draft::from_url(url).is_none());
-    if unknown_draft {
-        // A `$schema` naming no known draft is ignored, as when compiling.
-        let mut document = schema.clone();
-        if let Some(object) = document.as_object_mut() {
-            object.remove("$schema");
-        }
-        return Some(meta.schemas.validate(&document, *index).is_ok());
-    }
-    Some(meta.schemas.validate(schema, *index).is_ok())
 }
 
 /// Keywords that validate and that this check does not implement.
