@@ -444,8 +444,10 @@ fn corpus_schemas_and_their_mutants_agree_with_boon() {
             path.display()
         );
         mutate_everywhere(schema, 12, &mut mutated);
-        for part in subschemas(schema) {
-            mutate_everywhere(&part, 30, &mut parts);
+        // A sample of each document's subschemas keeps the test quick unoptimised.
+        let parts_of = subschemas(schema);
+        for part in parts_of.iter().step_by(parts_of.len().div_ceil(40).max(1)) {
+            mutate_everywhere(part, 30, &mut parts);
         }
     }
     eprintln!("corpus: {whole:?}\nmutants: {mutated:?}\nsubschema mutants: {parts:?}");
