@@ -205,11 +205,19 @@ pub fn merge_tables(dst: &MapRef, src: &MapRef) {
 }
 
 fn clean_nil_values(map: &MapRef) {
-    map.write().retain(|_, v| !matches!(v, Value::Nil));
-    for value in map.to_map().values() {
-        if let Value::Map(sub) = value {
-            clean_nil_values(sub);
-        }
+    let tables: Vec<MapRef> = {
+        let mut entries = map.write();
+        entries.retain(|_, v| !matches!(v, Value::Nil));
+        entries
+            .values()
+            .filter_map(|value| match value {
+                Value::Map(sub) => Some(sub.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    for table in &tables {
+        clean_nil_values(table);
     }
 }
 
