@@ -77,9 +77,32 @@ pub(crate) struct Tree {
     /// The whole text of that file: text nodes point into it.
     pub source: Arc<str>,
     pub root: Vec<Node>,
+    /// The commands and arguments of the pipelines of its file's trees.
+    pub lists: Arc<Lists>,
 }
 
 impl Tree {
+    /// The tree's source and lists, which its nodes point into.
+    pub fn cx(&self) -> Cx<'_> {
+        Cx {
+            source: &self.source,
+            cmds: &self.lists.cmds,
+            args: &self.lists.args,
+        }
+    }
+
+    /// The commands of `pipe`, a pipeline of this tree.
+    #[inline]
+    pub fn commands(&self, pipe: &Pipe) -> &[Command] {
+        self.lists.commands(pipe)
+    }
+
+    /// The arguments of `cmd`, a command of this tree.
+    #[inline]
+    pub fn args(&self, cmd: &Command) -> &[Arg] {
+        self.lists.args(cmd)
+    }
+
     /// Go's `Tree.ErrorContext` location: `NAME:LINE:COL` (COL is the 0-based byte
     /// offset in the line, as Go prints it).
     pub fn location(&self, pos: usize) -> String {
@@ -125,7 +148,61 @@ pub(crate) struct Pipe {
     pub pos: usize,
     pub is_assign: bool,
     pub decl: Vec<Var>,
+    /// Its commands, in its tree's [`Lists::cmds`].
+    pub cmds: Run,
+}
+
+/// A run of one of a tree's [`Lists`]: the items at indices `start..end`.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct Run {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The commands and arguments of the pipelines of a file's trees, in one list of
+/// each: a pipeline holds a run of `cmds`, a command a run of `args` (two allocations
+/// for the file instead of one per pipeline and per command).
+#[derive(Default)]
+pub(crate) struct Lists {
     pub cmds: Vec<Command>,
+    pub args: Vec<Arg>,
+}
+
+impl Lists {
+    /// The commands of `pipe`.
+    #[inline]
+    pub fn commands(&self, pipe: &Pipe) -> &[Command] {
+        &self.cmds[pipe.cmds.start..pipe.cmds.end]
+    }
+
+    /// The arguments of `cmd`.
+    #[inline]
+    pub fn args(&self, cmd: &Command) -> &[Arg] {
+        &self.args[cmd.args.start..cmd.args.end]
+    }
+}
+
+/// What a tree's nodes point into: its source (names, literals) and its lists
+/// (commands, arguments).
+#[derive(Clone, Copy)]
+pub(crate) struct Cx<'t> {
+    pub source: &'t str,
+    pub cmds: &'t [Command],
+    pub args: &'t [Arg],
+}
+
+impl<'t> Cx<'t> {
+    /// The commands of `pipe`.
+    #[inline]
+    pub fn commands(&self, pipe: &Pipe) -> &'t [Command] {
+        &self.cmds[pipe.cmds.start..pipe.cmds.end]
+    }
+
+    /// The arguments of `cmd`.
+    #[inline]
+    pub fn args(&self, cmd: &Command) -> &'t [Arg] {
+        &self.args[cmd.args.start..cmd.args.end]
+    }
 }
 
 /// A byte range of the tree's source: a name, a literal or a field chain as written.
@@ -152,7 +229,8 @@ pub(crate) struct Var {
 
 pub(crate) struct Command {
     pub pos: usize,
-    pub args: Vec<Arg>,
+    /// Its arguments, in its tree's [`Lists::args`].
+    pub args: Run,
 }
 
 /// A chain of field names (`.a.b.c`): the span of its text without the leading dot
@@ -264,43 +342,42 @@ impl Arg {
         }
     }
 
-    /// The argument as Go's `Node.String()` prints it; `source` is its tree's source.
-    pub fn show<'n>(&'n self, source: &'n str) -> Shown<'n, Arg> {
-        Shown { node: self, source }
+    /// The argument as Go's `Node.String()` prints it (`cx` is its tree's).
+    pub fn show<'n>(&'n self, cx: Cx<'n>) -> Shown<'n, Arg> {
+        Shown { node: self, cx }
     }
 }
 
 impl Command {
-    /// The command as Go's `Node.String()` prints it; `source` is its tree's source.
-    pub fn show<'n>(&'n self, source: &'n str) -> Shown<'n, Command> {
-        Shown { node: self, source }
+    /// The command as Go's `Node.String()` prints it (`cx` is its tree's).
+    pub fn show<'n>(&'n self, cx: Cx<'n>) -> Shown<'n, Command> {
+        Shown { node: self, cx }
     }
 }
 
 impl Pipe {
-    /// The pipeline as Go's `Node.String()` prints it; `source` is its tree's source.
-    pub fn show<'n>(&'n self, source: &'n str) -> Shown<'n, Pipe> {
-        Shown { node: self, source }
+    /// The pipeline as Go's `Node.String()` prints it (`cx` is its tree's).
+    pub fn show<'n>(&'n self, cx: Cx<'n>) -> Shown<'n, Pipe> {
+        Shown { node: self, cx }
     }
 }
 
-/// A node with the source its names and literals point into: `Display` prints it as
-/// Go's `Node.String()` does.
+/// A node with what it points into: `Display` prints it as Go's `Node.String()` does.
 pub(crate) struct Shown<'n, T> {
     node: &'n T,
-    source: &'n str,
+    cx: Cx<'n>,
 }
 
 impl fmt::Display for Shown<'_, Arg> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let source = self.source;
+        let (cx, source) = (self.cx, self.cx.source);
         match self.node {
             Arg::Field { idents, .. } => idents.write(f, source),
             Arg::Chain { node, fields, .. } => {
                 if let Arg::Pipe(_) = **node {
-                    write!(f, "({})", node.show(source))?;
+                    write!(f, "({})", node.show(cx))?;
                 } else {
-                    write!(f, "{}", node.show(source))?;
+                    write!(f, "{}", node.show(cx))?;
                 }
                 fields.write(f, source)
             }
@@ -315,21 +392,21 @@ impl fmt::Display for Shown<'_, Arg> {
             // A string shows as written: Go prints a quoted literal of its value,
             // which gives back any literal without escapes.
             Arg::Number { text, .. } | Arg::String { text, .. } => f.write_str(text.text(source)),
-            Arg::Pipe(pipe) => write!(f, "{}", pipe.show(source)),
+            Arg::Pipe(pipe) => write!(f, "{}", pipe.show(cx)),
         }
     }
 }
 
 impl fmt::Display for Shown<'_, Command> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, arg) in self.node.args.iter().enumerate() {
+        for (i, arg) in self.cx.args(self.node).iter().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
             if let Arg::Pipe(p) = arg {
-                write!(f, "({})", p.show(self.source))?;
+                write!(f, "({})", p.show(self.cx))?;
             } else {
-                write!(f, "{}", arg.show(self.source))?;
+                write!(f, "{}", arg.show(self.cx))?;
             }
         }
         Ok(())
@@ -344,15 +421,15 @@ impl fmt::Display for Shown<'_, Pipe> {
                 if i > 0 {
                     f.write_str(", ")?;
                 }
-                f.write_str(v.name.text(self.source))?;
+                f.write_str(v.name.text(self.cx.source))?;
             }
             f.write_str(if pipe.is_assign { " = " } else { " := " })?;
         }
-        for (i, c) in pipe.cmds.iter().enumerate() {
+        for (i, c) in self.cx.commands(pipe).iter().enumerate() {
             if i > 0 {
                 f.write_str(" | ")?;
             }
-            write!(f, "{}", c.show(self.source))?;
+            write!(f, "{}", c.show(self.cx))?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::TreeMap;
 use super::ast::{
-    Arg, Branch, Builtin, Command, Fields, Func, Node, Number, Pipe, TemplateCall, Tree,
+    Arg, Branch, Builtin, Command, Cx, Fields, Func, Node, Number, Pipe, TemplateCall, Tree,
 };
 use super::builtins;
 use super::error::{GoError, Layer};
@@ -142,18 +142,13 @@ fn truth(v: &Value) -> bool {
 }
 
 impl<'a> State<'a> {
-    /// The source of the tree being run, which its nodes' spans point into.
-    fn source(&self) -> &'a str {
-        &self.tree.source
-    }
-
     fn error_at(&self, at: Option<At<'_>>, msg: String, cause: Option<GoError>) -> GoError {
         let full = match at {
             None => format!("template: {}: {}", self.name, msg),
             Some(at) => {
                 let (pos, ctx) = match at {
-                    At::Arg(a) => (a.pos(), a.show(self.source()).to_string()),
-                    At::Cmd(c) => (c.pos, c.show(self.source()).to_string()),
+                    At::Arg(a) => (a.pos(), a.show(self.tree.cx()).to_string()),
+                    At::Cmd(c) => (c.pos, c.show(self.tree.cx()).to_string()),
                     At::Template(t) => (
                         t.pos,
                         match &t.pipe {
@@ -161,7 +156,7 @@ impl<'a> State<'a> {
                             Some(p) => format!(
                                 "{{{{template {} {}}}}}",
                                 super::fmt::quote(&t.name),
-                                p.show(self.source())
+                                p.show(self.tree.cx())
                             ),
                         },
                     ),
@@ -320,7 +315,7 @@ impl<'a> State<'a> {
             Value::Int(n) => {
                 if b.pipe.decl.len() > 1 {
                     let msg = format!("can't use {n} to iterate over more than one variable");
-                    return Err(self.error_at(last_at(&b.pipe), msg, None));
+                    return Err(self.error_at(last_at(self.tree, &b.pipe), msg, None));
                 }
                 for i in 0..*n {
                     ran = true;
@@ -338,7 +333,7 @@ impl<'a> State<'a> {
             Value::Nil => {}
             other => {
                 let msg = format!("range can't iterate over {}", value_text(other));
-                return Err(self.error_at(last_at(&b.pipe), msg, None));
+                return Err(self.error_at(last_at(self.tree, &b.pipe), msg, None));
             }
         }
         let flow = if !ran && let Some(else_list) = &b.else_list {
@@ -384,7 +379,7 @@ impl<'a> State<'a> {
 
     fn eval_pipeline(&mut self, dot: &Slot, pipe: &'a Pipe) -> R<Value> {
         let mut value: Option<Value> = None;
-        for cmd in &pipe.cmds {
+        for cmd in self.tree.commands(pipe) {
             value = Some(self.eval_command(dot, cmd, value)?.v);
         }
         let value = value.unwrap_or_default();
@@ -402,7 +397,7 @@ impl<'a> State<'a> {
         if cmd_args.len() > 1 || final_.is_some() {
             let msg = format!(
                 "can't give argument to non-function {}",
-                cmd_args[0].show(self.source())
+                cmd_args[0].show(self.tree.cx())
             );
             return Err(self.error_at(Some(At::Arg(&cmd_args[0])), msg, None));
         }
@@ -410,35 +405,36 @@ impl<'a> State<'a> {
     }
 
     fn eval_command(&mut self, dot: &Slot, cmd: &'a Command, final_: Option<Value>) -> R<Slot> {
-        let first = &cmd.args[0];
+        let args: &'a [Arg] = self.tree.args(cmd);
+        let first = &args[0];
         match first {
             Arg::Field { idents, .. } => {
-                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
+                return self.eval_field_chain(dot, dot.clone(), first, idents, args, final_);
             }
             Arg::Chain { node, fields, .. } => {
-                return self.eval_chain(dot, first, node, fields, &cmd.args, final_);
+                return self.eval_chain(dot, first, node, fields, args, final_);
             }
             Arg::Ident { name, func, .. } => {
-                let name = name.text(self.source());
+                let name = name.text(&self.tree.source);
                 return self
-                    .call(dot, *func, name, first, Some(cmd), &cmd.args[1..], final_)
+                    .call(dot, *func, name, first, Some(cmd), &args[1..], final_)
                     .map(Slot::concrete);
             }
             Arg::Pipe(pipe) => {
-                self.not_a_function(&cmd.args, &final_)?;
+                self.not_a_function(args, &final_)?;
                 return self.eval_pipeline(dot, pipe).map(Slot::concrete);
             }
             Arg::Variable { var, fields } => {
                 let value = self.vars[var.slot].clone();
                 if fields.is_empty() {
-                    self.not_a_function(&cmd.args, &final_)?;
+                    self.not_a_function(args, &final_)?;
                     return Ok(value);
                 }
-                return self.eval_field_chain(dot, value, first, fields, &cmd.args, final_);
+                return self.eval_field_chain(dot, value, first, fields, args, final_);
             }
             _ => {}
         }
-        self.not_a_function(&cmd.args, &final_)?;
+        self.not_a_function(args, &final_)?;
         match first {
             Arg::Bool { value, .. } => Ok(Slot::concrete(Value::Bool(*value))),
             Arg::Dot { .. } => Ok(dot.clone()),
@@ -453,7 +449,7 @@ impl<'a> State<'a> {
                 Some(At::Arg(first)),
                 format!(
                     "can't evaluate command {}",
-                    super::fmt::quote(&first.show(self.source()).to_string())
+                    super::fmt::quote(&first.show(self.tree.cx()).to_string())
                 ),
                 None,
             )),
@@ -480,7 +476,7 @@ impl<'a> State<'a> {
         if let Arg::Nil { .. } = node {
             let msg = format!(
                 "indirection through explicit nil in {}",
-                at.show(self.source())
+                at.show(self.tree.cx())
             );
             return Err(self.error_at(Some(At::Arg(at)), msg, None));
         }
@@ -497,7 +493,7 @@ impl<'a> State<'a> {
         cmd_args: &'a [Arg],
         final_: Option<Value>,
     ) -> R<Slot> {
-        let mut names = idents.names(self.source());
+        let mut names = idents.names(&self.tree.source);
         let mut name = names.next().unwrap_or_default();
         for next in names {
             receiver = self.eval_field(dot, name, at, &[], None, receiver)?;
@@ -615,7 +611,7 @@ impl<'a> State<'a> {
             }
             Arg::Pipe(pipe) => self.eval_pipeline(dot, pipe),
             Arg::Ident { name, func, .. } => {
-                let name = name.text(self.source());
+                let name = name.text(&self.tree.source);
                 self.call(dot, *func, name, arg, None, &[], None)
             }
             Arg::Chain { node, fields, .. } => {
@@ -660,7 +656,7 @@ impl<'a> State<'a> {
             return self.error_at(Some(fallback), msg, None);
         };
         for arg in args {
-            if let Some(m) = literal_mismatch(arg, expected, self.source()) {
+            if let Some(m) = literal_mismatch(arg, expected, self.tree.cx()) {
                 return self.error_at(Some(At::Arg(arg)), m, None);
             }
         }
@@ -796,7 +792,7 @@ impl<'a> State<'a> {
                 }
                 if b == Builtin::Printf
                     && let Some(first) = args.first()
-                    && let Some(msg) = literal_mismatch(first, "string", self.source())
+                    && let Some(msg) = literal_mismatch(first, "string", self.tree.cx())
                 {
                     return Err(self.error_at(Some(At::Arg(first)), msg, None));
                 }
@@ -979,8 +975,8 @@ fn is_invalid_source(arg: &Arg) -> bool {
 }
 
 /// Go's `evalArg` error for a literal that can't be a parameter of type `expected`
-/// (`source` is the source of the argument's tree).
-fn literal_mismatch(arg: &Arg, expected: &str, source: &str) -> Option<String> {
+/// (`cx` is the argument's tree's).
+fn literal_mismatch(arg: &Arg, expected: &str, cx: Cx<'_>) -> Option<String> {
     let kind = match expected {
         "string" => "string",
         "int" | "int64" | "int32" | "int8" | "int16" | "uint" | "uint64" | "uint32" | "uint8" => {
@@ -992,7 +988,7 @@ fn literal_mismatch(arg: &Arg, expected: &str, source: &str) -> Option<String> {
         other => {
             return match arg {
                 Arg::Bool { .. } | Arg::Number { .. } | Arg::String { .. } => {
-                    let arg = arg.show(source);
+                    let arg = arg.show(cx);
                     Some(format!("can't handle {arg} for arg of type {other}"))
                 }
                 _ => None,
@@ -1012,15 +1008,16 @@ fn literal_mismatch(arg: &Arg, expected: &str, source: &str) -> Option<String> {
     if fits {
         None
     } else {
-        Some(format!("expected {kind}; found {}", arg.show(source)))
+        Some(format!("expected {kind}; found {}", arg.show(cx)))
     }
 }
 
-/// The node Go's `state.at` last pointed to after evaluating `pipe`.
-fn last_at(pipe: &Pipe) -> Option<At<'_>> {
-    let cmd = pipe.cmds.last()?;
-    let arg = match cmd.args.first()? {
-        Arg::Ident { .. } => cmd.args.last()?,
+/// The node Go's `state.at` last pointed to after evaluating `pipe`, a pipeline of
+/// `tree`.
+fn last_at<'n>(tree: &'n Tree, pipe: &Pipe) -> Option<At<'n>> {
+    let args = tree.args(tree.commands(pipe).last()?);
+    let arg = match args.first()? {
+        Arg::Ident { .. } => args.last()?,
         first => first,
     };
     Some(At::Arg(arg))

@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::ast::{
-    Arg, Branch, Builtin, Command, Fields, Func, Node, Number, Pipe, Span, TemplateCall, Tree, Var,
-    is_empty_tree,
+    Arg, Branch, Builtin, Command, Cx, Fields, Func, Lists, Node, Number, Pipe, Run, Span,
+    TemplateCall, Tree, Var, is_empty_tree,
 };
 use super::lex::{Item, ItemType, lex};
 use crate::value::Value;
@@ -29,12 +29,43 @@ struct Parser<'a> {
     /// Where the action being parsed starts (for "in action started at" errors).
     action_pos: Option<usize>,
     /// Finished trees of this parse (defines and the file), by name.
-    trees: Vec<Tree>,
-    /// Stacks where lists under construction grow: a finished list is moved out in
-    /// one exact allocation (lists nest, so each one is the top of its stack).
+    trees: Vec<Body>,
+    /// The commands and arguments of every tree of the file, which its trees share.
+    lists: Lists,
+    /// The stack where node lists under construction grow: a finished list is moved
+    /// out in one exact allocation (lists nest, so each one is the top of the stack).
     nodes: Vec<Node>,
+    /// Where the commands and arguments of the pipelines being parsed grow, one
+    /// level per pipeline nesting depth (parentheses); a finished pipeline's
+    /// commands, or command's arguments, are moved to the end of `lists` in one copy.
+    levels: Vec<Level>,
+    /// The nesting depth of the pipeline being parsed (its level; 0 outside any).
+    depth: usize,
+}
+
+/// The commands of a pipeline under construction and the arguments of its command
+/// under construction.
+#[derive(Default)]
+struct Level {
     cmds: Vec<Command>,
     args: Vec<Arg>,
+}
+
+/// A parsed tree before it is given the file's lists: its name and its nodes.
+struct Body {
+    name: Arc<str>,
+    root: Vec<Node>,
+}
+
+/// Moves the elements of `level` to the end of `list`, and gives the run they fill
+/// there.
+fn move_run<T>(level: &mut Vec<T>, list: &mut Vec<T>) -> Run {
+    let first = list.len();
+    list.append(level);
+    Run {
+        start: first,
+        end: list.len(),
+    }
 }
 
 /// The elements of `stack` from `start` on, moved into a list of their own (of
@@ -56,8 +87,7 @@ fn take_from<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
 pub(crate) struct Scratch {
     items: Vec<Item>,
     nodes: Vec<Node>,
-    cmds: Vec<Command>,
-    args: Vec<Arg>,
+    levels: Vec<Level>,
 }
 
 /// Parses `text` (the file `name`) into its trees: the file's own tree last.
@@ -68,6 +98,11 @@ pub(crate) fn parse(
 ) -> Result<Vec<Tree>, ParseError> {
     let parse_name: Arc<str> = Arc::from(name);
     let lexed = lex(text, std::mem::take(&mut scratch.items));
+    // A guess from the number of tokens, so that the lists rarely grow.
+    let lists = Lists {
+        cmds: Vec::with_capacity(lexed.items.len() / 8),
+        args: Vec::with_capacity(lexed.items.len() / 4),
+    };
     let mut p = Parser {
         items: lexed.items,
         lex_error: lexed.error,
@@ -79,26 +114,35 @@ pub(crate) fn parse(
         range_depth: 0,
         action_pos: None,
         trees: Vec::new(),
+        lists,
         nodes: std::mem::take(&mut scratch.nodes),
-        cmds: std::mem::take(&mut scratch.cmds),
-        args: std::mem::take(&mut scratch.args),
+        levels: std::mem::take(&mut scratch.levels),
+        depth: 0,
     };
     let result = p.parse_top().and_then(|root| {
-        p.add(Tree {
+        p.add(Body {
             name: parse_name.clone(),
-            parse_name: parse_name.clone(),
-            source: text.clone(),
             root,
         })
     });
     p.nodes.clear();
-    p.cmds.clear();
-    p.args.clear();
+    for level in &mut p.levels {
+        level.cmds.clear();
+        level.args.clear();
+    }
     scratch.items = std::mem::take(&mut p.items);
     scratch.nodes = std::mem::take(&mut p.nodes);
-    scratch.cmds = std::mem::take(&mut p.cmds);
-    scratch.args = std::mem::take(&mut p.args);
-    result.map(|()| p.trees)
+    scratch.levels = std::mem::take(&mut p.levels);
+    result?;
+    let lists = Arc::new(p.lists);
+    let trees = p.trees.into_iter().map(|body| Tree {
+        name: body.name,
+        parse_name: parse_name.clone(),
+        source: text.clone(),
+        root: body.root,
+        lists: lists.clone(),
+    });
+    Ok(trees.collect())
 }
 
 fn builtin_or_func(name: &str) -> Option<Func> {
@@ -196,7 +240,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Go's `Tree.add` within one parse: a second non-empty definition is an error.
-    fn add(&mut self, tree: Tree) -> PResult<()> {
+    fn add(&mut self, tree: Body) -> PResult<()> {
         if let Some(i) = self.trees.iter().position(|t| t.name == tree.name) {
             if is_empty_tree(&self.trees[i].root, self.source) {
                 self.trees[i] = tree;
@@ -245,6 +289,13 @@ impl<'a> Parser<'a> {
             .map_err(|e| self.errorf(e))?
             .into_owned();
         self.expect(ItemType::RightDelim, context)?;
+        let tree = self.defined_tree(&name, context)?;
+        self.add(tree)
+    }
+
+    /// The body of a `define` or `block` called `name`, up to its `{{end}}`: a tree
+    /// of its own, with its own variables.
+    fn defined_tree(&mut self, name: &str, context: &str) -> PResult<Body> {
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
         let (list, end) = self.item_list()?;
@@ -253,13 +304,10 @@ impl<'a> Parser<'a> {
         if !matches!(end, End::End) {
             return Err(self.errorf(format!("unexpected {} in {}", end.describe(), context)));
         }
-        let tree = Tree {
-            name: Arc::from(name.as_str()),
-            parse_name: self.parse_name.clone(),
-            source: self.source.clone(),
+        Ok(Body {
+            name: Arc::from(name),
             root: list,
-        };
-        self.add(tree)
+        })
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, End)> {
@@ -424,25 +472,22 @@ impl<'a> Parser<'a> {
         let token = self.next_non_space();
         let name = self.template_name(&token, context)?;
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
-        let saved_vars = std::mem::replace(&mut self.vars, vec!["$"]);
-        let saved_depth = std::mem::replace(&mut self.range_depth, 0);
-        let (list, end) = self.item_list()?;
-        self.vars = saved_vars;
-        self.range_depth = saved_depth;
-        if !matches!(end, End::End) {
-            return Err(self.errorf(format!("unexpected {} in {}", end.describe(), context)));
-        }
-        self.add(Tree {
-            name: Arc::from(name.as_str()),
-            parse_name: self.parse_name.clone(),
-            source: self.source.clone(),
-            root: list,
-        })?;
+        let tree = self.defined_tree(&name, context)?;
+        self.add(tree)?;
         Ok(Node::Template(Box::new(TemplateCall {
             pos: token.pos,
             name,
             pipe: Some(pipe),
         })))
+    }
+
+    /// The source and lists of the tree being parsed.
+    fn cx(&self) -> Cx<'_> {
+        Cx {
+            source: self.source,
+            cmds: &self.lists.cmds,
+            args: &self.lists.args,
+        }
     }
 
     /// The text of a token.
@@ -466,9 +511,12 @@ impl<'a> Parser<'a> {
             pos: token.pos,
             is_assign: false,
             decl: Vec::new(),
-            cmds: Vec::new(),
+            cmds: Run::default(),
         };
-        let start = self.cmds.len();
+        self.depth += 1;
+        if self.levels.len() <= self.depth {
+            self.levels.resize_with(self.depth + 1, Level::default);
+        }
         'decls: loop {
             let v = self.peek_non_space();
             if v.typ != ItemType::Variable {
@@ -520,7 +568,9 @@ impl<'a> Parser<'a> {
             let token = self.next_non_space();
             match token.typ {
                 t if t == end => {
-                    pipe.cmds = take_from(&mut self.cmds, start);
+                    let level = &mut self.levels[self.depth].cmds;
+                    pipe.cmds = move_run(level, &mut self.lists.cmds);
+                    self.depth -= 1;
                     self.check_pipeline(&pipe, context)?;
                     return Ok(pipe);
                 }
@@ -538,7 +588,7 @@ impl<'a> Parser<'a> {
                 | ItemType::LeftParen => {
                     self.backup();
                     let cmd = self.command()?;
-                    self.cmds.push(cmd);
+                    self.levels[self.depth].cmds.push(cmd);
                 }
                 _ => return Err(self.unexpected(&token, context)),
             }
@@ -556,12 +606,14 @@ impl<'a> Parser<'a> {
     }
 
     fn check_pipeline(&self, pipe: &Pipe, context: &str) -> PResult<()> {
-        if pipe.cmds.is_empty() {
+        let cx = self.cx();
+        let cmds = cx.commands(pipe);
+        if cmds.is_empty() {
             return Err(self.errorf(format!("missing value for {context}")));
         }
-        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+        for (i, c) in cmds.iter().enumerate().skip(1) {
             if matches!(
-                c.args.first(),
+                cx.args(c).first(),
                 Some(
                     Arg::Bool { .. }
                         | Arg::Dot { .. }
@@ -581,11 +633,11 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
-        let start = self.args.len();
+        let depth = self.depth;
         loop {
             self.peek_non_space();
             if let Some(operand) = self.operand()? {
-                self.args.push(operand);
+                self.levels[depth].args.push(operand);
             }
             let token = self.next();
             match token.typ {
@@ -596,10 +648,11 @@ impl<'a> Parser<'a> {
             }
             break;
         }
-        let args = take_from(&mut self.args, start);
-        if args.is_empty() {
+        let level = &mut self.levels[depth].args;
+        if level.is_empty() {
             return Err(self.errorf("empty command"));
         }
+        let args = move_run(level, &mut self.lists.args);
         Ok(Command { pos, args })
     }
 
@@ -640,7 +693,7 @@ impl<'a> Parser<'a> {
                 | Arg::Dot { .. } => {
                     return Err(self.errorf(format!(
                         "unexpected . after term {}",
-                        super::fmt::quote(&node.show(self.source).to_string())
+                        super::fmt::quote(&node.show(self.cx()).to_string())
                     )));
                 }
                 other => Arg::Chain {
