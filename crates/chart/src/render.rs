@@ -10,7 +10,7 @@ use crate::error::ChartError;
 use crate::objects::{Capabilities, CapabilitiesObject, Files, chart_value, release_value};
 use crate::strvals::{self, SetKind};
 use crate::template::Templates;
-use crate::value::{Map, Value};
+use crate::value::{Map, MapRef, Value};
 use crate::values::{coalesce_values, process_dependencies, table};
 use crate::yaml::parse::parse_map;
 
@@ -214,11 +214,16 @@ struct Context {
 struct Source {
     name: String,
     text: Arc<str>,
-    dot: Map,
+    /// The dot of the template's chart: one map shared by all of the chart's templates
+    /// (and its parent's `.Subcharts`), as in Helm, so that what one template `set`s
+    /// on it the next ones see.
+    dot: MapRef,
+    /// `.Template.BasePath`.
+    base_path: Value,
 }
 
-/// Helm's `recAllTpls`: each chart's templates get a dot whose `.Values` is the chart's
-/// own scope; returns the chart's dot (for the parent's `.Subcharts`).
+/// Helm's `recAllTpls`: each chart's templates share a dot whose `.Values` is the
+/// chart's own scope; returns the chart's dot (for the parent's `.Subcharts`).
 fn collect_templates(
     chart: &Chart,
     parent_values: &Value,
@@ -226,7 +231,7 @@ fn collect_templates(
     is_root: bool,
     context: &Context,
     out: &mut Vec<Source>,
-) -> Result<Map, ChartError> {
+) -> Result<MapRef, ChartError> {
     let values = if is_root {
         parent_values.clone()
     } else {
@@ -241,7 +246,7 @@ fn collect_templates(
     for child in &chart.dependencies {
         let child_path = format!("{full_path}/charts/{}", child.name());
         let child_dot = collect_templates(child, &values, &child_path, false, context, out)?;
-        subcharts.insert(child.name().to_string(), Value::map(child_dot));
+        subcharts.insert(child.name().to_string(), Value::Map(child_dot));
     }
     let files = Files::new(chart.files.iter().map(|f| (f.name.clone(), f.data.clone())));
     let mut dot = Map::new();
@@ -251,23 +256,19 @@ fn collect_templates(
     dot.insert("Capabilities".into(), context.capabilities.clone());
     dot.insert("Values".into(), values);
     dot.insert("Subcharts".into(), Value::map(subcharts));
-    let base_path = format!("{full_path}/templates");
+    let dot = MapRef::new(dot);
+    let base_path = Value::string(format!("{full_path}/templates"));
     let library = chart.is_library();
     for template in &chart.templates {
         let base = template.name.rsplit('/').next().unwrap_or(&template.name);
         if library && !base.starts_with('_') {
             continue;
         }
-        let mut template_dot = dot.clone();
-        let name = format!("{full_path}/{}", template.name);
-        let mut info = Map::new();
-        info.insert("Name".into(), Value::string(name.as_str()));
-        info.insert("BasePath".into(), Value::string(base_path.as_str()));
-        template_dot.insert("Template".into(), Value::map(info));
         out.push(Source {
-            name,
+            name: format!("{full_path}/{}", template.name),
             text: template.data.shared_text()?,
-            dot: template_dot,
+            dot: dot.clone(),
+            base_path: base_path.clone(),
         });
     }
     Ok(dot)
@@ -302,9 +303,15 @@ fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
         if base.starts_with('_') {
             continue;
         }
-        let dot = Value::map(source.dot);
+        let mut info = Map::new();
+        info.insert("Name".into(), Value::string(source.name.as_str()));
+        info.insert("BasePath".into(), source.base_path);
+        source
+            .dot
+            .write()
+            .insert("Template".into(), Value::map(info));
         let text = templates
-            .execute(&source.name, &dot)
+            .execute(&source.name, &Value::Map(source.dot))
             .map_err(|error| ChartError::Template {
                 message: exec_error_message(&error.to_string()),
             })?;
