@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 
+mod go_regexp;
 mod metaschema;
 mod quick;
 
@@ -155,8 +156,15 @@ fn check(schema: &Arc<serde_json::Value>, values: &Map) -> Result<String, String
     // Most values pass: a walk of the schema beside the values says so quickly, else
     // boon after compiling the schema. Failures (and what neither can judge) are
     // worded from jsonschema's detailed report below.
-    if quick::check(schema, &instance) == Some(true) || boon_valid(schema, &instance) == Some(true)
-    {
+    if quick::check(schema, &instance) == Some(true) {
+        return Ok(String::new());
+    }
+    // Helm refuses a pattern Go's `regexp` cannot compile, whatever the values; boon
+    // compiles patterns in another dialect and asserts no `regex` format from 2019-09.
+    if let Some(report) = metaschema::regex_report(schema) {
+        return Err(report);
+    }
+    if boon_valid(schema, &instance) == Some(true) {
         return Ok(String::new());
     }
     let validator =
@@ -406,8 +414,9 @@ fn describe(kind: &ValidationErrorKind, instance: &serde_json::Value) -> String 
             format!("minProperties: got {}, want {limit}", length(instance))
         }
         K::Pattern { pattern } => format!(
-            "{} does not match pattern '{pattern}'",
-            quote_value(instance)
+            "{} does not match pattern {}",
+            quote_value(instance),
+            metaschema::go_quote(pattern)
         ),
         K::Minimum { limit } => {
             format!("minimum: got {}, want {}", number(instance), number(limit))

@@ -13,6 +13,8 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map as JsonMap, Value as Json};
 
+use super::go_regexp;
+
 #[cfg(test)]
 mod tests;
 
@@ -46,6 +48,10 @@ pub(super) fn schema_is_valid(schema: &Json, draft: boon::Draft) -> Option<bool>
     let year = draft_year(draft);
     if surely_valid(schema, year) {
         return Some(true);
+    }
+    // Helm compiles patterns with Go's `regexp`, in every draft; boon does not.
+    if !regexes_compile(schema) {
+        return Some(false);
     }
     boon_accepts(schema, year)
 }
@@ -270,11 +276,21 @@ impl MetaWalk {
         if self.year == 4 && !draft4_exclusive_bounds_hold(map) {
             return false;
         }
-        map.iter()
-            .all(|(keyword, value)| match rule(self.year, keyword) {
-                Some(rule) => self.satisfies(rule, value, depth),
-                None => true,
-            })
+        map.iter().all(|(keyword, value)| {
+            // Helm's validator compiles these with Go's `regexp` whatever the draft.
+            let go_compiles = match (keyword.as_str(), value) {
+                ("pattern", Json::String(pattern)) => go_regexp::compile_error(pattern).is_none(),
+                ("patternProperties", Json::Object(names)) => names
+                    .keys()
+                    .all(|name| go_regexp::compile_error(name).is_none()),
+                _ => true,
+            };
+            go_compiles
+                && match rule(self.year, keyword) {
+                    Some(rule) => self.satisfies(rule, value, depth),
+                    None => true,
+                }
+        })
     }
 
     fn satisfies(&self, rule: Rule, value: &Json, depth: usize) -> bool {
@@ -462,4 +478,334 @@ fn surely_regex(pattern: &str) -> bool {
         kept.insert(pattern.to_owned(), verdict);
     }
     verdict
+}
+
+/// Helm's refusal of a schema document with a `pattern` or `patternProperties` name
+/// that Go's `regexp` cannot compile (`None`: every one compiles).
+///
+/// Helm's validator checks the `regex` format of these against the metaschema in every
+/// draft (boon asserts no format from 2019-09 on, and speaks another regex dialect), so
+/// its report is built here: the metaschema's error tree, located as santhosh-tekuri
+/// v6 words it. With several failures Helm's order follows Go's map iteration and
+/// varies between runs; this lists them in document order. Drafts 4 and 6 do not check
+/// `patternProperties` names against the metaschema: the schema then fails to compile.
+pub(super) fn regex_report(schema: &Json) -> Option<String> {
+    let draft = draft_of(schema);
+    let year = draft_year(draft);
+    let mut report = RegexReport {
+        year,
+        compile_error: None,
+    };
+    let errors = report.node(schema, "", 0);
+    if errors.is_empty() {
+        return report.compile_error;
+    }
+    let url = match year {
+        4 => "http://json-schema.org/draft-04/schema#",
+        6 => "http://json-schema.org/draft-06/schema#",
+        7 => "http://json-schema.org/draft-07/schema#",
+        2019 => "https://json-schema.org/draft/2019-09/schema#",
+        _ => "https://json-schema.org/draft/2020-12/schema#",
+    };
+    let mut out = format!(
+        "\"file:///values.schema.json#\" is not valid against metaschema: jsonschema validation failed with '{url}'"
+    );
+    for error in &errors {
+        error.render(0, &mut out);
+    }
+    Some(out)
+}
+
+/// Whether every `pattern` and `patternProperties` name in the document compiles with
+/// Go's `regexp` (checked only where the metaschema reads them, as Helm does).
+pub(super) fn regexes_compile(schema: &Json) -> bool {
+    regex_report(schema).is_none()
+}
+
+/// One line of santhosh-tekuri's error tree: `- at '<where>': <message>`.
+struct MetaError {
+    at: String,
+    message: String,
+    causes: Vec<MetaError>,
+}
+
+impl MetaError {
+    fn leaf(at: &str, message: String) -> MetaError {
+        MetaError {
+            at: at.to_owned(),
+            message,
+            causes: Vec::new(),
+        }
+    }
+
+    fn render(&self, indent: usize, out: &mut String) {
+        out.push('\n');
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&format!("- at {}: {}", go_quote(&self.at), self.message));
+        for cause in &self.causes {
+            cause.render(indent + 2, out);
+        }
+    }
+}
+
+/// One subschema's errors as a cause of `allOf`/`anyOf`: alone, or grouped.
+fn branch(at: &str, mut errors: Vec<MetaError>) -> MetaError {
+    if errors.len() == 1 {
+        errors.remove(0)
+    } else {
+        MetaError {
+            at: at.to_owned(),
+            message: "validation failed".to_owned(),
+            causes: errors,
+        }
+    }
+}
+
+/// santhosh-tekuri's `quote`: Go's `%q` in single quotes.
+pub(super) fn go_quote(text: &str) -> String {
+    let quoted = go_q(text).replace("\\\"", "\"").replace('\'', "\\'");
+    format!("'{}'", &quoted[1..quoted.len() - 1])
+}
+
+/// Go's `%q` of a string.
+fn go_q(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\x0C' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x0B' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\x7F' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn pointer_token(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+/// The walk of the document that finds the regexes Go refuses.
+struct RegexReport {
+    year: u16,
+    /// Drafts 4 and 6: the first `patternProperties` name that does not compile.
+    compile_error: Option<String>,
+}
+
+/// Where a keyword's failures appear in the 2019-09 and 2020-12 metaschemas: the
+/// root's own `properties`, or one of its `allOf` vocabularies.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    Own,
+    Core,
+    Applicator,
+    Unevaluated,
+    Validation,
+    Content,
+}
+
+impl RegexReport {
+    /// The metaschema's errors for the schema at `at`.
+    fn node(&mut self, value: &Json, at: &str, depth: usize) -> Vec<MetaError> {
+        let Json::Object(map) = value else {
+            return Vec::new();
+        };
+        if depth > 2 * MAX_DEPTH {
+            return Vec::new();
+        }
+        let mut found: Vec<(Part, MetaError)> = Vec::new();
+        for (keyword, value) in map {
+            let here = format!("{at}/{}", pointer_token(keyword));
+            let part = self.part(keyword);
+            if keyword == "pattern" {
+                if let Some(error) = value.as_str().and_then(regex_error) {
+                    found.push((part, MetaError::leaf(&here, error)));
+                }
+                continue;
+            }
+            let Some(rule) = rule(self.year, keyword) else {
+                continue;
+            };
+            match rule {
+                Rule::Schema => {
+                    for error in self.node(value, &here, depth + 1) {
+                        found.push((part, error));
+                    }
+                }
+                Rule::BooleanOrSchema => {
+                    let errors = self.node(value, &here, depth + 1);
+                    if !errors.is_empty() {
+                        // Draft-04: `anyOf: [{type: boolean}, {$ref: #}]`.
+                        let causes = vec![
+                            MetaError::leaf(&here, "got object, want boolean".to_owned()),
+                            branch(&here, errors),
+                        ];
+                        found.push((part, any_of(&here, causes)));
+                    }
+                }
+                Rule::SchemaMap | Rule::PatternSchemaMap => {
+                    let Some(subs) = value.as_object() else {
+                        continue;
+                    };
+                    for (name, sub) in subs {
+                        if keyword == "patternProperties"
+                            && let Some(error) = go_regexp::compile_error(name)
+                        {
+                            if self.year >= 7 {
+                                let message =
+                                    format!("{} is not valid regex: {error}", go_quote(name));
+                                found.push((
+                                    part,
+                                    MetaError {
+                                        at: String::new(),
+                                        message: format!("invalid propertyName {}", go_quote(name)),
+                                        causes: vec![MetaError::leaf("", message)],
+                                    },
+                                ));
+                            } else if self.compile_error.is_none() {
+                                self.compile_error = Some(format!(
+                                    "invalid regex {} at {}: {error}",
+                                    go_q(name),
+                                    go_q(&format!("file:///values.schema.json#{here}"))
+                                ));
+                            }
+                        }
+                        let sub_at = format!("{here}/{}", pointer_token(name));
+                        for error in self.node(sub, &sub_at, depth + 1) {
+                            found.push((part, error));
+                        }
+                    }
+                }
+                Rule::SchemaArray => {
+                    for error in self.array(value, &here, depth) {
+                        found.push((part, error));
+                    }
+                }
+                Rule::SchemaOrSchemaArray => {
+                    // `anyOf: [{$ref: #}, {$ref: #/definitions/schemaArray}]`.
+                    let causes = match value {
+                        Json::Array(_) => {
+                            let errors = self.array(value, &here, depth);
+                            if errors.is_empty() {
+                                continue;
+                            }
+                            let want = if self.year == 4 {
+                                "got array, want object"
+                            } else {
+                                "got array, want boolean or object"
+                            };
+                            vec![
+                                MetaError::leaf(&here, want.to_owned()),
+                                branch(&here, errors),
+                            ]
+                        }
+                        _ => {
+                            let errors = self.node(value, &here, depth + 1);
+                            if errors.is_empty() {
+                                continue;
+                            }
+                            let want = "got object, want array".to_owned();
+                            vec![branch(&here, errors), MetaError::leaf(&here, want)]
+                        }
+                    };
+                    found.push((part, any_of(&here, causes)));
+                }
+                Rule::Dependencies => {
+                    let Some(entries) = value.as_object() else {
+                        continue;
+                    };
+                    for (name, sub) in entries {
+                        let sub_at = format!("{here}/{}", pointer_token(name));
+                        let errors = self.node(sub, &sub_at, depth + 1);
+                        if !errors.is_empty() {
+                            let want = "got object, want array".to_owned();
+                            let causes =
+                                vec![branch(&sub_at, errors), MetaError::leaf(&sub_at, want)];
+                            found.push((part, any_of(&sub_at, causes)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if self.year <= 7 {
+            return found.into_iter().map(|(_, error)| error).collect();
+        }
+        // The root's own keywords first, then `allOf` over the vocabularies.
+        let mut errors = Vec::new();
+        let mut vocabularies = Vec::new();
+        for part in [
+            Part::Own,
+            Part::Core,
+            Part::Applicator,
+            Part::Unevaluated,
+            Part::Validation,
+            Part::Content,
+        ] {
+            let mine: Vec<MetaError> = found
+                .iter_mut()
+                .filter(|(p, _)| *p == part)
+                .map(|(_, error)| std::mem::replace(error, MetaError::leaf("", String::new())))
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            if part == Part::Own {
+                errors.extend(mine);
+            } else {
+                vocabularies.push(branch(at, mine));
+            }
+        }
+        if !vocabularies.is_empty() {
+            errors.push(MetaError {
+                at: at.to_owned(),
+                message: "'allOf' failed".to_owned(),
+                causes: vocabularies,
+            });
+        }
+        errors
+    }
+
+    fn array(&mut self, value: &Json, at: &str, depth: usize) -> Vec<MetaError> {
+        let mut errors = Vec::new();
+        for (i, sub) in value.as_array().into_iter().flatten().enumerate() {
+            errors.extend(self.node(sub, &format!("{at}/{i}"), depth + 1));
+        }
+        errors
+    }
+
+    fn part(&self, keyword: &str) -> Part {
+        match keyword {
+            "definitions" | "dependencies" => Part::Own,
+            "$defs" => Part::Core,
+            "pattern" => Part::Validation,
+            "contentSchema" => Part::Content,
+            "unevaluatedItems" | "unevaluatedProperties" if self.year >= 2020 => Part::Unevaluated,
+            _ => Part::Applicator,
+        }
+    }
+}
+
+fn any_of(at: &str, causes: Vec<MetaError>) -> MetaError {
+    MetaError {
+        at: at.to_owned(),
+        message: "'anyOf' failed".to_owned(),
+        causes,
+    }
+}
+
+/// santhosh-tekuri's `regex` format failure for a pattern Go refuses.
+fn regex_error(pattern: &str) -> Option<String> {
+    let error = go_regexp::compile_error(pattern)?;
+    Some(format!("{} is not valid regex: {error}", go_quote(pattern)))
 }

@@ -174,7 +174,7 @@ fn draft_specific_valid_schemas_are_recognised() {
         ),
         (
             2019,
-            json!({"enum": [], "dependentRequired": {"a": []}, "pattern": "("}),
+            json!({"enum": [], "dependentRequired": {"a": []}, "pattern": "(?i)^a"}),
         ),
         (
             2020,
@@ -451,4 +451,32 @@ fn corpus_schemas_and_their_mutants_agree_with_boon() {
         }
     }
     eprintln!("corpus: {whole:?}\nmutants: {mutated:?}\nsubschema mutants: {parts:?}");
+}
+
+/// Helm's validator checks the `regex` format of patterns with Go's `regexp` in every
+/// draft, though boon asserts no format from 2019-09 on.
+#[test]
+fn patterns_go_cannot_compile_make_the_document_invalid_in_every_draft() {
+    for (year, url) in DRAFTS {
+        for schema in [
+            json!({"properties": {"a": {"pattern": "("}}}),
+            json!({"patternProperties": {"a**": {}}}),
+            json!({"items": {"pattern": "(?=x)"}}),
+        ] {
+            let schema = with_draft(url, schema);
+            assert!(!surely_valid(&schema, year), "{schema}");
+            assert_eq!(
+                schema_is_valid(&schema, draft_of(&schema)),
+                Some(false),
+                "{schema}"
+            );
+            assert!(regex_report(&schema).is_some(), "{schema}");
+        }
+        let valid = with_draft(
+            url,
+            json!({"properties": {"a": {"pattern": "^[a-z]{1,3}$"}}, "patternProperties": {"^x": {}}}),
+        );
+        assert_eq!(regex_report(&valid), None);
+        assert_eq!(schema_is_valid(&valid, draft_of(&valid)), Some(true));
+    }
 }
