@@ -363,7 +363,8 @@ mod tests {
         .map(|name| Source {
             name: name.to_string(),
             text: Arc::from(""),
-            dot: Map::new(),
+            dot: MapRef::default(),
+            base_path: Value::Nil,
         })
         .collect();
         sort_templates(&mut sources);
