@@ -14,6 +14,7 @@ use std::sync::{Mutex, OnceLock};
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::go_regexp;
+use crate::funcs::gofmt;
 
 #[cfg(test)]
 mod tests;
@@ -563,32 +564,10 @@ fn branch(at: &str, mut errors: Vec<MetaError>) -> MetaError {
 
 /// santhosh-tekuri's `quote`: Go's `%q` in single quotes.
 pub(super) fn go_quote(text: &str) -> String {
-    let quoted = go_q(text).replace("\\\"", "\"").replace('\'', "\\'");
+    let quoted = gofmt::quote(text)
+        .replace("\\\"", "\"")
+        .replace('\'', "\\'");
     format!("'{}'", &quoted[1..quoted.len() - 1])
-}
-
-/// Go's `%q` of a string.
-fn go_q(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0C' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0B' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\x7F' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn pointer_token(name: &str) -> String {
@@ -675,8 +654,8 @@ impl RegexReport {
                             } else if self.compile_error.is_none() {
                                 self.compile_error = Some(format!(
                                     "invalid regex {} at {}: {error}",
-                                    go_q(name),
-                                    go_q(&format!("file:///values.schema.json#{here}"))
+                                    gofmt::quote(name),
+                                    gofmt::quote(&format!("file:///values.schema.json#{here}"))
                                 ));
                             }
                         }
