@@ -84,23 +84,19 @@ pub(crate) struct Tree {
 impl Tree {
     /// The tree's source and lists, which its nodes point into.
     pub fn cx(&self) -> Cx<'_> {
-        Cx {
-            source: &self.source,
-            cmds: &self.lists.cmds,
-            args: &self.lists.args,
-        }
+        self.lists.cx(&self.source)
     }
 
     /// The commands of `pipe`, a pipeline of this tree.
     #[inline]
     pub fn commands(&self, pipe: &Pipe) -> &[Command] {
-        self.lists.commands(pipe)
+        self.cx().commands(pipe)
     }
 
     /// The arguments of `cmd`, a command of this tree.
     #[inline]
     pub fn args(&self, cmd: &Command) -> &[Arg] {
-        self.lists.args(cmd)
+        self.cx().args(cmd)
     }
 
     /// Go's `Tree.ErrorContext` location: `NAME:LINE:COL` (COL is the 0-based byte
@@ -169,16 +165,13 @@ pub(crate) struct Lists {
 }
 
 impl Lists {
-    /// The commands of `pipe`.
-    #[inline]
-    pub fn commands(&self, pipe: &Pipe) -> &[Command] {
-        &self.cmds[pipe.cmds.start..pipe.cmds.end]
-    }
-
-    /// The arguments of `cmd`.
-    #[inline]
-    pub fn args(&self, cmd: &Command) -> &[Arg] {
-        &self.args[cmd.args.start..cmd.args.end]
+    /// These lists with `source`, the text of their file: what its nodes point into.
+    pub fn cx<'t>(&'t self, source: &'t str) -> Cx<'t> {
+        Cx {
+            source,
+            cmds: &self.cmds,
+            args: &self.args,
+        }
     }
 }
 

@@ -483,11 +483,7 @@ impl<'a> Parser<'a> {
 
     /// The source and lists of the tree being parsed.
     fn cx(&self) -> Cx<'_> {
-        Cx {
-            source: self.source,
-            cmds: &self.lists.cmds,
-            args: &self.lists.args,
-        }
+        self.lists.cx(self.source)
     }
 
     /// The text of a token.
