@@ -276,15 +276,9 @@ fn collect_templates(
 
 /// Helm's template order: deeper paths first, then reverse lexical order (so that a
 /// parent's `define` parsed later wins over a subchart's).
-fn sort_templates(sources: &mut Vec<Source>) {
-    let mut keyed: Vec<(usize, Source)> = sources
-        .drain(..)
-        .map(|source| (source.name.bytes().filter(|b| *b == b'/').count(), source))
-        .collect();
-    keyed.sort_by(|(a_depth, a), (b_depth, b)| {
-        b_depth.cmp(a_depth).then_with(|| b.name.cmp(&a.name))
-    });
-    sources.extend(keyed.into_iter().map(|(_, source)| source));
+fn sort_templates(sources: &mut [Source]) {
+    let depth = |source: &Source| source.name.bytes().filter(|b| *b == b'/').count();
+    sources.sort_by(|a, b| depth(b).cmp(&depth(a)).then_with(|| b.name.cmp(&a.name)));
 }
 
 fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
