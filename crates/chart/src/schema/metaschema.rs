@@ -8,8 +8,7 @@
 //! 2020-12); anything else (a `format` it cannot verify, an `$anchor`, too deep a
 //! document) sends the document to boon as before.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use serde_json::{Map as JsonMap, Value as Json};
 
@@ -456,29 +455,15 @@ fn standard_metaschema_uri(uri: &str) -> bool {
         && boon::Draft::from_url(uri).is_some()
 }
 
-/// Whether `pattern` is surely in boon's `regex` format (an ECMA-262 pattern that
-/// `regex-syntax` parses, without the `\a` escape ECMA lacks). The `regex` crate
-/// parses with the same `regex-syntax` and defaults, then compiles: a pattern it
-/// accepts is parsed by boon too. Verdicts are kept, as charts repeat their patterns.
+/// Whether `pattern` is surely in boon's `regex` format: boon parses an ECMA-262
+/// pattern with `regex-syntax`'s parser and then refuses only the `\a` escape ECMA
+/// lacks, so a pattern that parser accepts, without `\a`, passes. Parsing builds no
+/// automaton, so nothing needs keeping from one check to the next.
 fn surely_regex(pattern: &str) -> bool {
-    const KEPT: usize = 1024;
-    static VERDICTS: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
-    if pattern.contains("\\a") {
-        return false;
-    }
-    let verdicts = VERDICTS.get_or_init(Mutex::default);
-    if let Ok(kept) = verdicts.lock()
-        && let Some(verdict) = kept.get(pattern)
-    {
-        return *verdict;
-    }
-    let verdict = regex::Regex::new(pattern).is_ok();
-    if let Ok(mut kept) = verdicts.lock()
-        && kept.len() < KEPT
-    {
-        kept.insert(pattern.to_owned(), verdict);
-    }
-    verdict
+    !pattern.contains("\\a")
+        && regex_syntax::ast::parse::Parser::new()
+            .parse(pattern)
+            .is_ok()
 }
 
 /// Helm's refusal of a schema document with a `pattern` or `patternProperties` name
