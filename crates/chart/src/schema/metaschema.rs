@@ -400,9 +400,9 @@ fn unique_values(value: &Json) -> bool {
     })
 }
 
-/// JSON equality as boon's `uniqueItems` decides it (numbers by value: `1` equals
-/// `1.0`).
-fn boon_equals(a: &Json, b: &Json) -> bool {
+/// JSON equality as boon decides it for `enum`, `const` and `uniqueItems` (numbers by
+/// value: `1` equals `1.0`).
+pub(super) fn boon_equals(a: &Json, b: &Json) -> bool {
     match (a, b) {
         (Json::Number(x), Json::Number(y)) => {
             if let (Some(x), Some(y)) = (x.as_u64(), y.as_u64()) {

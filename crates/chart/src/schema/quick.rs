@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
-use super::metaschema::{self, draft_of, draft_year};
+use super::metaschema::{self, boon_equals, draft_of, draft_year};
 
 /// Whether `instance` surely satisfies `schema` (`Some(false)`: surely not; `None`:
 /// this check cannot tell).
@@ -91,9 +91,9 @@ impl<'s> Walker<'s> {
                 "type" => type_matches(value, instance),
                 "enum" => {
                     let options = value.as_array()?;
-                    Some(options.iter().any(|option| json_eq(option, instance)))
+                    Some(options.iter().any(|option| boon_equals(option, instance)))
                 }
-                "const" => Some(json_eq(value, instance)),
+                "const" => Some(boon_equals(value, instance)),
                 "properties" => self.properties(value, instance, depth),
                 "additionalProperties" => self.additional(map, value, instance, depth),
                 "required" => match instance {
@@ -132,7 +132,7 @@ impl<'s> Walker<'s> {
                         items
                             .iter()
                             .enumerate()
-                            .all(|(i, a)| items[i + 1..].iter().all(|b| !json_eq(a, b))),
+                            .all(|(i, a)| items[i + 1..].iter().all(|b| !boon_equals(a, b))),
                     ),
                     _ => Some(true),
                 },
@@ -302,25 +302,6 @@ fn type_matches(value: &Json, instance: &Json) -> Option<bool> {
             any
         }
         _ => None,
-    }
-}
-
-/// JSON equality with numbers compared by value (`1` equals `1.0`).
-fn json_eq(a: &Json, b: &Json) -> bool {
-    match (a, b) {
-        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(x), Some(y)) => x == y,
-            _ => x.as_f64() == y.as_f64(),
-        },
-        (Json::Array(x), Json::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
-        (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-        }
-        _ => a == b,
     }
 }
 
