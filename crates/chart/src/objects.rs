@@ -228,9 +228,16 @@ pub struct CapabilitiesObject {
 impl CapabilitiesObject {
     /// Wraps capabilities for templates.
     pub fn new(capabilities: &Capabilities) -> CapabilitiesObject {
+        CapabilitiesObject::from(capabilities.clone())
+    }
+}
+
+impl From<Capabilities> for CapabilitiesObject {
+    /// Wraps capabilities for templates, without copying them.
+    fn from(capabilities: Capabilities) -> CapabilitiesObject {
         CapabilitiesObject {
-            kube_version: Value::Object(Arc::new(capabilities.kube_version.clone())),
-            api_versions: Value::Object(Arc::new(ApiVersions(capabilities.api_versions.clone()))),
+            kube_version: Value::Object(Arc::new(capabilities.kube_version)),
+            api_versions: Value::Object(Arc::new(ApiVersions(capabilities.api_versions))),
         }
     }
 }

@@ -191,7 +191,7 @@ fn render_chart(
             release.is_install,
             release.is_upgrade,
         ),
-        capabilities: Value::Object(Arc::new(CapabilitiesObject::new(&Capabilities::default()))),
+        capabilities: Value::Object(Arc::new(CapabilitiesObject::from(Capabilities::default()))),
     };
     let mut sources = Vec::new();
     collect_templates(

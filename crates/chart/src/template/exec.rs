@@ -61,6 +61,9 @@ enum Flow {
 
 type R<T> = Result<T, GoError>;
 
+/// A call's argument values: up to four without an allocation.
+type ArgValues = smallvec::SmallVec<[Value; 4]>;
+
 /// Shared by every template run of one top-level execution.
 pub(crate) struct Shared {
     pub included: Mutex<rustc_hash::FxHashMap<String, usize>>,
@@ -623,8 +626,10 @@ impl<'a> State<'a> {
         }
     }
 
-    fn eval_args(&mut self, dot: &Slot, args: &'a [Arg], final_: Option<Value>) -> R<Vec<Value>> {
-        let mut values = Vec::with_capacity(args.len() + 1);
+    /// The values of a call's arguments (and of the piped value, last); most calls
+    /// have a few, kept on the stack.
+    fn eval_args(&mut self, dot: &Slot, args: &'a [Arg], final_: Option<Value>) -> R<ArgValues> {
+        let mut values = ArgValues::with_capacity(args.len() + 1);
         for arg in args {
             values.push(self.eval_arg(dot, arg)?);
         }
@@ -946,7 +951,7 @@ impl<'a> State<'a> {
         };
         match hop(nest, run).unwrap_or_else(|| Err(no_thread())) {
             Ok(mut out) => {
-                if out.contains("<no value>") {
+                if super::has_no_value(&out) {
                     out = out.replace("<no value>", "");
                 }
                 Ok(Value::string(out))

@@ -124,13 +124,19 @@ impl Templates {
             out.truncate(start);
             return Err(TemplateError::exec(name, e));
         }
-        if out[start..].contains("<no value>") {
+        if has_no_value(&out[start..]) {
             let cleaned = out[start..].replace("<no value>", "");
             out.truncate(start);
             out.push_str(&cleaned);
         }
         Ok(())
     }
+}
+
+/// Whether `text` holds a `<no value>` (memmem's vector search: outputs are often
+/// long and rarely have one).
+fn has_no_value(text: &str) -> bool {
+    memchr::memmem::find(text.as_bytes(), b"<no value>").is_some()
 }
 
 /// The trees of one parsed file.
