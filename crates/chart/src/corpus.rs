@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::render::{ReleaseOptions, Rendered, ValueSources, render};
+use crate::render::{ReleaseOptions, Rendered, ValueSources, render_owned};
 use crate::value::Value;
 use crate::{Chart, ChartError};
 
@@ -110,7 +110,7 @@ impl Case {
             sources = sources.file(corpus.join(file));
         }
         let values = sources.merge()?;
-        render(&chart, &values, &self.release_options())
+        render_owned(chart, values, &self.release_options())
     }
 
     /// Compares a render with Helm's answer.

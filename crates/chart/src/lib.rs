@@ -39,6 +39,6 @@ pub use chart::{Chart, ChartFile, Dependency, FileData, Metadata};
 pub use error::ChartError;
 pub use manifest::{SortedManifests, helm_template_output, sort_manifests};
 pub use objects::Capabilities;
-pub use render::{ReleaseOptions, RenderRequest, Rendered, ValueSources, render};
+pub use render::{ReleaseOptions, RenderRequest, Rendered, ValueSources, render, render_owned};
 pub use strvals::SetKind;
 pub use value::{GoObject, Map, Value};

@@ -11,7 +11,7 @@ use crate::objects::{Capabilities, CapabilitiesObject, Files, chart_value, relea
 use crate::strvals::{self, SetKind};
 use crate::template::Templates;
 use crate::value::{Map, MapRef, Value};
-use crate::values::{coalesce_values, process_dependencies, table};
+use crate::values::{coalesce_values_owned, process_dependencies, table};
 use crate::yaml::parse::parse_map;
 
 /// The release a chart is rendered for (`.Release`).
@@ -151,7 +151,7 @@ impl RenderRequest {
     pub fn render(&self) -> Result<Rendered, ChartError> {
         let chart = Chart::load(&self.chart)?;
         let values = self.values.merge()?;
-        render(&chart, &values, &self.release)
+        render_owned(chart, values, &self.release)
     }
 
     /// As [`RenderRequest::render`], then as `helm template` prints it.
@@ -168,6 +168,16 @@ pub fn render(
     values: &Map,
     release: &ReleaseOptions,
 ) -> Result<Rendered, ChartError> {
+    render_owned(chart.clone(), values.clone(), release)
+}
+
+/// [`render`] of a chart and values the caller gives up (as after [`Chart::load`]):
+/// the chart's defaults and the values are moved into the result instead of copied.
+pub fn render_owned(
+    chart: Chart,
+    values: Map,
+    release: &ReleaseOptions,
+) -> Result<Rendered, ChartError> {
     crate::funcs::regex::forget_compiled();
     let result = render_chart(chart, values, release);
     crate::funcs::regex::forget_compiled();
@@ -175,13 +185,12 @@ pub fn render(
 }
 
 fn render_chart(
-    chart: &Chart,
-    values: &Map,
+    mut chart: Chart,
+    values: Map,
     release: &ReleaseOptions,
 ) -> Result<Rendered, ChartError> {
-    let mut chart = chart.clone();
-    process_dependencies(&mut chart, values)?;
-    let coalesced = coalesce_values(&chart, values)?;
+    process_dependencies(&mut chart, &values)?;
+    let coalesced = coalesce_values_owned(&mut chart, values)?;
     crate::schema::validate(&chart, &coalesced)?;
     let context = Context {
         release: release_value(
@@ -213,6 +222,8 @@ struct Context {
 /// One template with the dot it renders with.
 struct Source {
     name: String,
+    /// The number of `/` in the name (deeper templates come first).
+    depth: usize,
     text: Arc<str>,
     /// The dot of the template's chart: one map shared by all of the chart's templates
     /// (and its parent's `.Subcharts`), as in Helm, so that what one template `set`s
@@ -264,8 +275,10 @@ fn collect_templates(
         if library && !base.starts_with('_') {
             continue;
         }
+        let name = format!("{full_path}/{}", template.name);
         out.push(Source {
-            name: format!("{full_path}/{}", template.name),
+            depth: name.bytes().filter(|b| *b == b'/').count(),
+            name,
             text: template.data.shared_text()?,
             dot: dot.clone(),
             base_path: base_path.clone(),
@@ -277,8 +290,7 @@ fn collect_templates(
 /// Helm's template order: deeper paths first, then reverse lexical order (so that a
 /// parent's `define` parsed later wins over a subchart's).
 fn sort_templates(sources: &mut [Source]) {
-    let depth = |source: &Source| source.name.bytes().filter(|b| *b == b'/').count();
-    sources.sort_by(|a, b| depth(b).cmp(&depth(a)).then_with(|| b.name.cmp(&a.name)));
+    sources.sort_by(|a, b| b.depth.cmp(&a.depth).then_with(|| b.name.cmp(&a.name)));
 }
 
 fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
@@ -356,6 +368,7 @@ mod tests {
         .iter()
         .map(|name| Source {
             name: name.to_string(),
+            depth: name.bytes().filter(|b| *b == b'/').count(),
             text: Arc::from(""),
             dot: MapRef::default(),
             base_path: Value::Nil,

@@ -81,6 +81,14 @@ impl MapRef {
         }
     }
 
+    /// The map itself, to change in place, when this is the only handle to it.
+    pub fn get_mut(&mut self) -> Option<&mut Map> {
+        Arc::get_mut(&mut self.0).map(|lock| {
+            lock.get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        })
+    }
+
     /// A copy of the entries (a snapshot: later changes to the map do not show in it).
     pub fn to_map(&self) -> Map {
         self.read().clone()

@@ -6,6 +6,8 @@
 //! `pkg/chart/v2/util/dependencies.go` step by step, so that corner cases come out as
 //! Helm's do.
 
+use std::sync::Arc;
+
 use crate::chart::Chart;
 use crate::error::ChartError;
 use crate::semver::is_compatible_range;
@@ -28,10 +30,50 @@ pub fn deep_copy_map(map: &Map) -> Map {
     map.iter().map(|(k, v)| (k.clone(), deep_copy(v))).collect()
 }
 
+/// [`deep_copy`] of a value the caller gives up: its maps and lists that nothing else
+/// holds are taken as they are, only shared ones are copied. The result shares no map
+/// or list with anything, as a copy would not.
+pub fn deep_take(value: Value) -> Value {
+    match value {
+        Value::Map(mut map) => match map.get_mut() {
+            Some(entries) => {
+                take_entries(entries);
+                Value::Map(map)
+            }
+            None => deep_copy(&Value::Map(map)),
+        },
+        Value::List(mut items) => match Arc::get_mut(&mut items) {
+            Some(list) => {
+                for item in list.iter_mut() {
+                    *item = deep_take(std::mem::take(item));
+                }
+                Value::List(items)
+            }
+            None => deep_copy(&Value::List(items)),
+        },
+        other => other,
+    }
+}
+
+/// [`deep_take`] of every entry of `map`, in place.
+fn take_entries(map: &mut Map) {
+    for value in map.values_mut() {
+        *value = deep_take(std::mem::take(value));
+    }
+}
+
 /// Helm's `CoalesceValues`: the chart's defaults (and its subcharts') under `values`,
 /// with `null` in `values` deleting a default.
 pub fn coalesce_values(chart: &Chart, values: &Map) -> Result<Map, ChartError> {
-    let dest = MapRef::new(deep_copy_map(values));
+    coalesce_values_owned(&mut chart.clone(), values.clone())
+}
+
+/// [`coalesce_values`] of values and chart defaults the caller gives up: `chart`'s
+/// values (its subcharts' included) are moved into the result, leaving them empty,
+/// and maps that nothing else holds are taken instead of copied.
+pub fn coalesce_values_owned(chart: &mut Chart, mut values: Map) -> Result<Map, ChartError> {
+    take_entries(&mut values);
+    let dest = MapRef::new(values);
     coalesce(chart, &dest, false)?;
     Ok(dest.into_inner())
 }
@@ -39,17 +81,18 @@ pub fn coalesce_values(chart: &Chart, values: &Map) -> Result<Map, ChartError> {
 /// Helm's `MergeValues`: as [`coalesce_values`] but `null`s are kept.
 pub fn merge_values(chart: &Chart, values: &Map) -> Result<Map, ChartError> {
     let dest = MapRef::new(deep_copy_map(values));
-    coalesce(chart, &dest, true)?;
+    coalesce(&mut chart.clone(), &dest, true)?;
     Ok(dest.into_inner())
 }
 
-fn coalesce(chart: &Chart, dest: &MapRef, merge: bool) -> Result<(), ChartError> {
+/// Coalesces `chart`'s values (taken out of it) and its subcharts' into `dest`.
+fn coalesce(chart: &mut Chart, dest: &MapRef, merge: bool) -> Result<(), ChartError> {
     coalesce_chart_values(chart, dest, merge);
     coalesce_deps(chart, dest, merge)
 }
 
-fn coalesce_deps(chart: &Chart, dest: &MapRef, merge: bool) -> Result<(), ChartError> {
-    for sub in &chart.dependencies {
+fn coalesce_deps(chart: &mut Chart, dest: &MapRef, merge: bool) -> Result<(), ChartError> {
+    for sub in &mut chart.dependencies {
         let name = sub.name().to_string();
         let dv = match dest.get(&name) {
             None => {
@@ -118,9 +161,11 @@ fn coalesce_globals(dest: &MapRef, src: &MapRef) {
     dest.write().insert(GLOBAL_KEY.to_string(), Value::Map(dg));
 }
 
-/// Helm's `coalesceValues`: the chart's own defaults under `v`.
-fn coalesce_chart_values(chart: &Chart, v: &MapRef, merge: bool) {
-    for (key, val) in deep_copy_map(&chart.values) {
+/// Helm's `coalesceValues`: the chart's own defaults (taken out of it) under `v`.
+fn coalesce_chart_values(chart: &mut Chart, v: &MapRef, merge: bool) {
+    let defaults = std::mem::take(&mut chart.values);
+    for (key, val) in defaults {
+        let val = deep_take(val);
         match v.get(&key) {
             Some(Value::Nil) if !merge => {
                 v.write().remove(&key);
@@ -454,6 +499,39 @@ mod tests {
         assert_eq!(
             format!("{:?}", Value::map(out)),
             r#"{"b": {"p": 1f, "q": 3f}, "c": [2f]}"#
+        );
+    }
+
+    #[test]
+    fn coalescing_leaves_the_callers_chart_and_values_as_they_were() {
+        let c = chart("b: {p: 1, q: 2}\n");
+        let user = map("b: {q: 3}\n");
+        let before = (format!("{:?}", c.values), format!("{:?}", user));
+        let out = MapRef::new(coalesce_values(&c, &user).unwrap());
+        if let Some(Value::Map(b)) = out.get("b") {
+            b.write().insert("p".into(), Value::Int(9));
+        }
+        assert_eq!((format!("{:?}", c.values), format!("{:?}", user)), before);
+    }
+
+    #[test]
+    fn deep_take_moves_what_it_alone_holds_and_copies_what_is_shared() {
+        let shared = MapRef::new(map("x: 1"));
+        let mut outer = Map::new();
+        outer.insert("alone".into(), Value::map(map("z: 2")));
+        outer.insert("shared".into(), Value::Map(shared.clone()));
+        let Value::Map(taken) = deep_take(Value::map(outer)) else {
+            panic!("a map stays a map");
+        };
+        let Some(Value::Map(copy)) = taken.get("shared") else {
+            panic!("the shared map is still there");
+        };
+        assert!(!copy.ptr_eq(&shared));
+        copy.write().insert("x".into(), Value::Int(5));
+        assert_eq!(format!("{:?}", Value::Map(shared)), r#"{"x": 1f}"#);
+        assert_eq!(
+            format!("{:?}", Value::Map(taken)),
+            r#"{"alone": {"z": 2f}, "shared": {"x": 5}}"#
         );
     }
 
