@@ -1,17 +1,21 @@
 //! A quick reader for the plain block YAML that values files are mostly made of:
 //! block mappings and sequences, one-line plain and quoted scalars, literal block
-//! scalars (`|`, `|-`, `|+`), `[]`, `{}` and comments.
+//! scalars (`|`, `|-`, `|+`), one-line flow collections, anchored scalars and comments.
 //!
-//! It gives the same nodes as the full reader (yaml-rust2 and the builder in
-//! [`super::parse`]) or declines: anything else (anchors, tags, flow collections,
-//! folded or multi-line scalars, escapes, tabs, several documents, odd indentation,
-//! anything that might be an error) sends the whole text to the full reader, so that
-//! meanings and error messages stay the full reader's. It is line based: one pass,
-//! no token queue, scalars sliced out of the text.
+//! It gives the same value as the full reader (yaml-rust2, the builder and the
+//! resolution in [`super::parse`]) or declines: anything else (anchored collections,
+//! tags, merge keys, folded or multi-line scalars, unknown escapes, tabs, several
+//! documents, odd indentation, anything that might be an error, a scalar or key that
+//! does not convert to JSON) sends the whole text to the full reader, so that meanings
+//! and error messages stay the full reader's. It is line based: one pass, no token
+//! queue, no node tree: values are built as the lines are read, each map from its
+//! entries at once (a sorted bulk build, the last of duplicate keys winning as with
+//! inserts), scalars resolved straight from slices of the text.
 
 use std::borrow::Cow;
 
-use super::parse::Node;
+use super::parse::{plain_key, plain_value};
+use crate::value::{Map, Value};
 
 /// One line of the text: its indentation (spaces) and the rest, without the break.
 #[derive(Clone, Copy)]
@@ -27,13 +31,13 @@ impl Line<'_> {
     }
 }
 
-/// The first document of `text` as nodes (`Some(None)` for no document), or `None`
-/// when the text is not of the kind this reader takes.
-pub(super) fn parse(text: &str) -> Option<Option<Node<'_>>> {
+/// The first document of `text` as a value (`Nil` for no document), or `None` when
+/// the text is not of the kind this reader takes.
+pub(super) fn parse(text: &str) -> Option<Value> {
     let bytes = text.as_bytes();
     if !text.ends_with('\n')
         || has_control_bytes(bytes)
-        || (!text.is_ascii() && text.contains(['\u{85}', '\u{2028}', '\u{2029}', '\u{feff}']))
+        || (!text.is_ascii() && has_special_breaks(bytes))
     {
         return None;
     }
@@ -53,7 +57,7 @@ pub(super) fn parse(text: &str) -> Option<Option<Node<'_>>> {
         anchors: Vec::new(),
     };
     let Some(first) = reader.peek() else {
-        return Some(None);
+        return Some(Value::Nil);
     };
     if first.indent != 0 {
         return None;
@@ -67,11 +71,22 @@ pub(super) fn parse(text: &str) -> Option<Option<Node<'_>>> {
             return None;
         }
     }
-    let node = reader.node_at(0)?;
+    let value = reader.node_at(0)?;
     if reader.peek().is_some() {
         return None;
     }
-    Some(Some(node))
+    Some(value)
+}
+
+/// Whether UTF-8 `bytes` hold a character YAML treats as a line break or a byte order
+/// mark (U+0085, U+2028, U+2029, U+FEFF), found through their lead bytes.
+fn has_special_breaks(bytes: &[u8]) -> bool {
+    memchr::memchr3_iter(0xc2, 0xe2, 0xef, bytes).any(|i| {
+        matches!(
+            bytes[i..],
+            [0xc2, 0x85, ..] | [0xe2, 0x80, 0xa8 | 0xa9, ..] | [0xef, 0xbb, 0xbf, ..]
+        )
+    })
 }
 
 /// Whether `bytes` hold a control character other than a line feed (tabs, carriage
@@ -85,12 +100,13 @@ fn has_control_bytes(bytes: &[u8]) -> bool {
     })
 }
 
+/// The lines of a text and how far they have been read.
 struct Reader<'t> {
     lines: Vec<Line<'t>>,
     /// The next line to read.
     at: usize,
     /// Anchored scalars so far (`&name value`), the latest last.
-    anchors: Vec<(&'t str, Node<'t>)>,
+    anchors: Vec<(&'t str, Value)>,
 }
 
 impl<'t> Reader<'t> {
@@ -106,18 +122,17 @@ impl<'t> Reader<'t> {
     }
 
     /// The collection that starts at the next line, indented by `indent`.
-    fn node_at(&mut self, indent: usize) -> Option<Node<'t>> {
+    fn node_at(&mut self, indent: usize) -> Option<Value> {
         let line = self.peek()?;
         if is_sequence_entry(line.text) {
             self.sequence(indent)
-        } else if split_entry(line.text).is_some() {
-            self.mapping(indent)
         } else {
-            None
+            self.mapping(indent)
         }
     }
 
-    fn mapping(&mut self, indent: usize) -> Option<Node<'t>> {
+    /// A block mapping indented by `indent`, built from its entries at once.
+    fn mapping(&mut self, indent: usize) -> Option<Value> {
         let mut entries = Vec::new();
         while let Some(line) = self.peek() {
             if line.indent < indent {
@@ -131,10 +146,11 @@ impl<'t> Reader<'t> {
             let value = self.value(indent, rest, true)?;
             entries.push((key, value));
         }
-        Some(Node::Map(entries))
+        Some(Value::map(Map::from_iter(entries)))
     }
 
-    fn sequence(&mut self, indent: usize) -> Option<Node<'t>> {
+    /// A block sequence indented by `indent`.
+    fn sequence(&mut self, indent: usize) -> Option<Value> {
         let mut items = Vec::new();
         while let Some(line) = self.peek() {
             if line.indent < indent {
@@ -148,7 +164,7 @@ impl<'t> Reader<'t> {
             }
             let after_dash = &line.text[1..];
             let rest = after_dash.trim_start_matches(' ');
-            if is_sequence_entry(rest) || split_entry(rest).is_some() {
+            if is_sequence_entry(rest) || raw_entry(rest).is_some() {
                 // A collection starting on the entry's line: read it as if its first
                 // line began at the column where it stands.
                 let column = indent + 1 + (after_dash.len() - rest.len());
@@ -162,53 +178,25 @@ impl<'t> Reader<'t> {
             self.at += 1;
             items.push(self.value(indent, rest, false)?);
         }
-        Some(Node::Seq(items))
+        Some(Value::list(items))
     }
 
     /// The value after `key:` or `-` (`rest` is what follows on the line) in a
     /// collection indented by `indent`. A block sequence may sit at the key's own
     /// indentation (`compact`).
-    fn value(&mut self, indent: usize, rest: &'t str, compact: bool) -> Option<Node<'t>> {
+    fn value(&mut self, indent: usize, rest: &'t str, compact: bool) -> Option<Value> {
         if is_empty_or_comment(rest) {
-            return match self.peek() {
-                Some(next) if next.indent > indent && next.text.starts_with(['[', '{']) => {
-                    let (node, after) = flow(next.text)?;
-                    if !is_blank_or_comment(after) {
-                        return None;
-                    }
-                    self.at += 1;
-                    match self.peek() {
-                        Some(after) if after.indent > indent => None,
-                        _ => Some(node),
-                    }
-                }
-                Some(next) if next.indent > indent => self.node_at(next.indent),
-                Some(next) if next.indent == indent && compact && is_sequence_entry(next.text) => {
-                    self.sequence(indent)
-                }
-                _ => Some(scalar("~", true)),
-            };
+            return self.value_below(indent, compact);
         }
-        let node = match rest.as_bytes()[0] {
-            b'&' => {
-                // An anchored one-line scalar (an anchored collection is left to the
-                // full reader).
-                let (name, value) = anchor_name(rest)?;
-                let value = value.trim_start_matches(' ');
-                if is_empty_or_comment(value) || value.starts_with(['&', '*', '|', '[', '{']) {
-                    return None;
-                }
-                let node = self.value(indent, value, compact)?;
-                self.anchors.push((name, node.clone()));
-                return Some(node);
-            }
+        let value = match rest.as_bytes()[0] {
+            b'&' => return self.anchored(indent, rest, compact),
             b'*' => {
                 let (name, after) = anchor_name(rest)?;
                 if !is_blank_or_comment(after) {
                     return None;
                 }
-                let (_, node) = self.anchors.iter().rev().find(|(n, _)| *n == name)?;
-                node.clone()
+                let (_, value) = self.anchors.iter().rev().find(|(n, _)| *n == name)?;
+                value.clone()
             }
             b'|' => self.literal(indent, rest)?,
             b'"' | b'\'' => {
@@ -216,27 +204,63 @@ impl<'t> Reader<'t> {
                 if !is_blank_or_comment(after) {
                     return None;
                 }
-                scalar(text, false)
+                Value::string(text)
             }
             b'[' | b'{' => {
-                let (node, after) = flow(rest)?;
+                let (value, after) = flow(rest)?;
                 if !is_blank_or_comment(after) {
                     return None;
                 }
-                node
+                value
             }
-            _ => scalar(plain(rest)?, true),
+            _ => plain_value(plain(rest)?)?,
         };
         // A more indented line after a scalar would continue it or be an error.
         match self.peek() {
             Some(next) if next.indent > indent => None,
-            _ => Some(node),
+            _ => Some(value),
         }
+    }
+
+    /// The value of a `key:` or `-` with nothing after it on its line: what the next
+    /// lines hold, or null.
+    fn value_below(&mut self, indent: usize, compact: bool) -> Option<Value> {
+        match self.peek() {
+            Some(next) if next.indent > indent && next.text.starts_with(['[', '{']) => {
+                let (value, after) = flow(next.text)?;
+                if !is_blank_or_comment(after) {
+                    return None;
+                }
+                self.at += 1;
+                match self.peek() {
+                    Some(after) if after.indent > indent => None,
+                    _ => Some(value),
+                }
+            }
+            Some(next) if next.indent > indent => self.node_at(next.indent),
+            Some(next) if next.indent == indent && compact && is_sequence_entry(next.text) => {
+                self.sequence(indent)
+            }
+            _ => Some(Value::Nil),
+        }
+    }
+
+    /// An anchored one-line scalar (`&name value`, `rest` from the `&`), remembered for
+    /// later aliases (an anchored collection is left to the full reader).
+    fn anchored(&mut self, indent: usize, rest: &'t str, compact: bool) -> Option<Value> {
+        let (name, value) = anchor_name(rest)?;
+        let value = value.trim_start_matches(' ');
+        if is_empty_or_comment(value) || value.starts_with(['&', '*', '|', '[', '{']) {
+            return None;
+        }
+        let value = self.value(indent, value, compact)?;
+        self.anchors.push((name, value.clone()));
+        Some(value)
     }
 
     /// A literal block scalar (`|`, `|-`, `|+`, an optional comment after) whose
     /// content follows, more indented than the collection (`indent`).
-    fn literal(&mut self, indent: usize, header: &str) -> Option<Node<'t>> {
+    fn literal(&mut self, indent: usize, header: &str) -> Option<Value> {
         let mut rest = &header[1..];
         let chomp = match rest.as_bytes().first() {
             Some(b'-') => b'-',
@@ -249,31 +273,24 @@ impl<'t> Reader<'t> {
         if !is_blank_or_comment(rest) {
             return None;
         }
-        // Content lines (`None` for empty ones) and the content indentation.
-        let mut content: Vec<Option<String>> = Vec::new();
-        let mut content_indent: Option<usize> = None;
+        let mut text = Literal::default();
         let mut leading_spaces = 0;
         while let Some(line) = self.lines.get(self.at) {
             if line.text.is_empty() {
-                match content_indent {
-                    Some(m) if line.indent > m => {
-                        content.push(Some(" ".repeat(line.indent - m)));
-                    }
-                    Some(_) => content.push(None),
+                match text.indent {
+                    Some(m) if line.indent > m => text.push(line.indent - m, ""),
+                    Some(_) => text.lines += 1,
                     None => {
                         leading_spaces = leading_spaces.max(line.indent);
-                        content.push(None);
+                        text.lines += 1;
                     }
                 }
                 self.at += 1;
                 continue;
             }
-            let m = match content_indent {
+            let m = match text.indent {
                 Some(m) => m,
-                None if line.indent > indent => {
-                    content_indent = Some(line.indent);
-                    line.indent
-                }
+                None if line.indent > indent => *text.indent.insert(line.indent),
                 None => break,
             };
             if line.indent < m {
@@ -282,49 +299,64 @@ impl<'t> Reader<'t> {
                 }
                 break;
             }
-            let mut text = " ".repeat(line.indent - m);
-            text.push_str(line.text);
-            content.push(Some(text));
+            text.push(line.indent - m, line.text);
             self.at += 1;
         }
-        let Some(m) = content_indent else {
+        let Some(m) = text.indent else {
             // No content: empty, unless kept (`|+` keeps its line breaks: left to the
             // full reader, as are blank lines with spaces).
             if chomp == b'+' || leading_spaces > 0 {
                 return None;
             }
-            return Some(scalar("", false));
+            return Some(Value::string(""));
         };
         if leading_spaces > m {
             return None;
         }
-        let last = content.iter().rposition(Option::is_some)?;
-        let mut text = String::new();
-        for (i, line) in content[..=last].iter().enumerate() {
-            if i > 0 {
-                text.push('\n');
-            }
-            text.push_str(line.as_deref().unwrap_or_default());
-        }
-        match chomp {
-            b'-' => {}
-            b'+' => {
-                text.push('\n');
-                for _ in last + 1..content.len() {
-                    text.push('\n');
-                }
-            }
-            _ => text.push('\n'),
-        }
-        Some(scalar(text, false))
+        Some(Value::string(text.finish(chomp)?))
     }
 }
 
-fn scalar<'t>(text: impl Into<Cow<'t, str>>, plain: bool) -> Node<'t> {
-    Node::Scalar {
-        text: text.into(),
-        plain,
-        tag: None,
+/// A literal block scalar's value as its lines are read.
+#[derive(Default)]
+struct Literal {
+    /// The content so far, up to the last line with content.
+    text: String,
+    /// The content indentation, once a line with content has set it.
+    indent: Option<usize>,
+    /// The lines read so far, empty ones included.
+    lines: usize,
+    /// How many lines had been read when the last one with content came.
+    content_lines: Option<usize>,
+}
+
+impl Literal {
+    /// Adds a content line: `spaces` beyond the content indentation, then `line`.
+    /// Empty lines since the last content line become line breaks.
+    fn push(&mut self, spaces: usize, line: &str) {
+        let breaks = match self.content_lines {
+            Some(before) => self.lines - before + 1,
+            None => self.lines,
+        };
+        self.text.extend(std::iter::repeat_n('\n', breaks));
+        self.text.extend(std::iter::repeat_n(' ', spaces));
+        self.text.push_str(line);
+        self.lines += 1;
+        self.content_lines = Some(self.lines);
+    }
+
+    /// The value with chomping applied (`-` strips the final line break, `+` keeps
+    /// the trailing empty lines), or `None` without a content line.
+    fn finish(mut self, chomp: u8) -> Option<String> {
+        let content_lines = self.content_lines?;
+        match chomp {
+            b'-' => {}
+            b'+' => self
+                .text
+                .extend(std::iter::repeat_n('\n', self.lines - content_lines + 1)),
+            _ => self.text.push('\n'),
+        }
+        Some(self.text)
     }
 }
 
@@ -350,17 +382,28 @@ fn plain(rest: &str) -> Option<&str> {
     if starts_with_indicator(rest) {
         return None;
     }
-    let end = rest.find(" #").unwrap_or(rest.len());
+    let bytes = rest.as_bytes();
+    let mut end = bytes.len();
+    for i in memchr::memchr2_iter(b':', b'#', bytes) {
+        if bytes[i] == b':' {
+            if bytes.get(i + 1) == Some(&b' ') {
+                return None;
+            }
+        } else if i > 0 && bytes[i - 1] == b' ' {
+            end = i;
+            break;
+        }
+    }
     let value = rest[..end].trim_end_matches(' ');
-    if value.is_empty() || value.contains(": ") || value.ends_with(':') {
+    if value.is_empty() || value.ends_with(':') {
         return None;
     }
     Some(value)
 }
 
 /// A flow collection (`[a, "b"]`, `{k: v}`, nested) that closes on its line, at the
-/// start of `text`: its node and what follows it.
-fn flow(text: &str) -> Option<(Node<'_>, &str)> {
+/// start of `text`: its value and what follows it.
+fn flow(text: &str) -> Option<(Value, &str)> {
     let is_map = text.starts_with('{');
     let close = if is_map { b'}' } else { b']' };
     let mut items = Vec::new();
@@ -370,15 +413,16 @@ fn flow(text: &str) -> Option<(Node<'_>, &str)> {
         rest = &rest[1..];
     } else {
         loop {
-            let (node, after) = flow_item(rest)?;
-            rest = after.trim_start_matches(' ');
             if is_map {
-                let after = rest.strip_prefix(": ")?;
+                let (key, after) = flow_key(rest)?;
+                let after = after.trim_start_matches(' ').strip_prefix(": ")?;
                 let (value, after) = flow_item(after.trim_start_matches(' '))?;
-                entries.push((node, value));
+                entries.push((key, value));
                 rest = after.trim_start_matches(' ');
             } else {
-                items.push(node);
+                let (item, after) = flow_item(rest)?;
+                items.push(item);
+                rest = after.trim_start_matches(' ');
             }
             match rest.as_bytes().first()? {
                 b',' => {
@@ -395,38 +439,61 @@ fn flow(text: &str) -> Option<(Node<'_>, &str)> {
             }
         }
     }
-    let node = if is_map {
-        Node::Map(entries)
+    let value = if is_map {
+        Value::map(Map::from_iter(entries))
     } else {
-        Node::Seq(items)
+        Value::list(items)
     };
-    Some((node, rest))
+    Some((value, rest))
 }
 
 /// One item of a flow collection: a nested collection, a quoted scalar, or a plain
-/// scalar up to the next `,`, bracket or `:` (a plain scalar holding `:` or `#` is
-/// left to the full reader).
-fn flow_item(text: &str) -> Option<(Node<'_>, &str)> {
-    let first = *text.as_bytes().first()?;
-    match first {
+/// scalar (see [`flow_plain`]).
+fn flow_item(text: &str) -> Option<(Value, &str)> {
+    match *text.as_bytes().first()? {
         b'[' | b'{' => flow(text),
         b'"' | b'\'' => {
             let (value, after) = quoted(text)?;
-            Some((scalar(value, false), after))
+            Some((Value::string(value), after))
         }
-        _ if starts_with_indicator(text) => None,
         _ => {
-            let end = text.find([',', '[', ']', '{', '}', ':', '#'])?;
-            if text.as_bytes()[end] == b'#' {
-                return None;
-            }
-            let value = text[..end].trim_end_matches(' ');
-            if value.is_empty() {
-                return None;
-            }
-            Some((scalar(value, true), &text[end..]))
+            let (value, after) = flow_plain(text)?;
+            Some((plain_value(value)?, after))
         }
     }
+}
+
+/// The key of a flow mapping entry as a JSON key: a quoted or plain scalar (a
+/// collection as a key is left to the full reader).
+fn flow_key(text: &str) -> Option<(String, &str)> {
+    match *text.as_bytes().first()? {
+        b'"' | b'\'' => {
+            let (key, after) = quoted(text)?;
+            Some((key.into_owned(), after))
+        }
+        _ => {
+            let (key, after) = flow_plain(text)?;
+            Some((plain_key(key)?, after))
+        }
+    }
+}
+
+/// A plain scalar in a flow collection, up to the next `,`, bracket or `:`, and what
+/// follows it (one holding `#`, or starting with an indicator, is left to the full
+/// reader).
+fn flow_plain(text: &str) -> Option<(&str, &str)> {
+    if starts_with_indicator(text) {
+        return None;
+    }
+    let end = text.find([',', '[', ']', '{', '}', ':', '#'])?;
+    if text.as_bytes()[end] == b'#' {
+        return None;
+    }
+    let value = text[..end].trim_end_matches(' ');
+    if value.is_empty() {
+        return None;
+    }
+    Some((value, &text[end..]))
 }
 
 /// Whether `text` starts with a YAML indicator, which a plain scalar may not (`-`
@@ -470,28 +537,33 @@ fn anchor_name(text: &str) -> Option<(&str, &str)> {
     Some((&rest[..end], &rest[end..]))
 }
 
-/// A one-line quoted scalar at the start of `text`: its value and what follows it.
-/// Double-quoted scalars with escapes are left to the full reader.
-fn quoted(text: &str) -> Option<(String, &str)> {
+/// A one-line quoted scalar at the start of `text`: its value (a slice of the text
+/// when it has no escapes or doubled quotes) and what follows it.
+fn quoted(text: &str) -> Option<(Cow<'_, str>, &str)> {
     let quote = text.as_bytes()[0];
     let body = &text[1..];
     if quote == b'"' {
-        let close = body.find(['"', '\\'])?;
+        let close = memchr::memchr2(b'"', b'\\', body.as_bytes())?;
         if body.as_bytes()[close] == b'"' {
-            return Some((body[..close].to_string(), &body[close + 1..]));
+            return Some((Cow::Borrowed(&body[..close]), &body[close + 1..]));
         }
-        return unescape(body);
+        let (value, after) = unescape(body)?;
+        return Some((Cow::Owned(value), after));
+    }
+    let close = memchr::memchr(b'\'', body.as_bytes())?;
+    if body.as_bytes().get(close + 1) != Some(&b'\'') {
+        return Some((Cow::Borrowed(&body[..close]), &body[close + 1..]));
     }
     let mut value = String::new();
     let mut rest = body;
     loop {
-        let close = rest.find('\'')?;
+        let close = memchr::memchr(b'\'', rest.as_bytes())?;
         value.push_str(&rest[..close]);
         if rest[close + 1..].starts_with('\'') {
             value.push('\'');
             rest = &rest[close + 2..];
         } else {
-            return Some((value, &rest[close + 1..]));
+            return Some((Cow::Owned(value), &rest[close + 1..]));
         }
     }
 }
@@ -554,20 +626,41 @@ fn unescape(body: &str) -> Option<(String, &str)> {
     None
 }
 
-/// A mapping entry `key: rest` (or `key:`): the key's node and the text after the
-/// colon and its spaces. `None` when the line is not a simple one-line key.
-fn split_entry(text: &str) -> Option<(Node<'_>, &str)> {
+/// A mapping entry `key: rest` (or `key:`): the key as a JSON key and the text after
+/// the colon and its spaces. `None` when the line is not a simple one-line key or the
+/// key does not convert to a JSON key.
+fn split_entry(text: &str) -> Option<(String, &str)> {
+    let (key, rest) = raw_entry(text)?;
+    let key = match key {
+        RawKey::Plain(key) => plain_key(key)?,
+        RawKey::Quoted(key) => key.into_owned(),
+    };
+    Some((key, rest))
+}
+
+/// A mapping entry's key as written.
+enum RawKey<'t> {
+    /// A plain scalar, to be resolved.
+    Plain(&'t str),
+    /// A quoted scalar's value.
+    Quoted(Cow<'t, str>),
+}
+
+/// A mapping entry `key: rest` (or `key:`) split at its colon: the key and the text
+/// after the colon and its spaces. `None` when the line is not a simple one-line key
+/// (or its key is null or a merge key).
+fn raw_entry(text: &str) -> Option<(RawKey<'_>, &str)> {
     let (key, after) = match text.as_bytes().first()? {
         b'"' | b'\'' => {
             let (value, after) = quoted(text)?;
-            (scalar(value, false), after)
+            (RawKey::Quoted(value), after)
         }
         b'-' | b'?' | b':' | b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'&' | b'*' | b'!'
         | b'|' | b'>' | b'%' | b'@' | b'`' => return None,
         _ => {
             let bytes = text.as_bytes();
-            let colon = (0..bytes.len())
-                .find(|&i| bytes[i] == b':' && (i + 1 == bytes.len() || bytes[i + 1] == b' '))?;
+            let colon = memchr::memchr_iter(b':', bytes)
+                .find(|&i| i + 1 == bytes.len() || bytes[i + 1] == b' ')?;
             let key = text[..colon].trim_end_matches(' ');
             if (key.as_bytes().contains(&b'#') && key.contains(" #"))
                 || key.len() > 1000
@@ -575,7 +668,7 @@ fn split_entry(text: &str) -> Option<(Node<'_>, &str)> {
             {
                 return None;
             }
-            (scalar(key, true), &text[colon..])
+            (RawKey::Plain(key), &text[colon..])
         }
     };
     let rest = after.strip_prefix(':')?;

@@ -53,8 +53,7 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
     // Most values files are plain block YAML, which a quick reader takes; the rest
     // (and every error) is yaml-rust2's.
     match super::block::parse(text) {
-        Some(Some(node)) => to_value(node),
-        Some(None) => Ok(Value::Nil),
+        Some(value) => Ok(value),
         None => parse_full(text),
     }
 }
@@ -158,28 +157,30 @@ fn syntax_error(error: &ScanError, text: &str) -> YamlError {
     YamlError::Syntax { line, message }
 }
 
-/// A YAML node as the parser saw it, before go-yaml's scalar resolution.
-/// Scalars borrow the text where the quick reader can slice them out of it.
+/// A YAML node as yaml-rust2 reported it, before go-yaml's scalar resolution.
 #[derive(Debug, Clone)]
-pub(super) enum Node<'t> {
+enum Node {
+    /// A scalar: its text, whether it was plain (unquoted) and its tag.
     Scalar {
-        text: Cow<'t, str>,
+        text: String,
         plain: bool,
         tag: Option<String>,
     },
-    Seq(Vec<Node<'t>>),
-    Map(Vec<(Node<'t>, Node<'t>)>),
+    /// A sequence's items.
+    Seq(Vec<Node>),
+    /// A mapping's entries in document order.
+    Map(Vec<(Node, Node)>),
 }
 
 #[derive(Default)]
 struct Builder<'t> {
     /// The source, to read block scalar headers yaml-rust2 does not report.
     source: &'t str,
-    stack: Vec<(Node<'static>, usize)>,
+    stack: Vec<(Node, usize)>,
     /// Map keys waiting for their value, one slot per open mapping.
-    keys: Vec<Option<Node<'static>>>,
-    anchors: HashMap<usize, Node<'static>>,
-    root: Option<Node<'static>>,
+    keys: Vec<Option<Node>>,
+    anchors: HashMap<usize, Node>,
+    root: Option<Node>,
     done: bool,
     error: Option<YamlError>,
 }
@@ -195,14 +196,14 @@ fn tag_name(tag: Option<Tag>) -> Option<String> {
 }
 
 impl Builder<'_> {
-    fn push_node(&mut self, node: Node<'static>, anchor: usize) {
+    fn push_node(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
             self.anchors.insert(anchor, node.clone());
         }
         self.insert(node);
     }
 
-    fn insert(&mut self, node: Node<'static>) {
+    fn insert(&mut self, node: Node) {
         match self.stack.last_mut() {
             None => {
                 if self.root.is_none() {
@@ -264,7 +265,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     text.clear();
                 }
                 let node = Node::Scalar {
-                    text: Cow::Owned(text),
+                    text,
                     plain,
                     tag: tag_name(tag),
                 };
@@ -308,9 +309,11 @@ enum Scalar<'t> {
     Merge,
 }
 
-fn to_value(node: Node<'_>) -> Result<Value, YamlError> {
+fn to_value(node: Node) -> Result<Value, YamlError> {
     match node {
-        Node::Scalar { text, plain, tag } => scalar_value(resolve(text, plain, tag.as_deref())?),
+        Node::Scalar { text, plain, tag } => {
+            scalar_value(resolve(Cow::Owned(text), plain, tag.as_deref())?)
+        }
         Node::Seq(items) => Ok(Value::list(
             items.into_iter().map(to_value).collect::<Result<_, _>>()?,
         )),
@@ -322,16 +325,18 @@ fn to_value(node: Node<'_>) -> Result<Value, YamlError> {
     }
 }
 
-fn fill_map(map: &mut Map, entries: Vec<(Node<'_>, Node<'_>)>) -> Result<(), YamlError> {
+fn fill_map(map: &mut Map, entries: Vec<(Node, Node)>) -> Result<(), YamlError> {
     for (key, value) in entries {
         let key = match key {
-            Node::Scalar { text, plain, tag } => match resolve(text, plain, tag.as_deref())? {
-                Scalar::Merge => {
-                    merge_into(map, value)?;
-                    continue;
+            Node::Scalar { text, plain, tag } => {
+                match resolve(Cow::Owned(text), plain, tag.as_deref())? {
+                    Scalar::Merge => {
+                        merge_into(map, value)?;
+                        continue;
+                    }
+                    scalar => key_string(scalar, &value)?,
                 }
-                scalar => key_string(scalar, &value)?,
-            },
+            }
             _ => {
                 return Err(YamlError::Syntax {
                     line: None,
@@ -345,7 +350,7 @@ fn fill_map(map: &mut Map, entries: Vec<(Node<'_>, Node<'_>)>) -> Result<(), Yam
 }
 
 /// `<<: *base` (or a list of them) copies the referenced mappings' entries in place.
-fn merge_into(map: &mut Map, value: Node<'_>) -> Result<(), YamlError> {
+fn merge_into(map: &mut Map, value: Node) -> Result<(), YamlError> {
     match value {
         Node::Map(entries) => fill_map(map, entries),
         Node::Seq(items) => {
@@ -369,7 +374,7 @@ fn merge_error() -> YamlError {
 }
 
 /// A resolved scalar key as the JSON object key sigs.k8s.io/yaml makes of it.
-fn key_string(key: Scalar<'_>, value: &Node<'_>) -> Result<String, YamlError> {
+fn key_string(key: Scalar<'_>, value: &Node) -> Result<String, YamlError> {
     match key {
         Scalar::Str(s) => Ok(s.into_owned()),
         Scalar::Bool(b) => Ok(b.to_string()),
@@ -387,7 +392,7 @@ fn key_string(key: Scalar<'_>, value: &Node<'_>) -> Result<String, YamlError> {
     }
 }
 
-fn go_quote_value(value: &Node<'_>) -> String {
+fn go_quote_value(value: &Node) -> String {
     match value {
         Node::Scalar { text, .. } => format!("{text:?}"),
         _ => "<collection>".to_string(),
@@ -454,6 +459,29 @@ fn scalar_value(scalar: Scalar<'_>) -> Result<Value, YamlError> {
         Scalar::Str(s) => Value::string(s),
         Scalar::Merge => Value::string("<<"),
     })
+}
+
+/// A plain scalar as the value it becomes through go-yaml and JSON (what [`to_value`]
+/// makes of it), `None` when that is an error (`.inf`, `.nan`: left to the full
+/// reader, which reports it).
+pub(super) fn plain_value(text: &str) -> Option<Value> {
+    match resolve_plain(text) {
+        None => Some(Value::string(text)),
+        Some(scalar) => scalar_value(scalar).ok(),
+    }
+}
+
+/// A plain scalar key as the JSON key it becomes (what [`fill_map`] makes of it),
+/// `None` for a null or uint64 key (errors) and the merge key `<<` (left to the full
+/// reader).
+pub(super) fn plain_key(text: &str) -> Option<String> {
+    match resolve_plain(text) {
+        None => Some(text.to_string()),
+        Some(Scalar::Bool(b)) => Some(b.to_string()),
+        Some(Scalar::Int(i)) => Some(i.to_string()),
+        Some(Scalar::Float(f)) => Some(float_key(f)),
+        Some(Scalar::Null | Scalar::Uint(_) | Scalar::Merge | Scalar::Str(_)) => None,
+    }
 }
 
 /// go-yaml v2's `resolve`: what a scalar means given its text, style and tag.
@@ -533,6 +561,9 @@ fn decode_binary(text: &str) -> Result<Scalar<'static>, YamlError> {
 
 /// What a plain scalar means, `None` for a string.
 fn resolve_plain(text: &str) -> Option<Scalar<'static>> {
+    if !text.is_empty() && !may_not_be_a_string(text.as_bytes()[0]) {
+        return None;
+    }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Scalar::Null),
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
@@ -557,7 +588,11 @@ fn resolve_plain(text: &str) -> Option<Scalar<'static>> {
             }
         }
         b'+' | b'-' | b'0'..=b'9' => {
-            let plain: String = text.chars().filter(|&c| c != '_').collect();
+            let plain: Cow<'_, str> = if text.contains('_') {
+                Cow::Owned(text.replace('_', ""))
+            } else {
+                Cow::Borrowed(text)
+            };
             if let Some(i) = go_parse_int(&plain) {
                 return Some(Scalar::Int(i));
             }
@@ -585,6 +620,30 @@ fn resolve_plain(text: &str) -> Option<Scalar<'static>> {
         _ => {}
     }
     None
+}
+
+/// Whether a plain scalar starting with `first` may resolve to something other than a
+/// string: null (`~`, `null`), a bool (`yes`, `No`, `on`, `true`, `F`...), a number,
+/// `.inf`/`.nan` or the merge key `<<`. Any other first byte means a string.
+fn may_not_be_a_string(first: u8) -> bool {
+    matches!(
+        first,
+        b'~' | b'n'
+            | b'N'
+            | b'y'
+            | b'Y'
+            | b't'
+            | b'T'
+            | b'f'
+            | b'F'
+            | b'o'
+            | b'O'
+            | b'.'
+            | b'+'
+            | b'-'
+            | b'<'
+            | b'0'..=b'9'
+    )
 }
 
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
@@ -634,15 +693,14 @@ fn go_int_parts(s: &str) -> Option<(bool, u32, &str)> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    let lower = rest.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &rest[2..]),
-        Some("0o") => (8, &rest[2..]),
-        Some("0b") => (2, &rest[2..]),
-        _ if rest.len() > 1 && rest.starts_with('0') => (8, &rest[1..]),
+    let (radix, digits) = match rest.as_bytes() {
+        [b'0', b'x' | b'X', ..] => (16, &rest[2..]),
+        [b'0', b'o' | b'O', ..] => (8, &rest[2..]),
+        [b'0', b'b' | b'B', ..] => (2, &rest[2..]),
+        [b'0', _, ..] => (8, &rest[1..]),
         _ => (10, rest),
     };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+    if digits.is_empty() || !digits.bytes().all(|b| char::from(b).is_digit(radix)) {
         return None;
     }
     Some((negative, radix, digits))
@@ -810,10 +868,7 @@ mod tests {
 
     /// The quick reader's answer and yaml-rust2's, when the quick reader takes `text`.
     fn both(text: &str) -> Option<(String, String)> {
-        let quick = match super::super::block::parse(text)? {
-            Some(node) => to_value(node),
-            None => Ok(Value::Nil),
-        };
+        let quick: Result<Value, YamlError> = Ok(super::super::block::parse(text)?);
         Some((format!("{quick:?}"), format!("{:?}", parse_full(text))))
     }
 
@@ -837,6 +892,16 @@ mod tests {
             "a: &x 1\nb: *x\nc:\n  - *x\n  - &y 'q' # c\nd: *y\na2: &x two\ne: *x\n",
             "a: |\n\n# comment\nb: |-\nc:\n  {}\nd:\n  [1, 2] # c\ne: |\n",
             "a: \"say \\\"hi\\\" \\\\ \\/ \\t\\n \\x41\\u00e9\\U0001F600 \\e\\0\\_\\N\" # c\n",
+            // Maps built at once: unsorted and duplicate keys, the last one winning.
+            "b: 2\na: 1\nb: 3\nc: {z: 1, a: 2, z: 3}\nd:\n  - {y: 1, x: 2}\n",
+            // Plain keys that resolve: JSON keys of bools, ints and floats.
+            "1.5: a\ntrue: b\n0x1F: c\n1_000: d\nyes: e\n+1: f\n1e3: g\n",
+            // Quoted scalars sliced out of the text, or unquoted where they must be.
+            "a: 'it''s' # c\nb: \"plain\"\nc: 'x'\nd: ''\n'k''q': \"v\"\n",
+            // Literal scalars: kept blank lines, lines with spaces, chomping.
+            "a: |\n  x\n\n   \n    y\n\n\nb: |+\n  k\n\n\nc: |-\n  m\n\n  n\n\nd: 1\n",
+            // Text beyond ASCII, `#` and `:` inside plain scalars.
+            "a: é – ü\nb: \"日本\"\nc: x:y\nd: x #c\ne: a#b\nf: ‘q’ # é\n",
         ];
         for text in taken {
             let (quick, full) = both(text).unwrap_or_else(|| panic!("not taken: {text:?}"));
@@ -1124,6 +1189,18 @@ mod tests {
             "a:\n  just a scalar\n",
             "a: \"x\"y\n",
             "a: -\n",
+            // Scalars and keys JSON cannot hold: the full reader reports them.
+            "a: .inf\n",
+            "a: [1, .nan]\n",
+            "18446744073709551615: x\n",
+            "a: {~: 1}\n",
+            "a: {<<: {b: 1}}\n",
+            // YAML's line breaks and byte order mark beyond ASCII.
+            "a: x\u{2028}y\n",
+            "a: x\u{2029}y\n",
+            "a: x\u{85}y\n",
+            "\u{feff}a: 1\n",
+            "a: é\u{feff}\n",
         ];
         for text in declined {
             assert!(both(text).is_none(), "taken: {text:?}");
@@ -1161,6 +1238,87 @@ mod tests {
             }
         }
         assert!(differ.is_empty(), "{}", differ.join("\n"));
+    }
+
+    /// Every plain scalar that is not a string starts with a byte the quick
+    /// resolution looks at; anything else is a string without more checks.
+    #[test]
+    fn only_strings_skip_plain_resolution() {
+        let special = [
+            "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
+            "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off",
+            "OFF", ".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
+            "-.inf", "-.Inf", "-.INF", "<<", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+            ".5", "+1", "-1", "0x1F", "1_0",
+        ];
+        for text in special {
+            assert!(resolve_plain(text).is_some(), "{text:?}");
+            assert!(may_not_be_a_string(text.as_bytes()[0]), "{text:?}");
+        }
+        let strings = [
+            "nginx",
+            "tcp",
+            "1.2.3",
+            "0x",
+            "0xG",
+            "-",
+            "+",
+            ".",
+            "<",
+            "Never",
+            "ClusterIP",
+            "@x",
+            "é",
+            "a b",
+            "1:30",
+            "2001-12-14",
+            "0b12",
+            "_1",
+        ];
+        for text in strings {
+            assert!(resolve_plain(text).is_none(), "{text:?}");
+        }
+    }
+
+    /// What the quick reader makes of plain keys and values: [`fill_map`]'s and
+    /// [`to_value`]'s answers, or `None` where those are errors or merges.
+    #[test]
+    fn plain_keys_and_values_resolve_as_the_full_reader() {
+        let keys: &[(&str, Option<&str>)] = &[
+            ("on", Some("true")),
+            ("Off", Some("false")),
+            ("010", Some("8")),
+            ("1_000", Some("1000")),
+            ("0b101", Some("5")),
+            ("1.5", Some("1.5")),
+            ("1e3", Some("1000")),
+            ("0.1", Some("0.1")),
+            ("a b", Some("a b")),
+            ("oN", Some("oN")),
+            ("~", None),
+            ("", None),
+            ("18446744073709551615", None),
+            ("<<", None),
+        ];
+        for (text, want) in keys {
+            assert_eq!(plain_key(text).as_deref(), *want, "{text:?}");
+        }
+        let values: &[(&str, Option<&str>)] = &[
+            ("1_000", Some("1000f")),
+            ("-0x10", Some("-16f")),
+            ("18446744073709551615", Some("18446744073709552000f")),
+            ("yes", Some("true")),
+            ("null", Some("nil")),
+            ("<<", Some("\"<<\"")),
+            ("x", Some("\"x\"")),
+            (".inf", None),
+            ("-.Inf", None),
+            (".NaN", None),
+        ];
+        for (text, want) in values {
+            let got = plain_value(text).map(|value| format!("{value:?}"));
+            assert_eq!(got.as_deref(), *want, "{text:?}");
+        }
     }
 
     #[test]
