@@ -6,10 +6,15 @@
 //! archive and hands the files to it.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::OsStr;
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+
+use folder::{Folder, Kind, fill};
+
+mod folder;
 
 use crate::error::ChartError;
 use crate::ignore::IgnoreRules;
@@ -237,18 +242,13 @@ impl Chart {
     /// Loads a chart from a folder (honouring `.helmignore`) or a `.tgz` archive.
     pub fn load(path: impl AsRef<Path>) -> Result<Chart, ChartError> {
         let path = path.as_ref();
-        let meta = std::fs::metadata(path).map_err(|source| ChartError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        if meta.is_dir() {
-            Chart::from_files(read_dir_files(path)?)
-        } else {
-            let data = std::fs::read(path).map_err(|source| ChartError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            Chart::from_archive(&data)
+        match Folder::open(path) {
+            Ok(folder) => Chart::from_files(read_folder_files(folder)?),
+            Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => {
+                let data = std::fs::read(path).map_err(io_error(path))?;
+                Chart::from_archive(&data)
+            }
+            Err(error) => Err(io_error(path)(error)),
         }
     }
 
@@ -381,80 +381,112 @@ impl Chart {
 /// Reads a chart folder's files as Helm's `loader.LoadDir` does: `.helmignore` rules,
 /// symlinks followed, BOMs removed, names sorted bytewise at each level.
 pub fn read_dir_files(root: &Path) -> Result<Vec<ChartFile>, ChartError> {
-    let rules = match std::fs::read_to_string(root.join(".helmignore")) {
-        Ok(text) => IgnoreRules::parse(&text).map_err(|message| {
-            ChartError::load(format!(
-                "cannot parse {}: {message}",
-                root.join(".helmignore").display()
-            ))
-        })?,
-        Err(_) => IgnoreRules::defaults(),
-    };
+    read_folder_files(Folder::open(root).map_err(io_error(root))?)
+}
+
+/// [`read_dir_files`] on a folder already open.
+fn read_folder_files(root: Folder) -> Result<Vec<ChartFile>, ChartError> {
+    let mut buffer = Vec::with_capacity(SMALL_FILE as usize + 1);
+    let rules = ignore_rules(&root, &mut buffer)?;
     let mut walk = FolderWalk {
         rules,
         files: Vec::new(),
-        buffer: Vec::with_capacity(SMALL_FILE as usize + 1),
-        ancestors: vec![root.to_path_buf()],
+        buffer,
+        relative: String::new(),
+        ancestors: vec![root.path().to_path_buf()],
     };
-    walk.folder(root, "")?;
+    walk.folder(&root)?;
     Ok(walk.files)
 }
 
-/// One walk over a chart folder: what it keeps, and the folders it is inside of (to
-/// refuse a symbolic link back to one of them).
+/// The rules of the folder's `.helmignore`, or the defaults when it cannot be read as
+/// text (read through `buffer`).
+fn ignore_rules(root: &Folder, buffer: &mut Vec<u8>) -> Result<IgnoreRules, ChartError> {
+    buffer.clear();
+    buffer.reserve(SMALL_FILE as usize + 1);
+    let read = root
+        .open_file(OsStr::new(".helmignore"))
+        .and_then(|mut file| match fill(&file, buffer)? {
+            true => Ok(0),
+            false => file.read_to_end(buffer),
+        });
+    let (Ok(_), Ok(text)) = (read, std::str::from_utf8(buffer)) else {
+        return Ok(IgnoreRules::defaults());
+    };
+    IgnoreRules::parse(text).map_err(|message| {
+        ChartError::load(format!(
+            "cannot parse {}: {message}",
+            root.path().join(".helmignore").display()
+        ))
+    })
+}
+
+/// One walk over a chart folder: what it keeps, the chart-relative name of the entry
+/// at hand, and the folders it is inside of (to refuse a symbolic link back to one of
+/// them).
 struct FolderWalk {
     rules: IgnoreRules,
     files: Vec<ChartFile>,
-    /// One buffer serves every small file of the chart.
+    /// One buffer serves every small file and every listing of the chart.
     buffer: Vec<u8>,
+    /// The entry at hand's name relative to the chart root, with `/`.
+    relative: String,
     ancestors: Vec<PathBuf>,
 }
 
 impl FolderWalk {
-    /// Walks the folder `dir`, whose chart-relative name is `prefix` (empty at the root).
-    fn folder(&mut self, dir: &Path, prefix: &str) -> Result<(), ChartError> {
-        for (name, file_type) in sorted_entries(dir)? {
-            let path = dir.join(&name);
-            let relative = match prefix {
-                "" => name.to_string_lossy().into_owned(),
-                _ => format!("{prefix}/{}", name.to_string_lossy()),
-            };
-            let is_link = file_type.is_symlink();
-            let file_type = if is_link {
-                std::fs::metadata(&path)
-                    .map_err(io_error(&path))?
-                    .file_type()
-            } else {
-                file_type
-            };
-            let is_dir = file_type.is_dir();
-            if self.rules.ignore(&relative, is_dir) {
-                continue;
+    /// Walks the folder `dir`, whose chart-relative name is in `relative` (empty at the
+    /// root).
+    fn folder(&mut self, dir: &Folder) -> Result<(), ChartError> {
+        let listing = dir.list(&mut self.buffer).map_err(io_error(dir.path()))?;
+        let prefix = self.relative.len();
+        for (name, kind) in listing.iter() {
+            self.relative.truncate(prefix);
+            if prefix > 0 {
+                self.relative.push('/');
             }
-            if is_dir {
-                self.enter(&path, &relative, is_link)?;
-            } else if file_type.is_file() {
-                self.keep(path, relative)?;
-            } else {
-                return Err(ChartError::load(format!(
-                    "cannot load irregular file {} as it has file mode type bits set",
-                    path.display()
-                )));
-            }
+            self.relative.push_str(&name.to_string_lossy());
+            self.entry(dir, name, kind)?;
         }
+        self.relative.truncate(prefix);
         Ok(())
     }
 
-    fn enter(&mut self, path: &Path, relative: &str, is_link: bool) -> Result<(), ChartError> {
-        if is_link && let Some(ancestor) = self.loop_target(path)? {
+    /// Takes the entry `name` of `dir`, which the listing says is `kind`.
+    fn entry(&mut self, dir: &Folder, name: &OsStr, kind: Kind) -> Result<(), ChartError> {
+        let is_link = kind == Kind::Link;
+        let kind = if is_link {
+            followed(&dir.path().join(name))?
+        } else {
+            kind
+        };
+        if self.rules.ignore(&self.relative, kind == Kind::Folder) {
+            return Ok(());
+        }
+        match kind {
+            Kind::Folder => self.enter(dir, name, is_link),
+            Kind::File => self.keep(dir, name),
+            _ => Err(ChartError::load(format!(
+                "cannot load irregular file {} as it has file mode type bits set",
+                dir.path().join(name).display()
+            ))),
+        }
+    }
+
+    /// Walks the subfolder `name` of `dir` (refused when it is a symbolic link back to
+    /// a folder it is inside of).
+    fn enter(&mut self, dir: &Folder, name: &OsStr, is_link: bool) -> Result<(), ChartError> {
+        let path = || dir.path().join(name);
+        if is_link && let Some(ancestor) = self.loop_target(&path())? {
             return Err(ChartError::load(format!(
                 "cannot load {}: it is a symbolic link to {}, a folder it is inside of",
-                path.display(),
+                path().display(),
                 ancestor.display()
             )));
         }
-        self.ancestors.push(path.to_path_buf());
-        let walked = self.folder(path, relative);
+        let child = dir.child(name).map_err(entry_error(dir, name))?;
+        self.ancestors.push(child.path().to_path_buf());
+        let walked = self.folder(&child);
         self.ancestors.pop();
         walked
     }
@@ -471,31 +503,40 @@ impl FolderWalk {
         Ok(None)
     }
 
-    fn keep(&mut self, path: PathBuf, relative: String) -> Result<(), ChartError> {
-        let data = match file_role(&relative) {
-            FileRole::ForFiles => FileData::on_disk(path),
-            role => read_shared(&path, &mut self.buffer, role == FileRole::Template)
-                .map_err(io_error(&path))?,
+    /// Keeps the file `name` of `dir`: read now, or left for `.Files` to read.
+    fn keep(&mut self, dir: &Folder, name: &OsStr) -> Result<(), ChartError> {
+        let data = match file_role(&self.relative) {
+            FileRole::ForFiles => FileData::on_disk(dir.path().join(name)),
+            role => read_shared(
+                || dir.open_file(name),
+                &mut self.buffer,
+                role == FileRole::Template,
+            )
+            .map_err(entry_error(dir, name))?,
         };
         self.files.push(ChartFile {
-            name: relative,
+            name: self.relative.clone(),
             data,
         });
         Ok(())
     }
 }
 
-/// A folder's entries (name and type, as the listing gives them), sorted bytewise.
-fn sorted_entries(dir: &Path) -> Result<Vec<(OsString, std::fs::FileType)>, ChartError> {
-    let mut entries = std::fs::read_dir(dir)
-        .and_then(|listing| {
-            listing
-                .map(|entry| entry.and_then(|e| Ok((e.file_name(), e.file_type()?))))
-                .collect::<std::io::Result<Vec<_>>>()
-        })
-        .map_err(io_error(dir))?;
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    Ok(entries)
+/// What the symbolic link at `path` leads to.
+fn followed(path: &Path) -> Result<Kind, ChartError> {
+    let meta = std::fs::metadata(path).map_err(io_error(path))?;
+    Ok(Kind::of(meta.file_type()))
+}
+
+/// An I/O error about the entry `name` of `dir`, naming its path.
+fn entry_error<'a>(
+    dir: &'a Folder,
+    name: &'a OsStr,
+) -> impl FnOnce(std::io::Error) -> ChartError + 'a {
+    move |source| ChartError::Io {
+        path: dir.path().join(name),
+        source,
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ChartError + use<> {
@@ -538,18 +579,23 @@ fn file_role(relative: &str) -> FileRole {
     }
 }
 
-/// Files up to this size are read into the folder's shared buffer, then copied out.
+/// Files that fit the walk's buffer (this size at least) are read into it, then copied
+/// out.
 const SMALL_FILE: u64 = 64 << 10;
 
-/// Reads a whole file, without its byte order mark. One buffer serves every small
-/// file and every template of a chart (one allocation per file, no `stat`); another
-/// large file is read straight into its own allocation once its size is known, so its
-/// bytes are not copied a second time.
-fn read_shared(path: &Path, buffer: &mut Vec<u8>, as_text: bool) -> std::io::Result<FileData> {
+/// Reads a whole file, opened by `open`, without its byte order mark. One buffer
+/// serves every small file and every template of a chart (one allocation per file, no
+/// `stat`, one read to the end); another large file is read straight into its own
+/// allocation once its size is known, so its bytes are not copied a second time.
+fn read_shared(
+    open: impl Fn() -> std::io::Result<File>,
+    buffer: &mut Vec<u8>,
+    as_text: bool,
+) -> std::io::Result<FileData> {
     buffer.clear();
-    let mut file = std::fs::File::open(path)?;
-    (&mut file).take(SMALL_FILE).read_to_end(buffer)?;
-    if (buffer.len() as u64) < SMALL_FILE {
+    buffer.reserve(SMALL_FILE as usize + 1);
+    let mut file = open()?;
+    if fill(&file, buffer)? {
         return Ok(small_file_data(without_bom(buffer), as_text));
     }
     if as_text {
@@ -572,7 +618,7 @@ fn read_shared(path: &Path, buffer: &mut Vec<u8>, as_text: bool) -> std::io::Res
         }
         // The file changed size while being read: read it again as it is now.
         buffer.clear();
-        file = std::fs::File::open(path)?;
+        file = open()?;
     }
     file.take(u64::MAX).read_to_end(buffer)?;
     Ok(small_file_data(without_bom(buffer), as_text))
@@ -1030,7 +1076,7 @@ mod tests {
             let path = dir.join(name);
             std::fs::write(&path, &content).unwrap();
             for as_text in [false, true] {
-                let got = read_shared(&path, &mut buffer, as_text).unwrap();
+                let got = read_shared(|| File::open(&path), &mut buffer, as_text).unwrap();
                 let got = got.bytes().unwrap();
                 assert!(
                     got == want.as_slice(),

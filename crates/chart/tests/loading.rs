@@ -181,3 +181,43 @@ fn a_broken_symbolic_link_is_an_error_naming_it() {
     let error = Chart::load(root).expect_err("a broken link").to_string();
     assert!(error.contains("templates/gone.yaml"), "{error}");
 }
+
+#[cfg(unix)]
+#[test]
+fn an_irregular_file_is_an_error_naming_it() {
+    let dir = chart_folder();
+    let socket = dir.path().join("files/socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind a socket");
+    let error = Chart::load(dir.path()).expect_err("a socket").to_string();
+    assert!(error.contains("irregular file"), "{error}");
+    assert!(error.contains("files/socket"), "{error}");
+}
+
+#[test]
+fn a_missing_chart_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("nowhere");
+    let error = Chart::load(&missing).expect_err("no chart").to_string();
+    assert!(error.contains("nowhere"), "{error}");
+}
+
+#[test]
+fn a_path_to_an_archive_loads_the_archive() {
+    let dir = chart_folder();
+    let mut archive = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    archive
+        .append_dir_all("c", dir.path())
+        .expect("pack the chart");
+    let packed = archive
+        .into_inner()
+        .and_then(|gz| gz.finish())
+        .expect("finish the archive");
+    let tgz = dir.path().join("c-1.0.0.tgz");
+    fs::write(&tgz, packed).expect("write the archive");
+    let chart = Chart::load(&tgz).expect("the archive loads");
+    assert_eq!(chart.name(), "c");
+    assert!(file_names(&chart).contains(&"files/used.txt"));
+}
