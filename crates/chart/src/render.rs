@@ -222,8 +222,6 @@ struct Context {
 /// One template with the dot it renders with.
 struct Source {
     name: String,
-    /// The number of `/` in the name (deeper templates come first).
-    depth: usize,
     text: Arc<str>,
     /// The dot of the template's chart: one map shared by all of the chart's templates
     /// (and its parent's `.Subcharts`), as in Helm, so that what one template `set`s
@@ -275,10 +273,8 @@ fn collect_templates(
         if library && !base.starts_with('_') {
             continue;
         }
-        let name = format!("{full_path}/{}", template.name);
         out.push(Source {
-            depth: name.bytes().filter(|b| *b == b'/').count(),
-            name,
+            name: format!("{full_path}/{}", template.name),
             text: template.data.shared_text()?,
             dot: dot.clone(),
             base_path: base_path.clone(),
@@ -290,7 +286,8 @@ fn collect_templates(
 /// Helm's template order: deeper paths first, then reverse lexical order (so that a
 /// parent's `define` parsed later wins over a subchart's).
 fn sort_templates(sources: &mut [Source]) {
-    sources.sort_by(|a, b| b.depth.cmp(&a.depth).then_with(|| b.name.cmp(&a.name)));
+    let depth = |source: &Source| source.name.bytes().filter(|b| *b == b'/').count();
+    sources.sort_by(|a, b| depth(b).cmp(&depth(a)).then_with(|| b.name.cmp(&a.name)));
 }
 
 fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
@@ -368,7 +365,6 @@ mod tests {
         .iter()
         .map(|name| Source {
             name: name.to_string(),
-            depth: name.bytes().filter(|b| *b == b'/').count(),
             text: Arc::from(""),
             dot: MapRef::default(),
             base_path: Value::Nil,

@@ -71,17 +71,21 @@ pub fn coalesce_values(chart: &Chart, values: &Map) -> Result<Map, ChartError> {
 /// [`coalesce_values`] of values and chart defaults the caller gives up: `chart`'s
 /// values (its subcharts' included) are moved into the result, leaving them empty,
 /// and maps that nothing else holds are taken instead of copied.
-pub fn coalesce_values_owned(chart: &mut Chart, mut values: Map) -> Result<Map, ChartError> {
-    take_entries(&mut values);
-    let dest = MapRef::new(values);
-    coalesce(chart, &dest, false)?;
-    Ok(dest.into_inner())
+pub fn coalesce_values_owned(chart: &mut Chart, values: Map) -> Result<Map, ChartError> {
+    coalesce_into(chart, values, false)
 }
 
 /// Helm's `MergeValues`: as [`coalesce_values`] but `null`s are kept.
 pub fn merge_values(chart: &Chart, values: &Map) -> Result<Map, ChartError> {
-    let dest = MapRef::new(deep_copy_map(values));
-    coalesce(&mut chart.clone(), &dest, true)?;
+    coalesce_into(&mut chart.clone(), values.clone(), true)
+}
+
+/// `values` (taken, see [`deep_take`]) with `chart`'s defaults and its subcharts'
+/// (taken out of it) coalesced under them; `merge` keeps `null`s.
+fn coalesce_into(chart: &mut Chart, mut values: Map, merge: bool) -> Result<Map, ChartError> {
+    take_entries(&mut values);
+    let dest = MapRef::new(values);
+    coalesce(chart, &dest, merge)?;
     Ok(dest.into_inner())
 }
 
@@ -508,9 +512,10 @@ mod tests {
         let user = map("b: {q: 3}\n");
         let before = (format!("{:?}", c.values), format!("{:?}", user));
         let out = MapRef::new(coalesce_values(&c, &user).unwrap());
-        if let Some(Value::Map(b)) = out.get("b") {
-            b.write().insert("p".into(), Value::Int(9));
-        }
+        let Some(Value::Map(b)) = out.get("b") else {
+            panic!("b is a map");
+        };
+        b.write().insert("p".into(), Value::Int(9));
         assert_eq!((format!("{:?}", c.values), format!("{:?}", user)), before);
     }
 
