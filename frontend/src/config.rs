@@ -13,6 +13,17 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// How long one backend call may take in total (`BACKEND_TIMEOUT_SECS`).
     pub request_timeout: Duration,
+    /// How long a client has to send a request's headers, and how long a kept-alive
+    /// connection may sit idle before the next request (`CLIENT_HEADER_TIMEOUT_SECS`).
+    pub client_header_timeout: Duration,
+    /// How long a client has to send a request's whole body (`CLIENT_BODY_TIMEOUT_SECS`).
+    pub client_body_timeout: Duration,
+    /// Most client connections open at once; beyond that new ones wait in the listen
+    /// queue (`MAX_CONNECTIONS`).
+    pub max_connections: usize,
+    /// How long a shutdown waits for requests in flight before it closes their
+    /// connections (`SHUTDOWN_TIMEOUT_SECS`).
+    pub shutdown_timeout: Duration,
     /// Whether logs are JSON lines (`ENVIRONMENT=production`).
     pub production: bool,
     /// The tracing filter (`LOG_LEVEL`, default `info`).
@@ -41,6 +52,10 @@ impl Default for Config {
             backend_url: "http://localhost:8000".to_owned(),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
+            client_header_timeout: Duration::from_secs(10),
+            client_body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            shutdown_timeout: Duration::from_secs(10),
             production: false,
             log_level: "info".to_owned(),
         }
@@ -108,6 +123,24 @@ impl Config {
         };
         let connect_timeout = seconds("BACKEND_CONNECT_TIMEOUT_SECS", defaults.connect_timeout);
         let request_timeout = seconds("BACKEND_TIMEOUT_SECS", defaults.request_timeout);
+        let client_header_timeout =
+            seconds("CLIENT_HEADER_TIMEOUT_SECS", defaults.client_header_timeout);
+        let client_body_timeout = seconds("CLIENT_BODY_TIMEOUT_SECS", defaults.client_body_timeout);
+        let shutdown_timeout = seconds("SHUTDOWN_TIMEOUT_SECS", defaults.shutdown_timeout);
+        let max_connections = match get("MAX_CONNECTIONS") {
+            None => defaults.max_connections,
+            Some(value) => match value.trim().parse::<usize>() {
+                Ok(count) if (1..=1_000_000).contains(&count) => count,
+                _ => {
+                    errors.push(ConfigError::Invalid {
+                        name: "MAX_CONNECTIONS",
+                        value,
+                        expected: "a whole number from 1 to 1000000, e.g. MAX_CONNECTIONS=1024",
+                    });
+                    defaults.max_connections
+                }
+            },
+        };
         let production = get("ENVIRONMENT").is_some_and(|env| env.trim() == "production");
         let log_level = get("LOG_LEVEL").unwrap_or(defaults.log_level);
 
@@ -117,6 +150,10 @@ impl Config {
                 backend_url,
                 connect_timeout,
                 request_timeout,
+                client_header_timeout,
+                client_body_timeout,
+                max_connections,
+                shutdown_timeout,
                 production,
                 log_level,
             })
@@ -155,6 +192,10 @@ mod tests {
             ("BACKEND_URL", "http://todo-backend/"),
             ("BACKEND_CONNECT_TIMEOUT_SECS", "1.5"),
             ("BACKEND_TIMEOUT_SECS", "20"),
+            ("CLIENT_HEADER_TIMEOUT_SECS", "5"),
+            ("CLIENT_BODY_TIMEOUT_SECS", "60"),
+            ("MAX_CONNECTIONS", "64"),
+            ("SHUTDOWN_TIMEOUT_SECS", "2.5"),
             ("ENVIRONMENT", "production"),
             ("LOG_LEVEL", "debug"),
         ])
@@ -163,6 +204,10 @@ mod tests {
         assert_eq!(config.backend_url, "http://todo-backend");
         assert_eq!(config.connect_timeout, Duration::from_millis(1500));
         assert_eq!(config.request_timeout, Duration::from_secs(20));
+        assert_eq!(config.client_header_timeout, Duration::from_secs(5));
+        assert_eq!(config.client_body_timeout, Duration::from_secs(60));
+        assert_eq!(config.max_connections, 64);
+        assert_eq!(config.shutdown_timeout, Duration::from_millis(2500));
         assert!(config.production);
         assert_eq!(config.log_level, "debug");
     }
@@ -174,10 +219,20 @@ mod tests {
             ("BACKEND_URL", "backend:8000"),
             ("BACKEND_TIMEOUT_SECS", "-1"),
             ("BACKEND_CONNECT_TIMEOUT_SECS", "soon"),
+            ("MAX_CONNECTIONS", "0"),
+            ("SHUTDOWN_TIMEOUT_SECS", "0"),
         ])
         .unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        assert_eq!(text.len(), 4, "{text:?}");
+        assert_eq!(text.len(), 6, "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("MAX_CONNECTIONS=\"0\"") && t.contains("1 to 1000000"))
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("SHUTDOWN_TIMEOUT_SECS=\"0\""))
+        );
         assert!(
             text[0].starts_with("PORT=\"http\" is not valid"),
             "{}",

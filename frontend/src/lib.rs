@@ -5,10 +5,14 @@
 //! talks to one origin. The backend's bearer token lives in an HttpOnly cookie; the proxy
 //! turns it back into an `Authorization` header. Every backend call has a connect and a
 //! total timeout, and a backend that is down or slow gets a friendly 502/504 answer.
+//! Clients get timeouts too (headers, body, idle), connections are bounded, a shutdown
+//! ends within a deadline, and state-changing requests from other sites are refused.
 //!
 //! Map:
 //! - [`Config`]: the environment (`PORT`, `BACKEND_URL`, timeouts, logging).
-//! - [`router`] / [`serve`]: the HTTP application and the server with graceful shutdown.
+//! - [`router`] / [`serve`]: the HTTP application and the server with graceful shutdown
+//!   (`server`: client timeouts, connection bound, shutdown deadline; `csrf`: cross-site
+//!   refusal).
 //! - [`healthcheck`]: the `todo-frontend healthcheck` probe used by images without curl.
 //!
 //! ```no_run
@@ -22,10 +26,12 @@
 mod assets;
 mod backend;
 mod config;
+mod csrf;
 mod filters;
 pub mod healthcheck;
 mod pages;
 mod proxy;
+mod server;
 mod session;
 mod views;
 
@@ -70,6 +76,7 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
         source,
     })?;
     let state = AppState { backend };
+    let limits = server::ClientLimits::new(config);
     Ok(Router::new()
         .route("/", get(pages::home))
         .route("/partials/tasks", get(pages::task_region))
@@ -83,23 +90,23 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
         .route("/api", any(proxy::proxy))
         .route("/api/{*path}", any(proxy::proxy))
         .fallback(pages::not_found)
-        .layer(DefaultBodyLimit::max(1024 * 1024))
+        .layer(DefaultBodyLimit::max(server::MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(limits, server::buffer_body))
+        .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(log_request))
         .with_state(state))
 }
 
-/// Serves the application on `listener` until `shutdown` completes, then lets in-flight
-/// requests finish.
+/// Serves the application on `listener` until `shutdown` completes, then lets requests
+/// in flight finish for up to `config.shutdown_timeout` and closes what is still open.
 pub async fn serve(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let app = router(&config)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    server::run(app, listener, server::ClientLimits::new(&config), shutdown).await?;
     Ok(())
 }
 

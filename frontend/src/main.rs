@@ -18,6 +18,11 @@ Environment:
   BACKEND_URL                   backend base URL (default http://localhost:8000)
   BACKEND_CONNECT_TIMEOUT_SECS  connect timeout for backend calls (default 5)
   BACKEND_TIMEOUT_SECS          total timeout for one backend call (default 10)
+  CLIENT_HEADER_TIMEOUT_SECS    time a client has to send request headers, and the idle
+                                time of a kept-alive connection (default 10)
+  CLIENT_BODY_TIMEOUT_SECS      time a client has to send a request body (default 30)
+  MAX_CONNECTIONS               client connections open at once (default 1024)
+  SHUTDOWN_TIMEOUT_SECS         time requests in flight get after SIGTERM (default 10)
   ENVIRONMENT                   development | production (JSON logs)
   LOG_LEVEL                     tracing filter (default info)
 ";

@@ -3,6 +3,13 @@
 //! The browser only ever talks to the frontend (same origin, no CORS). Two paths are
 //! special: sign-in and sign-up answers have their token moved into the HttpOnly cookie
 //! (JavaScript never sees it), and `POST /api/auth/signout` clears that cookie.
+//!
+//! The token goes only to paths under `/api/`: a path with a dot segment or a backslash,
+//! raw or percent-encoded, is refused before anything is sent (the URL parser would
+//! resolve `/api/%2e%2e/readyz` to `/readyz`). State-changing requests must carry JSON
+//! or no body at all: the content types an HTML form can send cross-site
+//! (`application/x-www-form-urlencoded`, `multipart/form-data`, `text/plain`) are
+//! refused, so a body-less action such as a toggle cannot be triggered by a form.
 
 use axum::Json;
 use axum::body::{Body, Bytes, to_bytes};
@@ -13,10 +20,8 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::backend::Failure;
+use crate::server::MAX_BODY_BYTES;
 use crate::session;
-
-/// The largest request body passed on (the backend's own limit is lower).
-const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Request headers passed to the backend; everything else (cookies first) stays here.
 const FORWARDED_REQUEST_HEADERS: [HeaderName; 4] = [
@@ -46,6 +51,18 @@ pub(crate) async fn proxy(State(app): State<AppState>, request: Request) -> Resp
     let path = parts.uri.path().to_owned();
     let secure = session::over_https(&parts.headers);
 
+    if escapes_api(&path) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            "API paths may not contain '.' or '..' segments or backslashes, raw or \
+             percent-encoded. Use the API's own paths, e.g. /api/tasks/1.",
+        );
+    }
+    if let Some(refusal) = refuse_non_json(&parts.method, &parts.headers) {
+        return refusal;
+    }
+
     if parts.method == Method::POST && path == "/api/auth/signout" {
         return (
             StatusCode::NO_CONTENT,
@@ -55,6 +72,11 @@ pub(crate) async fn proxy(State(app): State<AppState>, request: Request) -> Resp
     }
 
     let body = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(body)
+            if !body.is_empty() && !is_safe(&parts.method) && !has_json_type(&parts.headers) =>
+        {
+            return unsupported_type();
+        }
         Ok(body) => body,
         Err(_) => {
             return error(
@@ -106,6 +128,64 @@ pub(crate) async fn proxy(State(app): State<AppState>, request: Request) -> Resp
         return signed_in(status, &body, secure);
     }
     passthrough(status, &headers, body)
+}
+
+/// Whether `path`, once percent-decoded (repeatedly, so `%252e` counts too), holds a
+/// `.` or `..` segment or a backslash: anything that could leave `/api/` on the way to
+/// the backend.
+fn escapes_api(path: &str) -> bool {
+    let mut current = path.as_bytes().to_vec();
+    // Each round removes at least one level of encoding; a few rounds cover any real path
+    // and bound the work on hostile ones.
+    for _ in 0..4 {
+        let leaves = current.contains(&b'\\')
+            || current
+                .split(|byte| *byte == b'/')
+                .any(|segment| segment == b"." || segment == b"..");
+        if leaves {
+            return true;
+        }
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&current).collect();
+        if decoded == current {
+            return false;
+        }
+        current = decoded;
+    }
+    // Still encoded after four rounds: no honest client sends that.
+    true
+}
+
+/// Methods that change nothing (and so may come from any page).
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether the request says its body is JSON (`application/json`, `application/*+json`).
+fn has_json_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| {
+            essence == "application/json"
+                || (essence.starts_with("application/") && essence.ends_with("+json"))
+        })
+}
+
+/// A 415 for a state-changing request that declares a type other than JSON: what an
+/// HTML form on another site would send.
+fn refuse_non_json(method: &Method, headers: &HeaderMap) -> Option<Response> {
+    let declared = headers.contains_key(header::CONTENT_TYPE);
+    (!is_safe(method) && declared && !has_json_type(headers)).then(unsupported_type)
+}
+
+fn unsupported_type() -> Response {
+    error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Send JSON with Content-Type: application/json (or no body at all).",
+    )
 }
 
 /// Copies a backend answer to the browser.
@@ -163,4 +243,73 @@ fn failure(app: &AppState, path: &str, failure: &Failure) -> Response {
 /// An error in the backend's shape: `{"error": code, "detail": text}`.
 pub(crate) fn error(status: StatusCode, code: &str, detail: &str) -> Response {
     (status, Json(json!({ "error": code, "detail": detail }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_and_backslashes_are_caught_in_every_spelling() {
+        let escaping = [
+            "/api/../readyz",
+            "/api/./tasks",
+            "/api/tasks/..",
+            "/api/%2e%2e/readyz",
+            "/api/%2E%2E/readyz",
+            "/api/.%2e/readyz",
+            "/api/%2e./readyz",
+            "/api/%2e/tasks",
+            "/api/..\\readyz",
+            "/api/%5c..%5creadyz",
+            "/api/%5C",
+            "/api/..%2freadyz",
+            "/api/%252e%252e/readyz",
+            "/api/%25252e%25252e/readyz",
+            "/api/%2525252525252e",
+        ];
+        for path in escaping {
+            assert!(escapes_api(path), "{path}");
+        }
+        let fine = [
+            "/api/tasks",
+            "/api/tasks/12/toggle",
+            "/api/tasks/a.b",
+            "/api/...",
+            "/api/tasks/%20x",
+            "/api",
+        ];
+        for path in fine {
+            assert!(!escapes_api(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn only_json_counts_as_json() {
+        let with = |value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            headers
+        };
+        assert!(has_json_type(&with("application/json")));
+        assert!(has_json_type(&with("Application/JSON; charset=utf-8")));
+        assert!(has_json_type(&with("application/merge-patch+json")));
+        for form in [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "text/plain",
+            "text/json",
+        ] {
+            assert!(!has_json_type(&with(form)), "{form}");
+            assert!(
+                refuse_non_json(&Method::POST, &with(form)).is_some(),
+                "{form}"
+            );
+            assert!(
+                refuse_non_json(&Method::GET, &with(form)).is_none(),
+                "{form}"
+            );
+        }
+        assert!(refuse_non_json(&Method::POST, &HeaderMap::new()).is_none());
+    }
 }

@@ -372,6 +372,21 @@ pub(crate) fn not_found() -> Markup {
     layout("Page not found", None, body)
 }
 
+/// The page for a state-changing request that came from another site (see `csrf`).
+pub(crate) fn cross_site_refused() -> Markup {
+    let body = html! {
+        section.card.problem aria-labelledby="problem-heading" {
+            h1 #problem-heading { "Request refused" }
+            p {
+                "This request was sent by another website, so nothing was changed. "
+                "If you meant to do this, open the app from its own address and try again."
+            }
+            p { a.button.primary href="/" { "Go to your tasks" } }
+        }
+    };
+    layout("Request refused", None, body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,7 +150,16 @@ fn stand_in(slow: Duration) -> Router {
             "/api/boom",
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "internal failure") }),
         )
-        .route("/readyz", get(|| async { Json(json!({"status": "ready"})) }))
+        .route(
+            "/api/tasks/{id}/toggle",
+            post(|headers: HeaderMap| async move {
+                if !bearer_ok(&headers) {
+                    return unauthorized();
+                }
+                (StatusCode::OK, Json(task(1, "Toggled", true)))
+            }),
+        )
+        .route("/readyz", get(|| async { Json(json!({"status": "backend-readyz"})) }))
 }
 
 async fn spawn_router(router: Router) -> Running {
@@ -173,13 +182,23 @@ async fn spawn_router(router: Router) -> Running {
 }
 
 async fn spawn_frontend(backend_url: &str, timeout: Duration) -> Running {
-    let config = Config {
-        port: 0,
+    spawn_frontend_with(Config {
         backend_url: backend_url.to_owned(),
-        connect_timeout: Duration::from_secs(2),
         request_timeout: timeout,
+        ..test_config()
+    })
+    .await
+}
+
+fn test_config() -> Config {
+    Config {
+        port: 0,
+        connect_timeout: Duration::from_secs(2),
         ..Config::default()
-    };
+    }
+}
+
+async fn spawn_frontend_with(config: Config) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -785,4 +804,438 @@ async fn the_binary_logs_json_without_secrets_and_stops_cleanly_on_sigterm() {
     assert_eq!(request["fields"]["status"], 502);
     assert_eq!(request["fields"]["method"], "GET");
     assert!(logs.contains("shutdown signal received"), "{logs}");
+}
+
+/// The first line of the server's answer to `request` sent as is over a fresh socket
+/// (for paths a URL library would normalise), and the whole answer.
+async fn raw_exchange(base: &str, request: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), socket.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    (status, answer)
+}
+
+#[tokio::test]
+async fn the_proxy_refuses_paths_that_would_leave_api() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let escaping = [
+        "/api/../readyz",
+        "/api/%2e%2e/readyz",
+        "/api/%2E%2e/readyz",
+        "/api/.%2E/readyz",
+        "/api/..\\readyz",
+        "/api/%5c..%5creadyz",
+        "/api/%5C..%5Creadyz",
+        "/api/tasks/..%2f..%2freadyz",
+        "/api/%252e%252e/readyz",
+        "/api/./../readyz",
+    ];
+    for path in escaping {
+        for method in ["GET", "POST"] {
+            let request = format!(
+                "{method} {path} HTTP/1.1\r\nHost: app.example\r\nCookie: {}\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n",
+                session_cookie()
+            );
+            let (status, answer) = raw_exchange(&frontend.base, &request).await;
+            assert!(status.contains(" 400 "), "{method} {path}: {answer}");
+            assert!(
+                !answer.contains("backend-readyz"),
+                "{method} {path} reached the backend: {answer}"
+            );
+        }
+    }
+    // Ordinary paths still pass.
+    let (status, answer) = raw_exchange(
+        &frontend.base,
+        &format!(
+            "POST /api/tasks/1/toggle HTTP/1.1\r\nHost: app.example\r\nCookie: {}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n",
+            session_cookie()
+        ),
+    )
+    .await;
+    assert!(status.contains(" 200 "), "{answer}");
+    assert!(answer.contains("Toggled"), "{answer}");
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let base = frontend.base.clone();
+    let http = client();
+    let evil = "https://evil.example";
+    let credentials = [("email", "ada@example.com"), ("password", "right-password")];
+
+    // A cross-site form toggling or deleting a task with the visitor's cookie.
+    let toggle = http
+        .post(format!("{base}/api/tasks/1/toggle"))
+        .header("cookie", session_cookie())
+        .header("origin", evil)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(toggle.status(), 403);
+    let body: Value = toggle.json().await.unwrap();
+    assert_eq!(body["error"], "cross_site_request", "{body}");
+    let delete = http
+        .delete(format!("{base}/api/tasks/1"))
+        .header("cookie", session_cookie())
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), 403);
+
+    // Login CSRF: another site signing the visitor in to the attacker's account.
+    for (name, value) in [
+        ("origin", evil),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let signin = http
+            .post(format!("{base}/signin"))
+            .header(name, value)
+            .form(&credentials)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signin.status(), 403, "{name}: {value}");
+        assert!(signin.headers().get("set-cookie").is_none());
+        let html = signin.text().await.unwrap();
+        assert!(html.contains("Request refused"), "{html}");
+        assert!(html.contains("sent by another website"), "{html}");
+    }
+    // Forced sign-out.
+    let signout = http
+        .post(format!("{base}/signout"))
+        .header("cookie", session_cookie())
+        .header("origin", evil)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signout.status(), 403);
+    assert!(signout.headers().get("set-cookie").is_none());
+    let api_signout = http
+        .post(format!("{base}/api/auth/signout"))
+        .header("cookie", session_cookie())
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api_signout.status(), 403);
+    assert!(api_signout.headers().get("set-cookie").is_none());
+
+    // The page's own requests (same origin, as a browser sends them) still work.
+    let created = http
+        .post(format!("{base}/api/tasks"))
+        .header("cookie", session_cookie())
+        .header("origin", &base)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({"title": "Mine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let signin = http
+        .post(format!("{base}/signin"))
+        .header("origin", &base)
+        .form(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signin.status(), StatusCode::SEE_OTHER);
+    // Reading is never refused: links from other sites keep working.
+    let page = http
+        .get(format!("{base}/signin"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn form_content_types_cannot_drive_the_api() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+    let toggle = format!("{}/api/tasks/1/toggle", frontend.base);
+    for content_type in [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        "text/plain;charset=UTF-8",
+    ] {
+        let answer = http
+            .post(&toggle)
+            .header("cookie", session_cookie())
+            .header("content-type", content_type)
+            .body("a=b")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 415, "{content_type}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"], "unsupported_media_type", "{body}");
+    }
+    let untyped = http
+        .post(&toggle)
+        .header("cookie", session_cookie())
+        .body("a=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(untyped.status(), 415, "a body must say it is JSON");
+    let bare = http
+        .post(&toggle)
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bare.status(),
+        200,
+        "no body, no type: the page's own toggle"
+    );
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+/// Reads from `socket` until the server closes it (end of file or reset); what was read.
+async fn until_closed(socket: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server kept the connection open for 60 s");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn short_timeouts() -> Config {
+    Config {
+        client_header_timeout: Duration::from_secs(1),
+        client_body_timeout: Duration::from_secs(1),
+        ..test_config()
+    }
+}
+
+#[tokio::test]
+async fn silent_trickling_and_idle_clients_are_disconnected() {
+    use tokio::io::AsyncWriteExt;
+    let frontend = spawn_frontend_with(short_timeouts()).await;
+    let address = frontend.base.trim_start_matches("http://").to_owned();
+    let connect = || tokio::net::TcpStream::connect(address.clone());
+
+    // Sends nothing at all.
+    let mut silent = connect().await.unwrap();
+    until_closed(&mut silent).await;
+
+    // Sends a header line every 200 ms and never finishes.
+    let mut trickling = connect().await.unwrap();
+    trickling
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: app.example\r\n")
+        .await
+        .unwrap();
+    let dripping = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if trickling.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(dripping.is_ok(), "a trickling client was served for 60 s");
+
+    // Sends complete headers and half of the body.
+    let mut half_body = connect().await.unwrap();
+    half_body
+        .write_all(
+            b"POST /api/tasks HTTP/1.1\r\nHost: app.example\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"title\":",
+        )
+        .await
+        .unwrap();
+    let answer = until_closed(&mut half_body).await;
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(answer.contains("body_timeout"), "{answer}");
+
+    // Finishes a request, then keeps the connection open doing nothing.
+    let mut idle = connect().await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: app.example\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(&mut idle).await;
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    frontend.stop().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_bound_wait_for_a_free_slot() {
+    let frontend = spawn_frontend_with(Config {
+        max_connections: 2,
+        client_header_timeout: Duration::from_secs(120),
+        ..test_config()
+    })
+    .await;
+    let address = frontend.base.trim_start_matches("http://").to_owned();
+    let first = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(&address).await.unwrap();
+
+    let url = format!("{}/healthz", frontend.base);
+    let mut third = tokio::spawn(async move { client().get(url).send().await });
+    let waited = tokio::time::timeout(Duration::from_secs(1), &mut third).await;
+    assert!(
+        waited.is_err(),
+        "a third connection was served beyond the bound"
+    );
+    drop(first);
+    let answer = tokio::time::timeout(Duration::from_secs(30), third)
+        .await
+        .expect("served once a slot is free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    frontend.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_a_stuck_connection_at_its_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let config = Config {
+        client_header_timeout: Duration::from_secs(300),
+        client_body_timeout: Duration::from_secs(300),
+        shutdown_timeout: Duration::from_secs(1),
+        ..test_config()
+    };
+    let mut frontend = spawn_frontend_with(config).await;
+    let address = frontend.base.trim_start_matches("http://").to_owned();
+    let mut stuck = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stuck
+        .write_all(
+            b"POST /api/tasks HTTP/1.1\r\nHost: app.example\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    // The request is in flight once the server answers others on a fresh connection.
+    let health = client()
+        .get(format!("{}/healthz", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let _ = frontend.stop.take().unwrap().send(());
+    tokio::time::timeout(Duration::from_secs(30), &mut frontend.task)
+        .await
+        .expect("the server stops at its shutdown deadline, not when the client gives up")
+        .unwrap();
+    until_closed(&mut stuck).await;
+}
+
+#[tokio::test]
+async fn the_binary_exits_at_its_shutdown_deadline_despite_a_stuck_socket() {
+    use tokio::io::AsyncWriteExt;
+    let kill = if deploykit_testkit::on_path("kill") {
+        Ok(())
+    } else {
+        Err("no `kill` program on PATH to send SIGTERM: apt-get install procps".to_owned())
+    };
+    if !deploykit_testkit::require("kill (procps)", kill) {
+        return;
+    }
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_todo-frontend"))
+        .env("PORT", port.to_string())
+        .env("BACKEND_URL", closed_address().await)
+        .env("ENVIRONMENT", "production")
+        .env("CLIENT_HEADER_TIMEOUT_SECS", "600")
+        .env("CLIENT_BODY_TIMEOUT_SECS", "600")
+        .env("SHUTDOWN_TIMEOUT_SECS", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = client();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the binary did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // One client stuck mid-body, one trickling its headers.
+    let mut stuck = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stuck
+        .write_all(
+            b"POST /api/tasks HTTP/1.1\r\nHost: app.example\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let mut trickling = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    trickling
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the binary stops at its shutdown deadline with a stuck client")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "clean exit on SIGTERM");
+    let logs = String::from_utf8_lossy(&output.stdout);
+    assert!(logs.contains("shutdown deadline reached"), "{logs}");
+    until_closed(&mut stuck).await;
+    until_closed(&mut trickling).await;
 }
