@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use deploykit_image::{
     BuildContext, BuildEvent, BuildSpec, ContextSource, DockerConfig, DockerHost, Engine,
-    ImageReference, LoaderCommand, PackageRecipe,
+    Healthcheck, ImageReference, LoaderCommand, PackageRecipe,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -252,7 +252,7 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
         None => runtime.block_on(default_mode(&engine))?,
     };
     let root = project::root();
-    let labels = image_labels(&root);
+    let labels = image_labels(&root)?;
     let binaries = match mode {
         Mode::Package => Some(compile_static(&root, &services, options.show_progress)?),
         Mode::Dockerfile => None,
@@ -297,9 +297,11 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
     Ok(built)
 }
 
-/// The packaging recipe of a service (the same layout as its Dockerfile's final stage).
+/// The packaging recipe of a service (the same layout as its Dockerfile's final stage),
+/// with the Docker healthcheck `/<binary> healthcheck` that the Todo binaries answer.
 pub fn package_recipe(service: &Service, binary: PathBuf) -> PackageRecipe {
     let mut recipe = PackageRecipe::new(binary, service.binary);
+    recipe.healthcheck = Some(Healthcheck::default());
     recipe.ports = vec![service.port];
     recipe.env = service
         .image_env
@@ -389,9 +391,9 @@ pub(crate) fn compile_static(
     Ok(dir.join(target).join("release"))
 }
 
-/// OCI labels: the commit and its time (not the build time, so unchanged inputs keep
-/// their tag).
-pub(crate) fn image_labels(root: &Path) -> BTreeMap<String, String> {
+/// OCI labels: the commit and the source's date (`SOURCE_DATE_EPOCH`, else the commit's
+/// time, else now). Neither is part of the content tag, so unchanged inputs keep it.
+pub(crate) fn image_labels(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -402,10 +404,12 @@ pub(crate) fn image_labels(root: &Path) -> BTreeMap<String, String> {
             .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
     };
     let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
-    let created = git(&["log", "-1", "--format=%ct"])
-        .and_then(|time| time.parse().ok())
-        .unwrap_or(0);
-    deploykit_image::oci_labels(project::SOURCE_URL, &revision, created)
+    let created = deploykit_image::source_date_epoch(root)?;
+    Ok(deploykit_image::oci_labels(
+        project::SOURCE_URL,
+        &revision,
+        created,
+    ))
 }
 
 /// A spinner showing one service's build events (hidden unless asked for).

@@ -48,7 +48,7 @@ pub enum ImageError {
         reason: String,
     },
     /// Reading the build context (or another local file) failed.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file or folder.
         path: PathBuf,
@@ -56,7 +56,7 @@ pub enum ImageError {
         source: std::io::Error,
     },
     /// Writing a local file (an exported image, say) failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file.
         path: PathBuf,
@@ -72,6 +72,39 @@ pub enum ImageError {
         dockerfile: PathBuf,
         /// The context folder.
         context: PathBuf,
+    },
+    /// The binary to package is dynamically linked: the image has no loader or libc for it,
+    /// so the container would fail with `exec /NAME: no such file or directory`.
+    #[error(
+        "{path} is dynamically linked (it needs the program interpreter {interpreter}), but a packaged image holds no loader or libc, so it would fail to start with `exec: no such file or directory`; build it statically: RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release --target {target}"
+    )]
+    DynamicBinary {
+        /// The binary.
+        path: PathBuf,
+        /// Its `PT_INTERP` program interpreter (`/lib64/ld-linux-x86-64.so.2`).
+        interpreter: String,
+        /// The Rust target to build for (`x86_64-unknown-linux-gnu`).
+        target: String,
+    },
+    /// The file to package is not a Linux executable.
+    #[error(
+        "{path} is not a Linux executable (ELF): {reason}; package a binary built for Linux (cargo build --release --target {target})"
+    )]
+    NotElf {
+        /// The file.
+        path: PathBuf,
+        /// What the ELF reader said.
+        reason: String,
+        /// The Rust target to build for (`x86_64-unknown-linux-gnu`).
+        target: String,
+    },
+    /// `SOURCE_DATE_EPOCH` is set but is not a Unix time.
+    #[error(
+        "SOURCE_DATE_EPOCH={value:?} is not a Unix time in seconds: set it to one (for the last commit: SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)) or unset it"
+    )]
+    SourceDateEpoch {
+        /// The value found.
+        value: String,
     },
     /// A build failed at a step.
     #[error("building {image} failed at {step}: {message}{}", output_tail(.last_lines))]
@@ -123,7 +156,7 @@ pub enum ImageError {
         reason: String,
     },
     /// The daemon refused a request.
-    #[error("Docker Engine failed to {action}: {source}")]
+    #[error("Docker Engine failed to {action}")]
     Engine {
         /// What was asked (`inspect image todo-backend:abc`, ...).
         action: String,
@@ -142,3 +175,55 @@ fn output_tail(lines: &[String]) -> String {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = ImageError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Errors that wrap another one: their Display must leave the cause to the chain.
+    fn wrapping_errors() -> Vec<ImageError> {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory");
+        vec![
+            ImageError::Read {
+                path: "app/Cargo.toml".into(),
+                source: io(),
+            },
+            ImageError::Write {
+                path: "out.tar".into(),
+                source: io(),
+            },
+            ImageError::Engine {
+                action: "inspect image app:1".into(),
+                source: bollard::errors::Error::DockerResponseServerError {
+                    status_code: 500,
+                    message: "the daemon is shutting down".into(),
+                },
+            },
+        ]
+    }
+
+    #[test]
+    fn anyhow_prints_each_cause_once() {
+        for error in wrapping_errors() {
+            let cause = std::error::Error::source(&error)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            assert!(!cause.is_empty(), "{error} has a source");
+            let error = anyhow::Error::from(error);
+            let one_line = format!("{error:#}");
+            let report = format!("{error:?}");
+            assert_eq!(one_line.matches(&cause).count(), 1, "{one_line}");
+            assert_eq!(report.matches(&cause).count(), 1, "{report}");
+            assert!(report.contains("Caused by:"), "{report}");
+        }
+    }
+
+    #[test]
+    fn the_cause_still_shows_in_the_one_line_form() {
+        let error = anyhow::Error::from(wrapping_errors().remove(0));
+        assert_eq!(
+            format!("{error:#}"),
+            "cannot read app/Cargo.toml: no such file or directory"
+        );
+    }
+}

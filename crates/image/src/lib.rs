@@ -8,8 +8,9 @@
 //! - [`BuildSpec`] + [`Engine::build`] build a Dockerfile, report [`BuildEvent`]s, tag the
 //!   image with a digest of its inputs and skip the build when that tag exists.
 //! - [`PackageRecipe`] wraps a static binary in a `FROM scratch`-style image (CA roots, a
-//!   non-root user, `/data`, a healthcheck) assembled in memory with a stable image ID, and
-//!   [`Engine::install`] loads it: no builder, no base image, no registry.
+//!   non-root user, `/data`, an optional healthcheck) assembled in memory with a stable
+//!   content tag, and [`Engine::install`] loads it: no builder, no base image, no registry.
+//!   A dynamically linked binary is refused with the command that builds it statically.
 //! - [`Engine::export_image`], [`LoaderCommand`] and [`Engine::push`] (with
 //!   [`DockerConfig`] credentials) move images elsewhere.
 //!
@@ -27,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod binary;
 mod build;
 mod context;
 mod engine;
@@ -45,7 +47,7 @@ pub use ignore::DockerIgnore;
 pub use package::{
     CREATED_LABEL, HOST_CA_BUNDLE, Healthcheck, IMAGE_CA_BUNDLE, PROVENANCE_LABELS, PackageRecipe,
     PackagedImage, REVISION_LABEL, bundled_ca_roots, content_labels, default_ca_roots, go_arch,
-    oci_labels,
+    oci_labels, source_date_epoch,
 };
 pub use reference::{DOCKER_HUB, ImageReference};
 pub use registry::{DockerConfig, RegistryCredentials, registry_host};

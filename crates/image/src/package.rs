@@ -2,8 +2,12 @@
 //!
 //! No base image and no registry are involved, so this works offline. The image holds the
 //! binary at `/<name>`, CA roots, an `/etc/passwd` and `/etc/group` with a non-root user, a
-//! writable `/data` owned by that user, and runs as that user, with a `HEALTHCHECK` that
-//! calls the binary itself.
+//! writable `/data` owned by that user, and runs as that user, with an optional
+//! `HEALTHCHECK` that calls the binary itself. The binary must be statically linked: a
+//! dynamically linked one is refused (see `binary.rs`).
+//!
+//! The image's `created` date is provenance, like the revision: it changes the image ID but
+//! not the content tag, so rebuilding unchanged inputs reuses the image.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,8 +24,8 @@ use crate::context::sha256_digest;
 use crate::engine::Engine;
 use crate::error::{ImageError, Result};
 
-/// The OCI label that carries the creation time; packaged images take it as their
-/// `created` date so that the image ID does not change from one packaging to the next.
+/// The OCI label that carries the creation time; packaged images take it, when given, as
+/// their `created` date (else [`source_date_epoch`]'s fallbacks apply).
 pub const CREATED_LABEL: &str = "org.opencontainers.image.created";
 
 /// The OCI label that carries the source revision (the commit).
@@ -46,7 +50,10 @@ pub const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 /// The CA bundle's path inside packaged images (where most TLS stacks look).
 pub const IMAGE_CA_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 
-/// The Docker `HEALTHCHECK` of a packaged image.
+/// The Docker `HEALTHCHECK` of a packaged image: the binary run with `args`.
+///
+/// No recipe has one by default (only the binary knows how to check itself); a binary
+/// that answers `NAME healthcheck` adds `Healthcheck::default()`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Healthcheck {
     /// Arguments given to the binary (`["healthcheck"]`).
@@ -86,7 +93,7 @@ pub struct PackageRecipe {
     pub env: BTreeMap<String, String>,
     /// The user (and group) id the process runs as; it owns `/data`.
     pub uid: u32,
-    /// The healthcheck, if any.
+    /// The healthcheck, if any (none by default).
     pub healthcheck: Option<Healthcheck>,
     /// PEM CA roots to install; `None` takes the host's bundle or, if absent, the
     /// Mozilla roots bundled in this crate.
@@ -97,7 +104,7 @@ pub struct PackageRecipe {
 }
 
 impl PackageRecipe {
-    /// A recipe with the defaults: uid 10001, `<name> healthcheck`, no ports, no env.
+    /// A recipe with the defaults: uid 10001, no healthcheck, no ports, no env.
     pub fn new(binary: impl Into<PathBuf>, name: impl Into<String>) -> Self {
         Self {
             binary: binary.into(),
@@ -105,7 +112,7 @@ impl PackageRecipe {
             ports: Vec::new(),
             env: BTreeMap::new(),
             uid: 10001,
-            healthcheck: Some(Healthcheck::default()),
+            healthcheck: None,
             ca_roots: None,
             architecture: go_arch(std::env::consts::ARCH).to_string(),
         }
@@ -147,12 +154,14 @@ impl PackageRecipe {
     }
 
     /// The image's only layer: the binary, `/etc` files, CA roots and `/data`, as a
-    /// deterministic tar (sorted, dated at the epoch).
+    /// deterministic tar (sorted, dated at the epoch). Fails on a binary that is not a
+    /// static Linux executable.
     fn layer(&self) -> Result<Vec<u8>> {
         let binary = std::fs::read(&self.binary).map_err(|source| ImageError::Read {
             path: self.binary.clone(),
             source,
         })?;
+        crate::binary::check_static(&self.binary, &binary, &self.architecture)?;
         let ca_roots = match &self.ca_roots {
             Some(roots) => roots.clone(),
             None => default_ca_roots(Path::new(HOST_CA_BUNDLE)),
@@ -196,12 +205,13 @@ impl PackageRecipe {
     }
 
     /// The image config (Docker's image JSON): what `docker inspect` shows under `Config`.
-    fn config(&self, diff_id: &str, labels: &BTreeMap<String, String>) -> serde_json::Value {
+    fn config(
+        &self,
+        diff_id: &str,
+        labels: &BTreeMap<String, String>,
+        created: &str,
+    ) -> serde_json::Value {
         let entrypoint = format!("/{}", self.name);
-        let created = labels
-            .get(CREATED_LABEL)
-            .cloned()
-            .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_string());
         let mut env = self.env.clone();
         env.entry("SSL_CERT_FILE".to_string())
             .or_insert_with(|| format!("/{IMAGE_CA_BUNDLE}"));
@@ -248,10 +258,17 @@ impl PackageRecipe {
     }
 
     /// Packages the binary as `repository:<tag>` (and `repository:latest`), where the tag is
-    /// the first 12 hex digits of the digest of the image config without its
-    /// [`PROVENANCE_LABELS`]: the binary, the recipe and the other labels. Nothing is sent
-    /// anywhere: load the result with [`Engine::install`]. The same binary, recipe and
-    /// labels give the same image ID.
+    /// the first 12 hex digits of the digest of the image config without its provenance
+    /// (the [`PROVENANCE_LABELS`] and the `created` date): the binary, the recipe and the
+    /// other labels. Nothing is sent anywhere: load the result with [`Engine::install`].
+    ///
+    /// The image is dated by its [`CREATED_LABEL`] when `labels` has one (see
+    /// [`oci_labels`] and [`source_date_epoch`]), else by `SOURCE_DATE_EPOCH` when set,
+    /// else now. The same binary, recipe and labels give the same tag, and the same image
+    /// ID once the date is fixed by the label or `SOURCE_DATE_EPOCH`.
+    ///
+    /// Fails on a binary that is not a statically linked Linux executable
+    /// ([`ImageError::DynamicBinary`], [`ImageError::NotElf`]).
     pub fn package(
         &self,
         repository: &str,
@@ -259,11 +276,16 @@ impl PackageRecipe {
     ) -> Result<PackagedImage> {
         let layer = self.layer()?;
         let diff_id = sha256_digest(&layer);
-        let config = serde_json::to_vec(&self.config(&diff_id, labels))
+        let created = match labels.get(CREATED_LABEL) {
+            Some(created) => created.clone(),
+            None => rfc3339(environment_date()?.unwrap_or_else(now_unix)),
+        };
+        let config = serde_json::to_vec(&self.config(&diff_id, labels, &created))
             .map_err(|error| write_error("the image config", std::io::Error::other(error)))?;
         let id = sha256_digest(&config);
         let hex = &id["sha256:".len()..];
-        let content_config = serde_json::to_vec(&self.config(&diff_id, &content_labels(labels)))
+        let content = self.config(&diff_id, &content_labels(labels), CONTENT_DATE);
+        let content_config = serde_json::to_vec(&content)
             .map_err(|error| write_error("the image config", std::io::Error::other(error)))?;
         let content_digest = sha256_digest(&content_config);
         let tag = content_digest["sha256:".len()..][..TAG_LENGTH].to_string();
@@ -386,20 +408,77 @@ impl Engine {
 }
 
 /// The OCI annotations `org.opencontainers.image.{source,revision,created}`; `created` is a
-/// Unix time (take the commit's time, not now, so the inputs stay the same).
+/// Unix time, for example [`source_date_epoch`] of the source folder (the commit's time
+/// rather than now, so that packaging the same commit twice gives the same image ID).
 pub fn oci_labels(source: &str, revision: &str, created_unix: i64) -> BTreeMap<String, String> {
-    let created = chrono::DateTime::from_timestamp(created_unix, 0)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
     [
         ("org.opencontainers.image.source", source.to_string()),
         (REVISION_LABEL, revision.to_string()),
-        (CREATED_LABEL, created),
+        (CREATED_LABEL, rfc3339(created_unix)),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_string(), value))
     .collect()
+}
+
+/// The `created` date of an image made from the source in `folder`, in Unix seconds:
+/// `SOURCE_DATE_EPOCH` when set (the reproducible-builds convention), else the time of the
+/// last commit of the git work tree holding `folder`, else now.
+///
+/// Fails only when `SOURCE_DATE_EPOCH` is set to something that is not a Unix time.
+pub fn source_date_epoch(folder: &Path) -> Result<i64> {
+    if let Some(date) = environment_date()? {
+        return Ok(date);
+    }
+    Ok(last_commit_time(folder).unwrap_or_else(now_unix))
+}
+
+/// The creation date of the content config, which the content tag hashes: fixed, so that
+/// the date (provenance) never changes the tag.
+const CONTENT_DATE: &str = "1970-01-01T00:00:00Z";
+
+/// `SOURCE_DATE_EPOCH`, when set and not empty.
+fn environment_date() -> Result<Option<i64>> {
+    let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") else {
+        return Ok(None);
+    };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| ImageError::SourceDateEpoch {
+            value: value.to_string(),
+        })
+}
+
+/// The committer time of `HEAD` in the git work tree holding `folder`, when git and a
+/// commit are there.
+fn last_commit_time(folder: &Path) -> Option<i64> {
+    let output = std::process::Command::new("git")
+        .args(["log", "-1", "--format=%ct"])
+        .current_dir(folder)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())?;
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// A Unix time as an RFC 3339 UTC date (`2023-11-14T22:13:20Z`), as OCI labels and image
+/// configs write it.
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// The host's CA bundle at `host_bundle` or, when it is missing or empty, the Mozilla roots
@@ -461,10 +540,11 @@ fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::binary::tests::minimal_static_elf;
 
     fn recipe(dir: &Path) -> PackageRecipe {
         let binary = dir.join("app");
-        std::fs::write(&binary, b"\x7fELF fake").unwrap();
+        std::fs::write(&binary, minimal_static_elf()).unwrap();
         let mut recipe = PackageRecipe::new(binary, "app");
         recipe.ports = vec![8080];
         recipe.env.insert("PORT".into(), "8080".into());
@@ -475,7 +555,9 @@ mod tests {
     #[test]
     fn dockerfile_has_the_layout() {
         let dir = tempfile::tempdir().unwrap();
-        let text = recipe(dir.path()).dockerfile();
+        let mut recipe = recipe(dir.path());
+        recipe.healthcheck = Some(Healthcheck::default());
+        let text = recipe.dockerfile();
         for expected in [
             "FROM scratch\n",
             "COPY --chown=10001:10001 data/ /data/\n",
@@ -560,8 +642,143 @@ mod tests {
             before.tag
         );
         let before = before.tag;
-        std::fs::write(&recipe.binary, b"\x7fELF other").unwrap();
+        let mut other = minimal_static_elf();
+        other.extend_from_slice(b"more code");
+        std::fs::write(&recipe.binary, other).unwrap();
         assert_ne!(recipe.package("app", &labels).unwrap().tag, before);
+    }
+
+    #[test]
+    fn no_healthcheck_unless_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut recipe = recipe(dir.path());
+        assert_eq!(recipe.healthcheck, None);
+        assert!(!recipe.dockerfile().contains("HEALTHCHECK"));
+        let config = |recipe: &PackageRecipe| recipe.config("sha256:0", &BTreeMap::new(), "x");
+        assert!(config(&recipe)["config"].get("Healthcheck").is_none());
+        recipe.healthcheck = Some(Healthcheck::default());
+        assert_eq!(
+            config(&recipe)["config"]["Healthcheck"]["Test"],
+            serde_json::json!(["CMD", "/app", "healthcheck"])
+        );
+    }
+
+    #[test]
+    fn the_created_label_dates_the_image_and_stays_out_of_the_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let recipe = recipe(dir.path());
+        let image = |created| {
+            let packaged = recipe
+                .package("app", &oci_labels("s", "r", created))
+                .unwrap();
+            (
+                packaged.tag.clone(),
+                config_of(&packaged)["created"].clone(),
+            )
+        };
+        let (tag, created) = image(1_700_000_000);
+        assert_eq!(created, "2023-11-14T22:13:20Z");
+        let (later_tag, later) = image(1_800_000_000);
+        assert_eq!(later, "2027-01-15T08:00:00Z");
+        assert_eq!(later_tag, tag, "the date is provenance, not content");
+    }
+
+    #[test]
+    fn without_a_created_label_the_image_is_dated_now_not_1970() {
+        // Runs with the test environment's SOURCE_DATE_EPOCH unset (nothing here sets it).
+        if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let recipe = recipe(dir.path());
+        let before = chrono::Utc::now().timestamp();
+        let packaged = recipe.package("app", &BTreeMap::new()).unwrap();
+        let created = config_of(&packaged)["created"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let created = chrono::DateTime::parse_from_rfc3339(&created)
+            .unwrap()
+            .timestamp();
+        assert!(created >= before && created <= before + 3600, "{created}");
+        let dated_1970: BTreeMap<String, String> = [(CREATED_LABEL.to_string(), rfc3339(0))].into();
+        assert_eq!(
+            recipe.package("app", &dated_1970).unwrap().tag,
+            packaged.tag,
+            "the date is provenance, not content"
+        );
+    }
+
+    #[test]
+    fn a_commit_dates_its_source_folder() {
+        if std::env::var_os("SOURCE_DATE_EPOCH").is_some() || !git_available() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let status = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .env("GIT_COMMITTER_DATE", "@1700000000 +0000")
+                .env("GIT_AUTHOR_DATE", "@1700000000 +0000")
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "git {args:?}: {status:?}");
+        };
+        git(&["init", "-q"]);
+        git(&[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "first",
+        ]);
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        assert_eq!(
+            source_date_epoch(&dir.path().join("sub")).unwrap(),
+            1_700_000_000
+        );
+        let outside = tempfile::tempdir().unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let undated = source_date_epoch(outside.path()).unwrap();
+        assert!((now..now + 3600).contains(&undated), "{undated}");
+    }
+
+    fn git_available() -> bool {
+        std::process::Command::new("git")
+            .arg("--version")
+            .output()
+            .is_ok_and(|output| output.status.success())
+    }
+
+    fn config_of(image: &PackagedImage) -> serde_json::Value {
+        let mut archive = tar::Archive::new(image.archive().as_ref());
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().display().to_string();
+            if path.ends_with(".json") && path != "manifest.json" {
+                return serde_json::from_reader(&mut entry).unwrap();
+            }
+        }
+        panic!("no image config in the archive");
+    }
+
+    #[test]
+    fn a_dynamic_binary_is_refused_before_packaging() {
+        let Ok(true_binary) = std::fs::canonicalize("/bin/true") else {
+            return;
+        };
+        let error = PackageRecipe::new(&true_binary, "true")
+            .package("x", &BTreeMap::new())
+            .unwrap_err();
+        assert!(
+            matches!(error, ImageError::DynamicBinary { ref path, .. } if *path == true_binary),
+            "{error}"
+        );
     }
 
     #[test]

@@ -384,10 +384,11 @@ async fn a_packaged_static_binary_runs_as_non_root_and_turns_healthy() {
     let mut recipe = PackageRecipe::new(&binary, "app");
     recipe.ports = vec![8080];
     recipe.env.insert("PORT".into(), "8080".into());
-    if let Some(check) = recipe.healthcheck.as_mut() {
-        check.interval_secs = 1;
-        check.start_period_secs = 1;
-    }
+    recipe.healthcheck = Some(deploykit_image::Healthcheck {
+        interval_secs: 1,
+        start_period_secs: 1,
+        ..Default::default()
+    });
     let labels =
         deploykit_image::oci_labels("https://example.invalid/app", "abc123", 1_700_000_000);
     let packaged = recipe.package(&repo, &labels).unwrap();
