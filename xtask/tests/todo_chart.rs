@@ -266,6 +266,102 @@ fn config_changes_roll_the_pods_through_checksums() {
 }
 
 #[test]
+fn ingress_sends_every_path_to_the_frontend_and_the_policy_lets_it_in() {
+    let Some(oracle) = oracle() else { return };
+    let all_options = values_file("ci/all-options-values.yaml");
+    let docs = manifests(&helm_render(&oracle, &["-f", &all_options]).unwrap());
+    let ingress = of_kind(&docs, "Ingress")[0];
+    let paths: Vec<&serde_yaml::Value> = ingress["spec"]["rules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|rule| rule["http"]["paths"].as_sequence().unwrap())
+        .collect();
+    assert!(!paths.is_empty());
+    for path in &paths {
+        // The backend ignores the session cookie: /api must go through the frontend.
+        let service = &path["backend"]["service"];
+        assert_eq!(service["name"], "todo-frontend", "{path:?}");
+        assert_eq!(service["port"]["name"], "http", "{path:?}");
+    }
+    assert!(
+        paths
+            .iter()
+            .any(|path| path["path"] == "/" && path["pathType"] == "Prefix"),
+        "{paths:?}"
+    );
+
+    // The frontend's NetworkPolicy admits the ingress controller (any source) on the port
+    // the Ingress reaches; the backend's admits only the frontend and the test pod.
+    let policy = |suffix: &str| {
+        of_kind(&docs, "NetworkPolicy")
+            .into_iter()
+            .find(|p| p["metadata"]["name"] == format!("todo-app-{suffix}"))
+            .unwrap()
+    };
+    let open_to_all = policy("frontend")["spec"]["ingress"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|rule| {
+            rule["from"].is_null()
+                && rule["ports"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .any(|port| port["port"] == "http")
+        });
+    assert!(open_to_all, "{:?}", policy("frontend"));
+    let backend_sources = policy("backend")["spec"]["ingress"][0]["from"]
+        .as_sequence()
+        .unwrap()
+        .len();
+    assert_eq!(backend_sources, 2, "frontend and test pod only");
+}
+
+#[test]
+fn secret_checksum_rolls_the_backend_without_revealing_the_secrets() {
+    let Some(oracle) = oracle() else { return };
+    let annotation = |sets: &[&str]| {
+        let args: Vec<&str> = sets.iter().flat_map(|set| ["--set", set]).collect();
+        let docs = manifests(&helm_render(&oracle, &args).unwrap());
+        let backend = of_kind(&docs, "Deployment")
+            .into_iter()
+            .find(|d| d["metadata"]["name"] == "todo-app-backend")
+            .unwrap();
+        backend["spec"]["template"]["metadata"]["annotations"]["checksum/secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let key_a = "secrets.betterAuthSecret=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let key_b = "secrets.betterAuthSecret=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    let url_1 = "database.url=postgres://todo:hunter2@db/todo";
+    let url_2 = "database.url=postgres://todo:hunter3@db/todo";
+
+    // With the signing key known, a changed database password rolls the pods, and the
+    // same password under another key gives another value: without the key (which is
+    // in the Secret, not the Deployment) a guess at the password cannot be tested.
+    let keyed = annotation(&[key_a, url_1]);
+    assert_eq!(keyed, annotation(&[key_a, url_1]), "stable across renders");
+    assert_ne!(keyed, annotation(&[key_a, url_2]), "a new password rolls");
+    assert_ne!(
+        keyed,
+        annotation(&[key_b, url_1]),
+        "keyed by the signing key"
+    );
+
+    // With the key generated in this very render, nothing secret is hashed at all.
+    let unkeyed = annotation(&[url_1]);
+    assert_eq!(unkeyed, annotation(&[url_2]), "the password does not show");
+    assert_eq!(unkeyed, annotation(&[]));
+    // existingSecret: only its name.
+    let existing = annotation(&["existingSecret=my-secrets", url_1]);
+    assert_eq!(existing, annotation(&["existingSecret=my-secrets", url_2]));
+    assert_ne!(existing, annotation(&["existingSecret=other-secrets"]));
+}
+
+#[test]
 fn every_pod_runs_at_the_restricted_security_level() {
     let Some(oracle) = oracle() else { return };
     let all_options = values_file("ci/all-options-values.yaml");
