@@ -43,6 +43,8 @@ enum Expected {
 #[case::err_lt_types("err-lt-types")]
 #[case::err_ne_args("err-ne-args")]
 #[case::err_nil_command("err-nil-command")]
+#[case::err_nil_literal_string("err-nil-literal-string")]
+#[case::err_nil_map_field("err-nil-map-field")]
 #[case::err_nil_pointer("err-nil-pointer")]
 #[case::err_nil_pointer_null("err-nil-pointer-null")]
 #[case::err_non_function("err-non-function")]
@@ -68,13 +70,18 @@ enum Expected {
 #[case::err_range_string("err-range-string")]
 #[case::err_required("err-required")]
 #[case::err_required_include("err-required-include")]
+#[case::err_set_nil_map("err-set-nil-map")]
 #[case::err_template_missing("err-template-missing")]
 #[case::err_tpl_exec("err-tpl-exec")]
 #[case::err_tpl_in_include("err-tpl-in-include")]
 #[case::err_tpl_parse("err-tpl-parse")]
+#[case::err_var_assign_undeclared("err-var-assign-undeclared")]
+#[case::err_var_else_branch("err-var-else-branch")]
 #[case::err_wrong_type("err-wrong-type")]
 #[case::fmt("fmt")]
+#[case::nil_args("nil-args")]
 #[case::sprig_mix("sprig-mix")]
+#[case::variables("variables")]
 fn renders_like_helm(#[case] chart: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/engine")

@@ -87,6 +87,39 @@ pub type Function = fn(&[Value]) -> std::result::Result<Value, FuncError>;
 /// What every function returns.
 type Result = std::result::Result<Value, FuncError>;
 
+/// A parameter of a Helm function whose Go type can hold `nil` (a map or a slice),
+/// where Go's `text/template` passes the type's zero value for a literal `nil` or a
+/// nil variable instead of refusing it (`evalArg`, `validateType`'s `canBeNil`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NilParam {
+    /// `map[string]interface {}`: reads see an empty map; `written` when the function
+    /// stores into it, which panics on Go's nil map (`assignment to entry in nil map`).
+    Map { written: bool },
+    /// `[]interface {}`: an empty list.
+    List,
+}
+
+/// The nil-able parameter at `index` of function `name` (variadic parameters repeat
+/// their type), from Sprig's and Helm's Go signatures; `None` for `interface {}` and
+/// every type that can't hold `nil`.
+pub(crate) fn nil_param(name: &str, index: usize) -> Option<NilParam> {
+    let map = NilParam::Map { written: false };
+    match (name, index) {
+        ("set", 0) => Some(NilParam::Map { written: true }),
+        ("get" | "unset" | "hasKey" | "pick" | "omit" | "values" | "urlJoin", 0) => Some(map),
+        ("pluck", 1..) => Some(map),
+        ("keys" | "merge" | "mergeOverwrite" | "mustMerge" | "mustMergeOverwrite", _) => Some(map),
+        (
+            "genSelfSignedCert"
+            | "genSelfSignedCertWithKey"
+            | "genSignedCert"
+            | "genSignedCertWithKey",
+            1 | 2,
+        ) => Some(NilParam::List),
+        _ => None,
+    }
+}
+
 /// The function named `name`, or `None` when Helm has no such function.
 pub fn lookup(name: &str) -> Option<Function> {
     let f: Function = match name {

@@ -1,6 +1,6 @@
-//! The parse tree (Go's `text/template/parse` nodes), with function names resolved and
-//! variables compiled to stack slots. `Display` prints arguments, commands and pipelines
-//! as Go's `Node.String()` does, which is what error messages show after `at <...>`.
+//! The parse tree (Go's `text/template/parse` nodes), with function names resolved.
+//! `Display` prints arguments, commands and pipelines as Go's `Node.String()` does,
+//! which is what error messages show after `at <...>`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -215,9 +215,9 @@ impl Span {
 #[derive(Clone, Copy)]
 pub(crate) struct Var {
     pub pos: usize,
-    /// The variable's name as written (`$x`).
+    /// The variable's name as written (`$x`): the executor looks it up by name, as
+    /// Go's does.
     pub name: Span,
-    pub slot: usize,
 }
 
 pub(crate) struct Command {

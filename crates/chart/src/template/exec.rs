@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::TreeMap;
 use super::ast::{
-    Arg, Branch, Builtin, Command, Cx, Fields, Func, Node, Number, Pipe, TemplateCall, Tree,
+    Arg, Branch, Builtin, Command, Cx, Fields, Func, Node, Number, Pipe, TemplateCall, Tree, Var,
 };
 use super::builtins;
 use super::error::{GoError, Layer};
@@ -97,12 +97,20 @@ fn no_thread() -> GoError {
     GoError::plain("template nesting too deep: no thread available to continue".to_string())
 }
 
+/// A variable on the executor's stack (Go's `variable`): looked up by name from the
+/// top, so a redeclared name hides the older one from the next action on, and a name
+/// the running branch never declared is an error only when it is used.
+struct Variable<'a> {
+    name: &'a str,
+    value: Slot,
+}
+
 pub(crate) struct State<'a> {
     scope: &'a Scope<'a>,
     shared: &'a Shared,
     tree: &'a Tree,
     name: &'a str,
-    vars: Vec<Slot>,
+    vars: Vec<Variable<'a>>,
     /// Go's template depth (reset by `include`, as Go's `ExecuteTemplate` does).
     depth: usize,
     /// Nesting of every kind, for stack hops.
@@ -132,7 +140,10 @@ pub(crate) fn execute(
         shared,
         tree,
         name,
-        vars: vec![Slot::concrete(dot.clone())],
+        vars: vec![Variable {
+            name: "$",
+            value: Slot::concrete(dot.clone()),
+        }],
         depth: 0,
         nest,
     };
@@ -241,27 +252,60 @@ impl<'a> State<'a> {
     ) -> R<Flow> {
         let mark = self.vars.len();
         let decl = &b.pipe.decl;
-        if !decl.is_empty() {
-            if b.pipe.is_assign {
-                if decl.len() > 1 {
-                    self.vars[decl[0].slot] = Slot::concrete(index.clone());
-                } else {
-                    self.vars[decl[0].slot] = elem.clone();
+        if b.pipe.is_assign {
+            // `range $i, $e = ...`: Go's `setVar` by name (index first when two).
+            match decl.as_slice() {
+                [] => {}
+                [only] => self.set_var(only, &b.pipe, elem.clone())?,
+                [first, second, ..] => {
+                    self.set_var(first, &b.pipe, Slot::concrete(index))?;
+                    self.set_var(second, &b.pipe, elem.clone())?;
                 }
-            } else {
-                self.vars[mark - 1] = elem.clone();
             }
-        }
-        if decl.len() > 1 {
-            if b.pipe.is_assign {
-                self.vars[decl[1].slot] = elem.clone();
-            } else {
-                self.vars[mark - 2] = Slot::concrete(index);
+        } else {
+            // `range $i, $e := ...`: the pipeline pushed them; Go's `setTopVar`.
+            let top = mark.checked_sub(decl.len().min(2)).unwrap_or(mark);
+            let values = match decl.len() {
+                0 => vec![],
+                1 => vec![elem.clone()],
+                _ => vec![Slot::concrete(index), elem.clone()],
+            };
+            for (var, value) in self.vars.iter_mut().skip(top).zip(values) {
+                var.value = value;
             }
         }
         let flow = self.walk_list(out, &elem, &b.list);
         self.vars.truncate(mark);
         flow
+    }
+
+    /// Go's `setVar`: the innermost variable called `var`'s name takes `value`; none
+    /// on the stack (declared only in a branch that did not run) is an error.
+    fn set_var(&mut self, var: &Var, pipe: &'a Pipe, value: Slot) -> R<()> {
+        let name = var.name.text(&self.tree.source);
+        match self.vars.iter_mut().rev().find(|v| v.name == name) {
+            Some(slot) => {
+                slot.value = value;
+                Ok(())
+            }
+            None => {
+                let msg = format!("undefined variable: {name}");
+                Err(self.error_at(last_at(self.tree, pipe), msg, None))
+            }
+        }
+    }
+
+    /// Go's `varValue`: the innermost variable called `var`'s name; none on the stack
+    /// (declared only in a branch that did not run) is an error at `at`.
+    fn var_value(&self, var: &Var, at: &'a Arg) -> R<Slot> {
+        let name = var.name.text(&self.tree.source);
+        match self.vars.iter().rev().find(|v| v.name == name) {
+            Some(found) => Ok(found.value.clone()),
+            None => {
+                let msg = format!("undefined variable: {name}");
+                Err(self.error_at(Some(At::Arg(at)), msg, None))
+            }
+        }
     }
 
     fn walk_range(&mut self, out: &mut String, dot: &Slot, b: &'a Branch) -> R<Flow> {
@@ -369,7 +413,10 @@ impl<'a> State<'a> {
                 shared,
                 tree,
                 name: &tree.name,
-                vars: vec![Slot::concrete(new_dot.clone())],
+                vars: vec![Variable {
+                    name: "$",
+                    value: Slot::concrete(new_dot.clone()),
+                }],
                 depth,
                 nest,
             };
@@ -388,9 +435,13 @@ impl<'a> State<'a> {
         let value = value.unwrap_or_default();
         for var in &pipe.decl {
             if pipe.is_assign {
-                self.vars[var.slot] = Slot::concrete(value.clone());
+                self.set_var(var, pipe, Slot::concrete(value.clone()))?;
             } else {
-                self.vars.push(Slot::concrete(value.clone()));
+                let name = var.name.text(&self.tree.source);
+                self.vars.push(Variable {
+                    name,
+                    value: Slot::concrete(value.clone()),
+                });
             }
         }
         Ok(value)
@@ -428,7 +479,7 @@ impl<'a> State<'a> {
                 return self.eval_pipeline(dot, pipe).map(Slot::concrete);
             }
             Arg::Variable { var, fields } => {
-                let value = self.vars[var.slot].clone();
+                let value = self.var_value(var, first)?;
                 if fields.is_empty() {
                     self.not_a_function(args, &final_)?;
                     return Ok(value);
@@ -606,7 +657,7 @@ impl<'a> State<'a> {
                 )?
                 .v),
             Arg::Variable { var, fields } => {
-                let value = self.vars[var.slot].clone();
+                let value = self.var_value(var, arg)?;
                 if fields.is_empty() {
                     return Ok(value.v);
                 }
@@ -623,6 +674,57 @@ impl<'a> State<'a> {
             Arg::Bool { value, .. } => Ok(Value::Bool(*value)),
             Arg::Number { value, .. } => self.number(arg, value),
             Arg::String { value, .. } => Ok(value.clone()),
+        }
+    }
+
+    /// Go's `validateType` for nil arguments of function `name`: a literal `nil`, or a
+    /// nil that holds no `interface {}` (a variable or pipeline result, the piped
+    /// value), becomes the zero value of a map or slice parameter. A nil read from a
+    /// map stays a nil `interface {}`, which the function refuses as Go does. Returns
+    /// whether a parameter the function writes into got Go's nil map.
+    fn zero_nil_args(&self, dot: &Slot, name: &str, args: &'a [Arg], values: &mut [Value]) -> bool {
+        let mut written = false;
+        for (i, value) in values.iter_mut().enumerate() {
+            if !matches!(value, Value::Nil) {
+                continue;
+            }
+            let Some(param) = crate::funcs::nil_param(name, i) else {
+                continue;
+            };
+            // Past the explicit arguments is the piped value: Go unwraps it out of
+            // its interface, so its nil is the invalid value.
+            let invalid = args
+                .get(i)
+                .is_none_or(|arg| self.holds_invalid_nil(dot, arg));
+            if !invalid {
+                continue;
+            }
+            *value = match param {
+                crate::funcs::NilParam::Map { written: w } => {
+                    written |= w;
+                    Value::map(crate::value::Map::new())
+                }
+                crate::funcs::NilParam::List => Value::list(Vec::new()),
+            };
+        }
+        written
+    }
+
+    /// Whether `arg`, which evaluated to nil, gives Go's invalid value (or a literal
+    /// `nil`) rather than a nil `interface {}` read from a map or list.
+    fn holds_invalid_nil(&self, dot: &Slot, arg: &'a Arg) -> bool {
+        match arg {
+            Arg::Nil { .. } | Arg::Pipe(_) => true,
+            Arg::Dot { .. } => !dot.iface,
+            Arg::Variable { var, fields } if fields.is_empty() => {
+                let name = var.name.text(&self.tree.source);
+                self.vars
+                    .iter()
+                    .rev()
+                    .find(|v| v.name == name)
+                    .is_some_and(|v| !v.value.iface)
+            }
+            _ => false,
         }
     }
 
@@ -645,6 +747,7 @@ impl<'a> State<'a> {
     /// variable is an invalid value, a nil from a map is an `interface {}`.
     fn args_error(
         &self,
+        dot: &Slot,
         ident: &'a Arg,
         args: &'a [Arg],
         values: &[Value],
@@ -660,8 +763,21 @@ impl<'a> State<'a> {
         let Some((expected, got)) = rest.split_once("; got ") else {
             return self.error_at(Some(fallback), msg, None);
         };
-        for arg in args {
-            if let Some(m) = literal_mismatch(arg, expected, self.tree.cx()) {
+        for (i, arg) in args.iter().enumerate() {
+            if let Arg::Nil { .. } = arg
+                && got == "interface {}"
+                && !can_be_nil(expected)
+            {
+                // Go's `evalArg` refuses a literal nil for a type that can't hold it.
+                let m = format!("cannot assign nil to {expected}");
+                return self.error_at(Some(At::Arg(arg)), m, None);
+            }
+            // Only a literal whose value has the refused type can be the one refused
+            // (a values-file float reaching an int says `interface {}`).
+            let refused = values.get(i).is_some_and(|v| {
+                v.type_name() == got || (got == "interface {}" && matches!(v, Value::Float(_)))
+            });
+            if refused && let Some(m) = literal_mismatch(arg, expected, self.tree.cx()) {
                 return self.error_at(Some(At::Arg(arg)), m, None);
             }
         }
@@ -671,11 +787,9 @@ impl<'a> State<'a> {
                     continue;
                 }
                 let at = args.get(i).map_or(fallback, At::Arg);
-                let invalid = match args.get(i) {
-                    Some(Arg::Field { .. } | Arg::Chain { .. }) => false,
-                    Some(Arg::Variable { fields, .. }) => fields.is_empty(),
-                    Some(_) | None => true,
-                };
+                let invalid = args
+                    .get(i)
+                    .is_none_or(|arg| self.holds_invalid_nil(dot, arg));
                 if invalid {
                     return self.error_at(
                         Some(at),
@@ -743,10 +857,22 @@ impl<'a> State<'a> {
                 return self.tpl(call_at, ident, args, &values);
             }
             Func::Ext(f) => {
-                let values = self.eval_args(dot, args, final_)?;
+                let mut values = self.eval_args(dot, args, final_)?;
+                let mut nil_map_written = false;
+                if values.iter().any(|v| matches!(v, Value::Nil)) {
+                    nil_map_written = self.zero_nil_args(dot, name, args, &mut values);
+                }
                 return match f(&values) {
+                    Ok(_) if nil_map_written => {
+                        // Go's function stored into the nil map it was given: it panics.
+                        let msg = "assignment to entry in nil map".to_string();
+                        let full = format!("error calling {name}: {msg}");
+                        Err(self.error_at(Some(call_at), full, Some(GoError::plain(msg))))
+                    }
                     Ok(v) => Ok(v),
-                    Err(FuncError::Args(msg)) => Err(self.args_error(ident, args, &values, msg)),
+                    Err(FuncError::Args(msg)) => {
+                        Err(self.args_error(dot, ident, args, &values, msg))
+                    }
                     Err(FuncError::Call(msg)) => {
                         let msg = if (name == "required" || name == "fail")
                             && !msg.starts_with("HELM_ERR_START")
@@ -808,7 +934,7 @@ impl<'a> State<'a> {
                         "wrong type for value; expected string; got {}",
                         values[0].type_name()
                     );
-                    return Err(self.args_error(ident, args, &values, msg));
+                    return Err(self.args_error(dot, ident, args, &values, msg));
                 }
                 if b == Builtin::Len
                     && (piped_nil
@@ -977,6 +1103,14 @@ fn is_invalid_source(arg: &Arg) -> bool {
         Arg::Variable { fields, .. } => fields.is_empty(),
         _ => true,
     }
+}
+
+/// Go's `canBeNil` for a type as Go prints it: maps, slices, pointers, functions,
+/// channels and interfaces.
+fn can_be_nil(type_name: &str) -> bool {
+    ["[]", "map[", "*", "func", "chan ", "interface"]
+        .iter()
+        .any(|prefix| type_name.starts_with(prefix))
 }
 
 /// Go's `evalArg` error for a literal that can't be a parameter of type `expected`

@@ -23,7 +23,10 @@ struct Parser<'a> {
     furthest: usize,
     source: &'a Arc<str>,
     parse_name: &'a Arc<str>,
-    /// Declared variables by name, innermost last (a name's slot is its index).
+    /// Go's `Tree.vars`: the names a variable reference may use here (declared or
+    /// assigned earlier in an enclosing control, which keeps them until its `{{end}}`,
+    /// across `{{else}}`). Only the parse checks them: the executor looks variables up
+    /// by name on its own stack, as Go's does.
     vars: Vec<&'a str>,
     range_depth: usize,
     /// Where the action being parsed starts (for "in action started at" errors).
@@ -401,7 +404,6 @@ impl<'a> Parser<'a> {
         let context = ctl.name();
         let mark = self.vars.len();
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
-        let after_pipe = self.vars.len();
         if ctl == Ctl::Range {
             self.range_depth += 1;
         }
@@ -409,9 +411,8 @@ impl<'a> Parser<'a> {
         if ctl == Ctl::Range {
             self.range_depth -= 1;
         }
-        // Variables declared in the first branch are gone when the else branch runs
-        // (Go looks variables up by name at run time; slots must match that stack).
-        self.vars.truncate(after_pipe);
+        // As in Go, the first branch's variables stay known to the parse of the else
+        // branch; at run time they are gone, and using one there fails when it runs.
         let mut else_list = None;
         if let End::Else = next {
             let peek = self.peek().typ;
@@ -492,12 +493,13 @@ impl<'a> Parser<'a> {
         token.val(source)
     }
 
+    /// Go's parse of a variable before `:=`, `=` or `,`: known from here on, whether
+    /// declared or assigned.
     fn declare(&mut self, token: &Item) -> Var {
         self.vars.push(self.val(token));
         Var {
             pos: token.pos,
             name: span(token),
-            slot: self.vars.len() - 1,
         }
     }
 
@@ -527,17 +529,8 @@ impl<'a> Parser<'a> {
                 ItemType::Assign | ItemType::Declare => {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
-                    if pipe.is_assign {
-                        let slot = self.lookup_var(self.val(&v))?;
-                        pipe.decl.push(Var {
-                            pos: v.pos,
-                            name: span(&v),
-                            slot,
-                        });
-                    } else {
-                        let var = self.declare(&v);
-                        pipe.decl.push(var);
-                    }
+                    let var = self.declare(&v);
+                    pipe.decl.push(var);
                 }
                 ItemType::Char if self.val(&next) == "," => {
                     self.next_non_space();
@@ -591,13 +584,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn lookup_var(&self, name: &str) -> PResult<usize> {
+    /// Go's `useVar`: a reference to a name no enclosing scope knows is a parse error.
+    fn check_var(&self, name: &str) -> PResult<()> {
         // The name before any `.` (names are short: a plain scan beats a searcher).
         let base_len = name.bytes().position(|b| b == b'.').unwrap_or(name.len());
-        let base = &name[..base_len];
-        match self.vars.iter().rposition(|v| *v == base) {
-            Some(slot) => Ok(slot),
-            None => Err(self.errorf(format!("undefined variable {}", super::fmt::quote(base)))),
+        let base = name.get(..base_len).unwrap_or(name);
+        if self.vars.contains(&base) {
+            Ok(())
+        } else {
+            Err(self.errorf(format!("undefined variable {}", super::fmt::quote(base))))
         }
     }
 
@@ -722,12 +717,11 @@ impl<'a> Parser<'a> {
             ItemType::Dot => Arg::Dot { pos },
             ItemType::Nil => Arg::Nil { pos },
             ItemType::Variable => {
-                let slot = self.lookup_var(val)?;
+                self.check_var(val)?;
                 Arg::Variable {
                     var: Var {
                         pos,
                         name: span(&token),
-                        slot,
                     },
                     fields: Fields::default(),
                 }
