@@ -6,4 +6,5 @@
 
 mod block;
 pub mod emit;
+mod flow_indent;
 pub mod parse;

@@ -58,8 +58,26 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
     }
 }
 
-/// [`parse`] with yaml-rust2 and the node builder, for any YAML.
+/// [`parse`] with yaml-rust2 and the node builder, for any YAML. Where yaml-rust2
+/// refuses the indentation of a flow collection or quoted scalar that go-yaml takes,
+/// it reads a copy re-indented as go-yaml reads it (`flow_indent`).
 fn parse_full(text: &str) -> Result<Value, YamlError> {
+    let error = match parse_strict(text) {
+        Err(error @ YamlError::Syntax { .. })
+            if error.to_string().contains("invalid indentation") =>
+        {
+            error
+        }
+        other => return other,
+    };
+    match super::flow_indent::reindent(text).map(|lenient| parse_strict(&lenient)) {
+        Some(Ok(value)) => Ok(value),
+        _ => Err(error),
+    }
+}
+
+/// yaml-rust2's reading of `text`, with its YAML 1.2 indentation rules.
+fn parse_strict(text: &str) -> Result<Value, YamlError> {
     let mut builder = Builder {
         source: text,
         ..Builder::default()
@@ -788,6 +806,38 @@ mod tests {
         );
         assert_eq!(json(""), "nil");
         assert_eq!(json("# only\n"), "nil");
+    }
+
+    /// Documents whose flow collections or quoted scalars span lines with less
+    /// indentation than YAML 1.2 asks for, and what Helm v4 reads them as (checked with
+    /// `helm-oracle render` and `toJson .Values`).
+    const LENIENT_INDENTATION: &[(&str, &str)] = &[
+        (
+            "a:\n  b: [\n    \"x\",\n    \"y\"\n  ]\nc: 1\n",
+            "{a: {b: [x, \"y\"]}, c: 1}",
+        ),
+        ("a:\n  b: [\n    x,\n  y\n]\n", "{a: {b: [x, true]}}"),
+        (
+            "a:\n  b: {\n  k: v, j: [1,\n2]\n  }\n",
+            "{a: {b: {j: [1, 2], k: v}}}",
+        ),
+        ("a:\n  b: \"x\ny\"\n", "{a: {b: x y}}"),
+        ("l:\n- [\n  a,\n b]\n", "{l: [[a, b]]}"),
+        ("a:\n  b: 'it''s\n a'\n", "{a: {b: \"it's a\"}}"),
+        ("a:\n  b: [x, # c [\n  y]\n", "{a: {b: [x, y]}}"),
+        (
+            "a:\n  b: |\n    [\n  c: [\n  1]\n",
+            "{a: {b: \"[\\n\", c: [1]}}",
+        ),
+    ];
+
+    #[test]
+    fn flows_and_quoted_scalars_ignore_indentation_as_go_yaml_does() {
+        for (lenient, canonical) in LENIENT_INDENTATION {
+            assert_eq!(json(lenient), json(canonical), "{lenient:?}");
+        }
+        // Block structure still needs its indentation.
+        assert!(json("a:\n  b: 1\n c: [\n1]\n").starts_with("ERR"));
     }
 
     /// Inputs and the errors Helm v4 prints for them (from `helm_values_from_yaml`).
