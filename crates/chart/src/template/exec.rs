@@ -448,19 +448,24 @@ impl<'a> State<'a> {
     }
 
     fn not_a_function(&self, cmd_args: &[Arg], final_: &Option<Value>) -> R<()> {
-        if cmd_args.len() > 1 || final_.is_some() {
+        if let Some(first) = cmd_args.first()
+            && (cmd_args.len() > 1 || final_.is_some())
+        {
             let msg = format!(
                 "can't give argument to non-function {}",
-                cmd_args[0].show(self.tree.cx())
+                first.show(self.tree.cx())
             );
-            return Err(self.error_at(Some(At::Arg(&cmd_args[0])), msg, None));
+            return Err(self.error_at(Some(At::Arg(first)), msg, None));
         }
         Ok(())
     }
 
     fn eval_command(&mut self, dot: &Slot, cmd: &'a Command, final_: Option<Value>) -> R<Slot> {
         let args: &'a [Arg] = self.tree.args(cmd);
-        let first = &args[0];
+        let Some(first) = args.first() else {
+            // The parser refuses empty commands; say so rather than panic.
+            return Err(self.error_at(Some(At::Cmd(cmd)), "empty command".to_string(), None));
+        };
         match first {
             Arg::Field { idents, .. } => {
                 return self.eval_field_chain(dot, dot.clone(), first, idents, args, final_);
@@ -938,7 +943,8 @@ impl<'a> State<'a> {
                 }
                 if b == Builtin::Len
                     && (piped_nil
-                        || (matches!(values[0], Value::Nil) && is_invalid_source(&args[0])))
+                        || (matches!(values.first(), Some(Value::Nil))
+                            && args.first().is_some_and(is_invalid_source)))
                 {
                     let msg = "reflect: call of reflect.Value.Type on zero Value".to_string();
                     let full = format!("error calling {name}: {msg}");

@@ -20,6 +20,8 @@
 //! drops the leading spaces of a continuation line, so the added spaces change nothing
 //! the document means, and lines keep their numbers for error messages.
 
+#![deny(clippy::indexing_slicing)]
+
 /// What the scanner is inside of at a point of the text.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Inside {
