@@ -574,8 +574,13 @@ pub fn cat(args: &[Value]) -> Result {
     Ok(Value::string(parts.join(" ")))
 }
 
-fn indent_text(spaces: i64, text: &str) -> String {
-    let pad = " ".repeat(spaces.max(0) as usize);
+/// Sprig's indent: a negative count panics in Go's `strings.Repeat`, which Helm
+/// reports as the call's error.
+fn indent_text(spaces: i64, text: &str) -> std::result::Result<String, FuncError> {
+    let Ok(spaces) = usize::try_from(spaces) else {
+        return Err(FuncError::Call("strings: negative Repeat count".into()));
+    };
+    let pad = " ".repeat(spaces);
     let mut out = String::with_capacity(text.len() + pad.len() * 4);
     out.push_str(&pad);
     for (i, line) in text.split('\n').enumerate() {
@@ -585,13 +590,13 @@ fn indent_text(spaces: i64, text: &str) -> String {
         }
         out.push_str(line);
     }
-    out
+    Ok(out)
 }
 
 pub fn indent(args: &[Value]) -> Result {
     want("indent", args, 2)?;
     let spaces = int(&args[0])?;
-    Ok(Value::string(indent_text(spaces, string(&args[1])?)))
+    Ok(Value::string(indent_text(spaces, string(&args[1])?)?))
 }
 
 pub fn nindent(args: &[Value]) -> Result {
@@ -599,7 +604,7 @@ pub fn nindent(args: &[Value]) -> Result {
     let spaces = int(&args[0])?;
     Ok(Value::string(format!(
         "\n{}",
-        indent_text(spaces, string(&args[1])?)
+        indent_text(spaces, string(&args[1])?)?
     )))
 }
 
@@ -792,4 +797,22 @@ fn join_ints(items: &[i64]) -> String {
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_indents_fail_as_go_strings_repeat_does() {
+        // Found by the differential tester: Helm reports Go's panic as the call's error.
+        for f in [indent, nindent] {
+            let Err(error) = f(&[Value::Int(-1), Value::string("a")]) else {
+                panic!("a negative indent must fail");
+            };
+            assert!(matches!(error, FuncError::Call(m) if m == "strings: negative Repeat count"));
+        }
+        let indented = indent(&[Value::Int(2), Value::string("a\nb")]).unwrap();
+        assert_eq!(indented.as_str(), Some("  a\n  b"));
+    }
 }
