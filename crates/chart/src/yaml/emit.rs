@@ -303,7 +303,7 @@ fn resolves_to_non_string(s: &str, flavor: Flavor) -> bool {
         b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' => {
             MAP_WORDS.contains(&s)
         }
-        b'.' => MAP_WORDS.contains(&s) || s.parse::<f64>().is_ok() && yaml_style_float(s),
+        b'.' => MAP_WORDS.contains(&s) || yaml_style_float(s),
         b'+' | b'-' | b'0'..=b'9' => {
             if MAP_WORDS.contains(&s) {
                 return true;
@@ -353,9 +353,11 @@ fn parse_go_uint(s: &str) -> Option<u64> {
     }
 }
 
-/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`, and in `float64`'s range:
+/// Go's `ParseFloat` refuses `1e400` (Rust's gives infinity), so go-yaml reads it as a
+/// string and writes it plain.
 fn yaml_style_float(s: &str) -> bool {
-    super::parse::is_yaml_style_float(s) && s.parse::<f64>().is_ok()
+    super::parse::is_yaml_style_float(s) && s.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
 /// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
@@ -991,6 +993,23 @@ mod tests {
         assert_eq!(
             to_yaml(&v).unwrap(),
             "b:\n- 1\n- 2.5\n- x\nc:\n  a: |\n    multi\n    line\n  z: 1\nf: 1000000\ng: 1e+21"
+        );
+    }
+
+    #[test]
+    fn floats_out_of_float64_range_are_plain_strings() {
+        // Go's ParseFloat refuses them, so go-yaml does not quote them (found by the
+        // differential tester); in range, or underflowing to 0, they are quoted.
+        let v = map(&[
+            ("big", Value::string("1e400")),
+            ("neg", Value::string("-1E+999")),
+            ("dot", Value::string(".5e999")),
+            ("tiny", Value::string("1e-999")),
+            ("max", Value::string("1e308")),
+        ]);
+        assert_eq!(
+            to_yaml(&v).unwrap(),
+            "big: 1e400\ndot: .5e999\nmax: \"1e308\"\nneg: -1E+999\ntiny: \"1e-999\""
         );
     }
 
