@@ -137,6 +137,16 @@ fn json_kind(value: &Value) -> &'static str {
 /// words a few problems differently from libyaml (which go-yaml ports): those get
 /// libyaml's words.
 fn syntax_error(error: &ScanError, text: &str) -> YamlError {
+    // libyaml stops at a directive it does not know (`%x` at the start of a line) as
+    // soon as it reaches it; yaml-rust2 reads on and reports something later.
+    if let Some(line) = unknown_directive_line(text)
+        && error.marker().line() >= line
+    {
+        return YamlError::Syntax {
+            line: (line > 1).then_some(line),
+            message: "found unknown directive name".to_string(),
+        };
+    }
     let info = error.info();
     let info = info
         .split_once(", ")
@@ -173,6 +183,22 @@ fn syntax_error(error: &ScanError, text: &str) -> YamlError {
         Some(line0 + 1)
     };
     YamlError::Syntax { line, message }
+}
+
+/// The line (from 1) of the first directive libyaml does not know: `%NAME` at the
+/// start of a line, NAME made of letters, digits, `-` and `_`, then a blank or the end
+/// of the line, and neither `YAML` nor `TAG`.
+fn unknown_directive_line(text: &str) -> Option<usize> {
+    text.lines().enumerate().find_map(|(index, line)| {
+        let rest = line.strip_prefix('%')?;
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .unwrap_or(rest.len());
+        let (name, after) = rest.split_at(end);
+        let known = name.is_empty() || name == "YAML" || name == "TAG";
+        let blank_after = after.is_empty() || after.starts_with([' ', '\t', '\r']);
+        (!known && blank_after).then_some(index + 1)
+    })
 }
 
 /// A YAML node as yaml-rust2 reported it, before go-yaml's scalar resolution.
@@ -842,6 +868,14 @@ mod tests {
 
     /// Inputs and the errors Helm v4 prints for them (from `helm_values_from_yaml`).
     const HELM_ERRORS: &[(&str, &str)] = &[
+        // Directives libyaml does not know (found by the differential tester).
+        ("%x", "yaml: found unknown directive name"),
+        ("a: 1\n%x", "yaml: line 2: found unknown directive name"),
+        (
+            "\n\n%foo bar\na: 1",
+            "yaml: line 3: found unknown directive name",
+        ),
+        ("a: |\n%x", "yaml: line 2: found unknown directive name"),
         (
             "a: [1, 2\n",
             "yaml: line 1: did not find expected ',' or ']'",
