@@ -30,14 +30,25 @@ pub fn b64dec(args: &[Value]) -> Result {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(base64::DecodeError::InvalidByte(offset, _))
             | Err(base64::DecodeError::InvalidLastSymbol(offset, _)) => {
+                let offset = first_invalid_base64_byte(s).unwrap_or(offset);
                 format!("illegal base64 data at input byte {offset}")
             }
             Err(_) => format!(
                 "illegal base64 data at input byte {}",
-                cleaned.len() / 4 * 4
+                first_invalid_base64_byte(s).unwrap_or(cleaned.len() / 4 * 4)
             ),
         }
     })
+}
+
+/// Where Go's decoder stops on a byte outside the alphabet (it reads quantum by
+/// quantum, so it meets such a byte before it finds the length wrong), counted in the
+/// input as given (line breaks, which it skips, included); `None` when padding comes
+/// first.
+fn first_invalid_base64_byte(text: &str) -> Option<usize> {
+    let is_alphabet = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'\r' | b'\n');
+    let at = text.bytes().position(|b| !is_alphabet(b))?;
+    (text.as_bytes()[at] != b'=').then_some(at)
 }
 
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -441,6 +452,26 @@ pub fn get_host_by_name(args: &[Value]) -> Result {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn b64dec_names_the_first_byte_go_cannot_read() {
+        // Found by the differential tester: Go stops at the first byte outside the
+        // alphabet, even when the length is wrong too.
+        for (input, want) in [
+            ("ünï", "illegal base64 data at input byte 0"),
+            ("YWJj$", "illegal base64 data at input byte 4"),
+            ("YWJjZ", "illegal base64 data at input byte 4"),
+            ("YW=j", "illegal base64 data at input byte 2"),
+            ("YWJj\nZ$", "illegal base64 data at input byte 6"),
+        ] {
+            let decoded = b64dec(&[Value::string(input)]).ok();
+            assert_eq!(
+                decoded.as_ref().and_then(Value::as_str),
+                Some(want),
+                "{input}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
