@@ -4,8 +4,38 @@
 "use strict";
 
 (function () {
+  // The conversation is kept per browser tab (sessionStorage) so that filters, search,
+  // paging and reloads, all full page loads, do not wipe it; it never leaves the browser
+  // and is forgotten on sign-out or when the tab closes.
+  const CHAT_KEY = "todo.chat";
+  const CHAT_OPEN_KEY = "todo.chat.open";
+  const stored = {
+    get(key) {
+      try { return window.sessionStorage.getItem(key); } catch (_) { return null; }
+    },
+    set(key, value) {
+      try { window.sessionStorage.setItem(key, value); } catch (_) { /* storage off or full */ }
+    },
+    forget() {
+      try {
+        window.sessionStorage.removeItem(CHAT_KEY);
+        window.sessionStorage.removeItem(CHAT_OPEN_KEY);
+      } catch (_) { /* storage off */ }
+    },
+  };
+
   const region = document.getElementById("task-region");
-  if (!region) return; // sign-in, sign-up and error pages need no script
+  if (!region) {
+    // The sign-in and sign-up pages mean no one is signed in here any more.
+    if (document.querySelector(".auth")) stored.forget();
+    return; // sign-in, sign-up and error pages need no more script
+  }
+  const signOut = document.querySelector("form[action='/signout']");
+  if (signOut) signOut.addEventListener("submit", () => stored.forget());
+  // A page restored from the back/forward cache after signing out must not show tasks.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) window.location.reload();
+  });
 
   const notice = document.getElementById("notice");
   let busy = 0;
@@ -40,7 +70,7 @@
       throw new ApiError(401, "Your session has ended. Please sign in again.");
     }
     if (!response.ok) {
-      let detail = "Something went wrong (" + response.status + "). Please try again.";
+      let detail = plainWords(response.status);
       try {
         const answer = await response.json();
         if (answer && answer.detail) detail = answer.detail;
@@ -48,6 +78,21 @@
       throw new ApiError(response.status, detail);
     }
     return response;
+  }
+
+  // What a failure means, for answers that carry no explanation of their own.
+  function plainWords(status) {
+    if (status === 404) return "That task no longer exists; it may have been deleted elsewhere.";
+    if (status === 413) return "That is too long to send. Shorten it and try again.";
+    if (status === 429) return "Too many requests at once. Wait a moment, then try again.";
+    if (status >= 500) return "The task service had a problem (" + status + "). Try again in a moment.";
+    return "That did not work (" + status + "). Check what you entered and try again.";
+  }
+
+  // Only a failure of the connection or the service can go away by itself; a request
+  // the service refused (too long, not found, invalid) fails the same way every time.
+  function retriable(error) {
+    return error.status === 0 || error.status === 408 || error.status === 429 || error.status >= 500;
   }
 
   async function api(method, path, body) {
@@ -74,9 +119,29 @@
     }
   }
 
+  // Reloads the task region; the first task that is new or different afterwards is
+  // marked and scrolled into view (above the docked assistant on a phone).
   async function refresh() {
-    const response = await request("GET", "/partials/tasks" + window.location.search);
-    region.innerHTML = await response.text();
+    const before = new Map(
+      [...region.querySelectorAll("li.task")].map((item) => [item.id, item.innerHTML]),
+    );
+    region.setAttribute("aria-busy", "true");
+    let response;
+    try {
+      response = await request("GET", "/partials/tasks" + window.location.search);
+      region.innerHTML = await response.text();
+    } finally {
+      region.removeAttribute("aria-busy");
+    }
+    const changed = [...region.querySelectorAll("li.task")]
+      .find((item) => before.get(item.id) !== item.innerHTML);
+    if (changed) showTask(changed);
+    return changed;
+  }
+
+  function showTask(item) {
+    item.classList.add("changed");
+    item.scrollIntoView({ block: "nearest" });
   }
 
   // Runs an action, then refreshes the list; on failure offers to run it again.
@@ -87,7 +152,10 @@
       await refresh();
       if (after) after(result);
     } catch (error) {
-      if (error.status !== 401) say(error.message, "error", () => perform(action, after));
+      if (error.status === 401) return;
+      say(error.message, "error", retriable(error) ? () => perform(action, after) : null);
+      // The list may be out of date (a task deleted elsewhere): show the current one.
+      if (error.status === 404) refresh().catch(() => {});
     } finally {
       setBusy(-1);
     }
@@ -108,6 +176,39 @@
     return field ? field.value.trim() : "";
   }
 
+  // Length counters: shown before submitting, so nothing is ever cut silently.
+  function lengthOf(input) {
+    return [...input.value.trim()].length;
+  }
+
+  function updateCounter(input) {
+    const counter = document.getElementById(input.id + "-count");
+    if (!counter) return;
+    const limit = Number(input.dataset.limit);
+    const length = lengthOf(input);
+    const over = length > limit;
+    counter.hidden = length < Number(input.dataset.countFrom || 0) && !over;
+    counter.classList.toggle("over", over);
+    counter.textContent = over
+      ? length + " / " + limit + " characters: " + (length - limit) + " too many"
+      : length + " / " + limit + " characters";
+    input.setAttribute("aria-invalid", String(over));
+  }
+
+  // What is wrong with text over its limit, by how much; null when it fits.
+  function overLimit(input, what) {
+    const limit = Number(input.dataset.limit);
+    const length = lengthOf(input);
+    if (length <= limit) return null;
+    return what + " is " + length + " characters long; the limit is " + limit +
+      ". Shorten it by " + (length - limit) + ".";
+  }
+
+  for (const input of document.querySelectorAll("input[data-limit]")) {
+    input.addEventListener("input", () => updateCounter(input));
+    updateCounter(input);
+  }
+
   // Add a task.
   const addForm = document.getElementById("add-form");
   addForm.addEventListener("submit", (event) => {
@@ -115,6 +216,12 @@
     const title = valueOf(addForm, "title");
     if (!title) {
       say("Give the task a title first.", "error");
+      focusById("new-title");
+      return;
+    }
+    const tooLong = overLimit(document.getElementById("new-title"), "The title");
+    if (tooLong) {
+      say(tooLong, "error");
       focusById("new-title");
       return;
     }
@@ -127,6 +234,7 @@
     button.disabled = true;
     perform(() => api("POST", "/api/tasks", body), () => {
       addForm.reset();
+      updateCounter(document.getElementById("new-title"));
       say("Added “" + title + "”.", "ok");
       focusById("new-title");
     }).finally(() => { button.disabled = false; });
@@ -138,12 +246,51 @@
     if (!(box instanceof HTMLInputElement) || box.dataset.action !== "toggle") return;
     const id = taskOf(box);
     if (!id) return;
+    // Under the Open or Done filter the task leaves the list: focus then goes to the
+    // task that takes its place (or the one before), never to the page's start.
+    const item = box.closest("li.task");
+    const neighbour = item.nextElementSibling || item.previousElementSibling;
+    const title = item.querySelector(".title").lastChild.textContent.trim();
+    const nowDone = box.checked;
     box.disabled = true;
     perform(() => api("POST", "/api/tasks/" + encodeURIComponent(id) + "/toggle"), () => {
-      say("");
-      focusById("done-" + id, "tasks-heading");
+      say((nowDone ? "Marked “" : "Reopened “") + title + (nowDone ? "” done." : "”."), "ok");
+      const fallback = neighbour ? "done-" + neighbour.dataset.id : "new-title";
+      focusById("done-" + id, document.getElementById(fallback) ? fallback : "new-title");
     }).finally(() => { box.disabled = false; });
   });
+
+  // The edit form exists only while a task is being edited: a copy of the page's one
+  // template, with ids suffixed by the task's id and the task's values filled in.
+  function openEdit(item, id, editButton) {
+    const template = document.getElementById("edit-template");
+    const form = template.content.firstElementChild.cloneNode(true);
+    form.id = "edit-" + id;
+    form.dataset.id = id;
+    for (const element of form.querySelectorAll("[id]")) element.id += id;
+    for (const label of form.querySelectorAll("label[for]")) label.htmlFor += id;
+    const title = item.querySelector(".title").lastChild.textContent.trim();
+    form.setAttribute("aria-label", "Edit “" + title + "”");
+    const description = item.querySelector(".description");
+    const due = item.querySelector(".due time");
+    const tags = [...item.querySelectorAll(".badge.tag")].map((tag) => tag.textContent.replace(/^#/, ""));
+    form.elements.namedItem("title").value = title;
+    form.elements.namedItem("description").value = description ? description.textContent : "";
+    form.elements.namedItem("priority").value = item.dataset.priority || "medium";
+    form.elements.namedItem("due_date").value = due ? due.getAttribute("datetime") : "";
+    form.elements.namedItem("tags").value = tags.join(", ");
+    item.append(form);
+    editButton.setAttribute("aria-expanded", "true");
+    editButton.setAttribute("aria-controls", form.id);
+    form.querySelector("input").focus();
+  }
+
+  function closeEdit(form, editButton) {
+    if (form) form.remove();
+    editButton.setAttribute("aria-expanded", "false");
+    editButton.removeAttribute("aria-controls");
+    editButton.focus();
+  }
 
   // Edit, cancel and delete buttons.
   region.addEventListener("click", (event) => {
@@ -152,20 +299,19 @@
     const id = taskOf(button);
     if (!id) return;
     const item = button.closest("li.task");
-    const form = document.getElementById("edit-" + id);
     const editButton = item.querySelector("button[data-action=edit]");
     switch (button.dataset.action) {
       case "edit": {
-        const open = form.hidden;
-        form.hidden = !open;
-        editButton.setAttribute("aria-expanded", String(open));
-        if (open) form.querySelector("input").focus();
+        const open = document.getElementById("edit-" + id);
+        if (open) {
+          closeEdit(open, editButton);
+        } else {
+          openEdit(item, id, editButton);
+        }
         break;
       }
       case "cancel-edit":
-        form.hidden = true;
-        editButton.setAttribute("aria-expanded", "false");
-        editButton.focus();
+        closeEdit(document.getElementById("edit-" + id), editButton);
         break;
       case "delete": {
         const next = item.nextElementSibling || item.previousElementSibling;
@@ -220,31 +366,96 @@
     });
   });
 
-  // The chat panel.
+  // The chat panel: docked at the bottom of the screen on a phone.
+  const chat = document.getElementById("chat");
   const chatForm = document.getElementById("chat-form");
   const chatLog = document.getElementById("chat-log");
   const chatInput = document.getElementById("chat-message");
+  const chatToggle = document.getElementById("chat-toggle");
+  const docked = window.matchMedia("(max-width: 899.98px)");
 
+  // The list keeps clear of the docked panel: its height is the page's bottom padding.
+  function fitDock() {
+    const height = docked.matches ? chat.offsetHeight : 0;
+    document.documentElement.style.setProperty("--dock-height", height + "px");
+  }
+  if (window.ResizeObserver) new ResizeObserver(fitDock).observe(chat);
+  docked.addEventListener("change", fitDock);
+
+  function showConversation(open) {
+    chat.classList.toggle("collapsed", !open);
+    chatToggle.setAttribute("aria-expanded", String(open));
+    chatToggle.textContent = open ? "Hide conversation" : "Show conversation";
+    stored.set(CHAT_OPEN_KEY, open ? "1" : "0");
+    fitDock();
+  }
+  chatToggle.addEventListener("click", () => {
+    showConversation(chat.classList.contains("collapsed"));
+  });
+
+  function savedLines() {
+    try {
+      const lines = JSON.parse(stored.get(CHAT_KEY) || "[]");
+      return Array.isArray(lines) ? lines : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
+  function keep(kind, text) {
+    const lines = savedLines();
+    lines.push({ kind, text });
+    stored.set(CHAT_KEY, JSON.stringify(lines.slice(-40)));
+  }
+
+  // Shows a line; a reply taller than the log is shown from its start.
   function chatLine(kind, text) {
     const line = document.createElement("li");
     line.className = kind;
     line.textContent = text;
     chatLog.append(line);
-    chatLog.scrollTop = chatLog.scrollHeight;
+    const fromTop = line.offsetTop - chatLog.offsetTop;
+    chatLog.scrollTop = line.offsetHeight > chatLog.clientHeight
+      ? fromTop
+      : chatLog.scrollHeight;
     return line;
   }
+
+  for (const line of savedLines()) {
+    if ((line.kind === "me" || line.kind === "bot") && typeof line.text === "string") {
+      chatLine(line.kind, line.text);
+    }
+  }
+  // On a phone the conversation starts folded away until there is one, or as it was left.
+  const openState = stored.get(CHAT_OPEN_KEY);
+  showConversation(openState === null ? !docked.matches || savedLines().length > 0 : openState === "1");
 
   async function sendChat(message) {
     const button = chatForm.querySelector("button[type=submit]");
     button.disabled = true;
     setBusy(1);
+    const typing = document.createElement("li");
+    typing.className = "bot typing";
+    typing.setAttribute("aria-label", "The assistant is thinking");
+    typing.innerHTML = "<span></span><span></span><span></span>";
+    chatLog.append(typing);
+    chatLog.scrollTop = chatLog.scrollHeight;
     try {
       const answer = await api("POST", "/api/chat", { message });
-      chatLine("bot", (answer && answer.reply) || "Done.");
+      typing.remove();
+      const reply = (answer && answer.reply) || "Done.";
+      chatLine("bot", reply);
+      keep("bot", reply);
       say("");
-      await refresh();
+      const changed = await refresh();
+      if (!changed && answer && Array.isArray(answer.tasks) && answer.tasks.length > 0) {
+        const named = document.getElementById("task-" + answer.tasks[0].id);
+        if (named) showTask(named);
+      }
     } catch (error) {
-      if (error.status !== 401) {
+      typing.remove();
+      if (error.status === 401) return;
+      if (retriable(error)) {
         const line = chatLine("error", error.message + " ");
         const retry = document.createElement("button");
         retry.type = "button";
@@ -252,6 +463,13 @@
         retry.textContent = "Retry";
         retry.addEventListener("click", () => { line.remove(); sendChat(message); });
         line.append(retry);
+      } else {
+        // Sending the same words again would fail again: hand them back to edit.
+        chatLine("error", error.message.replace(/[.\s]+$/, "") + ". Edit your message and send it again.");
+        if (!chatInput.value) {
+          chatInput.value = message;
+          updateCounter(chatInput);
+        }
       }
     } finally {
       button.disabled = false;
@@ -263,8 +481,17 @@
     event.preventDefault();
     const message = chatInput.value.trim();
     if (!message) return;
+    const tooLong = overLimit(chatInput, "The message");
+    if (tooLong) {
+      chatLine("error", tooLong);
+      showConversation(true);
+      return;
+    }
+    showConversation(true);
     chatLine("me", message);
+    keep("me", message);
     chatInput.value = "";
+    updateCounter(chatInput);
     chatInput.focus();
     sendChat(message);
   });

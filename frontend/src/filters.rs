@@ -99,11 +99,15 @@ impl From<RawFilters> for Filters {
 impl Filters {
     /// The query string for the backend's `GET /api/tasks`.
     pub(crate) fn backend_query(&self) -> String {
+        self.query_for(self.status, PAGE_SIZE, self.offset)
+    }
+
+    fn query_for(&self, status: Status, limit: u64, offset: u64) -> String {
         let mut pairs = vec![
-            ("status", self.status.as_str().to_owned()),
+            ("status", status.as_str().to_owned()),
             ("sort", self.sort.to_owned()),
-            ("limit", PAGE_SIZE.to_string()),
-            ("offset", self.offset.to_string()),
+            ("limit", limit.to_string()),
+            ("offset", offset.to_string()),
         ];
         if !self.q.is_empty() {
             pairs.push(("q", self.q.clone()));
@@ -112,6 +116,12 @@ impl Filters {
             pairs.push(("priority", priority.to_owned()));
         }
         encode(&pairs)
+    }
+
+    /// The backend query that counts the tasks with `status` that this page's search and
+    /// priority match (one task fetched; its `total` is the count).
+    pub(crate) fn count_query(&self, status: Status) -> String {
+        self.query_for(status, 1, 0)
     }
 
     /// The page's own query string with `status` and `offset` replaced.
@@ -188,6 +198,10 @@ mod tests {
         assert_eq!(
             filters.backend_query(),
             "status=open&sort=due&limit=50&offset=50&q=milk+%26+eggs&priority=high"
+        );
+        assert_eq!(
+            filters.count_query(Status::Done),
+            "status=done&sort=due&limit=1&offset=0&q=milk+%26+eggs&priority=high"
         );
         assert_eq!(
             filters.href(Status::Done, 0),

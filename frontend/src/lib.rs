@@ -44,6 +44,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get, post};
+use tower_http::compression::CompressionLayer;
 
 pub use config::{Config, ConfigError};
 
@@ -83,10 +84,10 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
         .route("/signin", get(pages::signin_form).post(pages::signin))
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/signout", post(pages::signout))
+        .route("/signed-out", get(pages::signed_out))
         .route("/healthz", get(pages::healthz))
         .route("/readyz", get(pages::readyz))
-        .route(assets::CSS_PATH, get(assets::css))
-        .route(assets::JS_PATH, get(assets::js))
+        .route("/static/{file}", get(assets::static_file))
         .route("/api", any(proxy::proxy))
         .route("/api/{*path}", any(proxy::proxy))
         .fallback(pages::not_found)
@@ -94,6 +95,7 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
         .layer(middleware::from_fn_with_state(limits, server::buffer_body))
         .layer(middleware::from_fn(csrf::refuse_cross_site))
         .layer(middleware::from_fn(security_headers))
+        .layer(CompressionLayer::new())
         .layer(middleware::from_fn(log_request))
         .with_state(state))
 }

@@ -9,10 +9,10 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::backend::{Failure, Session, TaskPage, User};
-use crate::filters::{Filters, RawFilters};
+use crate::filters::{Filters, RawFilters, Status};
 use crate::proxy;
 use crate::session;
-use crate::views::{self, AuthKind, TaskList};
+use crate::views::{self, AuthKind, AuthMessage, TaskList};
 
 /// What `/api/auth/me` answers: the user, either bare or wrapped in `{"user": …}`.
 #[derive(Deserialize)]
@@ -52,7 +52,9 @@ fn parse_filters(query: Option<&str>) -> Filters {
     Filters::from(raw)
 }
 
-/// Everything the task page shows, in two concurrent backend calls.
+/// Everything the task page shows, in concurrent backend calls: the user, the page of
+/// tasks and, while a search or priority narrows the list, the open and done tasks it
+/// matches (the backend's own counts ignore the search).
 async fn load(
     app: &AppState,
     token: &str,
@@ -60,16 +62,28 @@ async fn load(
 ) -> Result<(String, TaskList), Failure> {
     let backend = &app.backend;
     let list_path = format!("/api/tasks?{}", filters.backend_query());
-    let (me, page) = tokio::try_join!(
+    let matching = |status: Status| async move {
+        if !filters.narrowed() {
+            return Ok(None);
+        }
+        let path = format!("/api/tasks?{}", filters.count_query(status));
+        backend
+            .get::<TaskPage>(&path, token)
+            .await
+            .map(|page| Some(page.total))
+    };
+    let (me, page, open, done) = tokio::try_join!(
         backend.get::<Me>("/api/auth/me", token),
         backend.get::<TaskPage>(&list_path, token),
+        matching(Status::Open),
+        matching(Status::Done),
     )?;
     let list = TaskList {
-        open: page.counts.open,
-        done: page.counts.done,
+        open: open.unwrap_or(page.counts.open),
+        done: done.unwrap_or(page.counts.done),
         matching: page.total,
         tasks: page.tasks,
-        today: chrono::Utc::now().date_naive().to_string(),
+        today: chrono::Utc::now().date_naive(),
     };
     Ok((me.email(), list))
 }
@@ -161,6 +175,11 @@ pub(crate) async fn signin_form() -> Html<String> {
     Html(views::auth_page(AuthKind::SignIn, "", None).into_string())
 }
 
+/// `GET /signed-out`: where signing out lands: says so, and offers to sign in again.
+pub(crate) async fn signed_out() -> Html<String> {
+    Html(views::auth_page(AuthKind::SignIn, "", Some(AuthMessage::SignedOut)).into_string())
+}
+
 /// `GET /signup`.
 pub(crate) async fn signup_form() -> Html<String> {
     Html(views::auth_page(AuthKind::SignUp, "", None).into_string())
@@ -192,6 +211,7 @@ async fn authenticate(
 ) -> Response {
     let email = credentials.email.trim();
     let form_error = |status: StatusCode, message: &str| {
+        let message = AuthMessage::Error(message);
         (status, views::auth_page(kind, email, Some(message))).into_response()
     };
     if email.is_empty() || credentials.password.is_empty() {
@@ -210,6 +230,12 @@ async fn authenticate(
             let cookie = session::set(&token, session::over_https(headers));
             ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
         }
+        Err(Failure::Api { status, .. })
+            if kind == AuthKind::SignUp && status == StatusCode::CONFLICT =>
+        {
+            let page = views::auth_page(kind, email, Some(AuthMessage::EmailTaken));
+            (status, page).into_response()
+        }
         Err(failure) => {
             let message = match (&failure, kind) {
                 (Failure::Api { status, .. }, AuthKind::SignIn)
@@ -225,9 +251,10 @@ async fn authenticate(
     }
 }
 
-/// `POST /signout`: forgets the session.
+/// `POST /signout`: forgets the session and says so.
 pub(crate) async fn signout(headers: HeaderMap) -> Response {
-    to_signin(&headers)
+    let clear = session::clear(session::over_https(&headers));
+    ([(header::SET_COOKIE, clear)], Redirect::to("/signed-out")).into_response()
 }
 
 /// `GET /healthz`: the process is alive.

@@ -1,5 +1,6 @@
 //! HTML, rendered on the server with maud. Pure functions: data in, markup out.
 
+use chrono::{Datelike, NaiveDate};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::assets;
@@ -12,8 +13,8 @@ pub(crate) struct TaskList {
     pub(crate) done: u64,
     pub(crate) matching: u64,
     pub(crate) tasks: Vec<Task>,
-    /// Today's date (`YYYY-MM-DD`), to mark overdue tasks.
-    pub(crate) today: String,
+    /// Today's date, to mark overdue tasks and say "today" or "tomorrow".
+    pub(crate) today: NaiveDate,
 }
 
 /// Which auth form a page shows.
@@ -48,8 +49,8 @@ fn layout(title: &str, user: Option<&str>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Todo" }
                 link rel="icon" href="data:,";
-                link rel="stylesheet" href=(assets::CSS_PATH);
-                script src=(assets::JS_PATH) defer {}
+                link rel="stylesheet" href=(assets::CSS.href());
+                script src=(assets::JS.href()) defer {}
             }
             body {
                 a.skip href="#main" { "Skip to content" }
@@ -68,24 +69,50 @@ fn layout(title: &str, user: Option<&str>, body: Markup) -> Markup {
     }
 }
 
-/// The sign-in or sign-up page, with an optional error and the email typed so far.
-pub(crate) fn auth_page(kind: AuthKind, email: &str, error: Option<&str>) -> Markup {
+/// What an auth page says above its form.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AuthMessage<'a> {
+    /// A failed attempt, in words for people.
+    Error(&'a str),
+    /// A sign-up with an email that has an account: says so, with a link to sign in.
+    EmailTaken,
+    /// The visitor has just signed out.
+    SignedOut,
+}
+
+/// The sign-in or sign-up page, with an optional message and the email typed so far.
+pub(crate) fn auth_page(kind: AuthKind, email: &str, message: Option<AuthMessage<'_>>) -> Markup {
     let (other_text, other_href, other_link) = match kind {
         AuthKind::SignIn => ("New here?", "/signup", "Create an account"),
         AuthKind::SignUp => ("Already have an account?", "/signin", "Sign in"),
     };
     let password_hint = (kind == AuthKind::SignUp).then_some("At least 8 characters.");
+    let signed_out = matches!(message, Some(AuthMessage::SignedOut));
+    let has_error = message.is_some() && !signed_out;
+    let title = if signed_out {
+        "You are signed out"
+    } else {
+        kind.title()
+    };
     let body = html! {
         section.card.auth aria-labelledby="auth-heading" {
-            h1 #auth-heading { (kind.title()) }
-            @if let Some(message) = error {
-                div.alert role="alert" #auth-error { (message) }
+            h1 #auth-heading { (title) }
+            @match message {
+                Some(AuthMessage::Error(text)) => div.alert role="alert" #auth-error { (text) },
+                Some(AuthMessage::EmailTaken) => div.alert role="alert" #auth-error {
+                    "An account with this email exists already. "
+                    a href="/signin" { "Sign in instead" } "."
+                },
+                Some(AuthMessage::SignedOut) => p #signed-out {
+                    "Your session in this browser has ended. Sign in again to see your tasks."
+                },
+                None => {},
             }
             form method="post" action=(kind.action()) {
                 div.field {
                     label for="email" { "Email" }
                     input #email type="email" name="email" autocomplete="email" required
-                        value=(email) aria-describedby=[error.map(|_| "auth-error")];
+                        value=(email) aria-describedby=[has_error.then_some("auth-error")];
                 }
                 div.field {
                     label for="password" { "Password" }
@@ -102,7 +129,7 @@ pub(crate) fn auth_page(kind: AuthKind, email: &str, error: Option<&str>) -> Mar
             p.switch { (other_text) " " a href=(other_href) { (other_link) } }
         }
     };
-    layout(kind.title(), None, body)
+    layout(title, None, body)
 }
 
 /// A page for a failed request: what happened and a way to try again.
@@ -125,9 +152,14 @@ pub(crate) fn tasks_page(email: &str, filters: &Filters, list: &TaskList) -> Mar
                 h1 #tasks-heading { "Your tasks" }
                 form #add-form.card.add-form aria-label="Add a task" {
                     div.field.grow {
-                        label for="new-title" { "New task" }
-                        input #new-title type="text" name="title" required maxlength="200"
-                            placeholder="What needs doing?" autocomplete="off";
+                        div.label-row {
+                            label for="new-title" { "New task" }
+                            span.hint.counter #new-title-count { "0 / 200 characters" }
+                        }
+                        // No maxlength: the browser would cut a pasted title silently.
+                        input #new-title type="text" name="title" required data-limit="200"
+                            placeholder="What needs doing?" autocomplete="off"
+                            aria-describedby="new-title-count";
                     }
                     div.field {
                         label for="new-priority" { "Priority" }
@@ -167,11 +199,20 @@ pub(crate) fn tasks_page(email: &str, filters: &Filters, list: &TaskList) -> Mar
                 }
                 div #notice.notice role="status" aria-live="polite" {}
                 div #task-region { (task_region(filters, list)) }
+                (edit_form_template())
             }
-            aside.chat.card aria-labelledby="chat-heading" {
-                h2 #chat-heading { "Assistant" }
+            aside #chat.chat.card aria-labelledby="chat-heading" {
+                div.chat-head {
+                    h2 #chat-heading { "Assistant" }
+                    // On a phone the panel is docked at the bottom of the screen; this
+                    // shows or hides the conversation above its message box.
+                    button #chat-toggle.button.secondary.small type="button"
+                        aria-controls="chat-log" aria-expanded="true" {
+                        "Hide conversation"
+                    }
+                }
                 ol #chat-log.chat-log aria-live="polite" aria-label="Conversation" {
-                    li.bot {
+                    li.bot.greeting {
                         "Ask me to manage your tasks, e.g. "
                         q { "add buy milk tomorrow, high priority" } ", "
                         q { "what is still open?" } " or " q { "mark 1 done" } "."
@@ -181,14 +222,54 @@ pub(crate) fn tasks_page(email: &str, filters: &Filters, list: &TaskList) -> Mar
                     label for="chat-message" { "Message the assistant" }
                     div.row {
                         input #chat-message type="text" name="message" required
-                            maxlength="2000" autocomplete="off";
+                            data-limit="2000" data-count-from="150" autocomplete="off"
+                            aria-describedby="chat-message-count";
                         button.button.primary type="submit" { "Send" }
                     }
+                    p.hint.counter #chat-message-count hidden {}
                 }
             }
         }
     };
     layout("Your tasks", Some(email), body)
+}
+
+/// The edit form, once per page: the script copies it into a task when its Edit button is
+/// pressed, suffixes every `id`/`for` with the task's id and fills in the task's values.
+/// (Rendering a hidden form into every task cost about 2 KB a task.)
+fn edit_form_template() -> Markup {
+    html! {
+        template #edit-template {
+            form.edit-form {
+                div.field {
+                    label for="edit-title-" { "Title" }
+                    input id="edit-title-" type="text" name="title" required maxlength="200";
+                }
+                div.field {
+                    label for="edit-description-" { "Description" }
+                    textarea id="edit-description-" name="description" maxlength="2000" rows="2" {}
+                }
+                div.edit-grid {
+                    div.field {
+                        label for="edit-priority-" { "Priority" }
+                        (priority_select("edit-priority-", "medium", false))
+                    }
+                    div.field {
+                        label for="edit-due-" { "Due date" }
+                        input id="edit-due-" type="date" name="due_date";
+                    }
+                    div.field {
+                        label for="edit-tags-" { "Tags (comma-separated)" }
+                        input id="edit-tags-" type="text" name="tags";
+                    }
+                }
+                div.edit-actions {
+                    button.button.primary.small type="submit" { "Save" }
+                    button.button.secondary.small type="button" data-action="cancel-edit" { "Cancel" }
+                }
+            }
+        }
+    }
 }
 
 fn priority_select(id: &str, selected: &str, with_any: bool) -> Markup {
@@ -253,7 +334,7 @@ pub(crate) fn task_region(filters: &Filters, list: &TaskList) -> Markup {
             }
         } @else {
             ul #task-list.task-list aria-label="Tasks" {
-                @for task in &list.tasks { (task_item(task, &list.today)) }
+                @for task in &list.tasks { (task_item(task, list.today)) }
             }
             @if filters.offset > 0 || filters.offset + shown < list.matching {
                 nav.pager aria-label="Pages" {
@@ -288,15 +369,37 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     }
 }
 
-fn task_item(task: &Task, today: &str) -> Markup {
+/// A due date as people say it: "today", "tomorrow", "yesterday", else "Mon 7 Dec"
+/// (with the year when it is not this year's). Text that is not a date is shown as it is.
+pub(crate) fn human_date(iso: &str, today: NaiveDate) -> String {
+    let Ok(date) = NaiveDate::parse_from_str(iso, "%Y-%m-%d") else {
+        return iso.to_owned();
+    };
+    match (date - today).num_days() {
+        0 => "today".to_owned(),
+        1 => "tomorrow".to_owned(),
+        -1 => "yesterday".to_owned(),
+        _ if date.year() == today.year() => date.format("%a %-d %b").to_string(),
+        _ => date.format("%a %-d %b %Y").to_string(),
+    }
+}
+
+fn task_item(task: &Task, today: NaiveDate) -> Markup {
     let id = &task.id;
-    let overdue = !task.completed && task.due_date.as_deref().is_some_and(|due| due < today);
+    let due = task
+        .due_date
+        .as_deref()
+        .map(|iso| (iso, NaiveDate::parse_from_str(iso, "%Y-%m-%d").ok()));
+    let overdue = !task.completed && due.is_some_and(|(_, date)| date.is_some_and(|d| d < today));
     let description = task.description.as_deref().unwrap_or("");
     html! {
-        li.task.done[task.completed] #{"task-" (id)} data-id=(id) {
+        li.task.done[task.completed] #{"task-" (id)} data-id=(id) data-priority=(task.priority) {
             div.task-row {
-                input.toggle type="checkbox" id={"done-" (id)} data-action="toggle"
-                    checked[task.completed];
+                // A 44 px square around the box, so a finger finds it on a phone.
+                label.hit for={"done-" (id)} {
+                    input.toggle type="checkbox" id={"done-" (id)} data-action="toggle"
+                        checked[task.completed];
+                }
                 div.task-body {
                     label.title for={"done-" (id)} {
                         span.visually-hidden { @if task.completed { "Done: " } @else { "Open: " } }
@@ -307,10 +410,10 @@ fn task_item(task: &Task, today: &str) -> Markup {
                     }
                     p.meta {
                         span class={"badge priority-" (task.priority)} { (capitalise(&task.priority)) " priority" }
-                        @if let Some(due) = &task.due_date {
+                        @if let Some((iso, _)) = due {
                             span.badge.due.overdue[overdue] {
                                 @if overdue { "Overdue: " } @else { "Due " }
-                                time datetime=(due) { (due) }
+                                time datetime=(iso) title=(iso) { (human_date(iso, today)) }
                             }
                         }
                         @for tag in &task.tags {
@@ -320,40 +423,12 @@ fn task_item(task: &Task, today: &str) -> Markup {
                 }
                 div.task-actions {
                     button.button.secondary.small type="button" data-action="edit"
-                        aria-expanded="false" aria-controls={"edit-" (id)} {
+                        aria-expanded="false" {
                         "Edit" span.visually-hidden { " “" (task.title) "”" }
                     }
                     button.button.danger.small type="button" data-action="delete" {
                         "Delete" span.visually-hidden { " “" (task.title) "”" }
                     }
-                }
-            }
-            form.edit-form id={"edit-" (id)} data-id=(id) hidden aria-label={"Edit “" (task.title) "”"} {
-                div.field {
-                    label for={"edit-title-" (id)} { "Title" }
-                    input id={"edit-title-" (id)} type="text" name="title" required maxlength="200" value=(task.title);
-                }
-                div.field {
-                    label for={"edit-description-" (id)} { "Description" }
-                    textarea id={"edit-description-" (id)} name="description" maxlength="2000" rows="2" { (description) }
-                }
-                div.edit-grid {
-                    div.field {
-                        label for={"edit-priority-" (id)} { "Priority" }
-                        (priority_select(&format!("edit-priority-{id}"), &task.priority, false))
-                    }
-                    div.field {
-                        label for={"edit-due-" (id)} { "Due date" }
-                        input id={"edit-due-" (id)} type="date" name="due_date" value=(task.due_date.as_deref().unwrap_or(""));
-                    }
-                    div.field {
-                        label for={"edit-tags-" (id)} { "Tags (comma-separated)" }
-                        input id={"edit-tags-" (id)} type="text" name="tags" value=(task.tags.join(", "));
-                    }
-                }
-                div.edit-actions {
-                    button.button.primary.small type="submit" { "Save" }
-                    button.button.secondary.small type="button" data-action="cancel-edit" { "Cancel" }
                 }
             }
         }
@@ -421,7 +496,7 @@ mod tests {
             done: 0,
             matching,
             tasks,
-            today: "2026-01-01".to_owned(),
+            today: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
         }
     }
 
@@ -441,6 +516,42 @@ mod tests {
             let html = task_region(&filters, &list(vec![], 0)).into_string();
             assert!(html.contains(expected), "{filters:?}: {html}");
         }
+    }
+
+    #[test]
+    fn tasks_carry_no_edit_form_until_edited() {
+        let tasks = (1..=12).map(|id| task(id, "t")).collect();
+        let html =
+            tasks_page("a@example.com", &filters("", "", ""), &list(tasks, 12)).into_string();
+        assert_eq!(
+            html.matches("<form class=\"edit-form\"").count(),
+            1,
+            "{html}"
+        );
+        assert!(html.contains(r#"<template id="edit-template">"#));
+        assert!(!html.contains(r#"id="edit-title-1""#));
+    }
+
+    #[test]
+    fn due_dates_read_as_people_say_them() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap_or_default();
+        for (iso, said) in [
+            ("2026-12-06", "today"),
+            ("2026-12-07", "tomorrow"),
+            ("2026-12-05", "yesterday"),
+            ("2026-12-14", "Mon 14 Dec"),
+            ("2027-01-01", "Fri 1 Jan 2027"),
+            ("not a date", "not a date"),
+        ] {
+            assert_eq!(human_date(iso, today), said, "{iso}");
+        }
+        let mut due = task(3, "pay rent");
+        due.due_date = Some("2026-12-07".to_owned());
+        let html = task_item(&due, today).into_string();
+        assert!(
+            html.contains(r#"<time datetime="2026-12-07" title="2026-12-07">tomorrow</time>"#),
+            "{html}"
+        );
     }
 
     #[test]
@@ -472,11 +583,11 @@ mod tests {
             "sort",
             "chat-message",
             "done-7",
-            "edit-title-7",
-            "edit-description-7",
-            "edit-priority-7",
-            "edit-due-7",
-            "edit-tags-7",
+            "edit-title-",
+            "edit-description-",
+            "edit-priority-",
+            "edit-due-",
+            "edit-tags-",
         ] {
             assert!(html.contains(&format!(r#"id="{id}""#)), "no control {id}");
             assert!(

@@ -609,6 +609,7 @@ async fn run_scenario(client: Client, base: String) {
     add_task(client, "Call plumber", "low", None).await;
     assert_eq!(count(client, "All").await, "3");
     assert_eq!(count(client, "Open").await, "3");
+    human_dates_and_length_limits(client).await;
 
     // Complete one, from the keyboard.
     let report = task_id(client, "Write report").await;
@@ -669,6 +670,7 @@ async fn run_scenario(client: Client, base: String) {
     let mut open = titles(client).await;
     open.sort();
     assert_eq!(open, vec!["Buy milk", "Call plumber"]);
+    focus_stays_in_the_list_when_a_task_leaves_it(client, base).await;
 
     // Search (within the open filter), then clear it.
     type_into(
@@ -680,6 +682,10 @@ async fn run_scenario(client: Client, base: String) {
     wait_js(client, "location.search.includes('q=milk')", "the search").await;
     settle(client).await;
     assert_eq!(titles(client).await, vec!["Buy milk"]);
+    // The filter counts count what the search matches.
+    assert_eq!(count(client, "All").await, "1");
+    assert_eq!(count(client, "Open").await, "1");
+    assert_eq!(count(client, "Done").await, "0");
     client.goto(&format!("{base}/")).await.unwrap();
     settle(client).await;
     assert_eq!(titles(client).await.len(), 3);
@@ -687,13 +693,12 @@ async fn run_scenario(client: Client, base: String) {
     // Edit: rename and raise the priority.
     let plumber = task_id(client, "Call plumber").await;
     let item = format!("#task-{plumber}");
-    let edit_form = client
-        .find(Locator::Id(&format!("edit-{plumber}")))
-        .await
-        .unwrap();
-    assert!(
-        !edit_form.is_displayed().await.unwrap(),
-        "edit forms start closed"
+    let edit_forms = format!("return document.querySelectorAll('{item} form.edit-form').length");
+    let open_here = || async { client.execute(&edit_forms, vec![]).await.unwrap() };
+    assert_eq!(
+        open_here().await,
+        json!(0),
+        "no edit form until Edit is pressed"
     );
     client
         .find(Locator::Css(&format!("{item} button[data-action=edit]")))
@@ -702,9 +707,20 @@ async fn run_scenario(client: Client, base: String) {
         .click()
         .await
         .unwrap();
-    assert!(
-        edit_form.is_displayed().await.unwrap(),
-        "Edit opens the form"
+    assert_eq!(open_here().await, json!(1), "Edit opens the form");
+    let prefilled: Value = client
+        .execute(
+            &format!(
+                "return [document.getElementById('edit-title-{plumber}').value, document.getElementById('edit-priority-{plumber}').value, document.activeElement.id]"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        prefilled,
+        json!(["Call plumber", "low", format!("edit-title-{plumber}")]),
+        "the form holds the task's values and has focus"
     );
     // Escape closes it again and gives focus back to its Edit button.
     client
@@ -714,10 +730,7 @@ async fn run_scenario(client: Client, base: String) {
         .send_keys(&char::from(Key::Escape).to_string())
         .await
         .unwrap();
-    assert!(
-        !edit_form.is_displayed().await.unwrap(),
-        "Escape closes the form"
-    );
+    assert_eq!(open_here().await, json!(0), "Escape closes the form");
     let focused: Value = client
         .execute(
             "return document.activeElement.dataset.action + ':' + document.activeElement.getAttribute('aria-expanded')",
@@ -825,6 +838,7 @@ async fn run_scenario(client: Client, base: String) {
     .await;
     settle(client).await;
     assert_eq!(count(client, "All").await, "3");
+    conversation_survives_navigation_and_shows_progress(client, base).await;
 
     // Screenshots at both widths.
     let wide = screenshot(client, "tasks-1280").await;
@@ -837,6 +851,7 @@ async fn run_scenario(client: Client, base: String) {
     viewport(client, 375, 812).await;
     settle(client).await;
     no_horizontal_scroll(client, 375).await;
+    let dentist = phone_chat_shows_the_reply_and_the_task(client, base).await;
     let narrow = screenshot(client, "tasks-375").await;
     assert_eq!(
         low_contrast_text(client).await,
@@ -844,6 +859,20 @@ async fn run_scenario(client: Client, base: String) {
         "WCAG AA contrast"
     );
     eprintln!("screenshots: {} {}", wide.display(), narrow.display());
+    client
+        .execute(
+            "document.querySelector('#task-' + arguments[0] + ' button[data-action=delete]').click()",
+            vec![json!(dentist)],
+        )
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        &format!("!document.getElementById('task-{dentist}')"),
+        "the dentist task to be deleted",
+    )
+    .await;
+    settle(client).await;
     viewport(client, 1280, 900).await;
 
     // Reload: everything is still there.
@@ -888,10 +917,36 @@ async fn run_scenario(client: Client, base: String) {
         .unwrap();
     wait_js(
         client,
-        "location.pathname === '/signin'",
-        "the sign-in page",
+        "location.pathname === '/signed-out'",
+        "the signed-out page",
     )
     .await;
+    let heading = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "You are signed out");
+    let kept: Value = client
+        .execute("return sessionStorage.getItem('todo.chat')", vec![])
+        .await
+        .unwrap();
+    assert_eq!(kept, Value::Null, "signing out forgets the conversation");
+    // Back does not bring the task page back: it is never stored, so the browser asks
+    // again and is sent to sign in.
+    client.back().await.unwrap();
+    wait_js(
+        client,
+        "document.readyState === 'complete' && location.pathname === '/signin'",
+        "Back to lead to sign-in",
+    )
+    .await;
+    assert!(
+        client.find(Locator::Id("task-region")).await.is_err(),
+        "Back shows no tasks after signing out"
+    );
     client.goto(&format!("{base}/")).await.unwrap();
     assert_eq!(client.current_url().await.unwrap().path(), "/signin");
     let signin = screenshot(client, "signin-1280").await;
@@ -901,7 +956,295 @@ async fn run_scenario(client: Client, base: String) {
         "WCAG AA contrast"
     );
     eprintln!("screenshot: {}", signin.display());
+    client.goto(&format!("{base}/signup")).await.unwrap();
+    type_into(client, "#email", &email).await;
+    type_into(client, "#password", password).await;
+    client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#auth-error a[href='/signin']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(client, "location.pathname === '/signin'", "sign in instead").await;
     sign_in_form(client, &email, password).await;
     assert_eq!(titles(client).await.len(), 3);
     assert_eq!(count(client, "Done").await, "0");
+}
+
+/// Due dates read as people say them; the add box counts characters and refuses a title
+/// over 200 instead of cutting it.
+async fn human_dates_and_length_limits(client: &Client) {
+    let milk = task_id(client, "Buy milk").await;
+    let due: Value = client
+        .execute(
+            &format!(
+                "const t = document.querySelector('#task-{milk} time'); return [t.textContent, t.getAttribute('datetime')]"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(due, json!(["Tue 15 Jan 2030", "2030-01-15"]));
+
+    let long = "x".repeat(205);
+    type_into(client, "#new-title", &long).await;
+    let counter = client
+        .find(Locator::Id("new-title-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(counter, "205 / 200 characters: 5 too many");
+    client
+        .find(Locator::Id("new-title"))
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    let notice = client
+        .find(Locator::Id("notice"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        notice.contains("205 characters long; the limit is 200"),
+        "{notice}"
+    );
+    let kept: Value = client
+        .execute(
+            "return document.getElementById('new-title').value.length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, json!(205), "the title is not cut");
+    assert_eq!(count(client, "All").await, "3", "nothing was added");
+    client
+        .execute(
+            "const f = document.getElementById('new-title'); f.value = ''; f.dispatchEvent(new Event('input'));",
+            vec![],
+        )
+        .await
+        .unwrap();
+}
+
+/// Under the Open filter a completed task leaves the list; focus moves to its neighbour,
+/// and the same under Done when it is reopened.
+async fn focus_stays_in_the_list_when_a_task_leaves_it(client: &Client, base: &str) {
+    let plumber = task_id(client, "Call plumber").await;
+    let milk = task_id(client, "Buy milk").await;
+    let report = task_id_anywhere(client, base, "done", "Write report").await;
+    client.goto(&format!("{base}/?status=open")).await.unwrap();
+    settle(client).await;
+    for (filter, leaving, neighbour) in [("open", &plumber, &milk), ("done", &plumber, &report)] {
+        client
+            .goto(&format!("{base}/?status={filter}"))
+            .await
+            .unwrap();
+        settle(client).await;
+        client
+            .find(Locator::Id(&format!("done-{leaving}")))
+            .await
+            .unwrap()
+            .send_keys(" ")
+            .await
+            .unwrap();
+        wait_js(
+            client,
+            &format!("!document.getElementById('task-{leaving}')"),
+            "the task to leave the filtered list",
+        )
+        .await;
+        settle(client).await;
+        let focused: Value = client
+            .execute("return document.activeElement.id", vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            focused,
+            json!(format!("done-{neighbour}")),
+            "under {filter}"
+        );
+    }
+    client.goto(&format!("{base}/?status=open")).await.unwrap();
+    settle(client).await;
+}
+
+/// The id of a task found under another filter.
+async fn task_id_anywhere(client: &Client, base: &str, status: &str, title: &str) -> String {
+    client
+        .goto(&format!("{base}/?status={status}"))
+        .await
+        .unwrap();
+    settle(client).await;
+    task_id(client, title).await
+}
+
+async fn chat_lines(client: &Client) -> Vec<String> {
+    let value = client
+        .execute(
+            "return [...document.querySelectorAll('#chat-log li.me')].map(li => li.textContent)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(value).unwrap()
+}
+
+/// The conversation outlives a filter click and a reload; while the assistant thinks the
+/// page shows a busy bar and a typing indicator.
+async fn conversation_survives_navigation_and_shows_progress(client: &Client, base: &str) {
+    let said = chat_lines(client).await;
+    assert!(!said.is_empty());
+    client
+        .find(Locator::Css("nav.filters a[href='/?status=open']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "location.search === '?status=open'",
+        "the open filter",
+    )
+    .await;
+    settle(client).await;
+    assert_eq!(chat_lines(client).await, said, "kept across a filter click");
+    client.goto(&format!("{base}/")).await.unwrap();
+    settle(client).await;
+    client.refresh().await.unwrap();
+    settle(client).await;
+    assert_eq!(chat_lines(client).await, said, "kept across a reload");
+
+    // A slow answer: the assistant's reply is held back for two seconds.
+    client
+        .execute(
+            "const real = window.fetch; window.fetch = (url, options) => String(url).includes('/api/chat') ? new Promise((r) => setTimeout(r, 2000)).then(() => real(url, options)) : real(url, options);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let replies = "document.querySelectorAll('#chat-log li.bot:not(.typing)').length";
+    let before: Value = client
+        .execute(&format!("return {replies}"), vec![])
+        .await
+        .unwrap();
+    type_into(
+        client,
+        "#chat-message",
+        &format!("what is still open?{}", char::from(Key::Enter)),
+    )
+    .await;
+    wait_js(
+        client,
+        "document.querySelector('#chat-log li.typing') && document.body.dataset.busy === '1' && getComputedStyle(document.body, '::before').visibility === 'visible'",
+        "the typing indicator and the busy bar",
+    )
+    .await;
+    wait_js(
+        client,
+        &format!("!document.querySelector('#chat-log li.typing') && {replies} > {before}"),
+        "the slow reply",
+    )
+    .await;
+    settle(client).await;
+    let bar: Value = client
+        .execute(
+            "return getComputedStyle(document.body, '::before').visibility",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(bar, json!("hidden"), "the busy bar goes away");
+    client.refresh().await.unwrap();
+    settle(client).await;
+}
+
+/// At 375 px the assistant is docked at the bottom of the first screen; after a reply,
+/// the reply and the task it added are both on screen, the task not under the panel.
+/// Returns the added task's id.
+async fn phone_chat_shows_the_reply_and_the_task(client: &Client, base: &str) -> String {
+    client.goto(&format!("{base}/")).await.unwrap();
+    settle(client).await;
+    let reachable: Value = client
+        .execute(
+            "const r = document.getElementById('chat-message').getBoundingClientRect(); return window.scrollY === 0 && r.top >= 0 && r.bottom <= window.innerHeight;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        reachable,
+        json!(true),
+        "the message box is on the first screen"
+    );
+    let target: Value = client
+        .execute(
+            "const r = document.querySelector('label.hit').getBoundingClientRect(); return [r.width, r.height]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let size: Vec<f64> = serde_json::from_value(target).unwrap();
+    assert!(
+        size.iter().all(|side| *side >= 44.0),
+        "touch target {size:?}"
+    );
+
+    type_into(
+        client,
+        "#chat-message",
+        &format!("add call the dentist{}", char::from(Key::Enter)),
+    )
+    .await;
+    wait_js(
+        client,
+        "[...document.querySelectorAll('li.task .title')].some(t => /dentist/i.test(t.textContent))",
+        "the chat's task in the list",
+    )
+    .await;
+    settle(client).await;
+    let dentist: Value = client
+        .execute(
+            "return [...document.querySelectorAll('li.task')].find(li => /dentist/i.test(li.textContent)).dataset.id",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let dentist = dentist.as_str().unwrap().to_owned();
+    let seen: Value = client
+        .execute(
+            "const dock = document.getElementById('chat').getBoundingClientRect();
+             const log = document.getElementById('chat-log').getBoundingClientRect();
+             const reply = [...document.querySelectorAll('#chat-log li.bot')].pop().getBoundingClientRect();
+             const task = document.getElementById('task-' + arguments[0]).getBoundingClientRect();
+             return {
+               reply: reply.top >= log.top - 1 && reply.top < log.bottom && reply.top >= 0 && reply.top < window.innerHeight,
+               task: task.top >= 0 && task.bottom <= dock.top + 1,
+             };",
+            vec![json!(dentist)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        json!({"reply": true, "task": true}),
+        "reply and task on screen"
+    );
+    dentist
 }

@@ -1,6 +1,7 @@
 //! Handler and proxy tests over real HTTP: the frontend on 127.0.0.1:0 in front of a
 //! stand-in backend that answers, errs, is slow, or is not there at all.
 
+use std::io::Read;
 use std::time::Duration;
 
 use axum::Json;
@@ -109,6 +110,12 @@ fn stand_in(slow: Duration) -> Router {
                 let counts = json!({"all": 3, "open": 2, "done": 1});
                 if query.contains("q=nothing") {
                     return (StatusCode::OK, Json(json!({"tasks": [], "total": 0, "counts": counts})));
+                }
+                if query.contains("q=twelve") {
+                    let tasks: Vec<Value> = (1..=12)
+                        .map(|id| task(id, &format!("Twelve: an everyday task number {id}"), id % 3 == 0))
+                        .collect();
+                    return (StatusCode::OK, Json(json!({"tasks": tasks, "total": 12, "counts": counts})));
                 }
                 (
                     StatusCode::OK,
@@ -394,11 +401,28 @@ async fn sign_in_sets_an_http_only_lax_cookie_and_never_exposes_the_token() {
         .await
         .unwrap();
     assert_eq!(signout.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signout.headers()["location"], "/signed-out");
     assert!(
         signout.headers()["set-cookie"]
             .to_str()
             .unwrap()
             .contains("Max-Age=0")
+    );
+    let signed_out = http
+        .get(format!("{}/signed-out", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 200);
+    assert_eq!(signed_out.headers()["cache-control"], "no-store");
+    let html = signed_out.text().await.unwrap();
+    assert!(
+        html.contains(r#"<h1 id="auth-heading">You are signed out</h1>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"action="/signin""#),
+        "a way back in: {html}"
     );
     frontend.stop().await;
     backend.stop().await;
@@ -433,7 +457,15 @@ async fn bad_credentials_and_taken_emails_show_the_form_again_with_the_reason() 
         .await
         .unwrap();
     assert_eq!(taken.status(), 409);
-    assert!(taken.text().await.unwrap().contains("already exists"));
+    let html = taken.text().await.unwrap();
+    assert!(
+        html.contains("An account with this email exists already."),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<a href="/signin">Sign in instead</a>"#),
+        "a link, not words: {html}"
+    );
 
     let empty = http
         .post(format!("{}/signup", frontend.base))
@@ -495,13 +527,15 @@ async fn task_page_renders_tasks_counts_and_escapes_titles() {
         .await
         .unwrap();
     assert_eq!(empty.status(), 200);
-    assert!(
-        empty
-            .text()
-            .await
-            .unwrap()
-            .contains("No tasks match your search.")
-    );
+    let html = empty.text().await.unwrap();
+    assert!(html.contains("No tasks match your search."));
+    // The filter counts count what the search matches, not every task.
+    for label in ["All", "Open", "Done"] {
+        assert!(
+            html.contains(&format!(r#"{label} <span class="count">0</span>"#)),
+            "{label}: {html}"
+        );
+    }
 
     // An expired session sends the browser back to sign-in and clears the cookie.
     let expired = http
@@ -1238,4 +1272,185 @@ async fn the_binary_exits_at_its_shutdown_deadline_despite_a_stuck_socket() {
     assert!(logs.contains("shutdown deadline reached"), "{logs}");
     until_closed(&mut stuck).await;
     until_closed(&mut trickling).await;
+}
+
+/// The body of a response, gunzipped when it says it is gzip.
+async fn decoded(response: reqwest::Response) -> (Option<String>, usize, String) {
+    let encoding = response
+        .headers()
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = response.bytes().await.unwrap();
+    let text = if encoding.as_deref() == Some("gzip") {
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    } else {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    (encoding, bytes.len(), text)
+}
+
+/// The `href`/`src` of the page's stylesheet and script.
+fn asset_urls(html: &str) -> Vec<String> {
+    ["<link rel=\"stylesheet\" href=\"", "<script src=\""]
+        .iter()
+        .map(|start| {
+            let from = html.find(start).expect("asset reference") + start.len();
+            let len = html[from..].find('"').unwrap();
+            html[from..from + len].to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn assets_are_fingerprinted_long_cached_compressed_and_revalidated() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+
+    let page = http
+        .get(format!("{}/signin", frontend.base))
+        .send()
+        .await
+        .unwrap();
+    let urls = asset_urls(&page.text().await.unwrap());
+    for url in &urls {
+        // The name carries a 16-hex-digit content hash: /static/app.<hash>.css
+        let name = url.strip_prefix("/static/app.").expect(url);
+        let hash = name.split('.').next().unwrap();
+        assert_eq!(hash.len(), 16, "{url}");
+        assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{url}");
+
+        let plain = http
+            .get(format!("{}{url}", frontend.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(plain.status(), 200, "{url}");
+        assert_eq!(
+            plain.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(plain.headers().get("content-encoding").is_none());
+        let etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+        assert_eq!(etag, format!("W/\"{hash}\""));
+        let plain_len = plain.bytes().await.unwrap().len();
+
+        let zipped = http
+            .get(format!("{}{url}", frontend.base))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(zipped.headers()["vary"], "accept-encoding");
+        let (encoding, zipped_len, text) = decoded(zipped).await;
+        assert_eq!(encoding.as_deref(), Some("gzip"), "{url}");
+        assert_eq!(text.len(), plain_len);
+        assert!(
+            zipped_len * 2 < plain_len,
+            "{url}: {zipped_len} of {plain_len}"
+        );
+
+        // The browser's copy is still good: 304, no body, same caching headers.
+        for sent in [etag.clone(), etag.trim_start_matches("W/").to_owned()] {
+            let again = http
+                .get(format!("{}{url}", frontend.base))
+                .header("if-none-match", &sent)
+                .header("accept-encoding", "gzip")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{url} {sent}");
+            assert_eq!(again.headers()["etag"], etag.as_str());
+            assert!(again.bytes().await.unwrap().is_empty());
+        }
+    }
+
+    // An old or made-up name is not answered with today's content.
+    for stale in [
+        "/static/app.0000000000000000.css",
+        "/static/app.css",
+        "/static/x",
+    ] {
+        let missing = http
+            .get(format!("{}{stale}", frontend.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404, "{stale}");
+        assert_ne!(
+            missing.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+    }
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn pages_are_compressed_never_stored_and_carry_no_edit_forms() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+
+    let page = http
+        .get(format!("{}/?q=twelve", frontend.base))
+        .header("cookie", session_cookie())
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let (encoding, zipped_len, html) = decoded(page).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    assert_eq!(html.matches("<li class=\"task").count(), 12, "{html}");
+    // One template for the whole page, no form inside any task.
+    assert_eq!(html.matches("class=\"edit-form\"").count(), 1, "{html}");
+    assert!(html.contains("<template id=\"edit-template\">"));
+    assert!(!html.contains("id=\"edit-title-1\""));
+
+    // The refreshed region is compressed and never stored either.
+    let region = http
+        .get(format!("{}/partials/tasks?q=twelve", frontend.base))
+        .header("cookie", session_cookie())
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(region.headers()["cache-control"], "no-store");
+    assert_eq!(region.headers()["content-encoding"], "gzip");
+
+    // Page weight, first visit (page, stylesheet, script) and later visits (page only).
+    let mut first_visit = zipped_len;
+    for url in asset_urls(&html) {
+        let asset = http
+            .get(format!("{}{url}", frontend.base))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        first_visit += decoded(asset).await.1;
+    }
+    let signin = http
+        .get(format!("{}/signin", frontend.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    let (_, signin_len, _) = decoded(signin).await;
+    let assets = first_visit - zipped_len;
+    eprintln!(
+        "page weight (gzip): task page with 12 tasks {zipped_len} B html, {first_visit} B first visit; \
+         sign-in {signin_len} B html, {} B first visit; CSS + JS {assets} B; uncompressed task page {} B",
+        signin_len + assets,
+        html.len()
+    );
+    assert!(first_visit < 16 * 1024, "first visit {first_visit} B");
+    frontend.stop().await;
+    backend.stop().await;
 }
