@@ -8,7 +8,6 @@
   // paging and reloads, all full page loads, do not wipe it; it never leaves the browser
   // and is forgotten on sign-out or when the tab closes.
   const CHAT_KEY = "todo.chat";
-  const CHAT_OPEN_KEY = "todo.chat.open";
   const stored = {
     get(key) {
       try { return window.sessionStorage.getItem(key); } catch (_) { return null; }
@@ -17,10 +16,7 @@
       try { window.sessionStorage.setItem(key, value); } catch (_) { /* storage off or full */ }
     },
     forget() {
-      try {
-        window.sessionStorage.removeItem(CHAT_KEY);
-        window.sessionStorage.removeItem(CHAT_OPEN_KEY);
-      } catch (_) { /* storage off */ }
+      try { window.sessionStorage.removeItem(CHAT_KEY); } catch (_) { /* storage off */ }
     },
   };
 
@@ -386,7 +382,6 @@
     chat.classList.toggle("collapsed", !open);
     chatToggle.setAttribute("aria-expanded", String(open));
     chatToggle.textContent = open ? "Hide conversation" : "Show conversation";
-    stored.set(CHAT_OPEN_KEY, open ? "1" : "0");
     fitDock();
   }
   chatToggle.addEventListener("click", () => {
@@ -426,9 +421,10 @@
       chatLine(line.kind, line.text);
     }
   }
-  // On a phone the conversation starts folded away until there is one, or as it was left.
-  const openState = stored.get(CHAT_OPEN_KEY);
-  showConversation(openState === null ? !docked.matches || savedLines().length > 0 : openState === "1");
+  // On a phone each page starts with the conversation folded away, so the first screen
+  // shows the tasks and the message box; sending a message (or the button) unfolds it.
+  showConversation(!docked.matches);
+  docked.addEventListener("change", () => showConversation(!docked.matches));
 
   async function sendChat(message) {
     const button = chatForm.querySelector("button[type=submit]");

@@ -852,7 +852,7 @@ async fn run_scenario(client: Client, base: String) {
     settle(client).await;
     no_horizontal_scroll(client, 375).await;
     let dentist = phone_chat_shows_the_reply_and_the_task(client, base).await;
-    let narrow = screenshot(client, "tasks-375").await;
+    let narrow = target_dir().join("screenshots").join("tasks-375.png");
     assert_eq!(
         low_contrast_text(client).await,
         Vec::<String>::new(),
@@ -1193,6 +1193,7 @@ async fn phone_chat_shows_the_reply_and_the_task(client: &Client, base: &str) ->
         json!(true),
         "the message box is on the first screen"
     );
+    screenshot(client, "tasks-375-top").await;
     let target: Value = client
         .execute(
             "const r = document.querySelector('label.hit').getBoundingClientRect(); return [r.width, r.height]",
@@ -1246,5 +1247,65 @@ async fn phone_chat_shows_the_reply_and_the_task(client: &Client, base: &str) ->
         json!({"reply": true, "task": true}),
         "reply and task on screen"
     );
+    let shown = screenshot(client, "tasks-375").await;
+
+    // A message the service refuses (a title over 200 characters) would fail again as it
+    // is: no Retry button; if it is refused, the words come back to be edited.
+    let long = format!("add {}", "y".repeat(300));
+    type_into(client, "#chat-message", &long).await;
+    let counter: Value = client
+        .execute(
+            "const c = document.getElementById('chat-message-count'); return [c.hidden, c.textContent]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(counter, json!([false, "304 / 2000 characters"]));
+    client
+        .find(Locator::Id("chat-message"))
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "!document.querySelector('#chat-log li.typing') && [...document.querySelectorAll('#chat-log li')].pop().className !== 'me'",
+        "the answer to a long title",
+    )
+    .await;
+    settle(client).await;
+    let last: Value = client
+        .execute(
+            "const li = [...document.querySelectorAll('#chat-log li')].pop(); return [li.className, !!li.querySelector('button'), document.getElementById('chat-message').value.length]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    if last[0] == json!("error") {
+        assert_eq!(
+            last,
+            json!(["error", false, long.len()]),
+            "refused: no Retry, the words back to edit"
+        );
+    }
+    // Should a later assistant take it after all, the task goes again.
+    let taken: Value = client
+        .execute(
+            "const li = [...document.querySelectorAll('li.task')].find(li => li.textContent.includes('yyyy')); if (li) li.querySelector('button[data-action=delete]').click(); return !!li",
+            vec![],
+        )
+        .await
+        .unwrap();
+    if taken == json!(true) {
+        wait_js(
+            client,
+            "![...document.querySelectorAll('li.task')].some(li => li.textContent.includes('yyyy'))",
+            "the long task to go",
+        )
+        .await;
+        settle(client).await;
+    }
+    eprintln!("screenshot: {}", shown.display());
     dentist
 }
