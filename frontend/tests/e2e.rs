@@ -851,6 +851,7 @@ async fn run_scenario(client: Client, base: String) {
     viewport(client, 375, 812).await;
     settle(client).await;
     no_horizontal_scroll(client, 375).await;
+    conversation_survives_navigation_and_shows_progress(client, base).await;
     let dentist = phone_chat_shows_the_reply_and_the_task(client, base).await;
     let narrow = target_dir().join("screenshots").join("tasks-375.png");
     assert_eq!(
