@@ -409,7 +409,7 @@ async fn browser_scenario_against_the_real_servers() {
         return;
     }
     // Test builds link both of rustls' crypto back-ends (through fantoccini); pick one.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let backend_bin = backend_binary();
     let temp = tempfile::tempdir().unwrap();
     let logs = temp.path();

@@ -74,8 +74,9 @@ pub struct Cluster {
 /// context, refresh credentials).
 pub async fn connect(options: ConnectOptions) -> Result<Cluster> {
     // When a build enables several rustls providers (feature unification in a workspace),
-    // rustls cannot pick one by itself: choose ring, unless the process already chose.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    // rustls cannot pick one by itself: choose aws-lc-rs (rustls' default; its ring
+    // provider is deprecated), unless the process already chose.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let (config, context, server) = connect::resolve(&options).await?;
     let default_namespace = config.default_namespace.clone();
     let client = Client::try_from(config).map_err(|e| Error::Unreachable {

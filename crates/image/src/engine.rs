@@ -166,8 +166,8 @@ impl Engine {
                     }
                 }
                 // Another crate in the same program may enable a second rustls provider;
-                // choose ring explicitly so bollard's TLS setup always finds one.
-                let _ = rustls::crypto::ring::default_provider().install_default();
+                // choose aws-lc-rs explicitly so bollard's TLS setup always finds one.
+                let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
                 Docker::connect_with_ssl(
                     &format!("tcp://{address}"),
                     &files.key,
