@@ -19,6 +19,7 @@ mod folder;
 use crate::error::ChartError;
 use crate::ignore::IgnoreRules;
 use crate::value::{Map, Value, lossy_text};
+use crate::yaml::documents::parse_values;
 use crate::yaml::parse::{YamlError, parse, parse_map};
 
 /// A file of a chart: its path relative to the chart root (with `/`) and its bytes.
@@ -106,7 +107,7 @@ impl OnDisk {
             .as_ref()
             .map_err(|(kind, message)| ChartError::Io {
                 path: self.path.clone(),
-                source: std::io::Error::new(*kind, message.clone()),
+                error: std::io::Error::new(*kind, message.clone()),
             })
     }
 }
@@ -274,9 +275,9 @@ impl Chart {
                 "Chart.yaml" => metadata = Some(parse_metadata(file.data.bytes()?)?),
                 "Chart.lock" | "requirements.lock" => {}
                 "values.yaml" => {
-                    values = parse_map(&lossy_text(file.data.bytes()?), "common.Values").map_err(
-                        |error| ChartError::load(format!("cannot load values.yaml: {error}")),
-                    )?;
+                    values = parse_values(&lossy_text(file.data.bytes()?)).map_err(|error| {
+                        ChartError::load(format!("cannot load values.yaml: {error}"))
+                    })?;
                 }
                 "values.schema.json" => {
                     let json: serde_json::Value = serde_json::from_slice(file.data.bytes()?)
@@ -533,15 +534,15 @@ fn entry_error<'a>(
     dir: &'a Folder,
     name: &'a OsStr,
 ) -> impl FnOnce(std::io::Error) -> ChartError + 'a {
-    move |source| ChartError::Io {
+    move |error| ChartError::Io {
         path: dir.path().join(name),
-        source,
+        error,
     }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ChartError + use<> {
     let path = path.to_path_buf();
-    move |source| ChartError::Io { path, source }
+    move |error| ChartError::Io { path, error }
 }
 
 /// What loading does with a chart file.

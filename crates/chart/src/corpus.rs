@@ -65,9 +65,9 @@ fn default_true() -> bool {
 /// Reads every case of a corpus, sorted by name.
 pub fn load_cases(corpus: &Path) -> Result<Vec<Case>, ChartError> {
     let dir = corpus.join("cases");
-    let io = |path: &Path, source| ChartError::Io {
+    let io = |path: &Path, error| ChartError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| io(&dir, e))?

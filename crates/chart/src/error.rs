@@ -11,13 +11,14 @@ use crate::yaml::parse::YamlError;
 /// or expression that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
-    /// A file or folder could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    /// A file or folder could not be read. (The message holds the cause, so it is not
+    /// also a `source()`: a reporter that prints the chain would say it twice.)
+    #[error("cannot read {}: {error}", path.display())]
     Io {
         /// The path that failed.
         path: PathBuf,
         /// What the operating system said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The chart itself is malformed (Chart.yaml missing or invalid, bad archive...).
     #[error("{message}")]
@@ -26,12 +27,12 @@ pub enum ChartError {
         message: String,
     },
     /// A values file (`values.yaml`, `-f FILE`) is not valid YAML or not a map.
-    #[error("failed to parse {file}: {source}")]
+    #[error("failed to parse {file}: {error}")]
     Values {
         /// The values file as the user named it.
         file: String,
-        /// The YAML problem.
-        source: YamlError,
+        /// The YAML problem, with its line (in the message, not as a `source()`).
+        error: YamlError,
     },
     /// A `--set`-family expression could not be parsed.
     #[error("{message}")]

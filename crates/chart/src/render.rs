@@ -12,7 +12,7 @@ use crate::strvals::{self, SetKind};
 use crate::template::Templates;
 use crate::value::{Map, MapRef, Value};
 use crate::values::{coalesce_values_owned, process_dependencies, table};
-use crate::yaml::parse::parse_map;
+use crate::yaml::documents::parse_values;
 
 /// The release a chart is rendered for (`.Release`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +75,9 @@ impl ValueSources {
     pub fn merge(&self) -> Result<Map, ChartError> {
         let mut base = Map::new();
         for path in &self.files {
-            let text = std::fs::read_to_string(path).map_err(|source| ChartError::Io {
+            let text = std::fs::read_to_string(path).map_err(|error| ChartError::Io {
                 path: path.clone(),
-                source,
+                error,
             })?;
             let current = parse_values_file(&text, &path.display().to_string())?;
             strvals::merge_maps(&mut base, current);
@@ -99,9 +99,9 @@ impl ValueSources {
 
 /// Parses the text of a values file named `name` (for messages).
 pub fn parse_values_file(text: &str, name: &str) -> Result<Map, ChartError> {
-    parse_map(text, "common.Values").map_err(|source| ChartError::Values {
+    parse_values(text).map_err(|error| ChartError::Values {
         file: name.to_string(),
-        source,
+        error,
     })
 }
 

@@ -180,7 +180,7 @@ fn bad_values_files_name_the_file_and_the_line() {
     assert_eq!(
         error,
         format!(
-            "failed to parse {}: error converting YAML to JSON: yaml: line 2: mapping values are not allowed in this context",
+            "failed to parse {}: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 2: mapping values are not allowed in this context",
             file.display()
         )
     );

@@ -42,6 +42,12 @@ pub enum YamlError {
         /// The Go type that was asked for (`common.Values`, `map[string]interface {}`).
         want: &'static str,
     },
+    /// A document of a values file could not be read (Helm v4's `LoadValues`).
+    #[error("cannot unmarshal yaml document: {0}")]
+    Document(Box<YamlError>),
+    /// A values file line starts with `---` followed by more than a comment.
+    #[error("error reading yaml document: invalid Yaml document separator: {0}")]
+    Separator(String),
 }
 
 fn line_prefix(line: Option<usize>) -> String {
