@@ -27,13 +27,17 @@ pub fn parse_values(text: &str) -> Result<Map, YamlError> {
     Ok(values)
 }
 
-/// Whether some line starts with `---` (most values files: none, or only the first).
+/// Whether some line starts with `---`, other than a first line holding nothing else
+/// (most values files: none, or only such a first line, which go-yaml reads as the
+/// document's start).
 fn has_separator(text: &str) -> bool {
-    text.strip_prefix("---")
-        .map_or(text, |rest| {
-            rest.split_once('\n').map_or("", |(_, after)| after)
-        })
-        .contains("\n---")
+    let Some(rest) = text.strip_prefix("---") else {
+        return text.contains("\n---");
+    };
+    let (first, after) = rest.split_once('\n').unwrap_or((rest, ""));
+    let first = first.trim();
+    let clean_first = first.is_empty() || first.starts_with('#');
+    !clean_first || after.starts_with("---") || after.contains("\n---")
 }
 
 /// The documents of `text` as `YAMLReader` cuts them: a `---` line ends a document
@@ -107,5 +111,10 @@ mod tests {
             json("a: 1\n--- b: 2\n"),
             "ERR error reading yaml document: invalid Yaml document separator: b: 2"
         );
+        assert_eq!(
+            json("--- b: 2\n"),
+            "ERR error reading yaml document: invalid Yaml document separator: b: 2"
+        );
+        assert_eq!(json("---\n---\na: 1\n"), json("a: 1"));
     }
 }
