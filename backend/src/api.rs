@@ -10,6 +10,7 @@ use crate::AppState;
 use crate::auth::AuthUser;
 use crate::chat::{ChatReply, ChatRequest};
 use crate::error::{ApiError, ErrorBody, Json, Path, Query};
+use crate::guard::{ClientAddress, HashJob, HashOutcome};
 use crate::model::{
     Counts, Deleted, Health, NewTask, Priority, Session, SignIn, SignUp, SortOrder, StatusFilter,
     Task, TaskList, TaskPatch, TaskQuery, User, check_email, check_password,
@@ -29,7 +30,7 @@ use crate::tasks;
         ErrorBody, User, Session, SignUp, SignIn, Task, NewTask, TaskPatch, TaskList, Counts,
         Priority, StatusFilter, SortOrder, Deleted, Health, ChatRequest, ChatReply
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "auth", description = "Sign up, sign in, who am I"),
         (name = "tasks", description = "The signed-in user's tasks"),
@@ -48,6 +49,63 @@ impl Modify for BearerAuth {
                 "bearer",
                 SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
             );
+        }
+    }
+}
+
+/// The answers every operation of a kind can give, added to each so that the document
+/// lists every status the server returns: failures (500), storage (503, and 507 for writes),
+/// and the body checks of operations that take one (408, 413, 415).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::HttpMethod;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let uses_database = !matches!(path.as_str(), "/healthz" | "/api/openapi.json");
+            for (method, operation) in [
+                (HttpMethod::Get, item.get.as_mut()),
+                (HttpMethod::Post, item.post.as_mut()),
+                (HttpMethod::Patch, item.patch.as_mut()),
+                (HttpMethod::Delete, item.delete.as_mut()),
+            ] {
+                let Some(operation) = operation else { continue };
+                let writes = method != HttpMethod::Get && path != "/api/auth/signin";
+                let mut add = |status: &str, description: &str| {
+                    if !operation.responses.responses.contains_key(status) {
+                        let response = utoipa::openapi::ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                "application/json",
+                                utoipa::openapi::ContentBuilder::new()
+                                    .schema(Some(utoipa::openapi::Ref::from_schema_name(
+                                        "ErrorBody",
+                                    )))
+                                    .build(),
+                            )
+                            .build();
+                        operation
+                            .responses
+                            .responses
+                            .insert(status.to_string(), response.into());
+                    }
+                };
+                if operation.request_body.is_some() {
+                    add("408", "The body did not arrive in time");
+                    add("413", "Body too large");
+                    add("415", "Body is not JSON");
+                }
+                if uses_database {
+                    add(
+                        "503",
+                        "The database does not answer (nothing was saved); try again shortly",
+                    );
+                }
+                if uses_database && writes {
+                    add("507", "The database's disk is full: nothing was saved");
+                }
+                add("500", "The server failed; it has been logged");
+            }
         }
     }
 }
@@ -98,9 +156,12 @@ pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
     (status = 409, description = "The email is registered already", body = ErrorBody),
     (status = 413, description = "Body too large", body = ErrorBody),
     (status = 415, description = "Body is not JSON", body = ErrorBody),
-    (status = 422, description = "Invalid email, password or name", body = ErrorBody)))]
+    (status = 422, description = "Invalid email, password or name", body = ErrorBody),
+    (status = 429, description = "Too many sign-ups from this address; see Retry-After", body = ErrorBody),
+    (status = 503, description = "Busy hashing passwords (see Retry-After), or the database does not answer", body = ErrorBody)))]
 pub async fn signup(
     State(state): State<AppState>,
+    client: ClientAddress,
     Json(input): Json<SignUp>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
     let email = check_email(&input.email).map_err(ApiError::invalid)?;
@@ -115,11 +176,18 @@ pub async fn signup(
             "name must be at most 100 characters long",
         ));
     }
-    let keys = state.keys.clone();
-    let password = input.password;
-    let hash = tokio::task::spawn_blocking(move || keys.hash_password(&password))
-        .await
-        .map_err(ApiError::internal)??;
+    state.guards.take_signup(&client)?;
+    let hash = match state
+        .guards
+        .hashes
+        .run(HashJob::Hash(input.password))
+        .await?
+    {
+        HashOutcome::Hashed(hash) => hash.map_err(ApiError::internal)?,
+        HashOutcome::Verified(_) => {
+            return Err(ApiError::internal("a hash job answered a verification"));
+        }
+    };
     let user = state
         .store
         .create_user(&email, name, &hash)
@@ -149,9 +217,14 @@ pub async fn signup(
     (status = 200, description = "Signed in", body = Session),
     (status = 400, description = "Malformed JSON", body = ErrorBody),
     (status = 401, description = "Wrong email or password", body = ErrorBody),
-    (status = 422, description = "Missing or mistyped fields", body = ErrorBody)))]
+    (status = 413, description = "Body too large", body = ErrorBody),
+    (status = 415, description = "Body is not JSON", body = ErrorBody),
+    (status = 422, description = "Missing or mistyped fields", body = ErrorBody),
+    (status = 429, description = "Too many failed sign-ins for this account or address; see Retry-After", body = ErrorBody),
+    (status = 503, description = "Busy hashing passwords (see Retry-After), or the database does not answer", body = ErrorBody)))]
 pub async fn signin(
     State(state): State<AppState>,
+    client: ClientAddress,
     Json(input): Json<SignIn>,
 ) -> Result<Json<Session>, ApiError> {
     let wrong = || {
@@ -161,28 +234,28 @@ pub async fn signin(
             "wrong email or password",
         )
     };
+    let email = input.email.trim().to_lowercase();
+    state.guards.check_signin(&email, &client)?;
     if input.password.len() > 128 {
+        state.guards.signin_failed(&email, &client);
         return Err(wrong());
     }
-    let email = input.email.trim().to_lowercase();
     let credentials = state.store.credentials(&email).await?;
-    let keys = state.keys.clone();
-    let password = input.password;
     let hash = credentials
         .as_ref()
         .map(|found| found.password_hash.clone());
-    let valid = tokio::task::spawn_blocking(move || match hash {
-        Some(hash) => keys.verify_password(&password, &hash),
-        None => {
-            // Spend the same time as for a known email, so timing does not reveal accounts.
-            let _ = keys.hash_password(&password);
-            false
-        }
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let valid = match state
+        .guards
+        .hashes
+        .run(HashJob::Verify(input.password, hash))
+        .await?
+    {
+        HashOutcome::Verified(valid) => valid,
+        HashOutcome::Hashed(_) => false,
+    };
     match credentials {
         Some(found) if valid => {
+            state.guards.signin_succeeded(&email);
             let issued = state.keys.issue(found.user.id)?;
             Ok(Json(Session {
                 token: issued.token,
@@ -191,7 +264,10 @@ pub async fn signin(
                 user: found.user,
             }))
         }
-        _ => Err(wrong()),
+        _ => {
+            state.guards.signin_failed(&email, &client);
+            Err(wrong())
+        }
     }
 }
 
@@ -327,10 +403,11 @@ pub async fn chat(
     if message.is_empty() {
         return Err(ApiError::invalid("message must not be empty"));
     }
-    if message.chars().count() > 2000 {
-        return Err(ApiError::invalid(
-            "message must be at most 2000 characters long",
-        ));
+    if message.chars().count() > crate::chat::intent::MAX_MESSAGE_CHARS {
+        return Err(ApiError::invalid(format!(
+            "message must be at most {} characters long",
+            crate::chat::intent::MAX_MESSAGE_CHARS
+        )));
     }
     crate::chat::respond(&state, user.id, message)
         .await

@@ -5,6 +5,9 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Shortest `BETTER_AUTH_SECRET` accepted, in characters.
+pub const MIN_SECRET_CHARS: usize = 32;
+
 /// Where the embedded SQLite database lives when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_PATH: &str = "./data/todo.db";
 
@@ -136,21 +139,71 @@ impl fmt::Debug for Database {
     }
 }
 
-/// Replaces the password in `scheme://user:password@host/...` with `***`.
+/// Replaces the password in `scheme://user:password@host/...` and in a `password=` query
+/// parameter (libpq and sqlx read both) with `***`.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+        return redact_query(url);
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
+    let tail = redact_query(tail);
     match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
             let masked = if userinfo.contains(':') { ":***" } else { "" };
             format!("{scheme}://{user}{masked}@{host}{tail}")
         }
-        None => url.to_string(),
+        None => format!("{scheme}://{authority}{tail}"),
     }
+}
+
+/// Masks the values of `password=` parameters in the query part of `text` (any case, also
+/// percent-encoded as `pass%77ord`: whatever decodes to "password").
+fn redact_query(text: &str) -> String {
+    let Some((path, query)) = text.split_once('?') else {
+        return text.to_string();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    let parameters: Vec<String> = query
+        .split('&')
+        .map(|parameter| match parameter.split_once('=') {
+            Some((name, _)) if is_password_name(name) => format!("{name}=***"),
+            _ => parameter.to_string(),
+        })
+        .collect();
+    let mut redacted = format!("{path}?{}", parameters.join("&"));
+    if let Some(fragment) = fragment {
+        redacted.push('#');
+        redacted.push_str(fragment);
+    }
+    redacted
+}
+
+fn is_password_name(name: &str) -> bool {
+    let mut decoded = String::with_capacity(name.len());
+    let mut bytes = name.bytes();
+    while let Some(byte) = bytes.next() {
+        let hex = |b: Option<u8>| b.and_then(|b| char::from(b).to_digit(16));
+        match byte {
+            b'%' => {
+                let mut ahead = bytes.clone();
+                match (hex(ahead.next()), hex(ahead.next())) {
+                    (Some(high), Some(low)) => {
+                        decoded.push(char::from((high * 16 + low) as u8));
+                        bytes = ahead;
+                    }
+                    _ => decoded.push('%'),
+                }
+            }
+            b'+' => decoded.push(' '),
+            other => decoded.push(char::from(other)),
+        }
+    }
+    decoded.trim().eq_ignore_ascii_case("password")
 }
 
 /// The OpenAI-compatible chat-completions API that drives the chatbot when configured.
@@ -173,6 +226,126 @@ pub enum PasswordCost {
     Standard,
     /// Minimal parameters for test suites and benchmarks that create many users.
     Minimal,
+}
+
+/// Bounds on what clients can make the server do: slow or idle sockets, connections,
+/// memory spent on password hashes, guessing passwords, opening accounts. Every one is an
+/// environment variable (docs/reliability.md lists them with their reasons).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `CLIENT_HEADER_TIMEOUT_SECS` (default 10): time to send a request's headers, and
+    /// how long a kept-alive connection may sit idle.
+    pub client_header_timeout: Duration,
+    /// `CLIENT_BODY_TIMEOUT_SECS` (default 30): time to send a request's whole body.
+    pub client_body_timeout: Duration,
+    /// `MAX_CONNECTIONS` (default 1024): connections served at once; more wait in the
+    /// kernel's listen queue.
+    pub max_connections: usize,
+    /// `PASSWORD_HASH_CONCURRENCY` (default: the number of CPU cores, at most 4): password
+    /// hashes computed at once (each takes 19 MiB); a few more wait, the rest get 503.
+    pub password_hashes: usize,
+    /// `SIGNIN_FREE_FAILURES_PER_ACCOUNT` (default 5): wrong passwords for one account
+    /// before each further try waits, twice as long each time.
+    pub signin_failures_per_account: u32,
+    /// `SIGNIN_FREE_FAILURES_PER_ADDRESS` (default 20): failed sign-ins from one client
+    /// address (an IPv6 /64) before each further try waits, twice as long each time.
+    pub signin_failures_per_address: u32,
+    /// `SIGNUP_LIMIT_PER_ADDRESS` (default 20): sign-ups per client address per hour.
+    pub signups_per_address_per_hour: u32,
+    /// `TRUSTED_PROXIES` (default none): addresses or networks (`10.0.0.0/8`) whose
+    /// `X-Forwarded-For` names the client; from anyone else the peer address counts.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            client_header_timeout: Duration::from_secs(10),
+            client_body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            // One per core, at most 4: each hash holds 19 MiB (the chart allows 256 MiB).
+            password_hashes: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+            signin_failures_per_account: 5,
+            signin_failures_per_address: 20,
+            signups_per_address_per_hour: 20,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Limits {
+    /// Reads the variables through `var`, adding a sentence per bad value to `problems`.
+    fn from_vars(var: &dyn Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> Self {
+        let defaults = Self::default();
+        let mut seconds = |name: &str, default: Duration| match var(name) {
+            None => default,
+            Some(raw) => match raw.trim().parse::<f64>() {
+                Ok(secs) if secs > 0.0 && secs <= 3600.0 => Duration::from_secs_f64(secs),
+                _ => {
+                    problems.push(format!(
+                        "{name} must be a number of seconds above 0 and at most 3600, e.g. 10 or 2.5 (got `{raw}`)"
+                    ));
+                    default
+                }
+            },
+        };
+        let client_header_timeout =
+            seconds("CLIENT_HEADER_TIMEOUT_SECS", defaults.client_header_timeout);
+        let client_body_timeout = seconds("CLIENT_BODY_TIMEOUT_SECS", defaults.client_body_timeout);
+        let mut count = |name: &str, default: usize| match var(name) {
+            None => default,
+            Some(raw) => match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    problems.push(format!(
+                        "{name} must be a whole number from 1 to 1000000 (got `{raw}`)"
+                    ));
+                    default
+                }
+            },
+        };
+        let max_connections = count("MAX_CONNECTIONS", defaults.max_connections);
+        let password_hashes = count("PASSWORD_HASH_CONCURRENCY", defaults.password_hashes);
+        let signin_failures_per_account = count(
+            "SIGNIN_FREE_FAILURES_PER_ACCOUNT",
+            defaults.signin_failures_per_account as usize,
+        ) as u32;
+        let signin_failures_per_address = count(
+            "SIGNIN_FREE_FAILURES_PER_ADDRESS",
+            defaults.signin_failures_per_address as usize,
+        ) as u32;
+        let signups_per_address_per_hour = count(
+            "SIGNUP_LIMIT_PER_ADDRESS",
+            defaults.signups_per_address_per_hour as usize,
+        ) as u32;
+        let mut trusted_proxies = Vec::new();
+        for entry in var("TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+        {
+            let parsed = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(network) => trusted_proxies.push(network),
+                Err(_) => problems.push(format!(
+                    "TRUSTED_PROXIES entries must be IP addresses or networks like 10.0.0.0/8 (got `{entry}`)"
+                )),
+            }
+        }
+        Self {
+            client_header_timeout,
+            client_body_timeout,
+            max_connections,
+            password_hashes,
+            signin_failures_per_account,
+            signin_failures_per_address,
+            signups_per_address_per_hour,
+            trusted_proxies,
+        }
+    }
 }
 
 /// Everything the server needs, read once at start.
@@ -198,8 +371,11 @@ pub struct Config {
     pub token_ttl: Duration,
     /// `OPENAI_API_KEY` with `OPENAI_BASE_URL` and `OPENAI_MODEL`, when set.
     pub llm: Option<LlmConfig>,
-    /// How long in-flight requests may run after SIGTERM before the server stops anyway.
+    /// `SHUTDOWN_TIMEOUT_SECS` (default 20): how long in-flight requests may run after
+    /// SIGTERM before the server closes their connections and stops anyway.
     pub shutdown_grace: Duration,
+    /// Bounds on clients: timeouts, connections, hashing, rate limits.
+    pub limits: Limits,
     /// The cost of password hashes.
     pub password_cost: PasswordCost,
 }
@@ -287,18 +463,17 @@ impl Config {
         };
 
         let (auth_secret, auth_secret_generated) = match var("BETTER_AUTH_SECRET") {
-            Some(secret) if secret.len() < 16 => {
+            Some(secret) if secret.chars().count() < MIN_SECRET_CHARS => {
                 problems.push(format!(
-                    "BETTER_AUTH_SECRET is too short ({} characters): use at least 32 random characters, e.g. `openssl rand -hex 32`",
-                    secret.len()
+                    "BETTER_AUTH_SECRET is too short ({} characters): use at least {MIN_SECRET_CHARS} random characters, e.g. `openssl rand -hex 32`",
+                    secret.chars().count()
                 ));
                 (Secret::new(secret), false)
             }
             Some(secret) => (Secret::new(secret), false),
             None if environment == Environment::Production => {
                 problems.push(
-                    "BETTER_AUTH_SECRET is required when ENVIRONMENT=production: set it to at least 32 random characters"
-                        .to_string(),
+                    format!("BETTER_AUTH_SECRET is required when ENVIRONMENT=production: set it to at least {MIN_SECRET_CHARS} random characters"),
                 );
                 (Secret::new(String::new()), false)
             }
@@ -324,6 +499,20 @@ impl Config {
             ));
         }
 
+        let shutdown_grace = match var("SHUTDOWN_TIMEOUT_SECS") {
+            None => Duration::from_secs(20),
+            Some(raw) => match raw.trim().parse::<f64>() {
+                Ok(secs) if secs > 0.0 && secs <= 3600.0 => Duration::from_secs_f64(secs),
+                _ => {
+                    problems.push(format!(
+                        "SHUTDOWN_TIMEOUT_SECS must be a number of seconds above 0 and at most 3600, e.g. 20 (got `{raw}`)"
+                    ));
+                    Duration::from_secs(20)
+                }
+            },
+        };
+        let limits = Limits::from_vars(&var, &mut problems);
+
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -338,7 +527,8 @@ impl Config {
             auth_secret_generated,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             llm,
-            shutdown_grace: Duration::from_secs(20),
+            shutdown_grace,
+            limits,
             password_cost: PasswordCost::Standard,
         })
     }
@@ -437,5 +627,70 @@ mod tests {
             "no password, nothing to hide"
         );
         assert_eq!(format!("{:?}", Secret::new("x")), "[redacted]");
+    }
+
+    #[test]
+    fn passwords_in_query_parameters_are_redacted() {
+        for (url, expected) in [
+            (
+                "postgres://u@db/todo?sslmode=require&password=s3cret",
+                "postgres://u@db/todo?sslmode=require&password=***",
+            ),
+            (
+                "postgresql://db/todo?PASSWORD=s3cret#x",
+                "postgresql://db/todo?PASSWORD=***#x",
+            ),
+            (
+                "postgres://u:s3cret@db/todo?pass%77ord=s3cret&user=u",
+                "postgres://u:***@db/todo?pass%77ord=***&user=u",
+            ),
+            ("postgres://db?password", "postgres://db?password"),
+        ] {
+            assert_eq!(redact_url(url), expected);
+        }
+        let db = Database::parse("postgres://u@db/todo?password=s3cret").unwrap();
+        assert!(!db.to_string().contains("s3cret"));
+        assert!(!format!("{db:?}").contains("s3cret"));
+        let error = config(&[("DATABASE_URL", "mysql://db/todo?password=s3cret")]).unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn secrets_need_32_characters() {
+        let short = "s".repeat(31);
+        let error = config(&[("BETTER_AUTH_SECRET", short.as_str())]).unwrap_err();
+        assert!(error.to_string().contains("at least 32"), "{error}");
+        assert!(!error.to_string().contains(&short));
+        let long = "s".repeat(32);
+        assert!(config(&[("BETTER_AUTH_SECRET", long.as_str())]).is_ok());
+    }
+
+    #[test]
+    fn limits_come_from_the_environment() {
+        let config = config(&[
+            ("CLIENT_HEADER_TIMEOUT_SECS", "2.5"),
+            ("MAX_CONNECTIONS", "64"),
+            ("SIGNUP_LIMIT_PER_ADDRESS", "3"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+            ("SHUTDOWN_TIMEOUT_SECS", "4"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.limits.client_header_timeout,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(config.limits.max_connections, 64);
+        assert_eq!(config.limits.signups_per_address_per_hour, 3);
+        assert_eq!(config.limits.trusted_proxies.len(), 2);
+        assert_eq!(config.shutdown_grace, Duration::from_secs(4));
+        let error = super::Config::from_vars(|name| {
+            matches!(
+                name,
+                "MAX_CONNECTIONS" | "TRUSTED_PROXIES" | "CLIENT_BODY_TIMEOUT_SECS"
+            )
+            .then(|| "lots".to_string())
+        })
+        .unwrap_err();
+        assert_eq!(error.problems.len(), 3, "{error}");
     }
 }

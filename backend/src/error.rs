@@ -23,6 +23,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -32,7 +33,14 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// Adds `Retry-After` (whole seconds, rounded up) to the answer.
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     /// 422 with code `invalid_input`: the body parsed but a value breaks a rule.
@@ -68,16 +76,65 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        match &error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::warn!(error = %error, "database unavailable");
+        match StorageFailure::of(&error) {
+            Some(StorageFailure::Full) => {
+                tracing::error!(error = %error, "the database's disk is full: a write was refused");
+                Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage_full",
+                    "the database's disk is full: nothing was saved; try again once space is freed",
+                )
+            }
+            Some(StorageFailure::Unavailable) => {
+                tracing::error!(error = %error, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "database_unavailable",
-                    "the database does not answer; try again shortly",
+                    "the database does not answer and nothing was saved; try again shortly",
                 )
             }
-            _ => Self::internal(error),
+            None => Self::internal(error),
+        }
+    }
+}
+
+/// A database failure that is the storage's, not the request's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StorageFailure {
+    /// No space left: SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full` (53100).
+    Full,
+    /// The database cannot be reached or cannot write: I/O errors, a busy or locked
+    /// SQLite file, no free connection, PostgreSQL's resource and connection errors.
+    Unavailable,
+}
+
+impl StorageFailure {
+    fn of(error: &sqlx::Error) -> Option<Self> {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Some(Self::Unavailable)
+            }
+            sqlx::Error::Database(database) => {
+                let code = database.code()?;
+                // SQLite's codes are numbers (extended codes keep the primary code in the low
+                // byte), PostgreSQL's are SQLSTATE texts.
+                if let Ok(number) = code.parse::<i32>() {
+                    return match number & 0xff {
+                        13 => Some(Self::Full),
+                        // IOERR, BUSY, LOCKED, NOMEM, READONLY, CANTOPEN, PROTOCOL
+                        10 | 5 | 6 | 7 | 8 | 14 | 15 => Some(Self::Unavailable),
+                        _ => None,
+                    };
+                }
+                match code.as_ref() {
+                    "53100" => Some(Self::Full),
+                    sqlstate if sqlstate.starts_with("53") || sqlstate.starts_with("08") => {
+                        Some(Self::Unavailable)
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
         }
     }
 }
@@ -88,7 +145,15 @@ impl IntoResponse for ApiError {
             error: self.code.to_string(),
             detail: self.detail,
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds.max(1)),
+            );
+        }
+        response
     }
 }
 

@@ -21,8 +21,10 @@ pub mod auth;
 pub mod chat;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod healthcheck;
 pub mod model;
+pub mod server;
 pub mod store;
 pub mod tasks;
 
@@ -55,6 +57,10 @@ pub struct AppState {
     pub store: store::Store,
     /// Token and password keys (shared: the state is cloned for every request).
     pub keys: Arc<auth::Keys>,
+    /// Users whose row exists, seen lately (tokens of missing users are refused).
+    pub known_users: Arc<auth::KnownUsers>,
+    /// Rate limits, sign-in back-off and the password hashing threads.
+    pub guards: Arc<guard::Guards>,
     /// The chat model client, when `OPENAI_API_KEY` is set.
     pub llm: Option<Arc<chat::llm::Llm>>,
     /// The OpenAPI document, rendered once.
@@ -89,13 +95,18 @@ pub async fn state(config: &Config) -> Result<AppState, ServeError> {
         Some(llm) => Some(Arc::new(chat::llm::Llm::new(llm.clone())?)),
         None => None,
     };
+    let keys = Arc::new(auth::Keys::new(
+        &config.auth_secret,
+        config.token_ttl,
+        config.password_cost,
+    ));
+    let hashing_keys = keys.clone();
+    let guards = guard::Guards::new(&config.limits, move |job| hashing_keys.run(job));
     Ok(AppState {
         store,
-        keys: Arc::new(auth::Keys::new(
-            &config.auth_secret,
-            config.token_ttl,
-            config.password_cost,
-        )),
+        keys,
+        known_users: Arc::new(auth::KnownUsers::default()),
+        guards: Arc::new(guards),
         llm,
         openapi: axum::body::Bytes::from(openapi_document()),
     })
@@ -124,6 +135,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            server::BodyLimits {
+                max_bytes: BODY_LIMIT,
+                timeout: config.limits.client_body_timeout,
+            },
+            server::buffer_body,
+        ))
         .layer(cors(config))
         .layer(axum::middleware::from_fn(log_request))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
@@ -195,7 +213,9 @@ async fn log_request(request: Request, next: Next) -> Response {
 }
 
 /// Serves the app on `listener` until `shutdown` completes, then stops accepting, lets
-/// in-flight requests finish within `config.shutdown_grace`, and closes the database pool.
+/// in-flight requests finish within `config.shutdown_grace`, closes the connections still
+/// open, and closes the database. Connections, header, idle and body times are bounded by
+/// `config.limits` (see [`server`]).
 pub async fn serve(
     config: Config,
     listener: tokio::net::TcpListener,
@@ -212,26 +232,14 @@ pub async fn serve(
         llm = config.llm.is_some(),
         "todo-backend listening"
     );
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        let _ = stop_tx.send(true);
-    });
-    let grace = config.shutdown_grace;
-    let deadline = async move {
-        let mut stop_rx = stop_rx;
-        while !*stop_rx.borrow() {
-            if stop_rx.changed().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        }
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = server => result?,
-        () = deadline => tracing::warn!(?grace, "in-flight requests did not finish in time; stopping anyway"),
-    }
+    server::run(
+        app,
+        listener,
+        &config.limits,
+        config.shutdown_grace,
+        shutdown,
+    )
+    .await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -11,7 +11,11 @@ const USAGE: &str = "usage: todo-backend [healthcheck [URL]]\n\n\
   healthcheck      exit 0 when GET /healthz on 127.0.0.1:$PORT answers 200, else 1\n\
   healthcheck URL  the same for GET URL (http://host:port/path)\n\n\
 environment: HOST, PORT, LOG_LEVEL, ENVIRONMENT, CORS_ORIGINS, DATABASE_URL, BETTER_AUTH_SECRET,\n\
-             OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL";
+             OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL\n\
+limits:      CLIENT_HEADER_TIMEOUT_SECS, CLIENT_BODY_TIMEOUT_SECS, MAX_CONNECTIONS,\n\
+             SHUTDOWN_TIMEOUT_SECS, PASSWORD_HASH_CONCURRENCY, SIGNIN_FREE_FAILURES_PER_ACCOUNT,\n\
+             SIGNIN_FREE_FAILURES_PER_ADDRESS, SIGNUP_LIMIT_PER_ADDRESS, TRUSTED_PROXIES\n\
+             (docs/reliability.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -136,8 +136,13 @@ impl Store {
                 let migrated = SQLITE_MIGRATIONS.run(&migrations).await;
                 migrations.close().await;
                 migrated.map_err(migrate_error)?;
+                let connections = Arc::new(connections);
+                tokio::spawn(keep_the_wal_small(
+                    Arc::downgrade(&connections),
+                    wal_path(path),
+                ));
                 Ok(Self {
-                    connections: Connections::Sqlite(Arc::new(connections)),
+                    connections: Connections::Sqlite(connections),
                     kind: Kind::Sqlite,
                 })
             }
@@ -208,20 +213,21 @@ impl Store {
     ) -> Result<User, SignUpError> {
         let now = now();
         let mut connection = self.connection().await.map_err(SignUpError::Database)?;
-        let row = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id",
         )
         .bind(email)
         .bind(name)
         .bind(password_hash)
-        .bind(&now)
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => SignUpError::EmailTaken,
-            _ => SignUpError::Database(error),
-        })?;
+        .bind(&now);
+        let row = write_returning(insert, &mut connection)
+            .await
+            .and_then(|row| row.ok_or(sqlx::Error::RowNotFound))
+            .map_err(|error| match &error {
+                sqlx::Error::Database(db) if db.is_unique_violation() => SignUpError::EmailTaken,
+                _ => SignUpError::Database(error),
+            })?;
         Ok(User {
             id: row.try_get("id").map_err(SignUpError::Database)?,
             email: email.to_string(),
@@ -245,6 +251,15 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Whether a user with this id exists.
+    pub async fn user_exists(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT 1 AS found FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.connection().await?)
+            .await?;
+        Ok(row.is_some())
     }
 
     /// A user by id.
@@ -361,7 +376,7 @@ impl Store {
             "INSERT INTO tasks (user_id, title, description, completed, priority, due_date, tags, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {TASK_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
+        let statement = sqlx::query(&sql)
             .bind(user)
             .bind(task.title.as_str())
             .bind(task.description.as_str())
@@ -369,9 +384,10 @@ impl Store {
             .bind(task.priority.as_str())
             .bind(task.due_date.map(|date| date.to_string()))
             .bind(tags_json(&task.tags))
-            .bind(now)
-            .fetch_one(&mut *self.connection().await?)
-            .await?;
+            .bind(now);
+        let row = write_returning(statement, &mut *self.connection().await?)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
         task_from_row(&row)
     }
 
@@ -419,7 +435,7 @@ impl Store {
              due_date = $7, tags = $8, updated_at = $9 WHERE id = $1 AND user_id = $2 \
              RETURNING {TASK_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
+        let statement = sqlx::query(&sql)
             .bind(id)
             .bind(user)
             .bind(task.title.as_str())
@@ -428,9 +444,8 @@ impl Store {
             .bind(task.priority.as_str())
             .bind(task.due_date.map(|date| date.to_string()))
             .bind(tags_json(&task.tags))
-            .bind(now())
-            .fetch_optional(&mut *self.connection().await?)
-            .await?;
+            .bind(now());
+        let row = write_returning(statement, &mut *self.connection().await?).await?;
         row.as_ref().map(task_from_row).transpose()
     }
 
@@ -440,12 +455,8 @@ impl Store {
             "UPDATE tasks SET completed = 1 - completed, updated_at = $3 \
              WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(user)
-            .bind(now())
-            .fetch_optional(&mut *self.connection().await?)
-            .await?;
+        let statement = sqlx::query(&sql).bind(id).bind(user).bind(now());
+        let row = write_returning(statement, &mut *self.connection().await?).await?;
         row.as_ref().map(task_from_row).transpose()
     }
 
@@ -453,18 +464,88 @@ impl Store {
     pub async fn delete_task(&self, user: i64, id: i64) -> Result<Option<Task>, sqlx::Error> {
         let sql =
             format!("DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING {TASK_COLUMNS}");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(user)
-            .fetch_optional(&mut *self.connection().await?)
-            .await?;
+        let statement = sqlx::query(&sql).bind(id).bind(user);
+        let row = write_returning(statement, &mut *self.connection().await?).await?;
         row.as_ref().map(task_from_row).transpose()
     }
 }
 
-/// Set on every SQLite connection.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;";
+/// Runs a write with a `RETURNING` clause and returns its row (at most one is expected).
+///
+/// Every row is read, so the statement runs to its end: SQLite commits an autocommit write
+/// when its statement finishes, and sqlx 0.8's `fetch_one`/`fetch_optional` stop after the
+/// first row and reset the statement, dropping the commit's error (a full disk: the write
+/// is rolled back, the caller is told it succeeded). Read to the end, the error surfaces.
+async fn write_returning<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    connection: &mut AnyConnection,
+) -> Result<Option<AnyRow>, sqlx::Error> {
+    Ok(query.fetch_all(connection).await?.into_iter().next())
+}
+
+/// Set on every SQLite connection. `synchronous = FULL`: a commit is on disk before the
+/// API answers (NORMAL may lose the last commits on a power cut). `journal_size_limit`:
+/// the WAL file is cut back to 4 MiB whenever a checkpoint resets it.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                              PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
+                              PRAGMA journal_size_limit = 4194304;";
+
+/// How often the WAL file's size is looked at.
+const WAL_CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// A WAL larger than this is checkpointed and truncated at the next look.
+pub const WAL_TRUNCATE_ABOVE: u64 = 8 * 1024 * 1024;
+
+/// The WAL file next to the database file.
+fn wal_path(database: &Path) -> std::path::PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push("-wal");
+    std::path::PathBuf::from(name)
+}
+
+/// Keeps the WAL file bounded while the server runs. SQLite's automatic checkpoint (after
+/// each commit past 1,000 pages) copies pages back but can only restart the WAL from its
+/// beginning when no reader is using it, which under steady load is never: the file grew
+/// by every write (hundreds of MB in seconds). A `TRUNCATE` checkpoint waits for the
+/// readers (up to the busy timeout) and empties the file. Ends when the connections close.
+async fn keep_the_wal_small(
+    connections: std::sync::Weak<SqliteConnections>,
+    wal: std::path::PathBuf,
+) {
+    let mut every = tokio::time::interval(WAL_CHECK_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let size = tokio::fs::metadata(&wal).await.map_or(0, |meta| meta.len());
+        if size <= WAL_TRUNCATE_ABOVE {
+            if connections.strong_count() == 0 {
+                return;
+            }
+            continue;
+        }
+        let Some(owner) = connections.upgrade() else {
+            return;
+        };
+        let mut lease = match owner.get().await {
+            Ok(lease) => lease,
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(_) => continue,
+        };
+        let connection = lease
+            .connection
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("a lease holds its connection until dropped"));
+        match sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_all(connection)
+            .await
+        {
+            Ok(_) => tracing::debug!(wal_bytes = size, "WAL checkpointed and truncated"),
+            Err(error) => {
+                tracing::warn!(%error, wal_bytes = size, "WAL checkpoint failed; retrying")
+            }
+        }
+    }
+}
 
 /// How many connections the SQLite file gets (each runs on its own thread in sqlx).
 const SQLITE_CONNECTIONS: usize = 8;

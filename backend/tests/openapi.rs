@@ -206,6 +206,29 @@ async fn every_documented_operation_answers_as_documented() {
             let answer: Value = response.json().await.unwrap();
             assert_eq!(status, StatusCode::BAD_REQUEST, "{what}");
             assert_matches(&doc, &operation, status, &answer, &what);
+            // Without a JSON content type, and larger than the limit.
+            for (content_type, body, expected) in [
+                (None, "{}".to_string(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+                (
+                    Some("application/json"),
+                    format!("\"{}\"", "x".repeat(todo_backend::BODY_LIMIT)),
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                ),
+            ] {
+                let mut request = server
+                    .http
+                    .request(method.clone(), server.url(&concrete))
+                    .bearer_auth(&token)
+                    .body(body);
+                if let Some(content_type) = content_type {
+                    request = request.header("content-type", content_type);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status();
+                let answer: Value = response.json().await.unwrap();
+                assert_eq!(status, expected, "{what}");
+                assert_matches(&doc, &operation, status, &answer, &what);
+            }
         }
         // A task that does not exist, and an id that is not one.
         if path.contains("{id}") {

@@ -83,8 +83,16 @@ const POLITE: &[&str] = &[
     "please", "pls", "hey", "hi", "ok", "okay", "can", "could", "would", "will", "you", "kindly",
 ];
 
-/// Parses `message`, resolving relative dates against `today`.
+/// Longest message the parser reads, in characters (the API refuses longer ones); every
+/// step of the parser is linear in the words or close to it, so this bounds its time.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+/// Parses `message`, resolving relative dates against `today`. A message longer than
+/// [`MAX_MESSAGE_CHARS`] is not read: the answer is [`Intent::Help`].
 pub fn parse(message: &str, today: NaiveDate) -> Intent {
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Intent::Help;
+    }
     let words = Words::new(message);
     let mut start = 0;
     while start < words.len() && POLITE.contains(&words.norm(start)) {
@@ -373,50 +381,29 @@ const LIST_STARTS: &[&str] = &[
 ];
 
 fn parse_add(rest: &Words, today: NaiveDate) -> Option<Intent> {
-    let mut consumed: Vec<usize> = Vec::new();
+    let mut consumed = vec![false; rest.len()];
     let mut due = None;
     if let Some((date, range)) = find_date(rest, today) {
         due = Some(date);
-        consumed.extend(range);
+        mark(&mut consumed, &range);
     }
     let mut priority = None;
     if let Some((found, range)) = find_priority(rest) {
         priority = Some(found);
-        consumed.extend(range);
+        mark(&mut consumed, &range);
     }
     let mut tags = Vec::new();
-    for i in 0..rest.len() {
+    for (i, used) in consumed.iter_mut().enumerate() {
         if let Some(tag) = rest.norm(i).strip_prefix('#')
             && !tag.is_empty()
             && tag.parse::<i64>().is_err()
         {
             tags.push(tag.to_string());
-            consumed.push(i);
+            *used = true;
         }
     }
-    // Connectors that only linked a date or priority to the title: "on friday", "due today",
-    // ", high priority", "with low priority".
-    let connectors = [
-        "on", "by", "due", "for", "with", "and", "at", "before", "until", "-", "is",
-    ];
-    loop {
-        let before = consumed.len();
-        for i in 0..rest.len() {
-            if consumed.contains(&i) || !connectors.contains(&rest.norm(i)) {
-                continue;
-            }
-            let next_consumed = (i + 1..rest.len())
-                .find(|j| !consumed.contains(j))
-                .is_none_or(|_| consumed.contains(&(i + 1)));
-            if next_consumed {
-                consumed.push(i);
-            }
-        }
-        if consumed.len() == before {
-            break;
-        }
-    }
-    let keep: Vec<usize> = (0..rest.len()).filter(|i| !consumed.contains(i)).collect();
+    drop_connectors(rest, &mut consumed);
+    let keep: Vec<usize> = (0..rest.len()).filter(|&i| !consumed[i]).collect();
     let title = clean_title(&rest.pick(&keep).raw_text())?;
     Some(Intent::Add {
         title,
@@ -424,6 +411,33 @@ fn parse_add(rest: &Words, today: NaiveDate) -> Option<Intent> {
         due,
         tags,
     })
+}
+
+fn mark(consumed: &mut [bool], range: &[usize]) {
+    for &i in range {
+        consumed[i] = true;
+    }
+}
+
+/// Consumes the connectors that only linked a date or priority to the title ("on friday",
+/// "due today", ", high priority", "with low priority"): a connector goes when the word after
+/// it went, or when every word after it did. Whether a word goes depends only on the words
+/// after it, so one pass from the end settles all of them (linear in the words; the first
+/// version repeated a quadratic pass until nothing changed, cubic in all).
+fn drop_connectors(rest: &Words, consumed: &mut [bool]) {
+    const CONNECTORS: [&str; 11] = [
+        "on", "by", "due", "for", "with", "and", "at", "before", "until", "-", "is",
+    ];
+    let mut all_after_consumed = true;
+    for i in (0..rest.len()).rev() {
+        if !consumed[i] && CONNECTORS.contains(&rest.norm(i)) {
+            let next_consumed = consumed.get(i + 1).copied().unwrap_or(true);
+            if all_after_consumed || next_consumed {
+                consumed[i] = true;
+            }
+        }
+        all_after_consumed &= consumed[i];
+    }
 }
 
 fn list_filter(w: &Words, today: NaiveDate) -> ListFilter {
@@ -754,5 +768,50 @@ impl StripPrefixCi for String {
         let head = self.get(..prefix.len())?;
         head.eq_ignore_ascii_case(prefix)
             .then(|| &self[prefix.len()..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default()
+    }
+
+    fn added_title(message: &str) -> Option<String> {
+        match parse(message, today()) {
+            Intent::Add { title, .. } => Some(title),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn connectors_that_only_link_a_date_or_priority_go() {
+        assert_eq!(
+            added_title("add call mum on friday with high priority").as_deref(),
+            Some("call mum")
+        );
+        assert_eq!(
+            added_title("add pay rent by tomorrow and - on").as_deref(),
+            Some("pay rent")
+        );
+        assert_eq!(
+            added_title("add bread and butter").as_deref(),
+            Some("bread and butter"),
+            "a connector inside the title stays"
+        );
+    }
+
+    #[test]
+    fn a_message_of_connectors_as_long_as_allowed_is_read_in_one_pass() {
+        // The first parser took a pass per trailing connector, each quadratic: seconds.
+        let mut message = String::from("add water the plants");
+        while message.len() + 3 <= MAX_MESSAGE_CHARS {
+            message.push_str(" on");
+        }
+        assert_eq!(added_title(&message).as_deref(), Some("water the plants"));
+        message.push_str(" on");
+        assert_eq!(parse(&message, today()), Intent::Help, "longer is not read");
     }
 }

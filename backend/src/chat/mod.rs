@@ -67,7 +67,13 @@ pub async fn respond(state: &AppState, user: i64, message: &str) -> Result<ChatR
             }
         }
     }
-    execute(&state.store, user, intent::parse(message, today)).await
+    // Off the async workers: a long message must not stall other requests (health checks
+    // among them) while it is read.
+    let text = message.to_string();
+    let intent = tokio::task::spawn_blocking(move || intent::parse(&text, today))
+        .await
+        .map_err(ApiError::internal)?;
+    execute(&state.store, user, intent).await
 }
 
 /// Carries out a parsed intent.

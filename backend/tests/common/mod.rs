@@ -76,9 +76,16 @@ pub struct TestServer {
 }
 
 /// Configuration as the environment would give it, with cheap password hashes.
+/// The suites make many accounts and failed sign-ins from 127.0.0.1: the per-address limits
+/// are raised unless a test sets them (tests of the limits do).
 pub fn config(vars: &[(&str, &str)]) -> Config {
-    let map: HashMap<String, String> = vars
+    let defaults = [
+        ("SIGNUP_LIMIT_PER_ADDRESS", "100000"),
+        ("SIGNIN_FREE_FAILURES_PER_ADDRESS", "100000"),
+    ];
+    let map: HashMap<String, String> = defaults
         .iter()
+        .chain(vars)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let mut config = Config::from_vars(|name| map.get(name).cloned()).unwrap();
