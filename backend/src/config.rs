@@ -252,10 +252,22 @@ pub struct Limits {
     pub signin_failures_per_address: u32,
     /// `SIGNUP_LIMIT_PER_ADDRESS` (default 20): sign-ups per client address per hour.
     pub signups_per_address_per_hour: u32,
-    /// `TRUSTED_PROXIES` (default none): addresses or networks (`10.0.0.0/8`) whose
-    /// `X-Forwarded-For` names the client; from anyone else the peer address counts.
+    /// `TRUSTED_PROXIES` (default: loopback and private networks, where the frontend, an
+    /// ingress controller or Docker's port proxy connect from; `none` for none): peers
+    /// whose `X-Forwarded-For` names the client. A request from such a peer without the
+    /// header counts against no address; from any other peer, the peer address counts.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
+
+/// Loopback, RFC 1918 and IPv6 unique local networks: the default `TRUSTED_PROXIES`.
+pub const PRIVATE_NETWORKS: [&str; 6] = [
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "::1/128",
+    "fc00::/7",
+];
 
 impl Default for Limits {
     fn default() -> Self {
@@ -268,7 +280,10 @@ impl Default for Limits {
             signin_failures_per_account: 5,
             signin_failures_per_address: 20,
             signups_per_address_per_hour: 20,
-            trusted_proxies: Vec::new(),
+            trusted_proxies: PRIVATE_NETWORKS
+                .iter()
+                .filter_map(|network| network.parse().ok())
+                .collect(),
         }
     }
 }
@@ -318,12 +333,16 @@ impl Limits {
             "SIGNUP_LIMIT_PER_ADDRESS",
             defaults.signups_per_address_per_hour as usize,
         ) as u32;
-        let mut trusted_proxies = Vec::new();
-        for entry in var("TRUSTED_PROXIES")
+        let listed = var("TRUSTED_PROXIES");
+        let mut trusted_proxies = match listed.as_deref().map(str::trim) {
+            None => defaults.trusted_proxies,
+            Some(_) => Vec::new(),
+        };
+        for entry in listed
             .unwrap_or_default()
             .split(',')
             .map(str::trim)
-            .filter(|entry| !entry.is_empty())
+            .filter(|entry| !entry.is_empty() && !entry.eq_ignore_ascii_case("none"))
         {
             let parsed = entry
                 .parse::<ipnet::IpNet>()
@@ -682,6 +701,15 @@ mod tests {
         assert_eq!(config.limits.max_connections, 64);
         assert_eq!(config.limits.signups_per_address_per_hour, 3);
         assert_eq!(config.limits.trusted_proxies.len(), 2);
+        let none = super::Config::from_vars(|name| {
+            (name == "TRUSTED_PROXIES").then(|| "none".to_string())
+        })
+        .unwrap();
+        assert!(none.limits.trusted_proxies.is_empty());
+        assert_eq!(
+            Limits::default().trusted_proxies.len(),
+            PRIVATE_NETWORKS.len()
+        );
         assert_eq!(config.shutdown_grace, Duration::from_secs(4));
         let error = super::Config::from_vars(|name| {
             matches!(

@@ -64,7 +64,9 @@ impl Guards {
         let now = Instant::now();
         let wait = [
             self.accounts.wait(&email.to_string(), now),
-            self.addresses.wait(&client.key(), now),
+            client
+                .key()
+                .and_then(|address| self.addresses.wait(&address, now)),
         ]
         .into_iter()
         .flatten()
@@ -82,7 +84,9 @@ impl Guards {
     pub fn signin_failed(&self, email: &str, client: &ClientAddress) {
         let now = Instant::now();
         self.accounts.fail(email.to_string(), now);
-        self.addresses.fail(client.key(), now);
+        if let Some(address) = client.key() {
+            self.addresses.fail(address, now);
+        }
     }
 
     /// Clears the account's failures after a successful sign-in (the address keeps its own).
@@ -90,21 +94,30 @@ impl Guards {
         self.accounts.forget(&email.to_string());
     }
 
-    /// Takes one sign-up from the address's hourly quota, or refuses (429).
+    /// Takes one sign-up from the address's hourly quota, or refuses (429). A request that
+    /// names no client (a trusted proxy's own) is not counted.
     pub fn take_signup(&self, client: &ClientAddress) -> Result<(), ApiError> {
+        let Some(address) = client.key() else {
+            return Ok(());
+        };
         self.signups
-            .take(client.key(), Instant::now())
+            .take(address, Instant::now())
             .map_err(|wait| too_many("too many sign-ups from this address: try again later", wait))
     }
 
-    /// The client address of a request: the peer, or what a trusted proxy says.
+    /// The client address of a request: the peer, or what a trusted proxy says it got the
+    /// request from; none when a trusted proxy sends a request without saying (limits per
+    /// address would otherwise count every user behind it as one).
     fn client_of(&self, parts: &Parts) -> ClientAddress {
-        let peer = parts
+        let Some(peer) = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |info| info.0.ip());
+            .map(|info| info.0.ip())
+        else {
+            return ClientAddress(None);
+        };
         if !self.is_trusted(peer) {
-            return ClientAddress(peer);
+            return ClientAddress(Some(peer));
         }
         // The nearest hop that is not a trusted proxy is the client.
         let forwarded: Vec<IpAddr> = parts
@@ -118,8 +131,7 @@ impl Guards {
         let client = forwarded
             .into_iter()
             .rev()
-            .find(|hop| !self.is_trusted(*hop))
-            .unwrap_or(peer);
+            .find(|hop| !self.is_trusted(*hop));
         ClientAddress(client)
     }
 
@@ -144,21 +156,22 @@ fn canonical(address: IpAddr) -> IpAddr {
     }
 }
 
-/// The client a request counts against (an extractor).
+/// The client a request counts against (an extractor); `None` when a trusted proxy sent
+/// the request without naming its client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddress(pub IpAddr);
+pub struct ClientAddress(pub Option<IpAddr>);
 
 impl ClientAddress {
     /// The key limits use: the address, or its /64 network for IPv6 (one host usually
     /// holds a whole /64).
-    pub fn key(&self) -> IpAddr {
-        match canonical(self.0) {
+    pub fn key(&self) -> Option<IpAddr> {
+        self.0.map(|address| match canonical(address) {
             IpAddr::V6(v6) => {
                 let bits = u128::from(v6) & !((1u128 << 64) - 1);
                 IpAddr::V6(Ipv6Addr::from(bits))
             }
             v4 => v4,
-        }
+        })
     }
 }
 
@@ -494,12 +507,13 @@ mod tests {
 
     #[test]
     fn ipv6_clients_count_by_their_64_network() {
-        let a = ClientAddress("2001:db8:1:2:aaaa::1".parse().unwrap());
-        let b = ClientAddress("2001:db8:1:2:bbbb::2".parse().unwrap());
-        let c = ClientAddress("2001:db8:1:3::1".parse().unwrap());
+        let client = |text: &str| ClientAddress(Some(text.parse().unwrap()));
+        let a = client("2001:db8:1:2:aaaa::1");
+        let b = client("2001:db8:1:2:bbbb::2");
+        let c = client("2001:db8:1:3::1");
         assert_eq!(a.key(), b.key());
         assert_ne!(a.key(), c.key());
-        let mapped = ClientAddress("::ffff:192.0.2.7".parse().unwrap());
-        assert_eq!(mapped.key(), "192.0.2.7".parse::<IpAddr>().unwrap());
+        let mapped = client("::ffff:192.0.2.7");
+        assert_eq!(mapped.key(), Some("192.0.2.7".parse::<IpAddr>().unwrap()));
     }
 }

@@ -940,26 +940,56 @@ async fn failures_from_one_address_back_off_and_signups_are_limited_per_address(
     server.stop().await;
 }
 
+async fn signup_from(server: &TestServer, email: &str, forwarded_for: Option<&str>) -> u16 {
+    let mut request = server
+        .http
+        .post(server.url("/api/auth/signup"))
+        .json(&json!({"email": email, "password": "correct horse battery"}));
+    if let Some(address) = forwarded_for {
+        request = request.header("x-forwarded-for", address);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
 #[tokio::test]
 async fn x_forwarded_for_counts_only_from_trusted_proxies() {
+    // 127.0.0.1 is not trusted: a made-up X-Forwarded-For does not buy more sign-ups.
+    let Some(server) = TestServer::start_with(
+        common::Db::Sqlite,
+        &[
+            ("SIGNUP_LIMIT_PER_ADDRESS", "2"),
+            ("TRUSTED_PROXIES", "none"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        let address = format!("192.0.2.{n}");
+        statuses.push(signup_from(&server, &format!("spoof{n}@example.com"), Some(&address)).await);
+    }
+    assert_eq!(statuses, [201, 201, 429]);
+    server.stop().await;
+
+    // By default loopback and private networks are proxies (the frontend, an ingress):
+    // what they forward counts, and what they send without naming a client counts against
+    // no address (not against every user behind the proxy as one).
     let Some(server) =
         TestServer::start_with(common::Db::Sqlite, &[("SIGNUP_LIMIT_PER_ADDRESS", "2")]).await
     else {
         return;
     };
-    // 127.0.0.1 is not trusted: a made-up X-Forwarded-For does not buy more sign-ups.
     let mut statuses = Vec::new();
     for n in 0..3 {
-        let answer = server
-            .http
-            .post(server.url("/api/auth/signup"))
-            .header("x-forwarded-for", format!("192.0.2.{n}"))
-            .json(&json!({"email": format!("spoof{n}@example.com"), "password": "correct horse battery"}))
-            .send()
-            .await
-            .unwrap();
-        statuses.push(answer.status().as_u16());
+        statuses.push(signup_from(&server, &format!("direct{n}@example.com"), None).await);
     }
-    assert_eq!(statuses, [201, 201, 429]);
+    for n in 0..3 {
+        let forwarded = "198.51.100.4, 10.1.2.3";
+        statuses
+            .push(signup_from(&server, &format!("behind{n}@example.com"), Some(forwarded)).await);
+    }
+    assert_eq!(statuses, [201, 201, 201, 201, 201, 429]);
     server.stop().await;
 }
