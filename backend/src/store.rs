@@ -541,11 +541,17 @@ async fn keep_the_wal_small(
         {
             Ok(_) => tracing::debug!(wal_bytes = size, "WAL checkpointed and truncated"),
             Err(error) => {
-                tracing::warn!(%error, wal_bytes = size, "WAL checkpoint failed; retrying")
+                // A full disk fails every checkpoint: try again later, not four times a second.
+                tracing::warn!(%error, wal_bytes = size, "WAL checkpoint failed; retrying in 10 s");
+                drop(lease);
+                tokio::time::sleep(WAL_RETRY_AFTER_FAILURE).await;
             }
         }
     }
 }
+
+/// How long the WAL task waits after a failed checkpoint.
+const WAL_RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
 
 /// How many connections the SQLite file gets (each runs on its own thread in sqlx).
 const SQLITE_CONNECTIONS: usize = 8;
