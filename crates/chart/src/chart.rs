@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use folder::{Folder, Kind, fill};
+use serde::{Deserialize, Serialize};
 
 mod folder;
 
@@ -150,73 +151,144 @@ impl std::fmt::Debug for FileData {
 }
 
 /// One entry of `dependencies:` in `Chart.yaml` (or `requirements.yaml` for v1 charts).
-#[derive(Debug, Clone, Default)]
+///
+/// Serializes as Helm's `chart.Dependency` JSON (release records).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Dependency {
     /// The subchart's name.
+    #[serde(default)]
     pub name: String,
     /// A semver range the subchart's version must satisfy.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub version: String,
     /// Where the chart comes from (unused offline).
+    #[serde(default)]
     pub repository: String,
     /// Comma-separated value paths; the first boolean found enables or disables it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub condition: String,
     /// Tags under `.Values.tags` that enable or disable it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
     /// Whether it is enabled (Helm's `Enabled`; computed while rendering).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub enabled: bool,
     /// `import-values`: strings (`exports.X`) or `{child, parent}` maps.
+    #[serde(
+        default,
+        rename = "import-values",
+        skip_serializing_if = "Vec::is_empty",
+        with = "json_values"
+    )]
     pub import_values: Vec<Value>,
     /// The name the subchart takes in this chart.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub alias: String,
 }
 
+impl PartialEq for Dependency {
+    /// Equal when every field is; `import-values` compared as JSON (what records hold).
+    fn eq(&self, other: &Dependency) -> bool {
+        let json = |values: &[Value]| values.iter().map(Value::to_json).collect::<Vec<_>>();
+        self.name == other.name
+            && self.version == other.version
+            && self.repository == other.repository
+            && self.condition == other.condition
+            && self.tags == other.tags
+            && self.enabled == other.enabled
+            && self.alias == other.alias
+            && json(&self.import_values) == json(&other.import_values)
+    }
+}
+
+/// `import-values` through JSON, as Go's `[]interface{}` goes.
+mod json_values {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::value::Value;
+
+    pub fn serialize<S: Serializer>(values: &[Value], serializer: S) -> Result<S::Ok, S::Error> {
+        let json: Vec<serde_json::Value> = values.iter().map(Value::to_json).collect();
+        json.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Value>, D::Error> {
+        let json = Vec::<serde_json::Value>::deserialize(deserializer)?;
+        Ok(json.iter().map(Value::from_json).collect())
+    }
+}
+
 /// A maintainer entry of `Chart.yaml`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Maintainer {
     /// Name (required by Helm's validation).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// E-mail address.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub email: String,
     /// Web address.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
 }
 
 /// `Chart.yaml`, with Helm's field meanings.
-#[derive(Debug, Clone, Default)]
+///
+/// Serializes as Helm's `chart.Metadata` JSON (the `chart.metadata` of a release record,
+/// fields in Go's order, empty ones left out); deserializing reads such a record back.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Metadata {
     /// `name`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// `home`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub home: String,
     /// `sources`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
     /// `version` (semver).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub version: String,
     /// `description`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// `keywords`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
     /// `maintainers`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub maintainers: Vec<Maintainer>,
     /// `icon`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub icon: String,
     /// `apiVersion` (`v1` when absent, as Helm assumes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub api_version: String,
     /// `condition`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub condition: String,
     /// `tags`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tags: String,
     /// `appVersion`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub app_version: String,
     /// `deprecated`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deprecated: bool,
     /// `annotations`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
     /// `kubeVersion`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kube_version: String,
     /// `dependencies`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Dependency>,
     /// `type`: `application` (or empty) or `library`.
+    #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
     pub chart_type: String,
 }
 
@@ -229,6 +301,8 @@ pub struct Chart {
     pub values: Map,
     /// `values.schema.json` as JSON, when the chart has one.
     pub schema: Option<Arc<serde_json::Value>>,
+    /// `values.schema.json` as written (what Helm's release records keep).
+    pub schema_file: Option<FileData>,
     /// Files under `templates/` (`NOTES.txt` and partials included).
     pub templates: Vec<ChartFile>,
     /// Every other file (what `.Files` sees), `crds/` included.
@@ -266,6 +340,7 @@ impl Chart {
         let mut metadata: Option<Metadata> = None;
         let mut values = Map::new();
         let mut schema = None;
+        let mut schema_file = None;
         let mut requirements: Option<Vec<Dependency>> = None;
         let mut templates = Vec::new();
         let mut other = Vec::new();
@@ -285,6 +360,7 @@ impl Chart {
                             ChartError::load(format!("cannot load values.schema.json: {error}"))
                         })?;
                     schema = Some(Arc::new(json));
+                    schema_file = Some(file.data);
                 }
                 "requirements.yaml" => {
                     let map = parse_map(&lossy_text(file.data.bytes()?), "chart.Requirements")
@@ -357,6 +433,7 @@ impl Chart {
             metadata,
             values,
             schema,
+            schema_file,
             templates,
             files: other,
             dependencies,

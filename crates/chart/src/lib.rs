@@ -37,8 +37,12 @@ pub mod yaml;
 
 pub use chart::{Chart, ChartFile, Dependency, FileData, Metadata};
 pub use error::ChartError;
-pub use manifest::{SortedManifests, helm_template_output, sort_manifests};
+pub use manifest::{
+    Hook, HookEvent, Manifest, ObjectRef, SortedManifests, helm_template_output, sort_manifests,
+};
 pub use objects::Capabilities;
-pub use render::{ReleaseOptions, RenderRequest, Rendered, ValueSources, render, render_owned};
+pub use render::{
+    ReleaseOptions, RenderRequest, Rendered, ValueSources, render, render_for, render_owned,
+};
 pub use strvals::SetKind;
 pub use value::{GoObject, Map, Value};

@@ -113,7 +113,7 @@ fn apply_set(base: &mut Map, kind: SetKind, expression: &str) -> Result<(), Char
                 serde_json::from_str(trimmed).map_err(|_| ChartError::Set {
                     message: format!("failed parsing --set-json data JSON: {expression}"),
                 })?;
-            if let Value::Map(map) = strvals::from_json(&json) {
+            if let Value::Map(map) = Value::from_json(&json) {
                 strvals::merge_maps(base, map.into_inner());
             }
             return Ok(());
@@ -178,8 +178,19 @@ pub fn render_owned(
     values: Map,
     release: &ReleaseOptions,
 ) -> Result<Rendered, ChartError> {
+    render_for(chart, values, release, Capabilities::default())
+}
+
+/// [`render_owned`] for a given cluster: templates see `capabilities` (a live cluster's
+/// version and API groups) instead of the built-in ones `helm template` assumes.
+pub fn render_for(
+    chart: Chart,
+    values: Map,
+    release: &ReleaseOptions,
+    capabilities: Capabilities,
+) -> Result<Rendered, ChartError> {
     crate::funcs::regex::forget_compiled();
-    let result = render_chart(chart, values, release);
+    let result = render_chart(chart, values, release, capabilities);
     crate::funcs::regex::forget_compiled();
     result
 }
@@ -188,6 +199,7 @@ fn render_chart(
     mut chart: Chart,
     values: Map,
     release: &ReleaseOptions,
+    capabilities: Capabilities,
 ) -> Result<Rendered, ChartError> {
     process_dependencies(&mut chart, &values)?;
     let coalesced = coalesce_values_owned(&mut chart, values)?;
@@ -200,7 +212,7 @@ fn render_chart(
             release.is_install,
             release.is_upgrade,
         ),
-        capabilities: Value::Object(Arc::new(CapabilitiesObject::from(Capabilities::default()))),
+        capabilities: Value::Object(Arc::new(CapabilitiesObject::from(capabilities))),
     };
     let mut sources = Vec::new();
     collect_templates(

@@ -56,34 +56,6 @@ fn chart_report(chart: &Chart, values: &Map) -> String {
     report
 }
 
-/// A value as JSON for validation (integral floats become JSON integers, as Go's JSON
-/// numbers compare in a schema).
-pub fn to_json(value: &Value) -> serde_json::Value {
-    match value {
-        Value::Nil => serde_json::Value::Null,
-        Value::Bool(b) => serde_json::Value::Bool(*b),
-        Value::Int(i) => serde_json::Value::from(*i),
-        Value::Float(f) => {
-            if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                serde_json::Value::from(*f as i64)
-            } else {
-                serde_json::Number::from_f64(*f)
-                    .map(serde_json::Value::Number)
-                    .unwrap_or(serde_json::Value::Null)
-            }
-        }
-        Value::String(s) => serde_json::Value::String(s.to_string()),
-        Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
-        Value::List(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
-        Value::Map(map) => map_to_json(&map.read()),
-        Value::Object(object) => serde_json::Value::String(object.go_string()),
-    }
-}
-
-fn map_to_json(map: &Map) -> serde_json::Value {
-    serde_json::Value::Object(map.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
-}
-
 /// Compiles a schema for the draft its `$schema` names; a `$schema` that names no
 /// known draft is ignored (Helm's validator then uses its default, 2020-12).
 fn compile(schema: &serde_json::Value) -> Result<jsonschema::Validator, String> {
@@ -152,7 +124,7 @@ fn boon_valid(schema: &serde_json::Value, instance: &serde_json::Value) -> Optio
 }
 
 fn check(schema: &Arc<serde_json::Value>, values: &Map) -> Result<String, String> {
-    let instance = map_to_json(values);
+    let instance = serde_json::Value::Object(crate::value::map_to_json(values));
     // Most values pass: a walk of the schema beside the values says so quickly, else
     // boon after compiling the schema. Failures (and what neither can judge) are
     // worded from jsonschema's detailed report below.

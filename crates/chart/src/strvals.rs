@@ -396,7 +396,7 @@ impl Parser<'_> {
             Some(Ok(json)) => {
                 let consumed = rest[..stream.byte_offset()].chars().count();
                 self.pos += consumed;
-                Ok(from_json(&json))
+                Ok(Value::from_json(&json))
             }
             Some(Err(error)) => fail(json_error_text(&error)),
             None => fail("EOF"),
@@ -536,24 +536,6 @@ pub fn typed_value(text: &str) -> Value {
         }
     }
     Value::string(text)
-}
-
-/// A JSON document as Go's `encoding/json` decodes it into `interface{}` (numbers are
-/// `float64`).
-pub fn from_json(json: &serde_json::Value) -> Value {
-    match json {
-        serde_json::Value::Null => Value::Nil,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
-        serde_json::Value::String(s) => Value::string(s.as_str()),
-        serde_json::Value::Array(items) => Value::list(items.iter().map(from_json).collect()),
-        serde_json::Value::Object(entries) => Value::map(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), from_json(v)))
-                .collect(),
-        ),
-    }
 }
 
 fn json_error_text(error: &serde_json::Error) -> String {

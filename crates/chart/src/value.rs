@@ -245,6 +245,68 @@ impl fmt::Display for Value {
     }
 }
 
+impl Value {
+    /// The value as JSON, the way Helm hands values to JSON (schema checks, release
+    /// records): whole floats become integers as Go's `encoding/json` writes them, bytes
+    /// become text, Go objects their `%v` form.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Nil => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => {
+                if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                    serde_json::Value::from(*f as i64)
+                } else {
+                    serde_json::Number::from_f64(*f)
+                        .map(serde_json::Value::Number)
+                        .unwrap_or(serde_json::Value::Null)
+                }
+            }
+            Value::String(s) => serde_json::Value::String(s.to_string()),
+            Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
+            }
+            Value::Map(map) => serde_json::Value::Object(map_to_json(&map.read())),
+            Value::Object(object) => serde_json::Value::String(object.go_string()),
+        }
+    }
+
+    /// A JSON document as Go's `encoding/json` decodes it into `interface{}` (every number
+    /// a `float64`), without taking the document.
+    pub fn from_json(json: &serde_json::Value) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::String(s) => Value::string(s.as_str()),
+            serde_json::Value::Array(items) => {
+                Value::list(items.iter().map(Value::from_json).collect())
+            }
+            serde_json::Value::Object(entries) => Value::map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A map of values as a JSON object (see [`Value::to_json`]).
+pub fn map_to_json(map: &Map) -> serde_json::Map<String, serde_json::Value> {
+    map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()
+}
+
+/// A JSON object as a map of values (see [`Value::from_json`]).
+pub fn map_from_json(object: &serde_json::Map<String, serde_json::Value>) -> Map {
+    object
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from_json(v)))
+        .collect()
+}
+
 /// JSON to a value as Go's `encoding/json` decodes into `interface{}`: every number is a
 /// `float64`.
 impl From<serde_json::Value> for Value {

@@ -186,6 +186,39 @@ impl Cluster {
         }
     }
 
+    /// The API server's version (`v1.31.2`), as `kubectl version` shows it.
+    pub async fn server_version(&self) -> Result<String> {
+        let info = self
+            .client
+            .apiserver_version()
+            .await
+            .map_err(api_error("reading the server version"))?;
+        Ok(info.git_version)
+    }
+
+    /// The API versions the server offers, as Helm's `.Capabilities.APIVersions` lists
+    /// them: each `group/version` (`v1` for the core group) and each `group/version/Kind`.
+    pub async fn api_versions(&self) -> Result<Vec<String>> {
+        let discovery = kube::Discovery::new(self.client.clone())
+            .run()
+            .await
+            .map_err(api_error("discovering the API groups"))?;
+        let mut versions = std::collections::BTreeSet::new();
+        for group in discovery.groups() {
+            for version in group.versions() {
+                let group_version = match group.name() {
+                    "" => version.to_string(),
+                    name => format!("{name}/{version}"),
+                };
+                for (resource, _) in group.versioned_resources(version) {
+                    versions.insert(format!("{group_version}/{}", resource.kind));
+                }
+                versions.insert(group_version);
+            }
+        }
+        Ok(versions.into_iter().collect())
+    }
+
     /// Resolves an object's kind through discovery (cached; CRDs found once registered).
     pub(crate) async fn resolve(
         &self,

@@ -46,6 +46,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The caller's render step refused the revision (see [`crate::Cluster::deploy_rendered`]).
+    #[error("cannot render release {release}: {reason}")]
+    Render {
+        /// The release.
+        release: String,
+        /// What the render step said.
+        reason: String,
+    },
     /// The API server does not know a kind the release uses.
     #[error(
         "the cluster has no resource kind {kind} in {api_version} (used by {object}): install its CustomResourceDefinition first or fix apiVersion/kind"

@@ -84,12 +84,12 @@ mod ops;
 pub use cluster::{Change, Cluster, ClusterOptions, FIELD_MANAGER, conflict_owner, connect};
 pub use connect::{ConnectOptions, Failure, reachability_fix};
 pub use error::{Error, Result};
-pub use manifest::ObjectRef;
+pub use manifest::{Hook, HookEvent, Manifest, ObjectRef};
 pub use observe::{ForwardEvent, LogLine, LogsRequest, PortForward, PortForwardRequest, Target};
 pub use ops::{
     DeployOutcome, DiffAction, FOREIGN_PENDING_GRACE, ObjectDiff, Progress, ReleaseRequest,
-    ReleaseStatus, UninstallOutcome,
+    ReleaseStatus, RenderRevision, Revision, RevisionContent, UninstallOutcome,
 };
-pub use release::{ChartMetadata, Release, Status};
+pub use release::{Chart, ChartMetadata, Release, Status};
 pub use tokio_util::sync::CancellationToken;
 pub use wait::{Cause, Diagnosis, Problem, Readiness, Verdict};

@@ -1,194 +1,65 @@
-//! Rendered manifests: split, parsed, identified, ordered as Helm installs them (pure).
+//! Rendered manifests as the cluster takes them (pure): the one manifest model is
+//! deploykit-chart's [`Manifest`] (split, heads, hooks, install order); this module reads
+//! YAML streams into it for a [`crate::ReleaseRequest`] and works out the prune set.
 
-use std::fmt;
+use deploykit_kind_order::{UNINSTALL_ORDER, sort_by_kind};
 
-use deploykit_kind_order::{INSTALL_ORDER, UNINSTALL_ORDER, sort_by_kind};
-use serde_json::Value;
+pub use deploykit_chart::manifest::{
+    HOOK, Hook, HookEvent, Manifest, ObjectRef, RESOURCE_POLICY, release_manifest,
+    sort_for_install, split_manifests,
+};
 
 use crate::error::{Error, Result};
 
-/// Annotation that keeps an object when its release no longer has it or is uninstalled.
-pub const RESOURCE_POLICY: &str = "helm.sh/resource-policy";
-
-/// Which object a manifest names.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectRef {
-    /// `apiVersion`, e.g. `apps/v1`.
-    pub api_version: String,
-    /// `kind`, e.g. `Deployment`.
-    pub kind: String,
-    /// `metadata.namespace` when set (otherwise the release's, for namespaced kinds).
-    pub namespace: Option<String>,
-    /// `metadata.name`.
-    pub name: String,
-}
-
-impl ObjectRef {
-    /// The API group (empty for the core group).
-    pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map_or("", |(group, _)| group)
-    }
-
-    /// The API version without its group.
-    pub fn version(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map_or(self.api_version.as_str(), |(_, v)| v)
-    }
-
-    /// Identity used to compare revisions: group, kind, namespace (defaulted), name.
-    /// The version is left out, so an object moving from `v1beta1` to `v1` stays the same.
-    pub fn identity(&self, default_namespace: &str) -> (String, String, String, String) {
-        (
-            self.group().to_string(),
-            self.kind.clone(),
-            self.namespace
-                .clone()
-                .unwrap_or_else(|| default_namespace.to_string()),
-            self.name.clone(),
-        )
-    }
-}
-
-impl fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(namespace) => write!(f, "{}/{} (namespace {namespace})", self.kind, self.name),
-            None => write!(f, "{}/{}", self.kind, self.name),
-        }
-    }
-}
-
-/// One Kubernetes object of a release, as rendered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Manifest {
-    /// The object.
-    pub object: Value,
-    /// Its identity.
-    pub reference: ObjectRef,
-    /// Its YAML text as rendered (comments such as `# Source:` kept).
-    pub text: String,
-}
-
-impl Manifest {
-    /// Whether `helm.sh/resource-policy: keep` protects the object from deletion.
-    pub fn keep(&self) -> bool {
-        self.object
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(RESOURCE_POLICY))
-            .and_then(Value::as_str)
-            .is_some_and(|policy| policy.trim() == "keep")
-    }
-}
-
-/// Annotation marking a Helm hook (`pre-install`, `test`, ...): deploykit runs no hooks.
-pub const HOOK: &str = "helm.sh/hook";
-
-impl Manifest {
-    /// Whether the object is a Helm hook (deploykit neither applies nor records hooks).
-    pub fn is_hook(&self) -> bool {
-        self.object
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(HOOK))
-            .is_some()
-    }
-}
-
-/// Splits YAML streams into objects, skipping empty documents (as Helm does).
-///
-/// Each string may hold several `---`-separated documents; `source` names the first
-/// argument's origin in errors (a template path or a position).
+/// Splits YAML streams into objects as Helm splits them, skipping documents that hold
+/// no object. A document's `# Source:` line names it (in errors and records); without
+/// one it is named by position.
 pub fn parse_manifests(streams: &[String]) -> Result<Vec<Manifest>> {
     let mut manifests = Vec::new();
     for (index, stream) in streams.iter().enumerate() {
-        for (doc_index, text) in split_documents(stream).into_iter().enumerate() {
-            let source_name =
-                source_of(&text).unwrap_or_else(|| format!("#{}.{}", index + 1, doc_index + 1));
-            let value: Value = serde_yaml::from_str(&text).map_err(|e| Error::Manifest {
+        for (doc_index, text) in split_manifests(stream).into_iter().enumerate() {
+            let (source, content) = match text.strip_prefix("# Source: ") {
+                Some(rest) => {
+                    let (source, content) = rest.split_once('\n').unwrap_or((rest, ""));
+                    (source.trim().to_string(), content.to_string())
+                }
+                None => (String::new(), text),
+            };
+            let source_name = if source.is_empty() {
+                format!("#{}.{}", index + 1, doc_index + 1)
+            } else {
+                source.clone()
+            };
+            let manifest = Manifest::parse(&source, content).map_err(|reason| Error::Manifest {
                 source_name: source_name.clone(),
-                reason: e.to_string(),
-            })?;
-            if value.is_null() {
-                continue;
-            }
-            let reference = reference_of(&value).map_err(|reason| Error::Manifest {
-                source_name,
                 reason,
             })?;
-            manifests.push(Manifest {
-                object: value,
-                reference,
-                text: text.trim_end().to_string(),
-            });
+            let Some(manifest) = manifest.filter(|m| !m.is_empty()) else {
+                continue;
+            };
+            manifest
+                .check_identity()
+                .map_err(|reason| Error::Manifest {
+                    source_name,
+                    reason,
+                })?;
+            manifests.push(manifest);
         }
     }
     Ok(manifests)
 }
 
-/// The stored release manifest: documents in order, each after `---`, as Helm writes it.
-pub fn join_manifests(manifests: &[Manifest]) -> String {
-    let mut out = String::new();
+/// Checks that every manifest names an object the cluster can take.
+pub fn check_manifests(manifests: &[Manifest]) -> Result<()> {
     for manifest in manifests {
-        out.push_str("---\n");
-        out.push_str(&manifest.text);
-        out.push('\n');
+        manifest
+            .check_identity()
+            .map_err(|reason| Error::Manifest {
+                source_name: manifest.source.clone(),
+                reason,
+            })?;
     }
-    out
-}
-
-fn split_documents(stream: &str) -> Vec<String> {
-    let mut docs = vec![String::new()];
-    for line in stream.lines() {
-        let is_separator = line.starts_with("---")
-            && line[3..]
-                .chars()
-                .next()
-                .is_none_or(|c| c.is_whitespace() || c == '#');
-        if is_separator {
-            docs.push(String::new());
-        } else if let Some(doc) = docs.last_mut() {
-            doc.push_str(line);
-            doc.push('\n');
-        }
-    }
-    docs.into_iter()
-        .filter(|doc| {
-            doc.lines()
-                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        })
-        .collect()
-}
-
-fn source_of(text: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        line.strip_prefix("# Source: ")
-            .map(|s| s.trim().to_string())
-    })
-}
-
-fn reference_of(value: &Value) -> std::result::Result<ObjectRef, String> {
-    let text = |pointer: &str| {
-        value
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let api_version = text("/apiVersion").ok_or("it has no apiVersion")?;
-    let kind = text("/kind").ok_or("it has no kind")?;
-    let name = text("/metadata/name").ok_or(format!("the {kind} has no metadata.name"))?;
-    Ok(ObjectRef {
-        api_version,
-        kind,
-        namespace: text("/metadata/namespace"),
-        name,
-    })
-}
-
-/// Sorts manifests into Helm's install order.
-pub fn sort_for_install(manifests: &mut [Manifest]) {
-    sort_by_kind(manifests, INSTALL_ORDER, |m| m.reference.kind.as_str());
+    Ok(())
 }
 
 /// What an upgrade must delete: objects of the previous revision missing from the new one,
@@ -229,11 +100,7 @@ mod tests {
         );
         let manifests = parse_manifests(&[stream]).unwrap();
         assert_eq!(manifests.len(), 2);
-        assert!(
-            manifests[0]
-                .text
-                .starts_with("# Source: c/templates/a.yaml")
-        );
+        assert_eq!(manifests[0].source, "c/templates/a.yaml");
         assert_eq!(manifests[1].reference.kind, "ConfigMap");
     }
 
@@ -267,7 +134,7 @@ mod tests {
             ("Zebra", "z"),
             ("Service", "s"),
             ("Apple", "a"),
-            ("Namespace", "n"),
+            ("Namespace", "ns"),
             ("Secret", "x"),
             ("ConfigMap", "c"),
             ("Job", "j"),
@@ -285,7 +152,7 @@ mod tests {
         assert_eq!(
             order,
             [
-                "Namespace/n",
+                "Namespace/ns",
                 "Secret/x",
                 "ConfigMap/c",
                 "Service/s",
@@ -326,6 +193,22 @@ mod tests {
                 .map(|m| m.reference.name.as_str())
                 .collect::<Vec<_>>(),
             ["kept"]
+        );
+    }
+
+    #[test]
+    fn records_keep_the_source_lines() {
+        let manifests = parse_manifests(&[format!(
+            "# Source: c/templates/a.yaml\n{}",
+            doc("Service", "a")
+        )])
+        .unwrap();
+        assert_eq!(
+            release_manifest(&manifests),
+            format!(
+                "---\n# Source: c/templates/a.yaml\n{}\n",
+                doc("Service", "a").trim_end()
+            )
         );
     }
 

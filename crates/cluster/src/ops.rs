@@ -11,7 +11,9 @@ use crate::compare::{self, APPLIED_HASH, FieldChange};
 use crate::error::{Error, Result};
 use crate::manifest::{self, Manifest, ObjectRef};
 use crate::observe::WaitFailure;
-use crate::release::{Chart, ChartMetadata, Release, Status};
+#[cfg(doc)]
+use crate::release::ChartMetadata;
+use crate::release::{Chart, Release, Status};
 use crate::wait::{Readiness, Verdict};
 use deploykit_kind_order::{UNINSTALL_ORDER, sort_by_kind};
 
@@ -20,16 +22,16 @@ use deploykit_kind_order::{UNINSTALL_ORDER, sort_by_kind};
 pub struct ReleaseRequest {
     /// Release name (e.g. `todo-app`).
     pub name: String,
-    /// Namespace of the release and its records (created when missing).
+    /// Namespace of the release and its records.
     pub namespace: String,
-    /// Chart.yaml of the chart rendered.
-    pub chart: ChartMetadata,
-    /// The chart's default values (stored in the record as Helm does).
-    pub chart_values: Value,
+    /// Create the namespace when missing (Helm's `--create-namespace`; default true).
+    pub create_namespace: bool,
+    /// The chart as the record keeps it (metadata, default values, templates, files).
+    pub chart: Chart,
     /// The user-supplied values (Helm's `config`).
     pub values: Map<String, Value>,
     /// Rendered manifests: YAML texts, each possibly several `---` documents. Helm hooks
-    /// (`helm.sh/hook`, e.g. chart tests) are left out: deploykit runs no hooks.
+    /// (`helm.sh/hook`) are left out here; [`Cluster::deploy_rendered`] takes them.
     pub manifests: Vec<String>,
     /// Rendered NOTES.txt.
     pub notes: String,
@@ -47,13 +49,19 @@ pub struct ReleaseRequest {
 }
 
 impl ReleaseRequest {
-    /// A request with defaults: wait 5 minutes, not atomic, no forcing, refuse when busy.
-    pub fn new(name: &str, namespace: &str, chart: ChartMetadata, manifests: Vec<String>) -> Self {
+    /// A request with defaults: wait 5 minutes, not atomic, no forcing, refuse when busy,
+    /// create the namespace. `chart` is a [`ChartMetadata`] or a full [`Chart`] record.
+    pub fn new(
+        name: &str,
+        namespace: &str,
+        chart: impl Into<Chart>,
+        manifests: Vec<String>,
+    ) -> Self {
         ReleaseRequest {
             name: name.into(),
             namespace: namespace.into(),
-            chart,
-            chart_values: Value::Object(Map::new()),
+            create_namespace: true,
+            chart: chart.into(),
             values: Map::new(),
             manifests,
             notes: String::new(),
@@ -65,6 +73,43 @@ impl ReleaseRequest {
         }
     }
 }
+
+/// What a revision's templates are told, decided once, under the release lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revision {
+    /// The revision number it will be recorded as.
+    pub number: u32,
+    /// Whether it installs the release (no deployed or superseded revision yet); an
+    /// upgrade otherwise. Templates see `.Release.IsInstall` and `.Release.IsUpgrade`.
+    pub is_install: bool,
+}
+
+impl Revision {
+    /// The decision for a release with `history` (oldest first): the next number, and an
+    /// install unless a revision was ever deployed.
+    pub fn next(history: &[Release]) -> Revision {
+        Revision {
+            number: history.last().map_or(1, |r| r.version + 1),
+            is_install: !history
+                .iter()
+                .any(|r| matches!(r.info.status, Status::Deployed | Status::Superseded)),
+        }
+    }
+}
+
+/// A rendered revision: what it applies and what its record keeps.
+#[derive(Debug, Clone, Default)]
+pub struct RevisionContent {
+    /// Plain resources, in install order.
+    pub manifests: Vec<Manifest>,
+    /// Rendered NOTES.txt.
+    pub notes: String,
+}
+
+/// Renders a revision once its number and kind are decided. Its error text becomes
+/// [`Error::Render`]; a caller with its own error type keeps that error aside.
+pub type RenderRevision<'a> =
+    dyn FnMut(Revision) -> std::result::Result<RevisionContent, String> + Send + 'a;
 
 /// Live progress of an operation, for a caller to show.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,6 +174,66 @@ pub enum Progress {
         /// The revision restored.
         to: u32,
     },
+}
+
+impl std::fmt::Display for Progress {
+    /// One line per event, for a log or a plain terminal (`applied Deployment/web
+    /// (created)`, `Deployment/web: ready (2/2 updated)`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Progress::WaitingForLock { holder, expires } => write!(
+                f,
+                "waiting for {holder}, which is deploying this release (its lease lapses at {expires})"
+            ),
+            Progress::TookOver {
+                revision,
+                status,
+                holder,
+            } => match holder {
+                Some(holder) => write!(
+                    f,
+                    "revision {revision} was left {status} by {holder}: marked failed, going on"
+                ),
+                None => write!(
+                    f,
+                    "revision {revision} was left {status} by a client that stopped: marked failed, going on"
+                ),
+            },
+            Progress::UpToDate { revision } => {
+                write!(f, "revision {revision} is up to date: nothing to change")
+            }
+            Progress::Started { revision, status } => write!(f, "revision {revision}: {status}"),
+            Progress::Applied { object, change } => {
+                let change = match change {
+                    Change::Created => "created",
+                    Change::Configured => "configured",
+                    Change::Unchanged => "unchanged",
+                };
+                write!(f, "applied {object} ({change})")
+            }
+            Progress::Deleted { object } => write!(f, "deleted {object}"),
+            Progress::Kept { object } => {
+                write!(f, "kept {object} (helm.sh/resource-policy: keep)")
+            }
+            Progress::Workload {
+                object,
+                readiness,
+                detail,
+            } => write!(f, "{object}: {} ({detail})", readiness_word(readiness)),
+            Progress::RollingBack { to: 0 } => {
+                write!(f, "not ready: removing the failed first install")
+            }
+            Progress::RollingBack { to } => write!(f, "not ready: rolling back to revision {to}"),
+        }
+    }
+}
+
+fn readiness_word(readiness: &Readiness) -> &'static str {
+    match readiness {
+        Readiness::Ready => "ready",
+        Readiness::Waiting => "waiting",
+        Readiness::Failed => "failed",
+    }
 }
 
 /// The result of a deploy or rollback.
@@ -228,6 +333,12 @@ impl std::fmt::Display for ObjectDiff {
     }
 }
 
+/// Internal: the release a diff compares with.
+struct DiffTarget {
+    name: String,
+    namespace: String,
+}
+
 /// Internal: one revision to record and apply.
 struct Plan {
     name: String,
@@ -252,6 +363,13 @@ fn parse_sorted(streams: &[String]) -> Result<Vec<Manifest>> {
     Ok(manifests)
 }
 
+/// The objects of a revision to apply: those holding an object, each checked.
+fn applicable(manifests: Vec<Manifest>) -> Result<Vec<Manifest>> {
+    let manifests: Vec<Manifest> = manifests.into_iter().filter(|m| !m.is_empty()).collect();
+    manifest::check_manifests(&manifests)?;
+    Ok(manifests)
+}
+
 /// The manifests an object set of a stored revision had.
 /// How long a pending revision with no lease is left to the client that wrote it: Helm's
 /// default `--timeout`, the longest a Helm operation runs unless told otherwise.
@@ -269,8 +387,9 @@ fn stored_manifests(release: &Release) -> Vec<Manifest> {
 }
 
 impl Cluster {
-    /// Installs or upgrades a release: ensure the namespace, take the lease, record a
-    /// pending revision, apply in install order, prune, wait, record the outcome.
+    /// Installs or upgrades a release from rendered manifests: ensure the namespace, take
+    /// the lease, record a pending revision, apply in install order, prune, wait, record
+    /// the outcome.
     ///
     /// Re-deploying exactly what is deployed writes nothing (see [`crate::compare`]).
     pub async fn deploy(
@@ -280,26 +399,51 @@ impl Cluster {
         cancel: &CancellationToken,
     ) -> Result<DeployOutcome> {
         let manifests = parse_sorted(&request.manifests)?;
-        let joined = manifest::join_manifests(&manifests);
-        let chart = Chart {
-            metadata: request.chart.clone(),
-            lock: Value::Null,
-            templates: Value::Array(Vec::new()),
-            values: request.chart_values.clone(),
-            schema: Value::Null,
-            files: Value::Array(Vec::new()),
-            extra: Map::new(),
+        let notes = request.notes.clone();
+        let mut render = move |_: Revision| {
+            Ok(RevisionContent {
+                manifests: manifests.clone(),
+                notes: notes.clone(),
+            })
         };
-        self.ensure_namespace(&request.namespace).await?;
+        self.deploy_rendered(request, &mut render, progress, cancel)
+            .await
+    }
+
+    /// Installs or upgrades a release whose content depends on its revision: `render` is
+    /// called with the revision number and install-or-upgrade decided from the history.
+    /// The decision is taken again under the release lease and, only when another client
+    /// changed the history meanwhile, `render` is called a second time. `request.manifests`
+    /// and `request.notes` are not used.
+    pub async fn deploy_rendered(
+        &self,
+        request: &ReleaseRequest,
+        render: &mut RenderRevision<'_>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<DeployOutcome> {
+        let mut render = |revision: Revision| -> Result<RevisionContent> {
+            let mut content = render(revision).map_err(|reason| Error::Render {
+                release: request.name.clone(),
+                reason,
+            })?;
+            content.manifests = applicable(std::mem::take(&mut content.manifests))?;
+            Ok(content)
+        };
+        if request.create_namespace {
+            self.ensure_namespace(&request.namespace).await?;
+        }
         let history = self.history(&request.name, &request.namespace).await?;
+        let guessed = Revision::next(&history);
+        let mut content = render(guessed)?;
         if let Some(latest) = history.last() {
             let same = latest.info.status == Status::Deployed
-                && latest.manifest == joined
+                && latest.manifest == manifest::release_manifest(&content.manifests)
                 && latest.config == request.values
-                && latest.chart.as_ref().map(|c| &c.metadata) == Some(&request.chart);
+                && latest.chart.as_ref() == Some(&request.chart);
             if same
                 && self
-                    .all_unchanged(&manifests, &request.name, &request.namespace)
+                    .all_unchanged(&content.manifests, &request.name, &request.namespace)
                     .await?
             {
                 progress(Progress::UpToDate {
@@ -307,7 +451,7 @@ impl Cluster {
                 });
                 if request.wait {
                     self.wait_or_fail(
-                        &manifests,
+                        &content.manifests,
                         &request.name,
                         &request.namespace,
                         request.timeout,
@@ -322,7 +466,7 @@ impl Cluster {
                     unchanged: true,
                     created: 0,
                     configured: 0,
-                    unchanged_objects: manifests.len(),
+                    unchanged_objects: content.manifests.len(),
                     deleted: 0,
                     took_over: None,
                 });
@@ -346,16 +490,18 @@ impl Cluster {
             let took_over = self
                 .take_over_stale(&mut history, expired_holder, progress)
                 .await?;
-            let install = !history
-                .iter()
-                .any(|r| matches!(r.info.status, Status::Deployed | Status::Superseded));
+            let decided = Revision::next(&history);
+            if decided != guessed {
+                content = render(decided)?;
+            }
+            let install = decided.is_install;
             let plan = Plan {
                 name: request.name.clone(),
                 namespace: request.namespace.clone(),
-                manifests,
-                chart: Some(chart),
+                manifests: content.manifests,
+                chart: Some(request.chart.clone()),
                 config: request.values.clone(),
-                notes: request.notes.clone(),
+                notes: content.notes,
                 pending: if install {
                     Status::PendingInstall
                 } else {
@@ -511,7 +657,7 @@ impl Cluster {
             }
             record.chart = plan.chart.clone();
             record.config = plan.config.clone();
-            record.manifest = manifest::join_manifests(&plan.manifests);
+            record.manifest = manifest::release_manifest(&plan.manifests);
             record.info.notes = plan.notes.clone();
             self.create_record(&record).await?;
             progress(Progress::Started {
@@ -652,8 +798,8 @@ impl Cluster {
 
             if let Some(previous) = previous_deployed {
                 let mut previous = previous.clone();
+                // Helm keeps the superseded revision's description ("Install complete").
                 previous.info.status = Status::Superseded;
-                previous.info.description = "Superseded".into();
                 self.update_record(&previous).await?;
             }
             record.info.status = Status::Deployed;
@@ -865,6 +1011,25 @@ impl Cluster {
     /// What deploying `request` would change, object by object (reads only).
     pub async fn diff(&self, request: &ReleaseRequest) -> Result<Vec<ObjectDiff>> {
         let manifests = parse_sorted(&request.manifests)?;
+        self.diff_manifests(&request.name, &request.namespace, manifests)
+            .await
+    }
+
+    /// What deploying `manifests` (plain resources) as release `name` in `namespace`
+    /// would change, object by object (reads only).
+    pub async fn diff_manifests(
+        &self,
+        name: &str,
+        namespace: &str,
+        manifests: Vec<Manifest>,
+    ) -> Result<Vec<ObjectDiff>> {
+        let mut manifests = applicable(manifests)?;
+        manifests.retain(|m| !m.is_hook());
+        manifest::sort_for_install(&mut manifests);
+        let request = DiffTarget {
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+        };
         let history = self
             .history(&request.name, &request.namespace)
             .await

@@ -121,62 +121,9 @@ fn zero_time() -> String {
     GO_ZERO_TIME.to_string()
 }
 
-/// `Chart.yaml` metadata (Helm's `chart.Metadata`); deserialize it straight from Chart.yaml.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChartMetadata {
-    /// Chart name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// Home page.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub home: String,
-    /// Source URLs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<String>,
-    /// Chart version (SemVer).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub version: String,
-    /// One-line description.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub description: String,
-    /// Keywords.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub keywords: Vec<String>,
-    /// Maintainers as written.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub maintainers: Vec<Value>,
-    /// Icon URL.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub icon: String,
-    /// Chart API version (`v2`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub api_version: String,
-    /// Condition.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub condition: String,
-    /// Tags.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub tags: String,
-    /// Version of the app the chart deploys.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub app_version: String,
-    /// Whether the chart is deprecated.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub deprecated: bool,
-    /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-    /// Supported Kubernetes versions.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub kube_version: String,
-    /// Dependencies as written.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dependencies: Vec<Value>,
-    /// `application` or `library`.
-    #[serde(default, rename = "type", skip_serializing_if = "String::is_empty")]
-    pub chart_type: String,
-}
+/// `Chart.yaml` metadata (Helm's `chart.Metadata`): the chart crate's one model, which
+/// serializes as Helm's records do.
+pub use deploykit_chart::Metadata as ChartMetadata;
 
 /// `release.chart` (Helm's `chart.Chart`): Go writes every field, `null` when unset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,6 +148,57 @@ pub struct Chart {
     /// Fields newer Helm versions add, kept as read.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl From<ChartMetadata> for Chart {
+    /// A chart record holding only metadata (no templates, files, values or schema).
+    fn from(metadata: ChartMetadata) -> Chart {
+        Chart {
+            metadata,
+            lock: Value::Null,
+            templates: Value::Array(Vec::new()),
+            values: Value::Object(Map::new()),
+            schema: Value::Null,
+            files: Value::Array(Vec::new()),
+            extra: Map::new(),
+        }
+    }
+}
+
+impl Chart {
+    /// The record Helm keeps of a loaded chart: metadata, templates and other files
+    /// (`{name, data: base64}`), default values, and the schema file as written (base64).
+    pub fn from_loaded(chart: &deploykit_chart::Chart) -> Result<Chart> {
+        let file = |f: &deploykit_chart::ChartFile| -> Result<Value> {
+            let bytes = f.data.bytes().map_err(|e| Error::Record {
+                record: format!("chart {}", chart.metadata.name),
+                reason: format!("cannot read {}: {e}", f.name),
+            })?;
+            Ok(serde_json::json!({"name": f.name, "data": B64.encode(bytes)}))
+        };
+        let templates = chart
+            .templates
+            .iter()
+            .map(file)
+            .collect::<Result<Vec<_>>>()?;
+        let files = chart.files.iter().map(file).collect::<Result<Vec<_>>>()?;
+        let schema = match &chart.schema_file {
+            Some(data) => Value::String(B64.encode(data.bytes().map_err(|e| Error::Record {
+                record: format!("chart {}", chart.metadata.name),
+                reason: format!("cannot read values.schema.json: {e}"),
+            })?)),
+            None => Value::Null,
+        };
+        Ok(Chart {
+            metadata: chart.metadata.clone(),
+            lock: Value::Null,
+            templates: Value::Array(templates),
+            values: Value::Object(deploykit_chart::value::map_to_json(&chart.values)),
+            schema,
+            files: Value::Array(files),
+            extra: Map::new(),
+        })
+    }
 }
 
 /// One revision of a release, as Helm stores it (`pkg/release.Release`).

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use deploykit_chart::{Chart, ReleaseOptions, SetKind, ValueSources, sort_manifests};
-use deploykit_cluster::{ChartMetadata, Cluster, ReleaseRequest};
+use deploykit_cluster::{Cluster, ReleaseRequest};
 use deploykit_secret::{EnvFile, KubeSecret};
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::DynamicObject;
@@ -65,21 +65,15 @@ pub fn render(
         .find(|(path, _)| path.ends_with("/templates/NOTES.txt") && path.matches('/').count() == 2)
         .map(|(_, text)| text.clone())
         .unwrap_or_default();
-    let manifests = sorted.manifests.into_iter().map(|m| m.content).collect();
-    let metadata_path = chart_dir.join("Chart.yaml");
-    let metadata_text = std::fs::read_to_string(&metadata_path)
-        .with_context(|| format!("cannot read {}", metadata_path.display()))?;
-    let metadata: ChartMetadata = serde_yaml::from_str(&metadata_text)
-        .with_context(|| format!("{} is not valid", metadata_path.display()))?;
-    let mut request = ReleaseRequest::new(release, namespace, metadata, manifests);
+    let manifests = sorted
+        .manifests
+        .iter()
+        .map(deploykit_chart::Manifest::with_source_line)
+        .collect();
+    let record = deploykit_cluster::Chart::from_loaded(&chart)?;
+    let mut request = ReleaseRequest::new(release, namespace, record, manifests);
     request.notes = notes;
-    request.chart_values =
-        deploykit_chart::schema::to_json(&deploykit_chart::Value::map(chart.values));
-    if let serde_json::Value::Object(map) =
-        deploykit_chart::schema::to_json(&deploykit_chart::Value::map(values))
-    {
-        request.values = map;
-    }
+    request.values = deploykit_chart::value::map_to_json(&values);
     Ok(request)
 }
 

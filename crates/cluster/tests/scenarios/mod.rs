@@ -712,13 +712,13 @@ pub async fn uninstall_deletes_objects_and_records_but_keeps_kept_ones(target: &
 pub async fn records_round_trip_with_everything_helm_stores(target: &Target<'_>) {
     let mut first = request(target, vec![config_map("a", "1")]);
     first.notes = "Open http://127.0.0.1:3000\n".into();
-    first.chart_values = json!({"replicas": 1, "image": {"tag": "latest"}});
+    first.chart.values = json!({"replicas": 1, "image": {"tag": "latest"}});
     first.values =
         serde_json::from_value(json!({"image": {"tag": "v1"}, "list": [1, "two"]})).unwrap();
     deploy(target, &first).await.0.unwrap();
     let mut second = first.clone();
     second.manifests = vec![config_map("a", "2")];
-    second.chart.version = "0.2.0".into();
+    second.chart.metadata.version = "0.2.0".into();
     deploy(target, &second).await.0.unwrap();
 
     let history = target
@@ -733,8 +733,7 @@ pub async fn records_round_trip_with_everything_helm_stores(target: &Target<'_>)
         assert_eq!(record.info.notes, sent.notes);
         assert_eq!(record.config, sent.values);
         let chart = record.chart.as_ref().unwrap();
-        assert_eq!(chart.metadata, sent.chart);
-        assert_eq!(chart.values, sent.chart_values);
+        assert_eq!(chart, &sent.chart);
         assert!(!record.info.first_deployed.is_empty());
         assert!(!record.info.last_deployed.is_empty());
     }
