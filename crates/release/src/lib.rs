@@ -1,0 +1,34 @@
+//! deploykit-release: Helm's action layer (`pkg/action`) over deploykit-chart (render)
+//! and deploykit-cluster (apply, wait, records): install, upgrade, roll back, uninstall,
+//! inspect and diff Helm-compatible releases from any Rust program.
+//!
+//! Each action is a small options struct with `run`: [`Install`], [`Upgrade`] (with
+//! upgrade-or-install), [`Rollback`], [`Uninstall`], [`Status`], [`History`], [`Diff`].
+//! Every decision of a release is taken here, once: the revision and install-or-upgrade
+//! are decided under the release lease, the chart is rendered for that revision with the
+//! cluster's `.Capabilities` (or given ones), `kubeVersion` is checked, and the record
+//! keeps what Helm keeps (the manifest with its `# Source:` lines, the chart's metadata,
+//! templates, files, schema and values, the user's values, NOTES), so `helm get`,
+//! `helm history` and `helm rollback` read it as their own.
+//!
+//! ```no_run
+//! use deploykit_chart::{Chart, ValueSources, SetKind};
+//! use deploykit_cluster::{ConnectOptions, connect};
+//! use deploykit_release::Upgrade;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let cluster = connect(ConnectOptions::default()).await?;
+//! let chart = Chart::load("charts/podinfo")?;
+//! let values = ValueSources::default().set(SetKind::Typed, "replicaCount=2").merge()?;
+//! let deployed = Upgrade::new(&cluster, "podinfo", "demo").run(&chart, &values).await?;
+//! println!("revision {}\n{}", deployed.outcome.revision, deployed.notes);
+//! # Ok(()) }
+//! ```
+
+mod deploy;
+mod error;
+mod ops;
+
+pub use deploy::{DeployOptions, Deployed, Install, Upgrade};
+pub use error::{Error, Result};
+pub use ops::{Diff, History, Rollback, Status, Uninstall};

@@ -1,0 +1,180 @@
+//! `Rollback`, `Uninstall`, `Status`, `History` and `Diff`: Helm's other actions.
+
+use std::time::Duration;
+
+use deploykit_chart::{Chart, Map};
+use deploykit_cluster::{
+    CancellationToken, Cluster, DeployOutcome, ObjectDiff, Progress, Release, ReleaseStatus,
+    Revision, UninstallOutcome,
+};
+
+use crate::deploy::{DeployOptions, capabilities_of, check_kube_version, render_revision};
+use crate::error::{Error, Result};
+
+/// Rolls a release back to an earlier revision, as a new revision (Helm's `action.Rollback`).
+pub struct Rollback<'a> {
+    cluster: &'a Cluster,
+    /// Release name.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The revision to restore (None: the one before the latest).
+    pub revision: Option<u32>,
+    /// How long to wait for readiness (default 5 minutes).
+    pub timeout: Duration,
+}
+
+impl<'a> Rollback<'a> {
+    /// A rollback of `release` in `namespace` to the revision before the latest.
+    pub fn new(cluster: &'a Cluster, release: &str, namespace: &str) -> Rollback<'a> {
+        Rollback {
+            cluster,
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+            revision: None,
+            timeout: Duration::from_secs(300),
+        }
+    }
+
+    /// Restores the revision and waits for it.
+    pub async fn run(&self) -> Result<DeployOutcome> {
+        self.run_with(&mut |_| {}, &CancellationToken::new()).await
+    }
+
+    /// As [`Rollback::run`], with progress events and cancellation.
+    pub async fn run_with(
+        &self,
+        progress: &mut (dyn FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<DeployOutcome> {
+        Ok(self
+            .cluster
+            .rollback(
+                &self.release,
+                &self.namespace,
+                self.revision,
+                self.timeout,
+                progress,
+                cancel,
+            )
+            .await?)
+    }
+}
+
+/// Removes a release's objects and records (Helm's `action.Uninstall`).
+pub struct Uninstall<'a> {
+    cluster: &'a Cluster,
+    /// Release name.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+}
+
+impl<'a> Uninstall<'a> {
+    /// An uninstall of `release` in `namespace`.
+    pub fn new(cluster: &'a Cluster, release: &str, namespace: &str) -> Uninstall<'a> {
+        Uninstall {
+            cluster,
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// Deletes the objects (except those marked `helm.sh/resource-policy: keep`) and the
+    /// records.
+    pub async fn run(&self) -> Result<UninstallOutcome> {
+        self.run_with(&mut |_| {}).await
+    }
+
+    /// As [`Uninstall::run`], with progress events.
+    pub async fn run_with(
+        &self,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<UninstallOutcome> {
+        Ok(self
+            .cluster
+            .uninstall(&self.release, &self.namespace, progress)
+            .await?)
+    }
+}
+
+/// A release's latest revision and its workloads' readiness (Helm's `action.Status`).
+pub struct Status<'a> {
+    cluster: &'a Cluster,
+    /// Release name.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+}
+
+impl<'a> Status<'a> {
+    /// The status of `release` in `namespace`.
+    pub fn new(cluster: &'a Cluster, release: &str, namespace: &str) -> Status<'a> {
+        Status {
+            cluster,
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// Reads it.
+    pub async fn run(&self) -> Result<ReleaseStatus> {
+        Ok(self.cluster.status(&self.release, &self.namespace).await?)
+    }
+}
+
+/// A release's revisions, oldest first (Helm's `action.History`).
+pub struct History<'a> {
+    cluster: &'a Cluster,
+    /// Release name.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+}
+
+impl<'a> History<'a> {
+    /// The history of `release` in `namespace`.
+    pub fn new(cluster: &'a Cluster, release: &str, namespace: &str) -> History<'a> {
+        History {
+            cluster,
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// Reads it (empty when the release does not exist).
+    pub async fn run(&self) -> Result<Vec<Release>> {
+        Ok(self.cluster.history(&self.release, &self.namespace).await?)
+    }
+}
+
+/// What an upgrade with a chart and values would change, object by object (reads only).
+pub struct Diff<'a> {
+    cluster: &'a Cluster,
+    /// The release and how it would be rendered (capabilities, namespace).
+    pub options: DeployOptions,
+}
+
+impl<'a> Diff<'a> {
+    /// A diff for `release` in `namespace`.
+    pub fn new(cluster: &'a Cluster, release: &str, namespace: &str) -> Diff<'a> {
+        Diff {
+            cluster,
+            options: DeployOptions::new(release, namespace),
+        }
+    }
+
+    /// Renders `chart` as the next revision would be and compares it with the cluster.
+    pub async fn run(&self, chart: &Chart, values: &Map) -> Result<Vec<ObjectDiff>> {
+        let o = &self.options;
+        let capabilities = capabilities_of(self.cluster, o).await?;
+        check_kube_version(chart, &capabilities)?;
+        let history = self.cluster.history(&o.release, &o.namespace).await?;
+        let rendered = render_revision(chart, values, o, &capabilities, Revision::next(&history))
+            .map_err(Error::Chart)?;
+        Ok(self
+            .cluster
+            .diff_manifests(&o.release, &o.namespace, rendered.manifests)
+            .await?)
+    }
+}

@@ -1,0 +1,279 @@
+//! The release actions against the fake API server: what a user of the crate relies on.
+
+use std::time::Duration;
+
+use deploykit_chart::{Chart, Map, SetKind, ValueSources};
+use deploykit_cluster::{
+    ClusterOptions, ConnectOptions, DiffAction, Status as RecordStatus, connect,
+};
+use deploykit_fake_apiserver::FakeApiServer;
+use deploykit_release::{Diff, Error, History, Install, Rollback, Status, Uninstall, Upgrade};
+
+const NS: &str = "demo";
+
+struct Env {
+    server: FakeApiServer,
+    cluster: deploykit_cluster::Cluster,
+    _dir: tempfile::TempDir,
+}
+
+async fn env() -> Env {
+    let server = FakeApiServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, server.kubeconfig("fake")).unwrap();
+    let cluster = connect(ConnectOptions {
+        kubeconfig: Some(path),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+    .with_options(ClusterOptions {
+        poll_interval: Duration::from_millis(20),
+        ..ClusterOptions::default()
+    });
+    Env {
+        server,
+        cluster,
+        _dir: dir,
+    }
+}
+
+/// A chart whose ConfigMap shows what the templates were told.
+fn chart(dir: &std::path::Path, kube_version: &str) -> Chart {
+    let root = dir.join("demo");
+    std::fs::create_dir_all(root.join("templates")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: \"1.0\"\nkubeVersion: \"{kube_version}\"\n"),
+    )
+    .unwrap();
+    std::fs::write(root.join("values.yaml"), "greeting: hello\n").unwrap();
+    std::fs::write(
+        root.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  revision: {{ .Release.Revision | quote }}\n  install: {{ .Release.IsInstall | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  apps: {{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" | quote }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/svc.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  ports:\n  - port: 80\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("templates/NOTES.txt"),
+        "Say {{ .Values.greeting }} to {{ .Release.Name }}.\n",
+    )
+    .unwrap();
+    Chart::load(&root).unwrap()
+}
+
+fn values(expressions: &[&str]) -> Map {
+    expressions
+        .iter()
+        .fold(ValueSources::default(), |sources, e| {
+            sources.set(SetKind::Typed, *e)
+        })
+        .merge()
+        .unwrap()
+}
+
+fn config_map(env: &Env) -> serde_json::Value {
+    env.server
+        .get("v1", "ConfigMap", Some(NS), "web")
+        .expect("the release's ConfigMap")["data"]
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_records_what_helm_records() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart(dir.path(), ">=1.20.0-0");
+    let deployed = Install::new(&env.cluster, "web", NS)
+        .run(&chart, &values(&["greeting=hi"]))
+        .await
+        .unwrap();
+    assert_eq!(deployed.outcome.revision, 1);
+    assert_eq!(deployed.notes, "Say hi to web.\n");
+
+    let data = config_map(&env);
+    assert_eq!(data["revision"], "1");
+    assert_eq!(
+        (&data["install"], &data["upgrade"]),
+        (&"true".into(), &"false".into())
+    );
+    assert_eq!(
+        data["apps"], "true",
+        "APIVersions come from the cluster's discovery"
+    );
+    let version = env.cluster.server_version().await.unwrap();
+    assert_eq!(data["kube"], version.as_str());
+
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let record = &history[0];
+    assert_eq!(record.info.status, RecordStatus::Deployed);
+    assert_eq!(record.info.description, "Install complete");
+    assert_eq!(record.info.notes, "Say hi to web.\n");
+    assert!(
+        record.manifest.starts_with(
+            "---\n# Source: demo/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\n"
+        ),
+        "{}",
+        record.manifest
+    );
+    assert!(
+        record
+            .manifest
+            .contains("---\n# Source: demo/templates/cm.yaml\n")
+    );
+    assert_eq!(
+        record.config,
+        serde_json::json!({"greeting": "hi"})
+            .as_object()
+            .unwrap()
+            .clone()
+    );
+    let stored = record.chart.as_ref().unwrap();
+    assert_eq!(stored.metadata.name, "demo");
+    assert_eq!(stored.metadata.kube_version, ">=1.20.0-0");
+    assert_eq!(stored.values, serde_json::json!({"greeting": "hello"}));
+    let templates: Vec<&str> = stored
+        .templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        templates,
+        [
+            "templates/NOTES.txt",
+            "templates/cm.yaml",
+            "templates/svc.yaml"
+        ]
+    );
+
+    let again = Install::new(&env.cluster, "web", NS)
+        .run(&chart, &Map::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, Error::AlreadyInstalled { revision: 1, .. }),
+        "{again}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_rollback_and_uninstall_keep_helms_statuses() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart(dir.path(), "");
+    let mut only_upgrade = Upgrade::new(&env.cluster, "web", NS);
+    only_upgrade.install = false;
+    let not_yet = only_upgrade.run(&chart, &Map::new()).await.unwrap_err();
+    assert!(matches!(not_yet, Error::NotInstalled { .. }), "{not_yet}");
+
+    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    assert_eq!(
+        upgrade
+            .run(&chart, &Map::new())
+            .await
+            .unwrap()
+            .outcome
+            .revision,
+        1
+    );
+    assert_eq!(config_map(&env)["install"], "true");
+    let second = upgrade
+        .run(&chart, &values(&["greeting=bonjour"]))
+        .await
+        .unwrap();
+    assert_eq!(second.outcome.revision, 2);
+    let data = config_map(&env);
+    assert_eq!(
+        (&data["revision"], &data["install"], &data["upgrade"]),
+        (&"2".into(), &"false".into(), &"true".into())
+    );
+
+    let diffs = Diff::new(&env.cluster, "web", NS)
+        .run(&chart, &values(&["greeting=hola"]))
+        .await
+        .unwrap();
+    let cm = diffs.iter().find(|d| d.object.kind == "ConfigMap").unwrap();
+    assert_eq!(cm.action, DiffAction::Update);
+    assert!(cm.fields.iter().any(|f| f.path == "data.greeting"), "{cm}");
+
+    let rolled = Rollback::new(&env.cluster, "web", NS).run().await.unwrap();
+    assert_eq!(rolled.revision, 3);
+    assert_eq!(config_map(&env)["greeting"], "hello");
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let statuses: Vec<_> = history
+        .iter()
+        .map(|r| (r.version, r.info.status, r.info.description.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (1, RecordStatus::Superseded, "Install complete"),
+            (2, RecordStatus::Superseded, "Upgrade complete"),
+            (3, RecordStatus::Deployed, "Rollback to 1"),
+        ]
+    );
+    let status = Status::new(&env.cluster, "web", NS).run().await.unwrap();
+    assert_eq!(status.release.version, 3);
+
+    Uninstall::new(&env.cluster, "web", NS).run().await.unwrap();
+    assert!(env.server.get("v1", "ConfigMap", Some(NS), "web").is_none());
+    assert!(
+        History::new(&env.cluster, "web", NS)
+            .run()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_for_another_kubernetes_is_refused_before_any_write() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart(dir.path(), "<1.0.0");
+    let writes = env.server.writes();
+    let error = Upgrade::new(&env.cluster, "web", NS)
+        .run(&chart, &Map::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::IncompatibleKubeVersion { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("<1.0.0"), "{error}");
+    assert_eq!(env.server.writes(), writes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_error_comes_back_typed_and_nothing_is_recorded() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart(dir.path(), "");
+    std::fs::write(
+        dir.path().join("demo/templates/bad.yaml"),
+        "{{ required \"set greeting2\" .Values.greeting2 }}\n",
+    )
+    .unwrap();
+    let chart_with_error = Chart::load(dir.path().join("demo")).unwrap();
+    drop(chart);
+    let error = Upgrade::new(&env.cluster, "web", NS)
+        .run(&chart_with_error, &Map::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Chart(_)), "{error:?}");
+    assert!(error.to_string().contains("set greeting2"), "{error}");
+    assert!(
+        History::new(&env.cluster, "web", NS)
+            .run()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
