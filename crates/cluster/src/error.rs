@@ -164,6 +164,16 @@ pub enum Error {
         /// The revision restored by an atomic deploy, if any (0: the release was removed).
         rolled_back_to: Option<u32>,
     },
+    /// A hook's Job or Pod failed or did not finish in time: the diagnosis says why.
+    #[error("hook {object} of release `{release}` failed: {diagnosis}")]
+    HookFailed {
+        /// The release name.
+        release: String,
+        /// The hook's object.
+        object: Box<ObjectRef>,
+        /// Why, read from the cluster (with the pod's last log lines).
+        diagnosis: Box<Diagnosis>,
+    },
     /// A pod, port or service for logs or port-forward could not be found.
     #[error("{what}: {fix}")]
     NotFound {

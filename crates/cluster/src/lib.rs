@@ -78,18 +78,20 @@ pub mod wait;
 mod cluster;
 mod connect;
 mod error;
+mod hooks;
 mod observe;
 mod ops;
 
 pub use cluster::{Change, Cluster, ClusterOptions, FIELD_MANAGER, conflict_owner, connect};
 pub use connect::{ConnectOptions, Failure, reachability_fix};
 pub use error::{Error, Result};
+pub use hooks::{TestOutcome, TestRun};
 pub use manifest::{Hook, HookEvent, Manifest, ObjectRef};
 pub use observe::{ForwardEvent, LogLine, LogsRequest, PortForward, PortForwardRequest, Target};
 pub use ops::{
     DeployOutcome, DiffAction, FOREIGN_PENDING_GRACE, ObjectDiff, Progress, ReleaseRequest,
     ReleaseStatus, RenderRevision, Revision, RevisionContent, UninstallOutcome,
 };
-pub use release::{Chart, ChartMetadata, Release, Status};
+pub use release::{Chart, ChartMetadata, HookRecord, HookRun, Release, Status};
 pub use tokio_util::sync::CancellationToken;
 pub use wait::{Cause, Diagnosis, Problem, Readiness, Verdict};

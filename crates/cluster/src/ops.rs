@@ -9,11 +9,11 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::{Change, Cluster};
 use crate::compare::{self, APPLIED_HASH, FieldChange};
 use crate::error::{Error, Result};
-use crate::manifest::{self, Manifest, ObjectRef};
+use crate::manifest::{self, HookEvent, Manifest, ObjectRef};
 use crate::observe::WaitFailure;
 #[cfg(doc)]
 use crate::release::ChartMetadata;
-use crate::release::{Chart, Release, Status};
+use crate::release::{Chart, HookRecord, Release, Status};
 use crate::wait::{Readiness, Verdict};
 use deploykit_kind_order::{UNINSTALL_ORDER, sort_by_kind};
 
@@ -102,6 +102,8 @@ impl Revision {
 pub struct RevisionContent {
     /// Plain resources, in install order.
     pub manifests: Vec<Manifest>,
+    /// Hooks, in install order: recorded, and run at their events.
+    pub hooks: Vec<Manifest>,
     /// Rendered NOTES.txt.
     pub notes: String,
 }
@@ -174,6 +176,15 @@ pub enum Progress {
         /// The revision restored.
         to: u32,
     },
+    /// A hook started or ended.
+    Hook {
+        /// The event it runs at.
+        event: HookEvent,
+        /// Its object.
+        object: ObjectRef,
+        /// `Running`, `Succeeded` or `Failed`.
+        phase: String,
+    },
 }
 
 impl std::fmt::Display for Progress {
@@ -224,6 +235,11 @@ impl std::fmt::Display for Progress {
                 write!(f, "not ready: removing the failed first install")
             }
             Progress::RollingBack { to } => write!(f, "not ready: rolling back to revision {to}"),
+            Progress::Hook {
+                event,
+                object,
+                phase,
+            } => write!(f, "{event} hook {object}: {}", phase.to_lowercase()),
         }
     }
 }
@@ -344,6 +360,9 @@ struct Plan {
     name: String,
     namespace: String,
     manifests: Vec<Manifest>,
+    hooks: Vec<HookRecord>,
+    /// The hook events run before the apply and after the wait.
+    events: Option<(HookEvent, HookEvent)>,
     chart: Option<Chart>,
     config: Map<String, Value>,
     notes: String,
@@ -403,6 +422,7 @@ impl Cluster {
         let mut render = move |_: Revision| {
             Ok(RevisionContent {
                 manifests: manifests.clone(),
+                hooks: Vec::new(),
                 notes: notes.clone(),
             })
         };
@@ -499,6 +519,16 @@ impl Cluster {
                 name: request.name.clone(),
                 namespace: request.namespace.clone(),
                 manifests: content.manifests,
+                hooks: content
+                    .hooks
+                    .iter()
+                    .map(HookRecord::from_manifest)
+                    .collect(),
+                events: Some(if install {
+                    (HookEvent::PreInstall, HookEvent::PostInstall)
+                } else {
+                    (HookEvent::PreUpgrade, HookEvent::PostUpgrade)
+                }),
                 chart: Some(request.chart.clone()),
                 config: request.values.clone(),
                 notes: content.notes,
@@ -659,11 +689,20 @@ impl Cluster {
             record.config = plan.config.clone();
             record.manifest = manifest::release_manifest(&plan.manifests);
             record.info.notes = plan.notes.clone();
+            record.hooks = plan.hooks.clone();
             self.create_record(&record).await?;
             progress(Progress::Started {
                 revision,
                 status: plan.pending,
             });
+            if let Some((pre, _)) = plan.events
+                && let Err(error) = self
+                    .run_hooks(&mut record, pre, plan.timeout, progress, cancel)
+                    .await
+            {
+                let description = format!("failed {pre}: {error}");
+                return Err(self.fail(&mut record, &description, error).await);
+            }
 
             let mut outcome = DeployOutcome {
                 revision,
@@ -796,6 +835,14 @@ impl Cluster {
                 }
             }
 
+            if let Some((_, post)) = plan.events
+                && let Err(error) = self
+                    .run_hooks(&mut record, post, plan.timeout, progress, cancel)
+                    .await
+            {
+                let description = format!("failed {post}: {error}");
+                return Err(self.fail(&mut record, &description, error).await);
+            }
             if let Some(previous) = previous_deployed {
                 let mut previous = previous.clone();
                 // Helm keeps the superseded revision's description ("Install complete").
@@ -845,6 +892,15 @@ impl Cluster {
             name: target.name.clone(),
             namespace: target.namespace.clone(),
             manifests,
+            hooks: target
+                .hooks
+                .iter()
+                .map(|h| HookRecord {
+                    last_run: Default::default(),
+                    ..h.clone()
+                })
+                .collect(),
+            events: Some((HookEvent::PreRollback, HookEvent::PostRollback)),
             chart: target.chart.clone(),
             config: target.config.clone(),
             notes: target.info.notes.clone(),
@@ -941,13 +997,15 @@ impl Cluster {
         Ok((deleted, kept))
     }
 
-    /// Deletes the release's objects (except those marked keep) and its records.
+    /// Deletes the release's objects (except those marked keep) and its records, running
+    /// its pre-delete and post-delete hooks (each given Helm's default 5 minutes).
     pub async fn uninstall(
         &self,
         name: &str,
         namespace: &str,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<UninstallOutcome> {
+        let hook_timeout = Duration::from_secs(300);
         let (lease, _) = self
             .acquire_lease(name, namespace, Duration::ZERO, |holder, expires| {
                 progress(Progress::WaitingForLock {
@@ -968,6 +1026,15 @@ impl Cluster {
             latest.info.status = Status::Uninstalling;
             latest.info.description = "Deletion in progress (or silently failed)".into();
             self.update_record(&latest).await?;
+            let cancel = CancellationToken::new();
+            self.run_hooks(
+                &mut latest,
+                HookEvent::PreDelete,
+                hook_timeout,
+                progress,
+                &cancel,
+            )
+            .await?;
             let (deleted, kept) = self
                 .remove_objects(&stored_manifests(&latest), namespace, progress)
                 .await
@@ -975,6 +1042,14 @@ impl Cluster {
                     release: name.into(),
                     cause: Box::new(cause),
                 })?;
+            self.run_hooks(
+                &mut latest,
+                HookEvent::PostDelete,
+                hook_timeout,
+                progress,
+                &cancel,
+            )
+            .await?;
             for record in &history {
                 self.delete_record(record).await?;
             }

@@ -201,6 +201,99 @@ impl Chart {
     }
 }
 
+/// A hook as a release record keeps it (Helm's `release.Hook`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HookRecord {
+    /// The object's name.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// The object's kind.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
+    /// The template it came from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    /// The rendered document (without a `# Source:` line).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub manifest: String,
+    /// The events it runs at (`pre-install`, `test`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    /// Its last run.
+    #[serde(default)]
+    pub last_run: HookRun,
+    /// Its weight.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weight: i64,
+    /// Its delete policies (Helm fills in `before-hook-creation` when it runs one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delete_policies: Vec<String>,
+    /// Fields newer Helm versions add, kept as read.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// When a hook last ran and how it ended (Helm's `release.HookExecution`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HookRun {
+    /// When it was started (Go's zero time if never).
+    #[serde(default = "zero_time")]
+    pub started_at: String,
+    /// When it ended (Go's zero time if it did not).
+    #[serde(default = "zero_time")]
+    pub completed_at: String,
+    /// `Running`, `Succeeded`, `Failed`, `Unknown`, or empty when it never ran.
+    #[serde(default)]
+    pub phase: String,
+}
+
+impl Default for HookRun {
+    fn default() -> HookRun {
+        HookRun {
+            started_at: zero_time(),
+            completed_at: zero_time(),
+            phase: String::new(),
+        }
+    }
+}
+
+impl HookRecord {
+    /// The record of a rendered hook that has not run.
+    pub fn from_manifest(manifest: &deploykit_chart::Manifest) -> HookRecord {
+        let hook = manifest.hook.clone().unwrap_or(deploykit_chart::Hook {
+            events: Vec::new(),
+            weight: 0,
+            delete_policies: Vec::new(),
+        });
+        HookRecord {
+            name: manifest.reference.name.clone(),
+            kind: manifest.reference.kind.clone(),
+            path: manifest.source.clone(),
+            manifest: manifest.content.clone(),
+            events: hook.events.iter().map(|e| e.as_str().to_string()).collect(),
+            last_run: HookRun::default(),
+            weight: hook.weight,
+            delete_policies: hook.delete_policies,
+            extra: Map::new(),
+        }
+    }
+
+    /// The hook as a manifest (None when its document no longer reads as a hook).
+    pub fn to_manifest(&self) -> Option<deploykit_chart::Manifest> {
+        let mut manifest = deploykit_chart::Manifest::parse(&self.path, self.manifest.clone())
+            .ok()
+            .flatten()?;
+        if let Some(hook) = &mut manifest.hook {
+            hook.delete_policies = self.delete_policies.clone();
+        }
+        Some(manifest)
+    }
+}
+
 /// One revision of a release, as Helm stores it (`pkg/release.Release`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Release {
@@ -218,9 +311,9 @@ pub struct Release {
     /// The rendered manifest applied (`---`-separated documents).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub manifest: String,
-    /// Hooks (deploykit runs none; kept as read).
+    /// The chart's hooks, with their last run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub hooks: Vec<Value>,
+    pub hooks: Vec<HookRecord>,
     /// The revision number.
     #[serde(default)]
     pub version: u32,

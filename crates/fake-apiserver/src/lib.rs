@@ -165,7 +165,9 @@ impl FakeApiServer {
     }
 
     /// Marks every Deployment, StatefulSet, DaemonSet, Job and PVC ready as soon as it is
-    /// written, and gives every Service with a selector one ready endpoint.
+    /// written, and runs Helm hook Pods to `Succeeded` (a Job or hook Pod labelled
+    /// `fake.deploykit/outcome: failed` fails instead), and gives every Service with a
+    /// selector one ready endpoint.
     pub fn set_auto_ready(&self, on: bool) {
         let mut state = self.shared.lock();
         state.auto_ready = on;
@@ -612,6 +614,14 @@ impl State {
         };
         let value = &mut stored.value;
         let generation = value["metadata"]["generation"].as_i64().unwrap_or(1);
+        // A test asks for a failing Job or hook Pod with this label.
+        let fails = value
+            .pointer("/metadata/labels/fake.deploykit~1outcome")
+            .and_then(Value::as_str)
+            == Some("failed");
+        let is_hook = value
+            .pointer("/metadata/annotations/helm.sh~1hook")
+            .is_some();
         let replicas = value
             .pointer("/spec/replicas")
             .and_then(Value::as_i64)
@@ -630,9 +640,15 @@ impl State {
                 json!({"observedGeneration": generation, "desiredNumberScheduled": 1, "currentNumberScheduled": 1,
                 "numberMisscheduled": 0, "numberReady": 1, "updatedNumberScheduled": 1, "numberAvailable": 1})
             }
+            "jobs" if fails => {
+                json!({"failed": 1, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]})
+            }
             "jobs" => {
                 json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})
             }
+            // Hook Pods (chart tests) run to the end; other Pods are left to the tests.
+            "pods" if is_hook && fails => json!({"phase": "Failed"}),
+            "pods" if is_hook => json!({"phase": "Succeeded"}),
             "persistentvolumeclaims" => json!({"phase": "Bound"}),
             _ => return,
         };

@@ -20,7 +20,7 @@ pub struct Deployed {
     pub outcome: DeployOutcome,
     /// The rendered NOTES.txt of the chart (empty when it has none).
     pub notes: String,
-    /// The chart's hooks as rendered (recorded and run by later stages of this crate).
+    /// The chart's hooks as rendered (recorded; those of the install or upgrade run).
     pub hooks: Vec<Manifest>,
 }
 
@@ -263,9 +263,10 @@ async fn deploy(
         |revision: Revision| match render_revision(chart, values, options, &capabilities, revision)
         {
             Ok(rendered) => {
-                *lock(&last) = Some((rendered.hooks, rendered.notes.clone()));
+                *lock(&last) = Some((rendered.hooks.clone(), rendered.notes.clone()));
                 Ok(RevisionContent {
                     manifests: rendered.manifests,
+                    hooks: rendered.hooks,
                     notes: rendered.notes,
                 })
             }

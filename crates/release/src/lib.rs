@@ -3,7 +3,10 @@
 //! inspect and diff Helm-compatible releases from any Rust program.
 //!
 //! Each action is a small options struct with `run`: [`Install`], [`Upgrade`] (with
-//! upgrade-or-install), [`Rollback`], [`Uninstall`], [`Status`], [`History`], [`Diff`].
+//! upgrade-or-install), [`Rollback`], [`Uninstall`], [`Status`], [`History`], [`Diff`],
+//! [`Test`]. Hooks run as Helm runs them (pre/post install, upgrade, rollback, delete;
+//! weights; delete policies; Jobs and Pods waited for, with a diagnosis on failure) and
+//! are kept in the record.
 //! Every decision of a release is taken here, once: the revision and install-or-upgrade
 //! are decided under the release lease, the chart is rendered for that revision with the
 //! cluster's `.Capabilities` (or given ones), `kubeVersion` is checked, and the record
@@ -31,4 +34,4 @@ mod ops;
 
 pub use deploy::{DeployOptions, Deployed, Install, Upgrade};
 pub use error::{Error, Result};
-pub use ops::{Diff, History, Rollback, Status, Uninstall};
+pub use ops::{Diff, History, Rollback, Status, Test, Uninstall};

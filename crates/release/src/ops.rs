@@ -5,7 +5,7 @@ use std::time::Duration;
 use deploykit_chart::{Chart, Map};
 use deploykit_cluster::{
     CancellationToken, Cluster, DeployOutcome, ObjectDiff, Progress, Release, ReleaseStatus,
-    Revision, UninstallOutcome,
+    Revision, TestOutcome, UninstallOutcome,
 };
 
 use crate::deploy::{DeployOptions, capabilities_of, check_kube_version, render_revision};
@@ -175,6 +175,53 @@ impl<'a> Diff<'a> {
         Ok(self
             .cluster
             .diff_manifests(&o.release, &o.namespace, rendered.manifests)
+            .await?)
+    }
+}
+
+/// Runs a release's `helm.sh/hook: test` hooks and reads their logs (Helm's
+/// `action.ReleaseTesting`).
+pub struct Test<'a> {
+    cluster: &'a Cluster,
+    /// Release name.
+    pub release: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// How long each test may run (default 5 minutes).
+    pub timeout: Duration,
+}
+
+impl<'a> Test<'a> {
+    /// The tests of `release` in `namespace`.
+    pub fn new(cluster: &'a Cluster, release: &str, namespace: &str) -> Test<'a> {
+        Test {
+            cluster,
+            release: release.to_string(),
+            namespace: namespace.to_string(),
+            timeout: Duration::from_secs(300),
+        }
+    }
+
+    /// Runs them; a failed test is in the outcome ([`TestOutcome::passed`]), not an error.
+    pub async fn run(&self) -> Result<TestOutcome> {
+        self.run_with(&mut |_| {}, &CancellationToken::new()).await
+    }
+
+    /// As [`Test::run`], with progress events and cancellation.
+    pub async fn run_with(
+        &self,
+        progress: &mut (dyn FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<TestOutcome> {
+        Ok(self
+            .cluster
+            .test(
+                &self.release,
+                &self.namespace,
+                self.timeout,
+                progress,
+                cancel,
+            )
             .await?)
     }
 }

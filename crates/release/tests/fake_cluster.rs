@@ -277,3 +277,221 @@ async fn a_template_error_comes_back_typed_and_nothing_is_recorded() {
             .is_empty()
     );
 }
+
+fn hook(name: &str, kind: &str, annotations: &[(&str, &str)], labels: &str) -> String {
+    let annotations: String = annotations
+        .iter()
+        .map(|(k, v)| format!("    {k}: {v:?}\n"))
+        .collect();
+    let spec = match kind {
+        "Job" => {
+            "spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: run\n        image: busybox\n"
+        }
+        "Pod" => {
+            "spec:\n  restartPolicy: Never\n  containers:\n  - name: test\n    image: busybox\n"
+        }
+        _ => "data:\n  a: b\n",
+    };
+    let api_version = if kind == "Job" { "batch/v1" } else { "v1" };
+    format!(
+        "apiVersion: {api_version}\nkind: {kind}\nmetadata:\n  name: {name}\n  labels:\n    app: demo\n{labels}  annotations:\n{annotations}{spec}"
+    )
+}
+
+/// The demo chart plus hooks: two pre-install hooks out of name order by weight, a
+/// post-install Job, and a test Pod.
+fn chart_with_hooks(dir: &std::path::Path, post_install_label: &str) -> Chart {
+    chart(dir, "");
+    let hooks = [
+        hook(
+            "zz-first",
+            "ConfigMap",
+            &[
+                ("helm.sh/hook", "pre-install"),
+                ("helm.sh/hook-weight", "-5"),
+                ("helm.sh/hook-delete-policy", "hook-succeeded"),
+            ],
+            "",
+        ),
+        hook(
+            "aa-migrate",
+            "Job",
+            &[
+                ("helm.sh/hook", "pre-install,pre-upgrade"),
+                ("helm.sh/hook-weight", "1"),
+            ],
+            "",
+        ),
+        hook(
+            "seed",
+            "Job",
+            &[("helm.sh/hook", "post-install")],
+            post_install_label,
+        ),
+        hook("web-test", "Pod", &[("helm.sh/hook", "test")], ""),
+    ]
+    .join("---\n");
+    std::fs::write(dir.join("demo/templates/hooks.yaml"), hooks).unwrap();
+    Chart::load(dir.join("demo")).unwrap()
+}
+
+fn hook_events(events: &[deploykit_cluster::Progress]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| matches!(e, deploykit_cluster::Progress::Hook { .. }))
+        .map(ToString::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_run_by_weight_are_deleted_by_policy_and_kept_in_the_record() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart_with_hooks(dir.path(), "");
+    let mut events = Vec::new();
+    let deployed = Install::new(&env.cluster, "web", NS)
+        .run_with(
+            &chart,
+            &Map::new(),
+            &mut |e| events.push(e),
+            &deploykit_cluster::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        hook_events(&events),
+        [
+            "pre-install hook ConfigMap/zz-first: running",
+            "pre-install hook ConfigMap/zz-first: succeeded",
+            "pre-install hook Job/aa-migrate: running",
+            "pre-install hook Job/aa-migrate: succeeded",
+            "post-install hook Job/seed: running",
+            "post-install hook Job/seed: succeeded",
+        ]
+    );
+    assert_eq!(deployed.hooks.len(), 4);
+    assert!(
+        env.server
+            .get("v1", "ConfigMap", Some(NS), "zz-first")
+            .is_none(),
+        "hook-succeeded deletes it"
+    );
+    assert!(
+        env.server
+            .get("batch/v1", "Job", Some(NS), "aa-migrate")
+            .is_some(),
+        "the default policy keeps it until the next run"
+    );
+
+    let record = History::new(&env.cluster, "web", NS)
+        .run()
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(
+        !record.manifest.contains("helm.sh/hook"),
+        "hooks stay out of the manifest"
+    );
+    let runs: Vec<(&str, &str, &[String])> = record
+        .hooks
+        .iter()
+        .map(|h| {
+            (
+                h.name.as_str(),
+                h.last_run.phase.as_str(),
+                h.delete_policies.as_slice(),
+            )
+        })
+        .collect();
+    let default = ["before-hook-creation".to_string()];
+    let succeeded = ["hook-succeeded".to_string()];
+    assert_eq!(
+        runs,
+        [
+            ("zz-first", "Succeeded", &succeeded[..]),
+            ("web-test", "", &[][..]),
+            ("aa-migrate", "Succeeded", &default[..]),
+            ("seed", "Succeeded", &default[..]),
+        ],
+        "Helm's install order: ConfigMap, Pod, Job"
+    );
+    assert_eq!(record.hooks[2].path, "demo/templates/hooks.yaml");
+    assert_eq!(record.hooks[2].events, ["pre-install", "pre-upgrade"]);
+    assert_eq!(record.hooks[2].weight, 1);
+
+    // An upgrade runs pre-upgrade hooks only, deleting the previous Job first.
+    events.clear();
+    Upgrade::new(&env.cluster, "web", NS)
+        .run_with(
+            &chart,
+            &values(&["greeting=again"]),
+            &mut |e| events.push(e),
+            &deploykit_cluster::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        hook_events(&events),
+        [
+            "pre-upgrade hook Job/aa-migrate: running",
+            "pre-upgrade hook Job/aa-migrate: succeeded",
+        ]
+    );
+
+    // Test runs the test Pod and reads its log.
+    env.server
+        .set_pod_log(NS, "web-test", "test", false, "GET / 200\nall good\n");
+    let outcome = deploykit_release::Test::new(&env.cluster, "web", NS)
+        .run()
+        .await
+        .unwrap();
+    assert!(outcome.passed(), "{outcome:?}");
+    assert_eq!(outcome.tests.len(), 1);
+    assert_eq!(outcome.tests[0].logs, ["GET / 200", "all good"]);
+    let record = History::new(&env.cluster, "web", NS)
+        .run()
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let test = record.hooks.iter().find(|h| h.name == "web-test").unwrap();
+    assert_eq!(test.last_run.phase, "Succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_hook_fails_the_release_with_a_diagnosis() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart_with_hooks(dir.path(), "    fake.deploykit/outcome: failed\n");
+    let error = Install::new(&env.cluster, "web", NS)
+        .run(&chart, &Map::new())
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::HookFailed { object, .. }) if object.name == "seed"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("backoff limit"), "{text}");
+    let record = History::new(&env.cluster, "web", NS)
+        .run()
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(record.info.status, RecordStatus::Failed);
+    assert!(
+        record
+            .info
+            .description
+            .starts_with("failed post-install: hook Job/seed"),
+        "{}",
+        record.info.description
+    );
+    let seed = record.hooks.iter().find(|h| h.name == "seed").unwrap();
+    assert_eq!(seed.last_run.phase, "Failed");
+}
