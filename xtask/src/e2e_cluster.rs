@@ -103,6 +103,7 @@ async fn reach(context: Option<String>, kubeconfig: Option<PathBuf>) -> Reach {
         context,
         kubeconfig,
         timeout: Some(Duration::from_secs(5)),
+        kubeconfig_text: None,
     })
     .await;
     match connected {

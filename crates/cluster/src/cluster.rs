@@ -113,6 +113,32 @@ pub async fn connect(options: ConnectOptions) -> Result<Cluster> {
     })
 }
 
+impl Cluster {
+    /// A cluster from a client the caller built (its own config, middleware or test
+    /// transport), checked to answer. Errors name `context`, the name the caller gives it.
+    pub async fn from_client(client: Client, context: &str) -> Result<Cluster> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let default_namespace = client.default_namespace().to_string();
+        client
+            .apiserver_version()
+            .await
+            .map_err(|e| Error::Unreachable {
+                context: context.to_string(),
+                server: "(the client's)".into(),
+                reason: e.to_string(),
+                fix: connect::reachability_fix(context, "(the client's)", connect::classify(&e)),
+            })?;
+        Ok(Cluster {
+            client,
+            context: context.to_string(),
+            server: "(the client's)".into(),
+            default_namespace,
+            options: ClusterOptions::default(),
+            kinds: Arc::default(),
+        })
+    }
+}
+
 pub(crate) fn api_error(action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error {
     let action = action.into();
     move |source| Error::Api {

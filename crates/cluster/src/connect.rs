@@ -16,6 +16,8 @@ pub struct ConnectOptions {
     pub context: Option<String>,
     /// Kubeconfig file to read instead of `KUBECONFIG` / `~/.kube/config`.
     pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig text (YAML) to use instead of any file; wins over `kubeconfig`.
+    pub kubeconfig_text: Option<String>,
     /// How long the reachability check may take (default 5 s).
     pub timeout: Option<Duration>,
 }
@@ -82,6 +84,13 @@ pub fn reachability_fix(context: &str, server: &str, failure: Failure) -> String
 
 /// Loads the kubeconfig as kubectl does (or None when there is none at all).
 fn load_kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
+    if let Some(text) = &options.kubeconfig_text {
+        return Kubeconfig::from_yaml(text)
+            .map(Some)
+            .map_err(|e| Error::Kubeconfig {
+                reason: format!("the kubeconfig text given is not valid: {e}"),
+            });
+    }
     if let Some(path) = &options.kubeconfig {
         return Kubeconfig::read_from(path)
             .map(Some)

@@ -11,10 +11,14 @@
 //! - [`compare`]: the no-op check (fingerprint + subset) and field diffs;
 //! - [`wait`]: rollout verdicts from object status, diagnosis from pods and events;
 //! - [`lease`]: judging the per-release lease (holder, expiry);
-//! - [`connect()`] and [`Cluster`]: the I/O: kubeconfig resolution, discovery, apply,
-//!   records, lease, [`Cluster::deploy`], [`Cluster::rollback`], [`Cluster::uninstall`],
-//!   [`Cluster::status`], [`Cluster::history`], [`Cluster::diff`], [`Cluster::logs`],
-//!   [`Cluster::port_forward`].
+//! - [`connect()`] (kubeconfig file, text, or the usual lookup), [`Cluster::from_client`]
+//!   and [`Cluster`]: the I/O: discovery, apply, records, lease, [`Cluster::deploy`] (and
+//!   [`Cluster::deploy_rendered`], which decides the revision under the lease before asking
+//!   for the render), Helm hooks, [`Cluster::test`], [`Cluster::rollback`],
+//!   [`Cluster::uninstall`], [`Cluster::status`], [`Cluster::history`], [`Cluster::diff`],
+//!   [`Cluster::logs`], [`Cluster::port_forward`].
+//!
+//! To render and deploy a chart in one call, use deploykit-release, which drives this crate.
 //!
 //! The crate prints nothing: progress arrives as [`Progress`] values through a callback,
 //! failures as [`Error`] values whose messages name the object and the fix.

@@ -113,7 +113,9 @@ pub struct RevisionContent {
 pub type RenderRevision<'a> =
     dyn FnMut(Revision) -> std::result::Result<RevisionContent, String> + Send + 'a;
 
-/// Live progress of an operation, for a caller to show.
+/// Live progress of an operation, for a caller to show (`Display` words each event on
+/// one line). New kinds of events may be added.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
     /// Another client holds the release's lease; waiting for it.

@@ -90,6 +90,8 @@ impl DeployDisplay {
             Progress::RollingBack { to } => {
                 self.line(format!("rolling back to revision {to} (--atomic)"));
             }
+            // Hooks and events newer than this display: the crate's own wording.
+            other => self.line(format!("  {other}")),
         }
     }
 
