@@ -117,7 +117,7 @@ impl Cluster {
     /// A cluster from a client the caller built (its own config, middleware or test
     /// transport), checked to answer. Errors name `context`, the name the caller gives it.
     pub async fn from_client(client: Client, context: &str) -> Result<Cluster> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let default_namespace = client.default_namespace().to_string();
         client
             .apiserver_version()
