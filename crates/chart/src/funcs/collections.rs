@@ -111,12 +111,23 @@ pub fn ternary(args: &[Value]) -> Result {
 
 pub fn deep_copy(args: &[Value]) -> Result {
     want("deepCopy", args, 1)?;
-    Ok(deep_copy_value(&args[0]))
+    copy_non_nil(&args[0])
 }
 
 pub fn must_deep_copy(args: &[Value]) -> Result {
     want("mustDeepCopy", args, 1)?;
-    Ok(deep_copy_value(&args[0]))
+    copy_non_nil(&args[0])
+}
+
+/// copystructure reflects on its argument: `nil` panics in Go's reflect, which Helm
+/// reports as the call's error (for `deepCopy` too).
+fn copy_non_nil(value: &Value) -> Result {
+    if matches!(value, Value::Nil) {
+        return Err(FuncError::Call(
+            "reflect: call of reflect.Value.Type on zero Value".into(),
+        ));
+    }
+    Ok(deep_copy_value(value))
 }
 
 // ---- reflection -----------------------------------------------------------------------
@@ -647,6 +658,18 @@ fn go_dynamic_type(value: &Value) -> &str {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn deep_copy_of_nil_fails_as_reflect_does() {
+        // Found by the differential tester.
+        for f in [deep_copy, must_deep_copy] {
+            let Err(FuncError::Call(message)) = f(&[Value::Nil]) else {
+                panic!("deepCopy nil must fail");
+            };
+            assert_eq!(message, "reflect: call of reflect.Value.Type on zero Value");
+        }
+        assert!(deep_copy(&[Value::string("a")]).is_ok());
+    }
+
     use super::*;
 
     fn m(entries: &[(&str, Value)]) -> Value {
