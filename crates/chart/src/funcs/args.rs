@@ -123,16 +123,22 @@ pub fn kind_name(value: &Value) -> &'static str {
 pub fn to_int64(value: &Value) -> i64 {
     match value {
         Value::Int(i) => *i,
-        Value::Float(f) => {
-            if f.is_nan() {
-                i64::MIN
-            } else {
-                *f as i64
-            }
-        }
+        Value::Float(f) => go_float_to_int64(*f),
         Value::Bool(b) => i64::from(*b),
         Value::String(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// Go's `int64(f)` as amd64 computes it (CVTTSD2SI): NaN and anything out of int64's
+/// range give `math.MinInt64` (Rust's `as` saturates instead).
+pub fn go_float_to_int64(f: f64) -> i64 {
+    // -2^63 is exact in f64; 2^63 is the first value out of range above.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || f >= LIMIT || f < -LIMIT {
+        i64::MIN
+    } else {
+        f as i64
     }
 }
 
@@ -255,6 +261,18 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn floats_out_of_int64_range_convert_as_go_on_amd64() {
+        // Found by the differential tester (`max 1e300` is -9223372036854775808 in Helm).
+        assert_eq!(go_float_to_int64(1e300), i64::MIN);
+        assert_eq!(go_float_to_int64(-1e300), i64::MIN);
+        assert_eq!(go_float_to_int64(f64::NAN), i64::MIN);
+        assert_eq!(go_float_to_int64(9_223_372_036_854_775_808.0), i64::MIN);
+        assert_eq!(go_float_to_int64(-9_223_372_036_854_775_808.0), i64::MIN);
+        assert_eq!(go_float_to_int64(-2.9), -2);
+        assert_eq!(go_float_to_int64(1e18), 1_000_000_000_000_000_000);
+    }
+
     use super::*;
 
     #[test]
