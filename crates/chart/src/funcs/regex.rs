@@ -92,9 +92,10 @@ fn compile(pattern: &str) -> std::result::Result<Rc<Pattern>, String> {
 }
 
 /// Rewrites Go's ASCII-only Perl classes and word boundaries (`\w`, `\d`, `\s`, `\b`)
-/// into the regex crate's ASCII forms; the crate's own are Unicode-aware.
+/// into the regex crate's ASCII forms (the crate's own are Unicode-aware), and escapes
+/// a `{` that starts no repetition (Go reads it as a literal, the crate refuses it).
 fn go_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
-    if !pattern.contains(['\\', '[']) {
+    if !pattern.contains(['\\', '[', '{']) {
         return std::borrow::Cow::Borrowed(pattern);
     }
     let mut out = String::with_capacity(pattern.len() + 16);
@@ -159,6 +160,7 @@ fn go_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
                 }
             }
             '[' if in_class => out.push_str("\\["),
+            '{' if !in_class && !starts_repetition(chars.clone()) => out.push_str("\\{"),
             ']' if in_class && !class_start => {
                 in_class = false;
                 out.push(c);
@@ -168,6 +170,23 @@ fn go_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
         class_start = false;
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Whether the text after a `{` makes it a repetition for Go's parser (`{n}`, `{n,}`,
+/// `{n,m}`); otherwise the `{` is a literal.
+fn starts_repetition(after: impl Iterator<Item = char>) -> bool {
+    let mut min_digits = 0;
+    let mut comma = false;
+    for c in after {
+        match c {
+            '0'..='9' if !comma => min_digits += 1,
+            '0'..='9' => {}
+            ',' if !comma && min_digits > 0 => comma = true,
+            '}' => return min_digits > 0,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Go's `error parsing regexp: CODE: `FRAGMENT`` for the regex crate's error.
@@ -339,4 +358,18 @@ pub fn regex_quote_meta(args: &[Value]) -> Result {
         out.push(c);
     }
     Ok(Value::string(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_brace_that_starts_no_repetition_is_a_literal_as_in_go() {
+        // Found by the differential tester: Go compiles `{"a": 1}`.
+        assert_eq!(go_pattern("{\"a\": 1}"), "\\{\"a\": 1}");
+        assert_eq!(go_pattern("a{2}b{1,}c{1,3}"), "a{2}b{1,}c{1,3}");
+        assert_eq!(go_pattern("a{,2}{x}{"), "a\\{,2}\\{x}\\{");
+        assert_eq!(go_pattern("[{]"), "[{]");
+    }
 }
