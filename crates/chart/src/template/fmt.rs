@@ -313,10 +313,8 @@ impl<'a> Printer<'a> {
         } else {
             self.buf.push_str(value.type_name());
             self.buf.push('=');
-            let saved = self.f;
-            self.f = Flags::default();
+            // Go's badVerb prints with the directive's own flags, width and precision.
             self.print_value(value, 'v', 0);
-            self.f = saved;
         }
         self.buf.push(')');
     }
@@ -931,6 +929,11 @@ mod tests {
         assert_eq!(sprintf("%05d|%-4s|", &args), "00005|ab  |");
         assert_eq!(sprintf("%d %d", &args), "5 %!d(string=ab)");
         assert_eq!(sprintf("%s", &[]), "%!s(MISSING)");
+        // Found by the differential tester: a bad verb's value keeps the flags.
+        assert_eq!(
+            sprintf("%5.2f|%-4d", &[Value::Int(10), Value::string("ab")]),
+            "%!f(int=   10)|%!d(string=ab  )"
+        );
         assert_eq!(sprintf("x", &args), "x%!(EXTRA int=5, string=ab)");
         assert_eq!(
             sprintf(
