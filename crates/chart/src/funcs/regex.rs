@@ -22,6 +22,11 @@ struct Pattern(meta::Regex);
 impl Pattern {
     /// Compiles Go's `pattern`, or Go's `error parsing regexp: ...` text.
     fn new(pattern: &str) -> std::result::Result<Pattern, String> {
+        if let Some(escape) = escape_go_refuses(pattern) {
+            return Err(format!(
+                "error parsing regexp: invalid escape sequence: `{escape}`"
+            ));
+        }
         meta::Regex::builder()
             .configure(meta::Regex::config().dfa(false))
             .build(&go_pattern(pattern))
@@ -170,6 +175,31 @@ fn go_pattern(pattern: &str) -> std::borrow::Cow<'_, str> {
         class_start = false;
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// The first escape Go's regexp refuses and the regex crate takes (`\u0041`, `\e`...):
+/// a backslash before a letter Go does not know.
+fn escape_go_refuses(pattern: &str) -> Option<String> {
+    const GO_LETTERS: &str = "aftnrvxAbBzQEpPdDsSwW";
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        match chars.next() {
+            // `\Q...\E` is literal text.
+            Some('Q') => {
+                let rest = chars.as_str();
+                let end = rest.find("\\E").map_or(rest.len(), |at| at + 2);
+                chars = rest[end..].chars();
+            }
+            Some(letter) if letter.is_ascii_alphabetic() && !GO_LETTERS.contains(letter) => {
+                return Some(format!("\\{letter}"));
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Whether the text after a `{` makes it a repetition for Go's parser (`{n}`, `{n,}`,
@@ -363,6 +393,15 @@ pub fn regex_quote_meta(args: &[Value]) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_go_does_not_know_are_refused() {
+        // Found by the differential tester: `\u003C` compiles in the regex crate.
+        assert_eq!(escape_go_refuses("a\\u003Cb"), Some("\\u".to_string()));
+        assert_eq!(escape_go_refuses("\\e"), Some("\\e".to_string()));
+        assert_eq!(escape_go_refuses("\\d\\w\\x41\\pL\\Q\\u\\E\\n"), None);
+        assert_eq!(escape_go_refuses("\\\\u"), None);
+    }
 
     #[test]
     fn a_brace_that_starts_no_repetition_is_a_literal_as_in_go() {
