@@ -135,7 +135,7 @@ pub fn to_int64(value: &Value) -> i64 {
 pub fn go_float_to_int64(f: f64) -> i64 {
     // -2^63 is exact in f64; 2^63 is the first value out of range above.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    if f.is_nan() || f >= LIMIT || f < -LIMIT {
+    if !(-LIMIT..LIMIT).contains(&f) {
         i64::MIN
     } else {
         f as i64
