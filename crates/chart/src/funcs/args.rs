@@ -254,13 +254,28 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
         if !ok {
             return None;
         }
-        return lower.replace('_', "").parse::<f64>().ok();
+        return finite(lower.replace('_', "").parse::<f64>().ok());
     }
-    lower.parse::<f64>().ok()
+    finite(lower.parse::<f64>().ok())
+}
+
+/// Go's ParseFloat refuses a number out of float64's range (`1e400`), where Rust's
+/// gives infinity.
+fn finite(parsed: Option<f64>) -> Option<f64> {
+    parsed.filter(|f| f.is_finite())
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn strings_out_of_float64_range_are_not_numbers() {
+        // Found by the differential tester: cast.ToFloat64("1e400") is 0.
+        assert_eq!(parse_go_float("1e400"), None);
+        assert_eq!(parse_go_float("-1_0e400"), None);
+        assert_eq!(parse_go_float("inf"), Some(f64::INFINITY));
+        assert_eq!(parse_go_float("1e308"), Some(1e308));
+    }
+
     #[test]
     fn floats_out_of_int64_range_convert_as_go_on_amd64() {
         // Found by the differential tester (`max 1e300` is -9223372036854775808 in Helm).
