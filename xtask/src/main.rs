@@ -10,8 +10,10 @@ mod compose;
 mod conformance;
 mod deploy;
 mod dev;
+mod differential;
 mod doctor;
 mod e2e_cluster;
+mod fuzz;
 mod project;
 mod render;
 mod test;
@@ -46,6 +48,10 @@ enum Command {
     Render(render::Args),
     /// Render every case of a chart corpus and compare with Helm's output byte for byte.
     HelmConformance(conformance::Args),
+    /// Fuzz deploykit-chart (templates, values, --set, chart folders): no input may panic.
+    Fuzz(fuzz::Args),
+    /// Render generated charts with Helm's engine and deploykit-chart; report differences.
+    Differential(differential::Args),
     /// Measure performance and print figures (see docs/benchmarks.md).
     Bench(bench::Args),
     /// Check what this machine has for each workflow, with the fix for what it lacks.
@@ -89,6 +95,8 @@ fn main() -> std::process::ExitCode {
         Command::ComposePs(args) => compose::ps(args),
         Command::Render(args) => render::run(args),
         Command::HelmConformance(args) => conformance::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
+        Command::Differential(args) => differential::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Doctor(args) => doctor::run(args),
         Command::DeployLocal(args) => deploy::deploy_local(args),

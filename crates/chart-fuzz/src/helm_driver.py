@@ -1,0 +1,48 @@
+"""Helm's engine behind a line protocol, for deploykit-chart-fuzz's differential tester.
+
+One long-lived process: each request is one JSON line on stdin, each answer one JSON
+line on stdout, so thousands of renders cost no process start each.
+
+  {"op": "render", "chart": DIR}  -> {"ok": {template path: text}} | {"refused": msg}
+  {"op": "values", "text": YAML}  -> {"ok": values} | {"refused": msg}
+  {"op": "set", "text": EXPR}     -> {"ok": values} | {"refused": msg}
+
+Helm renders as `helm template` does by default: release `release-name` in `default`,
+revision 1, an install, the chart's own values only. A failure of this driver itself
+(not Helm's refusal) answers {"broken": msg}.
+"""
+import json
+import sys
+
+import helm_python as helm
+
+
+def answer(request):
+    op = request.get("op")
+    try:
+        if op == "render":
+            with helm.Chart.load(request["chart"]) as chart:
+                out = chart.render(None, name="release-name", namespace="default",
+                                   revision=1, is_install=True, is_upgrade=False)
+            return {"ok": out}
+        if op == "values":
+            return {"ok": helm.values_from_yaml(request["text"])}
+        if op == "set":
+            return {"ok": helm.parse_set_string(request["text"])}
+        return {"broken": f"unknown op {op!r}"}
+    except helm.HelmError as error:
+        return {"refused": str(error)}
+    except Exception as error:  # the driver's own failure, not Helm's answer
+        return {"broken": f"{type(error).__name__}: {error}"}
+
+
+def main():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        sys.stdout.write(json.dumps(answer(json.loads(line))) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
