@@ -3,7 +3,17 @@
 //! `WithKey` forms, `buildCustomCert`), AES-CBC `encryptAES`/`decryptAES`.
 //!
 //! Generated keys and certificates are random, as in Helm: what matters is their form
-//! (PEM blocks of the same types, RSA 2048 for certificates, the same key usages).
+//! (PEM blocks of the same types, RSA 4096 for `genPrivateKey "rsa"` and 2048 for
+//! certificates, the same key usages).
+//!
+//! Speed without optimisation: RSA keys are generated and certificates signed by aws-lc-rs
+//! (through rcgen), whose native code is optimised whatever the build profile, and scrypt
+//! is written for unoptimised builds (`crypto/scrypt.rs`). Other projects' debug builds get
+//! none of this workspace's `[profile.dev.package]` overrides, and with pure-Rust RSA and
+//! scrypt a chart calling these functions took 30 to 100 s to render there
+//! (docs/benchmarks.md).
+
+mod scrypt;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -11,10 +21,7 @@ use std::sync::Arc;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::NoPadding};
 use base64::Engine as _;
 use chrono::{Datelike, Utc};
-use hmac::Mac;
 use rand::RngCore;
-use rsa::pkcs1::EncodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 
 use super::args::{int, list, string, want};
 use super::{FuncError, Result};
@@ -111,16 +118,15 @@ pub fn derive_password(args: &[Value]) -> Result {
     let mut salt = SEED.to_vec();
     salt.extend_from_slice(&(user.len() as u32).to_be_bytes());
     salt.extend_from_slice(user.as_bytes());
-    let params = scrypt::Params::new(15, 8, 2, 64).map_err(call_err)?;
     let mut key = [0u8; 64];
-    scrypt::scrypt(password.as_bytes(), &salt, &params, &mut key).map_err(call_err)?;
+    scrypt::scrypt(password.as_bytes(), &salt, 15, 8, 2, &mut key);
     let mut message = SEED.to_vec();
     message.extend_from_slice(&(site.len() as u32).to_be_bytes());
     message.extend_from_slice(site.as_bytes());
     message.extend_from_slice(&(counter as u32).to_be_bytes());
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).map_err(call_err)?;
-    mac.update(&message);
-    let seed = mac.finalize().into_bytes();
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &key);
+    let seed = aws_lc_rs::hmac::sign(&key, &message);
+    let seed = seed.as_ref();
     let template = templates[seed[0] as usize % templates.len()].as_bytes();
     let out: String = template
         .iter()
@@ -133,21 +139,10 @@ pub fn derive_password(args: &[Value]) -> Result {
     Ok(Value::string(out))
 }
 
-fn rsa_key(bits: usize) -> std::result::Result<rsa::RsaPrivateKey, FuncError> {
-    rsa::RsaPrivateKey::new(&mut rand::thread_rng(), bits).map_err(call_err)
-}
-
-fn rsa_pem(key: &rsa::RsaPrivateKey) -> std::result::Result<String, FuncError> {
-    Ok(key
-        .to_pkcs1_pem(LineEnding::LF)
-        .map_err(call_err)?
-        .to_string())
-}
-
 pub fn gen_private_key(args: &[Value]) -> Result {
     want("genPrivateKey", args, 1)?;
     let pem = match string(&args[0])? {
-        "rsa" => rsa_pem(&rsa_key(4096)?)?,
+        "rsa" => new_rsa_key(rcgen::RsaKeySize::_4096)?.pem,
         "ecdsa" => {
             let key = p256::SecretKey::random(&mut rand::thread_rng());
             key.to_sec1_pem(p256::pkcs8::LineEnding::LF)
@@ -155,9 +150,10 @@ pub fn gen_private_key(args: &[Value]) -> Result {
                 .to_string()
         }
         "ed25519" => {
-            let doc =
-                ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new())
-                    .map_err(|_| FuncError::Call("ed25519 key generation failed".into()))?;
+            // PKCS#8 v1 (no public key), as Go's x509.MarshalPKCS8PrivateKey writes it.
+            let rng = aws_lc_rs::rand::SystemRandom::new();
+            let doc = aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8v1(&rng)
+                .map_err(|_| FuncError::Call("ed25519 key generation failed".into()))?;
             pem_block("PRIVATE KEY", doc.as_ref())
         }
         other => format!("Unknown type {other}"),
@@ -228,48 +224,28 @@ fn certificate_arg(value: &Value) -> std::result::Result<Certificate, FuncError>
     }
 }
 
-/// An RSA key in the forms rcgen and the template need.
+/// A key in the forms rcgen and the template need: a key pair to sign with, and the PEM
+/// that `.Key` shows.
 struct Key {
     pair: rcgen::KeyPair,
     pem: String,
 }
 
-fn new_rsa_key() -> std::result::Result<Key, FuncError> {
-    let key = rsa_key(2048)?;
-    let pkcs8 = key.to_pkcs8_pem(LineEnding::LF).map_err(call_err)?;
-    let pair = rcgen::KeyPair::from_pem_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256)
-        .map_err(call_err)?;
-    Ok(Key {
-        pair,
-        pem: rsa_pem(&key)?,
-    })
+/// A new RSA key (SHA-256 signatures, as Go signs with RSA keys), shown as PKCS#1
+/// (`RSA PRIVATE KEY`), as Sprig writes it.
+fn new_rsa_key(size: rcgen::RsaKeySize) -> std::result::Result<Key, FuncError> {
+    let pair = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, size).map_err(call_err)?;
+    // rcgen holds PKCS#8, whose private key field is the PKCS#1 RSAPrivateKey.
+    let info = pkcs8::PrivateKeyInfo::try_from(pair.serialized_der()).map_err(call_err)?;
+    let pem = pem_block("RSA PRIVATE KEY", info.private_key);
+    Ok(Key { pair, pem })
 }
 
-/// A key given as PEM (`*WithKey` functions): RSA (PKCS#1 or PKCS#8) or EC.
+/// A key given as PEM (`*WithKey` functions and a CA's key): RSA (PKCS#1 or PKCS#8), EC
+/// (SEC1 or PKCS#8) or Ed25519, as Sprig's `parsePrivateKey` takes them.
 fn parse_key(pem: &str) -> std::result::Result<Key, FuncError> {
-    let decode_err = || FuncError::Call("unable to decode key".into());
-    if let Ok(key) = <rsa::RsaPrivateKey as rsa::pkcs1::DecodeRsaPrivateKey>::from_pkcs1_pem(pem)
-        .or_else(|_| rsa::RsaPrivateKey::from_pkcs8_pem(pem))
-    {
-        let pkcs8 = key.to_pkcs8_pem(LineEnding::LF).map_err(call_err)?;
-        let pair = rcgen::KeyPair::from_pem_and_sign_algo(&pkcs8, &rcgen::PKCS_RSA_SHA256)
-            .map_err(call_err)?;
-        return Ok(Key {
-            pair,
-            pem: pem.to_string(),
-        });
-    }
-    if let Ok(key) = p256::SecretKey::from_sec1_pem(pem) {
-        let pkcs8 = key
-            .to_pkcs8_pem(p256::pkcs8::LineEnding::LF)
-            .map_err(call_err)?;
-        let pair = rcgen::KeyPair::from_pem(&pkcs8).map_err(call_err)?;
-        return Ok(Key {
-            pair,
-            pem: pem.to_string(),
-        });
-    }
-    let pair = rcgen::KeyPair::from_pem(pem).map_err(|_| decode_err())?;
+    let pair = rcgen::KeyPair::from_pem(pem)
+        .map_err(|_| FuncError::Call("unable to decode key".into()))?;
     Ok(Key {
         pair,
         pem: pem.to_string(),
@@ -347,7 +323,7 @@ fn gen_ca_impl(name: &str, args: &[Value], with_key: bool) -> Result {
     let key = if with_key {
         parse_key(string(&args[2])?)?
     } else {
-        new_rsa_key()?
+        new_rsa_key(rcgen::RsaKeySize::_2048)?
     };
     let params = base_params(cn, Vec::new(), days, true);
     let cert = params.self_signed(&key.pair).map_err(call_err)?;
@@ -370,7 +346,7 @@ fn self_signed_impl(name: &str, args: &[Value], with_key: bool) -> Result {
     let key = if with_key {
         parse_key(string(&args[4])?)?
     } else {
-        new_rsa_key()?
+        new_rsa_key(rcgen::RsaKeySize::_2048)?
     };
     let params = base_params(cn, sans, days, false);
     let cert = params.self_signed(&key.pair).map_err(call_err)?;
@@ -394,7 +370,7 @@ fn signed_impl(name: &str, args: &[Value], with_key: bool) -> Result {
     let key = if with_key {
         parse_key(string(&args[5])?)?
     } else {
-        new_rsa_key()?
+        new_rsa_key(rcgen::RsaKeySize::_2048)?
     };
     let ca_key =
         parse_key(&ca.key).map_err(|_| FuncError::Call("error decoding CA private key".into()))?;
@@ -497,4 +473,179 @@ pub fn decrypt_aes(args: &[Value]) -> Result {
     Ok(Value::string(
         String::from_utf8_lossy(&plain[..end]).into_owned(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(value: &Value) -> &str {
+        value.as_str().unwrap_or_default()
+    }
+
+    fn field(certificate: &Value, name: &str) -> String {
+        match certificate {
+            Value::Object(object) => object
+                .field(name)
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            other => panic!("not a certificate: {}", other.type_name()),
+        }
+    }
+
+    /// The DER inside a single PEM block with this label.
+    fn pem_der(pem: &str, label: &str) -> Vec<u8> {
+        let begin = format!("-----BEGIN {label}-----\n");
+        let end = format!("-----END {label}-----\n");
+        assert!(pem.starts_with(&begin) && pem.ends_with(&end), "{pem}");
+        let body: String = pem[begin.len()..pem.len() - end.len()]
+            .lines()
+            .inspect(|line| assert!(line.len() <= 64))
+            .collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    }
+
+    fn rsa_modulus_bytes(pkcs1_pem: &str) -> usize {
+        let der = pem_der(pkcs1_pem, "RSA PRIVATE KEY");
+        aws_lc_rs::rsa::KeyPair::from_der(&der)
+            .unwrap()
+            .public_modulus_len()
+    }
+
+    #[test]
+    fn derive_password_gives_helms_passwords() {
+        // Helm 3's own outputs for these calls.
+        for (counter, kind, password, user, site, expected) in [
+            (
+                1,
+                "long",
+                "password",
+                "user",
+                "example.com",
+                "ZedaFaxcZaso9*",
+            ),
+            (
+                2,
+                "long",
+                "password",
+                "user",
+                "example.com",
+                "Fovi2@JifpTupx",
+            ),
+            (
+                1,
+                "maximum",
+                "password",
+                "user",
+                "example.com",
+                "pf4zS1LjCg&LjhsZ7T2~",
+            ),
+            (1, "pin", "password", "user", "example.com", "6685"),
+            (3, "medium", "päss", "üser", "site.example", "FawCor8:"),
+        ] {
+            let args = [
+                Value::Int(counter),
+                Value::string(kind),
+                Value::string(password),
+                Value::string(user),
+                Value::string(site),
+            ];
+            assert_eq!(text(&derive_password(&args).unwrap()), expected, "{kind}");
+        }
+        let unknown = derive_password(&[
+            Value::Int(1),
+            Value::string("nope"),
+            Value::string("p"),
+            Value::string("u"),
+            Value::string("s"),
+        ])
+        .unwrap();
+        assert_eq!(text(&unknown), "cannot find password template nope");
+    }
+
+    #[test]
+    fn private_keys_have_sprigs_types_and_sizes() {
+        let key = |kind: &str| gen_private_key(&[Value::string(kind)]).unwrap();
+        assert_eq!(rsa_modulus_bytes(text(&key("rsa"))), 512, "RSA 4096");
+        let ec = key("ecdsa");
+        assert!(p256::SecretKey::from_sec1_pem(text(&ec)).is_ok(), "{ec:?}");
+        let ed = pem_der(text(&key("ed25519")), "PRIVATE KEY");
+        assert_eq!(ed.len(), 48, "PKCS#8 v1 Ed25519, as Go writes it");
+        assert!(aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&ed).is_ok());
+        assert_eq!(text(&key("dsa")), "Unknown type dsa");
+    }
+
+    #[test]
+    fn certificates_carry_sprigs_fields() {
+        let ca = gen_ca(&[Value::string("my-ca"), Value::Int(365)]).unwrap();
+        assert_eq!(rsa_modulus_bytes(&field(&ca, "Key")), 256, "RSA 2048");
+        let params = rcgen::CertificateParams::from_ca_cert_pem(&field(&ca, "Cert")).unwrap();
+        assert!(matches!(params.is_ca, rcgen::IsCa::Ca(_)));
+        assert!(
+            params
+                .key_usages
+                .contains(&rcgen::KeyUsagePurpose::KeyCertSign)
+        );
+        let ips = Value::list(vec![Value::string("10.0.0.1")]);
+        let dns = Value::list(vec![Value::string("svc.ns.svc")]);
+        let signed = gen_signed_cert(&[
+            Value::string("svc"),
+            ips.clone(),
+            dns.clone(),
+            Value::Int(30),
+            ca.clone(),
+        ])
+        .unwrap();
+        let self_signed =
+            gen_self_signed_cert(&[Value::string("svc"), ips, dns, Value::Int(30)]).unwrap();
+        for cert in [signed, self_signed] {
+            assert_eq!(rsa_modulus_bytes(&field(&cert, "Key")), 256);
+            let params = rcgen::CertificateParams::from_ca_cert_pem(&field(&cert, "Cert")).unwrap();
+            assert_eq!(
+                params.subject_alt_names,
+                [
+                    rcgen::SanType::IpAddress("10.0.0.1".parse().unwrap()),
+                    rcgen::SanType::DnsName("svc.ns.svc".try_into().unwrap()),
+                ]
+            );
+            assert_eq!(
+                params.extended_key_usages,
+                [
+                    rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+                    rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+                ]
+            );
+            assert!(!matches!(params.is_ca, rcgen::IsCa::Ca(_)));
+        }
+    }
+
+    #[test]
+    fn with_key_functions_take_rsa_ec_and_ed25519_keys() {
+        let rsa = gen_private_key(&[Value::string("rsa")]).unwrap();
+        let ec = gen_private_key(&[Value::string("ecdsa")]).unwrap();
+        let ed = gen_private_key(&[Value::string("ed25519")]).unwrap();
+        for key in [rsa, ec, ed] {
+            let ca = gen_ca_with_key(&[Value::string("ca"), Value::Int(1), key.clone()]).unwrap();
+            assert_eq!(field(&ca, "Key"), text(&key), "the given key is kept");
+            let cert = gen_signed_cert_with_key(&[
+                Value::string("leaf"),
+                Value::list(Vec::new()),
+                Value::list(vec![Value::string("leaf.example")]),
+                Value::Int(1),
+                ca,
+                key,
+            ])
+            .unwrap();
+            assert!(field(&cert, "Cert").starts_with("-----BEGIN CERTIFICATE-----\n"));
+        }
+        let error = gen_ca_with_key(&[
+            Value::string("ca"),
+            Value::Int(1),
+            Value::string("not a key"),
+        ])
+        .unwrap_err();
+        assert_eq!(error, FuncError::Call("unable to decode key".into()));
+    }
 }
