@@ -208,17 +208,22 @@ impl Backend {
         Self::send(request).await
     }
 
-    /// `POST path` with a JSON body and no token, decoded as `T`.
+    /// `POST path` with a JSON body and no token, decoded as `T`; `forwarded_for` is the
+    /// browser request's `X-Forwarded-For` (the backend limits sign-ins per client).
     pub(crate) async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &serde_json::Value,
+        forwarded_for: Option<&axum::http::HeaderValue>,
     ) -> Result<T, Failure> {
-        let request = self
+        let mut request = self
             .client
             .post(self.url(path))
             .json(body)
             .header("accept", "application/json");
+        if let Some(chain) = forwarded_for {
+            request = request.header("x-forwarded-for", chain);
+        }
         Self::send(request).await
     }
 

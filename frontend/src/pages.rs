@@ -225,7 +225,12 @@ async fn authenticate(
         AuthKind::SignUp => "/api/auth/signup",
     };
     let body = json!({ "email": email, "password": credentials.password });
-    match app.backend.post::<Session>(path, &body).await {
+    let forwarded_for = headers.get("x-forwarded-for");
+    match app
+        .backend
+        .post::<Session>(path, &body, forwarded_for)
+        .await
+    {
         Ok(Session { token }) => {
             let cookie = session::set(&token, session::over_https(headers));
             ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()

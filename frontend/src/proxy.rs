@@ -24,11 +24,13 @@ use crate::server::MAX_BODY_BYTES;
 use crate::session;
 
 /// Request headers passed to the backend; everything else (cookies first) stays here.
-const FORWARDED_REQUEST_HEADERS: [HeaderName; 4] = [
+const FORWARDED_REQUEST_HEADERS: [HeaderName; 5] = [
     header::CONTENT_TYPE,
     header::ACCEPT,
     header::ACCEPT_LANGUAGE,
     HeaderName::from_static("x-request-id"),
+    // The client chain, ending with this connection's peer (`server::run` appends it).
+    HeaderName::from_static("x-forwarded-for"),
 ];
 
 /// Response headers passed back to the browser.

@@ -85,7 +85,7 @@ pub(crate) async fn run(
             () = &mut shutdown => break,
         };
         let Ok(slot) = slot else { break };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -97,10 +97,12 @@ pub(crate) async fn run(
         };
         // Answers are small: send them at once rather than waiting to fill a segment.
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(
-            app.clone()
-                .map_request(|request: Request<Incoming>| request.map(Body::new)),
-        );
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut request: Request<Incoming>| {
+                append_forwarded_for(request.headers_mut(), peer.ip());
+                request.map(Body::new)
+            },
+        ));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         connections.spawn(async move {
             // Timeouts and client resets end up here; they are the client's business.
@@ -126,6 +128,25 @@ pub(crate) async fn run(
     connections.abort_all();
     while connections.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Adds this connection's peer to the request's `X-Forwarded-For`, so the backend (which
+/// sees every request come from the frontend) can limit sign-ins and sign-ups per client:
+/// it reads the chain from the right and stops at the first address it does not trust as a
+/// proxy, so what a client writes into the header itself cannot stand in for its address.
+fn append_forwarded_for(headers: &mut axum::http::HeaderMap, peer: std::net::IpAddr) {
+    let name = axum::http::HeaderName::from_static("x-forwarded-for");
+    let mut chain: Vec<String> = headers
+        .get_all(&name)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .collect();
+    chain.push(peer.to_string());
+    if let Ok(value) = HeaderValue::from_str(&chain.join(", ")) {
+        headers.insert(name, value);
+    }
 }
 
 /// After a failed `accept`: per-connection errors are skipped at once; running out of

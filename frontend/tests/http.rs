@@ -54,12 +54,37 @@ fn task(id: u64, title: &str, completed: bool) -> Value {
     })
 }
 
+/// The `X-Forwarded-For` a stand-in route received.
+fn forwarded_for(headers: &HeaderMap) -> String {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("(none)")
+        .to_owned()
+}
+
 /// A stand-in for todo-backend with just enough behaviour to exercise the frontend.
 fn stand_in(slow: Duration) -> Router {
     Router::new()
         .route(
+            "/api/forwarded-for",
+            get(|headers: HeaderMap| async move { forwarded_for(&headers) }),
+        )
+        .route(
             "/api/auth/signin",
-            post(|Json(body): Json<Value>| async move {
+            post(|headers: HeaderMap, Json(body): Json<Value>| async move {
+                if body["password"] == "check-forwarded-for" {
+                    // 401 only when the form's call names the browser's address.
+                    let status = if forwarded_for(&headers) == "127.0.0.1" {
+                        StatusCode::UNAUTHORIZED
+                    } else {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    };
+                    return (
+                        status,
+                        Json(json!({"error": "invalid_credentials", "detail": forwarded_for(&headers)})),
+                    );
+                }
                 if body["password"] == "right-password" {
                     (
                         StatusCode::OK,
@@ -1453,4 +1478,52 @@ async fn pages_are_compressed_never_stored_and_carry_no_edit_forms() {
     assert!(first_visit < 16 * 1024, "first visit {first_visit} B");
     frontend.stop().await;
     backend.stop().await;
+}
+
+#[tokio::test]
+async fn the_backend_learns_the_client_address_through_x_forwarded_for() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+    // Through the /api proxy: what came in, then this connection's peer.
+    let seen = http
+        .get(format!("{}/api/forwarded-for", frontend.base))
+        .header("x-forwarded-for", "203.0.113.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(seen, "203.0.113.5, 127.0.0.1");
+    // The sign-in form's call to the backend carries it too.
+    let form = [
+        ("email", "ada@example.com"),
+        ("password", "check-forwarded-for"),
+    ];
+    let page = http
+        .post(format!("{}/signin", frontend.base))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = page.status();
+    let body = page.text().await.unwrap();
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the backend call did not carry X-Forwarded-For: 127.0.0.1: {body}"
+    );
+    let seen = http
+        .get(format!("{}/api/forwarded-for", frontend.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen, "127.0.0.1",
+        "a client that sends none gets its peer address"
+    );
 }
