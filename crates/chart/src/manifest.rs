@@ -178,8 +178,12 @@ impl fmt::Display for ObjectRef {
 pub struct Manifest {
     /// The template it came from (`chart/templates/x.yaml`).
     pub source: String,
-    /// The document, trimmed (without the `# Source:` line Helm writes above it).
+    /// The document, trimmed (without the `# Source:` line Helm writes above it): what
+    /// `helm template` output shows.
     pub content: String,
+    /// The document as Helm 4 keeps it in a release record: not trimmed at its end
+    /// (a template's last document keeps its trailing newline).
+    pub stored: String,
     /// The document as JSON (`null` for a document of comments only).
     pub object: serde_json::Value,
     /// The object it names (fields empty where the document has none).
@@ -205,6 +209,7 @@ impl Manifest {
         let reference = reference_of(&object);
         Ok(Some(Manifest {
             source: source.to_string(),
+            stored: content.clone(),
             content,
             object,
             reference,
@@ -332,7 +337,14 @@ impl SortedManifests {
 
     /// What `helm template` prints (without `--include-crds`).
     pub fn template_output(&self) -> String {
-        let mut out = self.release_manifest().trim().to_string();
+        let mut out = String::new();
+        for manifest in &self.manifests {
+            out.push_str(&format!(
+                "---\n# Source: {}\n{}\n",
+                manifest.source, manifest.content
+            ));
+        }
+        let mut out = out.trim().to_string();
         out.push('\n');
         for hook in &self.hooks {
             out.push_str(&format!(
@@ -377,10 +389,47 @@ pub fn release_manifest(manifests: &[Manifest]) -> String {
             out.push_str(&manifest.source);
             out.push('\n');
         }
-        out.push_str(&manifest.content);
+        out.push_str(&manifest.stored);
         out.push('\n');
     }
     out
+}
+
+/// The documents of a template's output as Helm 4 keeps them in a release: split as
+/// [`split_manifests`] splits them (same documents, same order), leading whitespace of
+/// the text dropped, each document otherwise as rendered.
+pub fn split_manifests_as_stored(text: &str) -> Vec<String> {
+    let trimmed = text.trim_start_matches(go_space);
+    let mut docs = Vec::new();
+    let bytes = trimmed.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i + 3 <= bytes.len() {
+        let at_sep = &bytes[i..i + 3] == b"---";
+        if at_sep && (i == 0 || (i > start && bytes[i - 1] == b'\n')) {
+            let mut sep_start = i;
+            if i > 0 {
+                sep_start = i - 1;
+                while sep_start > start && is_go_space_byte(bytes[sep_start - 1]) {
+                    sep_start -= 1;
+                }
+            }
+            let mut end = i + 3;
+            while end < bytes.len() && is_go_space_byte(bytes[end]) {
+                end += 1;
+            }
+            docs.push(&trimmed[start..sep_start]);
+            start = end;
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    docs.push(&trimmed[start..]);
+    docs.into_iter()
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Helm's `releaseutil.SplitManifests`: the documents of a YAML stream, trimmed, empty
@@ -439,10 +488,19 @@ pub fn sort_manifests(rendered: &BTreeMap<String, String>) -> Result<SortedManif
         if base.starts_with('_') || path.ends_with("NOTES.txt") || content.trim().is_empty() {
             continue;
         }
-        for doc in split_manifests(content) {
+        let stored = split_manifests_as_stored(content);
+        let docs = split_manifests(content);
+        let aligned = stored.len() == docs.len();
+        for (index, doc) in docs.into_iter().enumerate() {
             let manifest = Manifest::parse(path, doc).map_err(|error| ChartError::Template {
                 message: format!("YAML parse error on {path}: {error}"),
             })?;
+            let manifest = manifest.map(|mut m| {
+                if aligned {
+                    m.stored.clone_from(&stored[index]);
+                }
+                m
+            });
             match manifest {
                 Some(hook) if hook.is_hook() => result.hooks.push(hook),
                 Some(manifest) => result.manifests.push(manifest),
@@ -590,12 +648,40 @@ mod tests {
         let text = sorted.release_manifest();
         assert_eq!(
             text,
-            "---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\n# Source: c/templates/cm.yaml\n# only a comment\n"
+            "---\n# Source: c/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\n# Source: c/templates/cm.yaml\n# only a comment\n\n"
         );
         let back = parse_release_manifest(&text).unwrap();
         assert_eq!(back.len(), 1, "the comment-only document holds no object");
         assert_eq!(back[0], sorted.manifests[0]);
         assert!(back[0].check_identity().is_ok());
+    }
+
+    #[test]
+    fn release_manifests_keep_documents_as_helm_4_stores_them() {
+        // Helm 4's stored manifest for these templates (helm-python-sdk, install --dry-run).
+        let mut rendered = BTreeMap::new();
+        rendered.insert(
+            "c/templates/a.yaml".to_string(),
+            "\n\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n\n\n---\n\n  \napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n\n\n".to_string(),
+        );
+        rendered.insert(
+            "c/templates/s.yaml".to_string(),
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n".to_string(),
+        );
+        rendered.insert(
+            "c/templates/t.yaml".to_string(),
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: t\n   \n".to_string(),
+        );
+        let sorted = sort_manifests(&rendered).unwrap();
+        assert_eq!(
+            sorted.release_manifest(),
+            "---\n# Source: c/templates/t.yaml\napiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: t\n   \n\n---\n# Source: c/templates/s.yaml\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n\n---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n\n\n\n"
+        );
+        assert!(
+            sorted.template_output().contains("  name: b\n---")
+                || sorted.template_output().ends_with("  name: b\n"),
+            "helm template's form is unchanged (documents trimmed)"
+        );
     }
 
     #[test]

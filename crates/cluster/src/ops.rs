@@ -362,6 +362,8 @@ struct Plan {
     name: String,
     namespace: String,
     manifests: Vec<Manifest>,
+    /// The manifest the record keeps (Helm's text: every document, `# Source:` lines).
+    manifest_text: String,
     hooks: Vec<HookRecord>,
     /// The hook events run before the apply and after the wait.
     events: Option<(HookEvent, HookEvent)>,
@@ -444,23 +446,26 @@ impl Cluster {
         progress: &mut (dyn FnMut(Progress) + Send),
         cancel: &CancellationToken,
     ) -> Result<DeployOutcome> {
-        let mut render = |revision: Revision| -> Result<RevisionContent> {
+        // The record keeps every document (comment-only ones too, as Helm does); only
+        // those holding an object are applied.
+        let mut render = |revision: Revision| -> Result<(RevisionContent, String)> {
             let mut content = render(revision).map_err(|reason| Error::Render {
                 release: request.name.clone(),
                 reason,
             })?;
+            let text = manifest::release_manifest(&content.manifests);
             content.manifests = applicable(std::mem::take(&mut content.manifests))?;
-            Ok(content)
+            Ok((content, text))
         };
         if request.create_namespace {
             self.ensure_namespace(&request.namespace).await?;
         }
         let history = self.history(&request.name, &request.namespace).await?;
         let guessed = Revision::next(&history);
-        let mut content = render(guessed)?;
+        let (mut content, mut manifest_text) = render(guessed)?;
         if let Some(latest) = history.last() {
             let same = latest.info.status == Status::Deployed
-                && latest.manifest == manifest::release_manifest(&content.manifests)
+                && latest.manifest == manifest_text
                 && latest.config == request.values
                 && latest.chart.as_ref() == Some(&request.chart);
             if same
@@ -514,13 +519,14 @@ impl Cluster {
                 .await?;
             let decided = Revision::next(&history);
             if decided != guessed {
-                content = render(decided)?;
+                (content, manifest_text) = render(decided)?;
             }
             let install = decided.is_install;
             let plan = Plan {
                 name: request.name.clone(),
                 namespace: request.namespace.clone(),
                 manifests: content.manifests,
+                manifest_text,
                 hooks: content
                     .hooks
                     .iter()
@@ -689,7 +695,7 @@ impl Cluster {
             }
             record.chart = plan.chart.clone();
             record.config = plan.config.clone();
-            record.manifest = manifest::release_manifest(&plan.manifests);
+            record.manifest = plan.manifest_text.clone();
             record.info.notes = plan.notes.clone();
             record.hooks = plan.hooks.clone();
             self.create_record(&record).await?;
@@ -894,6 +900,7 @@ impl Cluster {
             name: target.name.clone(),
             namespace: target.namespace.clone(),
             manifests,
+            manifest_text: target.manifest.clone(),
             hooks: target
                 .hooks
                 .iter()

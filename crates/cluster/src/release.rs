@@ -273,7 +273,7 @@ impl HookRecord {
             name: manifest.reference.name.clone(),
             kind: manifest.reference.kind.clone(),
             path: manifest.source.clone(),
-            manifest: manifest.content.clone(),
+            manifest: manifest.stored.clone(),
             events: hook.events.iter().map(|e| e.as_str().to_string()).collect(),
             last_run: HookRun::default(),
             weight: hook.weight,
