@@ -349,7 +349,8 @@ pub fn to_decimal(args: &[Value]) -> Result {
     Ok(Value::Int(if neg { -parsed } else { parsed }))
 }
 
-/// Sprig's `untilStep` over Go ints.
+/// Sprig's `untilStep` over Go ints (which wrap on overflow: a step past
+/// `math.MaxInt64` goes negative, and the loop goes on as Go's does).
 pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
     let mut out = Vec::new();
     if stop < start {
@@ -359,7 +360,7 @@ pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
         let mut i = start;
         while i > stop {
             out.push(i);
-            i += step;
+            i = i.wrapping_add(step);
         }
         return out;
     }
@@ -369,7 +370,7 @@ pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
     let mut i = start;
     while i < stop {
         out.push(i);
-        i += step;
+        i = i.wrapping_add(step);
     }
     out
 }
@@ -407,6 +408,12 @@ pub fn rand_int(args: &[Value]) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn until_step_wraps_as_go_ints_do() {
+        // Found by the differential tester: this panicked with an overflow.
+        assert_eq!(until_step(1, 7, i64::MAX), vec![1, i64::MIN, -1]);
+    }
 
     #[test]
     fn decimal_float_math_is_exact() {
