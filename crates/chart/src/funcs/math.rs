@@ -353,27 +353,30 @@ pub fn to_decimal(args: &[Value]) -> Result {
 /// `math.MaxInt64` goes negative, and the loop goes on as Go's does).
 pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
     let mut out = Vec::new();
-    if stop < start {
-        if step >= 0 {
-            return out;
-        }
-        let mut i = start;
-        while i > stop {
-            out.push(i);
-            i = i.wrapping_add(step);
-        }
+    if stop < start && step >= 0 || stop >= start && step <= 0 {
         return out;
     }
-    if step <= 0 {
-        return out;
-    }
+    let go_on = |i: i64| if stop < start { i > stop } else { i < stop };
     let mut i = start;
-    while i < stop {
+    let mut after_wrap = 0usize;
+    while go_on(i) {
         out.push(i);
-        i = i.wrapping_add(step);
+        let (next, wrapped) = i.overflowing_add(step);
+        // Past a wrap the loop may never end (Go runs out of memory then): stop
+        // after as many items as no real template asks for.
+        if wrapped || after_wrap > 0 {
+            after_wrap += 1;
+            if after_wrap > WRAPPED_ITEMS_LIMIT {
+                break;
+            }
+        }
+        i = next;
     }
     out
 }
+
+/// Items `untilStep` still makes once its counter has wrapped round.
+const WRAPPED_ITEMS_LIMIT: usize = 1 << 16;
 
 fn int_list(items: Vec<i64>) -> Value {
     Value::list(items.into_iter().map(Value::Int).collect())
@@ -413,6 +416,13 @@ mod tests {
     fn until_step_wraps_as_go_ints_do() {
         // Found by the differential tester: this panicked with an overflow.
         assert_eq!(until_step(1, 7, i64::MAX), vec![1, i64::MIN, -1]);
+        // A wrap that cycles for ever in Go ends here.
+        let cycle = until_step(-1, -7, i64::MIN);
+        assert_eq!(&cycle[..3], &[-1, i64::MAX, -1]);
+        assert!(cycle.len() <= WRAPPED_ITEMS_LIMIT + 1);
+        assert_eq!(until_step(0, 5, 2), vec![0, 2, 4]);
+        assert_eq!(until_step(5, 0, -2), vec![5, 3, 1]);
+        assert_eq!(until_step(5, 0, 2), Vec::<i64>::new());
     }
 
     #[test]
