@@ -12,9 +12,14 @@ revision 1, an install, the chart's own values only. A failure of this driver it
 (not Helm's refusal) answers {"broken": msg}.
 """
 import json
+import resource
 import sys
 
-import helm_python as helm
+# A generated template can loop for ever in Go (untilStep whose int step wraps round):
+# the process then dies at 4 GiB instead of taking the machine's memory with it.
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+import helm_python as helm  # noqa: E402 (after the limit: libhelm loads here)
 
 
 def answer(request):
