@@ -2,7 +2,10 @@
 //! the frontend on 127.0.0.1:3000 pointing at it, until Ctrl-C stops both.
 //!
 //! The SQLite file lives in `target/dev/data/todo.db`, inside the ignored build folder,
-//! and survives restarts.
+//! and survives restarts. With `--watch`, a saved change rebuilds and restarts only the
+//! service it belongs to (`dev/watch.rs`).
+
+mod watch;
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus};
@@ -24,14 +27,82 @@ pub struct Args {
     /// Build and run optimized binaries.
     #[arg(long)]
     release: bool,
+    /// Watch backend/ and frontend/: rebuild and restart only the service whose source
+    /// changed (a compile error leaves the running version up).
+    #[arg(long)]
+    watch: bool,
+}
+
+/// How this machine runs the two services: ports, working folder, environment.
+pub(crate) struct Launch {
+    /// The folder both processes run in (`target/dev`).
+    work: std::path::PathBuf,
+    backend_port: u16,
+    frontend_port: u16,
+}
+
+impl Launch {
+    fn new(root: &Path, args: &Args) -> anyhow::Result<Self> {
+        let work = root.join("target").join("dev");
+        std::fs::create_dir_all(&work)
+            .with_context(|| format!("cannot create {}", work.display()))?;
+        Ok(Self {
+            work,
+            backend_port: args.backend_port,
+            frontend_port: args.frontend_port,
+        })
+    }
+
+    /// The port `service` listens on here.
+    fn port(&self, service: &project::Service) -> u16 {
+        if service.name == "backend" {
+            self.backend_port
+        } else {
+            self.frontend_port
+        }
+    }
+
+    /// Where `service` answers on this machine.
+    fn url(&self, service: &project::Service) -> String {
+        format!("http://127.0.0.1:{}", self.port(service))
+    }
+
+    /// Starts `binary` as `service` with this machine's environment.
+    fn spawn(&self, service: &project::Service, binary: &Path) -> anyhow::Result<Child> {
+        let backend = project::service("backend")?;
+        let mut command = Command::new(binary);
+        command
+            .current_dir(&self.work)
+            .env("PORT", self.port(service).to_string())
+            .env("ENVIRONMENT", "development");
+        if service.name == "backend" {
+            let origins = format!(
+                "http://localhost:{port},http://127.0.0.1:{port}",
+                port = self.frontend_port
+            );
+            command
+                .env("HOST", "127.0.0.1")
+                .env("CORS_ORIGINS", origins)
+                .env_remove("DATABASE_URL");
+        } else {
+            command.env("BACKEND_URL", self.url(backend));
+        }
+        command
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))
+    }
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let root = project::root();
+    if args.watch {
+        let launch = Launch::new(&root, &args)?;
+        return watch::run(&root, &launch, args.release);
+    }
     let profile = if args.release { "release" } else { "debug" };
-    build(&root, "todo-backend", args.release)?;
-    let frontend_built = match build(&root, "todo-frontend", args.release) {
+    build(&root, "todo-backend", args.release, false)?;
+    let frontend_built = match build(&root, "todo-frontend", args.release, false) {
         Ok(()) => true,
         Err(error) => {
             eprintln!(
@@ -41,37 +112,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let bin = root.join("target").join(profile);
-    let work = root.join("target").join("dev");
-    std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
-
-    let backend_url = format!("http://127.0.0.1:{}", args.backend_port);
-    let origins = format!(
-        "http://localhost:{port},http://127.0.0.1:{port}",
-        port = args.frontend_port
-    );
-    let mut backend = Command::new(bin.join("todo-backend"))
-        .current_dir(&work)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", args.backend_port.to_string())
-        .env("ENVIRONMENT", "development")
-        .env("CORS_ORIGINS", &origins)
-        .env_remove("DATABASE_URL")
-        .spawn()
-        .context("cannot start todo-backend")?;
-    wait_healthy(&mut backend, &backend_url)?;
+    let launch = Launch::new(&root, &args)?;
+    let backend_service = project::service("backend")?;
+    let backend_url = launch.url(backend_service);
+    let mut backend = launch.spawn(backend_service, &bin.join(backend_service.binary))?;
+    wait_healthy("todo-backend", &mut backend, &backend_url)?;
     println!(
         "backend:  {backend_url} (API docs at {backend_url}/api/openapi.json; SQLite in target/dev/data/todo.db)"
     );
 
     let mut frontend = None;
     if frontend_built {
-        let mut child = Command::new(bin.join("todo-frontend"))
-            .current_dir(&work)
-            .env("PORT", args.frontend_port.to_string())
-            .env("BACKEND_URL", &backend_url)
-            .env("ENVIRONMENT", "development")
-            .spawn()
-            .context("cannot start todo-frontend")?;
+        let frontend_service = project::service("frontend")?;
+        let mut child = launch.spawn(frontend_service, &bin.join(frontend_service.binary))?;
         std::thread::sleep(Duration::from_secs(1));
         match child.try_wait()? {
             Some(status) => eprintln!(
@@ -119,7 +172,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-fn build(root: &Path, package: &str, release: bool) -> anyhow::Result<()> {
+/// `cargo build` of one service's binary; cargo's own messages (errors included) go to
+/// the terminal; `quiet` leaves out its progress and status lines, not its errors.
+fn build(root: &Path, package: &str, release: bool, quiet: bool) -> anyhow::Result<()> {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(root)
@@ -127,12 +182,16 @@ fn build(root: &Path, package: &str, release: bool) -> anyhow::Result<()> {
     if release {
         command.arg("--release");
     }
+    if quiet {
+        command.arg("--quiet");
+    }
     let status = command.status().context("cannot run cargo")?;
     anyhow::ensure!(status.success(), "cargo build --package {package} failed");
     Ok(())
 }
 
-fn wait_healthy(backend: &mut Child, url: &str) -> anyhow::Result<()> {
+/// Polls `url/healthz` until it answers 200, the process exits, or 60 s pass.
+fn wait_healthy(name: &str, backend: &mut Child, url: &str) -> anyhow::Result<()> {
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()?;
@@ -140,7 +199,7 @@ fn wait_healthy(backend: &mut Child, url: &str) -> anyhow::Result<()> {
     loop {
         if let Some(status) = backend.try_wait()? {
             anyhow::bail!(
-                "todo-backend exited during start-up with {status}: see its messages above (is port {} taken?)",
+                "{name} exited during start-up with {status}: see its messages above (is port {} taken?)",
                 url.rsplit(':').next().unwrap_or("?")
             );
         }
@@ -153,7 +212,8 @@ fn wait_healthy(backend: &mut Child, url: &str) -> anyhow::Result<()> {
         }
         if started.elapsed() > Duration::from_secs(60) {
             let _ = backend.kill();
-            anyhow::bail!("todo-backend did not answer {url}/healthz within 60 s");
+            let _ = backend.wait();
+            anyhow::bail!("{name} did not answer {url}/healthz within 60 s");
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -16,6 +16,8 @@ pub struct Service {
     pub name: &'static str,
     /// Its cargo package (`todo-backend`).
     pub package: &'static str,
+    /// Its source folder, relative to the workspace root (what `dev --watch` watches).
+    pub source: &'static str,
     /// Its binary, which also answers `<binary> healthcheck`.
     pub binary: &'static str,
     /// The port it listens on inside its container (its `PORT`).
@@ -33,6 +35,7 @@ pub const SERVICES: &[Service] = &[
     Service {
         name: "backend",
         package: "todo-backend",
+        source: "backend",
         binary: "todo-backend",
         port: 8000,
         dockerfile: "backend/Dockerfile",
@@ -42,6 +45,7 @@ pub const SERVICES: &[Service] = &[
     Service {
         name: "frontend",
         package: "todo-frontend",
+        source: "frontend",
         binary: "todo-frontend",
         port: 3000,
         dockerfile: "frontend/Dockerfile",
