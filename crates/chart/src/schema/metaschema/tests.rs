@@ -332,12 +332,18 @@ fn corpus() -> PathBuf {
 }
 
 /// Every `values.schema.json` under the corpus's charts.
+/// Each distinct `values.schema.json` of the corpus once: bitnami's charts vendor the same
+/// subcharts (redis, postgresql, ...) many times, and checking a copy again finds nothing.
 fn corpus_schemas(corpus: &Path) -> Vec<(PathBuf, Json)> {
     let mut schemas = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for entry in walkdir::WalkDir::new(corpus.join("charts")).sort_by_file_name() {
         let entry = entry.expect("the corpus is readable");
         if entry.file_name() == "values.schema.json" {
             let text = std::fs::read_to_string(entry.path()).expect("schema read");
+            if !seen.insert(text.clone()) {
+                continue;
+            }
             let schema = serde_json::from_str(&text).expect("schema is JSON");
             schemas.push((entry.path().to_owned(), schema));
         }
