@@ -399,34 +399,8 @@ pub fn release_manifest(manifests: &[Manifest]) -> String {
 /// [`split_manifests`] splits them (same documents, same order), leading whitespace of
 /// the text dropped, each document otherwise as rendered.
 pub fn split_manifests_as_stored(text: &str) -> Vec<String> {
-    let trimmed = text.trim_start_matches(go_space);
-    let mut docs = Vec::new();
-    let bytes = trimmed.as_bytes();
-    let mut start = 0;
-    let mut i = 0;
-    while i + 3 <= bytes.len() {
-        let at_sep = &bytes[i..i + 3] == b"---";
-        if at_sep && (i == 0 || (i > start && bytes[i - 1] == b'\n')) {
-            let mut sep_start = i;
-            if i > 0 {
-                sep_start = i - 1;
-                while sep_start > start && is_go_space_byte(bytes[sep_start - 1]) {
-                    sep_start -= 1;
-                }
-            }
-            let mut end = i + 3;
-            while end < bytes.len() && is_go_space_byte(bytes[end]) {
-                end += 1;
-            }
-            docs.push(&trimmed[start..sep_start]);
-            start = end;
-            i = end;
-            continue;
-        }
-        i += 1;
-    }
-    docs.push(&trimmed[start..]);
-    docs.into_iter()
+    split_documents(text.trim_start_matches(go_space))
+        .into_iter()
         .filter(|d| !d.is_empty())
         .map(str::to_string)
         .collect()
@@ -435,13 +409,20 @@ pub fn split_manifests_as_stored(text: &str) -> Vec<String> {
 /// Helm's `releaseutil.SplitManifests`: the documents of a YAML stream, trimmed, empty
 /// ones dropped.
 pub fn split_manifests(text: &str) -> Vec<String> {
-    let trimmed = text.trim_matches(go_space);
+    split_documents(text.trim_matches(go_space))
+        .into_iter()
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_matches(go_space).to_string())
+        .collect()
+}
+
+/// The parts of `text` between separators, as rendered. Separator: `---` at the very
+/// start, or preceded by (spaces and) a newline; then any whitespace.
+fn split_documents(text: &str) -> Vec<&str> {
     let mut docs = Vec::new();
-    let bytes = trimmed.as_bytes();
+    let bytes = text.as_bytes();
     let mut start = 0;
     let mut i = 0;
-    // Separator: `---` at the very start, or preceded by (spaces and) a newline; then
-    // any whitespace.
     while i + 3 <= bytes.len() {
         let at_sep = &bytes[i..i + 3] == b"---";
         if at_sep && (i == 0 || (i > start && bytes[i - 1] == b'\n')) {
@@ -456,18 +437,15 @@ pub fn split_manifests(text: &str) -> Vec<String> {
             while end < bytes.len() && is_go_space_byte(bytes[end]) {
                 end += 1;
             }
-            docs.push(&trimmed[start..sep_start]);
+            docs.push(&text[start..sep_start]);
             start = end;
             i = end;
             continue;
         }
         i += 1;
     }
-    docs.push(&trimmed[start..]);
-    docs.into_iter()
-        .filter(|d| !d.is_empty())
-        .map(|d| d.trim_matches(go_space).to_string())
-        .collect()
+    docs.push(&text[start..]);
+    docs
 }
 
 fn go_space(c: char) -> bool {
