@@ -187,7 +187,8 @@ impl Cluster {
         &self.client
     }
 
-    /// Creates the namespace unless it exists (a read only when it does).
+    /// Creates the namespace unless it exists (a read only when it does), labelled
+    /// `name: <namespace>` as Helm's `--create-namespace` labels it.
     pub async fn ensure_namespace(&self, namespace: &str) -> Result<bool> {
         let api: Api<Namespace> = Api::all(self.client.clone());
         if api
@@ -201,6 +202,7 @@ impl Cluster {
         let object = Namespace {
             metadata: ObjectMeta {
                 name: Some(namespace.into()),
+                labels: Some([("name".to_string(), namespace.to_string())].into()),
                 ..ObjectMeta::default()
             },
             ..Namespace::default()
@@ -547,20 +549,58 @@ impl Cluster {
         {
             return Ok(Change::Unchanged);
         }
+        self.apply_value(manifest, &resolved, &desired, force)
+            .await?;
+        Ok(if live.is_some() {
+            Change::Configured
+        } else {
+            Change::Created
+        })
+    }
+
+    /// Applies a hook's object exactly as the chart rendered it: Helm creates hooks
+    /// without its ownership label and annotations (they belong to no release's
+    /// manifest), so deploykit adds none either, nor its fingerprint.
+    pub(crate) async fn apply_hook(
+        &self,
+        manifest: &Manifest,
+        release_namespace: &str,
+    ) -> Result<()> {
+        let resolved = self
+            .resolve(
+                &manifest.reference,
+                release_namespace,
+                Duration::from_secs(10),
+            )
+            .await?;
+        let mut object = manifest.object.clone();
+        if let Some(map) = object.as_object_mut() {
+            map.remove("status");
+        }
+        if let Some(namespace) = &resolved.namespace {
+            object["metadata"]["namespace"] = json!(namespace);
+        }
+        self.apply_value(manifest, &resolved, &object, true).await
+    }
+
+    /// Server-side applies `object` (the body for `manifest`'s object).
+    async fn apply_value(
+        &self,
+        manifest: &Manifest,
+        resolved: &Resolved,
+        object: &Value,
+        force: bool,
+    ) -> Result<()> {
         let mut params = PatchParams::apply(FIELD_MANAGER);
         if force {
             params = params.force();
         }
         match resolved
             .api
-            .patch(name, &params, &Patch::Apply(&desired))
+            .patch(&manifest.reference.name, &params, &Patch::Apply(object))
             .await
         {
-            Ok(_) => Ok(if live.is_some() {
-                Change::Configured
-            } else {
-                Change::Created
-            }),
+            Ok(_) => Ok(()),
             Err(kube::Error::Api(response)) if response.code == 409 => {
                 let (manager, fields) = conflict_owner(&response.message);
                 Err(Error::Conflict {

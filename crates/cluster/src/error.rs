@@ -1,6 +1,6 @@
 //! The crate's one error type: what failed, on what, and what to do next.
 
-use crate::manifest::ObjectRef;
+use crate::manifest::{HookEvent, ObjectRef};
 use crate::wait::Diagnosis;
 
 /// Everything that can go wrong talking to a cluster or keeping release records.
@@ -165,14 +165,31 @@ pub enum Error {
         rolled_back_to: Option<u32>,
     },
     /// A hook's Job or Pod failed or did not finish in time: the diagnosis says why.
-    #[error("hook {object} of release `{release}` failed: {diagnosis}")]
+    #[error("{event} hook {object} of release `{release}` failed: {diagnosis}{}", rolled_back_note(.rolled_back_to))]
     HookFailed {
         /// The release name.
         release: String,
+        /// The event the hook ran at (`pre-install`, `post-upgrade`, `test`, ...).
+        event: HookEvent,
         /// The hook's object.
         object: Box<ObjectRef>,
         /// Why, read from the cluster (with the pod's last log lines).
         diagnosis: Box<Diagnosis>,
+        /// The revision restored by an atomic deploy, if any (0: the release was removed).
+        rolled_back_to: Option<u32>,
+    },
+    /// An atomic deploy failed applying its objects (or recording them) and was undone.
+    #[error("release `{release}` revision {revision} failed: {cause}{}", rolled_back_note(&Some(*.rolled_back_to)))]
+    RolledBack {
+        /// The release name.
+        release: String,
+        /// The failed revision.
+        revision: u32,
+        /// Why it failed.
+        #[source]
+        cause: Box<Error>,
+        /// The revision restored (0: the release was removed).
+        rolled_back_to: u32,
     },
     /// A pod, port or service for logs or port-forward could not be found.
     #[error("{what}: {fix}")]

@@ -73,17 +73,19 @@ impl Cluster {
                 .cmp(&weight(b))
                 .then_with(|| a.reference.name.cmp(&b.reference.name))
         });
-        for (index, manifest) in &mut executing {
-            if record.hooks[*index].delete_policies.is_empty() {
-                record.hooks[*index].delete_policies = vec![BEFORE_HOOK_CREATION.to_string()];
+        for position in 0..executing.len() {
+            let index = executing[position].0;
+            if record.hooks[index].delete_policies.is_empty() {
+                record.hooks[index].delete_policies = vec![BEFORE_HOOK_CREATION.to_string()];
             }
-            if let Some(hook) = &mut manifest.hook {
-                hook.delete_policies = record.hooks[*index].delete_policies.clone();
+            if let Some(hook) = &mut executing[position].1.hook {
+                hook.delete_policies = record.hooks[index].delete_policies.clone();
             }
+            let manifest = &executing[position].1;
             self.delete_hook_by_policy(manifest, &record.namespace, BEFORE_HOOK_CREATION)
                 .await?;
-            record.hooks[*index].last_run.started_at = go_time(Utc::now());
-            record.hooks[*index].last_run.phase = "Running".into();
+            record.hooks[index].last_run.started_at = go_time(Utc::now());
+            record.hooks[index].last_run.phase = "Running".into();
             self.update_record(record).await?;
             progress(Progress::Hook {
                 event,
@@ -91,15 +93,15 @@ impl Cluster {
                 phase: "Running".into(),
             });
             let outcome = self
-                .run_hook(manifest, record, timeout, progress, cancel)
+                .run_hook(manifest, event, record, timeout, progress, cancel)
                 .await;
-            record.hooks[*index].last_run.completed_at = go_time(Utc::now());
+            record.hooks[index].last_run.completed_at = go_time(Utc::now());
             let phase = if outcome.is_ok() {
                 "Succeeded"
             } else {
                 "Failed"
             };
-            record.hooks[*index].last_run.phase = phase.into();
+            record.hooks[index].last_run.phase = phase.into();
             progress(Progress::Hook {
                 event,
                 object: manifest.reference.clone(),
@@ -107,8 +109,14 @@ impl Cluster {
             });
             if let Err(error) = outcome {
                 let _ = self.update_record(record).await;
+                // As Helm 4: the failed hook goes by `hook-failed`, and the hooks of this
+                // event that had succeeded before it by `hook-succeeded`.
                 self.delete_hook_by_policy(manifest, &record.namespace, HOOK_FAILED)
                     .await?;
+                for (_, earlier) in &executing[..position] {
+                    self.delete_hook_by_policy(earlier, &record.namespace, HOOK_SUCCEEDED)
+                        .await?;
+                }
                 return Err(error);
             }
             self.update_record(record).await?;
@@ -120,20 +128,23 @@ impl Cluster {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn run_hook(
         &self,
         manifest: &Manifest,
+        event: HookEvent,
         record: &Release,
         timeout: Duration,
         progress: &mut (dyn FnMut(Progress) + Send),
         cancel: &CancellationToken,
     ) -> Result<()> {
-        self.apply_one(manifest, &record.name, &record.namespace, true)
-            .await?;
+        self.apply_hook(manifest, &record.namespace).await?;
         let failed = |diagnosis: Diagnosis| Error::HookFailed {
             release: record.name.clone(),
+            event,
             object: Box::new(manifest.reference.clone()),
             diagnosis: Box::new(diagnosis),
+            rolled_back_to: None,
         };
         if manifest.reference.kind == "Pod" && manifest.reference.group().is_empty() {
             return self
@@ -238,13 +249,17 @@ impl Cluster {
         }
     }
 
-    /// Deletes a hook's object when `policy` is among its delete policies.
+    /// Deletes a hook's object when `policy` is among its delete policies (never a
+    /// CustomResourceDefinition: Helm spares them, their deletion cascades).
     async fn delete_hook_by_policy(
         &self,
         manifest: &Manifest,
         namespace: &str,
         policy: &str,
     ) -> Result<()> {
+        if manifest.reference.kind == "CustomResourceDefinition" {
+            return Ok(());
+        }
         if manifest.hook.as_ref().is_some_and(|h| h.has_policy(policy)) {
             self.delete_one(&manifest.reference, namespace).await?;
         }

@@ -379,6 +379,99 @@ struct Plan {
     force: bool,
 }
 
+/// Internal: why a revision's steps stopped.
+enum Failure {
+    /// The caller cancelled (Ctrl-C): recorded failed, never undone.
+    Interrupted {
+        /// What was under way (`applying`, `waiting for readiness`, ...).
+        during: &'static str,
+        /// The error to return.
+        error: Error,
+    },
+    /// A step failed: `cause` is what Helm's description says after `Release "x" failed: `.
+    Failed { cause: String, error: Error },
+}
+
+impl Failure {
+    /// A failed step whose error words itself.
+    fn plain(error: Error) -> Failure {
+        Failure::Failed {
+            cause: error.to_string(),
+            error,
+        }
+    }
+
+    /// A failed hook, worded as Helm words it for the plan's action (`failed pre-install:
+    /// ...` for an install, `pre-upgrade hooks failed: ...` for an upgrade).
+    fn of_hook(plan: &Plan, event: HookEvent, error: Error) -> Failure {
+        let what = match &error {
+            Error::Interrupted { .. } => {
+                return Failure::Interrupted {
+                    during: "running hooks",
+                    error,
+                };
+            }
+            Error::HookFailed {
+                object, diagnosis, ..
+            } => format!("hook {object} failed: {}", diagnosis.summary()),
+            other => other.to_string(),
+        };
+        let cause = match plan.pending {
+            Status::PendingInstall => format!("failed {event}: {what}"),
+            _ => format!("{event} hooks failed: {what}"),
+        };
+        Failure::Failed { cause, error }
+    }
+}
+
+/// `error` of release `release` revision `revision`, noting that an atomic deploy
+/// restored revision `to` (0: removed the release).
+fn rolled_back(error: Error, release: &str, revision: u32, to: u32) -> Error {
+    match error {
+        Error::RolloutFailed {
+            release,
+            revision,
+            diagnosis,
+            ..
+        } => Error::RolloutFailed {
+            release,
+            revision,
+            diagnosis,
+            rolled_back_to: Some(to),
+        },
+        Error::HookFailed {
+            release,
+            event,
+            object,
+            diagnosis,
+            ..
+        } => Error::HookFailed {
+            release,
+            event,
+            object,
+            diagnosis,
+            rolled_back_to: Some(to),
+        },
+        other => Error::RolledBack {
+            release: release.to_string(),
+            revision,
+            cause: Box::new(other),
+            rolled_back_to: to,
+        },
+    }
+}
+
+impl Plan {
+    /// The failed revision's description, as Helm words it: `Upgrade "x" failed: ...` for
+    /// an upgrade, `Release "x" failed: ...` for an install or a rollback.
+    fn failure_description(&self, cause: &str) -> String {
+        match self.pending {
+            Status::PendingUpgrade => format!("Upgrade \"{}\" failed: {cause}", self.name),
+            _ => format!("Release \"{}\" failed: {cause}", self.name),
+        }
+    }
+}
+
 fn parse_sorted(streams: &[String]) -> Result<Vec<Manifest>> {
     let mut manifests = manifest::parse_manifests(streams)?;
     manifests.retain(|m| !m.is_hook());
@@ -703,191 +796,200 @@ impl Cluster {
                 revision,
                 status: plan.pending,
             });
-            if let Some((pre, _)) = plan.events
-                && let Err(error) = self
-                    .run_hooks(&mut record, pre, plan.timeout, progress, cancel)
-                    .await
-            {
-                let description = format!("failed {pre}: {error}");
-                return Err(self.fail(&mut record, &description, error).await);
-            }
-
-            let mut outcome = DeployOutcome {
-                revision,
-                unchanged: false,
-                created: 0,
-                configured: 0,
-                unchanged_objects: 0,
-                deleted: 0,
-                took_over: None,
-            };
-            for manifest in &plan.manifests {
-                if cancel.is_cancelled() {
-                    return Err(self
-                        .fail(
-                            &mut record,
-                            "Interrupted by the user while applying",
-                            Error::Interrupted {
-                                release: plan.name.clone(),
-                                revision,
-                            },
-                        )
-                        .await);
+            let result = self
+                .apply_and_wait(&plan, &mut record, history, progress, cancel)
+                .await;
+            match result {
+                Ok(outcome) => {
+                    self.finish(&plan, &mut record, history).await?;
+                    Ok(outcome)
                 }
-                match self
-                    .apply_one(manifest, &plan.name, &plan.namespace, plan.force)
-                    .await
-                {
-                    Ok(change) => {
-                        match change {
-                            Change::Created => outcome.created += 1,
-                            Change::Configured => outcome.configured += 1,
-                            Change::Unchanged => outcome.unchanged_objects += 1,
-                        }
-                        progress(Progress::Applied {
-                            object: manifest.reference.clone(),
-                            change,
-                        });
+                Err(Failure::Interrupted { during, error }) => {
+                    let description = format!("Interrupted by the user while {during}");
+                    Err(self.fail(&mut record, &description, error).await)
+                }
+                Err(Failure::Failed { cause, error }) => {
+                    let description = plan.failure_description(&cause);
+                    let error = self.fail(&mut record, &description, error).await;
+                    if !plan.atomic {
+                        return Err(error);
                     }
-                    Err(error) => {
-                        let description = format!("Release \"{}\" failed: {error}", plan.name);
-                        return Err(self.fail(&mut record, &description, error).await);
-                    }
+                    let rolled_back_to = self.undo(&plan, progress, cancel).await?;
+                    Err(rolled_back(error, &plan.name, revision, rolled_back_to))
                 }
             }
-
-            let previous_deployed = history
-                .iter()
-                .rev()
-                .find(|r| r.info.status == Status::Deployed);
-            let mut previous: Vec<Manifest> =
-                previous_deployed.map(stored_manifests).unwrap_or_default();
-            if let Some(latest) = history
-                .last()
-                .filter(|r| r.info.status != Status::Uninstalled)
-            {
-                previous.extend(stored_manifests(latest));
-            }
-            let (delete, kept) = manifest::prune_set(&previous, &plan.manifests, &plan.namespace);
-            for manifest in kept {
-                progress(Progress::Kept {
-                    object: manifest.reference.clone(),
-                });
-            }
-            for manifest in delete {
-                if self
-                    .delete_one(&manifest.reference, &plan.namespace)
-                    .await?
-                {
-                    outcome.deleted += 1;
-                    progress(Progress::Deleted {
-                        object: manifest.reference.clone(),
-                    });
-                }
-            }
-
-            if plan.wait {
-                match self
-                    .wait_ready(
-                        &plan.manifests,
-                        &plan.namespace,
-                        plan.timeout,
-                        progress,
-                        cancel,
-                    )
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(WaitFailure::Interrupted) => {
-                        return Err(self
-                            .fail(
-                                &mut record,
-                                "Interrupted by the user while waiting for readiness",
-                                Error::Interrupted {
-                                    release: plan.name.clone(),
-                                    revision,
-                                },
-                            )
-                            .await);
-                    }
-                    Err(WaitFailure::Api(error)) => {
-                        let description = format!("Release \"{}\" failed: {error}", plan.name);
-                        return Err(self.fail(&mut record, &description, error).await);
-                    }
-                    Err(WaitFailure::Failed(diagnosis)) => {
-                        let description = format!(
-                            "Release \"{}\" failed: {}",
-                            plan.name,
-                            diagnosis.to_string().lines().next().unwrap_or("not ready")
-                        );
-                        let failed = Error::RolloutFailed {
-                            release: plan.name.clone(),
-                            revision,
-                            diagnosis: Box::new(diagnosis.clone()),
-                            rolled_back_to: None,
-                        };
-                        let failed = self.fail(&mut record, &description, failed).await;
-                        if !plan.atomic {
-                            return Err(failed);
-                        }
-                        let rolled_back_to = self
-                            .undo(&plan, previous_deployed, progress, cancel)
-                            .await?;
-                        return Err(Error::RolloutFailed {
-                            release: plan.name.clone(),
-                            revision,
-                            diagnosis: Box::new(diagnosis),
-                            rolled_back_to: Some(rolled_back_to),
-                        });
-                    }
-                }
-            }
-
-            if let Some((_, post)) = plan.events
-                && let Err(error) = self
-                    .run_hooks(&mut record, post, plan.timeout, progress, cancel)
-                    .await
-            {
-                let description = format!("failed {post}: {error}");
-                return Err(self.fail(&mut record, &description, error).await);
-            }
-            if let Some(previous) = previous_deployed {
-                let mut previous = previous.clone();
-                // Helm keeps the superseded revision's description ("Install complete").
-                previous.info.status = Status::Superseded;
-                self.update_record(&previous).await?;
-            }
-            record.info.status = Status::Deployed;
-            record.info.description = plan.success_description.clone();
-            record.info.last_deployed = crate::release::go_time(Utc::now());
-            self.update_record(&record).await?;
-            Ok(outcome)
         })
     }
 
-    /// Atomic: restore the last deployed revision, or remove a failed first install.
+    /// The steps of a revision that can fail: its pre hooks, the apply, the prune, the
+    /// wait and its post hooks. A failure carries the words Helm records for it.
+    async fn apply_and_wait(
+        &self,
+        plan: &Plan,
+        record: &mut Release,
+        history: &[Release],
+        progress: &mut (dyn FnMut(Progress) + Send),
+        cancel: &CancellationToken,
+    ) -> std::result::Result<DeployOutcome, Failure> {
+        if let Some((pre, _)) = plan.events {
+            self.run_hooks(record, pre, plan.timeout, progress, cancel)
+                .await
+                .map_err(|error| Failure::of_hook(plan, pre, error))?;
+        }
+        let mut outcome = DeployOutcome {
+            revision: record.version,
+            unchanged: false,
+            created: 0,
+            configured: 0,
+            unchanged_objects: 0,
+            deleted: 0,
+            took_over: None,
+        };
+        for manifest in &plan.manifests {
+            if cancel.is_cancelled() {
+                return Err(Failure::Interrupted {
+                    during: "applying",
+                    error: Error::Interrupted {
+                        release: plan.name.clone(),
+                        revision: record.version,
+                    },
+                });
+            }
+            let change = self
+                .apply_one(manifest, &plan.name, &plan.namespace, plan.force)
+                .await
+                .map_err(Failure::plain)?;
+            match change {
+                Change::Created => outcome.created += 1,
+                Change::Configured => outcome.configured += 1,
+                Change::Unchanged => outcome.unchanged_objects += 1,
+            }
+            progress(Progress::Applied {
+                object: manifest.reference.clone(),
+                change,
+            });
+        }
+        outcome.deleted = self
+            .prune(plan, history, progress)
+            .await
+            .map_err(Failure::plain)?;
+        if plan.wait {
+            self.wait_ready(
+                &plan.manifests,
+                &plan.namespace,
+                plan.timeout,
+                progress,
+                cancel,
+            )
+            .await
+            .map_err(|failure| match failure {
+                WaitFailure::Interrupted => Failure::Interrupted {
+                    during: "waiting for readiness",
+                    error: Error::Interrupted {
+                        release: plan.name.clone(),
+                        revision: record.version,
+                    },
+                },
+                WaitFailure::Api(error) => Failure::plain(error),
+                WaitFailure::Failed(diagnosis) => Failure::Failed {
+                    cause: diagnosis.summary(),
+                    error: Error::RolloutFailed {
+                        release: plan.name.clone(),
+                        revision: record.version,
+                        diagnosis: Box::new(diagnosis),
+                        rolled_back_to: None,
+                    },
+                },
+            })?;
+        }
+        if let Some((_, post)) = plan.events {
+            self.run_hooks(record, post, plan.timeout, progress, cancel)
+                .await
+                .map_err(|error| Failure::of_hook(plan, post, error))?;
+        }
+        Ok(outcome)
+    }
+
+    /// Deletes what the previous revisions had and this one has not (keeping objects
+    /// marked `helm.sh/resource-policy: keep`); the number deleted.
+    async fn prune(
+        &self,
+        plan: &Plan,
+        history: &[Release],
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<usize> {
+        let mut previous: Vec<Manifest> = history
+            .iter()
+            .rev()
+            .find(|r| r.info.status == Status::Deployed)
+            .map(stored_manifests)
+            .unwrap_or_default();
+        if let Some(latest) = history
+            .last()
+            .filter(|r| r.info.status != Status::Uninstalled)
+        {
+            previous.extend(stored_manifests(latest));
+        }
+        let (delete, kept) = manifest::prune_set(&previous, &plan.manifests, &plan.namespace);
+        for manifest in kept {
+            progress(Progress::Kept {
+                object: manifest.reference.clone(),
+            });
+        }
+        let mut deleted = 0;
+        for manifest in delete {
+            if self
+                .delete_one(&manifest.reference, &plan.namespace)
+                .await?
+            {
+                deleted += 1;
+                progress(Progress::Deleted {
+                    object: manifest.reference.clone(),
+                });
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Records the revision deployed and supersedes every earlier deployed one (Helm's
+    /// rollback does so; they keep their descriptions, "Install complete" and the like).
+    async fn finish(&self, plan: &Plan, record: &mut Release, history: &[Release]) -> Result<()> {
+        for previous in history.iter().filter(|r| r.info.status == Status::Deployed) {
+            let mut previous = previous.clone();
+            previous.info.status = Status::Superseded;
+            self.update_record(&previous).await?;
+        }
+        record.info.status = Status::Deployed;
+        record.info.description = plan.success_description.clone();
+        record.info.last_deployed = crate::release::go_time(Utc::now());
+        self.update_record(record).await
+    }
+
+    /// Atomic (Helm's rollback-on-failure): a failed upgrade rolls back to the latest
+    /// revision that was deployed (as a new revision, running the rollback hooks); a
+    /// failed install is uninstalled (its delete hooks run, its records go).
     async fn undo(
         &self,
         plan: &Plan,
-        previous_deployed: Option<&Release>,
         progress: &mut (dyn FnMut(Progress) + Send),
         cancel: &CancellationToken,
     ) -> Result<u32> {
-        match previous_deployed {
-            Some(target) => {
+        let history = self.history(&plan.name, &plan.namespace).await?;
+        let last_good = history
+            .iter()
+            .filter(|r| matches!(r.info.status, Status::Deployed | Status::Superseded))
+            .max_by_key(|r| r.version);
+        match last_good {
+            Some(target) if plan.pending != Status::PendingInstall => {
                 progress(Progress::RollingBack { to: target.version });
-                let history = self.history(&plan.name, &plan.namespace).await?;
                 let rollback = self.rollback_plan(target, plan.timeout, plan.force)?;
                 self.run(rollback, &history, progress, cancel).await?;
                 Ok(target.version)
             }
-            None => {
+            _ => {
                 progress(Progress::RollingBack { to: 0 });
-                self.remove_objects(&plan.manifests, &plan.namespace, progress)
+                self.uninstall_locked(&plan.name, &plan.namespace, plan.timeout, progress)
                     .await?;
-                for record in self.history(&plan.name, &plan.namespace).await? {
-                    self.delete_record(&record).await?;
-                }
                 Ok(0)
             }
         }
@@ -1014,7 +1116,6 @@ impl Cluster {
         namespace: &str,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<UninstallOutcome> {
-        let hook_timeout = Duration::from_secs(300);
         let (lease, _) = self
             .acquire_lease(name, namespace, Duration::ZERO, |holder, expires| {
                 progress(Progress::WaitingForLock {
@@ -1023,54 +1124,68 @@ impl Cluster {
                 })
             })
             .await?;
-        let result = async {
-            let history = self.history(name, namespace).await?;
-            let mut latest = history
-                .last()
-                .cloned()
-                .ok_or_else(|| Error::ReleaseNotFound {
-                    release: name.into(),
-                    namespace: namespace.into(),
-                })?;
-            latest.info.status = Status::Uninstalling;
-            latest.info.description = "Deletion in progress (or silently failed)".into();
-            self.update_record(&latest).await?;
-            let cancel = CancellationToken::new();
-            self.run_hooks(
-                &mut latest,
-                HookEvent::PreDelete,
-                hook_timeout,
-                progress,
-                &cancel,
-            )
-            .await?;
-            let (deleted, kept) = self
-                .remove_objects(&stored_manifests(&latest), namespace, progress)
-                .await
-                .map_err(|cause| Error::UninstallStopped {
-                    release: name.into(),
-                    cause: Box::new(cause),
-                })?;
-            self.run_hooks(
+        let result = self
+            .uninstall_locked(name, namespace, Duration::from_secs(300), progress)
+            .await;
+        lease.release().await;
+        result
+    }
+
+    /// Uninstalls with the lease held: pre-delete hooks, the objects, post-delete hooks
+    /// (each hook given `hook_timeout`), then every record. As Helm, a failed post-delete
+    /// hook still lets the records go, and is reported after.
+    async fn uninstall_locked(
+        &self,
+        name: &str,
+        namespace: &str,
+        hook_timeout: Duration,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<UninstallOutcome> {
+        let history = self.history(name, namespace).await?;
+        let mut latest = history
+            .last()
+            .cloned()
+            .ok_or_else(|| Error::ReleaseNotFound {
+                release: name.into(),
+                namespace: namespace.into(),
+            })?;
+        latest.info.status = Status::Uninstalling;
+        latest.info.description = "Deletion in progress (or silently failed)".into();
+        self.update_record(&latest).await?;
+        let cancel = CancellationToken::new();
+        self.run_hooks(
+            &mut latest,
+            HookEvent::PreDelete,
+            hook_timeout,
+            progress,
+            &cancel,
+        )
+        .await?;
+        let (deleted, kept) = self
+            .remove_objects(&stored_manifests(&latest), namespace, progress)
+            .await
+            .map_err(|cause| Error::UninstallStopped {
+                release: name.into(),
+                cause: Box::new(cause),
+            })?;
+        let post_delete = self
+            .run_hooks(
                 &mut latest,
                 HookEvent::PostDelete,
                 hook_timeout,
                 progress,
                 &cancel,
             )
-            .await?;
-            for record in &history {
-                self.delete_record(record).await?;
-            }
-            Ok(UninstallOutcome {
-                revision: latest.version,
-                deleted,
-                kept,
-            })
+            .await;
+        for record in &history {
+            self.delete_record(record).await?;
         }
-        .await;
-        lease.release().await;
-        result
+        post_delete?;
+        Ok(UninstallOutcome {
+            revision: latest.version,
+            deleted,
+            kept,
+        })
     }
 
     /// The latest revision and its workloads' readiness.

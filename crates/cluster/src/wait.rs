@@ -255,6 +255,34 @@ pub struct Diagnosis {
     pub timed_out_after: Option<std::time::Duration>,
 }
 
+impl Diagnosis {
+    /// One line for a release record's description (Helm keeps one there): the timeout,
+    /// then each object not ready and each problem, separated by `; `.
+    pub fn summary(&self) -> String {
+        let timeout = self
+            .timed_out_after
+            .map(|after| format!("timed out after {}s", after.as_secs()));
+        let not_ready = self
+            .not_ready
+            .iter()
+            .map(|(object, detail)| format!("{object} not ready: {detail}"));
+        let problems = self
+            .problems
+            .iter()
+            .map(|problem| format!("{}: {}", problem.subject, problem.message));
+        let parts: Vec<String> = timeout
+            .into_iter()
+            .chain(not_ready)
+            .chain(problems)
+            .collect();
+        if parts.is_empty() {
+            "not ready".to_string()
+        } else {
+            parts.join("; ")
+        }
+    }
+}
+
 impl fmt::Display for Diagnosis {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(after) = self.timed_out_after {

@@ -166,7 +166,8 @@ impl FakeApiServer {
 
     /// Marks every Deployment, StatefulSet, DaemonSet, Job and PVC ready as soon as it is
     /// written, and runs Helm hook Pods to `Succeeded` (a Job or hook Pod labelled
-    /// `fake.deploykit/outcome: failed` fails instead), and gives every Service with a
+    /// `fake.deploykit/outcome: failed` fails instead; one labelled `pending` never
+    /// ends), and gives every Service with a
     /// selector one ready endpoint.
     pub fn set_auto_ready(&self, on: bool) {
         let mut state = self.shared.lock();
@@ -614,11 +615,15 @@ impl State {
         };
         let value = &mut stored.value;
         let generation = value["metadata"]["generation"].as_i64().unwrap_or(1);
-        // A test asks for a failing Job or hook Pod with this label.
-        let fails = value
+        // A test asks for a failing Job or hook Pod with this label, or for one that
+        // never ends (`pending`: a hook that runs out of time).
+        let outcome = value
             .pointer("/metadata/labels/fake.deploykit~1outcome")
-            .and_then(Value::as_str)
-            == Some("failed");
+            .and_then(Value::as_str);
+        if outcome == Some("pending") && matches!(key.1.as_str(), "jobs" | "pods") {
+            return;
+        }
+        let fails = outcome == Some("failed");
         let is_hook = value
             .pointer("/metadata/annotations/helm.sh~1hook")
             .is_some();

@@ -377,11 +377,20 @@ async fn hooks_run_by_weight_are_deleted_by_policy_and_kept_in_the_record() {
             .is_none(),
         "hook-succeeded deletes it"
     );
-    assert!(
-        env.server
-            .get("batch/v1", "Job", Some(NS), "aa-migrate")
-            .is_some(),
-        "the default policy keeps it until the next run"
+    let migrate = env
+        .server
+        .get("batch/v1", "Job", Some(NS), "aa-migrate")
+        .expect("the default policy keeps it until the next run");
+    assert_eq!(
+        (
+            &migrate["metadata"]["labels"],
+            &migrate["metadata"]["annotations"]
+        ),
+        (
+            &serde_json::json!({"app": "demo"}),
+            &serde_json::json!({"helm.sh/hook": "pre-install,pre-upgrade", "helm.sh/hook-weight": "1"})
+        ),
+        "Helm creates hooks with the chart's labels and annotations only"
     );
 
     let record = History::new(&env.cluster, "web", NS)
@@ -488,10 +497,215 @@ async fn a_failing_hook_fails_the_release_with_a_diagnosis() {
         record
             .info
             .description
-            .starts_with("failed post-install: hook Job/seed"),
-        "{}",
+            .starts_with("Release \"web\" failed: failed post-install: hook Job/seed failed: "),
+        "Helm's words: {}",
+        record.info.description
+    );
+    assert!(
+        record.info.description.contains("backoff limit"),
+        "the diagnosis in one line: {}",
         record.info.description
     );
     let seed = record.hooks.iter().find(|h| h.name == "seed").unwrap();
     assert_eq!(seed.last_run.phase, "Failed");
+}
+
+/// The demo chart with the hooks of an atomic test: `extra` hook documents added.
+fn chart_with(dir: &std::path::Path, extra: &[String]) -> Chart {
+    chart(dir, "");
+    std::fs::write(dir.join("demo/templates/hooks.yaml"), extra.join("---\n")).unwrap();
+    Chart::load(dir.join("demo")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_atomic_install_whose_hook_fails_is_uninstalled_as_helm_does() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart_with(
+        dir.path(),
+        &[
+            hook(
+                "migrate",
+                "Job",
+                &[
+                    ("helm.sh/hook", "pre-install"),
+                    ("helm.sh/hook-delete-policy", "hook-failed"),
+                ],
+                "    fake.deploykit/outcome: failed\n",
+            ),
+            hook(
+                "farewell",
+                "ConfigMap",
+                &[("helm.sh/hook", "pre-delete")],
+                "",
+            ),
+        ],
+    );
+    let mut install = Install::new(&env.cluster, "web", NS);
+    install.options.atomic = true;
+    let mut events = Vec::new();
+    let error = install
+        .run_with(
+            &chart,
+            &Map::new(),
+            &mut |e| events.push(e),
+            &deploykit_cluster::CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::HookFailed {
+                event: deploykit_cluster::HookEvent::PreInstall,
+                rolled_back_to: Some(0),
+                ..
+            })
+        ),
+        "{error}"
+    );
+    let text = error.to_string();
+    assert!(text.contains("pre-install hook Job/migrate"), "{text}");
+    assert!(text.contains("backoff limit"), "{text}");
+    assert!(text.contains("the release was removed"), "{text}");
+    assert_eq!(
+        hook_events(&events),
+        [
+            "pre-install hook Job/migrate: running",
+            "pre-install hook Job/migrate: failed",
+            "pre-delete hook ConfigMap/farewell: running",
+            "pre-delete hook ConfigMap/farewell: succeeded",
+        ],
+        "rollback-on-failure uninstalls the release, delete hooks included"
+    );
+    assert!(events.contains(&deploykit_cluster::Progress::RollingBack { to: 0 }));
+    assert!(
+        env.server
+            .get("batch/v1", "Job", Some(NS), "migrate")
+            .is_none(),
+        "hook-failed deletes the failed hook"
+    );
+    assert!(env.server.get("v1", "ConfigMap", Some(NS), "web").is_none());
+    assert!(
+        History::new(&env.cluster, "web", NS)
+            .run()
+            .await
+            .unwrap()
+            .is_empty(),
+        "no record is left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_atomic_upgrade_whose_hook_times_out_rolls_back_as_helm_does() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart_with(
+        dir.path(),
+        &[
+            hook(
+                "announce",
+                "ConfigMap",
+                &[
+                    ("helm.sh/hook", "pre-upgrade"),
+                    ("helm.sh/hook-weight", "-1"),
+                    ("helm.sh/hook-delete-policy", "hook-succeeded"),
+                ],
+                "",
+            ),
+            hook(
+                "migrate",
+                "Job",
+                &[("helm.sh/hook", "pre-upgrade")],
+                "    fake.deploykit/outcome: pending\n",
+            ),
+            hook(
+                "restored",
+                "ConfigMap",
+                &[("helm.sh/hook", "post-rollback")],
+                "",
+            ),
+        ],
+    );
+    Install::new(&env.cluster, "web", NS)
+        .run(&chart, &Map::new())
+        .await
+        .unwrap();
+
+    let mut upgrade = Upgrade::new(&env.cluster, "web", NS);
+    upgrade.options.atomic = true;
+    upgrade.options.timeout = Duration::from_secs(2);
+    let mut events = Vec::new();
+    let error = upgrade
+        .run_with(
+            &chart,
+            &values(&["greeting=bonjour"]),
+            &mut |e| events.push(e),
+            &deploykit_cluster::CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    let deploykit_cluster::Error::HookFailed {
+        event,
+        object,
+        diagnosis,
+        rolled_back_to,
+        ..
+    } = (match &error {
+        Error::Cluster(error) => error,
+        other => panic!("{other}"),
+    })
+    else {
+        panic!("{error}");
+    };
+    assert_eq!(
+        (*event, object.name.as_str(), *rolled_back_to),
+        (deploykit_cluster::HookEvent::PreUpgrade, "migrate", Some(1))
+    );
+    assert_eq!(diagnosis.timed_out_after, Some(Duration::from_secs(2)));
+    assert!(
+        error.to_string().contains("rolled back to revision 1"),
+        "{error}"
+    );
+    assert_eq!(
+        hook_events(&events),
+        [
+            "pre-upgrade hook ConfigMap/announce: running",
+            "pre-upgrade hook ConfigMap/announce: succeeded",
+            "pre-upgrade hook Job/migrate: running",
+            "pre-upgrade hook Job/migrate: failed",
+            "post-rollback hook ConfigMap/restored: running",
+            "post-rollback hook ConfigMap/restored: succeeded",
+        ]
+    );
+    assert!(
+        env.server
+            .get("v1", "ConfigMap", Some(NS), "announce")
+            .is_none(),
+        "as Helm 4: a failure still deletes the event's succeeded hooks by hook-succeeded"
+    );
+
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let statuses: Vec<_> = history.iter().map(|r| (r.version, r.info.status)).collect();
+    assert_eq!(
+        statuses,
+        [
+            (1, RecordStatus::Superseded),
+            (2, RecordStatus::Failed),
+            (3, RecordStatus::Deployed),
+        ]
+    );
+    assert_eq!(history[0].info.description, "Install complete");
+    assert!(
+        history[1].info.description.starts_with(
+            "Upgrade \"web\" failed: pre-upgrade hooks failed: hook Job/migrate failed: timed out after 2s"
+        ),
+        "Helm's words: {}",
+        history[1].info.description
+    );
+    assert_eq!(history[2].info.description, "Rollback to 1");
+    assert_eq!(config_map(&env)["greeting"], "hello");
+    assert_eq!(config_map(&env)["revision"], "1");
 }
