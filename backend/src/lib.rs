@@ -63,6 +63,8 @@ pub struct AppState {
     pub guards: Arc<guard::Guards>,
     /// The chat model client, when `OPENAI_API_KEY` is set.
     pub llm: Option<Arc<chat::llm::Llm>>,
+    /// Bulk changes the chat asked about, waiting for "yes".
+    pub confirmations: Arc<chat::confirm::Confirmations>,
     /// The OpenAPI document, rendered once.
     pub openapi: axum::body::Bytes,
 }
@@ -108,6 +110,7 @@ pub async fn state(config: &Config) -> Result<AppState, ServeError> {
         known_users: Arc::new(auth::KnownUsers::default()),
         guards: Arc::new(guards),
         llm,
+        confirmations: Arc::default(),
         openapi: axum::body::Bytes::from(openapi_document()),
     })
 }

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::phrasings::{Mode, run_table};
 use common::standin::{Reply, StandIn, text, tool_calls};
 use common::{Db, TestServer};
 use reqwest::{Method, StatusCode};
@@ -34,6 +35,14 @@ async fn chat(server: &TestServer, token: &str, message: &str) -> Value {
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     answer
+}
+
+/// The parser's phrasing table again, each row answered by a stand-in model that makes the
+/// tool calls the row expects: the titles, dates, several tasks and bulk changes with their
+/// confirmation go through the tool-call plumbing to the task list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phrasing_table_through_the_model_tool_calls() {
+    run_table(Mode::Model).await;
 }
 
 #[tokio::test]
@@ -80,7 +89,13 @@ async fn the_model_drives_task_operations_through_tool_calls() {
         .collect();
     assert_eq!(
         tools,
-        ["add_task", "list_tasks", "update_task", "delete_task"]
+        [
+            "add_task",
+            "list_tasks",
+            "update_task",
+            "delete_task",
+            "bulk_tasks"
+        ]
     );
     assert_eq!(first["messages"][0]["role"], "system");
     assert_eq!(

@@ -1,26 +1,25 @@
 //! The deterministic intent parser: plain English in, one [`Intent`] out. Pure: the date
-//! "today" is an argument, nothing touches the database.
+//! "today" is an argument, nothing touches the database. Every step looks at a window of a
+//! few words or makes one pass over them, so the time is linear in the message, which is
+//! at most [`MAX_MESSAGE_CHARS`] long. docs/chatbot.md describes what it understands.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::NaiveDate;
 
+use super::add::{Draft, TASK_VERBS, clean_title, parse_add};
+use super::dates::{When, find_date};
+use super::details::find_priority;
+use super::words::Words;
 use crate::model::Priority;
 
 /// What a chat message asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
-    /// Create a task.
-    Add {
-        /// The title.
-        title: String,
-        /// A priority, when the message names one.
-        priority: Option<Priority>,
-        /// A due date, when the message names one.
-        due: Option<NaiveDate>,
-        /// `#tags` in the message.
-        tags: Vec<String>,
-    },
+    /// Create one task or several.
+    Add(Vec<Draft>),
     /// Show tasks.
     List(ListFilter),
+    /// Show the task added last.
+    LastAdded,
     /// Mark a task done.
     Complete(Target),
     /// Mark a task open again.
@@ -48,8 +47,43 @@ pub enum Intent {
         /// The new date, or `None` to clear it.
         due: Option<NaiveDate>,
     },
+    /// Change every task in a scope: asks first, acts on [`Intent::Confirm`].
+    Bulk {
+        /// What to do to them.
+        action: BulkAction,
+        /// Which tasks.
+        scope: Scope,
+    },
+    /// "yes" (true) or "no" (false) to the question a bulk change asked.
+    Confirm(bool),
+    /// Understood but unclear (a date such as "3/4"): ask this, change nothing.
+    Clarify(String),
     /// Unclear: answer with what the chatbot can do.
     Help,
+}
+
+/// What a bulk change does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkAction {
+    /// Delete them.
+    Delete,
+    /// Mark the open ones done.
+    Complete,
+    /// Mark the done ones open.
+    Reopen,
+}
+
+/// Which tasks a bulk change takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every task the action applies to.
+    All,
+    /// Not done.
+    Open,
+    /// Done.
+    Done,
+    /// Open and due before today.
+    Overdue,
 }
 
 /// Which tasks a list shows.
@@ -80,7 +114,28 @@ pub enum Target {
 
 /// Words that may start a message without changing what it asks.
 const POLITE: &[&str] = &[
-    "please", "pls", "hey", "hi", "ok", "okay", "can", "could", "would", "will", "you", "kindly",
+    "please",
+    "hey",
+    "hi",
+    "ok",
+    "okay",
+    "can",
+    "could",
+    "would",
+    "will",
+    "you",
+    "kindly",
+    "yo",
+    "also",
+    "oh",
+    "um",
+    "so",
+    "just",
+    "quickly",
+    "bot",
+    "assistant",
+    "u",
+    "hiya",
 ];
 
 /// Longest message the parser reads, in characters (the API refuses longer ones); every
@@ -94,12 +149,72 @@ pub fn parse(message: &str, today: NaiveDate) -> Intent {
         return Intent::Help;
     }
     let words = Words::new(message);
+    if let Some(yes) = confirmation(&words) {
+        return Intent::Confirm(yes);
+    }
     let mut start = 0;
     while start < words.len() && POLITE.contains(&words.norm(start)) {
         start += 1;
     }
     let w = words.from(start);
     parse_words(&w, today).unwrap_or(Intent::Help)
+}
+
+/// "yes", "yes please", "go ahead", "do it" → true; "no", "cancel", "never mind" → false.
+pub fn confirmation_of(message: &str) -> Option<bool> {
+    confirmation(&Words::new(message))
+}
+
+fn confirmation(w: &Words) -> Option<bool> {
+    const YES: &[&str] = &[
+        "yes",
+        "y",
+        "yeah",
+        "yep",
+        "yup",
+        "sure",
+        "ok",
+        "okay",
+        "confirm",
+        "confirmed",
+        "correct",
+        "absolutely",
+        "definitely",
+        "ya",
+        "yea",
+    ];
+    const YES_PHRASES: &[&[&str]] = &[&["do", "it"], &["go", "ahead"], &["please", "do"]];
+    const YES_TAIL: &[&str] = &[
+        "please", "do", "it", "go", "ahead", "them", "delete", "sure", "thanks", "that's", "right",
+        "fine", "all",
+    ];
+    const NO: &[&str] = &[
+        "no",
+        "n",
+        "nope",
+        "nah",
+        "cancel",
+        "stop",
+        "abort",
+        "don't",
+        "nevermind",
+    ];
+    const NO_PHRASES: &[&[&str]] = &[&["never", "mind"], &["keep", "them"]];
+    const NO_TAIL: &[&str] = &[
+        "thanks", "thank", "you", "keep", "them", "do", "it", "don't", "mind", "never", "wait",
+        "that",
+    ];
+    let tail_in = |from: usize, tail: &[&str]| (from..w.len()).all(|i| tail.contains(&w.norm(i)));
+    if w.is_empty() || w.len() > 5 {
+        return None;
+    }
+    if YES.contains(&w.norm(0)) || YES_PHRASES.iter().any(|p| w.starts_with(p)) {
+        return tail_in(1, YES_TAIL).then_some(true);
+    }
+    if NO.contains(&w.norm(0)) || NO_PHRASES.iter().any(|p| w.starts_with(p)) {
+        return tail_in(1, NO_TAIL).then_some(false);
+    }
+    None
 }
 
 fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
@@ -119,14 +234,20 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
         return Some(Intent::Help);
     }
 
+    if asks_for_last_added(w) {
+        return Some(Intent::LastAdded);
+    }
+
     // Add.
     for prefix in ADD_PREFIXES {
         if w.starts_with(prefix) {
-            return parse_add(&rest_at(prefix.len()), today);
+            return add(&rest_at(prefix.len()), today);
         }
     }
-    if let Some(title) = w.raw_text().strip_prefix_ci("todo:") {
-        return parse_add(&Words::new(title), today);
+    for prefix in ["todo:", "to-do:", "task:", "reminder:"] {
+        if let Some(title) = strip_prefix_ci(&w.raw_text(), prefix) {
+            return add(&Words::new(title), today);
+        }
     }
 
     // Rename: "rename <target> to <title>", "change/update <target> to <title>".
@@ -139,7 +260,167 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
         });
     }
 
-    // Priority.
+    if let Some(intent) = priority_command(w) {
+        return Some(intent);
+    }
+    if let Some(intent) = due_command(w, today) {
+        return Some(intent);
+    }
+
+    // "change/update <target> to <title>".
+    if matches!(first, "change" | "update" | "edit") {
+        let rest = rest_at(1);
+        let (target, title) = rest.split_on(&["to", "into"])?;
+        let target = target.strip_words(&["the", "title", "name", "of"]);
+        return Some(Intent::Rename {
+            target: parse_target(&target)?,
+            title: clean_title(&title.raw_text())?,
+        });
+    }
+
+    // "clear completed", "clean up done tasks", "wipe my list".
+    if matches!(first, "clear" | "clean" | "wipe" | "purge" | "empty") {
+        let rest = rest_at(1).strip_words(&["up", "out"]);
+        // Otherwise a task: "clean the bathroom".
+        if let Some(scope) = bulk_scope(&rest).or_else(|| only_filler(&rest).then_some(Scope::All))
+        {
+            return Some(bulk(BulkAction::Delete, scope));
+        }
+    }
+
+    // Delete.
+    for prefix in DELETE_PREFIXES {
+        if w.starts_with(prefix) {
+            let rest = rest_at(prefix.len());
+            if let Some(scope) = bulk_scope(&rest) {
+                return Some(bulk(BulkAction::Delete, scope));
+            }
+            return Some(Intent::Delete(parse_target(&rest)?));
+        }
+    }
+
+    // Reopen.
+    for prefix in REOPEN_PREFIXES {
+        if w.starts_with(prefix) {
+            let rest = rest_at(prefix.len());
+            if let Some(scope) = bulk_scope(&rest) {
+                return Some(bulk(BulkAction::Reopen, scope));
+            }
+            return Some(Intent::Reopen(parse_target(&rest)?));
+        }
+    }
+
+    // "mark <target> [as] done|open".
+    if matches!(first, "mark" | "set" | "flag") {
+        return mark_command(&rest_at(1));
+    }
+
+    // Complete.
+    for prefix in COMPLETE_PREFIXES {
+        if w.starts_with(prefix) {
+            let rest = rest_at(prefix.len()).strip_trailing(&["off"]);
+            if let Some(scope) = bulk_scope(&rest) {
+                return Some(bulk(BulkAction::Complete, scope));
+            }
+            return Some(Intent::Complete(parse_target(&rest)?));
+        }
+    }
+
+    // Questions and "show ..." lists ("do the laundry" is a task, "do I have..." a question).
+    let question = LIST_STARTS.contains(&first)
+        && !(matches!(first, "do" | "get" | "see")
+            && TASK_VERBS.contains(&first)
+            && !pronoun(w.norm(1)));
+    if question || w.contains("tasks") && w.len() <= 4 {
+        return Some(Intent::List(list_filter(w, today)));
+    }
+
+    // "<target> is done", "<target> is due friday".
+    if let Some((target, state)) = w.split_last_on(&["is", "are"]) {
+        if DONE_SUFFIXES
+            .iter()
+            .any(|suffix| state.ends_with(suffix) && state.len() == suffix.len())
+        {
+            return Some(Intent::Complete(parse_target(&target)?));
+        }
+        if state.norm(0) == "due"
+            && let Some(due) = date_in(&state.from(1), today)
+        {
+            return Some(match due {
+                Ok(due) => Intent::SetDue {
+                    target: parse_target(&target)?,
+                    due: Some(due),
+                },
+                Err(question) => Intent::Clarify(question),
+            });
+        }
+    }
+
+    // An imperative that is not a command: "buy milk tomorrow".
+    if TASK_VERBS.contains(&first) {
+        return add(w, today);
+    }
+    None
+}
+
+/// `text` without `prefix`, ignoring ASCII case.
+fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// Finds a bare level word ("high") anywhere, for "set priority of 3 to high".
+fn find_level(w: &Words) -> Option<(Priority, Vec<usize>)> {
+    (0..w.len()).find_map(|i| {
+        let priority = match w.norm(i) {
+            "high" | "urgent" => Priority::High,
+            "medium" | "normal" => Priority::Medium,
+            "low" => Priority::Low,
+            _ => return None,
+        };
+        Some((priority, vec![i]))
+    })
+}
+
+fn pronoun(word: &str) -> bool {
+    matches!(word, "i" | "we" | "you" | "me" | "my")
+}
+
+/// Drafts from the words after an add command.
+fn add(rest: &Words, today: NaiveDate) -> Option<Intent> {
+    match parse_add(rest, today) {
+        Ok(drafts) if drafts.is_empty() => None,
+        Ok(drafts) => Some(Intent::Add(drafts)),
+        Err(question) => Some(Intent::Clarify(question)),
+    }
+}
+
+/// The first date phrase: `Err` asks which day is meant.
+fn date_in(w: &Words, today: NaiveDate) -> Option<Result<NaiveDate, String>> {
+    find_date(w, today).map(|phrase| match phrase.when {
+        When::On(date) => Ok(date),
+        When::Unclear(question) => Err(question),
+    })
+}
+
+/// "what did I add last?", "what was the last task I added", "show my latest task".
+fn asks_for_last_added(w: &Words) -> bool {
+    let recent = w.contains_any(&["last", "latest", "newest", "recent", "recently", "just"]);
+    let added = w.contains_any(&[
+        "add", "added", "create", "created", "task", "entered", "put",
+    ]);
+    let asks = matches!(
+        w.norm(0),
+        "what" | "what's" | "whats" | "which" | "show" | "last" | "latest" | "newest" | "tell"
+    );
+    recent && added && asks && !w.contains_any(&["done", "completed", "finished", "deleted"])
+}
+
+/// "set priority of 3 to high", "make 3 high priority", "prioritize the milk task".
+fn priority_command(w: &Words) -> Option<Intent> {
+    let first = w.norm(0);
+    let rest_at = |n: usize| w.from(n);
     if first == "prioritize" || first == "prioritise" {
         return Some(Intent::SetPriority {
             target: parse_target(&rest_at(1))?,
@@ -156,14 +437,17 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
         // "set priority of 3 to high", "set the priority of the milk task to low",
         // "make 3 high priority", "change 3's priority to low", "set 3 to high priority".
         let (priority, consumed) = find_priority(w).or_else(|| find_level(w))?;
-        let mut keep: Vec<usize> = (1..w.len())
+        let keep: Vec<usize> = (1..w.len())
             .filter(|i| !consumed.contains(i))
-            .filter(|&i| !matches!(w.norm(i), "priority" | "to" | "of" | "as" | "a" | "for"))
+            .filter(|&i| {
+                !matches!(
+                    w.norm(i),
+                    "priority" | "to" | "of" | "as" | "a" | "for" | "the" | "level" | "with"
+                )
+            })
             .collect();
-        keep.retain(|&i| !matches!(w.norm(i), "the" | "level"));
-        let target = w.pick(&keep);
         return Some(Intent::SetPriority {
-            target: parse_target(&target.without_possessive())?,
+            target: parse_target(&w.pick(&keep).without_possessive())?,
             priority,
         });
     }
@@ -178,8 +462,22 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
             priority,
         });
     }
+    None
+}
 
-    // Due dates.
+/// "move 2 to friday", "set the due date of 3 to friday", "clear the due date of 1".
+fn due_command(w: &Words, today: NaiveDate) -> Option<Intent> {
+    let first = w.norm(0);
+    let rest = w.from(1);
+    let set_due = |target: &Words, when: &Words| -> Option<Intent> {
+        Some(match date_in(when, today)? {
+            Ok(due) => Intent::SetDue {
+                target: parse_target(target)?,
+                due: Some(due),
+            },
+            Err(question) => Intent::Clarify(question),
+        })
+    };
     if matches!(first, "clear" | "remove" | "drop" | "delete")
         && (w.contains("due") || w.contains("deadline"))
     {
@@ -190,105 +488,106 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
             due: None,
         });
     }
-    if matches!(first, "move" | "postpone" | "reschedule" | "push" | "defer") {
-        let rest = rest_at(1);
-        let (target, when) = rest.split_on(&["to", "until", "till", "for"])?;
-        let (due, _) = find_date(&when, today)?;
-        return Some(Intent::SetDue {
-            target: parse_target(&target)?,
-            due: Some(due),
-        });
+    if matches!(
+        first,
+        "move" | "postpone" | "reschedule" | "push" | "defer" | "shift"
+    ) {
+        let (target, when) = rest.split_on(&["to", "until", "till", "for", "back", "on"])?;
+        let when = when.strip_words(&["to", "until"]);
+        return set_due(&target, &when);
     }
     if matches!(first, "set" | "change" | "update") && (w.contains("due") || w.contains("deadline"))
     {
         // "set the due date of 3 to friday", "change the deadline for the milk task to 2025-03-01".
-        let rest = rest_at(1);
         let (head, when) = rest.split_last_on(&["to"])?;
-        let (due, _) = find_date(&when, today)?;
         let (_, target) = head.split_on(&["of", "for", "on"])?;
-        return Some(Intent::SetDue {
-            target: parse_target(&target)?,
-            due: Some(due),
-        });
-    }
-
-    // "change/update <target> to <title>".
-    if matches!(first, "change" | "update" | "edit") {
-        let rest = rest_at(1);
-        let (target, title) = rest.split_on(&["to", "into"])?;
-        let target = target.strip_words(&["the", "title", "name", "of"]);
-        return Some(Intent::Rename {
-            target: parse_target(&target)?,
-            title: clean_title(&title.raw_text())?,
-        });
-    }
-
-    // Delete.
-    for prefix in DELETE_PREFIXES {
-        if w.starts_with(prefix) {
-            return Some(Intent::Delete(parse_target(&rest_at(prefix.len()))?));
-        }
-    }
-
-    // Reopen.
-    for prefix in REOPEN_PREFIXES {
-        if w.starts_with(prefix) {
-            return Some(Intent::Reopen(parse_target(&rest_at(prefix.len()))?));
-        }
-    }
-
-    // "mark <target> [as] done|open".
-    if matches!(first, "mark" | "set" | "flag") {
-        let rest = rest_at(1);
-        for suffix in REOPEN_SUFFIXES {
-            if rest.ends_with(suffix) {
-                let target = rest
-                    .until(rest.len() - suffix.len())
-                    .strip_trailing(&["as"]);
-                return Some(Intent::Reopen(parse_target(&target)?));
-            }
-        }
-        let target = DONE_SUFFIXES
-            .iter()
-            .find(|suffix| rest.ends_with(suffix))
-            .map_or(rest.clone(), |suffix| rest.until(rest.len() - suffix.len()))
-            .strip_trailing(&["as"]);
-        return Some(Intent::Complete(parse_target(&target)?));
-    }
-
-    // Complete.
-    for prefix in COMPLETE_PREFIXES {
-        if w.starts_with(prefix) {
-            let rest = rest_at(prefix.len()).strip_trailing(&["off"]);
-            return Some(Intent::Complete(parse_target(&rest)?));
-        }
-    }
-
-    // Questions and "show ..." lists.
-    if LIST_STARTS.contains(&first) || w.contains("tasks") && w.len() <= 4 {
-        return Some(Intent::List(list_filter(w, today)));
-    }
-
-    // "<target> is done", "<target> is due friday".
-    if let Some((target, state)) = w.split_last_on(&["is", "are"]) {
-        if DONE_SUFFIXES
-            .iter()
-            .any(|suffix| state.ends_with(suffix) && state.len() == suffix.len())
-        {
-            return Some(Intent::Complete(parse_target(&target)?));
-        }
-        if state.norm(0) == "due"
-            && let Some((due, _)) = find_date(&state.from(1), today)
-        {
-            return Some(Intent::SetDue {
-                target: parse_target(&target)?,
-                due: Some(due),
-            });
-        }
+        return set_due(&target, &when);
     }
     None
 }
 
+/// "mark <target> [as] done|open", "mark all as done".
+fn mark_command(rest: &Words) -> Option<Intent> {
+    for suffix in REOPEN_SUFFIXES {
+        if rest.ends_with(suffix) {
+            let target = rest
+                .until(rest.len() - suffix.len())
+                .strip_trailing(&["as"]);
+            if let Some(scope) = bulk_scope(&target) {
+                return Some(bulk(BulkAction::Reopen, scope));
+            }
+            return Some(Intent::Reopen(parse_target(&target)?));
+        }
+    }
+    let target = DONE_SUFFIXES
+        .iter()
+        .find(|suffix| rest.ends_with(suffix))
+        .map_or(rest.clone(), |suffix| rest.until(rest.len() - suffix.len()))
+        .strip_trailing(&["as"]);
+    if let Some(scope) = bulk_scope(&target) {
+        return Some(bulk(BulkAction::Complete, scope));
+    }
+    Some(Intent::Complete(parse_target(&target)?))
+}
+
+fn bulk(action: BulkAction, scope: Scope) -> Intent {
+    Intent::Bulk { action, scope }
+}
+
+/// Words around a bulk scope that say nothing more ("all of my tasks that are done").
+const BULK_FILLER: &[&str] = &[
+    "the", "my", "of", "that", "that's", "thats", "which", "are", "is", "tasks", "task", "items",
+    "item", "ones", "todos", "things", "i", "have", "i've", "as", "off", "list", "entire", "whole",
+    "already", "been", "marked", "now", "from", "in", "to", "out", "up", "stuff",
+];
+
+/// The scope of a bulk change ("everything done", "all my tasks", "completed ones"), or
+/// `None` when the words name something else (a task).
+fn bulk_scope(w: &Words) -> Option<Scope> {
+    const ALL: &[&str] = &["all", "every", "everything", "each", "both"];
+    const DONE: &[&str] = &[
+        "done",
+        "completed",
+        "complete",
+        "finished",
+        "checked",
+        "ticked",
+    ];
+    const OPEN: &[&str] = &[
+        "open",
+        "unfinished",
+        "pending",
+        "remaining",
+        "incomplete",
+        "outstanding",
+        "undone",
+    ];
+    const OVERDUE: &[&str] = &["overdue", "late", "past"];
+    let mut scope = None;
+    let mut quantified = false;
+    for i in 0..w.len() {
+        let word = w.norm(i);
+        if ALL.contains(&word) {
+            quantified = true;
+        } else if DONE.contains(&word) {
+            scope = Some(Scope::Done);
+        } else if OPEN.contains(&word) {
+            scope = scope.or(Some(Scope::Open));
+        } else if OVERDUE.contains(&word) {
+            scope = Some(Scope::Overdue);
+        } else if !BULK_FILLER.contains(&word) {
+            return None;
+        }
+    }
+    scope.or(quantified.then_some(Scope::All))
+}
+
+fn only_filler(w: &Words) -> bool {
+    (0..w.len()).all(|i| BULK_FILLER.contains(&w.norm(i)))
+}
+
+/// How people start a request for a new task; the longest that matches wins, so longer
+/// phrases come first where one starts another.
 const ADD_PREFIXES: &[&[&str]] = &[
     &["add", "a", "new", "task", "to"],
     &["add", "a", "task", "to"],
@@ -298,6 +597,11 @@ const ADD_PREFIXES: &[&[&str]] = &[
     &["add", "task"],
     &["add", "new", "task"],
     &["add", "a", "reminder", "to"],
+    &["add", "a", "reminder"],
+    &["add", "reminder"],
+    &["add", "to", "my", "list"],
+    &["add", "to", "list"],
+    &["add", "to", "todo"],
     &["add"],
     &["create", "a", "new", "task"],
     &["create", "a", "task", "to"],
@@ -305,14 +609,36 @@ const ADD_PREFIXES: &[&[&str]] = &[
     &["create", "task"],
     &["create"],
     &["new", "task"],
+    &["new", "todo"],
     &["remind", "me", "to"],
+    &["remind", "me", "about"],
     &["remind", "me"],
+    &["remember", "to"],
     &["i", "need", "to"],
     &["i", "have", "to"],
     &["i", "must"],
     &["i", "should"],
+    &["i", "gotta"],
+    &["i", "got", "to"],
+    &["i've", "got", "to"],
+    &["i", "have", "got", "to"],
+    &["i", "want", "to"],
+    &["i", "wanna"],
+    &["i'd", "like", "to"],
+    &["i", "would", "like", "to"],
+    &["i", "still", "need", "to"],
+    &["i", "also", "need", "to"],
+    &["need", "to"],
+    &["have", "to"],
+    &["gotta"],
+    &["must"],
     &["don't", "let", "me", "forget", "to"],
+    &["don't", "forget", "to"],
+    &["do", "not", "forget", "to"],
+    &["don't", "forget"],
     &["note", "to", "self"],
+    &["jot", "down"],
+    &["write", "down"],
 ];
 
 const DELETE_PREFIXES: &[&[&str]] = &[
@@ -380,72 +706,12 @@ const LIST_STARTS: &[&str] = &[
     "tell", "view", "see", "my", "any", "get",
 ];
 
-fn parse_add(rest: &Words, today: NaiveDate) -> Option<Intent> {
-    let mut consumed = vec![false; rest.len()];
-    let mut due = None;
-    if let Some((date, range)) = find_date(rest, today) {
-        due = Some(date);
-        mark(&mut consumed, &range);
-    }
-    let mut priority = None;
-    if let Some((found, range)) = find_priority(rest) {
-        priority = Some(found);
-        mark(&mut consumed, &range);
-    }
-    let mut tags = Vec::new();
-    for (i, used) in consumed.iter_mut().enumerate() {
-        if let Some(tag) = rest.norm(i).strip_prefix('#')
-            && !tag.is_empty()
-            && tag.parse::<i64>().is_err()
-        {
-            tags.push(tag.to_string());
-            *used = true;
-        }
-    }
-    drop_connectors(rest, &mut consumed);
-    let keep: Vec<usize> = (0..rest.len()).filter(|&i| !consumed[i]).collect();
-    let title = clean_title(&rest.pick(&keep).raw_text())?;
-    Some(Intent::Add {
-        title,
-        priority,
-        due,
-        tags,
-    })
-}
-
-fn mark(consumed: &mut [bool], range: &[usize]) {
-    for &i in range {
-        consumed[i] = true;
-    }
-}
-
-/// Consumes the connectors that only linked a date or priority to the title ("on friday",
-/// "due today", ", high priority", "with low priority"): a connector goes when the word after
-/// it went, or when every word after it did. Whether a word goes depends only on the words
-/// after it, so one pass from the end settles all of them (linear in the words; the first
-/// version repeated a quadratic pass until nothing changed, cubic in all).
-fn drop_connectors(rest: &Words, consumed: &mut [bool]) {
-    const CONNECTORS: [&str; 11] = [
-        "on", "by", "due", "for", "with", "and", "at", "before", "until", "-", "is",
-    ];
-    let mut all_after_consumed = true;
-    for i in (0..rest.len()).rev() {
-        if !consumed[i] && CONNECTORS.contains(&rest.norm(i)) {
-            let next_consumed = consumed.get(i + 1).copied().unwrap_or(true);
-            if all_after_consumed || next_consumed {
-                consumed[i] = true;
-            }
-        }
-        all_after_consumed &= consumed[i];
-    }
-}
-
 fn list_filter(w: &Words, today: NaiveDate) -> ListFilter {
     if w.contains("overdue") || w.contains("late") || w.contains("missed") {
         return ListFilter::Overdue;
     }
     if (w.contains("due") || w.contains("today") || w.contains("tomorrow"))
-        && let Some((date, _)) = find_date(w, today)
+        && let Some(Ok(date)) = date_in(w, today)
     {
         return ListFilter::DueOn(date);
     }
@@ -453,7 +719,9 @@ fn list_filter(w: &Words, today: NaiveDate) -> ListFilter {
         return ListFilter::Priority(priority);
     }
     let any = |words: &[&str]| words.iter().any(|word| w.contains(word));
-    if any(&["done", "completed", "finished", "complete", "accomplished"]) {
+    if any(&["done", "completed", "finished", "complete", "accomplished"])
+        || w.contains("did") && any(&["finish", "do", "complete"])
+    {
         return ListFilter::Done;
     }
     if any(&[
@@ -476,124 +744,6 @@ fn list_filter(w: &Words, today: NaiveDate) -> ListFilter {
     ListFilter::All
 }
 
-/// Finds a priority phrase; returns it and the word indexes it used.
-fn find_priority(w: &Words) -> Option<(Priority, Vec<usize>)> {
-    let level = |word: &str| match word {
-        "high" | "highest" | "top" | "urgent" => Some(Priority::High),
-        "medium" | "normal" | "mid" | "med" => Some(Priority::Medium),
-        "low" | "lowest" => Some(Priority::Low),
-        _ => None,
-    };
-    for i in 0..w.len() {
-        let word = w.norm(i);
-        if let Some(name) = word.strip_suffix("-priority").and_then(level) {
-            return Some((name, vec![i]));
-        }
-        if word == "priority" || word == "priority:" {
-            if i + 1 < w.len()
-                && let Some(p) = level(w.norm(i + 1))
-            {
-                return Some((p, vec![i, i + 1]));
-            }
-            if i > 0
-                && let Some(p) = level(w.norm(i - 1))
-            {
-                return Some((p, vec![i - 1, i]));
-            }
-        }
-    }
-    for i in 0..w.len() {
-        match w.norm(i) {
-            "urgent" | "urgently" | "asap" | "important" | "critical" => {
-                return Some((Priority::High, vec![i]));
-            }
-            "!!" | "!!!" => return Some((Priority::High, vec![i])),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// Finds a bare level word ("high") anywhere, for "set priority of 3 to high".
-fn find_level(w: &Words) -> Option<(Priority, Vec<usize>)> {
-    (0..w.len()).find_map(|i| {
-        let priority = match w.norm(i) {
-            "high" | "urgent" => Priority::High,
-            "medium" | "normal" => Priority::Medium,
-            "low" => Priority::Low,
-            _ => return None,
-        };
-        Some((priority, vec![i]))
-    })
-}
-
-/// Finds a date phrase; returns the date and the word indexes it used.
-fn find_date(w: &Words, today: NaiveDate) -> Option<(NaiveDate, Vec<usize>)> {
-    for i in 0..w.len() {
-        let word = w.norm(i);
-        let next = |n: usize| if i + n < w.len() { w.norm(i + n) } else { "" };
-        match word {
-            "today" | "tonight" => return Some((today, vec![i])),
-            "tomorrow" | "tmrw" | "tmr" | "tomorow" => {
-                return Some((today + Duration::days(1), vec![i]));
-            }
-            "day" if next(1) == "after" && next(2) == "tomorrow" => {
-                let mut range = vec![i, i + 1, i + 2];
-                if i > 0 && w.norm(i - 1) == "the" {
-                    range.push(i - 1);
-                }
-                return Some((today + Duration::days(2), range));
-            }
-            "next" if next(1) == "week" => {
-                return Some((today + Duration::days(7), vec![i, i + 1]));
-            }
-            "in" => {
-                if let Ok(n) = next(1).parse::<i64>()
-                    && (0..=3650).contains(&n)
-                {
-                    let days = match next(2) {
-                        "day" | "days" => Some(n),
-                        "week" | "weeks" => Some(n * 7),
-                        _ => None,
-                    };
-                    if let Some(days) = days {
-                        return Some((today + Duration::days(days), vec![i, i + 1, i + 2]));
-                    }
-                }
-            }
-            _ => {}
-        }
-        if let Some(weekday) = weekday(word) {
-            let mut range = vec![i];
-            if i > 0 && matches!(w.norm(i - 1), "next" | "this" | "coming") {
-                range.push(i - 1);
-            }
-            let ahead = (7 + weekday.num_days_from_monday() as i64
-                - today.weekday().num_days_from_monday() as i64)
-                % 7;
-            let ahead = if ahead == 0 { 7 } else { ahead };
-            return Some((today + Duration::days(ahead), range));
-        }
-        if let Ok(date) = NaiveDate::parse_from_str(word, "%Y-%m-%d") {
-            return Some((date, vec![i]));
-        }
-    }
-    None
-}
-
-fn weekday(word: &str) -> Option<Weekday> {
-    Some(match word {
-        "monday" | "mon" => Weekday::Mon,
-        "tuesday" | "tue" | "tues" => Weekday::Tue,
-        "wednesday" | "wed" => Weekday::Wed,
-        "thursday" | "thu" | "thurs" => Weekday::Thu,
-        "friday" | "fri" => Weekday::Fri,
-        "saturday" | "sat" => Weekday::Sat,
-        "sunday" | "sun" => Weekday::Sun,
-        _ => return None,
-    })
-}
-
 /// "3", "#3", "task 3", "number 3", "the milk task", "buy milk".
 fn parse_target(w: &Words) -> Option<Target> {
     let w = w.strip_words(&[
@@ -612,165 +762,6 @@ fn parse_target(w: &Words) -> Option<Target> {
     Some(Target::Title(text.to_lowercase()))
 }
 
-/// Trims punctuation, quotes and filler around a title.
-fn clean_title(text: &str) -> Option<String> {
-    let trimmed = text
-        .trim()
-        .trim_matches(|c: char| {
-            c.is_whitespace()
-                || matches!(
-                    c,
-                    '"' | '\'' | '“' | '”' | '‘' | '’' | ',' | '.' | '!' | '?' | ':' | ';' | '-'
-                )
-        })
-        .trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
-}
-
-/// A message split into words, each with its original text and a normalized form
-/// (lower case, surrounding punctuation removed).
-#[derive(Debug, Clone)]
-struct Words {
-    raw: Vec<String>,
-    norm: Vec<String>,
-}
-
-impl Words {
-    fn new(text: &str) -> Self {
-        let raw: Vec<String> = text.split_whitespace().map(str::to_string).collect();
-        let norm = raw
-            .iter()
-            .map(|word| {
-                word.trim_matches(|c: char| {
-                    matches!(
-                        c,
-                        ',' | '.' | '!' | '?' | ';' | ':' | '"' | '“' | '”' | '(' | ')' | '\''
-                    )
-                })
-                .to_lowercase()
-            })
-            .collect();
-        Self { raw, norm }
-    }
-
-    fn len(&self) -> usize {
-        self.raw.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.raw.is_empty()
-    }
-
-    fn norm(&self, i: usize) -> &str {
-        &self.norm[i]
-    }
-
-    fn contains(&self, word: &str) -> bool {
-        self.norm.iter().any(|w| w == word)
-    }
-
-    fn starts_with(&self, words: &[&str]) -> bool {
-        words.len() <= self.len() && words.iter().enumerate().all(|(i, w)| self.norm(i) == *w)
-    }
-
-    fn ends_with(&self, words: &[&str]) -> bool {
-        let offset = match self.len().checked_sub(words.len()) {
-            Some(offset) => offset,
-            None => return false,
-        };
-        words
-            .iter()
-            .enumerate()
-            .all(|(i, w)| self.norm(offset + i) == *w)
-    }
-
-    fn from(&self, start: usize) -> Self {
-        let start = start.min(self.len());
-        Self {
-            raw: self.raw[start..].to_vec(),
-            norm: self.norm[start..].to_vec(),
-        }
-    }
-
-    fn until(&self, end: usize) -> Self {
-        let end = end.min(self.len());
-        Self {
-            raw: self.raw[..end].to_vec(),
-            norm: self.norm[..end].to_vec(),
-        }
-    }
-
-    fn pick(&self, indexes: &[usize]) -> Self {
-        Self {
-            raw: indexes.iter().map(|&i| self.raw[i].clone()).collect(),
-            norm: indexes.iter().map(|&i| self.norm[i].clone()).collect(),
-        }
-    }
-
-    /// Splits at the first of `separators`: (before, after), both non-empty.
-    fn split_on(&self, separators: &[&str]) -> Option<(Self, Self)> {
-        let at = (1..self.len()).find(|&i| separators.contains(&self.norm(i)))?;
-        let (before, after) = (self.until(at), self.from(at + 1));
-        (!after.is_empty()).then_some((before, after))
-    }
-
-    /// Splits at the last of `separators`.
-    fn split_last_on(&self, separators: &[&str]) -> Option<(Self, Self)> {
-        let at = (1..self.len())
-            .rev()
-            .find(|&i| separators.contains(&self.norm(i)))?;
-        let (before, after) = (self.until(at), self.from(at + 1));
-        (!after.is_empty()).then_some((before, after))
-    }
-
-    fn strip_words(&self, words: &[&str]) -> Self {
-        let keep: Vec<usize> = (0..self.len())
-            .filter(|&i| !words.contains(&self.norm(i)))
-            .collect();
-        self.pick(&keep)
-    }
-
-    fn strip_trailing(&self, words: &[&str]) -> Self {
-        let mut end = self.len();
-        while end > 0 && words.contains(&self.norm(end - 1)) {
-            end -= 1;
-        }
-        self.until(end)
-    }
-
-    /// "3's" → "3", "milk's" → "milk".
-    fn without_possessive(&self) -> Self {
-        let mut out = self.clone();
-        for (raw, norm) in out.raw.iter_mut().zip(out.norm.iter_mut()) {
-            for suffix in ["'s", "’s"] {
-                if let Some(stripped) = norm.strip_suffix(suffix) {
-                    *norm = stripped.to_string();
-                    if let Some(raw_stripped) = raw.strip_suffix(suffix) {
-                        *raw = raw_stripped.to_string();
-                    }
-                }
-            }
-        }
-        out
-    }
-
-    fn raw_text(&self) -> String {
-        self.raw.join(" ")
-    }
-}
-
-trait StripPrefixCi {
-    fn strip_prefix_ci(&self, prefix: &str) -> Option<&str>;
-}
-
-impl StripPrefixCi for String {
-    fn strip_prefix_ci(&self, prefix: &str) -> Option<&str> {
-        let head = self.get(..prefix.len())?;
-        head.eq_ignore_ascii_case(prefix)
-            .then(|| &self[prefix.len()..])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -779,26 +770,26 @@ mod tests {
         NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or_default()
     }
 
-    fn added_title(message: &str) -> Option<String> {
+    fn added_titles(message: &str) -> Vec<String> {
         match parse(message, today()) {
-            Intent::Add { title, .. } => Some(title),
-            _ => None,
+            Intent::Add(drafts) => drafts.into_iter().map(|draft| draft.title).collect(),
+            _ => Vec::new(),
         }
     }
 
     #[test]
     fn connectors_that_only_link_a_date_or_priority_go() {
         assert_eq!(
-            added_title("add call mum on friday with high priority").as_deref(),
-            Some("call mum")
+            added_titles("add call mum on friday with high priority"),
+            ["call mum"]
         );
         assert_eq!(
-            added_title("add pay rent by tomorrow and - on").as_deref(),
-            Some("pay rent")
+            added_titles("add pay rent by tomorrow and - on"),
+            ["pay rent"]
         );
         assert_eq!(
-            added_title("add bread and butter").as_deref(),
-            Some("bread and butter"),
+            added_titles("add bread and butter"),
+            ["bread and butter"],
             "a connector inside the title stays"
         );
     }
@@ -810,8 +801,31 @@ mod tests {
         while message.len() + 3 <= MAX_MESSAGE_CHARS {
             message.push_str(" on");
         }
-        assert_eq!(added_title(&message).as_deref(), Some("water the plants"));
+        assert_eq!(added_titles(&message), ["water the plants"]);
         message.push_str(" on");
         assert_eq!(parse(&message, today()), Intent::Help, "longer is not read");
+    }
+
+    #[test]
+    fn bulk_changes_and_answers_to_their_question() {
+        let bulk = |action, scope| Intent::Bulk { action, scope };
+        assert_eq!(
+            parse("remove everything done", today()),
+            bulk(BulkAction::Delete, Scope::Done)
+        );
+        assert_eq!(
+            parse("mark all as done", today()),
+            bulk(BulkAction::Complete, Scope::All)
+        );
+        assert_eq!(
+            parse("clear completed", today()),
+            bulk(BulkAction::Delete, Scope::Done)
+        );
+        assert_eq!(parse("Yes please", today()), Intent::Confirm(true));
+        assert_eq!(parse("no, keep them", today()), Intent::Confirm(false));
+        assert_eq!(
+            parse("delete the done report", today()),
+            Intent::Delete(Target::Title("done report".into()))
+        );
     }
 }

@@ -4,10 +4,12 @@
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
+use super::confirm::{Confirmations, Pending};
+use super::intent::{BulkAction, Scope};
 use super::{ChatReply, ChatSource};
 use crate::config::LlmConfig;
 use crate::error::ApiError;
-use crate::model::{NewTask, Priority, StatusFilter, Task, TaskPatch, TaskQuery};
+use crate::model::{NewTask, Priority, SortOrder, StatusFilter, Task, TaskPatch, TaskQuery};
 use crate::store::Store;
 use crate::tasks;
 
@@ -61,10 +63,12 @@ impl Llm {
         Ok(Self { client, config })
     }
 
-    /// Answers `message` for `user`, carrying out the tool calls the model makes.
+    /// Answers `message` for `user`, carrying out the tool calls the model makes. A bulk
+    /// change the model asks for waits in `confirmations` for the user's "yes".
     pub async fn respond(
         &self,
         store: &Store,
+        confirmations: &Confirmations,
         user: i64,
         message: &str,
         today: NaiveDate,
@@ -145,7 +149,15 @@ impl Llm {
                     .and_then(Value::as_str)
                     .unwrap_or("{}");
                 let result = match serde_json::from_str::<Value>(arguments) {
-                    Ok(arguments) => run_tool(store, user, name, &arguments, &mut touched).await,
+                    Ok(arguments) => {
+                        let context = ToolContext {
+                            store,
+                            confirmations,
+                            user,
+                            today,
+                        };
+                        run_tool(&context, name, &arguments, &mut touched).await
+                    }
                     Err(error) => json!({"error": format!("arguments are not JSON: {error}")}),
                 };
                 messages.push(json!({
@@ -163,7 +175,11 @@ fn system_prompt(today: NaiveDate) -> String {
     format!(
         "You manage the user's todo list through the tools. Today is {} ({}). \
          Use the tools to do what the user asks, then answer in one or two short sentences. \
-         Dates are YYYY-MM-DD. Refer to tasks by their title and #id.",
+         Dates are YYYY-MM-DD. Refer to tasks by their title and #id. Give each task its own \
+         add_task call; keep dates, priorities and words such as \"please\" out of titles. \
+         To change or delete many tasks at once, call bulk_tasks and ask the user to say yes: \
+         the change happens only then. Tasks have no time of day and do not repeat: say so \
+         when asked for either.",
         today,
         today.format("%A")
     )
@@ -197,7 +213,10 @@ fn tools() -> Value {
             "type": "object", "properties": {
                 "status": {"type": "string", "enum": ["all", "open", "done"]},
                 "q": {"type": "string", "description": "text to search for"},
-                "priority": {"type": "string", "enum": ["low", "medium", "high"]}}})
+                "priority": {"type": "string", "enum": ["low", "medium", "high"]},
+                "due": {"type": "string", "description": "YYYY-MM-DD: only open tasks due that day; overdue: only open tasks due before today"},
+                "newest_first": {"type": "boolean", "description": "latest added first (\"what did I add last\")"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 200}}})
         ),
         function(
             "update_task",
@@ -211,18 +230,45 @@ fn tools() -> Value {
             json!({
             "type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]})
         ),
+        function(
+            "bulk_tasks",
+            "Prepare a change to many tasks at once; nothing changes until the user says yes.",
+            json!({
+            "type": "object", "properties": {
+                "action": {"type": "string", "enum": ["delete", "complete", "reopen"]},
+                "scope": {"type": "string", "enum": ["all", "open", "done", "overdue"]}},
+            "required": ["action", "scope"]})
+        ),
     ])
+}
+
+/// What a tool call runs against.
+struct ToolContext<'a> {
+    store: &'a Store,
+    confirmations: &'a Confirmations,
+    user: i64,
+    today: NaiveDate,
 }
 
 /// Runs one tool call; errors go back to the model as `{"error": ...}`.
 async fn run_tool(
-    store: &Store,
-    user: i64,
+    context: &ToolContext<'_>,
     name: &str,
     arguments: &Value,
     touched: &mut Vec<Task>,
 ) -> Value {
-    match tool(store, user, name, arguments).await {
+    match tool(context, name, arguments).await {
+        Ok(ToolResult::Asked(found)) => {
+            let value = json!({
+                "confirmation_needed": true,
+                "tasks": found,
+                "note": "Nothing changed yet: ask the user to say yes (or no)."
+            });
+            for task in found {
+                remember(touched, task);
+            }
+            value
+        }
         Ok(ToolResult::Tasks(found)) => {
             let value = json!({ "tasks": found });
             for task in found {
@@ -242,14 +288,16 @@ async fn run_tool(
 enum ToolResult {
     Tasks(Vec<Task>),
     Deleted(Task),
+    /// A bulk change waiting for the user's yes, and the tasks it would take.
+    Asked(Vec<Task>),
 }
 
 async fn tool(
-    store: &Store,
-    user: i64,
+    context: &ToolContext<'_>,
     name: &str,
     arguments: &Value,
 ) -> Result<ToolResult, String> {
+    let (store, user) = (context.store, context.user);
     let api = |error: ApiError| format!("the operation failed with status {}", error.status());
     let text = |key: &str| {
         arguments
@@ -304,15 +352,79 @@ async fn tool(
                 Some("done") => StatusFilter::Done,
                 _ => StatusFilter::All,
             };
+            let due = match text("due").as_deref() {
+                None => None,
+                Some("overdue") => Some(DueFilter::Overdue),
+                Some(day) => Some(DueFilter::On(
+                    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                        .map_err(|_| format!("due `{day}` is neither YYYY-MM-DD nor overdue"))?,
+                )),
+            };
+            let newest_first = arguments.get("newest_first").and_then(Value::as_bool) == Some(true);
+            let limit = arguments
+                .get("limit")
+                .and_then(Value::as_i64)
+                .map_or(tasks::MAX_LIMIT, |limit| limit.clamp(1, tasks::MAX_LIMIT));
             let query = TaskQuery {
-                status,
+                status: if due.is_some() {
+                    StatusFilter::Open
+                } else {
+                    status
+                },
                 q: text("q"),
                 priority: priority("priority")?,
-                limit: Some(tasks::MAX_LIMIT),
+                limit: Some(if due.is_some() {
+                    tasks::MAX_LIMIT
+                } else {
+                    limit
+                }),
+                sort: if newest_first {
+                    SortOrder::Created
+                } else {
+                    SortOrder::Due
+                },
                 ..TaskQuery::default()
             };
-            let list = tasks::list(store, user, &query).await.map_err(api)?;
-            Ok(ToolResult::Tasks(list.tasks))
+            let mut found = tasks::list(store, user, &query).await.map_err(api)?.tasks;
+            match due {
+                Some(DueFilter::On(day)) => found.retain(|task| task.due_date == Some(day)),
+                Some(DueFilter::Overdue) => {
+                    found.retain(|task| task.due_date.is_some_and(|due| due < context.today));
+                }
+                None => {}
+            }
+            found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            Ok(ToolResult::Tasks(found))
+        }
+        "bulk_tasks" => {
+            let action = match text("action").as_deref() {
+                Some("delete") => BulkAction::Delete,
+                Some("complete") => BulkAction::Complete,
+                Some("reopen") => BulkAction::Reopen,
+                _ => return Err("action must be delete, complete or reopen".into()),
+            };
+            let scope = match text("scope").as_deref() {
+                Some("all") => Scope::All,
+                Some("open") => Scope::Open,
+                Some("done") => Scope::Done,
+                Some("overdue") => Scope::Overdue,
+                _ => return Err("scope must be all, open, done or overdue".into()),
+            };
+            let (found, what) = super::bulk_tasks(store, user, action, scope, context.today)
+                .await
+                .map_err(api)?;
+            if found.is_empty() {
+                return Err(format!("the user has no {what}: nothing to change"));
+            }
+            context.confirmations.ask(
+                user,
+                Pending {
+                    action,
+                    ids: found.iter().map(|task| task.id).collect(),
+                    what,
+                },
+            );
+            Ok(ToolResult::Asked(found))
         }
         "update_task" => {
             let patch = TaskPatch {
@@ -334,6 +446,12 @@ async fn tool(
         }
         other => Err(format!("there is no tool named {other}")),
     }
+}
+
+/// `list_tasks`' due filter.
+enum DueFilter {
+    On(NaiveDate),
+    Overdue,
 }
 
 /// Keeps the latest version of each touched task, in first-touched order.

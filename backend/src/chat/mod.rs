@@ -4,8 +4,13 @@
 //! OpenAI-compatible API with tool calls ([`llm`]) answers first and the parser takes over
 //! whenever that API fails.
 
+mod add;
+pub mod confirm;
+mod dates;
+mod details;
 pub mod intent;
 pub mod llm;
+mod words;
 
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +21,9 @@ use crate::error::ApiError;
 use crate::model::{NewTask, Priority, StatusFilter, Task, TaskPatch, TaskQuery};
 use crate::store::Store;
 use crate::tasks;
-use intent::{Intent, ListFilter, Target};
+pub use add::Draft;
+use confirm::Pending;
+use intent::{BulkAction, Intent, ListFilter, Scope, Target};
 
 /// `POST /api/chat` body.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -58,9 +65,27 @@ pub const HELP: &str = "I can manage your tasks. Try:\n\
 
 /// Answers a chat message for `user`.
 pub async fn respond(state: &AppState, user: i64, message: &str) -> Result<ChatReply, ApiError> {
-    let today = Utc::now().date_naive();
+    respond_on(state, user, message, Utc::now().date_naive()).await
+}
+
+/// Answers a chat message for `user` as if today were `today` (the tests fix the day).
+pub async fn respond_on(
+    state: &AppState,
+    user: i64,
+    message: &str,
+    today: NaiveDate,
+) -> Result<ChatReply, ApiError> {
+    // A yes or no answers the question a bulk change asked, whichever path asked it.
+    if let Some(yes) = intent::confirmation_of(message) {
+        return execute(state, user, Intent::Confirm(yes), today).await;
+    }
+    // Any other message leaves the question unanswered: it lapses.
+    state.confirmations.take(user);
     if let Some(llm) = &state.llm {
-        match llm.respond(&state.store, user, message, today).await {
+        match llm
+            .respond(&state.store, &state.confirmations, user, message, today)
+            .await
+        {
             Ok(reply) => return Ok(reply),
             Err(error) => {
                 tracing::warn!(%error, "the chat model failed; the intent parser answers instead");
@@ -73,43 +98,37 @@ pub async fn respond(state: &AppState, user: i64, message: &str) -> Result<ChatR
     let intent = tokio::task::spawn_blocking(move || intent::parse(&text, today))
         .await
         .map_err(ApiError::internal)?;
-    execute(&state.store, user, intent).await
+    execute(state, user, intent, today).await
 }
 
-/// Carries out a parsed intent.
-pub async fn execute(store: &Store, user: i64, intent: Intent) -> Result<ChatReply, ApiError> {
-    let reply = |reply: String, tasks: Vec<Task>| ChatReply {
+fn parser_reply(reply: String, tasks: Vec<Task>) -> ChatReply {
+    ChatReply {
         reply,
         tasks,
         source: ChatSource::Parser,
-    };
+    }
+}
+
+/// Carries out a parsed intent, `today` being the day relative dates were read against.
+pub async fn execute(
+    state: &AppState,
+    user: i64,
+    intent: Intent,
+    today: NaiveDate,
+) -> Result<ChatReply, ApiError> {
+    let store = &state.store;
+    let reply = parser_reply;
     match intent {
         Intent::Help => Ok(reply(HELP.to_string(), Vec::new())),
-        Intent::Add {
-            title,
-            priority,
-            due,
-            tags,
-        } => {
-            let task = tasks::create(
-                store,
-                user,
-                NewTask {
-                    title,
-                    description: String::new(),
-                    completed: false,
-                    priority: priority.unwrap_or_default(),
-                    due_date: due,
-                    tags,
-                },
-            )
-            .await?;
-            Ok(reply(format!("Added {}.", describe(&task)), vec![task]))
-        }
+        Intent::Clarify(question) => Ok(reply(question, Vec::new())),
+        Intent::Add(drafts) => add(store, user, drafts).await,
         Intent::List(filter) => {
-            let (text, found) = list(store, user, filter).await?;
+            let (text, found) = list(store, user, filter, today).await?;
             Ok(reply(text, found))
         }
+        Intent::LastAdded => last_added(store, user).await,
+        Intent::Bulk { action, scope } => ask_bulk(state, user, action, scope, today).await,
+        Intent::Confirm(yes) => confirm(state, user, yes).await,
         Intent::Complete(target) => {
             change(store, user, &target, Some(false), |task| {
                 if task.completed {
@@ -143,7 +162,10 @@ pub async fn execute(store: &Store, user: i64, intent: Intent) -> Result<ChatRep
             .await
         }
         Intent::Rename { target, title } => {
-            change(store, user, &target, None, move |_| {
+            change(store, user, &target, None, move |task| {
+                if task.title == title {
+                    return Err(format!("{} has that title already.", describe(task)));
+                }
                 Ok((
                     TaskPatch {
                         title: Some(title.clone()),
@@ -155,7 +177,14 @@ pub async fn execute(store: &Store, user: i64, intent: Intent) -> Result<ChatRep
             .await
         }
         Intent::SetPriority { target, priority } => {
-            change(store, user, &target, None, move |_| {
+            change(store, user, &target, None, move |task| {
+                if task.priority == priority {
+                    return Err(format!(
+                        "{} is already {} priority; nothing changed.",
+                        describe(task),
+                        priority.as_str()
+                    ));
+                }
                 Ok((
                     TaskPatch {
                         priority: Some(priority),
@@ -167,7 +196,13 @@ pub async fn execute(store: &Store, user: i64, intent: Intent) -> Result<ChatRep
             .await
         }
         Intent::SetDue { target, due } => {
-            change(store, user, &target, None, move |_| {
+            change(store, user, &target, None, move |task| {
+                if task.due_date == due {
+                    let state = due.map_or("has no due date".to_string(), |due| {
+                        format!("is already due {}", day(due))
+                    });
+                    return Err(format!("{} {state}; nothing changed.", describe(task)));
+                }
                 Ok((
                     TaskPatch {
                         due_date: Some(due),
@@ -188,6 +223,214 @@ pub async fn execute(store: &Store, user: i64, intent: Intent) -> Result<ChatRep
     }
 }
 
+/// Creates the drafts; the reply says what a task could not keep ("every week").
+async fn add(store: &Store, user: i64, drafts: Vec<Draft>) -> Result<ChatReply, ApiError> {
+    let mut added = Vec::with_capacity(drafts.len());
+    let mut not_kept: Vec<String> = Vec::new();
+    for draft in drafts {
+        for said in draft.not_kept {
+            if !not_kept.contains(&said) {
+                not_kept.push(said);
+            }
+        }
+        let task = tasks::create(
+            store,
+            user,
+            NewTask {
+                title: draft.title,
+                description: String::new(),
+                completed: false,
+                priority: draft.priority.unwrap_or_default(),
+                due_date: draft.due,
+                tags: draft.tags,
+            },
+        )
+        .await?;
+        added.push(task);
+    }
+    let mut text = match added.as_slice() {
+        [task] => format!("Added {}.", describe(task)),
+        tasks => {
+            let lines: Vec<String> = tasks.iter().map(line).collect();
+            format!("Added {} tasks:\n{}", tasks.len(), lines.join("\n"))
+        }
+    };
+    for said in not_kept {
+        text.push_str(&not_kept_note(&said));
+    }
+    Ok(parser_reply(text, added))
+}
+
+/// What the reply says about a phrase a task cannot keep.
+fn not_kept_note(said: &str) -> String {
+    let time = said.starts_with("at ")
+        || said.contains(':')
+        || said.ends_with("am")
+        || said.ends_with("pm");
+    if time {
+        format!(" Tasks have a due day but no time, so \"{said}\" is not kept.")
+    } else {
+        format!(
+            " I can't repeat tasks yet, so \"{said}\" is not kept: I added it once; add it again when it comes round."
+        )
+    }
+}
+
+async fn last_added(store: &Store, user: i64) -> Result<ChatReply, ApiError> {
+    let query = TaskQuery {
+        sort: crate::model::SortOrder::Created,
+        limit: Some(1),
+        ..TaskQuery::default()
+    };
+    let found = tasks::list(store, user, &query).await?.tasks;
+    let text = match found.first() {
+        Some(task) => format!("The last task you added is {}.", describe(task)),
+        None => "You have not added any tasks yet.".to_string(),
+    };
+    Ok(parser_reply(text, found))
+}
+
+/// Finds the tasks a bulk change would take and asks before changing them.
+async fn ask_bulk(
+    state: &AppState,
+    user: i64,
+    action: BulkAction,
+    scope: Scope,
+    today: NaiveDate,
+) -> Result<ChatReply, ApiError> {
+    let (found, what) = bulk_tasks(&state.store, user, action, scope, today).await?;
+    let verb = match action {
+        BulkAction::Delete => "delete",
+        BulkAction::Complete => "mark as done",
+        BulkAction::Reopen => "reopen",
+    };
+    if found.is_empty() {
+        return Ok(parser_reply(
+            format!("You have no {what}, so there is nothing to {verb}."),
+            Vec::new(),
+        ));
+    }
+    let lines: Vec<String> = found.iter().map(line).collect();
+    let count = if found.len() == 1 {
+        format!("your one {}", what.trim_end_matches('s'))
+    } else {
+        format!("your {} {what}", found.len())
+    };
+    let text = format!(
+        "Shall I {verb} {count}?\n{}\nSay \"yes\" to go ahead or \"no\" to leave them as they are.",
+        lines.join("\n")
+    );
+    state.confirmations.ask(
+        user,
+        Pending {
+            action,
+            ids: found.iter().map(|task| task.id).collect(),
+            what,
+        },
+    );
+    Ok(parser_reply(text, found))
+}
+
+/// The tasks `action` would change in `scope`, and how to call them ("finished tasks").
+pub async fn bulk_tasks(
+    store: &Store,
+    user: i64,
+    action: BulkAction,
+    scope: Scope,
+    today: NaiveDate,
+) -> Result<(Vec<Task>, String), ApiError> {
+    let scope = match (action, scope) {
+        (BulkAction::Complete, Scope::All) => Scope::Open,
+        (BulkAction::Reopen, Scope::All) => Scope::Done,
+        (_, scope) => scope,
+    };
+    let (status, what) = match scope {
+        Scope::All => (StatusFilter::All, "tasks"),
+        Scope::Open => (StatusFilter::Open, "open tasks"),
+        Scope::Done => (StatusFilter::Done, "finished tasks"),
+        Scope::Overdue => (StatusFilter::Open, "overdue tasks"),
+    };
+    let query = TaskQuery {
+        status,
+        limit: Some(tasks::MAX_LIMIT),
+        sort: crate::model::SortOrder::Due,
+        ..TaskQuery::default()
+    };
+    let mut found = tasks::list(store, user, &query).await?.tasks;
+    found.retain(|task| match action {
+        BulkAction::Complete => !task.completed,
+        BulkAction::Reopen => task.completed,
+        BulkAction::Delete => true,
+    });
+    if scope == Scope::Overdue {
+        found.retain(|task| task.due_date.is_some_and(|due| due < today));
+    }
+    let what = match (action, scope) {
+        (BulkAction::Complete, Scope::Done) => "open tasks among your finished ones",
+        (BulkAction::Reopen, Scope::Open | Scope::Overdue) => "finished tasks among those",
+        _ => what,
+    };
+    Ok((found, what.to_string()))
+}
+
+/// Carries out (yes) or drops (no) the bulk change waiting for `user`.
+async fn confirm(state: &AppState, user: i64, yes: bool) -> Result<ChatReply, ApiError> {
+    let Some(pending) = state.confirmations.take(user) else {
+        let text = if yes {
+            "Nothing is waiting for a yes. Say what you want done, e.g. \"remove everything done\"."
+        } else {
+            "OK: nothing was waiting for an answer, and nothing changed."
+        };
+        return Ok(parser_reply(text.to_string(), Vec::new()));
+    };
+    if !yes {
+        return Ok(parser_reply(
+            format!("OK, I left your {} as they are.", pending.what),
+            Vec::new(),
+        ));
+    }
+    let mut changed = Vec::with_capacity(pending.ids.len());
+    for id in pending.ids {
+        // A task deleted or changed since the question is left alone.
+        let Some(task) = state.store.task(user, id).await? else {
+            continue;
+        };
+        let task = match pending.action {
+            BulkAction::Delete => tasks::delete(&state.store, user, id).await?,
+            BulkAction::Complete if !task.completed => {
+                let patch = TaskPatch {
+                    completed: Some(true),
+                    ..TaskPatch::default()
+                };
+                tasks::update(&state.store, user, id, patch).await?
+            }
+            BulkAction::Reopen if task.completed => {
+                let patch = TaskPatch {
+                    completed: Some(false),
+                    ..TaskPatch::default()
+                };
+                tasks::update(&state.store, user, id, patch).await?
+            }
+            BulkAction::Complete | BulkAction::Reopen => continue,
+        };
+        changed.push(task);
+    }
+    let done = match pending.action {
+        BulkAction::Delete => "Deleted",
+        BulkAction::Complete => "Marked as done",
+        BulkAction::Reopen => "Reopened",
+    };
+    let count = match changed.len() {
+        1 => "1 task".to_string(),
+        n => format!("{n} tasks"),
+    };
+    let lines: Vec<String> = changed.iter().map(line).collect();
+    Ok(parser_reply(
+        format!("{done} {count}:\n{}", lines.join("\n")),
+        changed,
+    ))
+}
+
 /// Resolves the target, lets `plan` decide the patch (or refuse with a reply), applies it.
 async fn change(
     store: &Store,
@@ -196,11 +439,7 @@ async fn change(
     prefer_completed: Option<bool>,
     plan: impl Fn(&Task) -> Result<(TaskPatch, &'static str), String>,
 ) -> Result<ChatReply, ApiError> {
-    let reply = |reply: String, tasks: Vec<Task>| ChatReply {
-        reply,
-        tasks,
-        source: ChatSource::Parser,
-    };
+    let reply = parser_reply;
     match resolve(store, user, target, prefer_completed).await? {
         Resolved::Unclear(text, candidates) => Ok(reply(text, candidates)),
         Resolved::One(task) => match plan(&task) {
@@ -289,8 +528,8 @@ async fn list(
     store: &Store,
     user: i64,
     filter: ListFilter,
+    today: NaiveDate,
 ) -> Result<(String, Vec<Task>), ApiError> {
-    let today = Utc::now().date_naive();
     let status = match filter {
         ListFilter::All => StatusFilter::All,
         ListFilter::Done => StatusFilter::Done,

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod phrasings;
 pub mod standin;
 
 use std::collections::HashMap;
