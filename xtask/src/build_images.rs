@@ -385,10 +385,7 @@ pub(crate) fn compile_static(
             started.elapsed().as_secs_f64()
         );
     }
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    Ok(dir.join(target).join("release"))
+    Ok(project::target_dir(root).join(target).join("release"))
 }
 
 /// OCI labels: the commit and the source's date (`SOURCE_DATE_EPOCH`, else the commit's

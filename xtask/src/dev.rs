@@ -111,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             false
         }
     };
-    let bin = root.join("target").join(profile);
+    let bin = project::target_dir(&root).join(profile);
     let launch = Launch::new(&root, &args)?;
     let backend_service = project::service("backend")?;
     let backend_url = launch.url(backend_service);

@@ -24,6 +24,10 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "cargo xtask", version, about, long_about = None)]
 struct Cli {
+    /// Work on the project in DIR (a copy of this workspace) instead of the workspace
+    /// this xtask was built from.
+    #[arg(long, global = true, value_name = "DIR", env = "DEPLOYKIT_PROJECT_DIR")]
+    project_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,6 +89,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Some(dir) = &cli.project_dir
+        && let Err(error) = project::set_root(dir)
+    {
+        eprintln!("error: {error:#}");
+        return std::process::ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Test(args) => test::run(args),
         Command::Dev(args) => dev::run(args),

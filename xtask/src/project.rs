@@ -1,12 +1,59 @@
 //! The Todo app's names and paths: the one place xtask reads them from, so that the
 //! library crates never know which app they serve.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// The workspace root (the folder holding the root `Cargo.toml`).
+use anyhow::Context;
+
+/// The project folder given with `--project-dir` (or `DEPLOYKIT_PROJECT_DIR`), if any.
+static PROJECT_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// The workspace root (the folder holding the root `Cargo.toml`): the one given with
+/// `--project-dir`, else the workspace this xtask was built from.
 pub fn root() -> PathBuf {
+    if let Some(dir) = PROJECT_DIR.get() {
+        return dir.clone();
+    }
     let xtask_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     xtask_dir.parent().map(PathBuf::from).unwrap_or(xtask_dir)
+}
+
+/// Makes every command work on the copy of the project in `dir` instead of the workspace
+/// xtask was built from (tests drive the watch loops on a temporary copy this way).
+pub fn set_root(dir: &Path) -> anyhow::Result<()> {
+    let dir = dir.canonicalize().with_context(|| {
+        format!(
+            "--project-dir {}: no such folder; give the folder that holds the workspace's Cargo.toml",
+            dir.display()
+        )
+    })?;
+    let looks_like_project = dir.join("Cargo.toml").is_file()
+        && SERVICES
+            .iter()
+            .all(|service| dir.join(service.source).is_dir());
+    anyhow::ensure!(
+        looks_like_project,
+        "--project-dir {}: not a copy of this project (it needs Cargo.toml, {}): give the folder that holds the workspace's Cargo.toml",
+        dir.display(),
+        SERVICES
+            .iter()
+            .map(|service| format!("{}/", service.source))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    PROJECT_DIR
+        .set(dir)
+        .map_err(|dir| anyhow::anyhow!("the project folder is already set to {}", dir.display()))
+}
+
+/// Where cargo puts what it builds for the project in `root`: `CARGO_TARGET_DIR`
+/// (relative to `root` when relative, as the cargo commands xtask runs start there), else
+/// `root/target`.
+pub fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
 
 /// One service of the app: how it is built and packaged into an image.

@@ -64,8 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "cargo build --release --package todo-backend failed"
     );
 
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = project::target_dir(&root);
     let work = tempfile::tempdir().context("cannot create a temporary folder")?;
     let port = free_port()?;
     let base = format!("http://127.0.0.1:{port}");

@@ -326,7 +326,9 @@ impl<'a> Services<'a> {
             );
         }
         let profile = if self.release { "release" } else { "debug" };
-        let built = self.root.join("target").join(profile).join(service.binary);
+        let built = project::target_dir(self.root)
+            .join(profile)
+            .join(service.binary);
         let hash = match hash_file(&built) {
             Ok(hash) => hash,
             Err(error) => return format!("built, but {error:#}"),
