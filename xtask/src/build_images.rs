@@ -342,37 +342,20 @@ async fn default_mode(engine: &Engine) -> anyhow::Result<Mode> {
 
 /// `cargo build --release` of the services for this machine's Linux target with a static
 /// C runtime; returns the folder holding the binaries.
+///
+/// One cargo run per service, as each service's Dockerfile builds it: cargo unifies the
+/// features of dependencies across the packages of one run, so building the backend
+/// together with the frontend gives a different backend binary (another content tag, a
+/// needless rollout) than building it alone, as `--image frontend=...` does.
 pub(crate) fn compile_static(
     root: &Path,
     services: &[&Service],
     show: bool,
 ) -> anyhow::Result<PathBuf> {
     let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut args = vec![
-        "build".to_string(),
-        "--release".to_string(),
-        "--target".to_string(),
-        target.clone(),
-    ];
-    for service in services {
-        args.push("-p".to_string());
-        args.push(service.package.to_string());
-    }
-    if !show {
-        args.push("--quiet".to_string());
-    }
     let started = Instant::now();
-    let status = std::process::Command::new(&cargo)
-        .args(&args)
-        .current_dir(root)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .status()
-        .with_context(|| format!("cannot run {cargo}"))?;
-    if !status.success() {
-        anyhow::bail!(
-            "compiling the services failed ({status}): fix the errors above, or build with --mode dockerfile"
-        );
+    for service in services {
+        compile_one_static(root, service.package, &target, show)?;
     }
     if show {
         eprintln!(
@@ -386,6 +369,27 @@ pub(crate) fn compile_static(
         );
     }
     Ok(project::target_dir(root).join(target).join("release"))
+}
+
+/// One package's static release build for `target`.
+fn compile_one_static(root: &Path, package: &str, target: &str, show: bool) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut args = vec!["build", "--release", "--target", target, "-p", package];
+    if !show {
+        args.push("--quiet");
+    }
+    let status = std::process::Command::new(&cargo)
+        .args(&args)
+        .current_dir(root)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .status()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    if !status.success() {
+        anyhow::bail!(
+            "compiling {package} failed ({status}): fix the errors above, or build with --mode dockerfile"
+        );
+    }
+    Ok(())
 }
 
 /// OCI labels: the commit and the source's date (`SOURCE_DATE_EPOCH`, else the commit's

@@ -250,9 +250,6 @@ async fn run(sandbox: &Sandbox, args: Vec<String>) -> Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "regression found at the end of session 7: with --image frontend=..., the backend \
-            image is retagged too (08c7d18a4f4e -> 9dfd20725b35), so its Deployment rolls; \
-            to be fixed next session (run with --ignored)"]
 async fn deploy_redeploy_change_and_atomic_failure() {
     if !docker_available() {
         return;
