@@ -185,8 +185,9 @@ fn is_period(word: &str) -> bool {
 }
 
 fn plural_weekday(word: &str) -> Option<Weekday> {
+    // "mondays", not "thurs".
     word.strip_suffix('s')
-        .filter(|w| w.len() > 3)
+        .filter(|w| w.ends_with("day"))
         .and_then(weekday)
 }
 
@@ -194,6 +195,18 @@ fn plural_weekday(word: &str) -> Option<Weekday> {
 pub(crate) fn find_time(w: &Words) -> Option<(String, Vec<usize>)> {
     for i in 0..w.len() {
         let word = w.norm(i);
+        // "in the morning", "in the evening".
+        if word == "in"
+            && w.norm(i + 1) == "the"
+            && matches!(w.norm(i + 2), "morning" | "afternoon" | "evening")
+        {
+            let used: Vec<usize> = (i..i + 3).collect();
+            let said = used.iter().map(|&j| w.raw(j)).collect::<Vec<_>>().join(" ");
+            return Some((
+                said.trim_end_matches([',', '.', '!', ';']).to_string(),
+                used,
+            ));
+        }
         let with_at = i > 0 && w.norm(i - 1) == "at";
         let is_time = is_clock(word)
             || (with_at && matches!(word, "noon" | "midnight"))

@@ -3,10 +3,10 @@
 //! few words or makes one pass over them, so the time is linear in the message, which is
 //! at most [`MAX_MESSAGE_CHARS`] long. docs/chatbot.md describes what it understands.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Duration, Months, NaiveDate, Weekday};
 
 use super::add::{Draft, TASK_VERBS, clean_title, parse_add};
-use super::dates::{When, find_date};
+use super::dates::{When, find_date, upcoming};
 use super::details::find_priority;
 use super::words::Words;
 use crate::model::Priority;
@@ -97,6 +97,8 @@ pub enum ListFilter {
     Done,
     /// Open and due on this day.
     DueOn(NaiveDate),
+    /// Open and due from today to this day ("this week").
+    DueBy(NaiveDate),
     /// Open and due before today.
     Overdue,
     /// Open with this priority.
@@ -183,10 +185,15 @@ fn confirmation(w: &Words) -> Option<bool> {
         "ya",
         "yea",
     ];
-    const YES_PHRASES: &[&[&str]] = &[&["do", "it"], &["go", "ahead"], &["please", "do"]];
+    const YES_PHRASES: &[&[&str]] = &[
+        &["do", "it"],
+        &["go", "ahead"],
+        &["please", "do"],
+        &["go", "for", "it"],
+    ];
     const YES_TAIL: &[&str] = &[
         "please", "do", "it", "go", "ahead", "them", "delete", "sure", "thanks", "that's", "right",
-        "fine", "all",
+        "fine", "all", "thing", "for",
     ];
     const NO: &[&str] = &[
         "no",
@@ -316,6 +323,10 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
     }
 
     // Complete.
+    // "finish the report by Friday" is a task to add, not one to mark done.
+    if matches!(first, "finish" | "complete") && find_date(w, today).is_some() {
+        return add(w, today);
+    }
     for prefix in COMPLETE_PREFIXES {
         if w.starts_with(prefix) {
             let rest = rest_at(prefix.len()).strip_trailing(&["off"]);
@@ -327,7 +338,9 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
     }
 
     // Questions and "show ..." lists ("do the laundry" is a task, "do I have..." a question).
-    let question = LIST_STARTS.contains(&first)
+    let question = (LIST_STARTS.contains(&first)
+        || w.starts_with(&["is", "there"])
+        || w.starts_with(&["are", "there"]))
         && !(matches!(first, "do" | "get" | "see")
             && TASK_VERBS.contains(&first)
             && !pronoun(w.norm(1)));
@@ -610,6 +623,14 @@ const ADD_PREFIXES: &[&[&str]] = &[
     &["create"],
     &["new", "task"],
     &["new", "todo"],
+    &["new", "reminder"],
+    &["set", "a", "reminder", "to"],
+    &["set", "a", "reminder", "for"],
+    &["set", "a", "reminder"],
+    &["set", "reminder"],
+    &["make", "a", "note", "to"],
+    &["make", "a", "task", "to"],
+    &["make", "a", "new", "task"],
     &["remind", "me", "to"],
     &["remind", "me", "about"],
     &["remind", "me"],
@@ -699,6 +720,22 @@ const COMPLETE_PREFIXES: &[&[&str]] = &[
     &["done", "with"],
     &["done"],
     &["close"],
+    &["i'm", "done", "with"],
+    &["i", "am", "done", "with"],
+    &["i", "just", "did"],
+    &["just", "did"],
+    &["i", "bought"],
+    &["i", "called"],
+    &["i", "paid"],
+    &["i", "emailed"],
+    &["i", "sent"],
+    &["i", "booked"],
+    &["i", "cleaned"],
+    &["i", "fixed"],
+    &["i've", "bought"],
+    &["i've", "called"],
+    &["i've", "paid"],
+    &["i've", "sent"],
 ];
 
 const LIST_STARTS: &[&str] = &[
@@ -709,6 +746,9 @@ const LIST_STARTS: &[&str] = &[
 fn list_filter(w: &Words, today: NaiveDate) -> ListFilter {
     if w.contains("overdue") || w.contains("late") || w.contains("missed") {
         return ListFilter::Overdue;
+    }
+    if let Some(end) = period_end(w, today) {
+        return ListFilter::DueBy(end);
     }
     if (w.contains("due") || w.contains("today") || w.contains("tomorrow"))
         && let Some(Ok(date)) = date_in(w, today)
@@ -742,6 +782,23 @@ fn list_filter(w: &Words, today: NaiveDate) -> ListFilter {
         return ListFilter::Open;
     }
     ListFilter::All
+}
+
+/// The last day of "this week", "this month", "the next 7 days" in a question.
+fn period_end(w: &Words, today: NaiveDate) -> Option<NaiveDate> {
+    (0..w.len()).find_map(|i| match (w.norm(i), w.norm(i + 1), w.norm(i + 2)) {
+        ("this" | "the", "week", _) => Some(upcoming(today, Weekday::Sun, true)),
+        ("this" | "the", "month", _) => {
+            let next = today.with_day(1)?.checked_add_months(Months::new(1))?;
+            next.pred_opt()
+        }
+        ("next", n, "days") => n
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=366).contains(n))
+            .map(|n| today + Duration::days(n)),
+        _ => None,
+    })
 }
 
 /// "3", "#3", "task 3", "number 3", "the milk task", "buy milk".

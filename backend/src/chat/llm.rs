@@ -215,6 +215,7 @@ fn tools() -> Value {
                 "q": {"type": "string", "description": "text to search for"},
                 "priority": {"type": "string", "enum": ["low", "medium", "high"]},
                 "due": {"type": "string", "description": "YYYY-MM-DD: only open tasks due that day; overdue: only open tasks due before today"},
+                "due_by": {"type": "string", "description": "YYYY-MM-DD: only open tasks due from today to that day (\"this week\")"},
                 "newest_first": {"type": "boolean", "description": "latest added first (\"what did I add last\")"},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 200}}})
         ),
@@ -352,8 +353,14 @@ async fn tool(
                 Some("done") => StatusFilter::Done,
                 _ => StatusFilter::All,
             };
+            let due_by = text("due_by")
+                .map(|day| {
+                    NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                        .map_err(|_| format!("due_by `{day}` is not YYYY-MM-DD"))
+                })
+                .transpose()?;
             let due = match text("due").as_deref() {
-                None => None,
+                None => due_by.map(DueFilter::By),
                 Some("overdue") => Some(DueFilter::Overdue),
                 Some(day) => Some(DueFilter::On(
                     NaiveDate::parse_from_str(day, "%Y-%m-%d")
@@ -388,6 +395,10 @@ async fn tool(
             let mut found = tasks::list(store, user, &query).await.map_err(api)?.tasks;
             match due {
                 Some(DueFilter::On(day)) => found.retain(|task| task.due_date == Some(day)),
+                Some(DueFilter::By(end)) => found.retain(|task| {
+                    task.due_date
+                        .is_some_and(|due| context.today <= due && due <= end)
+                }),
                 Some(DueFilter::Overdue) => {
                     found.retain(|task| task.due_date.is_some_and(|due| due < context.today));
                 }
@@ -451,6 +462,7 @@ async fn tool(
 /// `list_tasks`' due filter.
 enum DueFilter {
     On(NaiveDate),
+    By(NaiveDate),
     Overdue,
 }
 

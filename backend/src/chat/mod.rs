@@ -474,6 +474,12 @@ async fn resolve(
                 Vec::new(),
             )),
         },
+        Target::Title(text) if matches!(text.as_str(), "it" | "that" | "this" | "them" | "those" | "these") => {
+            Ok(Resolved::Unclear(
+                "Which task do you mean? Name it by number or by part of its title, e.g. \"mark the milk task done\".".to_string(),
+                Vec::new(),
+            ))
+        }
         Target::Title(text) => {
             let query = TaskQuery {
                 q: Some(text.clone()),
@@ -548,6 +554,7 @@ async fn list(
     let mut found = tasks::list(store, user, &query).await?.tasks;
     found.retain(|task| match filter {
         ListFilter::DueOn(date) => task.due_date == Some(date),
+        ListFilter::DueBy(end) => task.due_date.is_some_and(|due| today <= due && due <= end),
         ListFilter::Overdue => task.due_date.is_some_and(|due| due < today),
         _ => true,
     });
@@ -557,6 +564,7 @@ async fn list(
         ListFilter::Done => "finished tasks".to_string(),
         ListFilter::DueOn(date) if date == today => "open tasks due today".to_string(),
         ListFilter::DueOn(date) => format!("open tasks due {}", day(date)),
+        ListFilter::DueBy(end) => format!("open tasks due by {}", day(end)),
         ListFilter::Overdue => "overdue tasks".to_string(),
         ListFilter::Priority(priority) => format!("open {} priority tasks", priority.as_str()),
     };

@@ -61,6 +61,7 @@ pub enum Filter {
     Overdue,
     Priority(String),
     Due(String),
+    DueBy(String),
 }
 
 /// What a step must do (the table's header explains each).
@@ -171,6 +172,7 @@ fn parse_expect(text: &str) -> Result<Expect, String> {
                 Some("overdue") => Filter::Overdue,
                 Some(level @ ("high" | "medium" | "low")) => Filter::Priority(level.into()),
                 Some(due) if due.starts_with("due:") => Filter::Due(due[4..].to_string()),
+                Some(by) if by.starts_with("dueby:") => Filter::DueBy(by[6..].to_string()),
                 other => return Err(format!("unknown list filter {other:?}")),
             };
             Expect::Listed(filter, ids_after_equals(&t)?)
@@ -274,6 +276,7 @@ fn script(row: &Row) -> Vec<Reply> {
                     Filter::Overdue => json!({"due": "overdue"}),
                     Filter::Priority(level) => json!({"status": "open", "priority": level}),
                     Filter::Due(day) => json!({"due": day}),
+                    Filter::DueBy(day) => json!({"due_by": day}),
                 },
             ),
             Expect::Last(_) => call("list_tasks", json!({"newest_first": true, "limit": 1})),
