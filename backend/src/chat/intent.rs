@@ -56,6 +56,8 @@ pub enum Intent {
     },
     /// "yes" (true) or "no" (false) to the question a bulk change asked.
     Confirm(bool),
+    /// Several changes named at once ("mark 2 and 3 done"), carried out in order.
+    Each(Vec<Intent>),
     /// Understood but unclear (a date such as "3/4"): ask this, change nothing.
     Clarify(String),
     /// Unclear: answer with what the chatbot can do.
@@ -279,6 +281,10 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
         let rest = rest_at(1);
         let (target, title) = rest.split_on(&["to", "into"])?;
         let target = target.strip_words(&["the", "title", "name", "of"]);
+        // "change call mum to friday", "change call mum to low": not a new title.
+        if let Some(intent) = change_to_date_or_priority(&target, &title, today) {
+            return Some(intent);
+        }
         return Some(Intent::Rename {
             target: parse_target(&target)?,
             title: clean_title(&title.raw_text())?,
@@ -302,7 +308,7 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
             if let Some(scope) = bulk_scope(&rest) {
                 return Some(bulk(BulkAction::Delete, scope));
             }
-            return Some(Intent::Delete(parse_target(&rest)?));
+            return targets(&rest, Intent::Delete);
         }
     }
 
@@ -313,7 +319,7 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
             if let Some(scope) = bulk_scope(&rest) {
                 return Some(bulk(BulkAction::Reopen, scope));
             }
-            return Some(Intent::Reopen(parse_target(&rest)?));
+            return targets(&rest, Intent::Reopen);
         }
     }
 
@@ -333,7 +339,7 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
             if let Some(scope) = bulk_scope(&rest) {
                 return Some(bulk(BulkAction::Complete, scope));
             }
-            return Some(Intent::Complete(parse_target(&rest)?));
+            return targets(&rest, Intent::Complete);
         }
     }
 
@@ -354,7 +360,7 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
             .iter()
             .any(|suffix| state.ends_with(suffix) && state.len() == suffix.len())
         {
-            return Some(Intent::Complete(parse_target(&target)?));
+            return targets(&target, Intent::Complete);
         }
         if state.norm(0) == "due"
             && let Some(due) = date_in(&state.from(1), today)
@@ -367,6 +373,16 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
                 Err(question) => Intent::Clarify(question),
             });
         }
+    }
+
+    // "milk done", "2 finished": a short report that a task is done.
+    if let Some(suffix) = DONE_SUFFIXES.iter().find(|suffix| w.ends_with(suffix))
+        && w.len() <= 5
+        && w.len() > suffix.len()
+        && !matches!(first, "get" | "make" | "have" | "got")
+    {
+        // ("get the report done" asks for a task.)
+        return targets(&w.until(w.len() - suffix.len()), Intent::Complete);
     }
 
     // An imperative that is not a command: "buy milk tomorrow".
@@ -506,6 +522,10 @@ fn due_command(w: &Words, today: NaiveDate) -> Option<Intent> {
         "move" | "postpone" | "reschedule" | "push" | "defer" | "shift"
     ) {
         let (target, when) = rest.split_on(&["to", "until", "till", "for", "back", "on"])?;
+        // "move the dentist from Friday to Monday": the old day says nothing new.
+        let target = target
+            .split_on(&["from"])
+            .map_or(target.clone(), |(before, _)| before);
         let when = when.strip_words(&["to", "until"]);
         return set_due(&target, &when);
     }
@@ -519,6 +539,27 @@ fn due_command(w: &Words, today: NaiveDate) -> Option<Intent> {
     None
 }
 
+/// "change <target> to <date>" moves it; "change <target> to <priority>" reprioritizes it.
+fn change_to_date_or_priority(target: &Words, to: &Words, today: NaiveDate) -> Option<Intent> {
+    if let Some(phrase) = find_date(to, today)
+        && phrase.used.len() == to.len()
+    {
+        return Some(match phrase.when {
+            When::On(due) => Intent::SetDue {
+                target: parse_target(target)?,
+                due: Some(due),
+            },
+            When::Unclear(question) => Intent::Clarify(question),
+        });
+    }
+    let (priority, used) = find_priority(to).or_else(|| find_level(to))?;
+    (used.len() == to.len()).then_some(())?;
+    Some(Intent::SetPriority {
+        target: parse_target(target)?,
+        priority,
+    })
+}
+
 /// "mark <target> [as] done|open", "mark all as done".
 fn mark_command(rest: &Words) -> Option<Intent> {
     for suffix in REOPEN_SUFFIXES {
@@ -529,7 +570,7 @@ fn mark_command(rest: &Words) -> Option<Intent> {
             if let Some(scope) = bulk_scope(&target) {
                 return Some(bulk(BulkAction::Reopen, scope));
             }
-            return Some(Intent::Reopen(parse_target(&target)?));
+            return targets(&target, Intent::Reopen);
         }
     }
     let target = DONE_SUFFIXES
@@ -540,7 +581,7 @@ fn mark_command(rest: &Words) -> Option<Intent> {
     if let Some(scope) = bulk_scope(&target) {
         return Some(bulk(BulkAction::Complete, scope));
     }
-    Some(Intent::Complete(parse_target(&target)?))
+    targets(&target, Intent::Complete)
 }
 
 fn bulk(action: BulkAction, scope: Scope) -> Intent {
@@ -799,6 +840,26 @@ fn period_end(w: &Words, today: NaiveDate) -> Option<NaiveDate> {
             .map(|n| today + Duration::days(n)),
         _ => None,
     })
+}
+
+/// One target, or several numbers ("2 and 3", "#1, #4"): one intent each.
+fn targets(w: &Words, make: fn(Target) -> Intent) -> Option<Intent> {
+    let numbers: Vec<i64> = (0..w.len())
+        .filter(|&i| {
+            !matches!(
+                w.norm(i),
+                "and" | "task" | "tasks" | "number" | "numbers" | "the"
+            )
+        })
+        .map(|i| w.norm(i).trim_start_matches('#').parse::<i64>().ok())
+        .collect::<Option<Vec<i64>>>()
+        .unwrap_or_default();
+    if numbers.len() >= 2 {
+        return Some(Intent::Each(
+            numbers.into_iter().map(|n| make(Target::Id(n))).collect(),
+        ));
+    }
+    Some(make(parse_target(w)?))
 }
 
 /// "3", "#3", "task 3", "number 3", "the milk task", "buy milk".

@@ -121,6 +121,16 @@ pub async fn execute(
     match intent {
         Intent::Help => Ok(reply(HELP.to_string(), Vec::new())),
         Intent::Clarify(question) => Ok(reply(question, Vec::new())),
+        Intent::Each(intents) => {
+            let mut replies = Vec::with_capacity(intents.len());
+            let mut touched = Vec::new();
+            for intent in intents {
+                let answer = Box::pin(execute(state, user, intent, today)).await?;
+                replies.push(answer.reply);
+                touched.extend(answer.tasks);
+            }
+            Ok(reply(replies.join("\n"), touched))
+        }
         Intent::Add(drafts) => add(store, user, drafts).await,
         Intent::List(filter) => {
             let (text, found) = list(store, user, filter, today).await?;

@@ -70,9 +70,9 @@ pub enum Expect {
     Added(Vec<Added>),
     Listed(Filter, Vec<i64>),
     Last(i64),
-    Done(i64),
-    Reopened(i64),
-    Deleted(i64),
+    Done(Vec<i64>),
+    Reopened(Vec<i64>),
+    Deleted(Vec<i64>),
     Renamed(i64, String),
     Prioritized(i64, String),
     DueSet(i64, Option<String>),
@@ -150,6 +150,14 @@ fn id(token: Option<&String>) -> Result<i64, String> {
         .ok_or_else(|| format!("a task id is needed, not {token:?}"))
 }
 
+fn ids_from(t: &[String]) -> Result<Vec<i64>, String> {
+    let ids: Vec<i64> = t.iter().map(|t| id(Some(t))).collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err("task ids are needed".into());
+    }
+    Ok(ids)
+}
+
 fn ids_after_equals(t: &[String]) -> Result<Vec<i64>, String> {
     let at = t.iter().position(|t| t == "=").ok_or("`= ids` is needed")?;
     t[at + 1..].iter().map(|t| id(Some(t))).collect()
@@ -181,9 +189,9 @@ fn parse_expect(text: &str) -> Result<Expect, String> {
             .first()
             .map(|i| i.to_string())
             .as_ref())?),
-        "done" => Expect::Done(id(t.get(1))?),
-        "reopen" => Expect::Reopened(id(t.get(1))?),
-        "delete" => Expect::Deleted(id(t.get(1))?),
+        "done" => Expect::Done(ids_from(&t[1..])?),
+        "reopen" => Expect::Reopened(ids_from(&t[1..])?),
+        "delete" => Expect::Deleted(ids_from(&t[1..])?),
         "rename" => Expect::Renamed(id(t.get(1))?, quoted(t.get(2))?),
         "priority" => Expect::Prioritized(id(t.get(1))?, t.get(2).cloned().unwrap_or_default()),
         "due" => Expect::DueSet(id(t.get(1))?, t.get(2).filter(|d| *d != "none").cloned()),
@@ -280,9 +288,22 @@ fn script(row: &Row) -> Vec<Reply> {
                 },
             ),
             Expect::Last(_) => call("list_tasks", json!({"newest_first": true, "limit": 1})),
-            Expect::Done(id) => call("update_task", json!({"id": id, "completed": true})),
-            Expect::Reopened(id) => call("update_task", json!({"id": id, "completed": false})),
-            Expect::Deleted(id) => call("delete_task", json!({"id": id})),
+            Expect::Done(ids) | Expect::Reopened(ids) => {
+                let completed = matches!(step.expect, Expect::Done(_));
+                Some(
+                    ids.iter()
+                        .map(|id| {
+                            let arguments = json!({"id": id, "completed": completed});
+                            ("update_task".to_string(), arguments)
+                        })
+                        .collect(),
+                )
+            }
+            Expect::Deleted(ids) => Some(
+                ids.iter()
+                    .map(|id| ("delete_task".to_string(), json!({"id": id})))
+                    .collect(),
+            ),
             Expect::Renamed(id, title) => call("update_task", json!({"id": id, "title": title})),
             Expect::Prioritized(id, level) => {
                 call("update_task", json!({"id": id, "priority": level}))
@@ -524,19 +545,31 @@ fn check(
                 format!("showed {touched:?}, not [{id}]")
             })
         }
-        Expect::Done(id) | Expect::Reopened(id) => {
+        Expect::Done(expected) | Expect::Reopened(expected) => {
             let done = matches!(expect, Expect::Done(_));
-            ensure(changed(*id)?.completed == done, || {
-                format!("task {id} completed != {done}")
-            })
+            others_unchanged(before, after, expected)?;
+            ensure(touched == *expected, || {
+                format!("touched {touched:?}, not {expected:?}")
+            })?;
+            for id in expected {
+                let got = task(*id).map(|t| t.completed);
+                ensure(got == Some(done), || {
+                    format!("task {id} completed is {got:?}, not {done}")
+                })?;
+            }
+            Ok(())
         }
-        Expect::Deleted(id) => {
-            others_unchanged(before, after, &[*id])?;
-            ensure(
-                task(*id).is_none() && after.len() + 1 == before.len(),
-                || format!("task {id} was not deleted"),
-            )?;
-            ensure(touched == [*id], || format!("touched {touched:?}"))
+        Expect::Deleted(expected) => {
+            others_unchanged(before, after, expected)?;
+            ensure(after.len() + expected.len() == before.len(), || {
+                "other tasks went".into()
+            })?;
+            for id in expected {
+                ensure(task(*id).is_none(), || format!("task {id} was not deleted"))?;
+            }
+            ensure(touched == *expected, || {
+                format!("touched {touched:?}, not {expected:?}")
+            })
         }
         Expect::Renamed(id, title) => {
             let got = &changed(*id)?.title;
