@@ -138,8 +138,12 @@ const FUNCS: &[Func] = &[
     f("trunc", &[Int, Str], Str),
     f("abbrev", &[Int, Str], Str),
     f("nospace", &[Str], Str),
-    // snakecase, camelcase and kebabcase differ from xstrings on punctuation and
-    // spaces (a known difference): left out.
+    f("snakecase", &[Str], Str),
+    f("camelcase", &[Str], Str),
+    f("kebabcase", &[Str], Str),
+    f("swapcase", &[Str], Str),
+    f("initials", &[Str], Str),
+    f("untitle", &[Str], Str),
     f("wrap", &[Int, Str], Str),
     v("cat", &[], Any, 3, Str),
     f("toString", &[Any], Str),
@@ -272,6 +276,16 @@ const STRING_LITERALS: &[&str] = &[
     // not yaml-rust2's (an open difference, docs/fuzzing.md): the tab comes later.
     "\"q\\t\\\"q\\\"\"",
     "\"ünï\"",
+    // Words for the case functions: abbreviations, numbers, connectors, punctuation,
+    // letters Rust and Go class differently (Ⓐ, ª), title-case digraphs, CJK, and `à`
+    // (bytes C3 A0: `initials` reads A0 as a space).
+    "\"HTTPServer_v2 x-y\"",
+    "\"a: 1, b.c\"",
+    "\"Bld4Floor3rd HTTP2xx\"",
+    "\"__a--b  c_\"",
+    "\"ǅa Ⓐb ªc ΣΑΣ ß\"",
+    "\"中文Ab à-é\"",
+    "\"_\"",
     "`raw\\n`",
     "`a: 1\nb: [x]`",
     "\"{\\\"a\\\": 1}\"",

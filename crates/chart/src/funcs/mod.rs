@@ -31,6 +31,7 @@
 //! ```
 
 pub(crate) mod args;
+mod case;
 mod collections;
 mod crypto;
 mod dates;

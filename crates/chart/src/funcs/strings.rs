@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 
 use super::args::{int, reflect_slice, string, want};
 use super::gofmt::{format_v, quote as go_quote, strval};
-use super::{FuncError, Result};
+use super::{FuncError, Result, case};
 use crate::value::{Map, Value};
 
 fn s1(name: &str, args: &[Value], f: impl Fn(&str) -> String) -> Result {
@@ -34,71 +34,17 @@ pub fn trim(args: &[Value]) -> Result {
     s1("trim", args, |s| s.trim().to_string())
 }
 
-/// Go's `unicode.ToUpper`: the simple (one-rune) mapping, so `ß` stays `ß`.
-fn go_upper(c: char) -> char {
-    let mut mapped = c.to_uppercase();
-    match (mapped.next(), mapped.next()) {
-        (Some(u), None) => u,
-        _ => c,
-    }
-}
-
-/// Go's `unicode.ToLower`: the simple mapping, without context (`Σ` is always `σ`).
-fn go_lower(c: char) -> char {
-    if c == '\u{130}' {
-        return 'i';
-    }
-    let mut mapped = c.to_lowercase();
-    match (mapped.next(), mapped.next()) {
-        (Some(l), None) => l,
-        _ => c,
-    }
-}
-
-/// Go's `unicode.ToTitle`: upper case, except the Latin digraphs' title forms.
-fn go_title(c: char) -> char {
-    match c {
-        '\u{1C4}'..='\u{1C6}' => '\u{1C5}',
-        '\u{1C7}'..='\u{1C9}' => '\u{1C8}',
-        '\u{1CA}'..='\u{1CC}' => '\u{1CB}',
-        '\u{1F1}'..='\u{1F3}' => '\u{1F2}',
-        other => go_upper(other),
-    }
-}
-
 pub fn upper(args: &[Value]) -> Result {
-    s1("upper", args, |s| s.chars().map(go_upper).collect())
+    s1("upper", args, |s| s.chars().map(case::to_upper).collect())
 }
 
 pub fn lower(args: &[Value]) -> Result {
-    s1("lower", args, |s| s.chars().map(go_lower).collect())
+    s1("lower", args, |s| s.chars().map(case::to_lower).collect())
 }
 
 /// Go's deprecated `strings.Title`: upper-cases the first letter of each word.
 pub fn title(args: &[Value]) -> Result {
-    s1("title", args, |s| {
-        let mut out = String::with_capacity(s.len());
-        let mut prev_sep = true;
-        for c in s.chars() {
-            if prev_sep {
-                out.push(go_title(c));
-            } else {
-                out.push(c);
-            }
-            prev_sep = is_title_separator(c);
-        }
-        out
-    })
-}
-
-fn is_title_separator(c: char) -> bool {
-    if c.is_ascii() {
-        !(c.is_ascii_alphanumeric() || c == '_')
-    } else if c.is_alphanumeric() {
-        false
-    } else {
-        c.is_whitespace()
-    }
+    s1("title", args, case::title)
 }
 
 /// goutils `Uncapitalize`: lower-cases the first letter of each space-separated word.
@@ -111,7 +57,7 @@ pub fn untitle(args: &[Value]) -> Result {
                 out.push(c);
                 next = true;
             } else if next {
-                out.push(go_lower(c));
+                out.push(case::to_lower(c));
                 next = false;
             } else {
                 out.push(c);
@@ -193,19 +139,7 @@ pub fn nospace(args: &[Value]) -> Result {
 
 /// goutils `Initials`: the first byte of each space-separated word.
 pub fn initials(args: &[Value]) -> Result {
-    s1("initials", args, |s| {
-        let mut out = String::new();
-        let mut gap = true;
-        for c in s.chars() {
-            if c.is_whitespace() {
-                gap = true;
-            } else if gap {
-                out.push(c);
-                gap = false;
-            }
-        }
-        out
-    })
+    s1("initials", args, case::initials)
 }
 
 fn random_from(name: &str, args: &[Value], alphabet: &[u8]) -> Result {
@@ -241,24 +175,7 @@ pub fn rand_ascii(args: &[Value]) -> Result {
 }
 
 pub fn swapcase(args: &[Value]) -> Result {
-    s1("swapcase", args, |s| {
-        let mut out = String::with_capacity(s.len());
-        let mut whitespace = true;
-        for c in s.chars() {
-            if c.is_uppercase() {
-                out.push(go_lower(c));
-                whitespace = false;
-            } else if c.is_lowercase() {
-                out.push(go_upper(c));
-                whitespace = false;
-            } else {
-                out.push(c);
-                whitespace = c.is_whitespace();
-            }
-        }
-        let _ = whitespace;
-        out
-    })
+    s1("swapcase", args, case::swapcase)
 }
 
 pub fn shuffle(args: &[Value]) -> Result {
@@ -269,152 +186,18 @@ pub fn shuffle(args: &[Value]) -> Result {
     })
 }
 
-fn is_connector(c: char) -> bool {
-    c == '-' || c == '_' || c.is_whitespace()
-}
-
-/// xstrings `ToCamelCase`: words joined, each capitalised; an all-caps word is
-/// lower-cased after its first letter (`HTTP_server` → `HttpServer`).
+/// xstrings `ToPascalCase`: words joined, each capitalised (`http_server` →
+/// `HttpServer`).
 pub fn camelcase(args: &[Value]) -> Result {
-    s1("camelcase", args, |s| {
-        let mut out = String::with_capacity(s.len());
-        let chars: Vec<char> = s.chars().collect();
-        let mut i = 0;
-        while i < chars.len() && is_connector(chars[i]) {
-            out.push(chars[i]);
-            i += 1;
-        }
-        while i < chars.len() {
-            let start = i;
-            while i < chars.len() && !is_connector(chars[i]) {
-                i += 1;
-            }
-            let word = &chars[start..i];
-            let lower_rest = !word.iter().any(|c| c.is_lowercase());
-            for (n, c) in word.iter().enumerate() {
-                if n == 0 {
-                    out.push(go_upper(*c));
-                } else if lower_rest {
-                    out.push(go_lower(*c));
-                } else {
-                    out.push(*c);
-                }
-            }
-            let connectors = i;
-            while i < chars.len() && is_connector(chars[i]) {
-                i += 1;
-            }
-            if i - connectors > 1 || (i == chars.len() && i > connectors) {
-                out.push(chars[connectors]);
-            }
-        }
-        out
-    })
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum CharClass {
-    Upper,
-    Lower,
-    Digit,
-    Connector,
-    Other,
-}
-
-fn class_of(c: char) -> CharClass {
-    if is_connector(c) {
-        CharClass::Connector
-    } else if c.is_uppercase() {
-        CharClass::Upper
-    } else if c.is_lowercase() {
-        CharClass::Lower
-    } else if c.is_numeric() {
-        CharClass::Digit
-    } else {
-        CharClass::Other
-    }
-}
-
-/// xstrings' camel-case to lower-case conversion (`snakecase`, `kebabcase`): words are
-/// split at case changes (`HTTPServer` → `http_server`), digits stay with the word
-/// before them unless letters follow (`HTTP2xx` → `http_2xx`).
-fn to_lower_words(s: &str, connector: char) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len() + 4);
-    let mut i = 0;
-    let mut last_was_word = false;
-    while i < chars.len() {
-        let class = class_of(chars[i]);
-        match class {
-            CharClass::Connector => {
-                while i < chars.len() && class_of(chars[i]) == CharClass::Connector {
-                    i += 1;
-                }
-                if last_was_word && i < chars.len() {
-                    out.push(connector);
-                }
-                last_was_word = false;
-            }
-            CharClass::Other => {
-                out.push(chars[i]);
-                i += 1;
-                last_was_word = false;
-            }
-            _ => {
-                let start = i;
-                if class == CharClass::Upper {
-                    let mut j = i;
-                    while j < chars.len() && class_of(chars[j]) == CharClass::Upper {
-                        j += 1;
-                    }
-                    if j - i > 1 && j < chars.len() && class_of(chars[j]) == CharClass::Lower {
-                        j -= 1;
-                    } else if j - i == 1 {
-                        while j < chars.len() && class_of(chars[j]) == CharClass::Lower {
-                            j += 1;
-                        }
-                    }
-                    i = j;
-                } else if class == CharClass::Lower {
-                    while i < chars.len() && class_of(chars[i]) == CharClass::Lower {
-                        i += 1;
-                    }
-                } else {
-                    while i < chars.len()
-                        && matches!(class_of(chars[i]), CharClass::Digit | CharClass::Lower)
-                    {
-                        i += 1;
-                    }
-                }
-                // Digits right after a word belong to it when no lower-case letter follows.
-                if class != CharClass::Digit {
-                    let mut j = i;
-                    while j < chars.len() && class_of(chars[j]) == CharClass::Digit {
-                        j += 1;
-                    }
-                    if j > i && (j == chars.len() || class_of(chars[j]) != CharClass::Lower) {
-                        i = j;
-                    }
-                }
-                if last_was_word && start > 0 && class_of(chars[start - 1]) != CharClass::Other {
-                    out.push(connector);
-                }
-                for c in &chars[start..i] {
-                    out.push(go_lower(*c));
-                }
-                last_was_word = true;
-            }
-        }
-    }
-    out
+    s1("camelcase", args, case::camelcase)
 }
 
 pub fn snakecase(args: &[Value]) -> Result {
-    s1("snakecase", args, |s| to_lower_words(s, '_'))
+    s1("snakecase", args, |s| case::lower_words(s, '_'))
 }
 
 pub fn kebabcase(args: &[Value]) -> Result {
-    s1("kebabcase", args, |s| to_lower_words(s, '-'))
+    s1("kebabcase", args, |s| case::lower_words(s, '-'))
 }
 
 /// goutils `WrapCustom` (byte offsets, wrapping at spaces).
