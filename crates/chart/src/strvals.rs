@@ -126,7 +126,8 @@ fn go_type_name(value: &Value) -> &'static str {
     match value {
         Value::Nil => "nil",
         Value::Bool(_) => "bool",
-        Value::Int(_) => "int64",
+        Value::Int(_) => "int",
+        Value::Int64(_) => "int64",
         Value::Float(_) => "float64",
         Value::String(_) => "string",
         Value::List(_) => "[]interface {}",
@@ -524,7 +525,7 @@ pub fn typed_value(text: &str) -> Value {
         return Value::Nil;
     }
     if text == "0" {
-        return Value::Int(0);
+        return Value::Int64(0);
     }
     if !text.is_empty() && !text.starts_with('0') {
         let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
@@ -532,7 +533,7 @@ pub fn typed_value(text: &str) -> Value {
             && digits.chars().all(|c| c.is_ascii_digit())
             && let Ok(i) = text.parse::<i64>()
         {
-            return Value::Int(i);
+            return Value::Int64(i);
         }
     }
     Value::string(text)
@@ -576,7 +577,7 @@ mod tests {
     fn typed_values() {
         assert_eq!(
             show("a=1,b=true,c=null,d=0x10,e=1.5,f=007,g=0", SetKind::Typed),
-            r#"{"a": 1, "b": true, "c": nil, "d": "0x10", "e": "1.5", "f": "007", "g": 0}"#
+            r#"{"a": 1i64, "b": true, "c": nil, "d": "0x10", "e": "1.5", "f": "007", "g": 0i64}"#
         );
         assert_eq!(show("a=1", SetKind::String), r#"{"a": "1"}"#);
     }

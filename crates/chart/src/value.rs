@@ -115,8 +115,12 @@ pub enum Value {
     Nil,
     /// `bool`.
     Bool(bool),
-    /// `int` / `int64` (template literals, `--set`, `len`, integer math).
+    /// Go's `int`: template literals, `len`, `atoi`, `int`, `until`, range indexes.
     Int(i64),
+    /// Go's `int64`: Sprig's integer math (`add`, `sub`, `max`...), `int64`, `--set`
+    /// integers, `fromToml` integers. Go refuses it for an `int` parameter, and
+    /// `typeOf`, `kindOf`, `%T` and `deepEqual` tell it from `int`.
+    Int64(i64),
     /// `float64` (every number in a values file, `fromYaml`, `fromJson`).
     Float(f64),
     /// `string`.
@@ -179,6 +183,7 @@ impl Value {
             Value::Nil => "<nil>",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::Bytes(_) => "[]uint8",
@@ -193,7 +198,7 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
@@ -207,6 +212,14 @@ impl Value {
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer inside, when this is one of Go's integer kinds (`int`, `int64`).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
             _ => None,
         }
     }
@@ -226,6 +239,7 @@ impl fmt::Debug for Value {
             Value::Nil => f.write_str("nil"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
+            Value::Int64(i) => write!(f, "{i}i64"),
             Value::Float(x) => write!(f, "{x}f"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "bytes{b:?}"),
@@ -253,7 +267,7 @@ impl Value {
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
             Value::Float(f) => {
                 if f.fract() == 0.0 && f.abs() < 9.0e15 {
                     serde_json::Value::from(*f as i64)

@@ -124,7 +124,7 @@ fn go_print(value: &Value) -> String {
     match value {
         Value::String(s) => s.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
+        Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         other => format!("{other:?}"),
     }
@@ -411,7 +411,7 @@ fn go_v(value: Option<&Value>) -> String {
         Some(Value::String(s)) => s.to_string(),
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Float(f)) => f.to_string(),
-        Some(Value::Int(i)) => i.to_string(),
+        Some(Value::Int(i) | Value::Int64(i)) => i.to_string(),
         Some(other) => format!("{other:?}"),
     }
 }

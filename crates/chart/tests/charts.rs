@@ -128,7 +128,7 @@ fn json(value: &Value) -> serde_json::Value {
     match value {
         Value::Nil => serde_json::Value::Null,
         Value::Bool(b) => (*b).into(),
-        Value::Int(i) => (*i).into(),
+        Value::Int(i) | Value::Int64(i) => (*i).into(),
         Value::Float(f) => (*f).into(),
         Value::String(s) => s.to_string().into(),
         Value::List(items) => items.iter().map(json).collect(),

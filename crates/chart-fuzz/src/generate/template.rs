@@ -236,16 +236,27 @@ const FUNCS: &[Func] = &[
     f("index", &[Any], Any),
     v("slice", &[List], Int, 2, List),
     v("slice", &[Str], Int, 2, Str),
-    // Go's types where deploykit-chart has one kind of value (`int` and `int64`,
-    // `[]string`, `[]int` and `[]interface {}`, `map[string]string`): a known
-    // difference, so these see only strings, floats and booleans.
+    // Go's `[]string`, `[]int` and `map[string]string` are lists and maps like any
+    // other in deploykit-chart (a known difference), so these see no lists or maps.
     f("kindOf", &[Str], Str),
     f("kindOf", &[Num], Str),
+    f("kindOf", &[Int], Str),
+    f("kindOf", &[I64], Str),
     f("typeOf", &[Bool], Str),
     f("typeOf", &[Str], Str),
+    f("typeOf", &[Int], Str),
+    f("typeOf", &[I64], Str),
     f("kindIs", &[Str, Str], Bool),
+    f("kindIs", &[Str, I64], Bool),
+    f("kindIs", &[Str, Int], Bool),
     f("deepEqual", &[Str, Str], Bool),
     f("deepEqual", &[Num, Num], Bool),
+    f("deepEqual", &[Int, I64], Bool),
+    f("deepEqual", &[I64, I64], Bool),
+    // Sprig switches on the Go type: only an `int64` counts as seconds.
+    f("duration", &[I64], Str),
+    f("duration", &[Int], Str),
+    f("duration", &[Str], Str),
     f("toStrings", &[Any], Any),
     f("html", &[Any], Str),
     f("js", &[Any], Str),
@@ -307,6 +318,14 @@ const STRING_LITERALS: &[&str] = &[
 
 const INT_LITERALS: &[&str] = &[
     "1", "2", "3", "1", "2", "3", "0", "-1", "10", "0x10", "'a'", "1_000", "-0", "7",
+];
+/// `int64` values: Sprig's integer math and conversion (literals are Go's `int`).
+const I64_EXPRS: &[&str] = &[
+    "(add 1 1)",
+    "(int64 3)",
+    "(sub 1 2)",
+    "(max 0 5)",
+    "(add1 -1)",
 ];
 const NUM_LITERALS: &[&str] = &["1.5", "-2.25", "1e3", ".5", "0.1", "3.0", "1e-3", "2.0"];
 const STRING_KEYS: &[&str] = &["\"a\"", "\"name\"", "\"x\"", "\"image\"", "\"k\""];
@@ -775,6 +794,12 @@ impl Generator<'_> {
         if self.shapes.nil_args && self.rng.gen_bool(0.03) {
             return "nil".into();
         }
+        // An `int64` where Go wants an `int` now and then: both must refuse it.
+        let want = if want == Int && self.shapes.errors && self.rng.gen_bool(0.03) {
+            I64
+        } else {
+            want
+        };
         let text = self.expr(want, depth + 1);
         if text.contains(' ') && !text.starts_with('(') && !is_string_literal(&text) {
             format!("({text})")
@@ -826,6 +851,7 @@ impl Generator<'_> {
             |rng: &mut StdRng, list: &[&str]| list.choose(rng).copied().unwrap_or("1").to_string();
         match want {
             Str => pick(self.rng, STRING_LITERALS),
+            I64 if self.rng.gen_bool(0.5) => pick(self.rng, I64_EXPRS),
             Int | I64 => pick(self.rng, INT_LITERALS),
             Num => pick(self.rng, NUM_LITERALS),
             Bool => pick(self.rng, &["true", "false"]),
@@ -933,11 +959,10 @@ impl Generator<'_> {
                 .choose(self.rng)
                 .copied()
                 .unwrap_or("\"%v\"");
-                // `%T` and bad verbs print Go's type: no int64 (a known difference).
                 let count = self.rng.gen_range(0..3);
                 let args: Vec<String> = (0..count)
                     .map(|_| {
-                        let kind = *[Str, Int, Num, Bool, List, Map]
+                        let kind = *[Str, Int, I64, Num, Bool, List, Map]
                             .choose(self.rng)
                             .unwrap_or(&Str);
                         self.arg(kind, depth)

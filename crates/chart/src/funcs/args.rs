@@ -110,6 +110,7 @@ pub fn kind_name(value: &Value) -> &'static str {
         Value::Nil => "invalid",
         Value::Bool(_) => "bool",
         Value::Int(_) => "int",
+        Value::Int64(_) => "int64",
         Value::Float(_) => "float64",
         Value::String(_) => "string",
         Value::Bytes(_) | Value::List(_) => "slice",
@@ -122,7 +123,7 @@ pub fn kind_name(value: &Value) -> &'static str {
 /// 1/0, anything else is 0.
 pub fn to_int64(value: &Value) -> i64 {
     match value {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Float(f) => go_float_to_int64(*f),
         Value::Bool(b) => i64::from(*b),
         Value::String(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
@@ -145,7 +146,7 @@ pub fn go_float_to_int64(f: f64) -> i64 {
 /// `cast.ToFloat64`: numbers convert, strings parse, bools are 1/0, anything else 0.
 pub fn to_float64(value: &Value) -> f64 {
     match value {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::String(s) => parse_go_float(s).unwrap_or(0.0),

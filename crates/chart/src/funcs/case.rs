@@ -129,7 +129,11 @@ pub fn swapcase(s: &str) -> String {
                 after_space = false;
                 to_lower(c)
             } else if is_lower(c) {
-                let swapped = if after_space { to_title(c) } else { to_upper(c) };
+                let swapped = if after_space {
+                    to_title(c)
+                } else {
+                    to_upper(c)
+                };
                 after_space = false;
                 swapped
             } else {
@@ -274,9 +278,7 @@ fn next_word(s: &str) -> (Word, &str, &str) {
     } else if is_number(first) {
         (Word::Number, run_length(s, size, first, is_number))
     } else {
-        let other = |c: char| {
-            !(is_connector(c) || is_alphabet(c) || is_number(c) || is_punct(c))
-        };
+        let other = |c: char| !(is_connector(c) || is_alphabet(c) || is_number(c) || is_punct(c));
         (Word::Other, run_length(s, size, first, other))
     };
     (kind, &s[..end], &s[end..])
@@ -434,6 +436,9 @@ mod tests {
     fn swapcase_initials_and_title_follow_goutils_and_go() {
         assert_eq!(swapcase("Hello wORLD é 1a"), "hELLO World É 1A");
         assert_eq!(initials("hello  World  ünï x"), "hWÃx");
-        assert_eq!(title("hello_world a.b c-d éa 1a"), "Hello_world A.B C-D Éa 1a");
+        assert_eq!(
+            title("hello_world a.b c-d éa 1a"),
+            "Hello_world A.B C-D Éa 1a"
+        );
     }
 }

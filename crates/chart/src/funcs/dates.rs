@@ -29,9 +29,9 @@ impl GoObject for Time {
     ) -> Option<std::result::Result<Value, String>> {
         let t = self.0;
         Some(Ok(match name {
-            "Unix" => Value::Int(t.timestamp()),
-            "UnixNano" => Value::Int(t.timestamp_nanos_opt().unwrap_or(0)),
-            "UnixMilli" => Value::Int(t.timestamp_millis()),
+            "Unix" => Value::Int64(t.timestamp()),
+            "UnixNano" => Value::Int64(t.timestamp_nanos_opt().unwrap_or(0)),
+            "UnixMilli" => Value::Int64(t.timestamp_millis()),
             "Year" => Value::Int(i64::from(t.year())),
             "YearDay" => Value::Int(i64::from(t.ordinal())),
             "Day" => Value::Int(i64::from(t.day())),
@@ -96,7 +96,7 @@ fn time_param(value: &Value) -> std::result::Result<DateTime<Utc>, FuncError> {
 /// The time Sprig's `date` family takes: a time, or Unix seconds; anything else is now.
 fn date_arg(value: &Value) -> DateTime<Utc> {
     match value {
-        Value::Int(secs) => Utc
+        Value::Int(secs) | Value::Int64(secs) => Utc
             .timestamp_opt(*secs, 0)
             .single()
             .unwrap_or_else(Utc::now),
@@ -206,8 +206,9 @@ pub fn ago(args: &[Value]) -> Result {
 /// `duration`: seconds (an int64 or a decimal string) as a Go duration.
 pub fn duration(args: &[Value]) -> Result {
     want("duration", args, 1)?;
+    // Sprig switches on the Go type: an `int` (a literal) is not an `int64`.
     let secs = match &args[0] {
-        Value::Int(i) => *i,
+        Value::Int64(i) => *i,
         Value::String(s) => s.parse().unwrap_or(0),
         _ => 0,
     };
@@ -221,7 +222,8 @@ pub fn duration_round(args: &[Value]) -> Result {
     want("durationRound", args, 1)?;
     let d: i64 = match &args[0] {
         Value::String(s) => parse_duration(s).unwrap_or(0),
-        Value::Int(i) => *i,
+        // Sprig switches on the Go type: an `int` (a literal) is not an `int64`.
+        Value::Int64(i) => *i,
         other => time_arg(other)
             .map(|t| (Utc::now() - t).num_nanoseconds().unwrap_or(i64::MAX))
             .unwrap_or(0),

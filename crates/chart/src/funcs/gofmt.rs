@@ -15,7 +15,7 @@ fn write_v(out: &mut String, value: &Value) {
     match value {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&format_float_g(*f)),
         Value::String(s) => out.push_str(s),
         Value::Bytes(bytes) => {

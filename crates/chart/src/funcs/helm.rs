@@ -114,7 +114,7 @@ pub fn must_to_raw_json(args: &[Value]) -> Result {
 fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
         Value::String(_) => "string",
         Value::List(_) => "array",
         _ => "object",
@@ -179,7 +179,7 @@ pub fn from_toml(args: &[Value]) -> Result {
 fn toml_value(value: toml::Value) -> Value {
     match value {
         toml::Value::String(s) => Value::string(s),
-        toml::Value::Integer(i) => Value::Int(i),
+        toml::Value::Integer(i) => Value::Int64(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::string(d.to_string()),
@@ -316,7 +316,7 @@ impl TomlEncoder {
         match value {
             Value::Nil => return Err("toml: cannot encode a nil value".into()),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
             Value::Float(f) => {
                 let text = if f.is_nan() {
                     "nan".to_string()

@@ -34,7 +34,7 @@ fn write(out: &mut String, value: &Value, style: Style, depth: usize) -> Result<
     match value {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => {
             if !f.is_finite() {
                 return Err(format!("json: unsupported value: {}", format_float_g(*f)));

@@ -10,19 +10,19 @@ use super::{FuncError, Result};
 use crate::value::Value;
 
 pub fn add(args: &[Value]) -> Result {
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args.iter().fold(0i64, |a, b| a.wrapping_add(to_int64(b))),
     ))
 }
 
 pub fn add1(args: &[Value]) -> Result {
     want("add1", args, 1)?;
-    Ok(Value::Int(to_int64(&args[0]).wrapping_add(1)))
+    Ok(Value::Int64(to_int64(&args[0]).wrapping_add(1)))
 }
 
 pub fn sub(args: &[Value]) -> Result {
     want("sub", args, 2)?;
-    Ok(Value::Int(
+    Ok(Value::Int64(
         to_int64(&args[0]).wrapping_sub(to_int64(&args[1])),
     ))
 }
@@ -35,7 +35,7 @@ pub fn div(args: &[Value]) -> Result {
             "runtime error: integer divide by zero".into(),
         ));
     }
-    Ok(Value::Int(to_int64(&args[0]).wrapping_div(b)))
+    Ok(Value::Int64(to_int64(&args[0]).wrapping_div(b)))
 }
 
 pub fn modulo(args: &[Value]) -> Result {
@@ -46,13 +46,13 @@ pub fn modulo(args: &[Value]) -> Result {
             "runtime error: integer divide by zero".into(),
         ));
     }
-    Ok(Value::Int(to_int64(&args[0]).wrapping_rem(b)))
+    Ok(Value::Int64(to_int64(&args[0]).wrapping_rem(b)))
 }
 
 pub fn mul(args: &[Value]) -> Result {
     want_at_least("mul", args, 1)?;
     let first = to_int64(&args[0]);
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args[1..]
             .iter()
             .fold(first, |a, b| a.wrapping_mul(to_int64(b))),
@@ -62,7 +62,7 @@ pub fn mul(args: &[Value]) -> Result {
 pub fn max(args: &[Value]) -> Result {
     want_at_least("max", args, 1)?;
     let first = to_int64(&args[0]);
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args[1..].iter().map(to_int64).fold(first, i64::max),
     ))
 }
@@ -75,7 +75,7 @@ pub fn biggest(args: &[Value]) -> Result {
 pub fn min(args: &[Value]) -> Result {
     want_at_least("min", args, 1)?;
     let first = to_int64(&args[0]);
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args[1..].iter().map(to_int64).fold(first, i64::min),
     ))
 }
@@ -324,7 +324,7 @@ pub fn to_int(args: &[Value]) -> Result {
 
 pub fn to_int64_fn(args: &[Value]) -> Result {
     want("int64", args, 1)?;
-    Ok(Value::Int(to_int64(&args[0])))
+    Ok(Value::Int64(to_int64(&args[0])))
 }
 
 pub fn to_float64_fn(args: &[Value]) -> Result {
@@ -346,7 +346,7 @@ pub fn to_decimal(args: &[Value]) -> Result {
     } else {
         i64::from_str_radix(body, 8).unwrap_or(0)
     };
-    Ok(Value::Int(if neg { -parsed } else { parsed }))
+    Ok(Value::Int64(if neg { -parsed } else { parsed }))
 }
 
 /// Sprig's `untilStep` over Go ints (which wrap on overflow: a step past

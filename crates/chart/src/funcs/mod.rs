@@ -13,7 +13,9 @@
 //!   back as [`FuncError::Args`]; errors a Go function returns (or panics with) come back
 //!   as [`FuncError::Call`]. `required` and `fail` return the chart's message as a
 //!   `Call` error.
-//! - Integers are [`Value::Int`] whether Go would say `int` or `int64`.
+//! - Integers keep Go's type: [`Value::Int`] for `int` (literals, `len`, `atoi`),
+//!   [`Value::Int64`] for `int64` (Sprig's integer math, `--set`); an `int` parameter
+//!   refuses an `int64`, as Go does.
 //!
 //! ```
 //! use deploykit_chart::funcs::{FuncError, lookup};

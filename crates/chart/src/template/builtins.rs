@@ -87,7 +87,7 @@ fn length(item: &Value) -> Result<Value, String> {
 
 fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
     let x = match index {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Nil => return Err("cannot index slice/array with nil".to_string()),
         other => {
             return Err(format!(
@@ -198,7 +198,7 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::String(_) => Kind::String,
         _ => Kind::Invalid,
@@ -228,7 +228,7 @@ fn eq(arg1: &Value, arg2: &[Value]) -> Result<bool, String> {
         } else {
             match (arg1, arg) {
                 (Value::Bool(a), Value::Bool(b)) => a == b,
-                (Value::Int(a), Value::Int(b)) => a == b,
+                (Value::Int(a) | Value::Int64(a), Value::Int(b) | Value::Int64(b)) => a == b,
                 (Value::Float(a), Value::Float(b)) => a == b,
                 (Value::String(a), Value::String(b)) => a == b,
                 (Value::Nil, Value::Nil) => true,
@@ -276,7 +276,7 @@ fn lt(arg1: &Value, arg2: &Value) -> Result<bool, String> {
         ));
     }
     match (arg1, arg2) {
-        (Value::Int(a), Value::Int(b)) => Ok(a < b),
+        (Value::Int(a) | Value::Int64(a), Value::Int(b) | Value::Int64(b)) => Ok(a < b),
         (Value::Float(a), Value::Float(b)) => Ok(a < b),
         (Value::String(a), Value::String(b)) => Ok(a < b),
         _ => Err("invalid type for comparison".to_string()),

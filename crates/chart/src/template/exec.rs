@@ -359,19 +359,23 @@ impl<'a> State<'a> {
                     }
                 }
             }
-            Value::Int(n) => {
+            &Value::Int(n) | &Value::Int64(n) => {
+                // Go ranges over an integer with elements of its own type.
+                let int64 = matches!(v, Value::Int64(_));
+                let element = |i| {
+                    if int64 {
+                        Value::Int64(i)
+                    } else {
+                        Value::Int(i)
+                    }
+                };
                 if b.pipe.decl.len() > 1 {
                     let msg = format!("can't use {n} to iterate over more than one variable");
                     return Err(self.error_at(last_at(self.tree, &b.pipe), msg, None));
                 }
-                for i in 0..*n {
+                for i in 0..n {
                     ran = true;
-                    match self.range_iteration(
-                        out,
-                        b,
-                        Value::Int(i),
-                        Slot::concrete(Value::Int(i)),
-                    )? {
+                    match self.range_iteration(out, b, element(i), Slot::concrete(element(i)))? {
                         Flow::Break => break,
                         Flow::Normal | Flow::Continue => {}
                     }
@@ -1180,7 +1184,7 @@ fn print_value(out: &mut String, v: &Value) {
     match v {
         Value::Nil => out.push_str("<no value>"),
         Value::String(s) => out.push_str(s),
-        Value::Int(i) => {
+        Value::Int(i) | Value::Int64(i) => {
             use std::fmt::Write;
             let _ = write!(out, "{i}");
         }

@@ -100,7 +100,9 @@ fn arg_number(bytes: &[u8], i: usize, num_args: usize) -> Option<(Option<usize>,
 
 fn int_from_arg(args: &[Value], arg_num: usize) -> (Option<i64>, usize) {
     match args.get(arg_num) {
-        Some(Value::Int(n)) if n.unsigned_abs() <= 1_000_000 => (Some(*n), arg_num + 1),
+        Some(Value::Int(n) | Value::Int64(n)) if n.unsigned_abs() <= 1_000_000 => {
+            (Some(*n), arg_num + 1)
+        }
         Some(_) => (None, arg_num + 1),
         None => (None, arg_num),
     }
@@ -348,7 +350,7 @@ impl<'a> Printer<'a> {
                 't' | 'v' => self.pad(if *b { "true" } else { "false" }),
                 _ => self.bad_verb(verb, value),
             },
-            Value::Int(i) => self.fmt_int(*i, verb, value),
+            Value::Int(i) | Value::Int64(i) => self.fmt_int(*i, verb, value),
             Value::Float(x) => self.fmt_float_verb(*x, verb, value),
             Value::String(s) => self.fmt_string(s, verb, value),
             Value::Bytes(b) => self.fmt_bytes(b, verb, value, depth),

@@ -79,7 +79,7 @@ fn leaf_text(value: &Value, flavor: Flavor) -> Option<String> {
     Some(match value {
         Value::Nil => "null".to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
+        Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => float_text(*f, flavor),
         _ => return None,
     })
