@@ -162,6 +162,19 @@ pub fn initials(s: &str) -> String {
     out
 }
 
+/// goutils `DeleteWhiteSpace` (Sprig's `nospace`): like `initials` it reads bytes as
+/// Latin-1 runes, so a string with a space byte comes back with each of its other
+/// bytes as a rune of its own (`é x` gives `Ã©x`); one without is returned as it is.
+pub fn delete_white_space(s: &str) -> String {
+    if !s.bytes().any(|byte| is_space(char::from(byte))) {
+        return s.to_string();
+    }
+    s.bytes()
+        .map(char::from)
+        .filter(|c| !is_space(*c))
+        .collect()
+}
+
 /// xstrings `ToPascalCase` (Sprig's `camelcase`): connectors between words are dropped
 /// and the next rune upper-cased; a run of connectors keeps all but its last; a word
 /// that starts upper case is lower-cased until its first rune that is not upper case.
@@ -436,6 +449,14 @@ mod tests {
     fn swapcase_initials_and_title_follow_goutils_and_go() {
         assert_eq!(swapcase("Hello wORLD é 1a"), "hELLO World É 1A");
         assert_eq!(initials("hello  World  ünï x"), "hWÃx");
+        // Found by the differential tester: `nospace` mangles non-ASCII text with a
+        // space byte in it, as goutils does.
+        assert_eq!(delete_white_space("ünï"), "ünï");
+        assert_eq!(delete_white_space("é x"), "Ã\u{a9}x");
+        assert_eq!(
+            delete_white_space("ǅa Ⓐb ªc ΣΑΣ ß"),
+            "Çaâ\u{92}¶bÂªcÎ£Î\u{91}Î£Ã\u{9f}"
+        );
         assert_eq!(
             title("hello_world a.b c-d éa 1a"),
             "Hello_world A.B C-D Éa 1a"

@@ -132,9 +132,7 @@ pub fn trim_prefix(args: &[Value]) -> Result {
 }
 
 pub fn nospace(args: &[Value]) -> Result {
-    s1("nospace", args, |s| {
-        s.chars().filter(|c| !c.is_whitespace()).collect()
-    })
+    s1("nospace", args, case::delete_white_space)
 }
 
 /// goutils `Initials`: the first byte of each space-separated word.
