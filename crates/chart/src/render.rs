@@ -263,11 +263,17 @@ fn collect_templates(
             _ => Value::map(Map::new()),
         }
     };
+    // `.Values` is Helm's named type `common.Values` (`typeOf`, `dig`, `deepEqual`
+    // tell); the maps inside it are plain.
+    let values = match values {
+        Value::Map(map) => Value::Map(map.into_helm_values()),
+        other => other,
+    };
     let mut subcharts = Map::new();
     for child in &chart.dependencies {
         let child_path = format!("{full_path}/charts/{}", child.name());
         let child_dot = collect_templates(child, &values, &child_path, false, context, out)?;
-        subcharts.insert(child.name().to_string(), Value::Map(child_dot));
+        subcharts.insert(child.name().to_string(), Value::Map(child_dot.into_plain()));
     }
     let files = Files::new(chart.files.iter().map(|f| (f.name.clone(), f.data.clone())));
     let mut dot = Map::new();
@@ -277,7 +283,8 @@ fn collect_templates(
     dot.insert("Capabilities".into(), context.capabilities.clone());
     dot.insert("Values".into(), values);
     dot.insert("Subcharts".into(), Value::map(subcharts));
-    let dot = MapRef::new(dot);
+    // Helm executes each template with its chart's dot as a `common.Values`.
+    let dot = MapRef::new(dot).into_helm_values();
     let base_path = Value::string(format!("{full_path}/templates"));
     let library = chart.is_library();
     for template in &chart.templates {
@@ -321,10 +328,10 @@ fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
         let mut info = Map::new();
         info.insert("Name".into(), Value::string(source.name.as_str()));
         info.insert("BasePath".into(), source.base_path);
-        source
-            .dot
-            .write()
-            .insert("Template".into(), Value::map(info));
+        source.dot.write().insert(
+            "Template".into(),
+            Value::Map(MapRef::new(info).into_helm_values()),
+        );
         let text = templates
             .execute(&source.name, &Value::Map(source.dot))
             .map_err(|error| ChartError::Template {

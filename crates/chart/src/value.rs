@@ -26,31 +26,62 @@ pub type Map = BTreeMap<String, Value>;
 /// A Go map value: a shared, mutable [`Map`] (cloning the handle shares the map, as
 /// copying a Go map variable does).
 #[derive(Clone, Default)]
-pub struct MapRef(Arc<RwLock<Map>>);
+pub struct MapRef {
+    map: Arc<RwLock<Map>>,
+    /// Whether this handle is Helm's named type `common.Values` (the top-level object,
+    /// `.Values`, `.Template`) rather than a plain `map[string]interface {}`: the type
+    /// belongs to the handle, as a Go interface value carries its dynamic type, so
+    /// `set .Values ...` answers a plain map of the same entries.
+    helm_values: bool,
+}
+
+/// Go's name of Helm's `Values` map type.
+pub const HELM_VALUES_TYPE: &str = "common.Values";
 
 impl MapRef {
     /// Wraps `map` in a new shared handle.
     pub fn new(map: Map) -> MapRef {
-        MapRef(Arc::new(RwLock::new(map)))
+        MapRef {
+            map: Arc::new(RwLock::new(map)),
+            helm_values: false,
+        }
+    }
+
+    /// This map as Helm's named type `common.Values` (see [`HELM_VALUES_TYPE`]).
+    pub fn into_helm_values(mut self) -> MapRef {
+        self.helm_values = true;
+        self
+    }
+
+    /// This map as a plain `map[string]interface {}` (what a Go function that takes
+    /// one and returns it gives back).
+    pub fn into_plain(mut self) -> MapRef {
+        self.helm_values = false;
+        self
+    }
+
+    /// Whether this handle is Helm's `common.Values` type.
+    pub fn is_helm_values(&self) -> bool {
+        self.helm_values
     }
 
     /// Read access to the map.
     pub fn read(&self) -> RwLockReadGuard<'_, Map> {
-        self.0
+        self.map
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Write access to the map, seen by every holder of this handle.
     pub fn write(&self) -> RwLockWriteGuard<'_, Map> {
-        self.0
+        self.map
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Whether both handles share one map (Go's map identity).
     pub fn ptr_eq(&self, other: &MapRef) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Arc::ptr_eq(&self.map, &other.map)
     }
 
     /// The value at `key`, cloned out of the map.
@@ -70,7 +101,7 @@ impl MapRef {
 
     /// The map itself when this is the only handle, else a copy of it.
     pub fn into_inner(self) -> Map {
-        match Arc::try_unwrap(self.0) {
+        match Arc::try_unwrap(self.map) {
             Ok(lock) => lock
                 .into_inner()
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
@@ -83,7 +114,7 @@ impl MapRef {
 
     /// The map itself, to change in place, when this is the only handle to it.
     pub fn get_mut(&mut self) -> Option<&mut Map> {
-        Arc::get_mut(&mut self.0).map(|lock| {
+        Arc::get_mut(&mut self.map).map(|lock| {
             lock.get_mut()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
         })
@@ -188,6 +219,7 @@ impl Value {
             Value::String(_) => "string",
             Value::Bytes(_) => "[]uint8",
             Value::List(_) => "[]interface {}",
+            Value::Map(map) if map.is_helm_values() => HELM_VALUES_TYPE,
             Value::Map(_) => "map[string]interface {}",
             Value::Object(object) => object.type_name(),
         }

@@ -237,7 +237,8 @@ const FUNCS: &[Func] = &[
     v("slice", &[List], Int, 2, List),
     v("slice", &[Str], Int, 2, Str),
     // Go's `[]string`, `[]int` and `map[string]string` are lists and maps like any
-    // other in deploykit-chart (a known difference), so these see no lists or maps.
+    // other in deploykit-chart (a known difference), so these see no lists, and no
+    // maps but `map[string]interface {}` and `common.Values` (`.Values`).
     f("kindOf", &[Str], Str),
     f("kindOf", &[Num], Str),
     f("kindOf", &[Int], Str),
@@ -253,6 +254,9 @@ const FUNCS: &[Func] = &[
     f("deepEqual", &[Num, Num], Bool),
     f("deepEqual", &[Int, I64], Bool),
     f("deepEqual", &[I64, I64], Bool),
+    f("deepEqual", &[Map, Map], Bool),
+    f("typeOf", &[Map], Str),
+    f("deepCopy", &[Map], Map),
     // Sprig switches on the Go type: only an `int64` counts as seconds.
     f("duration", &[I64], Str),
     f("duration", &[Int], Str),
@@ -838,10 +842,17 @@ impl Generator<'_> {
             }
             5..=7 => self.values_path(want),
             8 if want == Any || want == Str => self.builtin_object(),
-            // The top-level object and `.Values` are Helm's `common.Values` (a named
-            // map type: `typeOf` and `dig` tell); deploykit-chart's are plain maps
-            // (a known difference), so they are only ranged over.
+            // At the top, `.` is printed as Helm prints `.Capabilities` (a pointer's
+            // address): only its type is asked for.
             _ if want == Any && !self.dot_is_root => ".".into(),
+            _ if matches!(want, Any | Str) && self.rng.gen_bool(0.3) => {
+                let dot = if self.dot_is_root { "." } else { "$" };
+                let f = ["typeOf", "kindOf"]
+                    .choose(self.rng)
+                    .copied()
+                    .unwrap_or("typeOf");
+                format!("{f} {dot}")
+            }
             _ => self.literal(want, depth),
         }
     }
@@ -898,6 +909,10 @@ impl Generator<'_> {
         } else {
             "$.Values"
         };
+        // `.Values` itself: Helm's named map type `common.Values`.
+        if matches!(want, Map | Any) && self.rng.gen_bool(0.1) {
+            return base.to_string();
+        }
         let chosen = fitting.choose(self.rng).copied();
         let Some(path) = chosen.filter(|_| !self.rng.gen_bool(0.03)) else {
             return if want == Any {

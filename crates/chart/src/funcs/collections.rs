@@ -39,6 +39,8 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::List(x), Value::List(y)) => {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q))
         }
+        // `common.Values` and `map[string]interface {}` are different Go types.
+        (Value::Map(x), Value::Map(y)) if x.is_helm_values() != y.is_helm_values() => false,
         (Value::Map(x), Value::Map(y)) => {
             if x.ptr_eq(y) {
                 return true;
@@ -59,12 +61,20 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
 pub fn deep_copy_value(value: &Value) -> Value {
     match value {
         Value::List(items) => Value::list(items.iter().map(deep_copy_value).collect()),
-        Value::Map(m) => Value::map(
-            m.read()
-                .iter()
-                .map(|(k, v)| (k.clone(), deep_copy_value(v)))
-                .collect(),
-        ),
+        Value::Map(m) => {
+            let copy = MapRef::new(
+                m.read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), deep_copy_value(v)))
+                    .collect(),
+            );
+            // copystructure keeps the copied value's type (`common.Values` too).
+            Value::Map(if m.is_helm_values() {
+                copy.into_helm_values()
+            } else {
+                copy
+            })
+        }
         other => other.clone(),
     }
 }
@@ -463,7 +473,9 @@ pub fn set(args: &[Value]) -> Result {
     let d = map(&args[0])?;
     let key = string(&args[1])?;
     d.write().insert(key.to_string(), args[2].clone());
-    Ok(Value::Map(d.clone()))
+    // Go hands the function a `map[string]interface {}`: that is what comes back, even
+    // for `.Values`.
+    Ok(Value::Map(d.clone().into_plain()))
 }
 
 pub fn unset(args: &[Value]) -> Result {
@@ -471,7 +483,7 @@ pub fn unset(args: &[Value]) -> Result {
     let d = map(&args[0])?;
     let key = string(&args[1])?;
     d.write().remove(key);
-    Ok(Value::Map(d.clone()))
+    Ok(Value::Map(d.clone().into_plain()))
 }
 
 pub fn has_key(args: &[Value]) -> Result {
@@ -574,7 +586,7 @@ fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) {
 
 fn merge_impl(name: &str, args: &[Value], overwrite: bool) -> Result {
     want_at_least(name, args, 1)?;
-    let dst = map(&args[0])?.clone();
+    let dst = map(&args[0])?.clone().into_plain();
     let srcs = args[1..]
         .iter()
         .map(map)
@@ -605,8 +617,9 @@ pub fn dig(args: &[Value]) -> Result {
     if args.len() < 3 {
         return Err(FuncError::Call("dig needs at least three arguments".into()));
     }
+    // Sprig asserts the type: Helm's `common.Values` is not a `map[string]interface {}`.
     let dict = match &args[args.len() - 1] {
-        Value::Map(m) => m.clone(),
+        Value::Map(m) if !m.is_helm_values() => m.clone(),
         other => {
             return Err(FuncError::Call(format!(
                 "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
