@@ -1,7 +1,8 @@
 //! deploykit-chart against Helm's engine on generated charts: a fixed seed, at most
 //! 4,000 cases (`DEPLOYKIT_DIFFERENTIAL_CASES`) for at most
 //! `DEPLOYKIT_DIFFERENTIAL_SECONDS` (80 by default;
-//! `DEPLOYKIT_DIFFERENTIAL_SEED` to change the seed). `cargo xtask differential` runs
+//! `DEPLOYKIT_DIFFERENTIAL_SEED` to change the seed; `DEPLOYKIT_DIFFERENTIAL_FINDINGS`
+//! differences to collect before it stops, 1 by default). `cargo xtask differential` runs
 //! longer, with new seeds. Requires Helm's engine (`helm_python`) under `CI=true`.
 
 use std::time::Duration;
@@ -32,7 +33,8 @@ fn generated_charts_render_as_helm_renders_them() {
         ))),
         shapes: Default::default(),
         reduce_budget: Duration::from_secs(60),
-        max_findings: 1,
+        max_findings: usize::try_from(env_number("DEPLOYKIT_DIFFERENTIAL_FINDINGS", 1))
+            .unwrap_or(1),
     };
     let mut tester = Differential::start().expect("Helm's engine starts");
     let summary = tester
@@ -48,7 +50,15 @@ fn generated_charts_render_as_helm_renders_them() {
         summary.message_differs,
         summary.helm_timeouts,
     );
-    if let Some(finding) = summary.findings.first() {
-        panic!("deploykit-chart and Helm's engine differ:\n{finding}");
+    if !summary.findings.is_empty() {
+        panic!(
+            "deploykit-chart and Helm's engine differ:\n{}",
+            summary
+                .findings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        );
     }
 }
