@@ -340,6 +340,9 @@ fn drop_fillers(w: &Words, used: &mut [bool]) {
         &["reminder", "to"],
         &["a", "task", "to"],
         &["me", "to"],
+        // "add a dentist appointment" is the appointment; checked last, after "a task to".
+        &["a"],
+        &["an"],
     ];
     const TRAILING: &[&[&str]] = &[
         &["please"],

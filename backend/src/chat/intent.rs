@@ -420,6 +420,10 @@ fn pronoun(word: &str) -> bool {
 fn add(rest: &Words, today: NaiveDate) -> Option<Intent> {
     match parse_add(rest, today) {
         Ok(drafts) if drafts.is_empty() => None,
+        Ok(drafts) if drafts.len() > MAX_ADDED => Some(Intent::Clarify(format!(
+            "That is a list of {} tasks; I add at most {MAX_ADDED} per message. Send it in parts.",
+            drafts.len()
+        ))),
         Ok(drafts) => Some(Intent::Add(drafts)),
         Err(question) => Some(Intent::Clarify(question)),
     }
@@ -842,6 +846,12 @@ fn period_end(w: &Words, today: NaiveDate) -> Option<NaiveDate> {
     })
 }
 
+/// Most tasks one message adds.
+const MAX_ADDED: usize = 50;
+
+/// Most tasks one message changes by number; more is a bulk change, which asks first.
+const MAX_NAMED: usize = 20;
+
 /// One target, or several numbers ("2 and 3", "#1, #4"): one intent each.
 fn targets(w: &Words, make: fn(Target) -> Intent) -> Option<Intent> {
     let numbers: Vec<i64> = (0..w.len())
@@ -854,6 +864,13 @@ fn targets(w: &Words, make: fn(Target) -> Intent) -> Option<Intent> {
         .map(|i| w.norm(i).trim_start_matches('#').parse::<i64>().ok())
         .collect::<Option<Vec<i64>>>()
         .unwrap_or_default();
+    if numbers.len() > MAX_NAMED {
+        return Some(Intent::Clarify(format!(
+            "That is {} tasks at once; I change at most {MAX_NAMED} by number. For more, say \
+             which ones, e.g. \"delete everything done\" (I will ask first).",
+            numbers.len()
+        )));
+    }
     if numbers.len() >= 2 {
         return Some(Intent::Each(
             numbers.into_iter().map(|n| make(Target::Id(n))).collect(),
@@ -922,6 +939,133 @@ mod tests {
         assert_eq!(added_titles(&message), ["water the plants"]);
         message.push_str(" on");
         assert_eq!(parse(&message, today()), Intent::Help, "longer is not read");
+    }
+
+    /// Words from every rule, punctuation and numbers in random orders: the parser answers
+    /// each (no panic, no index out of range), up to the longest message it reads.
+    #[test]
+    fn arbitrary_messages_are_answered() {
+        const PIECES: &[&str] = &[
+            "add",
+            "a",
+            "and",
+            ",",
+            ";",
+            "\n",
+            "-",
+            ":",
+            "the",
+            "1st",
+            "31st",
+            "of",
+            "march",
+            "may",
+            "3/4",
+            "13/4",
+            "2027-02-30",
+            "in",
+            "2",
+            "weeks",
+            "end",
+            "next",
+            "friday",
+            "every",
+            "other",
+            "mondays",
+            "at",
+            "5pm",
+            "17:99",
+            "high",
+            "priority",
+            "not",
+            "urgent",
+            "!!",
+            "it's",
+            "very",
+            "#tag",
+            "#",
+            "mark",
+            "done",
+            "all",
+            "delete",
+            "yes",
+            "no",
+            "remind",
+            "me",
+            "to",
+            "what",
+            "did",
+            "i",
+            "last",
+            "'",
+            "\"",
+            "thank",
+            "you",
+            "please",
+            "0",
+            "99999999999999999999",
+            "x:",
+            "day",
+            "after",
+            "tomorrow",
+            "é",
+            "🛒",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..3000 {
+            let length = if round % 100 == 0 {
+                600
+            } else {
+                (next() % 14) as usize
+            };
+            let mut message = String::new();
+            for _ in 0..length {
+                let piece = PIECES[(next() % PIECES.len() as u64) as usize];
+                message.push_str(piece);
+                if next() % 3 != 0 {
+                    message.push(' ');
+                }
+            }
+            let message: String = message.chars().take(MAX_MESSAGE_CHARS).collect();
+            let _ = parse(&message, today());
+        }
+    }
+
+    /// The longest messages of the shapes each rule loops over: lists, lead-ins, numbers,
+    /// repetitions, dates. Each is read in one pass (the reliability suite checks that the
+    /// server stays responsive while such messages are parsed).
+    #[test]
+    fn the_longest_messages_of_every_shape_are_read() {
+        let fill = |head: &str, unit: &str| {
+            let mut message = head.to_string();
+            while message.len() + unit.len() <= MAX_MESSAGE_CHARS {
+                message.push_str(unit);
+            }
+            message
+        };
+        let shapes = [
+            fill("add", " a,"),
+            fill("add", " buy x and"),
+            fill("add x", " very"),
+            fill("delete", " 1"),
+            fill("add x", " every"),
+            fill("add x", " the 1st of"),
+            fill("add x:", " y:"),
+            fill("remove everything", " done"),
+            fill("add", "\n- x"),
+        ];
+        for message in shapes {
+            let started = std::time::Instant::now();
+            let intent = parse(&message, today());
+            println!("{:?}: {:?}", &message[..20], started.elapsed());
+            assert_ne!(intent, Intent::Add(Vec::new()));
+        }
     }
 
     #[test]
