@@ -228,3 +228,31 @@ async fn the_parser_answers_when_the_api_is_unreachable_or_slow() {
     assert_eq!(answer["reply"], "You have no open tasks.");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_is_reported_to_the_model() {
+    let standin = StandIn::start(vec![
+        tool_calls(&[("update_task", json!({"id": 1, "priority": "high"}))]),
+        text("It is already high priority."),
+        tool_calls(&[("update_task", json!({"id": 1, "priority": "low"}))]),
+        text("Now low."),
+    ])
+    .await;
+    let server = server_with(&standin.base_url).await;
+    let token = server.signup("ann@example.com").await;
+    server
+        .create(&token, json!({"title": "call mum", "priority": "high"}))
+        .await;
+
+    chat(&server, &token, "make call mum high priority").await;
+    chat(&server, &token, "make call mum low priority").await;
+    let received = standin.received();
+    let result = |request: usize| -> Value {
+        let messages = received[request].body["messages"].as_array().unwrap();
+        serde_json::from_str(messages[3]["content"].as_str().unwrap()).unwrap()
+    };
+    assert_eq!(result(1)["unchanged"], true, "{}", result(1));
+    assert_eq!(result(3)["unchanged"], Value::Null, "{}", result(3));
+    assert_eq!(result(3)["tasks"][0]["priority"], "low");
+    server.stop().await;
+}

@@ -178,7 +178,8 @@ fn system_prompt(today: NaiveDate) -> String {
          Dates are YYYY-MM-DD. Refer to tasks by their title and #id. Give each task its own \
          add_task call; keep dates, priorities and words such as \"please\" out of titles. \
          To change or delete many tasks at once, call bulk_tasks and ask the user to say yes: \
-         the change happens only then. Tasks have no time of day and do not repeat: say so \
+         the change happens only then. When a tool says unchanged, say that nothing changed. \
+         Tasks have no time of day and do not repeat: say so \
          when asked for either.",
         today,
         today.format("%A")
@@ -270,6 +271,15 @@ async fn run_tool(
             }
             value
         }
+        Ok(ToolResult::Unchanged(task)) => {
+            let value = json!({
+                "tasks": [task],
+                "unchanged": true,
+                "note": "Nothing changed: the task already was so. Tell the user."
+            });
+            remember(touched, task);
+            value
+        }
         Ok(ToolResult::Tasks(found)) => {
             let value = json!({ "tasks": found });
             for task in found {
@@ -291,6 +301,27 @@ enum ToolResult {
     Deleted(Task),
     /// A bulk change waiting for the user's yes, and the tasks it would take.
     Asked(Vec<Task>),
+    /// An update that changed nothing: the task already was so.
+    Unchanged(Task),
+}
+
+/// The same title, description, state, priority, due date and tags.
+fn same_content(a: &Task, b: &Task) -> bool {
+    (
+        &a.title,
+        &a.description,
+        a.completed,
+        a.priority,
+        a.due_date,
+        &a.tags,
+    ) == (
+        &b.title,
+        &b.description,
+        b.completed,
+        b.priority,
+        b.due_date,
+        &b.tags,
+    )
 }
 
 async fn tool(
@@ -446,9 +477,15 @@ async fn tool(
                 due_date: arguments.get("due_date").map(date).transpose()?,
                 tags: tags(),
             };
-            let task = tasks::update(store, user, id()?, patch)
+            let id = id()?;
+            let before = store
+                .task(user, id)
                 .await
-                .map_err(api)?;
+                .map_err(|_| format!("task {id} could not be read"))?;
+            let task = tasks::update(store, user, id, patch).await.map_err(api)?;
+            if before.is_some_and(|before| same_content(&before, &task)) {
+                return Ok(ToolResult::Unchanged(task));
+            }
             Ok(ToolResult::Tasks(vec![task]))
         }
         "delete_task" => {
