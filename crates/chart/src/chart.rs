@@ -292,11 +292,77 @@ pub struct Metadata {
     pub chart_type: String,
 }
 
+/// `Chart.lock` (a v1 chart's `requirements.lock`) as Helm's `chart.Lock` holds it and
+/// release records keep it: serializes as Helm's JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lock {
+    /// When the lock was written, as Go writes a `time.Time` (RFC 3339, nanoseconds
+    /// without trailing zeros, `Z` for UTC; Go's zero time when the file has none).
+    pub generated: String,
+    /// The digest of the dependencies the lock was made from (`sha256:...`).
+    pub digest: String,
+    /// The locked dependencies (None: the file lists none, which Helm writes `null`).
+    pub dependencies: Option<Vec<Dependency>>,
+}
+
+impl Lock {
+    /// Reads a lock file as Helm's loader does (`sigs.k8s.io/yaml` into `chart.Lock`).
+    fn parse(data: &[u8], file: &str) -> Result<Lock, ChartError> {
+        let fail = |reason: String| ChartError::load(format!("cannot load {file}: {reason}"));
+        let map = parse_map(&lossy_text(data), "chart.Lock").map_err(|e| fail(e.to_string()))?;
+        let generated = match map.get("generated") {
+            None | Some(Value::Nil) => GO_ZERO_TIME.to_string(),
+            Some(Value::String(text)) => go_rfc3339_nano(text).ok_or_else(|| {
+                fail(format!(
+                    "parsing time {text:?} as \"2006-01-02T15:04:05Z07:00\": not RFC 3339"
+                ))
+            })?,
+            Some(other) => {
+                return Err(fail(
+                    type_error("Lock.generated", other, "Time").to_string(),
+                ));
+            }
+        };
+        let dependencies = match map.get("dependencies") {
+            None | Some(Value::Nil) => None,
+            found => Some(parse_dependencies(found).map_err(|e| fail(e.to_string()))?),
+        };
+        Ok(Lock {
+            generated,
+            digest: get_string(&map, "digest", "Lock.digest").map_err(|e| fail(e.to_string()))?,
+            dependencies,
+        })
+    }
+}
+
+/// Go's zero `time.Time` as JSON.
+const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+
+/// An RFC 3339 time re-written as Go's `time.Time` JSON writes it (`RFC3339Nano`).
+fn go_rfc3339_nano(text: &str) -> Option<String> {
+    use chrono::{Offset, Timelike};
+    let time = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    let mut out = time.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = time.nanosecond() % 1_000_000_000;
+    if nanos > 0 {
+        out.push('.');
+        out.push_str(format!("{nanos:09}").trim_end_matches('0'));
+    }
+    if time.offset().fix().local_minus_utc() == 0 {
+        out.push('Z');
+    } else {
+        out.push_str(&time.format("%:z").to_string());
+    }
+    Some(out)
+}
+
 /// A loaded chart: metadata, default values, templates, other files and subcharts.
 #[derive(Debug, Clone)]
 pub struct Chart {
     /// `Chart.yaml`.
     pub metadata: Metadata,
+    /// `Chart.lock` (a v1 chart's `requirements.lock`), when the chart has one.
+    pub lock: Option<Lock>,
     /// `values.yaml` (empty when absent).
     pub values: Map,
     /// `values.schema.json` as JSON, when the chart has one.
@@ -342,13 +408,19 @@ impl Chart {
         let mut schema = None;
         let mut schema_file = None;
         let mut requirements: Option<Vec<Dependency>> = None;
+        let mut lock = None;
         let mut templates = Vec::new();
         let mut other = Vec::new();
         let mut subcharts: BTreeMap<String, Vec<ChartFile>> = BTreeMap::new();
         for file in files {
             match file.name.as_str() {
                 "Chart.yaml" => metadata = Some(parse_metadata(file.data.bytes()?)?),
-                "Chart.lock" | "requirements.lock" => {}
+                "Chart.lock" => lock = Some(Lock::parse(file.data.bytes()?, &file.name)?),
+                "requirements.lock" => {
+                    lock = Some(Lock::parse(file.data.bytes()?, &file.name)?);
+                    // `.Files` sees it in a v1 chart (dropped below otherwise), as in Helm.
+                    other.push(file);
+                }
                 "values.yaml" => {
                     values = parse_values(&lossy_text(file.data.bytes()?)).map_err(|error| {
                         ChartError::load(format!("cannot load values.yaml: {error}"))
@@ -394,6 +466,9 @@ impl Chart {
         {
             metadata.dependencies = dependencies;
         }
+        if metadata.api_version != "v1" {
+            other.retain(|f| f.name != "requirements.lock");
+        }
         validate_metadata(&mut metadata)?;
         let chart_name = metadata.name.clone();
         let mut dependencies = Vec::new();
@@ -431,6 +506,7 @@ impl Chart {
         }
         Ok(Chart {
             metadata,
+            lock,
             values,
             schema,
             schema_file,
@@ -1122,6 +1198,70 @@ fn validate_metadata(md: &mut Metadata) -> Result<(), ChartError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chart_lock_reads_as_helm_records_it() {
+        let chart = Chart::from_files(vec![
+            file("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+            file(
+                "Chart.lock",
+                "dependencies:\n- name: common\n  repository: oci://example/charts\n  version: 2.31.4\ndigest: sha256:abc\ngenerated: \"2025-08-19T07:56:23.59371448+02:00\"\n",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&chart.lock).unwrap(),
+            serde_json::json!({
+                "generated": "2025-08-19T07:56:23.59371448+02:00",
+                "digest": "sha256:abc",
+                "dependencies": [{"name": "common", "version": "2.31.4", "repository": "oci://example/charts"}],
+            })
+        );
+        assert!(chart.files.is_empty(), "Chart.lock is not one of .Files");
+
+        let cases = [
+            (
+                "generated: 2025-01-02T03:04:05.100Z\n",
+                "2025-01-02T03:04:05.1Z",
+            ),
+            (
+                "generated: \"2025-01-02T03:04:05+00:00\"\n",
+                "2025-01-02T03:04:05Z",
+            ),
+            ("digest: x\n", GO_ZERO_TIME),
+        ];
+        for (text, generated) in cases {
+            let lock = Lock::parse(text.as_bytes(), "Chart.lock").unwrap();
+            assert_eq!(lock.generated, generated, "{text}");
+            assert_eq!(lock.dependencies, None, "Helm writes null: {text}");
+        }
+        let error = Lock::parse(b"generated: yesterday\n", "Chart.lock").unwrap_err();
+        assert!(
+            error.to_string().contains("cannot load Chart.lock"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_v1_charts_requirements_lock_is_its_lock_and_one_of_its_files() {
+        let lock = "digest: sha256:abc\ngenerated: \"2020-01-01T00:00:00Z\"\n";
+        let load = |api_version: &str| {
+            Chart::from_files(vec![
+                file(
+                    "Chart.yaml",
+                    &format!("apiVersion: {api_version}\nname: c\nversion: 1.0.0\n"),
+                ),
+                file("requirements.lock", lock),
+            ])
+            .unwrap()
+        };
+        let v1 = load("v1");
+        assert_eq!(v1.lock.as_ref().unwrap().digest, "sha256:abc");
+        assert_eq!(v1.files.len(), 1);
+        let v2 = load("v2");
+        assert_eq!(v2.lock.as_ref().unwrap().digest, "sha256:abc");
+        assert!(v2.files.is_empty());
+    }
 
     fn file(name: &str, text: &str) -> ChartFile {
         ChartFile {

@@ -35,7 +35,7 @@ pub mod value;
 pub mod values;
 pub mod yaml;
 
-pub use chart::{Chart, ChartFile, Dependency, FileData, Metadata};
+pub use chart::{Chart, ChartFile, Dependency, FileData, Lock, Metadata};
 pub use error::ChartError;
 pub use manifest::{
     Hook, HookEvent, Manifest, ObjectRef, SortedManifests, helm_template_output, sort_manifests,

@@ -130,7 +130,7 @@ pub use deploykit_chart::Metadata as ChartMetadata;
 pub struct Chart {
     /// Chart.yaml.
     pub metadata: ChartMetadata,
-    /// Chart.lock (kept as read).
+    /// Chart.lock as Helm records it (kept as read from records).
     #[serde(default)]
     pub lock: Value,
     /// Templates (`{name, data: base64}`), kept as read; deploykit stores none.
@@ -166,8 +166,9 @@ impl From<ChartMetadata> for Chart {
 }
 
 impl Chart {
-    /// The record Helm keeps of a loaded chart: metadata, templates and other files
-    /// (`{name, data: base64}`), default values, and the schema file as written (base64).
+    /// The record Helm keeps of a loaded chart: metadata, Chart.lock, templates and other
+    /// files (`{name, data: base64}`), default values, and the schema file as written
+    /// (base64).
     pub fn from_loaded(chart: &deploykit_chart::Chart) -> Result<Chart> {
         let file = |f: &deploykit_chart::ChartFile| -> Result<Value> {
             let bytes = f.data.bytes().map_err(|e| Error::Record {
@@ -189,9 +190,13 @@ impl Chart {
             })?)),
             None => Value::Null,
         };
+        let lock = serde_json::to_value(&chart.lock).map_err(|e| Error::Record {
+            record: format!("chart {}", chart.metadata.name),
+            reason: format!("cannot encode Chart.lock: {e}"),
+        })?;
         Ok(Chart {
             metadata: chart.metadata.clone(),
-            lock: Value::Null,
+            lock,
             templates: Value::Array(templates),
             values: Value::Object(deploykit_chart::value::map_to_json(&chart.values)),
             schema,
