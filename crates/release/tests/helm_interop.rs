@@ -1,27 +1,42 @@
-//! For the same chart and values, what Helm's own client reads back (`helm get manifest`,
-//! `values`, `hooks`, `notes`) from a release deploykit-release made equals what it reads
-//! from one Helm installed. Helm's client is helm-python-sdk, against the fake API server.
+//! Helm's own client (helm-python-sdk, Helm v4's Go code) against releases deploykit-release
+//! makes, on the fake API server:
+//! - for the same chart and values, what Helm reads back (`helm get manifest`, `values`,
+//!   `hooks`, `notes`) and the chart it records equal those of a release Helm installed;
+//! - Helm upgrades a deploykit release, and deploykit upgrades and rolls back a Helm
+//!   release, and either way both tools then read the same history, statuses and
+//!   `helm get` of every revision as when Helm did it all.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use deploykit_chart::{Chart, SetKind, ValueSources};
-use deploykit_cluster::{ClusterOptions, ConnectOptions, connect};
+use deploykit_chart::{Chart, Map, SetKind, ValueSources};
+use deploykit_cluster::{Cluster, ClusterOptions, ConnectOptions, connect};
 use deploykit_fake_apiserver::FakeApiServer;
-use deploykit_release::Install;
+use deploykit_release::{History, Install, Rollback, Upgrade};
 use serde_json::Value;
 
 const NS: &str = "apps";
+const RELEASE: &str = "shop";
 
-const HELM_INSTALL: &str = r#"
+/// One call of Helm's client: `python3 -c HELM kubeconfig namespace action args...`,
+/// printing the answer as JSON.
+const HELM: &str = r#"
 import json, sys, helm_python as helm
-cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
-print(json.dumps(cfg.install(sys.argv[4], sys.argv[3], json.loads(sys.argv[5]), create_namespace=True, wait="watcher", timeout=60), default=str))
-"#;
-
-const HELM_GET: &str = r#"
-import json, sys, helm_python as helm
-cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
-print(json.dumps({"all": cfg.get_all(sys.argv[3]), "status": cfg.status(sys.argv[3]), "values": cfg.get_values(sys.argv[3])}, default=str))
+kubeconfig, namespace, action, release = sys.argv[1:5]
+args = sys.argv[5:]
+cfg = helm.Config(kubeconfig_path=kubeconfig, namespace=namespace)
+if action == "install":
+    out = cfg.install(args[0], release, json.loads(args[1]), create_namespace=True, wait="watcher", timeout=60)
+elif action == "upgrade":
+    out = cfg.upgrade(args[0], release, json.loads(args[1]), wait="watcher", timeout=60)
+elif action == "rollback":
+    out = cfg.rollback(release, version=int(args[0]), wait="watcher", timeout=60)
+elif action == "history":
+    out = cfg.history(release)
+elif action == "get":
+    revision = int(args[0])
+    out = {"all": cfg.get_all(release, revision=revision), "status": cfg.status(release, revision=revision), "values": cfg.get_values(release, revision=revision)}
+print(json.dumps(out, default=str))
 "#;
 
 fn helm_sdk_available() -> Result<(), String> {
@@ -36,31 +51,122 @@ fn helm_sdk_available() -> Result<(), String> {
     }
 }
 
-async fn helm_client(script: &str, args: &[&str]) -> Value {
-    let output = tokio::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .await
-        .expect("python3 runs");
-    assert!(
-        output.status.success(),
-        "Helm's client failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("Helm's client answers JSON")
+/// One cluster (a fake API server) with Helm's kubeconfig for it and deploykit's client.
+struct Side {
+    server: FakeApiServer,
+    kubeconfig: PathBuf,
+    cluster: Cluster,
 }
 
-fn write_chart(dir: &std::path::Path) -> std::path::PathBuf {
+impl Side {
+    async fn start(dir: &Path, name: &str) -> Side {
+        let server = FakeApiServer::start().await;
+        server.set_auto_ready(true);
+        let kubeconfig = dir.join(format!("{name}.kubeconfig"));
+        std::fs::write(&kubeconfig, server.kubeconfig("fake")).unwrap();
+        let cluster = connect(ConnectOptions {
+            kubeconfig: Some(kubeconfig.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .with_options(ClusterOptions {
+            poll_interval: Duration::from_millis(20),
+            ..ClusterOptions::default()
+        });
+        Side {
+            server,
+            kubeconfig,
+            cluster,
+        }
+    }
+
+    /// Runs Helm's client on this cluster.
+    async fn helm(&self, action: &str, args: &[&str]) -> Value {
+        let output = tokio::process::Command::new("python3")
+            .arg("-c")
+            .arg(HELM)
+            .arg(&self.kubeconfig)
+            .args([NS, action, RELEASE])
+            .args(args)
+            .output()
+            .await
+            .expect("python3 runs");
+        assert!(
+            output.status.success(),
+            "Helm's client failed to {action}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("Helm's client answers JSON")
+    }
+
+    /// What `helm history` and `helm get` show of every revision, as Helm reads them,
+    /// with what differs by nature left out (times, hook run times).
+    async fn helm_view(&self) -> Value {
+        let history = self.helm("history", &[]).await;
+        let mut revisions = Vec::new();
+        for entry in history.as_array().expect("a list of revisions") {
+            let revision = entry["revision"].to_string();
+            let get = helm_get(&self.helm("get", &[&revision]).await);
+            revisions.push(serde_json::json!({
+                "revision": entry["revision"],
+                "status": entry["status"],
+                "description": entry["description"],
+                "chart": entry["chart"],
+                "app_version": entry["app_version"],
+                "get": get,
+            }));
+        }
+        Value::Array(revisions)
+    }
+
+    /// The revisions as deploykit reads them: number, status, description.
+    async fn deploykit_view(&self) -> Vec<(u32, String, String)> {
+        History::new(&self.cluster, RELEASE, NS)
+            .run()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.version,
+                    r.info.status.to_string(),
+                    r.info.description.clone(),
+                )
+            })
+            .collect()
+    }
+
+    /// The release's ConfigMap's greeting, as the cluster holds it.
+    fn greeting(&self) -> Value {
+        self.server
+            .get("v1", "ConfigMap", Some(NS), &format!("{RELEASE}-config"))
+            .expect("the release's ConfigMap")["data"]["greeting"]
+            .clone()
+    }
+}
+
+fn write_chart(dir: &Path) -> PathBuf {
     let root = dir.join("shop");
     std::fs::create_dir_all(root.join("templates/tests")).unwrap();
+    std::fs::create_dir_all(root.join("files")).unwrap();
     std::fs::write(
         root.join("Chart.yaml"),
         "apiVersion: v2\nname: shop\nversion: 1.2.3\nappVersion: \"4.5\"\ndescription: interop\n",
     )
     .unwrap();
     std::fs::write(root.join("values.yaml"), "greeting: hi\nreplicas: 1\n").unwrap();
+    std::fs::write(
+        root.join("Chart.lock"),
+        "dependencies:\n- name: common\n  repository: oci://registry.example/charts\n  version: 2.31.4\ndigest: sha256:fc442e77200e1914dd46fe26490dcf62f44caa51db673c2f8e67d5319cd4c163\ngenerated: \"2025-08-14T15:12:51.716883419+02:00\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("values.schema.json"),
+        "{\"type\": \"object\", \"properties\": {\"replicas\": {\"type\": \"integer\"}}}\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("files/motd.txt"), "hello from a file\n").unwrap();
     std::fs::write(
         root.join("templates/config.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  revision: {{ .Release.Revision | quote }}\n---\n# a comment-only document\n",
@@ -89,7 +195,8 @@ fn write_chart(dir: &std::path::Path) -> std::path::PathBuf {
     root
 }
 
-/// What `helm get manifest/values/hooks/notes` shows of a release (hook run times left out).
+/// What `helm get manifest/values/hooks/notes` shows of a revision (hook run times left
+/// out).
 fn helm_get(answer: &Value) -> Value {
     let hooks: Vec<Value> = answer["all"]["hooks"]
         .as_array()
@@ -111,6 +218,17 @@ fn helm_get(answer: &Value) -> Value {
     })
 }
 
+/// The user's values as Helm's client takes them (JSON) and as deploykit does.
+fn values(greeting: &str) -> (String, Map) {
+    let json = serde_json::json!({"greeting": greeting, "replicas": 2}).to_string();
+    let map = ValueSources::default()
+        .set(SetKind::Typed, format!("greeting={greeting}"))
+        .set(SetKind::Typed, "replicas=2")
+        .merge()
+        .unwrap();
+    (json, map)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
     if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
@@ -118,58 +236,21 @@ async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
     }
     let dir = tempfile::tempdir().unwrap();
     let chart_dir = write_chart(dir.path());
-    let values = r#"{"greeting": "hello", "replicas": 2}"#;
+    let chart_path = chart_dir.to_str().unwrap();
+    let (json, map) = values("hello");
 
-    let by_helm = FakeApiServer::start().await;
-    by_helm.set_auto_ready(true);
-    let helm_kubeconfig = dir.path().join("helm.kubeconfig");
-    std::fs::write(&helm_kubeconfig, by_helm.kubeconfig("fake")).unwrap();
-    let helm_kubeconfig = helm_kubeconfig.to_str().unwrap();
-    helm_client(
-        HELM_INSTALL,
-        &[
-            helm_kubeconfig,
-            NS,
-            "shop",
-            chart_dir.to_str().unwrap(),
-            values,
-        ],
-    )
-    .await;
+    let by_helm = Side::start(dir.path(), "helm").await;
+    by_helm.helm("install", &[chart_path, &json]).await;
 
-    let by_deploykit = FakeApiServer::start().await;
-    by_deploykit.set_auto_ready(true);
-    let deploykit_kubeconfig = dir.path().join("deploykit.kubeconfig");
-    std::fs::write(&deploykit_kubeconfig, by_deploykit.kubeconfig("fake")).unwrap();
-    let cluster = connect(ConnectOptions {
-        kubeconfig: Some(deploykit_kubeconfig.clone()),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .with_options(ClusterOptions {
-        poll_interval: Duration::from_millis(20),
-        ..ClusterOptions::default()
-    });
+    let by_deploykit = Side::start(dir.path(), "deploykit").await;
     let chart = Chart::load(&chart_dir).unwrap();
-    let merged = ValueSources::default()
-        .set(SetKind::Typed, "greeting=hello")
-        .set(SetKind::Typed, "replicas=2")
-        .merge()
-        .unwrap();
-    Install::new(&cluster, "shop", NS)
-        .run(&chart, &merged)
+    Install::new(&by_deploykit.cluster, RELEASE, NS)
+        .run(&chart, &map)
         .await
         .unwrap();
 
-    let helms = helm_get(&helm_client(HELM_GET, &[helm_kubeconfig, NS, "shop"]).await);
-    let ours = helm_get(
-        &helm_client(
-            HELM_GET,
-            &[deploykit_kubeconfig.to_str().unwrap(), NS, "shop"],
-        )
-        .await,
-    );
+    let helms = helm_get(&by_helm.helm("get", &["1"]).await);
+    let ours = helm_get(&by_deploykit.helm("get", &["1"]).await);
     for part in ["manifest", "values", "notes", "hooks"] {
         assert_eq!(ours[part], helms[part], "helm get {part} differs");
     }
@@ -178,5 +259,122 @@ async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
             .as_str()
             .unwrap()
             .contains("# Source: shop/templates/config.yaml")
+    );
+
+    // The chart as each record keeps it (Helm's client shows none of it): metadata,
+    // Chart.lock, templates, files, schema and default values.
+    let record = |history: Vec<deploykit_cluster::Release>| {
+        history
+            .into_iter()
+            .next()
+            .and_then(|r| r.chart)
+            .expect("a chart")
+    };
+    let helms = record(by_helm.cluster.history(RELEASE, NS).await.unwrap());
+    let ours = record(by_deploykit.cluster.history(RELEASE, NS).await.unwrap());
+    assert_eq!(ours.lock, helms.lock, "Chart.lock");
+    assert_eq!(
+        helms.lock["generated"], "2025-08-14T15:12:51.716883419+02:00",
+        "{}",
+        helms.lock
+    );
+    assert_eq!(ours.metadata, helms.metadata, "Chart.yaml");
+    // Helm 4 also keeps modification times (each file's, the chart's, the schema's);
+    // deploykit's chart model has none: the one difference left, and only in times.
+    let without_modtime = |files: &Value| {
+        let mut files = files.clone();
+        for file in files.as_array_mut().into_iter().flatten() {
+            file.as_object_mut().map(|f| f.remove("modtime"));
+        }
+        files
+    };
+    assert_eq!(
+        ours.templates,
+        without_modtime(&helms.templates),
+        "templates"
+    );
+    assert_eq!(ours.files, without_modtime(&helms.files), "files");
+    let mut helms_extra = helms.extra.clone();
+    helms_extra.remove("modtime");
+    helms_extra.remove("schemamodtime");
+    assert_eq!(ours.extra, helms_extra, "other fields");
+    assert_eq!(ours.schema, helms.schema, "values.schema.json");
+    assert_eq!(ours.values, helms.values, "values.yaml");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
+    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let chart_dir = write_chart(dir.path());
+    let chart_path = chart_dir.to_str().unwrap();
+    let (first, first_map) = values("hello");
+    let (second, _) = values("bonjour");
+
+    let by_helm = Side::start(dir.path(), "helm").await;
+    by_helm.helm("install", &[chart_path, &first]).await;
+    by_helm.helm("upgrade", &[chart_path, &second]).await;
+
+    let mixed = Side::start(dir.path(), "mixed").await;
+    let chart = Chart::load(&chart_dir).unwrap();
+    Install::new(&mixed.cluster, RELEASE, NS)
+        .run(&chart, &first_map)
+        .await
+        .unwrap();
+    mixed.helm("upgrade", &[chart_path, &second]).await;
+
+    assert_eq!(mixed.helm_view().await, by_helm.helm_view().await);
+    assert_eq!(mixed.greeting(), "bonjour", "Helm's upgrade applied");
+    assert_eq!(
+        mixed.deploykit_view().await,
+        [
+            (1, "superseded".into(), "Install complete".into()),
+            (2, "deployed".into(), "Upgrade complete".into()),
+        ],
+        "deploykit reads Helm's revision as its own"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploykit_upgrades_and_rolls_back_a_helm_release_as_helm_does() {
+    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let chart_dir = write_chart(dir.path());
+    let chart_path = chart_dir.to_str().unwrap();
+    let (first, _) = values("hello");
+    let (second, second_map) = values("bonjour");
+
+    let by_helm = Side::start(dir.path(), "helm").await;
+    by_helm.helm("install", &[chart_path, &first]).await;
+    by_helm.helm("upgrade", &[chart_path, &second]).await;
+    by_helm.helm("rollback", &["1"]).await;
+
+    let mixed = Side::start(dir.path(), "mixed").await;
+    mixed.helm("install", &[chart_path, &first]).await;
+    let chart = Chart::load(&chart_dir).unwrap();
+    // Helm's server-side apply owns the fields (its field manager is named after the
+    // process, python3 here): without force_conflicts the upgrade is refused naming it
+    // (the crate's documented choice, tested in deploykit-cluster's fake_cluster.rs).
+    let mut upgrade = Upgrade::new(&mixed.cluster, RELEASE, NS);
+    upgrade.options.force_conflicts = true;
+    upgrade.run(&chart, &second_map).await.unwrap();
+    assert_eq!(mixed.greeting(), "bonjour", "deploykit's upgrade applied");
+    let mut rollback = Rollback::new(&mixed.cluster, RELEASE, NS);
+    rollback.revision = Some(1);
+    assert_eq!(rollback.run().await.unwrap().revision, 3);
+    assert_eq!(mixed.greeting(), "hello", "deploykit's rollback applied");
+
+    assert_eq!(mixed.helm_view().await, by_helm.helm_view().await);
+    assert_eq!(
+        mixed.deploykit_view().await,
+        [
+            (1, "superseded".into(), "Install complete".into()),
+            (2, "superseded".into(), "Upgrade complete".into()),
+            (3, "deployed".into(), "Rollback to 1".into()),
+        ]
     );
 }
