@@ -56,12 +56,14 @@ pub struct ChatReply {
 
 /// What the chatbot can do, for unclear messages.
 pub const HELP: &str = "I can manage your tasks. Try:\n\
-- \"add buy milk tomorrow, high priority\"\n\
-- \"what is still open?\" or \"what's due today?\"\n\
+- \"add buy milk tomorrow, high priority\" or \"add eggs, milk and bread\"\n\
+- \"remind me to pay rent on the 1st\"\n\
+- \"what is still open?\" or \"what's due this week?\"\n\
 - \"mark 3 done\" or \"reopen 3\"\n\
-- \"delete the milk task\"\n\
+- \"delete the milk task\" or \"remove everything done\"\n\
 - \"rename 2 to call mum\"\n\
-- \"set priority of 2 to low\" or \"move 2 to friday\"";
+- \"set priority of 2 to low\" or \"move 2 to friday\"\n\
+- \"what did I add last?\"";
 
 /// Answers a chat message for `user`.
 pub async fn respond(state: &AppState, user: i64, message: &str) -> Result<ChatReply, ApiError> {
@@ -326,8 +328,13 @@ async fn ask_bulk(
     } else {
         format!("your {} {what}", found.len())
     };
+    let question = match action {
+        BulkAction::Delete => format!("delete {count}"),
+        BulkAction::Complete => format!("mark {count} as done"),
+        BulkAction::Reopen => format!("reopen {count}"),
+    };
     let text = format!(
-        "Shall I {verb} {count}?\n{}\nSay \"yes\" to go ahead or \"no\" to leave them as they are.",
+        "Shall I {question}?\n{}\nSay \"yes\" to go ahead or \"no\" to leave them as they are.",
         lines.join("\n")
     );
     state.confirmations.ask(
@@ -425,18 +432,18 @@ async fn confirm(state: &AppState, user: i64, yes: bool) -> Result<ChatReply, Ap
         };
         changed.push(task);
     }
-    let done = match pending.action {
-        BulkAction::Delete => "Deleted",
-        BulkAction::Complete => "Marked as done",
-        BulkAction::Reopen => "Reopened",
-    };
     let count = match changed.len() {
         1 => "1 task".to_string(),
         n => format!("{n} tasks"),
     };
+    let done = match pending.action {
+        BulkAction::Delete => format!("Deleted {count}"),
+        BulkAction::Complete => format!("Marked {count} as done"),
+        BulkAction::Reopen => format!("Reopened {count}"),
+    };
     let lines: Vec<String> = changed.iter().map(line).collect();
     Ok(parser_reply(
-        format!("{done} {count}:\n{}", lines.join("\n")),
+        format!("{done}:\n{}", lines.join("\n")),
         changed,
     ))
 }
