@@ -709,3 +709,31 @@ async fn an_atomic_upgrade_whose_hook_times_out_rolls_back_as_helm_does() {
     assert_eq!(config_map(&env)["greeting"], "hello");
     assert_eq!(config_map(&env)["revision"], "1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_capabilities_replace_the_clusters_for_templates_and_kube_version() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let offline = deploykit_chart::Capabilities {
+        kube_version: deploykit_chart::objects::KubeVersion::parse("v1.24.3").unwrap(),
+        api_versions: vec!["v1".to_string()],
+    };
+
+    let newer = chart(dir.path(), ">=1.25.0-0");
+    let mut install = Install::new(&env.cluster, "web", NS);
+    install.options.capabilities = Some(offline.clone());
+    let error = install.run(&newer, &Map::new()).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::IncompatibleKubeVersion { server, .. } if server == "v1.24.3"),
+        "kubeVersion is checked against the given version: {error}"
+    );
+
+    let chart = chart(dir.path(), ">=1.20.0-0");
+    install.run(&chart, &Map::new()).await.unwrap();
+    let data = config_map(&env);
+    assert_eq!(
+        (&data["kube"], &data["apps"]),
+        (&"v1.24.3".into(), &"false".into()),
+        "templates see the given capabilities, not the cluster's"
+    );
+}

@@ -261,6 +261,40 @@ async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
             .contains("# Source: shop/templates/config.yaml")
     );
 
+    // The objects carry the metadata Helm gives them: hooks only the chart's own labels
+    // and annotations, release objects Helm's ownership ones (deploykit adds only its
+    // fingerprint).
+    let metadata = |side: &Side, api_version: &str, kind: &str, name: &str| {
+        let object = side
+            .server
+            .get(api_version, kind, Some(NS), name)
+            .unwrap_or_else(|| panic!("{kind}/{name}"));
+        let mut annotations = object["metadata"]["annotations"].clone();
+        annotations
+            .as_object_mut()
+            .map(|a| a.remove(deploykit_cluster::compare::APPLIED_HASH));
+        (object["metadata"]["labels"].clone(), annotations)
+    };
+    for (api_version, kind, name) in [
+        ("batch/v1", "Job", "shop-migrate"),
+        ("v1", "ConfigMap", "shop-config"),
+        ("v1", "Service", "shop"),
+    ] {
+        assert_eq!(
+            metadata(&by_deploykit, api_version, kind, name),
+            metadata(&by_helm, api_version, kind, name),
+            "{kind}/{name}'s labels and annotations"
+        );
+    }
+    assert_eq!(
+        by_deploykit
+            .server
+            .get("v1", "Namespace", None, NS)
+            .unwrap()["metadata"]["labels"],
+        by_helm.server.get("v1", "Namespace", None, NS).unwrap()["metadata"]["labels"],
+        "--create-namespace labels"
+    );
+
     // The chart as each record keeps it (Helm's client shows none of it): metadata,
     // Chart.lock, templates, files, schema and default values.
     let record = |history: Vec<deploykit_cluster::Release>| {
