@@ -393,8 +393,13 @@ impl<'a> State<'a> {
             Flow::Normal
         };
         self.vars.truncate(mark);
-        // break/continue inside the else branch belong to an enclosing range
-        Ok(flow)
+        // `break`/`continue` in the else branch are parsed as an enclosing range's, but
+        // Go's walkRange recovers a break for its whole body, else branch included: a
+        // break there only ends this range; a continue goes on to the enclosing one.
+        Ok(match flow {
+            Flow::Break => Flow::Normal,
+            other => other,
+        })
     }
 
     fn walk_template(&mut self, out: &mut String, dot: &Slot, t: &'a TemplateCall) -> R<()> {
