@@ -35,6 +35,14 @@ pub struct MapRef {
     helm_values: bool,
 }
 
+/// The one nil slice: Go's `[]interface {}(nil)`, which Sprig gives for `rest` and
+/// `initial` of an empty list and `concat` of nothing but empty lists. It prints as
+/// `[]` but `toJson` and `toYaml` write it as `null`, and it is not `deepEqual` to an
+/// empty list. Every list operation makes a new list, so only handles cloned from this
+/// one are nil (as appending to a nil slice in Go gives a non-nil one).
+static NIL_LIST: std::sync::LazyLock<Arc<Vec<Value>>> =
+    std::sync::LazyLock::new(|| Arc::new(Vec::new()));
+
 /// Go's name of Helm's `Values` map type.
 pub const HELM_VALUES_TYPE: &str = "common.Values";
 
@@ -208,6 +216,26 @@ impl Value {
         Value::List(Arc::new(items))
     }
 
+    /// Go's nil slice (see [`Value::is_nil_list`]).
+    pub fn nil_list() -> Value {
+        Value::List(NIL_LIST.clone())
+    }
+
+    /// A list of `items`, or Go's nil slice when there are none: what a Go function
+    /// that only ever appends to a nil slice returns.
+    pub fn list_or_nil(items: Vec<Value>) -> Value {
+        if items.is_empty() {
+            Value::nil_list()
+        } else {
+            Value::list(items)
+        }
+    }
+
+    /// Whether this is Go's nil slice: `toJson` and `toYaml` write `null` for it.
+    pub fn is_nil_list(&self) -> bool {
+        matches!(self, Value::List(items) if Arc::ptr_eq(items, &NIL_LIST))
+    }
+
     /// Go's type name of this value, as Go's errors print it.
     pub fn type_name(&self) -> &str {
         match self {
@@ -311,6 +339,7 @@ impl Value {
             }
             Value::String(s) => serde_json::Value::String(s.to_string()),
             Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
+            Value::List(_) if self.is_nil_list() => serde_json::Value::Null,
             Value::List(items) => {
                 serde_json::Value::Array(items.iter().map(Value::to_json).collect())
             }

@@ -187,12 +187,15 @@ const FUNCS: &[Func] = &[
     f("prepend", &[List, Any], List),
     f("first", &[List], Any),
     f("last", &[List], Any),
-    // rest and initial of an empty list are Go's nil slice (as concat below).
+    // Go's nil slice: rest and initial of an empty list, concat of empty lists, no
+    // match for regexFindAll (`toJson`/`toYaml` write `null`).
+    f("rest", &[List], List),
+    f("initial", &[List], List),
+    v("concat", &[], List, 3, List),
+    f("regexFindAll", &[Str, Str, Int], Any),
     f("uniq", &[List], List),
     v("without", &[List], Any, 2, List),
     f("has", &[Any, List], Bool),
-    // concat of nothing but empty lists is Go's nil slice (`toJson` writes `null`);
-    // deploykit-chart has no nil slice (a known difference): left out.
     f("reverse", &[List], List),
     f("compact", &[List], List),
     f("sortAlpha", &[List], List),

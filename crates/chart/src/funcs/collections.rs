@@ -36,6 +36,7 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Bytes(x), Value::Bytes(y)) => x == y,
+        (Value::List(_), Value::List(_)) if a.is_nil_list() != b.is_nil_list() => false,
         (Value::List(x), Value::List(y)) => {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q))
         }
@@ -60,6 +61,8 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
 /// A deep copy: maps and lists are fresh (`copystructure.Copy`).
 pub fn deep_copy_value(value: &Value) -> Value {
     match value {
+        // copystructure keeps a nil slice nil.
+        Value::List(_) if value.is_nil_list() => value.clone(),
         Value::List(items) => Value::list(items.iter().map(deep_copy_value).collect()),
         Value::Map(m) => {
             let copy = MapRef::new(
@@ -263,6 +266,10 @@ pub fn must_last(args: &[Value]) -> Result {
 fn rest_impl(name: &str, args: &[Value]) -> Result {
     want(name, args, 1)?;
     let items = slice_arg(&args[0], "Cannot find rest on type {}")?;
+    // Sprig returns a nil slice for an empty list.
+    if items.is_empty() {
+        return Ok(Value::nil_list());
+    }
     Ok(Value::list(items.into_iter().skip(1).collect()))
 }
 
@@ -277,6 +284,10 @@ pub fn must_rest(args: &[Value]) -> Result {
 fn initial_impl(name: &str, args: &[Value]) -> Result {
     want(name, args, 1)?;
     let mut items = slice_arg(&args[0], "Cannot find initial on type {}")?;
+    // Sprig returns a nil slice for an empty list.
+    if items.is_empty() {
+        return Ok(Value::nil_list());
+    }
     items.pop();
     Ok(Value::list(items))
 }
@@ -420,7 +431,8 @@ pub fn concat(args: &[Value]) -> Result {
             }
         }
     }
-    Ok(Value::list(out))
+    // Sprig appends to a nil slice: nothing appended leaves it nil.
+    Ok(Value::list_or_nil(out))
 }
 
 fn chunk_impl(name: &str, args: &[Value]) -> Result {

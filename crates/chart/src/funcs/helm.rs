@@ -302,7 +302,8 @@ impl TomlEncoder {
             .iter()
             .partition(|(_, v)| is_table(v) || is_table_array(v));
         for (k, v) in direct.into_iter().chain(subs) {
-            if matches!(v, Value::Nil) {
+            // BurntSushi/toml leaves out nil values, nil slices included.
+            if matches!(v, Value::Nil) || v.is_nil_list() {
                 continue;
             }
             let mut child = key.to_vec();
@@ -352,7 +353,7 @@ impl TomlEncoder {
                 let map = map.read().clone();
                 let entries: Vec<_> = map
                     .iter()
-                    .filter(|(_, v)| !matches!(v, Value::Nil))
+                    .filter(|(_, v)| !matches!(v, Value::Nil) && !v.is_nil_list())
                     .collect();
                 for (i, (k, v)) in entries.iter().enumerate() {
                     if i > 0 {

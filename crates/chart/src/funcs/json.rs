@@ -33,6 +33,7 @@ fn newline(out: &mut String, style: Style, depth: usize) {
 fn write(out: &mut String, value: &Value, style: Style, depth: usize) -> Result<(), String> {
     match value {
         Value::Nil => out.push_str("null"),
+        Value::List(_) if value.is_nil_list() => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => {

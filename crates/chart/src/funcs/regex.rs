@@ -271,6 +271,16 @@ pub fn must_regex_match(args: &[Value]) -> Result {
     Ok(Value::Bool(try_compile(pattern)?.is_match(s)))
 }
 
+/// Go's `FindAllString` returns a nil slice when nothing matches (`toJson` writes
+/// `null`).
+fn found_or_nil(found: Vec<&str>) -> Value {
+    if found.is_empty() {
+        Value::nil_list()
+    } else {
+        strings(found)
+    }
+}
+
 fn find_all<'a>(re: &Pattern, s: &'a str, n: i64) -> Vec<&'a str> {
     if n == 0 {
         return Vec::new();
@@ -283,14 +293,14 @@ pub fn regex_find_all(args: &[Value]) -> Result {
     want("regexFindAll", args, 3)?;
     let (pattern, s, n) = (string(&args[0])?, string(&args[1])?, int(&args[2])?);
     let re = must_compile(pattern)?;
-    Ok(strings(find_all(&re, s, n)))
+    Ok(found_or_nil(find_all(&re, s, n)))
 }
 
 pub fn must_regex_find_all(args: &[Value]) -> Result {
     want("mustRegexFindAll", args, 3)?;
     let (pattern, s, n) = (string(&args[0])?, string(&args[1])?, int(&args[2])?);
     let re = try_compile(pattern)?;
-    Ok(strings(find_all(&re, s, n)))
+    Ok(found_or_nil(find_all(&re, s, n)))
 }
 
 pub fn regex_find(args: &[Value]) -> Result {

@@ -78,6 +78,8 @@ enum Context {
 fn leaf_text(value: &Value, flavor: Flavor) -> Option<String> {
     Some(match value {
         Value::Nil => "null".to_string(),
+        // Go's nil slice goes through JSON as `null`.
+        Value::List(_) if value.is_nil_list() => "null".to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => float_text(*f, flavor),
@@ -715,7 +717,11 @@ impl Emitter {
                 }
             }
             Value::Map(_) => self.flow_empty("{}"),
-            Value::List(_) => self.flow_empty("[]"),
+            // `toYaml` goes through JSON, where Go's nil slice is `null` (a leaf);
+            // go-yaml itself writes it as `[]`.
+            Value::List(_) if !(value.is_nil_list() && self.flavor == Flavor::Json) => {
+                self.flow_empty("[]")
+            }
             other => {
                 let scalar_indent = if indent < 0 { 2 } else { indent + 2 };
                 if let Some(text) = leaf_text(other, self.flavor) {
