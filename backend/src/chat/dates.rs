@@ -84,6 +84,11 @@ fn date_at(w: &Words, i: usize, today: NaiveDate) -> Option<DatePhrase> {
             "this" | "coming" if i > 0 => (upcoming(today, weekday, false), vec![i - 1, i]),
             _ => (upcoming(today, weekday, false), vec![i]),
         };
+        let mut used = used;
+        // "sunday evening": the part of the day goes with the day.
+        if is_part_of_day(next(1)) {
+            used.push(i + 1);
+        }
         return found(date, used);
     }
     if let Ok(date) = NaiveDate::parse_from_str(word, "%Y-%m-%d") {
@@ -106,7 +111,8 @@ fn with_the(w: &Words, i: usize, mut used: Vec<usize>) -> Vec<usize> {
     used
 }
 
-fn is_part_of_day(word: &str) -> bool {
+/// "morning", "night", …: said after a day, they name no other date.
+pub(crate) fn is_part_of_day(word: &str) -> bool {
     matches!(
         word,
         "morning" | "afternoon" | "evening" | "night" | "am" | "pm"

@@ -4,7 +4,7 @@
 
 use chrono::{NaiveDate, Weekday};
 
-use super::dates::{upcoming, weekday};
+use super::dates::{is_part_of_day, upcoming, weekday};
 use super::words::Words;
 use crate::model::Priority;
 
@@ -144,6 +144,18 @@ pub(crate) fn find_repetition(w: &Words, today: NaiveDate) -> Option<Repetition>
                 if !is_period(w.norm(end)) {
                     continue;
                 }
+                // "every thursday night".
+                if is_part_of_day(w.norm(end + 1)) {
+                    end += 1;
+                }
+                (i..=end).collect()
+            }
+            // "mon wed fri": several weekdays in a row.
+            _ if weekday(word).is_some() && weekday(w.norm(i + 1)).is_some() => {
+                let mut end = i + 1;
+                while weekday(w.norm(end + 1)).is_some() {
+                    end += 1;
+                }
                 (i..=end).collect()
             }
             _ if plural_weekday(word).is_some()
@@ -153,9 +165,10 @@ pub(crate) fn find_repetition(w: &Words, today: NaiveDate) -> Option<Repetition>
             }
             _ => continue,
         };
-        let last = w.norm(used[used.len() - 1]);
-        let first = weekday(last)
-            .or_else(|| plural_weekday(last))
+        // The first weekday named ("every Monday", "mon wed fri") is the first due date.
+        let first = used
+            .iter()
+            .find_map(|&j| weekday(w.norm(j)).or_else(|| plural_weekday(w.norm(j))))
             .map(|day| upcoming(today, day, false));
         let said = used.iter().map(|&j| w.raw(j)).collect::<Vec<_>>().join(" ");
         let said = said.trim_end_matches([',', '.', '!', ';']).to_string();

@@ -247,6 +247,14 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
         return Some(Intent::LastAdded);
     }
 
+    // "I have a meeting with HR on Monday": an event with a date is a task.
+    if (w.starts_with(&["i", "have"]) || w.starts_with(&["i've", "got"]))
+        && matches!(w.norm(2), "a" | "an")
+        && find_date(w, today).is_some()
+    {
+        return add(&rest_at(3), today);
+    }
+
     // Add.
     for prefix in ADD_PREFIXES {
         if w.starts_with(prefix) {
@@ -523,13 +531,20 @@ fn due_command(w: &Words, today: NaiveDate) -> Option<Intent> {
     }
     if matches!(
         first,
-        "move" | "postpone" | "reschedule" | "push" | "defer" | "shift"
+        "move" | "postpone" | "reschedule" | "push" | "defer" | "shift" | "bump" | "delay"
     ) {
         let (target, when) = rest.split_on(&["to", "until", "till", "for", "back", "on"])?;
         // "move the dentist from Friday to Monday": the old day says nothing new.
         let target = target
             .split_on(&["from"])
             .map_or(target.clone(), |(before, _)| before);
+        if bulk_scope(&target).is_some() {
+            return Some(Intent::Clarify(
+                "I can't move many tasks at once yet: move them one at a time, e.g. \
+                 \"move 2 to friday\"."
+                    .to_string(),
+            ));
+        }
         let when = when.strip_words(&["to", "until"]);
         return set_due(&target, &when);
     }
@@ -703,6 +718,8 @@ const ADD_PREFIXES: &[&[&str]] = &[
     &["do", "not", "forget", "to"],
     &["don't", "forget"],
     &["note", "to", "self"],
+    &["todo"],
+    &["to-do"],
     &["jot", "down"],
     &["write", "down"],
 ];
@@ -716,6 +733,8 @@ const DELETE_PREFIXES: &[&[&str]] = &[
     &["erase"],
     &["cancel"],
     &["trash"],
+    &["scratch"],
+    &["scrap"],
 ];
 
 const REOPEN_PREFIXES: &[&[&str]] = &[
@@ -766,6 +785,11 @@ const COMPLETE_PREFIXES: &[&[&str]] = &[
     &["done"],
     &["close"],
     &["i'm", "done", "with"],
+    &["i'm", "finished", "with"],
+    &["i", "am", "finished", "with"],
+    &["cross", "off"],
+    &["cross", "out"],
+    &["strike", "off"],
     &["i", "am", "done", "with"],
     &["i", "just", "did"],
     &["just", "did"],
