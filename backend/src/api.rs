@@ -17,23 +17,26 @@ use crate::model::{
 };
 use crate::store::SignUpError;
 use crate::tasks;
+use crate::undo::{UndoRequest, UndoState, UndoableChange, Undone};
 
 /// The OpenAPI 3.1 document of the API.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Todo Chatbot API", description = "Tasks per user, with a chatbot that manages them."),
     paths(
-        healthz, readyz, openapi_json, signup, signin, me, list_tasks, create_task, get_task,
-        update_task, delete_task, toggle_task, chat
+        healthz, readyz, openapi_json, signup, signin, me, signout, list_tasks, create_task,
+        get_task, update_task, delete_task, toggle_task, undoable, undo, chat
     ),
     components(schemas(
         ErrorBody, User, Session, SignUp, SignIn, Task, NewTask, TaskPatch, TaskList, Counts,
-        Priority, StatusFilter, SortOrder, Deleted, Health, ChatRequest, ChatReply
+        Priority, StatusFilter, SortOrder, Deleted, Health, ChatRequest, ChatReply,
+        UndoState, UndoableChange, UndoRequest, Undone
     )),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "auth", description = "Sign up, sign in, who am I"),
         (name = "tasks", description = "The signed-in user's tasks"),
+        (name = "undo", description = "Take back the last changes (for 10 minutes)"),
         (name = "chat", description = "Manage tasks in plain English"),
         (name = "ops", description = "Health and the API description")
     )
@@ -284,6 +287,56 @@ pub async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Us
         .ok_or_else(|| ApiError::unauthorized("this account no longer exists: sign up again"))
 }
 
+/// Signs out: ends the session of the token sent, at once (later requests with it get 401).
+/// The user's other sessions (other browsers and devices) stay signed in.
+#[utoipa::path(post, path = "/api/auth/signout", tag = "auth", security(("bearer" = [])), responses(
+    (status = 204, description = "Signed out: this token is refused from now on"),
+    (status = 401, description = "Missing, invalid, expired or already signed-out token", body = ErrorBody)))]
+pub async fn signout(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<StatusCode, ApiError> {
+    let now = chrono::Utc::now().timestamp();
+    state
+        .store
+        .revoke_session(&user.session, user.expires_at, now)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The newest change that can be undone (changes made within the last 10 minutes, through
+/// the API, the page or the chatbot).
+#[utoipa::path(get, path = "/api/undo", tag = "undo", security(("bearer" = [])), responses(
+    (status = 200, description = "The newest undoable change, or `change: null`", body = UndoState),
+    (status = 401, description = "Missing, invalid or expired token", body = ErrorBody)))]
+pub async fn undoable(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<UndoState>, ApiError> {
+    tasks::undoable(&state.store, user.id).await.map(Json)
+}
+
+/// Undoes a change: the one named by `change`, else the newest. The tasks it touched are put
+/// back exactly as they were (a deleted task returns with its id and number), provided none
+/// of them changed since; otherwise nothing is undone (409).
+#[utoipa::path(post, path = "/api/undo", tag = "undo", request_body = UndoRequest, security(("bearer" = [])),
+    responses(
+    (status = 200, description = "Undone; the tasks as they are now", body = Undone),
+    (status = 400, description = "Malformed JSON", body = ErrorBody),
+    (status = 401, description = "Missing, invalid or expired token", body = ErrorBody),
+    (status = 404, description = "Nothing to undo, or that change was undone already or is too old", body = ErrorBody),
+    (status = 409, description = "A task the change touched has changed since: nothing was undone", body = ErrorBody),
+    (status = 422, description = "Mistyped fields", body = ErrorBody)))]
+pub async fn undo(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Json(request): Json<UndoRequest>,
+) -> Result<Json<Undone>, ApiError> {
+    tasks::undo(&state.store, user.id, request.change)
+        .await
+        .map(Json)
+}
+
 /// Lists the user's tasks: filter, search, sort, paginate.
 #[utoipa::path(get, path = "/api/tasks", tag = "tasks", params(TaskQuery), security(("bearer" = [])),
     responses(
@@ -384,8 +437,9 @@ pub async fn toggle_task(
 }
 
 /// Talks to the chatbot: it understands "add buy milk tomorrow", "what is still open?",
-/// "mark 3 done", "delete the milk task", "rename 2 to call mum", and answers with the
-/// tasks it touched.
+/// "mark 3 done" (3 being the user's own task number), "delete the milk task", "rename 2
+/// to call mum", "undo" (the newest change, see `/api/undo`), and answers with the tasks it
+/// touched.
 #[utoipa::path(post, path = "/api/chat", tag = "chat", request_body = ChatRequest, security(("bearer" = [])),
     responses(
     (status = 200, description = "The reply and the tasks it touched", body = ChatReply),
@@ -409,7 +463,26 @@ pub async fn chat(
             crate::chat::intent::MAX_MESSAGE_CHARS
         )));
     }
+    if crate::undo::asks_to_undo(message) {
+        return undo_in_chat(&state, user.id).await.map(Json);
+    }
     crate::chat::respond(&state, user.id, message)
         .await
         .map(Json)
+}
+
+/// "undo" in the chat: takes back the newest change, or says why it cannot.
+async fn undo_in_chat(state: &AppState, user: i64) -> Result<ChatReply, ApiError> {
+    let (reply, tasks) = match tasks::undo(&state.store, user, None).await {
+        Ok(undone) => (undone.reply, undone.tasks),
+        Err(refusal) if refusal.status().is_client_error() => {
+            (refusal.detail().to_string(), Vec::new())
+        }
+        Err(error) => return Err(error),
+    };
+    Ok(ChatReply {
+        reply,
+        tasks,
+        source: crate::chat::ChatSource::Parser,
+    })
 }

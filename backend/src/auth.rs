@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::AppState;
 use crate::config::{PasswordCost, Secret};
 use crate::error::ApiError;
+use crate::store::SessionState;
 
 /// Signs and checks session tokens, hashes and verifies passwords.
 #[derive(Clone)]
@@ -35,6 +36,22 @@ struct Claims {
     sub: String,
     iat: i64,
     exp: i64,
+    /// The session: random, one per sign-in, so that signing out can end this one alone.
+    /// Tokens issued before sessions existed have none (see [`Verified::session`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The user it was issued to.
+    pub user: i64,
+    /// Its session, as recorded when it is ended: the `sid` claim, or for older tokens
+    /// without one, the user and issue time (`u<user>@<iat>`).
+    pub session: String,
+    /// When it expires (Unix seconds).
+    pub expires_at: i64,
 }
 
 /// A signed token and when it expires.
@@ -70,10 +87,13 @@ impl Keys {
         let now = Utc::now();
         let expires = now
             + chrono::Duration::from_std(self.ttl).unwrap_or_else(|_| chrono::Duration::days(7));
+        let mut session = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut session);
         let claims = Claims {
             sub: user.to_string(),
             iat: now.timestamp(),
             exp: expires.timestamp(),
+            sid: Some(session.iter().map(|byte| format!("{byte:02x}")).collect()),
         };
         let token =
             jsonwebtoken::encode(&Header::new(JwtAlgorithm::HS256), &claims, &self.encoding)
@@ -84,8 +104,9 @@ impl Keys {
         })
     }
 
-    /// The user id in a valid, unexpired token.
-    pub fn verify(&self, token: &str) -> Result<i64, ApiError> {
+    /// The user and session of a valid, unexpired token (whether the session was ended by
+    /// signing out is the database's to say: [`crate::store::Store::session_state`]).
+    pub fn verify(&self, token: &str) -> Result<Verified, ApiError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|error| {
                 let detail = match error.kind() {
@@ -96,10 +117,19 @@ impl Keys {
                 };
                 ApiError::unauthorized(detail)
             })?;
-        data.claims
-            .sub
-            .parse()
-            .map_err(|_| ApiError::unauthorized("the session token is not valid: sign in again"))
+        let user: i64 =
+            data.claims.sub.parse().map_err(|_| {
+                ApiError::unauthorized("the session token is not valid: sign in again")
+            })?;
+        let session = data
+            .claims
+            .sid
+            .unwrap_or_else(|| format!("u{user}@{}", data.claims.iat));
+        Ok(Verified {
+            user,
+            session,
+            expires_at: data.claims.exp,
+        })
     }
 
     /// An argon2id PHC hash of `password` (CPU-heavy: runs on the calling thread, in that
@@ -205,10 +235,14 @@ fn with_hash_memory<T>(blocks: usize, hash: impl FnOnce(&mut [Block]) -> T) -> T
 }
 
 /// The signed-in user of a request (from `Authorization: Bearer <token>`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AuthUser {
     /// The user's id.
     pub id: i64,
+    /// The token's session (to end it on sign-out).
+    pub session: String,
+    /// When the token expires (Unix seconds).
+    pub expires_at: i64,
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -236,54 +270,25 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
             })?;
-        let id = state.keys.verify(token)?;
-        if !state.known_users.contains(id) {
-            if !state.store.user_exists(id).await? {
-                return Err(ApiError::unauthorized(
-                    "this account no longer exists: sign up again",
-                ));
-            }
-            state.known_users.insert(id);
-        }
-        Ok(Self { id })
-    }
-}
-
-/// Users whose row was seen lately, so that a request with a valid token costs no extra
-/// query to check that its user exists (a signature says who the token was issued to, not
-/// that the account is still there). An entry is trusted for [`KnownUsers::TRUST`]: the API
-/// deletes no accounts, so this only bounds how long a row removed by hand, or lost with a
-/// restored backup, still lets its tokens in.
-#[derive(Debug, Default)]
-pub struct KnownUsers {
-    seen: std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>,
-}
-
-impl KnownUsers {
-    /// How long a seen user is trusted without asking the database again.
-    pub const TRUST: Duration = Duration::from_secs(60);
-    /// Most users remembered; beyond that the memory is cleared (bounded by design).
-    pub const CAPACITY: usize = 50_000;
-
-    /// Whether `id` was seen within [`KnownUsers::TRUST`].
-    pub fn contains(&self, id: i64) -> bool {
-        self.seen
-            .lock()
-            .ok()
-            .and_then(|seen| seen.get(&id).copied())
-            .is_some_and(|at| at.elapsed() < Self::TRUST)
-    }
-
-    /// Records that `id`'s row exists now.
-    pub fn insert(&self, id: i64) {
-        if let Ok(mut seen) = self.seen.lock() {
-            if seen.len() >= Self::CAPACITY {
-                seen.retain(|_, at| at.elapsed() < Self::TRUST);
-                if seen.len() >= Self::CAPACITY {
-                    seen.clear();
-                }
-            }
-            seen.insert(id, std::time::Instant::now());
+        let verified = state.keys.verify(token)?;
+        // Asked of the database on every request, not remembered: a sign-out must end the
+        // session at once on every replica, not when a cache entry runs out.
+        match state
+            .store
+            .session_state(verified.user, &verified.session)
+            .await?
+        {
+            SessionState::Valid => Ok(Self {
+                id: verified.user,
+                session: verified.session,
+                expires_at: verified.expires_at,
+            }),
+            SessionState::Revoked => Err(ApiError::unauthorized(
+                "this session has been signed out: sign in again",
+            )),
+            SessionState::NoSuchUser => Err(ApiError::unauthorized(
+                "this account no longer exists: sign up again",
+            )),
         }
     }
 }
@@ -303,11 +308,19 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_reject_other_keys() {
         let issued = keys("a-secret-of-some-length").issue(42).unwrap();
-        assert_eq!(
+        let verified = keys("a-secret-of-some-length")
+            .verify(&issued.token)
+            .unwrap();
+        assert_eq!(verified.user, 42);
+        assert_eq!(verified.session.len(), 32, "{verified:?}");
+        // Each sign-in is a session of its own.
+        let again = keys("a-secret-of-some-length").issue(42).unwrap();
+        assert_ne!(
             keys("a-secret-of-some-length")
-                .verify(&issued.token)
-                .unwrap(),
-            42
+                .verify(&again.token)
+                .unwrap()
+                .session,
+            verified.session
         );
         assert!(
             keys("another-secret-entirely")

@@ -27,6 +27,7 @@ pub mod model;
 pub mod server;
 pub mod store;
 pub mod tasks;
+pub mod undo;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -57,8 +58,6 @@ pub struct AppState {
     pub store: store::Store,
     /// Token and password keys (shared: the state is cloned for every request).
     pub keys: Arc<auth::Keys>,
-    /// Users whose row exists, seen lately (tokens of missing users are refused).
-    pub known_users: Arc<auth::KnownUsers>,
     /// Rate limits, sign-in back-off and the password hashing threads.
     pub guards: Arc<guard::Guards>,
     /// The chat model client, when `OPENAI_API_KEY` is set.
@@ -107,7 +106,6 @@ pub async fn state(config: &Config) -> Result<AppState, ServeError> {
     Ok(AppState {
         store,
         keys,
-        known_users: Arc::new(auth::KnownUsers::default()),
         guards: Arc::new(guards),
         llm,
         confirmations: Arc::default(),
@@ -125,6 +123,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/api/auth/signup", post(api::signup))
         .route("/api/auth/signin", post(api::signin))
         .route("/api/auth/me", get(api::me))
+        .route("/api/auth/signout", post(api::signout))
+        .route("/api/undo", get(api::undoable).post(api::undo))
         .route("/api/tasks", get(api::list_tasks).post(api::create_task))
         .route(
             "/api/tasks/{id}",

@@ -63,8 +63,12 @@ impl Priority {
 /// A task, as every endpoint returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Task {
-    /// The task's id.
+    /// The task's id: unique across users, used in the API's paths; not shown to people.
     pub id: i64,
+    /// The task's number for its owner: a user's first task is 1, the next 2, and so on.
+    /// Numbers are what people see and say ("mark 3 done"); a number is never given again,
+    /// not even after its task is deleted.
+    pub number: i64,
     /// 1 to 200 characters.
     pub title: String,
     /// Up to 2000 characters (empty when none).

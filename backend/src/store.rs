@@ -16,6 +16,7 @@ use crate::config::Database;
 use crate::model::{
     Counts, NewTask, Priority, SortOrder, StatusFilter, Task, TaskPatch, TaskQuery, User,
 };
+use crate::undo::{Outcome, TaskChange};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -24,7 +25,7 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 const TASK_COLUMNS: &str =
-    "id, title, description, completed, priority, due_date, tags, created_at, updated_at";
+    "id, number, title, description, completed, priority, due_date, tags, created_at, updated_at";
 
 /// Why the database could not be opened or migrated.
 #[derive(Debug, thiserror::Error)]
@@ -253,15 +254,6 @@ impl Store {
         .transpose()
     }
 
-    /// Whether a user with this id exists.
-    pub async fn user_exists(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query("SELECT 1 AS found FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *self.connection().await?)
-            .await?;
-        Ok(row.is_some())
-    }
-
     /// A user by id.
     pub async fn user(&self, id: i64) -> Result<Option<User>, sqlx::Error> {
         let row = sqlx::query("SELECT id, email, name, created_at FROM users WHERE id = $1")
@@ -316,7 +308,7 @@ impl Store {
             ),
             Kind::Postgres => format!(
                 "SELECT COALESCE(json_agg(obj ORDER BY position), '[]'::json)::text FROM (\
-                 SELECT json_build_object('id', id, 'title', title, 'description', description, \
+                 SELECT json_build_object('id', id, 'number', number, 'title', title, 'description', description, \
                  'completed', completed = 1, 'priority', priority, 'due_date', due_date, \
                  'tags', tags::json, 'created_at', created_at, 'updated_at', updated_at) AS obj, \
                  row_number() OVER (ORDER BY {order}) AS position \
@@ -369,13 +361,30 @@ impl Store {
         Ok((tasks, total, counts))
     }
 
-    /// Stores a checked new task.
+    /// Stores a checked new task with the user's next task number, in one statement (so
+    /// concurrent creations get different numbers, and a deleted task's number is never
+    /// handed out again): on PostgreSQL the statement takes the number from the user's row
+    /// first; on SQLite it reads it, and a trigger (migration 0004) writes it back.
+    ///
+    /// One statement rather than a transaction: when SQLite rolls a transaction back by
+    /// itself (a full disk), sqlx 0.8 still counts it as open and the connection's next
+    /// transaction never ends, so its reads stay at an old snapshot.
     pub async fn create_task(&self, user: i64, task: &NewTask) -> Result<Task, sqlx::Error> {
         let now = now();
-        let sql = format!(
-            "INSERT INTO tasks (user_id, title, description, completed, priority, due_date, tags, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {TASK_COLUMNS}"
-        );
+        let columns = "user_id, number, title, description, completed, priority, due_date, tags, \
+                       created_at, updated_at";
+        let sql = match self.kind {
+            Kind::Sqlite => format!(
+                "INSERT INTO tasks ({columns}) SELECT $1, last_task_number + 1, $2, $3, $4, $5, \
+                 $6, $7, $8, $8 FROM users WHERE id = $1 RETURNING {TASK_COLUMNS}"
+            ),
+            Kind::Postgres => format!(
+                "WITH taken AS (UPDATE users SET last_task_number = last_task_number + 1 \
+                 WHERE id = $1 RETURNING last_task_number) \
+                 INSERT INTO tasks ({columns}) SELECT $1, last_task_number, $2, $3, $4, $5, $6, \
+                 $7, $8, $8 FROM taken RETURNING {TASK_COLUMNS}"
+            ),
+        };
         let statement = sqlx::query(&sql)
             .bind(user)
             .bind(task.title.as_str())
@@ -389,6 +398,21 @@ impl Store {
             .await?
             .ok_or(sqlx::Error::RowNotFound)?;
         task_from_row(&row)
+    }
+
+    /// One of the user's tasks, by the user's own task number.
+    pub async fn task_by_number(
+        &self,
+        user: i64,
+        number: i64,
+    ) -> Result<Option<Task>, sqlx::Error> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND number = $2");
+        let row = sqlx::query(&sql)
+            .bind(user)
+            .bind(number)
+            .fetch_optional(&mut *self.connection().await?)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
     }
 
     /// One of the user's tasks.
@@ -467,6 +491,292 @@ impl Store {
         let statement = sqlx::query(&sql).bind(id).bind(user);
         let row = write_returning(statement, &mut *self.connection().await?).await?;
         row.as_ref().map(task_from_row).transpose()
+    }
+}
+
+/// Changes kept for undo, sessions ended by signing out.
+impl Store {
+    /// Records a change for undo and forgets the user's changes that are older than
+    /// `forget_before_ms` or beyond the newest [`crate::undo::KEPT`]; returns its id.
+    pub async fn record_change(
+        &self,
+        user: i64,
+        summary: &str,
+        tasks: &[TaskChange],
+        made_at_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<i64, sqlx::Error> {
+        let tasks =
+            serde_json::to_string(tasks).map_err(|error| sqlx::Error::Encode(error.into()))?;
+        let mut connection = self.connection().await?;
+        let id: i64 = write_returning(
+            sqlx::query(
+                "INSERT INTO changes (user_id, summary, tasks, made_at) VALUES ($1, $2, $3, $4) \
+                 RETURNING id",
+            )
+            .bind(user)
+            .bind(summary)
+            .bind(tasks)
+            .bind(made_at_ms),
+            &mut connection,
+        )
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?
+        .try_get(0)?;
+        sqlx::query(
+            "DELETE FROM changes WHERE user_id = $1 AND (made_at < $2 OR id NOT IN \
+             (SELECT id FROM changes WHERE user_id = $1 ORDER BY id DESC LIMIT $3))",
+        )
+        .bind(user)
+        .bind(forget_before_ms)
+        .bind(crate::undo::KEPT)
+        .execute(&mut *connection)
+        .await?;
+        Ok(id)
+    }
+
+    /// The user's newest change made at or after `since_ms`: its id, summary and time (ms).
+    pub async fn last_change(
+        &self,
+        user: i64,
+        since_ms: i64,
+    ) -> Result<Option<(i64, String, i64)>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT id, summary, made_at FROM changes WHERE user_id = $1 AND made_at >= $2 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(user)
+        .bind(since_ms)
+        .fetch_optional(&mut *self.connection().await?)
+        .await?;
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .transpose()
+    }
+
+    /// Undoes one change of the user's made at or after `since_ms` (`change`, else the
+    /// newest): the change is taken off the record (which claims it: two undos of one change
+    /// cannot both apply it), then, if every task it touched is still as it left them, each
+    /// is put back as it was. Each write is conditional on the task being as the change left
+    /// it, so a task changed at the same moment is never overwritten (statements, not a
+    /// transaction: see [`Store::create_task`]).
+    pub async fn undo_change(
+        &self,
+        user: i64,
+        change: Option<i64>,
+        since_ms: i64,
+    ) -> Result<Outcome, sqlx::Error> {
+        let mut connection = self.connection().await?;
+        let claim = match change {
+            Some(id) => sqlx::query(
+                "DELETE FROM changes WHERE id = $1 AND user_id = $2 AND made_at >= $3 \
+                 RETURNING summary, tasks",
+            )
+            .bind(id)
+            .bind(user)
+            .bind(since_ms),
+            None => sqlx::query(
+                "DELETE FROM changes WHERE id = (SELECT MAX(id) FROM changes \
+                 WHERE user_id = $1 AND made_at >= $2) RETURNING summary, tasks",
+            )
+            .bind(user)
+            .bind(since_ms),
+        };
+        let Some(row) = write_returning(claim, &mut connection).await? else {
+            return Ok(if change.is_some() {
+                Outcome::Gone
+            } else {
+                Outcome::Nothing
+            });
+        };
+        let summary: String = row.try_get("summary")?;
+        let tasks: String = row.try_get("tasks")?;
+        let changes: Vec<TaskChange> =
+            serde_json::from_str(&tasks).map_err(|error| sqlx::Error::ColumnDecode {
+                index: "tasks".into(),
+                source: error.into(),
+            })?;
+        for change in &changes {
+            let Some(id) = change
+                .after
+                .as_ref()
+                .or(change.before.as_ref())
+                .map(|t| t.id)
+            else {
+                continue;
+            };
+            let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2");
+            let now = sqlx::query(&sql)
+                .bind(id)
+                .bind(user)
+                .fetch_optional(&mut *connection)
+                .await?
+                .as_ref()
+                .map(task_from_row)
+                .transpose()?;
+            if now != change.after {
+                return Ok(changed_since(summary, change, now));
+            }
+        }
+        let mut restored = Vec::with_capacity(changes.len());
+        for change in changes.iter().rev() {
+            let applied = match (&change.before, &change.after) {
+                (None, Some(after)) => {
+                    sqlx::query(
+                        "DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND updated_at = $3",
+                    )
+                    .bind(after.id)
+                    .bind(user)
+                    .bind(after.updated_at.as_str())
+                    .execute(&mut *connection)
+                    .await?
+                    .rows_affected()
+                        == 1
+                }
+                (Some(before), after) => {
+                    put_back(&mut connection, user, before, after.as_ref()).await?
+                }
+                (None, None) => true,
+            };
+            if !applied {
+                let now = self
+                    .task(
+                        user,
+                        change
+                            .after
+                            .as_ref()
+                            .or(change.before.as_ref())
+                            .map_or(0, |t| t.id),
+                    )
+                    .await?;
+                return Ok(changed_since(summary, change, now));
+            }
+            restored.push(change.before.clone().or_else(|| change.after.clone()));
+        }
+        let mut restored: Vec<Task> = restored.into_iter().flatten().collect();
+        restored.reverse();
+        Ok(Outcome::Undone {
+            summary,
+            tasks: restored,
+        })
+    }
+
+    /// Whether user `user` exists and whether session `session` was ended, in one query
+    /// (made for every authenticated request).
+    pub async fn session_state(
+        &self,
+        user: i64,
+        session: &str,
+    ) -> Result<SessionState, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM users WHERE id = $1) AS users, \
+             (SELECT COUNT(*) FROM revoked_sessions WHERE session = $2) AS revoked",
+        )
+        .bind(user)
+        .bind(session)
+        .fetch_one(&mut *self.connection().await?)
+        .await?;
+        let users: i64 = row.try_get("users")?;
+        let revoked: i64 = row.try_get("revoked")?;
+        Ok(if users == 0 {
+            SessionState::NoSuchUser
+        } else if revoked > 0 {
+            SessionState::Revoked
+        } else {
+            SessionState::Valid
+        })
+    }
+
+    /// Ends `session` until `expires_at` (Unix seconds, the token's own expiry); forgets
+    /// sessions whose tokens have expired by `now` (they are refused anyway).
+    pub async fn revoke_session(
+        &self,
+        session: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut connection = self.connection().await?;
+        sqlx::query(
+            "INSERT INTO revoked_sessions (session, expires_at) VALUES ($1, $2) \
+             ON CONFLICT (session) DO NOTHING",
+        )
+        .bind(session)
+        .bind(expires_at)
+        .execute(&mut *connection)
+        .await?;
+        sqlx::query("DELETE FROM revoked_sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *connection)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Whether a token's session may be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// The user exists and the session was not ended.
+    Valid,
+    /// The session was ended by signing out.
+    Revoked,
+    /// The token's user does not exist (any more).
+    NoSuchUser,
+}
+
+/// What an undo answers when `change`'s task is not as the change left it (`now`).
+fn changed_since(summary: String, change: &TaskChange, now: Option<Task>) -> Outcome {
+    let deleted = now.is_none();
+    match change
+        .after
+        .clone()
+        .or(now)
+        .or_else(|| change.before.clone())
+    {
+        Some(task) => Outcome::ChangedSince {
+            summary,
+            task,
+            deleted,
+        },
+        None => Outcome::Gone,
+    }
+}
+
+/// Writes `task` back as it was: inserted again with its id and number when the change
+/// deleted it (`after` None), else its fields and `updated_at` set back, provided it is
+/// still as the change left it. Whether it was written.
+async fn put_back(
+    connection: &mut AnyConnection,
+    user: i64,
+    task: &Task,
+    after: Option<&Task>,
+) -> Result<bool, sqlx::Error> {
+    let sql = if after.is_none() {
+        "INSERT INTO tasks (id, user_id, title, description, completed, priority, due_date, tags, \
+         updated_at, number, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    } else {
+        "UPDATE tasks SET title = $3, description = $4, completed = $5, priority = $6, \
+         due_date = $7, tags = $8, updated_at = $9 WHERE id = $1 AND user_id = $2 \
+         AND number = $10 AND created_at = $11 AND updated_at = $12"
+    };
+    let mut statement = sqlx::query(sql)
+        .bind(task.id)
+        .bind(user)
+        .bind(task.title.as_str())
+        .bind(task.description.as_str())
+        .bind(i64::from(task.completed))
+        .bind(task.priority.as_str())
+        .bind(task.due_date.map(|date| date.to_string()))
+        .bind(tags_json(&task.tags))
+        .bind(task.updated_at.as_str())
+        .bind(task.number)
+        .bind(task.created_at.as_str());
+    if let Some(after) = after {
+        statement = statement.bind(after.updated_at.as_str());
+    }
+    match statement.execute(connection).await {
+        Ok(done) => Ok(done.rows_affected() == 1),
+        // The id is taken again: the task was put back meanwhile.
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(false),
+        Err(error) => Err(error),
     }
 }
 
@@ -744,6 +1054,7 @@ fn task_from_row(row: &AnyRow) -> Result<Task, sqlx::Error> {
     let tags: String = row.try_get("tags")?;
     Ok(Task {
         id: row.try_get("id")?,
+        number: row.try_get("number")?,
         title: row.try_get("title")?,
         description: row.try_get("description")?,
         completed: row.try_get::<i64, _>("completed")? != 0,

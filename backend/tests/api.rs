@@ -820,3 +820,423 @@ async fn readyz_is_503_when_the_database_is_gone() {
     let (status, _) = server.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK, "alive even when not ready");
 }
+
+/// Sends a chat message; returns the reply text and the tasks it names.
+async fn chat(server: &TestServer, token: &str, message: &str) -> (String, Value) {
+    let (status, answer) = server
+        .call(
+            Method::POST,
+            "/api/chat",
+            Some(token),
+            Some(json!({"message": message})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{message}: {answer}");
+    (
+        answer["reply"].as_str().unwrap().to_string(),
+        answer["tasks"].clone(),
+    )
+}
+
+#[rstest]
+#[case::sqlite(Db::Sqlite)]
+#[case::postgres(Db::Postgres)]
+#[tokio::test]
+async fn task_numbers_are_per_user_and_never_given_again(#[case] db: Db) {
+    let server = server!(db);
+    let ann = server.signup("ann@example.com").await;
+    let bob = server.signup("bob@example.com").await;
+    let mut numbers = Vec::new();
+    for title in ["milk", "bread", "eggs"] {
+        numbers.push(server.create(&ann, json!({"title": title})).await["number"].clone());
+    }
+    assert_eq!(numbers, [1, 2, 3]);
+    // Bob's first task is his 1, whatever Ann has.
+    let bobs = server.create(&bob, json!({"title": "bob's plan"})).await;
+    assert_eq!(bobs["number"], 1);
+    assert_ne!(bobs["id"], 1, "ids stay global");
+
+    // A deleted task's number is not given again.
+    let (_, list) = server
+        .call(Method::GET, "/api/tasks", Some(&ann), None)
+        .await;
+    let eggs = list["tasks"][0]["id"].clone();
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/tasks/{eggs}"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let task = server.create(&ann, json!({"title": "butter"})).await;
+    assert_eq!(task["number"], 4);
+
+    // Tasks created at the same moment get different numbers.
+    let created = futures_join_all(
+        (0..8).map(|n| server.create(&ann, json!({"title": format!("at once {n}")}))),
+    )
+    .await;
+    let mut at_once: Vec<i64> = created
+        .iter()
+        .map(|t| t["number"].as_i64().unwrap())
+        .collect();
+    at_once.sort_unstable();
+    assert_eq!(at_once, (5..=12).collect::<Vec<i64>>());
+
+    // The chatbot reads numbers as the user's own.
+    let (reply, touched) = chat(&server, &ann, "mark 2 done").await;
+    assert_eq!(touched[0]["title"], "bread", "{reply}");
+    assert_eq!(touched[0]["completed"], true, "{reply}");
+    assert!(reply.contains("#2 \"bread\""), "{reply}");
+    let (reply, touched) = chat(&server, &bob, "mark 1 done").await;
+    assert_eq!(touched[0]["title"], "bob's plan", "{reply}");
+    // Another user's number answers as no task, and tells nothing about theirs.
+    let (reply, touched) = chat(&server, &bob, "mark 3 done").await;
+    assert_eq!(
+        reply.lines().next().unwrap(),
+        "You have no task 3. Say \"what is still open?\" to see your tasks."
+    );
+    assert_eq!(touched, json!([]));
+    let (_, list) = server
+        .call(Method::GET, "/api/tasks?status=done", Some(&ann), None)
+        .await;
+    assert_eq!(titles(&list), ["bread"], "bob changed nothing of ann's");
+    server.stop().await;
+}
+
+/// Runs the futures at once and waits for all (a small stand-in for futures::join_all).
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|context| {
+        let mut pending = false;
+        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(context) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
+}
+
+#[rstest]
+#[case::sqlite(Db::Sqlite)]
+#[case::postgres(Db::Postgres)]
+#[tokio::test]
+async fn signing_out_ends_that_session_at_once(#[case] db: Db) {
+    let server = server!(db);
+    let laptop = server.signup("ann@example.com").await;
+    let (status, phone) = server
+        .call(
+            Method::POST,
+            "/api/auth/signin",
+            None,
+            Some(json!({"email": "ann@example.com", "password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let phone = phone["token"].as_str().unwrap().to_string();
+
+    let (status, body) = server
+        .call(Method::POST, "/api/auth/signout", Some(&laptop), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for (method, path) in [
+        (Method::GET, "/api/auth/me"),
+        (Method::GET, "/api/tasks"),
+        (Method::POST, "/api/auth/signout"),
+    ] {
+        let (status, body) = server.call(method, path, Some(&laptop), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("signed out"),
+            "{body}"
+        );
+    }
+    // The other session goes on.
+    let (status, me) = server
+        .call(Method::GET, "/api/auth/me", Some(&phone), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    // Without a token there is nothing to sign out of.
+    let (status, _) = server
+        .call(Method::POST, "/api/auth/signout", None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+async fn undo(server: &TestServer, token: &str, body: Value) -> (StatusCode, Value) {
+    server
+        .call(Method::POST, "/api/undo", Some(token), Some(body))
+        .await
+}
+
+async fn list(server: &TestServer, token: &str) -> Value {
+    let (status, list) = server
+        .call(Method::GET, "/api/tasks", Some(token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    list
+}
+
+#[rstest]
+#[case::sqlite(Db::Sqlite)]
+#[case::postgres(Db::Postgres)]
+#[tokio::test]
+async fn the_last_changes_can_be_undone(#[case] db: Db) {
+    let server = server!(db);
+    let ann = server.signup("ann@example.com").await;
+    let (status, nothing) = undo(&server, &ann, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{nothing}");
+    assert_eq!(nothing["error"], "nothing_to_undo");
+    let (_, state) = server
+        .call(Method::GET, "/api/undo", Some(&ann), None)
+        .await;
+    assert_eq!(state, json!({"change": null}));
+
+    let milk = server
+        .create(&ann, json!({"title": "milk", "priority": "high", "due_date": "2030-01-02", "tags": ["shop"]}))
+        .await;
+    let bread = server.create(&ann, json!({"title": "bread"})).await;
+    let before = list(&server, &ann).await;
+
+    // Delete, then undo: the task is back exactly, id and number included.
+    let path = format!("/api/tasks/{}", milk["id"]);
+    server.call(Method::DELETE, &path, Some(&ann), None).await;
+    let (_, state) = server
+        .call(Method::GET, "/api/undo", Some(&ann), None)
+        .await;
+    assert_eq!(
+        state["change"]["summary"], "deleted task 1 “milk”",
+        "{state}"
+    );
+    let (status, undone) = undo(&server, &ann, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{undone}");
+    assert_eq!(undone["reply"], "Undone: deleted task 1 “milk”.");
+    assert_eq!(undone["tasks"], json!([milk]));
+    assert_eq!(list(&server, &ann).await, before);
+
+    // Complete, edit: each undo takes back the newest change, then the one before.
+    server
+        .call(Method::POST, &format!("{path}/toggle"), Some(&ann), None)
+        .await;
+    server
+        .call(
+            Method::PATCH,
+            &path,
+            Some(&ann),
+            Some(json!({"title": "oat milk"})),
+        )
+        .await;
+    let (_, undone) = undo(&server, &ann, json!({})).await;
+    assert_eq!(
+        undone["reply"], "Undone: edited task 1 “oat milk”.",
+        "{undone}"
+    );
+    let (_, undone) = undo(&server, &ann, json!({})).await;
+    assert_eq!(
+        undone["reply"], "Undone: marked task 1 “milk” done.",
+        "{undone}"
+    );
+    assert_eq!(list(&server, &ann).await, before);
+
+    // Undoing an addition deletes the task; its number stays used.
+    let (_, undone) = undo(&server, &ann, json!({})).await;
+    assert_eq!(undone["reply"], "Undone: added task 2 “bread”.", "{undone}");
+    assert_eq!(titles(&list(&server, &ann).await), ["milk"]);
+    let again = server.create(&ann, json!({"title": "bread"})).await;
+    assert_ne!(again["number"], bread["number"]);
+
+    // A named change: undoing it leaves later changes to other tasks alone.
+    server.call(Method::DELETE, &path, Some(&ann), None).await;
+    let (_, state) = server
+        .call(Method::GET, "/api/undo", Some(&ann), None)
+        .await;
+    let deleted = state["change"]["id"].clone();
+    let again_path = format!("/api/tasks/{}", again["id"]);
+    server
+        .call(
+            Method::PATCH,
+            &again_path,
+            Some(&ann),
+            Some(json!({"title": "rye bread"})),
+        )
+        .await;
+    let (status, undone) = undo(&server, &ann, json!({"change": deleted})).await;
+    assert_eq!(status, StatusCode::OK, "{undone}");
+    assert_eq!(titles(&list(&server, &ann).await), ["rye bread", "milk"]);
+    // Undone already: it says so.
+    let (status, gone) = undo(&server, &ann, json!({"change": deleted})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{gone}");
+    assert_eq!(gone["error"], "undo_unavailable");
+
+    // A change whose task changed since is not undone, and says so.
+    let (_, state) = server
+        .call(Method::GET, "/api/undo", Some(&ann), None)
+        .await;
+    let renamed = state["change"]["id"].clone();
+    server
+        .call(
+            Method::POST,
+            &format!("{again_path}/toggle"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    let (status, refused) = undo(&server, &ann, json!({"change": renamed})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    assert_eq!(
+        refused["detail"],
+        "Nothing was undone: you edited task 3 “rye bread”, but task 3 “rye bread” has been changed since."
+    );
+    let (_, now) = server
+        .call(Method::GET, &again_path, Some(&ann), None)
+        .await;
+    assert_eq!(
+        (now["title"].clone(), now["completed"].clone()),
+        (json!("rye bread"), json!(true))
+    );
+
+    // Another user can neither see nor undo Ann's changes.
+    let bob = server.signup("bob@example.com").await;
+    let (_, state) = server
+        .call(Method::GET, "/api/undo", Some(&bob), None)
+        .await;
+    assert_eq!(state, json!({"change": null}));
+    let (_, state) = server
+        .call(Method::GET, "/api/undo", Some(&ann), None)
+        .await;
+    let (status, _) = undo(&server, &bob, json!({"change": state["change"]["id"]})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, bad) = undo(&server, &ann, json!({"change": "soon"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    server.stop().await;
+}
+
+#[rstest]
+#[case::sqlite(Db::Sqlite)]
+#[case::postgres(Db::Postgres)]
+#[tokio::test]
+async fn bulk_changes_undo_as_one_and_old_changes_expire(#[case] db: Db) {
+    use todo_backend::model::TaskPatch;
+    let Some(database) = common::TestDb::new(db).await else {
+        return;
+    };
+    let store = todo_backend::store::Store::open(
+        &todo_backend::config::Database::parse(&database.url).unwrap(),
+    )
+    .await
+    .unwrap();
+    let user = store
+        .create_user("ann@example.com", None, "x")
+        .await
+        .unwrap()
+        .id;
+    let mut ids = Vec::new();
+    for title in ["a", "b", "c"] {
+        let task = todo_backend::model::NewTask {
+            title: title.into(),
+            description: String::new(),
+            completed: false,
+            priority: todo_backend::model::Priority::Medium,
+            due_date: None,
+            tags: vec![],
+        };
+        ids.push(
+            todo_backend::tasks::create(&store, user, task)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let query = todo_backend::model::TaskQuery::default();
+    let before = store.list_tasks(user, &query, 50, 0).await.unwrap();
+
+    let done = TaskPatch {
+        completed: Some(true),
+        ..TaskPatch::default()
+    };
+    let changed = todo_backend::tasks::update_many(&store, user, &ids[..2], done)
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), 2);
+    let deleted = todo_backend::tasks::delete_many(&store, user, &ids)
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 3);
+    let undone = todo_backend::tasks::undo(&store, user, None).await.unwrap();
+    assert_eq!(undone.reply, "Undone: deleted 3 tasks.");
+    let undone = todo_backend::tasks::undo(&store, user, None).await.unwrap();
+    assert_eq!(undone.reply, "Undone: marked 2 tasks done.");
+    assert_eq!(store.list_tasks(user, &query, 50, 0).await.unwrap(), before);
+
+    // Older than the window: not shown, not undone.
+    let long_ago = chrono::Utc::now().timestamp_millis() - 11 * 60 * 1000;
+    store
+        .record_change(user, "deleted everything", &[], long_ago, 0)
+        .await
+        .unwrap();
+    let state = todo_backend::tasks::undoable(&store, user).await.unwrap();
+    assert!(state.change.is_some(), "the additions are still undoable");
+    while todo_backend::tasks::undo(&store, user, None).await.is_ok() {}
+    let error = todo_backend::tasks::undo(&store, user, None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), reqwest::StatusCode::NOT_FOUND);
+    assert!(
+        todo_backend::tasks::undoable(&store, user)
+            .await
+            .unwrap()
+            .change
+            .is_none()
+    );
+    store.close().await;
+}
+
+#[rstest]
+#[case::sqlite(Db::Sqlite)]
+#[case::postgres(Db::Postgres)]
+#[tokio::test]
+async fn undo_in_the_chat_takes_back_the_last_change(#[case] db: Db) {
+    let server = server!(db);
+    let ann = server.signup("ann@example.com").await;
+    let (reply, _) = chat(&server, &ann, "undo").await;
+    assert!(reply.starts_with("There is nothing to undo"), "{reply}");
+    chat(&server, &ann, "add buy milk").await;
+    chat(&server, &ann, "add call mum").await;
+    let before = list(&server, &ann).await;
+    let (reply, _) = chat(&server, &ann, "delete the milk task").await;
+    assert!(reply.starts_with("Deleted"), "{reply}");
+    let (reply, touched) = chat(&server, &ann, "oops, undo that").await;
+    assert_eq!(reply, "Undone: deleted task 1 “buy milk”.");
+    assert_eq!(touched[0]["title"], "buy milk");
+    assert_eq!(list(&server, &ann).await, before);
+    // Changes made on the page are undone from the chat too.
+    let mum = before["tasks"][0]["id"].clone();
+    server
+        .call(
+            Method::POST,
+            &format!("/api/tasks/{mum}/toggle"),
+            Some(&ann),
+            None,
+        )
+        .await;
+    let (reply, _) = chat(&server, &ann, "undo").await;
+    assert_eq!(reply, "Undone: marked task 2 “call mum” done.");
+    assert_eq!(list(&server, &ann).await, before);
+    server.stop().await;
+}

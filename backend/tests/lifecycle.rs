@@ -260,10 +260,10 @@ async fn a_sqlite_database_of_the_first_schema_keeps_its_tasks_and_ids() {
         list,
         json!({
             "tasks": [
-                {"id": 2, "title": "plain", "description": "", "completed": false,
+                {"id": 2, "number": 2, "title": "plain", "description": "", "completed": false,
                  "priority": "low", "due_date": null, "tags": [],
                  "created_at": "2025-01-03T00:00:00.000Z", "updated_at": "2025-01-03T00:00:00.000Z"},
-                {"id": 1, "title": "say \"hi\" ✓", "description": "two\nlines", "completed": true,
+                {"id": 1, "number": 1, "title": "say \"hi\" ✓", "description": "two\nlines", "completed": true,
                  "priority": "high", "due_date": "2030-01-02", "tags": ["a", "b"],
                  "created_at": "2025-01-01T00:00:00.000Z", "updated_at": "2025-01-02T00:00:00.000Z"}
             ],
@@ -601,4 +601,124 @@ fn an_unusable_sqlite_folder_is_named_with_the_fix() {
             && text.contains("make its folder writable by the user the server runs as"),
         "{text}"
     );
+}
+
+/// A database as the release before task numbers left it: the migrations before
+/// `first_new` applied, two users' tasks interleaved, one deleted.
+async fn database_before_task_numbers(db: Db) -> Option<TestDb> {
+    use sqlx::Connection;
+    let (folder, first_new) = match db {
+        Db::Sqlite => ("sqlite", "0004"),
+        Db::Postgres => ("postgres", "0003"),
+    };
+    let database = TestDb::new(db).await?;
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(folder);
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if name.as_str() < first_new {
+            std::fs::copy(entry.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    sqlx::any::install_default_drivers();
+    let mut connection = match db {
+        Db::Sqlite => sqlx::AnyConnection::connect(&format!("{}?mode=rwc", database.url)).await,
+        Db::Postgres => sqlx::AnyConnection::connect(&database.url).await,
+    }
+    .unwrap();
+    sqlx::migrate::Migrator::new(dir.path())
+        .await
+        .unwrap()
+        .run(&mut connection)
+        .await
+        .unwrap();
+    let task = |user: i64, title: &str| {
+        format!(
+            "INSERT INTO tasks (user_id, title, description, completed, priority, tags, \
+             created_at, updated_at) VALUES ({user}, '{title}', '', 0, 'medium', '[]', \
+             '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z')"
+        )
+    };
+    let mut statements = vec![
+        "INSERT INTO users (email, password_hash, created_at) VALUES \
+         ('ann@example.com', 'x', '2025-01-01T00:00:00.000Z'), \
+         ('bob@example.com', 'x', '2025-01-01T00:00:00.000Z')"
+            .to_string(),
+    ];
+    for (user, title) in [
+        (1, "ann one"),
+        (2, "bob one"),
+        (1, "ann two"),
+        (1, "ann three"),
+        (2, "bob two"),
+    ] {
+        statements.push(task(user, title));
+    }
+    statements.push("DELETE FROM tasks WHERE title = 'ann two'".to_string());
+    for sql in statements {
+        sqlx::query(&sql).execute(&mut connection).await.unwrap();
+    }
+    connection.close().await.unwrap();
+    Some(database)
+}
+
+#[rstest::rstest]
+#[case::sqlite(Db::Sqlite)]
+#[case::postgres(Db::Postgres)]
+#[tokio::test]
+async fn existing_tasks_are_numbered_per_user_by_the_migration(#[case] db: Db) {
+    let Some(database) = database_before_task_numbers(db).await else {
+        return;
+    };
+    let url = database.url.clone();
+    let config = common::config(&[
+        ("DATABASE_URL", &url),
+        ("BETTER_AUTH_SECRET", common::SECRET),
+    ]);
+    let server = TestServer::start_config(config, database).await;
+    let keys = todo_backend::auth::Keys::new(
+        &todo_backend::config::Secret::new(common::SECRET),
+        Duration::from_secs(60),
+        todo_backend::config::PasswordCost::Minimal,
+    );
+    let numbers = |list: &Value| -> Vec<(String, i64)> {
+        list["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|task| {
+                (
+                    task["title"].as_str().unwrap().to_string(),
+                    task["number"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let ann = keys.issue(1).unwrap().token;
+    let bob = keys.issue(2).unwrap().token;
+    let (status, list) = server
+        .call(Method::GET, "/api/tasks", Some(&ann), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    // Numbered in the order they were created, per user; the deleted task had no number.
+    assert_eq!(
+        numbers(&list),
+        [("ann three".to_string(), 2), ("ann one".to_string(), 1)]
+    );
+    let (_, list) = server
+        .call(Method::GET, "/api/tasks", Some(&bob), None)
+        .await;
+    assert_eq!(
+        numbers(&list),
+        [("bob two".to_string(), 2), ("bob one".to_string(), 1)]
+    );
+    // New tasks continue each user's numbering.
+    let task = server.create(&ann, json!({"title": "ann four"})).await;
+    assert_eq!(task["number"], 3, "{task}");
+    let task = server.create(&bob, json!({"title": "bob three"})).await;
+    assert_eq!(task["number"], 3, "{task}");
+    server.stop().await;
 }

@@ -16,6 +16,9 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/auth/signup"),
     ("post", "/api/auth/signin"),
     ("get", "/api/auth/me"),
+    ("post", "/api/auth/signout"),
+    ("get", "/api/undo"),
+    ("post", "/api/undo"),
     ("get", "/api/tasks"),
     ("post", "/api/tasks"),
     ("get", "/api/tasks/{id}"),
@@ -67,6 +70,8 @@ fn example(schema_ref: &str) -> Value {
         }
         "TaskPatch" => json!({"title": "patched", "due_date": null}),
         "ChatRequest" => json!({"message": "what is still open?"}),
+        // The newest change: the task each operation's check creates first.
+        "UndoRequest" => json!({}),
         other => panic!("no example for {other}"),
     }
 }
@@ -161,12 +166,26 @@ async fn every_documented_operation_answers_as_documented() {
             .and_then(Value::as_str)
             .map(example);
 
-        // The happy path.
+        // The happy path (signing out ends a session of its own, not the one the other
+        // operations use).
+        let session = if path == "/api/auth/signout" {
+            let (_, session) = server
+                .call(
+                    Method::POST,
+                    "/api/auth/signin",
+                    None,
+                    Some(example("SignIn")),
+                )
+                .await;
+            session["token"].as_str().unwrap().to_string()
+        } else {
+            token.clone()
+        };
         let (status, answer) = server
             .call(
                 method.clone(),
                 &concrete,
-                secured.then_some(token.as_str()),
+                secured.then_some(session.as_str()),
                 body.clone(),
             )
             .await;

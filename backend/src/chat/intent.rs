@@ -110,7 +110,7 @@ pub enum ListFilter {
 /// How a message names a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// By id: "task 3", "#3", "3".
+    /// By the user's task number: "task 3", "#3", "3".
     Id(i64),
     /// By (part of) its title: "the milk task".
     Title(String),

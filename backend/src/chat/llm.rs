@@ -175,7 +175,9 @@ fn system_prompt(today: NaiveDate) -> String {
     format!(
         "You manage the user's todo list through the tools. Today is {} ({}). \
          Use the tools to do what the user asks, then answer in one or two short sentences. \
-         Dates are YYYY-MM-DD. Refer to tasks by their title and #id. Give each task its own \
+         Dates are YYYY-MM-DD. Refer to tasks by their title and #number (the task's \
+         `number` field, the user's own numbering); tools take the `id` field, which people \
+         never see. Give each task its own \
          add_task call; keep dates, priorities and words such as \"please\" out of titles. \
          To change or delete many tasks at once, call bulk_tasks and ask the user to say yes: \
          the change happens only then. When a tool says unchanged, say that nothing changed. \

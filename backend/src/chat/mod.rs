@@ -484,10 +484,13 @@ async fn resolve(
     prefer_completed: Option<bool>,
 ) -> Result<Resolved, ApiError> {
     match target {
-        Target::Id(id) => match store.task(user, *id).await? {
+        // The user's own task number: another user's tasks are never found this way.
+        Target::Id(number) => match store.task_by_number(user, *number).await? {
             Some(task) => Ok(Resolved::One(task)),
             None => Ok(Resolved::Unclear(
-                format!("You have no task #{id}. Say \"what is still open?\" to see your tasks."),
+                format!(
+                    "You have no task {number}. Say \"what is still open?\" to see your tasks."
+                ),
                 Vec::new(),
             )),
         },
@@ -616,7 +619,7 @@ fn describe(task: &Task) -> String {
     } else {
         format!(" ({})", details.join(", "))
     };
-    format!("#{} \"{}\"{details}", task.id, task.title)
+    format!("#{} \"{}\"{details}", task.number, task.title)
 }
 
 fn line(task: &Task) -> String {
