@@ -1238,5 +1238,19 @@ async fn undo_in_the_chat_takes_back_the_last_change(#[case] db: Db) {
     let (reply, _) = chat(&server, &ann, "undo").await;
     assert_eq!(reply, "Undone: marked task 2 “call mum” done.");
     assert_eq!(list(&server, &ann).await, before);
+    // A confirmed bulk change is one change: one undo brings every task back.
+    let (reply, _) = chat(&server, &ann, "mark everything done").await;
+    assert!(reply.starts_with("Shall I"), "{reply}");
+    let (reply, _) = chat(&server, &ann, "yes").await;
+    assert_eq!(list(&server, &ann).await["counts"]["done"], 2, "{reply}");
+    let (reply, _) = chat(&server, &ann, "undo").await;
+    assert_eq!(reply, "Undone: marked 2 tasks done.");
+    assert_eq!(list(&server, &ann).await, before);
+    chat(&server, &ann, "delete all my tasks").await;
+    let (reply, _) = chat(&server, &ann, "yes").await;
+    assert_eq!(list(&server, &ann).await["total"], 0, "{reply}");
+    let (reply, _) = chat(&server, &ann, "undo").await;
+    assert_eq!(reply, "Undone: deleted 2 tasks.");
+    assert_eq!(list(&server, &ann).await, before);
     server.stop().await;
 }

@@ -406,32 +406,32 @@ async fn confirm(state: &AppState, user: i64, yes: bool) -> Result<ChatReply, Ap
             Vec::new(),
         ));
     }
-    let mut changed = Vec::with_capacity(pending.ids.len());
+    // A task deleted or changed since the question is left alone.
+    let mut ids = Vec::with_capacity(pending.ids.len());
     for id in pending.ids {
-        // A task deleted or changed since the question is left alone.
         let Some(task) = state.store.task(user, id).await? else {
             continue;
         };
-        let task = match pending.action {
-            BulkAction::Delete => tasks::delete(&state.store, user, id).await?,
-            BulkAction::Complete if !task.completed => {
-                let patch = TaskPatch {
-                    completed: Some(true),
-                    ..TaskPatch::default()
-                };
-                tasks::update(&state.store, user, id, patch).await?
-            }
-            BulkAction::Reopen if task.completed => {
-                let patch = TaskPatch {
-                    completed: Some(false),
-                    ..TaskPatch::default()
-                };
-                tasks::update(&state.store, user, id, patch).await?
-            }
-            BulkAction::Complete | BulkAction::Reopen => continue,
+        let wanted = match pending.action {
+            BulkAction::Delete => true,
+            BulkAction::Complete => !task.completed,
+            BulkAction::Reopen => task.completed,
         };
-        changed.push(task);
+        if wanted {
+            ids.push(id);
+        }
     }
+    // One change for undo: one "undo" brings every task back.
+    let changed = match pending.action {
+        BulkAction::Delete => tasks::delete_many(&state.store, user, &ids).await?,
+        BulkAction::Complete | BulkAction::Reopen => {
+            let patch = TaskPatch {
+                completed: Some(pending.action == BulkAction::Complete),
+                ..TaskPatch::default()
+            };
+            tasks::update_many(&state.store, user, &ids, patch).await?
+        }
+    };
     let count = match changed.len() {
         1 => "1 task".to_string(),
         n => format!("{n} tasks"),
