@@ -79,20 +79,23 @@ impl ReleaseRequest {
 pub struct Revision {
     /// The revision number it will be recorded as.
     pub number: u32,
-    /// Whether it installs the release (no deployed or superseded revision yet); an
+    /// Whether it installs the release (no revision yet, or the latest uninstalled); an
     /// upgrade otherwise. Templates see `.Release.IsInstall` and `.Release.IsUpgrade`.
     pub is_install: bool,
 }
 
 impl Revision {
-    /// The decision for a release with `history` (oldest first): the next number, and an
-    /// install unless a revision was ever deployed.
+    /// The decision for a release with `history` (oldest first): the next number, and
+    /// `helm upgrade --install`'s choice: an install when there is no revision or the
+    /// latest is uninstalled, an upgrade otherwise, also after a failed first install
+    /// (recorded `pending-upgrade`, then `Upgrade complete`, its pre/post-upgrade hooks
+    /// run).
     pub fn next(history: &[Release]) -> Revision {
         Revision {
             number: history.last().map_or(1, |r| r.version + 1),
-            is_install: !history
-                .iter()
-                .any(|r| matches!(r.info.status, Status::Deployed | Status::Superseded)),
+            is_install: history
+                .last()
+                .is_none_or(|r| r.info.status == Status::Uninstalled),
         }
     }
 }
@@ -814,8 +817,10 @@ impl Cluster {
                     if !plan.atomic {
                         return Err(error);
                     }
-                    let rolled_back_to = self.undo(&plan, progress, cancel).await?;
-                    Err(rolled_back(error, &plan.name, revision, rolled_back_to))
+                    match self.undo(&plan, progress, cancel).await? {
+                        Some(to) => Err(rolled_back(error, &plan.name, revision, to)),
+                        None => Err(error),
+                    }
                 }
             }
         })
@@ -965,34 +970,35 @@ impl Cluster {
         self.update_record(record).await
     }
 
-    /// Atomic (Helm's rollback-on-failure): a failed upgrade rolls back to the latest
-    /// revision that was deployed (as a new revision, running the rollback hooks); a
-    /// failed install is uninstalled (its delete hooks run, its records go).
+    /// Atomic (Helm's rollback-on-failure): a failed install is uninstalled (its delete
+    /// hooks run, its records go: `Some(0)`); a failed upgrade rolls back to the latest
+    /// revision that was deployed (as a new revision, running the rollback hooks), or,
+    /// when none ever was (an upgrade of a failed install), is left failed as Helm leaves
+    /// it (`None`).
     async fn undo(
         &self,
         plan: &Plan,
         progress: &mut (dyn FnMut(Progress) + Send),
         cancel: &CancellationToken,
-    ) -> Result<u32> {
+    ) -> Result<Option<u32>> {
+        if plan.pending == Status::PendingInstall {
+            progress(Progress::RollingBack { to: 0 });
+            self.uninstall_locked(&plan.name, &plan.namespace, plan.timeout, progress)
+                .await?;
+            return Ok(Some(0));
+        }
         let history = self.history(&plan.name, &plan.namespace).await?;
-        let last_good = history
+        let Some(target) = history
             .iter()
             .filter(|r| matches!(r.info.status, Status::Deployed | Status::Superseded))
-            .max_by_key(|r| r.version);
-        match last_good {
-            Some(target) if plan.pending != Status::PendingInstall => {
-                progress(Progress::RollingBack { to: target.version });
-                let rollback = self.rollback_plan(target, plan.timeout, plan.force)?;
-                self.run(rollback, &history, progress, cancel).await?;
-                Ok(target.version)
-            }
-            _ => {
-                progress(Progress::RollingBack { to: 0 });
-                self.uninstall_locked(&plan.name, &plan.namespace, plan.timeout, progress)
-                    .await?;
-                Ok(0)
-            }
-        }
+            .max_by_key(|r| r.version)
+        else {
+            return Ok(None);
+        };
+        progress(Progress::RollingBack { to: target.version });
+        let rollback = self.rollback_plan(target, plan.timeout, plan.force)?;
+        self.run(rollback, &history, progress, cancel).await?;
+        Ok(Some(target.version))
     }
 
     fn rollback_plan(&self, target: &Release, timeout: Duration, force: bool) -> Result<Plan> {

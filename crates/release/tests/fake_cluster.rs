@@ -737,3 +737,68 @@ async fn given_capabilities_replace_the_clusters_for_templates_and_kube_version(
         "templates see the given capabilities, not the cluster's"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failed_first_install_the_next_deploy_is_an_upgrade_as_in_helm() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let failing = chart_with(
+        dir.path(),
+        &[hook(
+            "migrate",
+            "Job",
+            &[("helm.sh/hook", "pre-install,pre-upgrade")],
+            "    fake.deploykit/outcome: failed\n",
+        )],
+    );
+    Install::new(&env.cluster, "web", NS)
+        .run(&failing, &Map::new())
+        .await
+        .unwrap_err();
+
+    // Atomic, but nothing was ever deployed to go back to: Helm leaves it failed.
+    let mut upgrade = Upgrade::new(&env.cluster, "web", NS);
+    upgrade.options.atomic = true;
+    let error = upgrade.run(&failing, &Map::new()).await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::HookFailed {
+                event: deploykit_cluster::HookEvent::PreUpgrade,
+                rolled_back_to: None,
+                ..
+            })
+        ),
+        "{error}"
+    );
+
+    let fixed = chart_with(dir.path(), &[]);
+    upgrade.run(&fixed, &Map::new()).await.unwrap();
+    let data = config_map(&env);
+    assert_eq!(
+        (&data["revision"], &data["install"], &data["upgrade"]),
+        (&"3".into(), &"false".into(), &"true".into())
+    );
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let statuses: Vec<_> = history
+        .iter()
+        .map(|r| (r.version, r.info.status, r.info.description.as_str()))
+        .collect();
+    assert_eq!(statuses.len(), 3);
+    assert_eq!(statuses[0].1, RecordStatus::Failed);
+    assert!(
+        statuses[0]
+            .2
+            .starts_with("Release \"web\" failed: failed pre-install: ")
+    );
+    assert_eq!(statuses[1].1, RecordStatus::Failed);
+    assert!(
+        statuses[1]
+            .2
+            .starts_with("Upgrade \"web\" failed: pre-upgrade hooks failed: "),
+        "{}",
+        statuses[1].2
+    );
+    assert_eq!(statuses[2], (3, RecordStatus::Deployed, "Upgrade complete"));
+}

@@ -1069,7 +1069,8 @@ pub async fn a_stale_pending_revision_is_taken_over_with_a_message(target: &Targ
         "{}",
         history[0].info.description
     );
-    assert_eq!(history[1].info.description, "Install complete");
+    // As `helm upgrade --install` after a failed first install: an upgrade.
+    assert_eq!(history[1].info.description, "Upgrade complete");
     assert!(leases(target).await.is_empty(), "the stale lease is gone");
 }
 
