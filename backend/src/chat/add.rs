@@ -394,19 +394,38 @@ fn drop_fillers(w: &Words, used: &mut [bool]) {
     }
 }
 
-/// Trims punctuation, quotes and filler around a title.
+/// Trims punctuation around a title, and quotes around all of it: "\"clean garage\"" is
+/// `clean garage`, while "read 'War and Peace'" keeps its quotes.
 pub(crate) fn clean_title(text: &str) -> Option<String> {
-    let trimmed = text
-        .trim()
-        .trim_matches(|c: char| {
-            c.is_whitespace()
-                || matches!(
-                    c,
-                    '"' | '\'' | '“' | '”' | '‘' | '’' | ',' | '.' | '!' | '?' | ':' | ';' | '-'
-                )
-        })
-        .trim();
-    (!trimmed.is_empty()).then(|| trimmed.to_string())
+    const QUOTES: [char; 6] = ['"', '\'', '“', '”', '‘', '’'];
+    let mut title = text.trim();
+    loop {
+        let trimmed = title
+            .trim_matches(|c: char| {
+                c.is_whitespace() || matches!(c, ',' | '.' | '!' | '?' | ':' | ';' | '-')
+            })
+            .trim();
+        let quoted = trimmed.chars().count() >= 2
+            && trimmed.starts_with(QUOTES)
+            && trimmed.ends_with(QUOTES);
+        let dangling = trimmed.starts_with(['"', '“']) && !trimmed[1..].contains(['"', '”'])
+            || trimmed.ends_with(['"', '”']) && !trimmed[..trimmed.len() - 1].contains(['"', '“']);
+        let next = if quoted {
+            let mut chars = trimmed.chars();
+            chars.next();
+            chars.next_back();
+            chars.as_str()
+        } else if dangling {
+            trimmed.trim_matches(['"', '“', '”'])
+        } else {
+            trimmed
+        };
+        if next == title {
+            break;
+        }
+        title = next;
+    }
+    (!title.is_empty()).then(|| title.to_string())
 }
 
 #[cfg(test)]

@@ -99,8 +99,8 @@ pub enum ListFilter {
     Done,
     /// Open and due on this day.
     DueOn(NaiveDate),
-    /// Open and due from today to this day ("this week").
-    DueBy(NaiveDate),
+    /// Open and due in this span, both days included ("this week", "next week").
+    DueBetween(NaiveDate, NaiveDate),
     /// Open and due before today.
     Overdue,
     /// Open with this priority.
@@ -246,13 +246,26 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
     if asks_for_last_added(w) {
         return Some(Intent::LastAdded);
     }
-
-    // "I have a meeting with HR on Monday": an event with a date is a task.
-    if (w.starts_with(&["i", "have"]) || w.starts_with(&["i've", "got"]))
-        && matches!(w.norm(2), "a" | "an")
-        && find_date(w, today).is_some()
+    if is_short_question(w, today) {
+        return Some(Intent::List(list_filter(w, today)));
+    }
+    if w.len() <= 3
+        && (w.starts_with(&["thanks"])
+            || w.starts_with(&["thank", "you"])
+            || w.starts_with(&["thx"])
+            || w.starts_with(&["ty"]))
     {
-        return add(&rest_at(3), today);
+        return Some(Intent::Clarify("You're welcome!".to_string()));
+    }
+
+    // "I have a meeting with HR on Monday", "I'll call mum tomorrow": a plan with a date
+    // is a task.
+    if find_date(w, today).is_some() {
+        for prefix in PLAN_PREFIXES {
+            if w.starts_with(prefix) {
+                return add(&rest_at(prefix.len()), today);
+            }
+        }
     }
 
     // Add.
@@ -390,7 +403,11 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
         && !matches!(first, "get" | "make" | "have" | "got")
     {
         // ("get the report done" asks for a task.)
-        return targets(&w.until(w.len() - suffix.len()), Intent::Complete);
+        let target = w.until(w.len() - suffix.len());
+        if let Some(scope) = bulk_scope(&target) {
+            return Some(bulk(BulkAction::Complete, scope));
+        }
+        return targets(&target, Intent::Complete);
     }
 
     // An imperative that is not a command: "buy milk tomorrow".
@@ -427,7 +444,9 @@ fn pronoun(word: &str) -> bool {
 /// Drafts from the words after an add command.
 fn add(rest: &Words, today: NaiveDate) -> Option<Intent> {
     match parse_add(rest, today) {
-        Ok(drafts) if drafts.is_empty() => None,
+        Ok(drafts) if drafts.is_empty() => Some(Intent::Clarify(
+            "What should I add? Say it with the task, e.g. \"add buy milk tomorrow\".".to_string(),
+        )),
         Ok(drafts) if drafts.len() > MAX_ADDED => Some(Intent::Clarify(format!(
             "That is a list of {} tasks; I add at most {MAX_ADDED} per message. Send it in parts.",
             drafts.len()
@@ -659,6 +678,19 @@ fn only_filler(w: &Words) -> bool {
     (0..w.len()).all(|i| BULK_FILLER.contains(&w.norm(i)))
 }
 
+/// How people tell a plan: with a date, a task to add.
+const PLAN_PREFIXES: &[&[&str]] = &[
+    &["i", "have", "a"],
+    &["i", "have", "an"],
+    &["i've", "got", "a"],
+    &["i've", "got", "an"],
+    &["i'm", "going", "to"],
+    &["i", "am", "going", "to"],
+    &["i'll"],
+    &["i", "will"],
+    &["i", "plan", "to"],
+];
+
 /// How people start a request for a new task; the longest that matches wins, so longer
 /// phrases come first where one starts another.
 const ADD_PREFIXES: &[&[&str]] = &[
@@ -813,25 +845,24 @@ const LIST_STARTS: &[&str] = &[
 ];
 
 fn list_filter(w: &Words, today: NaiveDate) -> ListFilter {
-    if w.contains("overdue") || w.contains("late") || w.contains("missed") {
+    let any = |words: &[&str]| words.iter().any(|word| w.contains(word));
+    if any(&["overdue", "late", "missed"]) {
         return ListFilter::Overdue;
     }
-    if let Some(end) = period_end(w, today) {
-        return ListFilter::DueBy(end);
-    }
-    if (w.contains("due") || w.contains("today") || w.contains("tomorrow"))
-        && let Some(Ok(date)) = date_in(w, today)
-    {
-        return ListFilter::DueOn(date);
-    }
-    if let Some((priority, _)) = find_priority(w) {
-        return ListFilter::Priority(priority);
-    }
-    let any = |words: &[&str]| words.iter().any(|word| w.contains(word));
+    // "what have I completed this week" asks what is done, not what is due.
     if any(&["done", "completed", "finished", "complete", "accomplished"])
         || w.contains("did") && any(&["finish", "do", "complete"])
     {
         return ListFilter::Done;
+    }
+    if let Some((start, end)) = period(w, today) {
+        return ListFilter::DueBetween(start, end);
+    }
+    if let Some(Ok(date)) = date_in(w, today) {
+        return ListFilter::DueOn(date);
+    }
+    if let Some((priority, _)) = find_priority(w) {
+        return ListFilter::Priority(priority);
     }
     if any(&[
         "open",
@@ -853,21 +884,69 @@ fn list_filter(w: &Words, today: NaiveDate) -> ListFilter {
     ListFilter::All
 }
 
-/// The last day of "this week", "this month", "the next 7 days" in a question.
-fn period_end(w: &Words, today: NaiveDate) -> Option<NaiveDate> {
+/// The span of "this week" (today to Sunday), "next week" (Monday to Sunday), "this
+/// month", "next month", "the next 7 days" in a question.
+fn period(w: &Words, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let sunday = upcoming(today, Weekday::Sun, true);
+    let first_of_next = today.with_day(1)?.checked_add_months(Months::new(1))?;
     (0..w.len()).find_map(|i| match (w.norm(i), w.norm(i + 1), w.norm(i + 2)) {
-        ("this" | "the", "week", _) => Some(upcoming(today, Weekday::Sun, true)),
-        ("this" | "the", "month", _) => {
-            let next = today.with_day(1)?.checked_add_months(Months::new(1))?;
-            next.pred_opt()
+        ("this" | "the", "week", _) => Some((today, sunday)),
+        ("next", "week", _) => Some((sunday + Duration::days(1), sunday + Duration::days(7))),
+        ("this" | "the", "month", _) => Some((today, first_of_next.pred_opt()?)),
+        ("next", "month", _) => {
+            let end = first_of_next
+                .checked_add_months(Months::new(1))?
+                .pred_opt()?;
+            Some((first_of_next, end))
         }
         ("next", n, "days") => n
             .parse::<i64>()
             .ok()
             .filter(|n| (1..=366).contains(n))
-            .map(|n| today + Duration::days(n)),
+            .map(|n| (today, today + Duration::days(n))),
         _ => None,
     })
+}
+
+/// A question made only of list words and a date: "overdue", "done tasks", "today",
+/// "high priority tasks", "tomorrow?".
+fn is_short_question(w: &Words, today: NaiveDate) -> bool {
+    const LIST_WORDS: &[&str] = &[
+        "tasks",
+        "task",
+        "todos",
+        "items",
+        "ones",
+        "list",
+        "my",
+        "all",
+        "open",
+        "done",
+        "finished",
+        "completed",
+        "overdue",
+        "late",
+        "pending",
+        "high",
+        "low",
+        "medium",
+        "priority",
+        "urgent",
+        "due",
+        "for",
+        "on",
+        "the",
+        "whats",
+        "what's",
+        "and",
+    ];
+    let date = find_date(w, today);
+    let date_words = date
+        .as_ref()
+        .map_or(&[][..], |phrase| phrase.used.as_slice());
+    w.len() <= 4
+        && (0..w.len()).all(|i| LIST_WORDS.contains(&w.norm(i)) || date_words.contains(&i))
+        && (date.is_some() || w.contains_any(&["tasks", "todos", "overdue", "items"]))
 }
 
 /// Most tasks one message adds.

@@ -218,7 +218,8 @@ fn tools() -> Value {
                 "q": {"type": "string", "description": "text to search for"},
                 "priority": {"type": "string", "enum": ["low", "medium", "high"]},
                 "due": {"type": "string", "description": "YYYY-MM-DD: only open tasks due that day; overdue: only open tasks due before today"},
-                "due_by": {"type": "string", "description": "YYYY-MM-DD: only open tasks due from today to that day (\"this week\")"},
+                "due_by": {"type": "string", "description": "YYYY-MM-DD: only open tasks due from due_from (default today) to that day (\"this week\")"},
+                "due_from": {"type": "string", "description": "YYYY-MM-DD: with due_by, the first day"},
                 "newest_first": {"type": "boolean", "description": "latest added first (\"what did I add last\")"},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 200}}})
         ),
@@ -386,20 +387,7 @@ async fn tool(
                 Some("done") => StatusFilter::Done,
                 _ => StatusFilter::All,
             };
-            let due_by = text("due_by")
-                .map(|day| {
-                    NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                        .map_err(|_| format!("due_by `{day}` is not YYYY-MM-DD"))
-                })
-                .transpose()?;
-            let due = match text("due").as_deref() {
-                None => due_by.map(DueFilter::By),
-                Some("overdue") => Some(DueFilter::Overdue),
-                Some(day) => Some(DueFilter::On(
-                    NaiveDate::parse_from_str(day, "%Y-%m-%d")
-                        .map_err(|_| format!("due `{day}` is neither YYYY-MM-DD nor overdue"))?,
-                )),
-            };
+            let due = due_filter(arguments, context.today)?;
             let newest_first = arguments.get("newest_first").and_then(Value::as_bool) == Some(true);
             let limit = arguments
                 .get("limit")
@@ -428,10 +416,10 @@ async fn tool(
             let mut found = tasks::list(store, user, &query).await.map_err(api)?.tasks;
             match due {
                 Some(DueFilter::On(day)) => found.retain(|task| task.due_date == Some(day)),
-                Some(DueFilter::By(end)) => found.retain(|task| {
-                    task.due_date
-                        .is_some_and(|due| context.today <= due && due <= end)
-                }),
+                Some(DueFilter::Between(start, end)) => {
+                    found
+                        .retain(|task| task.due_date.is_some_and(|due| start <= due && due <= end));
+                }
                 Some(DueFilter::Overdue) => {
                     found.retain(|task| task.due_date.is_some_and(|due| due < context.today));
                 }
@@ -501,8 +489,29 @@ async fn tool(
 /// `list_tasks`' due filter.
 enum DueFilter {
     On(NaiveDate),
-    By(NaiveDate),
+    Between(NaiveDate, NaiveDate),
     Overdue,
+}
+
+/// `due` (a day or "overdue"), or `due_by` with `due_from` (default today).
+fn due_filter(arguments: &Value, today: NaiveDate) -> Result<Option<DueFilter>, String> {
+    let day = |key: &str| -> Result<Option<NaiveDate>, String> {
+        arguments
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|text| {
+                NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                    .map_err(|_| format!("{key} `{text}` is not YYYY-MM-DD"))
+            })
+            .transpose()
+    };
+    match arguments.get("due").and_then(Value::as_str) {
+        Some("overdue") => Ok(Some(DueFilter::Overdue)),
+        Some(_) => Ok(day("due")?.map(DueFilter::On)),
+        None => Ok(day("due_by")?
+            .map(|end| Ok::<_, String>(DueFilter::Between(day("due_from")?.unwrap_or(today), end)))
+            .transpose()?),
+    }
 }
 
 /// Keeps the latest version of each touched task, in first-touched order.

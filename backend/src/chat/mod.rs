@@ -574,7 +574,9 @@ async fn list(
     let mut found = tasks::list(store, user, &query).await?.tasks;
     found.retain(|task| match filter {
         ListFilter::DueOn(date) => task.due_date == Some(date),
-        ListFilter::DueBy(end) => task.due_date.is_some_and(|due| today <= due && due <= end),
+        ListFilter::DueBetween(start, end) => {
+            task.due_date.is_some_and(|due| start <= due && due <= end)
+        }
         ListFilter::Overdue => task.due_date.is_some_and(|due| due < today),
         _ => true,
     });
@@ -584,7 +586,9 @@ async fn list(
         ListFilter::Done => "finished tasks".to_string(),
         ListFilter::DueOn(date) if date == today => "open tasks due today".to_string(),
         ListFilter::DueOn(date) => format!("open tasks due {}", day(date)),
-        ListFilter::DueBy(end) => format!("open tasks due by {}", day(end)),
+        ListFilter::DueBetween(start, end) => {
+            format!("open tasks due {} to {}", day(start), day(end))
+        }
         ListFilter::Overdue => "overdue tasks".to_string(),
         ListFilter::Priority(priority) => format!("open {} priority tasks", priority.as_str()),
     };

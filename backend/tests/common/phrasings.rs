@@ -61,7 +61,7 @@ pub enum Filter {
     Overdue,
     Priority(String),
     Due(String),
-    DueBy(String),
+    Between(String, String),
 }
 
 /// What a step must do (the table's header explains each).
@@ -180,7 +180,10 @@ fn parse_expect(text: &str) -> Result<Expect, String> {
                 Some("overdue") => Filter::Overdue,
                 Some(level @ ("high" | "medium" | "low")) => Filter::Priority(level.into()),
                 Some(due) if due.starts_with("due:") => Filter::Due(due[4..].to_string()),
-                Some(by) if by.starts_with("dueby:") => Filter::DueBy(by[6..].to_string()),
+                Some(span) if span.starts_with("between:") => {
+                    let (start, end) = span[8..].split_once("..").ok_or("between:START..END")?;
+                    Filter::Between(start.to_string(), end.to_string())
+                }
                 other => return Err(format!("unknown list filter {other:?}")),
             };
             Expect::Listed(filter, ids_after_equals(&t)?)
@@ -284,7 +287,7 @@ fn script(row: &Row) -> Vec<Reply> {
                     Filter::Overdue => json!({"due": "overdue"}),
                     Filter::Priority(level) => json!({"status": "open", "priority": level}),
                     Filter::Due(day) => json!({"due": day}),
-                    Filter::DueBy(day) => json!({"due_by": day}),
+                    Filter::Between(start, end) => json!({"due_from": start, "due_by": end}),
                 },
             ),
             Expect::Last(_) => call("list_tasks", json!({"newest_first": true, "limit": 1})),
