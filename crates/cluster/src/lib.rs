@@ -53,7 +53,11 @@
 //!   ([`Progress::TookOver`]) instead of blocking every later deploy.
 //! - **Helm compatibility.** Records are Helm's (`helm list/history/status/rollback/
 //!   uninstall` work on them; the tests drive Helm's own client against them), and objects
-//!   carry Helm's ownership label and annotations. Records leave `apply_method` unset, so
+//!   carry Helm's ownership label and annotations (hooks only the chart's own, as Helm
+//!   creates them). Failures are recorded in Helm 4's words, and `atomic` undoes them as
+//!   its `--rollback-on-failure` does: a failed install is uninstalled (delete hooks
+//!   run), a failed upgrade rolled back to the last deployed revision (rollback hooks
+//!   run). Records leave `apply_method` unset, so
 //!   Helm 4 uses client-side apply on them; fields Helm then changes belong to Helm's field
 //!   manager, and the next deploykit deploy reports that conflict by name until
 //!   `force_conflicts` is set, as `kubectl apply --server-side` would.

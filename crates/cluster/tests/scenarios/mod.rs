@@ -912,6 +912,14 @@ pub async fn an_image_missing_from_the_cluster_is_diagnosed_and_atomic_rolls_bac
             (3, Status::Deployed)
         ]
     );
+    assert!(
+        history[1]
+            .info
+            .description
+            .starts_with("Upgrade \"web\" failed: Deployment/web"),
+        "Helm's words, then the diagnosis in one line: {}",
+        history[1].info.description
+    );
     assert_eq!(history[2].info.description, "Rollback to 1");
     assert_eq!(target.value_of("settings").await.as_deref(), Some("1"));
     assert!(deployments.get_opt("web").await.unwrap().is_none());
