@@ -176,7 +176,8 @@ pub enum Progress {
         /// Its figures (`1/2 updated, ...`).
         detail: String,
     },
-    /// The wait failed and an atomic deploy is restoring this revision (0: removing).
+    /// A hook, the apply or the wait failed and an atomic deploy is restoring this
+    /// revision (0: uninstalling the failed first install).
     RollingBack {
         /// The revision restored.
         to: u32,
@@ -237,9 +238,11 @@ impl std::fmt::Display for Progress {
                 detail,
             } => write!(f, "{object}: {} ({detail})", readiness_word(readiness)),
             Progress::RollingBack { to: 0 } => {
-                write!(f, "not ready: removing the failed first install")
+                write!(f, "failed (atomic): removing the failed first install")
             }
-            Progress::RollingBack { to } => write!(f, "not ready: rolling back to revision {to}"),
+            Progress::RollingBack { to } => {
+                write!(f, "failed (atomic): rolling back to revision {to}")
+            }
             Progress::Hook {
                 event,
                 object,

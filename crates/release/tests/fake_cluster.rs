@@ -802,3 +802,45 @@ async fn after_a_failed_first_install_the_next_deploy_is_an_upgrade_as_in_helm()
     );
     assert_eq!(statuses[2], (3, RecordStatus::Deployed, "Upgrade complete"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_test_pod_is_reported_with_its_log_not_as_an_error() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart_with(
+        dir.path(),
+        &[hook(
+            "web-test",
+            "Pod",
+            &[("helm.sh/hook", "test")],
+            "    fake.deploykit/outcome: failed\n",
+        )],
+    );
+    Install::new(&env.cluster, "web", NS)
+        .run(&chart, &Map::new())
+        .await
+        .unwrap();
+    env.server
+        .set_pod_log(NS, "web-test", "test", false, "GET / 503\nwanted 200\n");
+    let outcome = deploykit_release::Test::new(&env.cluster, "web", NS)
+        .run()
+        .await
+        .unwrap();
+    assert!(!outcome.passed());
+    assert_eq!(outcome.tests.len(), 1);
+    assert_eq!(outcome.tests[0].phase, "Failed");
+    assert_eq!(outcome.tests[0].logs, ["GET / 503", "wanted 200"]);
+    let failure = outcome.failure.as_deref().unwrap_or_default();
+    assert!(failure.contains("test hook Pod/web-test"), "{failure}");
+    let record = History::new(&env.cluster, "web", NS)
+        .run()
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        record.info.status,
+        RecordStatus::Deployed,
+        "a failed test leaves the release as it was"
+    );
+}
