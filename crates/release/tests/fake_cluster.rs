@@ -844,3 +844,56 @@ async fn a_failing_test_pod_is_reported_with_its_log_not_as_an_error() {
         "a failed test leaves the release as it was"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_rollback_hook_records_the_rollback_failed() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart_with(
+        dir.path(),
+        &[hook(
+            "guard",
+            "Job",
+            &[("helm.sh/hook", "pre-rollback")],
+            "    fake.deploykit/outcome: failed\n",
+        )],
+    );
+    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    upgrade.run(&chart, &Map::new()).await.unwrap();
+    upgrade
+        .run(&chart, &values(&["greeting=bonjour"]))
+        .await
+        .unwrap();
+    let error = Rollback::new(&env.cluster, "web", NS)
+        .run()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::HookFailed {
+                event: deploykit_cluster::HookEvent::PreRollback,
+                ..
+            })
+        ),
+        "{error}"
+    );
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let last = history.last().unwrap();
+    // Helm leaves it pending-rollback, which blocks the next operation (docs/release.md).
+    assert_eq!((last.version, last.info.status), (3, RecordStatus::Failed));
+    assert!(
+        last.info
+            .description
+            .starts_with("Release \"web\" failed: pre-rollback hooks failed: hook Job/guard"),
+        "{}",
+        last.info.description
+    );
+    assert_eq!(history[1].info.status, RecordStatus::Deployed);
+    assert_eq!(
+        config_map(&env)["greeting"],
+        "bonjour",
+        "nothing was rolled back"
+    );
+}

@@ -31,6 +31,8 @@ elif action == "upgrade":
     out = cfg.upgrade(args[0], release, json.loads(args[1]), wait="watcher", timeout=60)
 elif action == "rollback":
     out = cfg.rollback(release, version=int(args[0]), wait="watcher", timeout=60)
+elif action == "test":
+    out = cfg.test(release, timeout=60)
 elif action == "history":
     out = cfg.history(release)
 elif action == "get":
@@ -332,6 +334,15 @@ async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
     helms_extra.remove("modtime");
     helms_extra.remove("schemamodtime");
     assert_eq!(ours.extra, helms_extra, "other fields");
+
+    // Each tool runs the other's tests (`helm test`): the ping Pod succeeds.
+    by_deploykit.helm("test", &[]).await;
+    let outcome = deploykit_release::Test::new(&by_helm.cluster, RELEASE, NS)
+        .run()
+        .await
+        .unwrap();
+    assert!(outcome.passed(), "{outcome:?}");
+    assert_eq!(outcome.tests[0].object.name, "shop-ping");
     assert_eq!(ours.schema, helms.schema, "values.schema.json");
     assert_eq!(ours.values, helms.values, "values.yaml");
 }
