@@ -1,13 +1,13 @@
 //! The I/O side: a connected cluster and the calls deploykit makes on it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::{Namespace, Node, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -182,11 +182,6 @@ impl Cluster {
         &self.server
     }
 
-    /// The underlying kube client, for calls this crate does not wrap.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Creates the namespace unless it exists (a read only when it does), labelled
     /// `name: <namespace>` as Helm's `--create-namespace` labels it.
     pub async fn ensure_namespace(&self, namespace: &str) -> Result<bool> {
@@ -212,6 +207,74 @@ impl Cluster {
             Err(e) if is_status(&e, 409) => Ok(false),
             Err(e) => Err(api_error(format!("creating namespace {namespace}"))(e)),
         }
+    }
+
+    /// Creates or updates a Secret from its object (`v1` `Secret` with `metadata.name`,
+    /// `metadata.namespace` and `data`, as deploykit-secret's `KubeSecret::to_manifest`
+    /// makes it) by server-side apply, taking over fields other managers own. Nothing is
+    /// written when the live Secret's `data` is already the object's. Errors name the
+    /// Secret and its keys, never its values.
+    pub async fn apply_secret(&self, secret: &Value) -> Result<Change> {
+        let field = |path: &str| secret.pointer(path).and_then(Value::as_str);
+        let (Some(name), Some(namespace)) = (field("/metadata/name"), field("/metadata/namespace"))
+        else {
+            return Err(Error::Manifest {
+                source_name: "the Secret given to apply_secret".into(),
+                reason: "metadata.name and metadata.namespace must be strings".into(),
+            });
+        };
+        let keys: Vec<&str> = secret["data"]
+            .as_object()
+            .map(|data| data.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
+        let live = api
+            .get_opt(name)
+            .await
+            .map_err(api_error(format!("reading Secret {namespace}/{name}")))?;
+        let live_data = live
+            .as_ref()
+            .map(|live| serde_json::to_value(&live.data).unwrap_or_default());
+        if live_data
+            .as_ref()
+            .is_some_and(|data| data == &secret["data"])
+        {
+            return Ok(Change::Unchanged);
+        }
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        api.patch(name, &params, &Patch::Apply(secret))
+            .await
+            .map_err(api_error(format!(
+                "writing Secret {namespace}/{name} (its keys: {})",
+                keys.join(", ")
+            )))?;
+        Ok(if live.is_some() {
+            Change::Configured
+        } else {
+            Change::Created
+        })
+    }
+
+    /// The image names each node reports in its status, one set per node, as the node's
+    /// container runtime names them (`docker.io/library/app:1` on containerd); empty when
+    /// the cluster lists no nodes.
+    pub async fn node_images(&self) -> Result<Vec<BTreeSet<String>>> {
+        let nodes = Api::<Node>::all(self.client.clone())
+            .list(&ListParams::default())
+            .await
+            .map_err(api_error("listing the nodes"))?;
+        Ok(nodes
+            .items
+            .iter()
+            .map(|node| {
+                node.status
+                    .iter()
+                    .flat_map(|status| status.images.iter().flatten())
+                    .flat_map(|image| image.names.iter().flatten())
+                    .cloned()
+                    .collect()
+            })
+            .collect())
     }
 
     /// The API server's version (`v1.31.2`), as `kubectl version` shows it.
@@ -613,6 +676,41 @@ impl Cluster {
         }
     }
 
+    /// Asks the server what applying `desired` would make of the object (`dryRun=All`,
+    /// deploykit's field manager, forced as a deploy that takes over would be). An object
+    /// the server finds invalid is an error: the deploy would fail on it.
+    pub(crate) async fn dry_run_apply(
+        &self,
+        resolved: &Resolved,
+        reference: &ObjectRef,
+        desired: &Value,
+    ) -> Result<DryRun> {
+        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        match resolved
+            .api
+            .patch(&reference.name, &params, &Patch::Apply(desired))
+            .await
+        {
+            Ok(answer) => Ok(DryRun::Answered(
+                serde_json::to_value(answer).unwrap_or_default(),
+            )),
+            Err(kube::Error::Api(response)) if response.code == 404 => {
+                Ok(DryRun::ObjectRefused(format!(
+                    "the server cannot place {reference} yet ({})",
+                    response.message
+                )))
+            }
+            Err(e @ kube::Error::Api(_)) if is_status(&e, 422) => {
+                Err(api_error(format!("a dry-run apply of {reference}"))(e))
+            }
+            Err(kube::Error::Api(response)) => Ok(DryRun::ServerRefused(format!(
+                "the server refused a dry-run apply of {reference} ({} {}: {})",
+                response.code, response.reason, response.message
+            ))),
+            Err(e) => Err(api_error(format!("a dry-run apply of {reference}"))(e)),
+        }
+    }
+
     /// Deletes one object (absent already is fine).
     pub(crate) async fn delete_one(
         &self,
@@ -659,6 +757,16 @@ impl Cluster {
             .map_err(api_error(format!("reading {reference}")))?;
         Ok(live.map(|o| serde_json::to_value(o).unwrap_or_default()))
     }
+}
+
+/// Internal: the server's answer to a dry-run apply.
+pub(crate) enum DryRun {
+    /// The object as the apply would leave it.
+    Answered(Value),
+    /// Refused for this object alone (its namespace does not exist yet).
+    ObjectRefused(String),
+    /// Refused in a way that holds for every object (no dry-run support, no rights).
+    ServerRefused(String),
 }
 
 /// What applying an object did.

@@ -82,6 +82,63 @@ pub fn removed_fields(previous: &Value, desired: &Value, live: &Value) -> Vec<Fi
     out
 }
 
+/// The fields the server keeps for itself, which a dry-run answer always has anew: left
+/// out of [`dry_run_changes`].
+const SERVER_FIELDS: &[&str] = &[
+    "status",
+    "metadata.managedFields",
+    "metadata.resourceVersion",
+    "metadata.generation",
+    "metadata.uid",
+    "metadata.creationTimestamp",
+];
+
+/// Every field that differs between a live object and the server's answer to a dry-run
+/// apply of the new one: changed, added (`live` None) and removed (`desired` None), without
+/// `status` and the fields the server keeps for itself.
+pub fn dry_run_changes(live: &Value, answer: &Value) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    both(Some(live), Some(answer), String::new(), &mut out);
+    out
+}
+
+fn both(live: Option<&Value>, answer: Option<&Value>, path: String, out: &mut Vec<FieldChange>) {
+    if SERVER_FIELDS.contains(&path.as_str()) {
+        return;
+    }
+    match (live, answer) {
+        (Some(Value::Object(live)), Some(Value::Object(answer)))
+            if !live.is_empty() || !answer.is_empty() =>
+        {
+            let keys: std::collections::BTreeSet<&String> =
+                live.keys().chain(answer.keys()).collect();
+            for key in keys {
+                both(live.get(key), answer.get(key), join(&path, key), out);
+            }
+        }
+        (live, answer) if !equal(live, answer) => out.push(FieldChange {
+            path,
+            live: live.cloned(),
+            desired: answer.cloned(),
+        }),
+        _ => {}
+    }
+}
+
+/// Equal values, numbers by value (`1` and `1.0`).
+fn equal(a: Option<&Value>, b: Option<&Value>) -> bool {
+    match (a, b) {
+        (Some(Value::Number(a)), Some(Value::Number(b))) => a.as_f64() == b.as_f64(),
+        (Some(Value::Array(a)), Some(Value::Array(b))) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| equal(Some(x), Some(y)))
+        }
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            a.len() == b.len() && a.iter().all(|(k, x)| equal(Some(x), b.get(k)))
+        }
+        (a, b) => a == b,
+    }
+}
+
 fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_string()
@@ -161,6 +218,41 @@ fn same(desired: &Value, live: Option<&Value>) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn dry_run_changes_show_changed_added_and_removed_fields_without_server_noise() {
+        let live = json!({
+            "metadata": {"name": "web", "resourceVersion": "7", "generation": 1,
+                "managedFields": [{"manager": "deploykit"}], "labels": {"tier": "web", "old": "x"}},
+            "spec": {"replicas": 2, "ports": [{"port": 80}]},
+            "status": {"readyReplicas": 2}
+        });
+        let answer = json!({
+            "metadata": {"name": "web", "resourceVersion": "8", "generation": 2,
+                "managedFields": [{"manager": "deploykit", "time": "now"}],
+                "labels": {"tier": "web", "new": "y"}},
+            "spec": {"replicas": 2.0, "ports": [{"port": 8080}]},
+            "status": {"readyReplicas": 0}
+        });
+        let changes = dry_run_changes(&live, &answer);
+        let paths: Vec<(&str, Option<&Value>, Option<&Value>)> = changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.live.as_ref(), c.desired.as_ref()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("metadata.labels.new", None, Some(&json!("y"))),
+                ("metadata.labels.old", Some(&json!("x")), None),
+                (
+                    "spec.ports",
+                    Some(&json!([{"port": 80}])),
+                    Some(&json!([{"port": 8080}]))
+                ),
+            ]
+        );
+        assert!(dry_run_changes(&live, &live).is_empty());
+    }
 
     #[test]
     fn live_extras_do_not_count_as_changes() {

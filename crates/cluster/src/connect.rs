@@ -82,6 +82,15 @@ pub fn reachability_fix(context: &str, server: &str, failure: Failure) -> String
     }
 }
 
+/// The context [`crate::connect()`] would use with `options`: the one given, else the
+/// kubeconfig's current context (None when there is no kubeconfig or it names none).
+pub fn current_context(options: &ConnectOptions) -> Result<Option<String>> {
+    if let Some(context) = &options.context {
+        return Ok(Some(context.clone()));
+    }
+    Ok(load_kubeconfig(options)?.and_then(|kubeconfig| kubeconfig.current_context))
+}
+
 /// Loads the kubeconfig as kubectl does (or None when there is none at all).
 fn load_kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
     if let Some(text) = &options.kubeconfig_text {

@@ -249,6 +249,32 @@ impl Cluster {
         }
     }
 
+    /// A test Pod's log lines: every container's, each line after its container's name
+    /// when there are several (the API server wants a container named for those).
+    async fn test_pod_logs(&self, pods: &Api<Pod>, name: &str) -> Vec<String> {
+        let containers: Vec<String> = match pods.get_opt(name).await {
+            Ok(Some(pod)) => pod
+                .spec
+                .map(|spec| spec.containers.into_iter().map(|c| c.name).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        if containers.len() < 2 {
+            return self.pod_log_lines(pods, name, 0).await;
+        }
+        let mut lines = Vec::new();
+        for container in containers {
+            let params = LogParams {
+                container: Some(container.clone()),
+                ..LogParams::default()
+            };
+            if let Ok(text) = pods.logs(name, &params).await {
+                lines.extend(text.lines().map(|line| format!("{container}: {line}")));
+            }
+        }
+        lines
+    }
+
     /// Deletes a hook's object when `policy` is among its delete policies (never a
     /// CustomResourceDefinition: Helm spares them, their deletion cascades).
     async fn delete_hook_by_policy(
@@ -310,7 +336,7 @@ impl Cluster {
                 .unwrap_or_else(|| namespace.to_string());
             let logs = if hook.kind == "Pod" && !hook.last_run.phase.is_empty() {
                 let pods: Api<Pod> = Api::namespaced(self.client.clone(), &object_namespace);
-                self.pod_log_lines(&pods, &hook.name, 0).await
+                self.test_pod_logs(&pods, &hook.name).await
             } else {
                 Vec::new()
             };

@@ -36,6 +36,13 @@
 //! | remove | [`Cluster::uninstall`] |
 //! | logs | [`Cluster::logs`] with a [`LogsRequest`] (follow, since, tail, all containers) |
 //! | reach the app | [`Cluster::port_forward`] on 127.0.0.1, following replaced pods |
+//! | a Secret from `.env` | [`Cluster::apply_secret`] (written only when its data changed) |
+//! | images already loaded | [`Cluster::node_images`]: what each node's runtime holds |
+//! | the context in use | [`current_context`]: the one given, else the kubeconfig's |
+//!
+//! No call hands out the underlying kube client: what a program needs is a call here (or
+//! in deploykit-release), so every write goes through one field manager and one set of
+//! rules.
 //!
 //! # Decisions
 //!
@@ -91,7 +98,7 @@ mod observe;
 mod ops;
 
 pub use cluster::{Change, Cluster, ClusterOptions, FIELD_MANAGER, conflict_owner, connect};
-pub use connect::{ConnectOptions, Failure, reachability_fix};
+pub use connect::{ConnectOptions, Failure, current_context, reachability_fix};
 pub use error::{Error, Result};
 pub use hooks::{TestOutcome, TestRun};
 pub use manifest::{Hook, HookEvent, Manifest, ObjectRef};

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::cluster::{Change, Cluster};
+use crate::cluster::{Change, Cluster, DryRun};
 use crate::compare::{self, APPLIED_HASH, FieldChange};
 use crate::error::{Error, Result};
 use crate::manifest::{self, HookEvent, Manifest, ObjectRef};
@@ -323,6 +323,10 @@ pub struct ObjectDiff {
     pub action: DiffAction,
     /// The fields that change (for updates; every field for creates).
     pub fields: Vec<FieldChange>,
+    /// Why deploykit compared this object itself instead of through the server's dry-run
+    /// apply (`dryRun=All`): the server refused dry runs, or the object's namespace or
+    /// kind does not exist yet. None when the server answered, or no apply was needed.
+    pub fallback: Option<String>,
 }
 
 impl std::fmt::Display for ObjectDiff {
@@ -1250,18 +1254,25 @@ impl Cluster {
             .unwrap_or_default();
         let hash_path = format!("metadata.annotations.{APPLIED_HASH}");
         let mut diffs = Vec::new();
+        // Set once the server refuses a dry run for a reason that holds for every object
+        // (no dry-run support, no right to patch): the rest are compared here.
+        let mut refused: Option<String> = None;
         for manifest in &manifests {
-            let namespace = match self
+            let resolved = match self
                 .resolve(&manifest.reference, &request.namespace, Duration::ZERO)
                 .await
             {
-                Ok(resolved) => resolved.namespace,
-                Err(Error::UnknownKind { .. }) => manifest
+                Ok(resolved) => Some(resolved),
+                Err(Error::UnknownKind { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            let namespace = match &resolved {
+                Some(resolved) => resolved.namespace.clone(),
+                None => manifest
                     .reference
                     .namespace
                     .clone()
                     .or(Some(request.namespace.clone())),
-                Err(e) => return Err(e),
             };
             let desired = Self::desired(
                 manifest,
@@ -1269,30 +1280,62 @@ impl Cluster {
                 namespace.as_deref(),
             );
             let live = self.live(&manifest.reference, &request.namespace).await?;
+            if live
+                .as_ref()
+                .is_some_and(|live| compare::unchanged(&desired, live))
+            {
+                diffs.push(ObjectDiff {
+                    object: manifest.reference.clone(),
+                    action: DiffAction::Unchanged,
+                    fields: Vec::new(),
+                    fallback: None,
+                });
+                continue;
+            }
+            let answer = match (&resolved, &refused) {
+                (_, Some(reason)) => Err(reason.clone()),
+                (None, None) => Err(format!(
+                    "the cluster has no kind {} in {} yet",
+                    manifest.reference.kind, manifest.reference.api_version
+                )),
+                (Some(resolved), None) => {
+                    match self
+                        .dry_run_apply(resolved, &manifest.reference, &desired)
+                        .await?
+                    {
+                        DryRun::Answered(answer) => Ok(answer),
+                        DryRun::ObjectRefused(reason) => Err(reason),
+                        DryRun::ServerRefused(reason) => {
+                            refused = Some(reason.clone());
+                            Err(reason)
+                        }
+                    }
+                }
+            };
             let (action, mut fields) = match &live {
                 None => (
                     DiffAction::Create,
                     compare::field_changes(&desired, &Value::Null),
                 ),
-                Some(live) if compare::unchanged(&desired, live) => {
-                    (DiffAction::Unchanged, Vec::new())
-                }
-                Some(live) => {
-                    let mut fields = compare::field_changes(&desired, live);
-                    let identity = manifest.reference.identity(&request.namespace);
-                    if let Some(before) = previous
-                        .iter()
-                        .find(|p| p.reference.identity(&request.namespace) == identity)
-                    {
-                        let before = Self::desired(
-                            before,
-                            (&request.name, &request.namespace),
-                            namespace.as_deref(),
-                        );
-                        fields.extend(compare::removed_fields(&before, &desired, live));
+                Some(live) => match &answer {
+                    Ok(answer) => (DiffAction::Update, compare::dry_run_changes(live, answer)),
+                    Err(_) => {
+                        let mut fields = compare::field_changes(&desired, live);
+                        let identity = manifest.reference.identity(&request.namespace);
+                        if let Some(before) = previous
+                            .iter()
+                            .find(|p| p.reference.identity(&request.namespace) == identity)
+                        {
+                            let before = Self::desired(
+                                before,
+                                (&request.name, &request.namespace),
+                                namespace.as_deref(),
+                            );
+                            fields.extend(compare::removed_fields(&before, &desired, live));
+                        }
+                        (DiffAction::Update, fields)
                     }
-                    (DiffAction::Update, fields)
-                }
+                },
             };
             fields.retain(|f| f.path != hash_path);
             let action = if action == DiffAction::Update && fields.is_empty() {
@@ -1304,6 +1347,7 @@ impl Cluster {
                 object: manifest.reference.clone(),
                 action,
                 fields,
+                fallback: answer.err(),
             });
         }
         let (delete, kept) = manifest::prune_set(&previous, &manifests, &request.namespace);
@@ -1311,11 +1355,13 @@ impl Cluster {
             object: m.reference.clone(),
             action: DiffAction::Delete,
             fields: Vec::new(),
+            fallback: None,
         }));
         diffs.extend(kept.into_iter().map(|m| ObjectDiff {
             object: m.reference.clone(),
             action: DiffAction::Keep,
             fields: Vec::new(),
+            fallback: None,
         }));
         Ok(diffs)
     }

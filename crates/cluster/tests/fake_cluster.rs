@@ -7,6 +7,7 @@ use deploykit_cluster::release::Release;
 use deploykit_cluster::{
     Cause, ChartMetadata, Cluster, ClusterOptions, ConnectOptions, Error, ForwardEvent,
     LogsRequest, PortForwardRequest, Progress, ReleaseRequest, Status, Target, connect,
+    current_context,
 };
 use deploykit_fake_apiserver::FakeApiServer;
 use futures::StreamExt;
@@ -23,6 +24,7 @@ const NS: &str = "todo";
 struct Env {
     server: FakeApiServer,
     cluster: Cluster,
+    kube: kube::Client,
     dir: tempfile::TempDir,
 }
 
@@ -32,9 +34,11 @@ async fn env() -> Env {
     let path = dir.path().join("kubeconfig");
     std::fs::write(&path, server.kubeconfig("fake")).unwrap();
     let cluster = client(&path, "test-a").await;
+    let kube = scenarios::kube_client(Some(&path), None).await;
     Env {
         server,
         cluster,
+        kube,
         dir,
     }
 }
@@ -44,6 +48,7 @@ impl Env {
     fn target(&self) -> scenarios::Target<'_> {
         scenarios::Target {
             cluster: &self.cluster,
+            client: self.kube.clone(),
             namespace: NS,
             writes: Some(Box::new(|| self.server.writes())),
             image_missing: Some(Box::new(|image| {
@@ -1120,6 +1125,21 @@ async fn kubeconfig_is_found_as_kubectl_finds_it() {
         (chosen.context(), chosen.server()),
         ("fake", server.url().as_str())
     );
+    // The context connect would use, without connecting: the one asked for, else the
+    // kubeconfig's current one.
+    let named = |context: Option<&str>| ConnectOptions {
+        kubeconfig: Some(both.clone()),
+        context: context.map(str::to_string),
+        ..Default::default()
+    };
+    assert_eq!(
+        current_context(&named(Some("fake"))).unwrap().as_deref(),
+        Some("fake")
+    );
+    assert_eq!(
+        current_context(&named(None)).unwrap().as_deref(),
+        Some("stale")
+    );
     let current = connect(ConnectOptions {
         kubeconfig: Some(both),
         timeout: Some(Duration::from_secs(2)),
@@ -1838,4 +1858,101 @@ async fn old_crashing_pods_being_replaced_do_not_fail_the_new_rollout() {
         )
         .await;
     assert_eq!(result.unwrap().revision, 1);
+}
+
+#[tokio::test]
+async fn a_secret_is_applied_only_when_its_data_changed_and_errors_hide_its_values() {
+    let env = env().await;
+    env.cluster.ensure_namespace(NS).await.unwrap();
+    let secret = |value: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "app-env", "namespace": NS, "labels": {"part-of": "app"}},
+            "data": {"TOKEN": value}})
+    };
+    let first = secret("c2VjcmV0LW9uZQ==");
+    assert_eq!(
+        env.cluster.apply_secret(&first).await.unwrap(),
+        deploykit_cluster::Change::Created
+    );
+    let stored = env.server.get("v1", "Secret", Some(NS), "app-env").unwrap();
+    assert_eq!(stored["data"]["TOKEN"], "c2VjcmV0LW9uZQ==");
+    assert_eq!(stored["metadata"]["labels"]["part-of"], "app");
+
+    // The same data again: read, not written.
+    let writes = env.server.writes();
+    assert_eq!(
+        env.cluster.apply_secret(&first).await.unwrap(),
+        deploykit_cluster::Change::Unchanged
+    );
+    assert_eq!(env.server.writes(), writes, "{:?}", env.server.write_log());
+
+    // New data: written.
+    assert_eq!(
+        env.cluster
+            .apply_secret(&secret("c2VjcmV0LXR3bw=="))
+            .await
+            .unwrap(),
+        deploykit_cluster::Change::Configured
+    );
+    let stored = env.server.get("v1", "Secret", Some(NS), "app-env").unwrap();
+    assert_eq!(stored["data"]["TOKEN"], "c2VjcmV0LXR3bw==");
+
+    // An object without a namespace is refused before any call.
+    let mut nameless = secret("c2VjcmV0LW9uZQ==");
+    nameless["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("namespace");
+    let error = env.cluster.apply_secret(&nameless).await.unwrap_err();
+    assert!(
+        error.to_string().contains("metadata.namespace") && !error.to_string().contains("c2Vj"),
+        "{error}"
+    );
+
+    // A refused write names the Secret and its keys, never the values.
+    env.server.set_reject_credentials(true);
+    let error = env
+        .cluster
+        .apply_secret(&secret("c2VjcmV0LXRocmVl"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains(&format!("Secret {NS}/app-env")), "{error}");
+    assert!(!error.contains("c2VjcmV0LXRocmVl"), "{error}");
+}
+
+#[tokio::test]
+async fn node_images_lists_what_each_node_reports() {
+    let env = env().await;
+    assert!(env.cluster.node_images().await.unwrap().is_empty());
+    for (node, images) in [
+        (
+            "a",
+            vec!["docker.io/library/app:1", "docker.io/library/db:2"],
+        ),
+        ("b", vec!["docker.io/library/app:1"]),
+    ] {
+        env.server.put(json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": node},
+            "status": {"images": [{"names": images, "sizeBytes": 1000}]}}));
+    }
+    let mut nodes: Vec<Vec<String>> = env
+        .cluster
+        .node_images()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|names| names.into_iter().collect())
+        .collect();
+    nodes.sort();
+    assert_eq!(
+        nodes,
+        vec![
+            vec!["docker.io/library/app:1".to_string()],
+            vec![
+                "docker.io/library/app:1".to_string(),
+                "docker.io/library/db:2".to_string()
+            ],
+        ]
+    );
 }

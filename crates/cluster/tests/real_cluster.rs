@@ -54,8 +54,8 @@ fn fresh_namespace() -> String {
     )
 }
 
-async fn remove_namespace(cluster: &Cluster, namespace: &str) {
-    let namespaces: kube::Api<Namespace> = kube::Api::all(cluster.client().clone());
+async fn remove_namespace(client: &kube::Client, namespace: &str) {
+    let namespaces: kube::Api<Namespace> = kube::Api::all(client.clone());
     if let Err(error) = namespaces.delete(namespace, &Default::default()).await {
         eprintln!("could not delete namespace {namespace}: {error}");
     }
@@ -70,8 +70,13 @@ macro_rules! on_the_real_cluster {
                 return;
             };
             let namespace = fresh_namespace();
+            let context = std::env::var(CONTEXT_VARIABLE)
+                .ok()
+                .filter(|c| !c.is_empty());
+            let client = scenarios::kube_client(None, context.as_deref()).await;
             let target = scenarios::Target {
                 cluster: &cluster,
+                client: client.clone(),
                 namespace: &namespace,
                 writes: None,
                 image_missing: None,
@@ -79,7 +84,7 @@ macro_rules! on_the_real_cluster {
             let outcome = AssertUnwindSafe(scenarios::$name(&target))
                 .catch_unwind()
                 .await;
-            remove_namespace(&cluster, &namespace).await;
+            remove_namespace(&client, &namespace).await;
             if let Err(panic) = outcome {
                 std::panic::resume_unwind(panic);
             }

@@ -89,6 +89,15 @@ async fn handle(
     let path = uri.path().trim_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').collect();
     let dry_run = params.contains_key("dryRun");
+    if dry_run && shared.lock().refuse_dry_run {
+        // As a server answers when an admission webhook without `sideEffects: None`
+        // would see the request.
+        return error_response(&ApiError::new(
+            400,
+            "BadRequest",
+            "admission webhook \"policy.example.com\" does not support dry run",
+        ));
+    }
     if method != Method::GET && !dry_run {
         shared.lock().writes.push(format!("{method} /{path}"));
     }

@@ -85,6 +85,9 @@ pub(crate) struct State {
     writes: Vec<String>,
     auto_ready: bool,
     reject_credentials: bool,
+    refuse_dry_run: bool,
+    /// Names of hook Jobs and Pods that fail under auto-ready.
+    failing_hooks: std::collections::BTreeSet<String>,
     /// `(kind, namespace, name)` of objects whose DELETE answers 403, as RBAC would.
     forbidden_deletes: std::collections::BTreeSet<(String, String, String)>,
     logs: HashMap<(String, String, String), Vec<LogEntry>>,
@@ -113,6 +116,8 @@ impl FakeApiServer {
             writes: Vec::new(),
             auto_ready: false,
             reject_credentials: false,
+            refuse_dry_run: false,
+            failing_hooks: Default::default(),
             forbidden_deletes: Default::default(),
             logs: HashMap::new(),
             previous_logs: HashMap::new(),
@@ -178,6 +183,18 @@ impl FakeApiServer {
                 state.after_write(&key, &self.shared);
             }
         }
+    }
+
+    /// Answers every dry-run request (`dryRun=All`) with 400 Bad Request, as a server does
+    /// when an admission webhook that does not declare `sideEffects: None` would see it.
+    pub fn set_refuse_dry_run(&self, on: bool) {
+        self.shared.lock().refuse_dry_run = on;
+    }
+
+    /// Makes the hook Job or Pod called `name` fail under auto-ready (as the label
+    /// `fake.deploykit/outcome: failed` does), for charts whose labels a test cannot set.
+    pub fn fail_hook(&self, name: &str) {
+        self.shared.lock().failing_hooks.insert(name.to_string());
     }
 
     /// Answers every request with 401 Unauthorized, as a server does for expired credentials.
@@ -623,7 +640,7 @@ impl State {
         if outcome == Some("pending") && matches!(key.1.as_str(), "jobs" | "pods") {
             return;
         }
-        let fails = outcome == Some("failed");
+        let fails = outcome == Some("failed") || self.failing_hooks.contains(&key.3);
         let is_hook = value
             .pointer("/metadata/annotations/helm.sh~1hook")
             .is_some();

@@ -54,6 +54,9 @@ pub(crate) use shared_scenarios;
 pub struct Target<'a> {
     /// deploykit's client.
     pub cluster: &'a Cluster,
+    /// A kube client of the suite's own, for what the scenarios check behind deploykit's
+    /// back (deploykit's [`Cluster`] hands out no client).
+    pub client: kube::Client,
     /// A namespace for this scenario alone (deploys create it; the suite removes it).
     pub namespace: &'a str,
     /// The server's count of client writes, when the suite can see it (the fake can).
@@ -64,6 +67,25 @@ pub struct Target<'a> {
     pub image_missing: Option<Kubelet<'a>>,
 }
 
+/// A kube client for the kubeconfig at `path` (None: `KUBECONFIG` or `~/.kube/config`)
+/// and `context` (None: its current context).
+pub async fn kube_client(path: Option<&std::path::Path>, context: Option<&str>) -> kube::Client {
+    let options = kube::config::KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..Default::default()
+    };
+    let config = match path {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path).unwrap();
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .unwrap()
+        }
+        None => kube::Config::from_kubeconfig(&options).await.unwrap(),
+    };
+    kube::Client::try_from(config).unwrap()
+}
+
 /// Counts the API server's client writes.
 pub type WriteCounter<'a> = Box<dyn Fn() -> usize + Send + Sync + 'a>;
 
@@ -72,11 +94,11 @@ pub type Kubelet<'a> = Box<dyn Fn(&str) + Send + Sync + 'a>;
 
 impl Target<'_> {
     fn config_maps(&self) -> Api<ConfigMap> {
-        Api::namespaced(self.cluster.client().clone(), self.namespace)
+        Api::namespaced(self.client.clone(), self.namespace)
     }
 
     fn secrets(&self) -> Api<Secret> {
-        Api::namespaced(self.cluster.client().clone(), self.namespace)
+        Api::namespaced(self.client.clone(), self.namespace)
     }
 
     /// `data.value` of a ConfigMap, None when it does not exist.
@@ -211,7 +233,7 @@ fn applied(events: &[Progress]) -> Vec<(String, Change)> {
 }
 
 async fn leases(target: &Target<'_>) -> Vec<String> {
-    let api: Api<Lease> = Api::namespaced(target.cluster.client().clone(), target.namespace);
+    let api: Api<Lease> = Api::namespaced(target.client.clone(), target.namespace);
     api.list(&ListParams::default())
         .await
         .unwrap()
@@ -872,7 +894,7 @@ pub async fn an_image_missing_from_the_cluster_is_diagnosed_and_atomic_rolls_bac
         image_missing(ABSENT_IMAGE);
     }
     let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
-        Api::namespaced(target.cluster.client().clone(), target.namespace);
+        Api::namespaced(target.client.clone(), target.namespace);
 
     // An atomic first install that cannot become ready is removed.
     let mut install = request(
@@ -1045,7 +1067,7 @@ pub async fn a_stale_pending_revision_is_taken_over_with_a_message(target: &Targ
         "spec": {"holderIdentity": holder, "leaseDurationSeconds": 30,
             "acquireTime": release::go_time(long_ago), "renewTime": release::go_time(long_ago)}}))
     .unwrap();
-    Api::<Lease>::namespaced(target.cluster.client().clone(), target.namespace)
+    Api::<Lease>::namespaced(target.client.clone(), target.namespace)
         .create(&PostParams::default(), &lease)
         .await
         .unwrap();
