@@ -5,7 +5,29 @@
 
 mod backend;
 mod compose;
+// The deploy benchmark runs an in-process fake API server, which xtask carries only with
+// the `bench-deploy` feature (and in its own tests).
+#[cfg(any(test, feature = "bench-deploy"))]
 mod deploy;
+#[cfg(not(any(test, feature = "bench-deploy")))]
+mod deploy {
+    /// Options of `bench deploy`.
+    #[derive(clap::Args)]
+    pub struct Args {
+        /// How many no-change runs of each tool.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    }
+
+    /// Says how to build xtask with the benchmark.
+    pub fn run(args: Args) -> anyhow::Result<()> {
+        anyhow::bail!(
+            "bench deploy needs the fake API server, which this build of xtask leaves out: run \
+             `cargo run -p xtask --features bench-deploy -- bench deploy --runs {}`",
+            args.runs
+        )
+    }
+}
 mod images;
 mod render;
 

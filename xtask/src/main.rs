@@ -117,7 +117,10 @@ fn main() -> std::process::ExitCode {
         Command::Rollback(args) => deploy::rollback(args),
         Command::Logs(args) => deploy::logs(args),
         Command::PortForward(args) => deploy::port_forward(args),
-        Command::Diff(args) => deploy::diff(args),
+        Command::Diff(args) => match deploy::diff(args) {
+            Ok(code) => return code,
+            Err(error) => Err(error),
+        },
         Command::E2eCluster(args) => e2e_cluster::run(args),
     };
     match result {

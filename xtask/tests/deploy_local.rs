@@ -780,7 +780,16 @@ async fn status_diff_history_rollback_logs_and_undeploy() {
         "--image",
         "frontend=todo-frontend:bbbbbbbbbbbb",
     ];
-    xtask(&[&["deploy-local"], &given[..]].concat());
+    let first = xtask(&[&["deploy-local"], &given[..]].concat());
+    // The chart's test pod (helm.sh/hook: test) ran on the new revision, and its
+    // hook-succeeded policy removed it.
+    assert!(first.contains("testing revision 1"), "{first}");
+    assert!(first.contains("tests passed: 1 of 1"), "{first}");
+    assert!(
+        server
+            .get("v1", "Pod", Some("todo"), "todo-app-test-connection")
+            .is_none()
+    );
 
     let status = xtask(&["status"]);
     assert!(
@@ -792,13 +801,42 @@ async fn status_diff_history_rollback_logs_and_undeploy() {
         "{status}"
     );
 
-    let unchanged = xtask(&["diff", "--local"]);
+    let unchanged = xtask(&["diff", "--local", "--exit-code"]);
     assert!(unchanged.contains("no changes"), "{unchanged}");
     let quiet = ["--set", "config.logLevel=warn"];
     let preview = xtask(&[&["diff", "--local"], &quiet[..]].concat());
     assert!(preview.contains("update ConfigMap/"), "{preview}");
     assert!(preview.contains(r#""debug" -> "warn""#), "{preview}");
     assert!(!preview.contains("create"), "{preview}");
+    assert!(
+        !preview.contains("without a server-side dry run"),
+        "{preview}"
+    );
+    // --exit-code: 2 when something would change, for CI; nothing written.
+    let writes = server.writes();
+    let diff_code = |extra: &[&str]| {
+        let args = [&["diff", "--local", "--context", "minikube"], extra].concat();
+        let out = tokio::task::block_in_place(|| sandbox.xtask(&args, true));
+        (out.status.code(), text(&out))
+    };
+    let (code, output) = diff_code(&[&quiet[..], &["--exit-code"]].concat());
+    assert_eq!(code, Some(2), "{output}");
+    assert!(output.contains("update ConfigMap/"), "{output}");
+    // A server that refuses dry runs: compared on the client, with a line saying so.
+    server.set_refuse_dry_run(true);
+    let (code, output) = diff_code(&[&quiet[..], &["--exit-code"]].concat());
+    server.set_refuse_dry_run(false);
+    assert_eq!(code, Some(2), "{output}");
+    assert!(
+        output.contains("compared without a server-side dry run")
+            && output.contains("does not support dry run"),
+        "{output}"
+    );
+    assert!(output.contains(r#""debug" -> "warn""#), "{output}");
+    // Bad values are an error: 1, not 2.
+    let (code, output) = diff_code(&["--set", "backend.replicaCount=many", "--exit-code"]);
+    assert_eq!(code, Some(1), "{output}");
+    assert_eq!(server.writes(), writes, "diff writes nothing");
 
     xtask(&[&["deploy-local"], &given[..], &quiet[..]].concat());
     let history = xtask(&["history"]);
@@ -846,5 +884,77 @@ async fn status_diff_history_rollback_logs_and_undeploy() {
         text(&out).contains("has no revisions in namespace `todo`"),
         "{}",
         text(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_chart_test_fails_the_deploy_with_its_logs() {
+    let server = ready_server().await;
+    let sandbox = Sandbox::new(
+        &server.kubeconfig("minikube"),
+        RUNNING,
+        "unix:///var/run/docker.sock",
+    );
+    let deploy = |extra: &[&str]| {
+        let given = [
+            "deploy-local",
+            "--context",
+            "minikube",
+            "--image",
+            "backend=todo-backend:aaaaaaaaaaaa",
+            "--image",
+            "frontend=todo-frontend:bbbbbbbbbbbb",
+        ];
+        tokio::task::block_in_place(|| sandbox.xtask(&[&given[..], extra].concat(), true))
+    };
+    let test_pod = "todo-app-test-connection";
+    server.fail_hook(test_pod);
+    server.set_pod_log(
+        "todo",
+        test_pod,
+        "frontend",
+        false,
+        "GET http://todo-frontend:3000/readyz: connection refused",
+    );
+
+    let out = deploy(&[]);
+    let output = text(&out);
+    assert!(!out.status.success(), "{output}");
+    assert!(output.contains("revision 1 deployed"), "{output}");
+    assert!(
+        output.contains(&format!("test Pod/{test_pod}: Failed")),
+        "{output}"
+    );
+    assert!(
+        output.contains("frontend: GET http://todo-frontend:3000/readyz: connection refused"),
+        "the failed test's logs: {output}"
+    );
+    assert!(
+        output.contains("the release stays deployed") && output.contains("--skip-tests"),
+        "{output}"
+    );
+
+    // --skip-tests deploys a change without running them.
+    let out = deploy(&["--skip-tests", "--set", "config.logLevel=warn"]);
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    assert!(output.contains("revision 2 deployed"), "{output}");
+    assert!(!output.contains("testing revision"), "{output}");
+
+    // Nothing changed: no test runs (and nothing is written).
+    let writes = server.writes();
+    let out = deploy(&["--set", "config.logLevel=warn"]);
+    let output = text(&out);
+    assert!(out.status.success(), "{output}");
+    assert!(
+        output.contains("release unchanged at revision 2"),
+        "{output}"
+    );
+    assert!(!output.contains("testing revision"), "{output}");
+    assert_eq!(
+        server.writes(),
+        writes,
+        "{:?}",
+        &server.write_log()[writes..]
     );
 }

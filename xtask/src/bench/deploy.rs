@@ -159,8 +159,18 @@ impl Sandbox<'_> {
     /// Runs `cargo xtask deploy-local`, stamping each line of its output.
     fn deploy_local(&self) -> anyhow::Result<Run> {
         let started = Instant::now();
+        // `cargo xtask deploy-local` with this build's feature, so that cargo reuses this
+        // binary instead of rebuilding xtask without it.
         let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["xtask", "deploy-local", "--context", CONTEXT])
+            .args([
+                "run",
+                "--package",
+                "xtask",
+                "--features",
+                "bench-deploy",
+                "--",
+            ])
+            .args(["deploy-local", "--context", CONTEXT])
             .current_dir(project::root())
             .env("KUBECONFIG", self.kubeconfig)
             .env("TODO_ENV_FILE", self.env_file)

@@ -1,4 +1,5 @@
-//! The terminal side of a deploy: one spinner per workload, a line per change.
+//! The terminal side of a deploy: the crates' own wording of each event (their `Display`),
+//! one spinner per workload on a terminal.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -24,74 +25,37 @@ impl DeployDisplay {
     /// Shows one event.
     pub fn show(&mut self, event: &Progress) {
         match event {
-            Progress::WaitingForLock { holder, expires } => {
-                self.line(format!(
-                    "waiting: {holder} is deploying this release (its lease ends {expires})"
-                ));
-            }
-            Progress::TookOver {
-                revision,
-                status,
-                holder,
-            } => {
-                let who = holder.as_deref().unwrap_or("a client that stopped");
-                self.line(format!(
-                    "revision {revision} was left {status} by {who}; marked failed, going on"
-                ));
-            }
-            Progress::UpToDate { revision } => {
-                self.line(format!(
-                    "release up to date at revision {revision}: nothing written"
-                ));
-            }
-            Progress::Started { revision, status } => {
-                self.line(format!("revision {revision}: {status}"));
-            }
-            Progress::Applied { object, change } => match change {
-                Change::Unchanged => {}
-                change => self.line(format!("  {object} {}", change_word(change))),
-            },
-            Progress::Deleted { object } => self.line(format!("  {object} deleted")),
-            Progress::Kept { object } => {
-                self.line(format!("  {object} kept (helm.sh/resource-policy: keep)"));
-            }
+            // An object already as desired is no news.
+            Progress::Applied {
+                change: Change::Unchanged,
+                ..
+            } => {}
             Progress::Workload {
-                object,
-                readiness,
-                detail,
-            } => {
-                let key = object.to_string();
-                if self.bars.is_hidden() {
-                    // No terminal: one line per verdict, none per poll.
-                    match readiness {
-                        Readiness::Ready => self.line(format!("  {key} ready ({detail})")),
-                        Readiness::Failed => self.line(format!("  {key} failed: {detail}")),
-                        Readiness::Waiting => {}
-                    }
-                    return;
-                }
-                let bar = self.workloads.entry(key.clone()).or_insert_with(|| {
-                    let bar = self.bars.add(ProgressBar::new_spinner());
-                    bar.set_style(spinner_style());
-                    bar.enable_steady_tick(Duration::from_millis(120));
-                    bar
-                });
-                match readiness {
-                    Readiness::Ready => bar.finish_with_message(format!("{key} ready ({detail})")),
-                    Readiness::Failed => {
-                        bar.abandon_with_message(format!("{key} failed: {detail}"))
-                    }
-                    Readiness::Waiting => bar.set_message(format!("{key}: {detail}")),
-                }
-            }
-            Progress::RollingBack { to } if *to == 0 => {
-                self.line("the first install failed: removing what it created (--atomic)".into());
-            }
-            Progress::RollingBack { to } => {
-                self.line(format!("rolling back to revision {to} (--atomic)"));
-            }
-            // Hooks and events newer than this display: the crate's own wording.
+                object, readiness, ..
+            } => self.workload(object.to_string(), *readiness, event),
             other => self.line(format!("  {other}")),
+        }
+    }
+
+    /// A workload's readiness: a spinner on a terminal; elsewhere one line per verdict,
+    /// none per poll.
+    fn workload(&mut self, key: String, readiness: Readiness, event: &Progress) {
+        if self.bars.is_hidden() {
+            if readiness != Readiness::Waiting {
+                self.line(format!("  {event}"));
+            }
+            return;
+        }
+        let bar = self.workloads.entry(key).or_insert_with(|| {
+            let bar = self.bars.add(ProgressBar::new_spinner());
+            bar.set_style(spinner_style());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        match readiness {
+            Readiness::Ready => bar.finish_with_message(event.to_string()),
+            Readiness::Failed => bar.abandon_with_message(event.to_string()),
+            Readiness::Waiting => bar.set_message(event.to_string()),
         }
     }
 
@@ -110,14 +74,6 @@ impl DeployDisplay {
         if self.bars.is_hidden() || self.bars.println(&text).is_err() {
             eprintln!("{text}");
         }
-    }
-}
-
-fn change_word(change: &Change) -> &'static str {
-    match change {
-        Change::Created => "created",
-        Change::Configured => "configured",
-        Change::Unchanged => "unchanged",
     }
 }
 

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use deploykit_cluster::{CancellationToken, Cluster, DeployOutcome, ReleaseRequest};
+use deploykit_chart::Chart;
+use deploykit_cluster::{CancellationToken, Cluster, ConnectOptions, DeployOutcome};
 use deploykit_image::DockerHost;
+use deploykit_release::{Test, Upgrade};
 
 use super::display::DeployDisplay;
 use super::minikube::Minikube;
@@ -74,6 +76,10 @@ struct CommonDeployArgs {
     /// (repeatable).
     #[arg(long, value_name = "SERVICE=IMAGE")]
     image: Vec<String>,
+    /// Do not run the chart's test pods (`helm.sh/hook: test`) after a deploy that changed
+    /// the release.
+    #[arg(long)]
+    skip_tests: bool,
 }
 
 /// How images reach a local cluster.
@@ -130,7 +136,8 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
     };
     let kind = LocalCluster::detect(&context, &args.profile)?;
     let base = vec![project::root().join(project::LOCAL_VALUES)];
-    check_values(&args.target, &args.common, &base)?;
+    let chart = release::chart()?;
+    check_values(&chart, &args.target, &args.common, &base)?;
     let minikube = Minikube::new(&args.profile);
     let docker_host = match kind {
         LocalCluster::Minikube => Some(prepare_minikube(&minikube, &args)?),
@@ -140,7 +147,7 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
     let cluster = runtime.block_on(connect(Some(&context)))?;
     let images = images(&args.common, docker_host)?;
     if let LocalCluster::Loaded(loader) = &kind {
-        let missing = runtime.block_on(nodes::missing_from_nodes(cluster.client(), &images));
+        let missing = runtime.block_on(nodes::missing_from_nodes(&cluster, &images));
         if missing.is_empty() {
             step("images already on every node: nothing to load");
         } else {
@@ -148,16 +155,16 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
         }
     }
     let pull_policy = local_pull_policy(&args.common.values)?;
-    let outcome = deploy_release(
-        &runtime,
-        &cluster,
-        &args.target,
-        &args.common,
-        &images,
-        &base,
-        pull_policy,
-    )?;
+    let release = Release {
+        runtime: &runtime,
+        cluster: &cluster,
+        chart: &chart,
+        target: &args.target,
+        common: &args.common,
+    };
+    let outcome = release.deploy(&images, &base, pull_policy)?;
     report(&outcome, started);
+    release.test(&outcome)?;
     print_access(&kind, &minikube, &args.target.namespace);
     if let Some(local_port) = args.port_forward {
         super::ops::forward_until_ctrl_c(&runtime, &cluster, &args.target.namespace, local_port)?;
@@ -168,30 +175,31 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
 /// Runs `deploy`.
 pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let started = Instant::now();
-    check_values(&args.target, &args.common, &[])?;
+    let chart = release::chart()?;
+    check_values(&chart, &args.target, &args.common, &[])?;
     let runtime = runtime()?;
     let cluster = runtime.block_on(connect(args.target.context.as_deref()))?;
     let mut images = images(&args.common, None)?;
     if let Some(registry) = &args.registry {
         images = build_images::push_images(registry, &images)?;
     }
-    let outcome = deploy_release(
-        &runtime,
-        &cluster,
-        &args.target,
-        &args.common,
-        &images,
-        &[],
-        None,
-    )?;
+    let release = Release {
+        runtime: &runtime,
+        cluster: &cluster,
+        chart: &chart,
+        target: &args.target,
+        common: &args.common,
+    };
+    let outcome = release.deploy(&images, &[], None)?;
     report(&outcome, started);
-    Ok(())
+    release.test(&outcome)
 }
 
 /// Renders once with stand-in image tags, so that a malformed values file or a value the
 /// chart's schema refuses stops the deploy before minutes of building, and before any
 /// write to the cluster.
 fn check_values(
+    chart: &Chart,
     target: &Target,
     common: &CommonDeployArgs,
     base_files: &[PathBuf],
@@ -207,15 +215,8 @@ fn check_values(
         pull_policy: None,
         existing_secret: Some(project::SECRET_NAME.to_string()),
     };
-    release::render(
-        None,
-        &target.release,
-        &target.namespace,
-        base_files,
-        &common.values,
-        &overrides,
-    )
-    .map(drop)
+    let values = release::values(base_files, &common.values, &overrides)?;
+    release::check_renders(chart, &values, &target.release, &target.namespace)
 }
 
 /// Makes sure minikube runs and returns how to reach its Docker daemon.
@@ -314,95 +315,149 @@ fn local_pull_policy(values: &ValueFlags) -> anyhow::Result<Option<String>> {
     Ok(Some("IfNotPresent".to_string()))
 }
 
-/// Secret, render (`base_files` under the user's values), apply and wait.
-fn deploy_release(
-    runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
-    target: &Target,
-    common: &CommonDeployArgs,
-    images: &[BuiltImage],
-    base_files: &[PathBuf],
-    pull_policy: Option<String>,
-) -> anyhow::Result<DeployOutcome> {
-    for key in release::ensure_env()? {
-        step(&format!("generated {key} in .env"));
-    }
-    let namespace = &target.namespace;
-    let last_revision = runtime.block_on(async {
-        if cluster.ensure_namespace(namespace).await? {
-            step(&format!("created namespace {namespace}"));
-        }
-        if release::apply_env_secret(cluster, namespace).await? {
-            step(&format!(
-                "Secret {namespace}/{} updated from .env",
-                project::SECRET_NAME
-            ));
-        }
-        let history = cluster
-            .history(&target.release, namespace)
-            .await
-            .unwrap_or_default();
-        anyhow::Ok(history.last().map(|release| release.version))
-    })?;
-    let overrides = Overrides {
-        images: images
-            .iter()
-            .map(|image| {
-                (
-                    image.service.to_string(),
-                    image.repository.clone(),
-                    image.tag.clone(),
-                )
-            })
-            .collect(),
-        pull_policy,
-        existing_secret: Some(project::SECRET_NAME.to_string()),
-    };
-    let mut request = release::render(
-        last_revision,
-        &target.release,
-        namespace,
-        base_files,
-        &common.values,
-        &overrides,
-    )?;
-    configure(&mut request, common);
-    apply(runtime, cluster, &request)
+/// One deploy of the app's release: what `deploy-local` and `deploy` share.
+struct Release<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    cluster: &'a Cluster,
+    chart: &'a Chart,
+    target: &'a Target,
+    common: &'a CommonDeployArgs,
 }
 
-fn configure(request: &mut ReleaseRequest, common: &CommonDeployArgs) {
-    request.atomic = common.atomic;
-    request.timeout = Duration::from_secs(common.timeout);
-    request.force_conflicts = common.force_conflicts;
-}
-
-/// Applies and waits with a live display; Ctrl-C records the revision as failed.
-fn apply(
-    runtime: &tokio::runtime::Runtime,
-    cluster: &Cluster,
-    request: &ReleaseRequest,
-) -> anyhow::Result<DeployOutcome> {
-    step(&format!(
-        "deploying release {} to namespace {}",
-        request.name, request.namespace
-    ));
-    let mut display = DeployDisplay::new();
-    let result = runtime.block_on(async {
-        let cancel = CancellationToken::new();
-        let on_ctrl_c = cancel.clone();
-        let watcher = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_ctrl_c.cancel();
+impl Release<'_> {
+    /// The Secret from `.env`, then deploykit-release's upgrade-or-install of the chart
+    /// with `base_files` under the user's values and the images' tags over them: render,
+    /// apply, prune, wait, with live progress; Ctrl-C records the revision as failed.
+    fn deploy(
+        &self,
+        images: &[BuiltImage],
+        base_files: &[PathBuf],
+        pull_policy: Option<String>,
+    ) -> anyhow::Result<DeployOutcome> {
+        for key in release::ensure_env()? {
+            step(&format!("generated {key} in .env"));
+        }
+        let namespace = &self.target.namespace;
+        self.runtime.block_on(async {
+            if self.cluster.ensure_namespace(namespace).await? {
+                step(&format!("created namespace {namespace}"));
             }
+            if release::apply_env_secret(self.cluster, namespace).await? {
+                step(&format!(
+                    "Secret {namespace}/{} updated from .env",
+                    project::SECRET_NAME
+                ));
+            }
+            anyhow::Ok(())
+        })?;
+        let overrides = Overrides {
+            images: images
+                .iter()
+                .map(|image| {
+                    (
+                        image.service.to_string(),
+                        image.repository.clone(),
+                        image.tag.clone(),
+                    )
+                })
+                .collect(),
+            pull_policy,
+            existing_secret: Some(project::SECRET_NAME.to_string()),
+        };
+        let values = release::values(base_files, &self.common.values, &overrides)?;
+        let mut upgrade = Upgrade::new(self.cluster, &self.target.release, namespace);
+        upgrade.options.atomic = self.common.atomic;
+        upgrade.options.timeout = Duration::from_secs(self.common.timeout);
+        upgrade.options.force_conflicts = self.common.force_conflicts;
+        step(&format!(
+            "deploying release {} to namespace {namespace}",
+            self.target.release
+        ));
+        let mut display = DeployDisplay::new();
+        let deployed = self.runtime.block_on(async {
+            let cancel = cancel_on_ctrl_c();
+            let deployed = upgrade
+                .run_with(
+                    self.chart,
+                    &values,
+                    &mut |event| display.show(&event),
+                    &cancel,
+                )
+                .await;
+            cancel.cancel();
+            deployed
         });
-        let result = cluster
-            .deploy(request, &mut |event| display.show(&event), &cancel)
-            .await;
-        watcher.abort();
-        result
+        display.finish();
+        Ok(deployed?.outcome)
+    }
+
+    /// Runs the chart's test pods (`helm test`) on the revision just deployed, unless
+    /// `--skip-tests` or nothing changed (the deployed revision was tested when it was
+    /// made, and a no-change deploy writes nothing). A failed test fails the command and
+    /// prints its logs; the release stays deployed.
+    fn test(&self, outcome: &DeployOutcome) -> anyhow::Result<()> {
+        if self.common.skip_tests || outcome.unchanged {
+            return Ok(());
+        }
+        step(&format!(
+            "testing revision {} (the chart's helm.sh/hook: test pods; --skip-tests skips them)",
+            outcome.revision
+        ));
+        let mut test = Test::new(self.cluster, &self.target.release, &self.target.namespace);
+        test.timeout = Duration::from_secs(self.common.timeout);
+        let mut display = DeployDisplay::new();
+        let tested = self.runtime.block_on(async {
+            let cancel = cancel_on_ctrl_c();
+            let tested = test
+                .run_with(&mut |event| display.show(&event), &cancel)
+                .await;
+            cancel.cancel();
+            tested
+        });
+        display.finish();
+        let tested = tested?;
+        if tested.passed() {
+            match tested.tests.len() {
+                0 => println!("the chart has no tests"),
+                count => println!("tests passed: {count} of {count}"),
+            }
+            return Ok(());
+        }
+        for run in tested.tests.iter().filter(|run| run.phase != "Succeeded") {
+            let phase = if run.phase.is_empty() {
+                "not run"
+            } else {
+                &run.phase
+            };
+            eprintln!("test {}: {phase}", run.object);
+            for line in &run.logs {
+                eprintln!("    {line}");
+            }
+        }
+        bail!(
+            "the chart's tests failed on revision {} ({}): the release stays deployed; see the \
+             logs above, fix and deploy again, or pass --skip-tests",
+            tested.revision,
+            tested
+                .failure
+                .as_deref()
+                .unwrap_or("a test did not succeed")
+        )
+    }
+}
+
+/// A token cancelled on Ctrl-C (the operation then records its revision as failed); call
+/// inside the runtime, and cancel it when done so the watcher ends.
+fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let token = cancel.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            signal = tokio::signal::ctrl_c() => if signal.is_ok() { token.cancel() },
+            () = token.cancelled() => {}
+        }
     });
-    display.finish();
-    Ok(result?)
+    cancel
 }
 
 fn report(outcome: &DeployOutcome, started: Instant) {
@@ -446,7 +501,9 @@ fn print_access(kind: &LocalCluster, minikube: &Minikube, namespace: &str) {
 
 /// The kubeconfig's current context, when there is a kubeconfig.
 fn current_context() -> Option<String> {
-    kube::config::Kubeconfig::read().ok()?.current_context
+    deploykit_cluster::current_context(&ConnectOptions::default())
+        .ok()
+        .flatten()
 }
 
 fn step(text: &str) {

@@ -2,9 +2,10 @@
 //! the commands that look after a release once it is there (`status`, `history`,
 //! `rollback`, `undeploy`, `logs`, `port-forward`, `diff`).
 //!
-//! The crates do the work (deploykit-image builds, deploykit-chart renders,
-//! deploykit-secret makes the Secret, deploykit-cluster applies and waits); this module
-//! decides the order and owns the terminal.
+//! The crates do the work (deploykit-image builds, deploykit-secret makes the Secret,
+//! deploykit-release renders, applies, waits, tests and keeps the records through
+//! deploykit-chart and deploykit-cluster); this module turns flags into value sources,
+//! calls them in order, and owns the terminal. It holds no Kubernetes client of its own.
 
 mod display;
 mod local;

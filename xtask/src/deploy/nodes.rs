@@ -3,40 +3,26 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams};
+use deploykit_cluster::Cluster;
 
 use crate::build_images::BuiltImage;
 
 /// The images of `images` that are not yet on every node (all of them when the nodes
 /// cannot be listed: loading again is slow but never wrong).
-pub async fn missing_from_nodes(client: &kube::Client, images: &[BuiltImage]) -> Vec<BuiltImage> {
-    let nodes = match Api::<Node>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-    {
-        Ok(list) if !list.items.is_empty() => list.items,
+pub async fn missing_from_nodes(cluster: &Cluster, images: &[BuiltImage]) -> Vec<BuiltImage> {
+    let nodes = match cluster.node_images().await {
+        Ok(nodes) if !nodes.is_empty() => nodes,
         _ => return images.to_vec(),
     };
     let on_every_node = nodes
         .iter()
-        .map(node_images)
-        .reduce(|all, node| all.intersection(&node).cloned().collect())
+        .map(|names| names.iter().map(|name| short_name(name)).collect())
+        .reduce(|all: BTreeSet<String>, node| all.intersection(&node).cloned().collect())
         .unwrap_or_default();
     images
         .iter()
         .filter(|image| !on_every_node.contains(&short_name(&image.reference)))
         .cloned()
-        .collect()
-}
-
-/// The image names a node reports, in the short form `docker images` prints.
-fn node_images(node: &Node) -> BTreeSet<String> {
-    node.status
-        .iter()
-        .flat_map(|status| status.images.iter().flatten())
-        .flat_map(|image| image.names.iter().flatten())
-        .map(|name| short_name(name))
         .collect()
 }
 

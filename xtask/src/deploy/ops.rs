@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use deploykit_cluster::{
-    CancellationToken, Cluster, DiffAction, ForwardEvent, LogsRequest, PortForwardRequest,
-    Readiness, Target as PodTarget,
+    CancellationToken, Cluster, DiffAction, ForwardEvent, LogsRequest, ObjectDiff,
+    PortForwardRequest, Readiness, Target as PodTarget,
 };
+use deploykit_release::{Diff, History, Rollback, Status, Uninstall};
 use futures::StreamExt;
 
 use super::display::DeployDisplay;
@@ -91,6 +92,10 @@ pub struct DiffArgs {
     /// Add values-minikube.yaml under the user's values, as deploy-local does.
     #[arg(long)]
     local: bool,
+    /// Exit with 2 when the deploy would change something, 0 when it would not (1 stays
+    /// an error), as `helm diff --detailed-exitcode` and `kubectl diff` do: for CI.
+    #[arg(long)]
+    exit_code: bool,
 }
 
 /// Runs `status`.
@@ -98,11 +103,8 @@ pub fn status(args: StatusArgs) -> anyhow::Result<()> {
     let runtime = runtime()?;
     let status = runtime.block_on(async {
         let cluster = connect(args.target.context.as_deref()).await?;
-        anyhow::Ok(
-            cluster
-                .status(&args.target.release, &args.target.namespace)
-                .await?,
-        )
+        let status = Status::new(&cluster, &args.target.release, &args.target.namespace);
+        anyhow::Ok(status.run().await?)
     })?;
     let release = &status.release;
     println!(
@@ -129,11 +131,8 @@ pub fn history(args: HistoryArgs) -> anyhow::Result<()> {
     let runtime = runtime()?;
     let history = runtime.block_on(async {
         let cluster = connect(args.target.context.as_deref()).await?;
-        anyhow::Ok(
-            cluster
-                .history(&args.target.release, &args.target.namespace)
-                .await?,
-        )
+        let history = History::new(&cluster, &args.target.release, &args.target.namespace);
+        anyhow::Ok(history.run().await?)
     })?;
     if history.is_empty() {
         anyhow::bail!(
@@ -165,15 +164,11 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
     let outcome = runtime.block_on(async {
         let cluster = connect(args.target.context.as_deref()).await?;
         let cancel = CancellationToken::new();
-        let outcome = cluster
-            .rollback(
-                &args.target.release,
-                &args.target.namespace,
-                args.revision,
-                Duration::from_secs(args.timeout),
-                &mut |event| display.show(&event),
-                &cancel,
-            )
+        let mut rollback = Rollback::new(&cluster, &args.target.release, &args.target.namespace);
+        rollback.revision = args.revision;
+        rollback.timeout = Duration::from_secs(args.timeout);
+        let outcome = rollback
+            .run_with(&mut |event| display.show(&event), &cancel)
             .await?;
         anyhow::Ok(outcome)
     });
@@ -189,11 +184,10 @@ pub fn undeploy(args: UndeployArgs) -> anyhow::Result<()> {
     let mut display = DeployDisplay::new();
     let outcome = runtime.block_on(async {
         let cluster = connect(args.target.context.as_deref()).await?;
+        let uninstall = Uninstall::new(&cluster, &args.target.release, &args.target.namespace);
         anyhow::Ok(
-            cluster
-                .uninstall(&args.target.release, &args.target.namespace, &mut |event| {
-                    display.show(&event)
-                })
+            uninstall
+                .run_with(&mut |event| display.show(&event))
                 .await?,
         )
     });
@@ -300,40 +294,58 @@ fn forward(
     })
 }
 
-/// Runs `diff`.
-pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
+/// Runs `diff`: 0 when nothing would change (or without `--exit-code`), 2 when something
+/// would with `--exit-code`.
+pub fn diff(args: DiffArgs) -> anyhow::Result<std::process::ExitCode> {
     let runtime = runtime()?;
     let base = if args.local {
         vec![project::root().join(project::LOCAL_VALUES)]
     } else {
         Vec::new()
     };
+    let chart = release::chart()?;
     let changes = runtime.block_on(async {
         let cluster = connect(args.target.context.as_deref()).await?;
-        let history = cluster
-            .history(&args.target.release, &args.target.namespace)
-            .await
-            .unwrap_or_default();
-        let last = history.last();
+        let history = History::new(&cluster, &args.target.release, &args.target.namespace)
+            .run()
+            .await?;
         let overrides = release::Overrides {
-            images: last
+            images: history
+                .last()
                 .map(|release| deployed_images(&release.config))
                 .unwrap_or_default(),
             pull_policy: None,
             existing_secret: Some(project::SECRET_NAME.to_string()),
         };
-        let request = release::render(
-            last.map(|release| release.version),
-            &args.target.release,
-            &args.target.namespace,
-            &base,
-            &args.values,
-            &overrides,
-        )?;
-        anyhow::Ok(cluster.diff(&request).await?)
+        let values = release::values(&base, &args.values, &overrides)?;
+        let diff = Diff::new(&cluster, &args.target.release, &args.target.namespace);
+        anyhow::Ok(diff.run(&chart, &values).await?)
     })?;
+    // The server's dry-run apply (`dryRun=All`) answers for each object when it can; where
+    // it cannot, deploykit compares by itself, and says so.
+    let fallbacks: std::collections::BTreeSet<&str> = changes
+        .iter()
+        .filter_map(|change| change.fallback.as_deref())
+        .collect();
+    for reason in fallbacks {
+        eprintln!("note: compared without a server-side dry run: {reason}");
+    }
+    let changed = print_changes(&changes);
+    if changed == 0 {
+        println!("no changes: an apply would write nothing");
+    }
+    Ok(if args.exit_code && changed > 0 {
+        std::process::ExitCode::from(2)
+    } else {
+        std::process::ExitCode::SUCCESS
+    })
+}
+
+/// Prints each object that would change with its fields (a Secret's values never reach
+/// the terminal: only its changed paths do); returns how many there are.
+fn print_changes(changes: &[ObjectDiff]) -> usize {
     let mut changed = 0;
-    for change in &changes {
+    for change in changes {
         let word = match change.action {
             DiffAction::Unchanged => continue,
             DiffAction::Create => "create",
@@ -343,7 +355,6 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
         };
         changed += 1;
         println!("{word} {}", change.object);
-        // A Secret's values never reach the terminal: its changed paths do.
         let secret = change.object.kind == "Secret";
         for field in &change.fields {
             let show = |value: &Option<serde_json::Value>| match value {
@@ -359,10 +370,7 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
             );
         }
     }
-    if changed == 0 {
-        println!("no changes: an apply would write nothing");
-    }
-    Ok(())
+    changed
 }
 
 /// The image repositories and tags a deployed revision runs, from its user values, so

@@ -1,14 +1,12 @@
-//! From the chart, the user's values and the built images to a [`ReleaseRequest`]; and the
+//! Flags to value sources: the user's `-f`/`--set` flags and deploykit's own overrides
+//! (image tags, pull policy, the Secret's name) as the values of the app's chart; and the
 //! Kubernetes Secret made from `.env`.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use deploykit_chart::{Chart, ReleaseOptions, SetKind, ValueSources, sort_manifests};
-use deploykit_cluster::{Cluster, ReleaseRequest};
+use deploykit_chart::{Chart, Map, ReleaseOptions, SetKind, ValueSources};
+use deploykit_cluster::{Change, Cluster};
 use deploykit_secret::{EnvFile, KubeSecret};
-use kube::api::{Api, Patch, PatchParams};
-use kube::core::DynamicObject;
 
 use crate::project;
 
@@ -37,44 +35,40 @@ pub struct Overrides {
     pub existing_secret: Option<String>,
 }
 
-/// Renders the app's chart for `release` in `namespace`: `base_files` (such as
-/// values-minikube.yaml) first, then the user's flags, then deploykit's overrides.
-pub fn render(
-    cluster_revision: Option<u32>,
-    release: &str,
-    namespace: &str,
+/// The app's chart (charts/todo-app).
+pub fn chart() -> anyhow::Result<Chart> {
+    let chart_dir = project::root().join(project::CHART);
+    Ok(Chart::load(&chart_dir)?)
+}
+
+/// The user's values for the app's chart: `base_files` (such as values-minikube.yaml)
+/// first, then the user's flags, then deploykit's overrides.
+pub fn values(
     base_files: &[PathBuf],
     flags: &ValueFlags,
     overrides: &Overrides,
-) -> anyhow::Result<ReleaseRequest> {
-    let chart_dir = project::root().join(project::CHART);
-    let chart = Chart::load(&chart_dir)?;
-    let sources = value_sources(base_files, flags, overrides);
-    let values = sources.merge()?;
+) -> anyhow::Result<Map> {
+    Ok(value_sources(base_files, flags, overrides).merge()?)
+}
+
+/// Renders `chart` once with `values` as a first install would, and drops the result: a
+/// malformed values file, a value the schema refuses or a failing template stops here,
+/// before any build and any write to a cluster.
+pub fn check_renders(
+    chart: &Chart,
+    values: &Map,
+    release: &str,
+    namespace: &str,
+) -> anyhow::Result<()> {
     let options = ReleaseOptions {
         name: release.to_string(),
         namespace: namespace.to_string(),
-        revision: i64::from(cluster_revision.map_or(1, |last| last + 1)),
-        is_install: cluster_revision.is_none(),
-        is_upgrade: cluster_revision.is_some(),
+        revision: 1,
+        is_install: true,
+        is_upgrade: false,
     };
-    let rendered = deploykit_chart::render(&chart, &values, &options)?;
-    let sorted = sort_manifests(&rendered)?;
-    let notes = rendered
-        .iter()
-        .find(|(path, _)| path.ends_with("/templates/NOTES.txt") && path.matches('/').count() == 2)
-        .map(|(_, text)| text.clone())
-        .unwrap_or_default();
-    let manifests = sorted
-        .manifests
-        .iter()
-        .map(deploykit_chart::Manifest::with_source_line)
-        .collect();
-    let record = deploykit_cluster::Chart::from_loaded(&chart)?;
-    let mut request = ReleaseRequest::new(release, namespace, record, manifests);
-    request.notes = notes;
-    request.values = deploykit_chart::value::map_to_json(&values);
-    Ok(request)
+    deploykit_chart::render(chart, values, &options)?;
+    Ok(())
 }
 
 fn value_sources(
@@ -147,26 +141,6 @@ pub async fn apply_env_secret(cluster: &Cluster, namespace: &str) -> anyhow::Res
             project::SECRET_REQUIRED_KEYS,
             project::SECRET_OPTIONAL_KEYS,
         )?;
-    let desired = secret.to_manifest();
-    let resource = kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&());
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(cluster.client().clone(), namespace, &resource);
-    let live = api
-        .get_opt(project::SECRET_NAME)
-        .await
-        .with_context(|| format!("cannot read Secret {namespace}/{}", project::SECRET_NAME))?;
-    if live.is_some_and(|live| live.data.get("data") == desired.get("data")) {
-        return Ok(false);
-    }
-    let params = PatchParams::apply(deploykit_cluster::FIELD_MANAGER).force();
-    api.patch(project::SECRET_NAME, &params, &Patch::Apply(&desired))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot write Secret {namespace}/{} (its keys: {})",
-                project::SECRET_NAME,
-                secret.keys().collect::<Vec<_>>().join(", ")
-            )
-        })?;
-    Ok(true)
+    let change = cluster.apply_secret(&secret.to_manifest()).await?;
+    Ok(change != Change::Unchanged)
 }
