@@ -129,11 +129,28 @@
     } finally {
       region.removeAttribute("aria-busy");
     }
+    expireUndo();
     const changed = [...region.querySelectorAll("li.task")]
       .find((item) => before.get(item.id) !== item.innerHTML);
     if (changed) showTask(changed);
     return changed;
   }
+
+  // The undo bar leaves when its change can no longer be undone (the server says until
+  // when); the server refuses a late undo anyway.
+  let undoTimer = null;
+  function expireUndo() {
+    clearTimeout(undoTimer);
+    const bar = document.getElementById("undo-form");
+    if (!bar) return;
+    const left = Date.parse(bar.dataset.expires) - Date.now();
+    if (!(left > 0)) {
+      bar.remove();
+      return;
+    }
+    undoTimer = setTimeout(expireUndo, Math.min(left + 250, 60000));
+  }
+  expireUndo();
 
   function showTask(item) {
     item.classList.add("changed");
@@ -150,8 +167,9 @@
     } catch (error) {
       if (error.status === 401) return;
       say(error.message, "error", retriable(error) ? () => perform(action, after) : null);
-      // The list may be out of date (a task deleted elsewhere): show the current one.
-      if (error.status === 404) refresh().catch(() => {});
+      // The list may be out of date (a task deleted elsewhere, a change that can no
+      // longer be undone): show the current one.
+      if (error.status === 404 || error.status === 409) refresh().catch(() => {});
     } finally {
       setBusy(-1);
     }
@@ -323,6 +341,20 @@
       default:
         break;
     }
+  });
+
+  // Undo: the bar's form goes through /api here (without the script it posts to /undo).
+  region.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id !== "undo-form") return;
+    event.preventDefault();
+    const change = Number(form.dataset.change);
+    form.querySelector("button").disabled = true;
+    perform(() => api("POST", "/api/undo", { change }), (answer) => {
+      say((answer && answer.reply) || "Undone.", "ok");
+      const back = answer && Array.isArray(answer.tasks) && answer.tasks[0];
+      focusById(back ? "done-" + back.id : "new-title", "new-title");
+    });
   });
 
   // Escape closes an open edit form without saving.

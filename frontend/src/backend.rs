@@ -120,6 +120,9 @@ pub(crate) struct Session {
 pub(crate) struct Task {
     #[serde(deserialize_with = "id_text")]
     pub(crate) id: String,
+    /// The owner's own number for the task (what people see and say: "mark 3 done").
+    #[serde(default)]
+    pub(crate) number: Option<u64>,
     pub(crate) title: String,
     #[serde(default)]
     pub(crate) description: Option<String>,
@@ -146,6 +149,21 @@ fn id_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Erro
             "task id must be a number or a string, not {other}"
         ))),
     }
+}
+
+/// The newest change the user can undo (`GET /api/undo`).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct UndoState {
+    #[serde(default)]
+    pub(crate) change: Option<UndoableChange>,
+}
+
+/// A change that can be undone, as the undo bar shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct UndoableChange {
+    pub(crate) id: i64,
+    pub(crate) summary: String,
+    pub(crate) expires_at: String,
 }
 
 /// One page of tasks, how many match in all, and the user's counts by status.
@@ -225,6 +243,43 @@ impl Backend {
             request = request.header("x-forwarded-for", chain);
         }
         Self::send(request).await
+    }
+
+    /// `POST path` with a JSON body and the bearer token, decoded as `T`.
+    pub(crate) async fn post_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, Failure> {
+        let request = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .header("accept", "application/json");
+        Self::send(request).await
+    }
+
+    /// `POST /api/auth/signout` with the token: the backend ends that session, so the
+    /// token is refused from now on even if a copy of it survives somewhere.
+    pub(crate) async fn sign_out(&self, token: &str) -> Result<(), Failure> {
+        let response = self
+            .client
+            .post(self.url("/api/auth/signout"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(|error| Failure::from_transport(&error))?;
+        match response.status() {
+            // Ended now, or ended (or expired) already.
+            status if status.is_success() || status == StatusCode::UNAUTHORIZED => Ok(()),
+            status => Err(Failure::Api {
+                status,
+                code: "signout_failed".to_owned(),
+                detail: default_detail(status),
+            }),
+        }
     }
 
     /// `GET /readyz`: whether the backend says it is ready.

@@ -84,6 +84,7 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
         .route("/signin", get(pages::signin_form).post(pages::signin))
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/signout", post(pages::signout))
+        .route("/undo", post(pages::undo))
         .route("/signed-out", get(pages::signed_out))
         .route("/healthz", get(pages::healthz))
         .route("/readyz", get(pages::readyz))

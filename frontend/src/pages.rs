@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
-use crate::backend::{Failure, Session, TaskPage, User};
+use crate::backend::{Failure, Session, TaskPage, UndoState, User};
 use crate::filters::{Filters, RawFilters, Status};
 use crate::proxy;
 use crate::session;
@@ -72,13 +72,25 @@ async fn load(
             .await
             .map(|page| Some(page.total))
     };
-    let (me, page, open, done) = tokio::try_join!(
+    // The undo bar is a convenience: the page shows without it when it cannot be read.
+    let undoable = async {
+        Ok::<_, Failure>(
+            backend
+                .get::<UndoState>("/api/undo", token)
+                .await
+                .ok()
+                .and_then(|state| state.change),
+        )
+    };
+    let (me, page, open, done, undo) = tokio::try_join!(
         backend.get::<Me>("/api/auth/me", token),
         backend.get::<TaskPage>(&list_path, token),
         matching(Status::Open),
         matching(Status::Done),
+        undoable,
     )?;
     let list = TaskList {
+        undo,
         open: open.unwrap_or(page.counts.open),
         done: done.unwrap_or(page.counts.done),
         matching: page.total,
@@ -256,10 +268,67 @@ async fn authenticate(
     }
 }
 
-/// `POST /signout`: forgets the session and says so.
-pub(crate) async fn signout(headers: HeaderMap) -> Response {
+/// `POST /signout`: ends the session on the backend (its token is refused from then on),
+/// forgets the cookie, and says so. The cookie goes even when the backend cannot be
+/// reached: the person asked to be signed out of this browser.
+pub(crate) async fn signout(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = session::token(&headers)
+        && let Err(failure) = app.backend.sign_out(&token).await
+    {
+        tracing::warn!(
+            error = failure.code(),
+            "the backend did not end the session; the cookie is cleared anyway"
+        );
+    }
     let clear = session::clear(session::over_https(&headers));
     ([(header::SET_COOKIE, clear)], Redirect::to("/signed-out")).into_response()
+}
+
+/// The undo form's fields: the change the bar showed, and the page to return to.
+#[derive(Deserialize)]
+pub(crate) struct UndoForm {
+    #[serde(default)]
+    change: Option<i64>,
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /undo`: the undo bar's form, for pages without the script. Undoes the change and
+/// returns to the list; a change that can no longer be undone gets a page that says why.
+pub(crate) async fn undo(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<UndoForm>,
+) -> Response {
+    let Some(token) = session::token(&headers) else {
+        return Redirect::to("/signin").into_response();
+    };
+    // Only a path of this site's task page: never an address elsewhere.
+    let back = if form.back == "/" || form.back.starts_with("/?") {
+        form.back.as_str()
+    } else {
+        "/"
+    };
+    let body = json!({ "change": form.change });
+    // The list shows what the undo put back; the answer's words are not needed.
+    let undone = app
+        .backend
+        .post_as::<serde::de::IgnoredAny>("/api/undo", &token, &body)
+        .await;
+    match undone {
+        Ok(_) => Redirect::to(back).into_response(),
+        Err(failure) if is_unauthorized(&failure) => to_signin(&headers),
+        Err(failure @ Failure::Api { .. }) if !failure.status().is_server_error() => (
+            failure.status(),
+            views::notice_page(
+                "Nothing was undone",
+                &failure.message(app.backend.timeout()),
+                back,
+            ),
+        )
+            .into_response(),
+        Err(failure) => failure_page(&app, &failure, back),
+    }
 }
 
 /// `GET /healthz`: the process is alive.

@@ -2,7 +2,8 @@
 //!
 //! The browser only ever talks to the frontend (same origin, no CORS). Two paths are
 //! special: sign-in and sign-up answers have their token moved into the HttpOnly cookie
-//! (JavaScript never sees it), and `POST /api/auth/signout` clears that cookie.
+//! (JavaScript never sees it), and `POST /api/auth/signout` ends the session on the backend
+//! and clears that cookie.
 //!
 //! The token goes only to paths under `/api/`: a path with a dot segment or a backslash,
 //! raw or percent-encoded, is refused before anything is sent (the URL parser would
@@ -66,6 +67,16 @@ pub(crate) async fn proxy(State(app): State<AppState>, request: Request) -> Resp
     }
 
     if parts.method == Method::POST && path == "/api/auth/signout" {
+        // The backend ends the session first (its token is refused from then on); the
+        // cookie goes whatever it answers.
+        if let Some(token) = session::token(&parts.headers)
+            && let Err(failure) = app.backend.sign_out(&token).await
+        {
+            tracing::warn!(
+                error = failure.code(),
+                "the backend did not end the session; the cookie is cleared anyway"
+            );
+        }
         return (
             StatusCode::NO_CONTENT,
             [(header::SET_COOKIE, session::clear(secure))],

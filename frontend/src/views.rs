@@ -4,7 +4,7 @@ use chrono::{Datelike, NaiveDate};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::assets;
-use crate::backend::Task;
+use crate::backend::{Task, UndoableChange};
 use crate::filters::{Filters, PAGE_SIZE, PRIORITIES, SORTS, Status};
 
 /// Counts shown in the filter bar and the list of the current page.
@@ -15,6 +15,8 @@ pub(crate) struct TaskList {
     pub(crate) tasks: Vec<Task>,
     /// Today's date, to mark overdue tasks and say "today" or "tomorrow".
     pub(crate) today: NaiveDate,
+    /// The newest change the user can undo, for the undo bar.
+    pub(crate) undo: Option<UndoableChange>,
 }
 
 /// Which auth form a page shows.
@@ -142,6 +144,34 @@ pub(crate) fn error_page(title: &str, message: &str, retry_href: &str) -> Markup
         }
     };
     layout(title, None, body)
+}
+
+/// A page that says why something was not done, with a way back to the list.
+pub(crate) fn notice_page(title: &str, message: &str, back_href: &str) -> Markup {
+    let body = html! {
+        section.card.problem aria-labelledby="problem-heading" {
+            h1 #problem-heading { (title) }
+            p { (message) }
+            p { a.button.primary href=(back_href) { "Back to your tasks" } }
+        }
+    };
+    layout(title, None, body)
+}
+
+/// The undo bar, after a change that loses something (a delete, a completion, an edit,
+/// a bulk change; not an addition, which takes nothing away). A form, so that it works
+/// without the script; the script sends it through `/api` instead and hides the bar when
+/// the change's undo time runs out.
+fn undo_bar(change: &UndoableChange, back: &str) -> Markup {
+    html! {
+        form #undo-form.undo-bar method="post" action="/undo" data-change=(change.id)
+            data-expires=(change.expires_at) aria-label="Undo" {
+            input type="hidden" name="change" value=(change.id);
+            input type="hidden" name="back" value=(back);
+            p { "You " (change.summary) "." }
+            button.button.secondary.small type="submit" { "Undo" }
+        }
+    }
 }
 
 /// The task page: add form, search, the list and the chat panel.
@@ -300,7 +330,14 @@ pub(crate) fn task_region(filters: &Filters, list: &TaskList) -> Markup {
         Status::Done => list.done,
     };
     let shown = list.tasks.len() as u64;
+    let undo = list
+        .undo
+        .as_ref()
+        .filter(|change| !change.summary.starts_with("added "));
     html! {
+        @if let Some(change) = undo {
+            (undo_bar(change, &filters.href(filters.status, filters.offset)))
+        }
         nav.filters aria-label="Filter tasks" {
             @for status in Status::ALL {
                 a.filter href=(filters.href(status, 0))
@@ -403,6 +440,9 @@ fn task_item(task: &Task, today: NaiveDate) -> Markup {
                 div.task-body {
                     label.title for={"done-" (id)} {
                         span.visually-hidden { @if task.completed { "Done: " } @else { "Open: " } }
+                        @if let Some(number) = task.number {
+                            span.number { "#" (number) }
+                        }
                         (task.title)
                     }
                     @if !description.is_empty() {
@@ -481,6 +521,7 @@ mod tests {
     fn task(id: u64, title: &str) -> Task {
         Task {
             id: id.to_string(),
+            number: Some(id),
             title: title.to_owned(),
             description: None,
             completed: false,
@@ -497,6 +538,7 @@ mod tests {
             matching,
             tasks,
             today: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default(),
+            undo: None,
         }
     }
 
@@ -552,6 +594,42 @@ mod tests {
             html.contains(r#"<time datetime="2026-12-07" title="2026-12-07">tomorrow</time>"#),
             "{html}"
         );
+    }
+
+    #[test]
+    fn tasks_show_their_numbers_and_changes_offer_undo() {
+        let mut shown = list(vec![task(3, "pay rent")], 1);
+        let html = task_region(&filters("", "", ""), &shown).into_string();
+        assert!(
+            html.contains(r#"<span class="number">#3</span>pay rent</label>"#),
+            "{html}"
+        );
+        assert!(!html.contains("undo-form"), "{html}");
+        shown.undo = Some(UndoableChange {
+            id: 42,
+            summary: "deleted task 2 “buy <milk>”".to_owned(),
+            expires_at: "2026-01-01T00:10:00.000Z".to_owned(),
+        });
+        let html = task_region(&filters("open", "", ""), &shown).into_string();
+        assert!(
+            html.contains(r#"<form class="undo-bar" id="undo-form" method="post" action="/undo""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"name="change" value="42""#), "{html}");
+        assert!(
+            html.contains(r#"name="back" value="/?status=open""#),
+            "{html}"
+        );
+        assert!(
+            html.contains("You deleted task 2 “buy &lt;milk&gt;”."),
+            "{html}"
+        );
+        // An addition takes nothing away: no bar.
+        if let Some(change) = shown.undo.as_mut() {
+            change.summary = "added task 4 “x”".to_owned();
+        }
+        let html = task_region(&filters("", "", ""), &shown).into_string();
+        assert!(!html.contains("undo-form"), "{html}");
     }
 
     #[test]

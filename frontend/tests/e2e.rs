@@ -813,6 +813,7 @@ async fn run_scenario(client: Client, base: String) {
     .await;
     settle(client).await;
     assert_eq!(count(client, "All").await, "2");
+    numbers_and_undo(client, &report).await;
 
     // Add a task through the chat panel.
     type_into(
@@ -874,6 +875,7 @@ async fn run_scenario(client: Client, base: String) {
     )
     .await;
     settle(client).await;
+    undo_on_a_phone(client, &dentist).await;
     viewport(client, 1280, 900).await;
 
     // Reload: everything is still there.
@@ -908,7 +910,15 @@ async fn run_scenario(client: Client, base: String) {
         "Tab never reaches a task: {stops:?}"
     );
 
-    // Sign out; the task page is then closed to us; sign back in.
+    // Sign out; the task page is then closed to us, and the token the cookie held is
+    // refused by the backend at once; sign back in.
+    let token = client
+        .get_named_cookie("todo_session")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
+    assert_eq!(me_with(base, &token).await, 200, "the session works before");
     client
         .find(Locator::Css(".topbar button[type=submit]"))
         .await
@@ -935,6 +945,11 @@ async fn run_scenario(client: Client, base: String) {
         .await
         .unwrap();
     assert_eq!(kept, Value::Null, "signing out forgets the conversation");
+    assert_eq!(
+        me_with(base, &token).await,
+        401,
+        "a copy of the signed-out token is refused"
+    );
     // Back does not bring the task page back: it is never stored, so the browser asks
     // again and is sent to sign in.
     client.back().await.unwrap();
@@ -1309,4 +1324,184 @@ async fn phone_chat_shows_the_reply_and_the_task(client: &Client, base: &str) ->
     }
     eprintln!("screenshot: {}", shown.display());
     dentist
+}
+
+/// The status `/api/auth/me` answers with `token` in the session cookie.
+async fn me_with(base: &str, token: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/api/auth/me"))
+        .header("cookie", format!("todo_session={token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The text of the undo bar, or null when there is none.
+async fn undo_bar(client: &Client) -> Value {
+    client
+        .execute(
+            "const bar = document.getElementById('undo-form'); return bar ? bar.querySelector('p').textContent : null;",
+            vec![],
+        )
+        .await
+        .unwrap()
+}
+
+/// Tasks show their owner's numbers; a deletion offers Undo, which brings the task back
+/// with its number; "undo" in the chat does the same. Leaves the task deleted, as it was.
+async fn numbers_and_undo(client: &Client, report: &str) {
+    let numbers: Value = client
+        .execute(
+            "return [...document.querySelectorAll('li.task .title')].map(t => t.querySelector('.number').textContent + ' ' + t.lastChild.textContent.trim())",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        numbers,
+        json!(["#3 Call the plumber", "#1 Buy milk"]),
+        "a new account's tasks are numbered from 1"
+    );
+    assert_eq!(
+        undo_bar(client).await,
+        json!("You deleted task 2 “Write report”.")
+    );
+    screenshot(client, "undo-1280").await;
+    client
+        .find(Locator::Css("#undo-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        &format!("!!document.getElementById('task-{report}')"),
+        "the deleted task to come back",
+    )
+    .await;
+    settle(client).await;
+    assert_eq!(count(client, "All").await, "3");
+    let back: Value = client
+        .execute(
+            "return [document.querySelector('#task-' + arguments[0] + ' .number').textContent, document.getElementById('notice').textContent, document.activeElement.id]",
+            vec![json!(report)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        back,
+        json!([
+            "#2",
+            "Undone: deleted task 2 “Write report”.",
+            format!("done-{report}")
+        ]),
+        "back with its number, said, and focused"
+    );
+
+    // Again, then "undo" by message.
+    client
+        .execute(
+            "document.querySelector('#task-' + arguments[0] + ' button[data-action=delete]').click()",
+            vec![json!(report)],
+        )
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        &format!("!document.getElementById('task-{report}')"),
+        "the task to be deleted again",
+    )
+    .await;
+    settle(client).await;
+    type_into(
+        client,
+        "#chat-message",
+        &format!("undo{}", char::from(Key::Enter)),
+    )
+    .await;
+    wait_js(
+        client,
+        &format!("!!document.getElementById('task-{report}')"),
+        "the chat's undo to bring the task back",
+    )
+    .await;
+    settle(client).await;
+    let reply: Value = client
+        .execute(
+            "return [...document.querySelectorAll('#chat-log li.bot')].pop().textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply, json!("Undone: deleted task 2 “Write report”."));
+    // "mark 2 done" means this user's task 2.
+    type_into(
+        client,
+        "#chat-message",
+        &format!("delete 2{}", char::from(Key::Enter)),
+    )
+    .await;
+    wait_js(
+        client,
+        &format!("!document.getElementById('task-{report}')"),
+        "task 2 to be deleted by number",
+    )
+    .await;
+    settle(client).await;
+    assert_eq!(count(client, "All").await, "2");
+}
+
+/// On a phone the undo bar is on screen after a deletion, and works. Leaves the task
+/// deleted, as it was.
+async fn undo_on_a_phone(client: &Client, task: &str) {
+    let seen: Value = client
+        .execute(
+            "const bar = document.getElementById('undo-form');
+             if (!bar) return null;
+             bar.scrollIntoView({block: 'nearest'});
+             const r = bar.querySelector('button').getBoundingClientRect();
+             const dock = document.getElementById('chat').getBoundingClientRect();
+             return r.top >= 0 && r.bottom <= dock.top + 1 && r.height >= 36;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        json!(true),
+        "the Undo button is on screen above the dock"
+    );
+    no_horizontal_scroll(client, 375).await;
+    screenshot(client, "undo-375").await;
+    client
+        .find(Locator::Css("#undo-form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        &format!("!!document.getElementById('task-{task}')"),
+        "the task to come back",
+    )
+    .await;
+    settle(client).await;
+    client
+        .execute(
+            "document.querySelector('#task-' + arguments[0] + ' button[data-action=delete]').click()",
+            vec![json!(task)],
+        )
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        &format!("!document.getElementById('task-{task}')"),
+        "the task to be deleted again",
+    )
+    .await;
+    settle(client).await;
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
@@ -191,8 +192,39 @@ fn stand_in(slow: Duration) -> Router {
                 (StatusCode::OK, Json(task(1, "Toggled", true)))
             }),
         )
+        .route(
+            "/api/auth/signout",
+            post(|headers: HeaderMap| async move {
+                if !bearer_ok(&headers) {
+                    return unauthorized().into_response();
+                }
+                SESSIONS_ENDED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                StatusCode::NO_CONTENT.into_response()
+            }),
+        )
+        .route(
+            "/api/undo",
+            get(|| async { Json(json!({"change": null})) }).post(
+                |headers: HeaderMap, Json(body): Json<Value>| async move {
+                    if !bearer_ok(&headers) {
+                        return unauthorized();
+                    }
+                    if body["change"] == 7 {
+                        (StatusCode::OK, Json(json!({"reply": "Undone: deleted task 2 “Call Bob”.", "tasks": []})))
+                    } else {
+                        (
+                            StatusCode::CONFLICT,
+                            Json(json!({"error": "changed_since", "detail": "Nothing was undone: task 2 “Call Bob” has been changed since."})),
+                        )
+                    }
+                },
+            ),
+        )
         .route("/readyz", get(|| async { Json(json!({"status": "backend-readyz"})) }))
 }
+
+/// How many sessions the stand-in backend was asked to end (with the right token).
+static SESSIONS_ENDED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 async fn spawn_router(router: Router) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -419,6 +451,7 @@ async fn sign_in_sets_an_http_only_lax_cookie_and_never_exposes_the_token() {
     assert!(!body.contains(TOKEN), "token leaked to JavaScript: {body}");
     assert!(body.contains("ada@example.com"), "{body}");
 
+    let ended = SESSIONS_ENDED.load(std::sync::atomic::Ordering::SeqCst);
     let signout = http
         .post(format!("{}/signout", frontend.base))
         .header("cookie", session_cookie())
@@ -427,6 +460,11 @@ async fn sign_in_sets_an_http_only_lax_cookie_and_never_exposes_the_token() {
         .unwrap();
     assert_eq!(signout.status(), StatusCode::SEE_OTHER);
     assert_eq!(signout.headers()["location"], "/signed-out");
+    // The backend was told to end the session, so the token is refused from now on.
+    assert!(
+        SESSIONS_ENDED.load(std::sync::atomic::Ordering::SeqCst) > ended,
+        "the backend's session was not ended"
+    );
     assert!(
         signout.headers()["set-cookie"]
             .to_str()
@@ -1526,4 +1564,48 @@ async fn the_backend_learns_the_client_address_through_x_forwarded_for() {
         seen, "127.0.0.1",
         "a client that sends none gets its peer address"
     );
+}
+
+#[tokio::test]
+async fn the_undo_form_works_without_the_script() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+    let undo = |form: Vec<(&'static str, &'static str)>, cookie: bool| {
+        let mut request = http.post(format!("{}/undo", frontend.base)).form(&form);
+        if cookie {
+            request = request.header("cookie", session_cookie());
+        }
+        request.send()
+    };
+    // Undone: back to the list the bar was on.
+    let answer = undo(vec![("change", "7"), ("back", "/?status=open")], true)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()["location"], "/?status=open");
+    // Never back to an address elsewhere.
+    let answer = undo(vec![("change", "7"), ("back", "//evil.example/")], true)
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["location"], "/");
+    // Refused: a page that says why, with the way back.
+    let answer = undo(vec![("change", "8"), ("back", "/")], true)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::CONFLICT);
+    let html = answer.text().await.unwrap();
+    assert!(
+        html.contains("Nothing was undone: task 2 “Call Bob” has been changed since."),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"href="/">Back to your tasks</a>"#),
+        "{html}"
+    );
+    // Signed out: to the sign-in page.
+    let answer = undo(vec![("change", "7")], false).await.unwrap();
+    assert_eq!(answer.headers()["location"], "/signin");
+    frontend.stop().await;
+    backend.stop().await;
 }
