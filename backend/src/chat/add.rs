@@ -340,6 +340,8 @@ fn drop_fillers(w: &Words, used: &mut [bool]) {
         &["reminder", "to"],
         &["a", "task", "to"],
         &["me", "to"],
+        &["called"],
+        &["named"],
         // "add a dentist appointment" is the appointment; checked last, after "a task to".
         &["a"],
         &["an"],

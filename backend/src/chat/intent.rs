@@ -344,6 +344,14 @@ fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
         }
     }
 
+    // "set call mum for friday", "make buy bread due tomorrow", "set 1 to high".
+    if matches!(first, "set" | "make")
+        && let Some((target, to)) = rest_at(1).split_last_on(&["to", "for", "on", "due"])
+        && let Some(intent) = change_to_date_or_priority(&target, &to, today)
+    {
+        return Some(intent);
+    }
+
     // "mark <target> [as] done|open".
     if matches!(first, "mark" | "set" | "flag") {
         return mark_command(&rest_at(1));
@@ -629,14 +637,22 @@ fn bulk(action: BulkAction, scope: Scope) -> Intent {
 /// Words around a bulk scope that say nothing more ("all of my tasks that are done").
 const BULK_FILLER: &[&str] = &[
     "the", "my", "of", "that", "that's", "thats", "which", "are", "is", "tasks", "task", "items",
-    "item", "ones", "todos", "things", "i", "have", "i've", "as", "off", "list", "entire", "whole",
-    "already", "been", "marked", "now", "from", "in", "to", "out", "up", "stuff",
+    "item", "ones", "todos", "things", "i", "have", "i've", "as", "off", "list", "already", "been",
+    "marked", "now", "from", "in", "to", "out", "up", "stuff",
 ];
 
 /// The scope of a bulk change ("everything done", "all my tasks", "completed ones"), or
 /// `None` when the words name something else (a task).
 fn bulk_scope(w: &Words) -> Option<Scope> {
-    const ALL: &[&str] = &["all", "every", "everything", "each", "both"];
+    const ALL: &[&str] = &[
+        "all",
+        "every",
+        "everything",
+        "each",
+        "both",
+        "entire",
+        "whole",
+    ];
     const DONE: &[&str] = &[
         "done",
         "completed",
@@ -986,7 +1002,7 @@ fn targets(w: &Words, make: fn(Target) -> Intent) -> Option<Intent> {
 fn parse_target(w: &Words) -> Option<Target> {
     let w = w.strip_words(&[
         "the", "my", "a", "task", "tasks", "item", "todo", "number", "no", "one", "called",
-        "named", "entry",
+        "named", "entry", "please", "pls",
     ]);
     if w.is_empty() {
         return None;
