@@ -695,8 +695,10 @@ impl Cluster {
                 serde_json::to_value(answer).unwrap_or_default(),
             )),
             Err(kube::Error::Api(response)) if response.code == 404 => {
+                // Worded without the object, so that the objects of one missing namespace
+                // share one reason.
                 Ok(DryRun::ObjectRefused(format!(
-                    "the server cannot place {reference} yet ({})",
+                    "{} (a deploy creates it first)",
                     response.message
                 )))
             }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use deploykit_cluster::release::Release;
 use deploykit_cluster::{
-    Cause, ChartMetadata, Cluster, ClusterOptions, ConnectOptions, Error, ForwardEvent,
+    Cause, ChartMetadata, Cluster, ClusterOptions, ConnectOptions, DiffAction, Error, ForwardEvent,
     LogsRequest, PortForwardRequest, Progress, ReleaseRequest, Status, Target, connect,
     current_context,
 };
@@ -1954,5 +1954,58 @@ async fn node_images_lists_what_each_node_reports() {
                 "docker.io/library/db:2".to_string()
             ],
         ]
+    );
+}
+
+#[tokio::test]
+async fn diff_uses_the_servers_dry_run_and_says_why_when_it_cannot() {
+    let env = env().await;
+    let manifests = |value: &str| vec![config_map("a", value), config_map("b", "1")];
+
+    // Nothing deployed, no namespace yet: every object is a create, compared here, with
+    // the one reason they share.
+    let diffs = env.cluster.diff(&request(manifests("1"))).await.unwrap();
+    assert!(
+        diffs.iter().all(|d| d.action == DiffAction::Create),
+        "{diffs:?}"
+    );
+    let reasons: std::collections::BTreeSet<_> =
+        diffs.iter().filter_map(|d| d.fallback.clone()).collect();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains(&format!("namespaces \"{NS}\" not found"))),
+        "{reasons:?}"
+    );
+
+    // Deployed: the server's dry-run answer is compared with the live object.
+    deploy(&env.cluster, &request(manifests("1")))
+        .await
+        .0
+        .unwrap();
+    let writes = env.server.writes();
+    let diffs = env.cluster.diff(&request(manifests("2"))).await.unwrap();
+    assert_eq!(env.server.writes(), writes, "a dry run writes nothing");
+    assert_eq!(diffs[0].action, DiffAction::Update);
+    assert_eq!(diffs[0].fallback, None, "{diffs:?}");
+    let fields: Vec<_> = diffs[0]
+        .fields
+        .iter()
+        .map(|f| (f.path.as_str(), f.live.clone(), f.desired.clone()))
+        .collect();
+    assert_eq!(fields, [("data.value", Some(json!("1")), Some(json!("2")))]);
+    assert_eq!(diffs[1].action, DiffAction::Unchanged);
+
+    // A server that refuses dry runs: the same answer from deploykit's own comparison,
+    // with the server's reason.
+    env.server.set_refuse_dry_run(true);
+    let fallback = env.cluster.diff(&request(manifests("2"))).await.unwrap();
+    assert_eq!(fallback[0].action, DiffAction::Update);
+    assert_eq!(fallback[0].fields, diffs[0].fields);
+    let reason = fallback[0].fallback.clone().unwrap_or_default();
+    assert!(
+        reason.contains("refused a dry-run apply") && reason.contains("does not support dry run"),
+        "{reason}"
     );
 }
