@@ -30,7 +30,7 @@
 //! | find the cluster | [`connect()`] with [`ConnectOptions`] (context, kubeconfig) |
 //! | install / upgrade | [`Cluster::deploy`] with a [`ReleaseRequest`], a progress callback, a [`CancellationToken`] (cancel it on Ctrl-C) |
 //! | explain a failure | [`Error::RolloutFailed`] carries a [`Diagnosis`] (`Display` prints it with fixes and log lines) |
-//! | before applying | [`Cluster::diff`]: per object [`DiffAction`] and field changes |
+//! | before applying | [`Cluster::diff`]: per object [`DiffAction`] and field changes, from the server's dry-run apply where it allows one ([`ObjectDiff::fallback`] says why not) |
 //! | status / history | [`Cluster::status`], [`Cluster::history`] |
 //! | undo | [`Cluster::rollback`]; `atomic` on the request rolls back by itself |
 //! | remove | [`Cluster::uninstall`] |
