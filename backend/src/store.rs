@@ -496,43 +496,41 @@ impl Store {
 
 /// Changes kept for undo, sessions ended by signing out.
 impl Store {
-    /// Records a change for undo and forgets the user's changes that are older than
-    /// `forget_before_ms` or beyond the newest [`crate::undo::KEPT`]; returns its id.
+    /// Records a change for undo, in one statement that also forgets the user's changes
+    /// beyond the newest [`crate::undo::KEPT`] (SQLite: a trigger, migration 0005;
+    /// PostgreSQL: a CTE), so recording costs one commit. Returns its id.
     pub async fn record_change(
         &self,
         user: i64,
         summary: &str,
         tasks: &[TaskChange],
         made_at_ms: i64,
-        forget_before_ms: i64,
     ) -> Result<i64, sqlx::Error> {
         let tasks =
             serde_json::to_string(tasks).map_err(|error| sqlx::Error::Encode(error.into()))?;
-        let mut connection = self.connection().await?;
-        let id: i64 = write_returning(
-            sqlx::query(
-                "INSERT INTO changes (user_id, summary, tasks, made_at) VALUES ($1, $2, $3, $4) \
-                 RETURNING id",
-            )
-            .bind(user)
-            .bind(summary)
-            .bind(tasks)
-            .bind(made_at_ms),
-            &mut connection,
+        let insert = "INSERT INTO changes (user_id, summary, tasks, made_at) \
+                      VALUES ($1, $2, $3, $4) RETURNING id";
+        let sql = match self.kind {
+            Kind::Sqlite => insert.to_string(),
+            // The DELETE sees the table as it was before the INSERT: the new change is
+            // never among the ones it removes.
+            Kind::Postgres => format!(
+                "WITH forgotten AS (DELETE FROM changes WHERE user_id = $1 AND id NOT IN \
+                 (SELECT id FROM changes WHERE user_id = $1 ORDER BY id DESC LIMIT {})) {insert}",
+                crate::undo::KEPT - 1
+            ),
+        };
+        let row = write_returning(
+            sqlx::query(&sql)
+                .bind(user)
+                .bind(summary)
+                .bind(tasks)
+                .bind(made_at_ms),
+            &mut *self.connection().await?,
         )
         .await?
-        .ok_or(sqlx::Error::RowNotFound)?
-        .try_get(0)?;
-        sqlx::query(
-            "DELETE FROM changes WHERE user_id = $1 AND (made_at < $2 OR id NOT IN \
-             (SELECT id FROM changes WHERE user_id = $1 ORDER BY id DESC LIMIT $3))",
-        )
-        .bind(user)
-        .bind(forget_before_ms)
-        .bind(crate::undo::KEPT)
-        .execute(&mut *connection)
-        .await?;
-        Ok(id)
+        .ok_or(sqlx::Error::RowNotFound)?;
+        row.try_get(0)
     }
 
     /// The user's newest change made at or after `since_ms`: its id, summary and time (ms).

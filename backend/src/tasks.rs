@@ -30,7 +30,7 @@ async fn record(store: &Store, user: i64, changes: Vec<TaskChange>) {
     }
     let summary = undo::summary(&changes);
     if let Err(error) = store
-        .record_change(user, &summary, &changes, now_ms(), window_start_ms())
+        .record_change(user, &summary, &changes, now_ms())
         .await
     {
         tracing::warn!(%error, "the change was made but cannot be undone: recording it failed");

@@ -24,7 +24,8 @@ use crate::model::Task;
 /// How long a change can be undone.
 pub const WINDOW: Duration = Duration::from_secs(10 * 60);
 
-/// How many changes per user are kept for undo.
+/// How many changes per user are kept for undo (the SQLite trigger of migration 0005 keeps
+/// the same number).
 pub const KEPT: i64 = 20;
 
 /// Whether a chat message asks to undo the last change: "undo", "undo that", "undo the

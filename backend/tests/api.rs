@@ -1187,7 +1187,7 @@ async fn bulk_changes_undo_as_one_and_old_changes_expire(#[case] db: Db) {
     // Older than the window: not shown, not undone.
     let long_ago = chrono::Utc::now().timestamp_millis() - 11 * 60 * 1000;
     store
-        .record_change(user, "deleted everything", &[], long_ago, 0)
+        .record_change(user, "deleted everything", &[], long_ago)
         .await
         .unwrap();
     let state = todo_backend::tasks::undoable(&store, user).await.unwrap();
@@ -1204,6 +1204,29 @@ async fn bulk_changes_undo_as_one_and_old_changes_expire(#[case] db: Db) {
             .change
             .is_none()
     );
+
+    // Only the newest 20 changes are kept.
+    let task = todo_backend::model::NewTask {
+        title: "flip".into(),
+        description: String::new(),
+        completed: false,
+        priority: todo_backend::model::Priority::Medium,
+        due_date: None,
+        tags: vec![],
+    };
+    let flip = todo_backend::tasks::create(&store, user, task)
+        .await
+        .unwrap();
+    for _ in 0..25 {
+        todo_backend::tasks::toggle(&store, user, flip.id)
+            .await
+            .unwrap();
+    }
+    let mut undone = 0;
+    while todo_backend::tasks::undo(&store, user, None).await.is_ok() {
+        undone += 1;
+    }
+    assert_eq!(undone, 20);
     store.close().await;
 }
 
