@@ -1047,13 +1047,16 @@ impl Cluster {
     }
 
     /// Rolls back to `revision` (default: the one before the latest) by re-applying its
-    /// stored manifest as a new revision.
+    /// stored manifest as a new revision; `force_conflicts` takes over fields other field
+    /// managers own (Helm's, after a `helm upgrade` of the release).
+    #[allow(clippy::too_many_arguments)]
     pub async fn rollback(
         &self,
         name: &str,
         namespace: &str,
         revision: Option<u32>,
         timeout: Duration,
+        force_conflicts: bool,
         progress: &mut (dyn FnMut(Progress) + Send),
         cancel: &CancellationToken,
     ) -> Result<DeployOutcome> {
@@ -1086,7 +1089,7 @@ impl Cluster {
             let took_over = self
                 .take_over_stale(&mut history, expired_holder, progress)
                 .await?;
-            let plan = self.rollback_plan(&target, timeout, false)?;
+            let plan = self.rollback_plan(&target, timeout, force_conflicts)?;
             let mut outcome = self.run(plan, &history, progress, cancel).await?;
             outcome.took_over = took_over;
             Ok(outcome)

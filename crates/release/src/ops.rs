@@ -22,6 +22,10 @@ pub struct Rollback<'a> {
     pub revision: Option<u32>,
     /// How long to wait for readiness (default 5 minutes).
     pub timeout: Duration,
+    /// Take over fields other field managers own (server-side apply `force`), as after
+    /// a `helm upgrade` of the release (default false: such a conflict is an error naming
+    /// the manager).
+    pub force_conflicts: bool,
 }
 
 impl<'a> Rollback<'a> {
@@ -33,6 +37,7 @@ impl<'a> Rollback<'a> {
             namespace: namespace.to_string(),
             revision: None,
             timeout: Duration::from_secs(300),
+            force_conflicts: false,
         }
     }
 
@@ -54,6 +59,7 @@ impl<'a> Rollback<'a> {
                 &self.namespace,
                 self.revision,
                 self.timeout,
+                self.force_conflicts,
                 progress,
                 cancel,
             )

@@ -361,6 +361,7 @@ async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
     let by_helm = Side::start(dir.path(), "helm").await;
     by_helm.helm("install", &[chart_path, &first]).await;
     by_helm.helm("upgrade", &[chart_path, &second]).await;
+    by_helm.helm("rollback", &["1"]).await;
 
     let mixed = Side::start(dir.path(), "mixed").await;
     let chart = Chart::load(&chart_dir).unwrap();
@@ -369,8 +370,6 @@ async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
         .await
         .unwrap();
     mixed.helm("upgrade", &[chart_path, &second]).await;
-
-    assert_eq!(mixed.helm_view().await, by_helm.helm_view().await);
     assert_eq!(mixed.greeting(), "bonjour", "Helm's upgrade applied");
     assert_eq!(
         mixed.deploykit_view().await,
@@ -380,6 +379,15 @@ async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
         ],
         "deploykit reads Helm's revision as its own"
     );
+
+    // Helm's upgrade owns the fields it changed (its field manager); rolling back over
+    // it takes them over when asked to.
+    let mut rollback = Rollback::new(&mixed.cluster, RELEASE, NS);
+    rollback.force_conflicts = true;
+    assert_eq!(rollback.run().await.unwrap().revision, 3);
+    assert_eq!(mixed.greeting(), "hello", "deploykit's rollback applied");
+
+    assert_eq!(mixed.helm_view().await, by_helm.helm_view().await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -626,6 +626,7 @@ pub async fn rollback_reapplies_a_stored_revision_as_a_new_one(target: &Target<'
                 target.namespace,
                 revision,
                 Duration::from_secs(60),
+                false,
                 &mut |event| events.push(event),
                 &CancellationToken::new(),
             )
