@@ -226,203 +226,190 @@ fn confirmation(w: &Words) -> Option<bool> {
     None
 }
 
+/// A rule's verdict on a message: `None` when the message is not of its kind (the next rule
+/// looks), else what the message asks (`Some(None)`: of its kind but unclear, so the help).
+type Verdict = Option<Option<Intent>>;
+
+/// The rules, in the order they look at a message: the first with a verdict decides.
+const RULES: [fn(&Words, NaiveDate) -> Verdict; 6] = [
+    conversation,
+    add_command,
+    edit_command,
+    state_command,
+    question,
+    report_or_imperative,
+];
+
 fn parse_words(w: &Words, today: NaiveDate) -> Option<Intent> {
     if w.is_empty() {
         return None;
     }
-    let first = w.norm(0);
-    let rest_at = |n: usize| w.from(n);
+    RULES.iter().find_map(|rule| rule(w, today)).flatten()
+}
 
-    // Help and greetings.
-    if matches!(
-        first,
+/// Help, greetings, thanks, "what did I add last?" and short questions ("overdue").
+fn conversation(w: &Words, today: NaiveDate) -> Verdict {
+    let help = matches!(
+        w.norm(0),
         "help" | "hello" | "hallo" | "howdy" | "commands" | "?"
     ) || w.starts_with(&["what", "can", "you", "do"])
-        || w.starts_with(&["how", "does", "this", "work"])
-    {
-        return Some(Intent::Help);
+        || w.starts_with(&["how", "does", "this", "work"]);
+    if help {
+        return Some(Some(Intent::Help));
     }
-
     if asks_for_last_added(w) {
-        return Some(Intent::LastAdded);
+        return Some(Some(Intent::LastAdded));
     }
     if is_short_question(w, today) {
-        return Some(Intent::List(list_filter(w, today)));
+        return Some(Some(Intent::List(list_filter(w, today))));
     }
-    if w.len() <= 3
-        && (w.starts_with(&["thanks"])
-            || w.starts_with(&["thank", "you"])
-            || w.starts_with(&["thx"])
-            || w.starts_with(&["ty"]))
+    let thanks = [&["thanks"][..], &["thank", "you"], &["thx"], &["ty"]];
+    if w.len() <= 3 && thanks.iter().any(|phrase| w.starts_with(phrase)) {
+        return Some(Some(Intent::Clarify("You're welcome!".to_string())));
+    }
+    None
+}
+
+/// "add …", "remind me to …", "todo: …", and a plan with a date ("I'll call mum tomorrow").
+fn add_command(w: &Words, today: NaiveDate) -> Verdict {
+    if find_date(w, today).is_some()
+        && let Some(prefix) = PLAN_PREFIXES.iter().find(|prefix| w.starts_with(prefix))
     {
-        return Some(Intent::Clarify("You're welcome!".to_string()));
+        return Some(add(&w.from(prefix.len()), today));
     }
+    if let Some(prefix) = ADD_PREFIXES.iter().find(|prefix| w.starts_with(prefix)) {
+        return Some(add(&w.from(prefix.len()), today));
+    }
+    let text = w.raw_text();
+    ["todo:", "to-do:", "task:", "reminder:"]
+        .iter()
+        .find_map(|prefix| strip_prefix_ci(&text, prefix))
+        .map(|title| add(&Words::new(title), today))
+}
 
-    // "I have a meeting with HR on Monday", "I'll call mum tomorrow": a plan with a date
-    // is a task.
-    if find_date(w, today).is_some() {
-        for prefix in PLAN_PREFIXES {
-            if w.starts_with(prefix) {
-                return add(&rest_at(prefix.len()), today);
-            }
-        }
-    }
-
-    // Add.
-    for prefix in ADD_PREFIXES {
-        if w.starts_with(prefix) {
-            return add(&rest_at(prefix.len()), today);
-        }
-    }
-    for prefix in ["todo:", "to-do:", "task:", "reminder:"] {
-        if let Some(title) = strip_prefix_ci(&w.raw_text(), prefix) {
-            return add(&Words::new(title), today);
-        }
-    }
-
-    // Rename: "rename <target> to <title>", "change/update <target> to <title>".
+/// Rename, priority and due date changes.
+fn edit_command(w: &Words, today: NaiveDate) -> Verdict {
+    let first = w.norm(0);
+    // "rename <target> to <title>".
     if matches!(first, "rename" | "retitle") {
-        let rest = rest_at(1);
-        let (target, title) = rest.split_on(&["to", "as", "into"])?;
-        return Some(Intent::Rename {
-            target: parse_target(&target)?,
-            title: clean_title(&title.raw_text())?,
-        });
+        return Some(rename(&w.from(1), &["to", "as", "into"], None));
     }
-
-    if let Some(intent) = priority_command(w) {
-        return Some(intent);
+    if let Some(intent) = priority_command(w).or_else(|| due_command(w, today)) {
+        return Some(Some(intent));
     }
-    if let Some(intent) = due_command(w, today) {
-        return Some(intent);
-    }
-
-    // "change/update <target> to <title>".
+    // "change/update <target> to <title>" (or to a date or priority).
     if matches!(first, "change" | "update" | "edit") {
-        let rest = rest_at(1);
-        let (target, title) = rest.split_on(&["to", "into"])?;
-        let target = target.strip_words(&["the", "title", "name", "of"]);
-        // "change call mum to friday", "change call mum to low": not a new title.
-        if let Some(intent) = change_to_date_or_priority(&target, &title, today) {
-            return Some(intent);
-        }
-        return Some(Intent::Rename {
-            target: parse_target(&target)?,
-            title: clean_title(&title.raw_text())?,
-        });
+        return Some(rename(&w.from(1), &["to", "into"], Some(today)));
     }
-
-    // "clear completed", "clean up done tasks", "wipe my list".
-    if matches!(first, "clear" | "clean" | "wipe" | "purge" | "empty") {
-        let rest = rest_at(1).strip_words(&["up", "out"]);
-        // Otherwise a task: "clean the bathroom".
-        if let Some(scope) = bulk_scope(&rest).or_else(|| only_filler(&rest).then_some(Scope::All))
-        {
-            return Some(bulk(BulkAction::Delete, scope));
-        }
-    }
-
-    // Delete.
-    for prefix in DELETE_PREFIXES {
-        if w.starts_with(prefix) {
-            let rest = rest_at(prefix.len());
-            if let Some(scope) = bulk_scope(&rest) {
-                return Some(bulk(BulkAction::Delete, scope));
-            }
-            return targets(&rest, Intent::Delete);
-        }
-    }
-
-    // Reopen.
-    for prefix in REOPEN_PREFIXES {
-        if w.starts_with(prefix) {
-            let rest = rest_at(prefix.len());
-            if let Some(scope) = bulk_scope(&rest) {
-                return Some(bulk(BulkAction::Reopen, scope));
-            }
-            return targets(&rest, Intent::Reopen);
-        }
-    }
-
     // "set call mum for friday", "make buy bread due tomorrow", "set 1 to high".
     if matches!(first, "set" | "make")
-        && let Some((target, to)) = rest_at(1).split_last_on(&["to", "for", "on", "due"])
+        && let Some((target, to)) = w.from(1).split_last_on(&["to", "for", "on", "due"])
         && let Some(intent) = change_to_date_or_priority(&target, &to, today)
+    {
+        return Some(Some(intent));
+    }
+    None
+}
+
+/// "<target> to <title>". With `today` ("change …", not "rename …"), a date or priority
+/// after "to" changes that instead: "change call mum to friday", "change call mum to low".
+fn rename(rest: &Words, separators: &[&str], today: Option<NaiveDate>) -> Option<Intent> {
+    let (target, title) = rest.split_on(separators)?;
+    let target = target.strip_words(&["the", "title", "name", "of"]);
+    if let Some(intent) = today.and_then(|today| change_to_date_or_priority(&target, &title, today))
     {
         return Some(intent);
     }
+    Some(Intent::Rename {
+        target: parse_target(&target)?,
+        title: clean_title(&title.raw_text())?,
+    })
+}
 
+/// Delete, reopen and complete: one task, several by number, or a bulk change.
+fn state_command(w: &Words, today: NaiveDate) -> Verdict {
+    let first = w.norm(0);
+    // "clear completed", "clean up done tasks", "wipe my list"; else a task ("clean the
+    // bathroom").
+    if matches!(first, "clear" | "clean" | "wipe" | "purge" | "empty") {
+        let rest = w.from(1).strip_words(&["up", "out"]);
+        if let Some(scope) = bulk_scope(&rest).or_else(|| only_filler(&rest).then_some(Scope::All))
+        {
+            return Some(Some(bulk(BulkAction::Delete, scope)));
+        }
+    }
+    let change = |prefixes: &[&[&str]], action: BulkAction, make: fn(Target) -> Intent| {
+        let prefix = prefixes.iter().find(|prefix| w.starts_with(prefix))?;
+        let rest = w.from(prefix.len()).strip_trailing(&["off"]);
+        Some(match bulk_scope(&rest) {
+            Some(scope) => Some(bulk(action, scope)),
+            None => targets(&rest, make),
+        })
+    };
+    if let Some(verdict) = change(DELETE_PREFIXES, BulkAction::Delete, Intent::Delete)
+        .or_else(|| change(REOPEN_PREFIXES, BulkAction::Reopen, Intent::Reopen))
+    {
+        return Some(verdict);
+    }
     // "mark <target> [as] done|open".
     if matches!(first, "mark" | "set" | "flag") {
-        return mark_command(&rest_at(1));
+        return Some(mark_command(&w.from(1)));
     }
-
-    // Complete.
     // "finish the report by Friday" is a task to add, not one to mark done.
     if matches!(first, "finish" | "complete") && find_date(w, today).is_some() {
-        return add(w, today);
+        return Some(add(w, today));
     }
-    for prefix in COMPLETE_PREFIXES {
-        if w.starts_with(prefix) {
-            let rest = rest_at(prefix.len()).strip_trailing(&["off"]);
-            if let Some(scope) = bulk_scope(&rest) {
-                return Some(bulk(BulkAction::Complete, scope));
-            }
-            return targets(&rest, Intent::Complete);
-        }
-    }
+    change(COMPLETE_PREFIXES, BulkAction::Complete, Intent::Complete)
+}
 
-    // Questions and "show ..." lists ("do the laundry" is a task, "do I have..." a question).
-    let question = (LIST_STARTS.contains(&first)
+/// Questions and "show …" lists; "<target> is done", "<target> is due friday".
+fn question(w: &Words, today: NaiveDate) -> Verdict {
+    let first = w.norm(0);
+    // "do the laundry" is a task, "do I have..." a question.
+    let asks = (LIST_STARTS.contains(&first)
         || w.starts_with(&["is", "there"])
         || w.starts_with(&["are", "there"]))
-        && !(matches!(first, "do" | "get" | "see")
-            && TASK_VERBS.contains(&first)
-            && !pronoun(w.norm(1)));
-    if question || w.contains("tasks") && w.len() <= 4 {
-        return Some(Intent::List(list_filter(w, today)));
+        && (!matches!(first, "do" | "get" | "see") || pronoun(w.norm(1)));
+    if asks || w.contains("tasks") && w.len() <= 4 {
+        return Some(Some(Intent::List(list_filter(w, today))));
     }
-
-    // "<target> is done", "<target> is due friday".
-    if let Some((target, state)) = w.split_last_on(&["is", "are"]) {
-        if DONE_SUFFIXES
-            .iter()
-            .any(|suffix| state.ends_with(suffix) && state.len() == suffix.len())
-        {
-            return targets(&target, Intent::Complete);
-        }
-        if state.norm(0) == "due"
-            && let Some(due) = date_in(&state.from(1), today)
-        {
-            return Some(match due {
-                Ok(due) => Intent::SetDue {
-                    target: parse_target(&target)?,
-                    due: Some(due),
-                },
-                Err(question) => Intent::Clarify(question),
-            });
-        }
+    let (target, state) = w.split_last_on(&["is", "are"])?;
+    if DONE_SUFFIXES
+        .iter()
+        .any(|suffix| state.ends_with(suffix) && state.len() == suffix.len())
+    {
+        return Some(targets(&target, Intent::Complete));
     }
+    if state.norm(0) != "due" {
+        return None;
+    }
+    let due = date_in(&state.from(1), today)?;
+    Some(match due {
+        Ok(due) => parse_target(&target).map(|target| Intent::SetDue {
+            target,
+            due: Some(due),
+        }),
+        Err(question) => Some(Intent::Clarify(question)),
+    })
+}
 
-    // "milk done", "2 finished": a short report that a task is done.
+/// "milk done", "2 finished" (a short report that a task is done), or an imperative that is
+/// not a command ("buy milk tomorrow").
+fn report_or_imperative(w: &Words, today: NaiveDate) -> Verdict {
+    let first = w.norm(0);
+    // ("get the report done" asks for a task.)
     if let Some(suffix) = DONE_SUFFIXES.iter().find(|suffix| w.ends_with(suffix))
         && w.len() <= 5
         && w.len() > suffix.len()
         && !matches!(first, "get" | "make" | "have" | "got")
     {
-        // ("get the report done" asks for a task.)
         let target = w.until(w.len() - suffix.len());
         if let Some(scope) = bulk_scope(&target) {
-            return Some(bulk(BulkAction::Complete, scope));
+            return Some(Some(bulk(BulkAction::Complete, scope)));
         }
-        return targets(&target, Intent::Complete);
+        return Some(targets(&target, Intent::Complete));
     }
-
-    // An imperative that is not a command: "buy milk tomorrow".
-    if TASK_VERBS.contains(&first) {
-        return add(w, today);
-    }
-    None
+    TASK_VERBS.contains(&first).then(|| add(w, today))
 }
 
 /// `text` without `prefix`, ignoring ASCII case.
