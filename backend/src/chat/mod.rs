@@ -141,6 +141,19 @@ pub async fn execute(
         Intent::LastAdded => last_added(store, user).await,
         Intent::Bulk { action, scope } => ask_bulk(state, user, action, scope, today).await,
         Intent::Confirm(yes) => confirm(state, user, yes).await,
+        Intent::Complete(_)
+        | Intent::Reopen(_)
+        | Intent::Rename { .. }
+        | Intent::SetPriority { .. }
+        | Intent::SetDue { .. }
+        | Intent::Delete(_) => edit_one(store, user, intent).await,
+    }
+}
+
+/// Changes or deletes the one task an intent names; says so when nothing would change.
+async fn edit_one(store: &Store, user: i64, intent: Intent) -> Result<ChatReply, ApiError> {
+    let reply = parser_reply;
+    match intent {
         Intent::Complete(target) => {
             change(store, user, &target, Some(false), |task| {
                 if task.completed {
@@ -232,6 +245,8 @@ pub async fn execute(
             }
             Resolved::Unclear(text, candidates) => Ok(reply(text, candidates)),
         },
+        // `execute` sends only the intents above here.
+        _ => Ok(reply(HELP.to_string(), Vec::new())),
     }
 }
 
