@@ -60,7 +60,8 @@ impl GoObject for Time {
     }
 }
 
-fn time_value(t: DateTime<Utc>) -> Value {
+/// A Go `time.Time` value.
+pub(crate) fn time_value(t: DateTime<Utc>) -> Value {
     Value::Object(Arc::new(Time(t)))
 }
 

@@ -159,6 +159,12 @@ pub fn must_from_json(args: &[Value]) -> Result {
 
 pub fn to_toml(args: &[Value]) -> Result {
     want("toToml", args, 1)?;
+    // The encoder reflects on its argument: Go's reflect panics on nil.
+    if matches!(args[0], Value::Nil) {
+        return Err(FuncError::Call(
+            "reflect: call of reflect.Value.Type on zero Value".into(),
+        ));
+    }
     let mut encoder = TomlEncoder { out: String::new() };
     Ok(Value::string(match encoder.encode(&[], &args[0]) {
         Ok(()) => encoder.out,
@@ -182,12 +188,36 @@ fn toml_value(value: toml::Value) -> Value {
         toml::Value::Integer(i) => Value::Int64(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => Value::string(d.to_string()),
+        toml::Value::Datetime(d) => toml_time(&d).unwrap_or_else(|| Value::string(d.to_string())),
         toml::Value::Array(items) => Value::list(items.into_iter().map(toml_value).collect()),
         toml::Value::Table(t) => {
             Value::map(t.into_iter().map(|(k, v)| (k, toml_value(v))).collect())
         }
     }
+}
+
+/// BurntSushi/toml decodes a date-time as Go's `time.Time` (printed `1979-05-27
+/// 07:32:00 +0000 UTC`). Times here are UTC: a time with another offset, or a local
+/// one (BurntSushi's zones `datetime-local`, `date-local`), stays text.
+fn toml_time(datetime: &toml::value::Datetime) -> Option<Value> {
+    use chrono::TimeZone;
+    if datetime.offset != Some(toml::value::Offset::Z) {
+        return None;
+    }
+    let date = datetime.date?;
+    let (hour, minute, second, nanos) = datetime
+        .time
+        .map(|t| (t.hour, t.minute, t.second, t.nanosecond))
+        .unwrap_or_default();
+    let naive = chrono::NaiveDate::from_ymd_opt(
+        i32::from(date.year),
+        u32::from(date.month),
+        u32::from(date.day),
+    )?
+    .and_hms_nano_opt(u32::from(hour), u32::from(minute), u32::from(second), nanos)?;
+    Some(super::dates::time_value(
+        chrono::Utc.from_utc_datetime(&naive),
+    ))
 }
 
 /// BurntSushi/toml's encoder, as `toToml` uses it.
