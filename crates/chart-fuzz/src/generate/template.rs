@@ -84,9 +84,12 @@ enum Kind {
     Bool,
     List,
     Map,
+    /// A `time.Time` (fixed dates only: nothing from the clock). Never chosen for
+    /// `Any`, so a time is only printed through the date functions.
+    Time,
     Any,
 }
-use Kind::{Any, Bool, I64, Int, List, Map, Num, Str};
+use Kind::{Any, Bool, I64, Int, List, Map, Num, Str, Time};
 
 /// A function: name, fixed arguments, a repeated argument kind (with at most this many
 /// repeats), and result kind.
@@ -272,6 +275,18 @@ const FUNCS: &[Func] = &[
     f("ext", &[Str], Str),
     f("clean", &[Str], Str),
     f("dig", &[Str, Any, Map], Any),
+    f("toToml", &[Map], Str),
+    f("lookup", &[Str, Str, Str, Str], Map),
+    // Dates, from fixed times only (`toDate`, Unix seconds); the zone is UTC or a
+    // numeric offset (named zones differ: deploykit-chart has no zone database).
+    f("date", &[Str, Time], Str),
+    f("date", &[Str, I64], Str),
+    f("dateInZone", &[Str, Time, Str], Str),
+    f("htmlDate", &[Time], Str),
+    f("unixEpoch", &[Time], Str),
+    f("toDate", &[Str, Str], Time),
+    f("dateModify", &[Str, Time], Time),
+    f("mustDateModify", &[Str, Time], Time),
 ];
 
 const STRING_LITERALS: &[&str] = &[
@@ -321,10 +336,40 @@ const STRING_LITERALS: &[&str] = &[
     "\"%#v\"",
     "\"%s=%v\"",
     "\"%%\"",
+    // Layouts and durations for the date functions, zones, semver versions and
+    // constraints.
+    "\"2006-01-02T15:04:05.000Z07:00\"",
+    "\"Mon Jan _2 3:04PM MST 06\"",
+    "\"02/01/2006 15h04 -07:00:00\"",
+    "\"1h30m\"",
+    "\"-2h45m10s\"",
+    "\"UTC\"",
+    "\"1.2.3-rc.1+b5\"",
+    "\"~1.2\"",
+    "\">= 1.2, < 2.0\"",
+    "\"1.2.x || ^3\"",
+    "\"v2\"",
 ];
 
 const INT_LITERALS: &[&str] = &[
     "1", "2", "3", "1", "2", "3", "0", "-1", "10", "0x10", "'a'", "1_000", "-0", "7",
+];
+/// Fixed times: dates, times with offsets, a layout that does not match (Go's zero
+/// time).
+const TIME_EXPRS: &[&str] = &[
+    "(toDate \"2006-01-02\" \"2024-03-05\")",
+    "(toDate \"2006-01-02T15:04:05Z07:00\" \"2021-12-31T23:59:59+02:00\")",
+    "(toDate \"2006-01-02 15:04\" \"2020-02-29 12:30\")",
+    "(toDate \"02 Jan 06 15:04 -0700\" \"07 Jul 99 01:02 -0930\")",
+    "(toDate \"2006-01-02\" \"bad\")",
+];
+/// `fromToml` of valid documents only: BurntSushi/toml's error texts (which `fromToml`
+/// puts in its output) are not the `toml` crate's (a known difference).
+const TOML_EXPRS: &[&str] = &[
+    "(fromToml \"a = 1\\nb = [1, 2]\\nc = 'x'\")",
+    "(fromToml \"[t]\\nx = \\\"y\\\"\\nd = 1979-05-27T07:32:00Z\\n[t.u]\\nn = -0.5\")",
+    "(fromToml \"[[p]]\\nname = \\\"a\\\"\\n[[p]]\\nname = \\\"b\\\"\\nbig = 9223372036854775807\")",
+    "(fromToml \"\")",
 ];
 /// `int64` values: Sprig's integer math and conversion (literals are Go's `int`).
 const I64_EXPRS: &[&str] = &[
@@ -866,10 +911,12 @@ impl Generator<'_> {
         match want {
             Str => pick(self.rng, STRING_LITERALS),
             I64 if self.rng.gen_bool(0.5) => pick(self.rng, I64_EXPRS),
+            Time => pick(self.rng, TIME_EXPRS),
             Int | I64 => pick(self.rng, INT_LITERALS),
             Num => pick(self.rng, NUM_LITERALS),
             Bool => pick(self.rng, &["true", "false"]),
             List if depth < 3 => self.call_named("list", depth),
+            Map if self.rng.gen_bool(0.1) => pick(self.rng, TOML_EXPRS),
             Map if depth < 3 => format!("({})", self.dict(depth)),
             List => "(list)".into(),
             Map => "(dict)".into(),
@@ -973,6 +1020,17 @@ impl Generator<'_> {
                     "\"%x\"",
                     "\"%T\"",
                     "\"%+v\"",
+                    "\"%-5s|%05d\"",
+                    "\"%+d %x %X %o %b\"",
+                    "\"%8.3f|%-8.2e|%g\"",
+                    "\"%10v|%-10q|\"",
+                    "\"%#x %#o %#v\"",
+                    "\"% d %c %U\"",
+                    "\"%*d|%-*s\"",
+                    "\"%[2]v %[1]v\"",
+                    "\"%.2s %.0f %6.2f%%\"",
+                    "\"%t %s %d\"",
+                    "\"%!\"",
                 ]
                 .choose(self.rng)
                 .copied()
@@ -1054,7 +1112,16 @@ impl Generator<'_> {
         self.dot_is_root = true;
         self.depth = 2;
         self.budget = self.rng.gen_range(1..4);
-        let inner = self.statements();
+        let mut inner = self.statements();
+        if self.rng.gen_bool(0.2) {
+            // A define inside the tpl text, used there: Helm parses it into a copy of
+            // the template set.
+            let name = format!("tpl{}", self.next_var);
+            self.next_var += 1;
+            inner = format!(
+                "{{{{- define \"{name}\" }}}}{inner}{{{{ end }}}}{{{{ include \"{name}\" . }}}}"
+            );
+        }
         (
             self.scopes,
             self.in_range,
