@@ -43,6 +43,16 @@ pub struct MapRef {
 static NIL_LIST: std::sync::LazyLock<Arc<Vec<Value>>> =
     std::sync::LazyLock::new(|| Arc::new(Vec::new()));
 
+/// How deep lists and maps may nest before a printer or a copy stops. Only a map that
+/// contains itself (made with `set` or `merge`) goes deeper; Go's `encoding/json`
+/// reports such a cycle once it is this deep, and Go's other printers overflow the
+/// stack, which here would abort the process.
+pub const MAX_NESTING: usize = 1000;
+
+/// The error `encoding/json` gives for a map that contains itself.
+pub const JSON_CYCLE_ERROR: &str =
+    "json: unsupported value: encountered a cycle via map[string]interface {}";
+
 /// Go's name of Helm's `Values` map type.
 pub const HELM_VALUES_TYPE: &str = "common.Values";
 
@@ -231,6 +241,24 @@ impl Value {
         }
     }
 
+    /// Whether lists and maps nest deeper than `limit` in this value (a map that
+    /// contains itself always does); it looks no deeper than that.
+    pub fn nesting_exceeds(&self, limit: usize) -> bool {
+        match self {
+            Value::List(items) => {
+                limit == 0 || items.iter().any(|item| item.nesting_exceeds(limit - 1))
+            }
+            Value::Map(map) => {
+                limit == 0
+                    || map
+                        .read()
+                        .values()
+                        .any(|item| item.nesting_exceeds(limit - 1))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether this is Go's nil slice: `toJson` and `toYaml` write `null` for it.
     pub fn is_nil_list(&self) -> bool {
         matches!(self, Value::List(items) if Arc::ptr_eq(items, &NIL_LIST))
@@ -324,6 +352,14 @@ impl Value {
     /// records): whole floats become integers as Go's `encoding/json` writes them, bytes
     /// become text, Go objects their `%v` form.
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_at(0)
+    }
+
+    fn to_json_at(&self, depth: usize) -> serde_json::Value {
+        if depth > MAX_NESTING {
+            // A map that contains itself (templates can make one with `set`).
+            return serde_json::Value::Null;
+        }
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -340,10 +376,18 @@ impl Value {
             Value::String(s) => serde_json::Value::String(s.to_string()),
             Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
             Value::List(_) if self.is_nil_list() => serde_json::Value::Null,
-            Value::List(items) => {
-                serde_json::Value::Array(items.iter().map(Value::to_json).collect())
-            }
-            Value::Map(map) => serde_json::Value::Object(map_to_json(&map.read())),
+            Value::List(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .map(|item| item.to_json_at(depth + 1))
+                    .collect(),
+            ),
+            Value::Map(map) => serde_json::Value::Object(
+                map.read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json_at(depth + 1)))
+                    .collect(),
+            ),
             Value::Object(object) => serde_json::Value::String(object.go_string()),
         }
     }

@@ -29,6 +29,16 @@ pub fn is_empty(value: &Value) -> bool {
 
 /// Go's `reflect.DeepEqual` on template values (an int never equals a float).
 pub fn deep_equal(a: &Value, b: &Value) -> bool {
+    deep_equal_at(a, b, 0)
+}
+
+fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
+    if depth > crate::value::MAX_NESTING {
+        // Only maps that contain themselves get here; Go's DeepEqual remembers the
+        // maps it has seen and takes a pair met again as equal.
+        return true;
+    }
+    let deep_equal = |p: &Value, q: &Value| deep_equal_at(p, q, depth + 1);
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -139,6 +149,12 @@ fn copy_non_nil(value: &Value) -> Result {
         return Err(FuncError::Call(
             "reflect: call of reflect.Value.Type on zero Value".into(),
         ));
+    }
+    if value.nesting_exceeds(crate::value::MAX_NESTING) {
+        return Err(FuncError::Call(format!(
+            "cannot copy a value nested more than {} levels deep (a map that contains itself)",
+            crate::value::MAX_NESTING
+        )));
     }
     Ok(deep_copy_value(value))
 }

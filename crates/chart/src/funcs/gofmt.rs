@@ -7,11 +7,16 @@ use crate::value::Value;
 /// `map[k:v]` for maps, floats in `%g` shortest form such as `1e+06`).
 pub fn format_v(value: &Value) -> String {
     let mut out = String::new();
-    write_v(&mut out, value);
+    write_v(&mut out, value, 0);
     out
 }
 
-fn write_v(out: &mut String, value: &Value) {
+fn write_v(out: &mut String, value: &Value, depth: usize) {
+    // A map that contains itself: Go's fmt overflows its stack here.
+    if depth > crate::value::MAX_NESTING {
+        out.push_str("...");
+        return;
+    }
     match value {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -34,7 +39,7 @@ fn write_v(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_v(out, item);
+                write_v(out, item, depth + 1);
             }
             out.push(']');
         }
@@ -46,7 +51,7 @@ fn write_v(out: &mut String, value: &Value) {
                 }
                 out.push_str(key);
                 out.push(':');
-                write_v(out, item);
+                write_v(out, item, depth + 1);
             }
             out.push(']');
         }

@@ -31,6 +31,9 @@ fn newline(out: &mut String, style: Style, depth: usize) {
 }
 
 fn write(out: &mut String, value: &Value, style: Style, depth: usize) -> Result<(), String> {
+    if depth > crate::value::MAX_NESTING {
+        return Err(crate::value::JSON_CYCLE_ERROR.to_string());
+    }
     match value {
         Value::Nil => out.push_str("null"),
         Value::List(_) if value.is_nil_list() => out.push_str("null"),

@@ -338,6 +338,11 @@ impl<'a> Printer<'a> {
     }
 
     fn print_value(&mut self, value: &Value, verb: char, depth: usize) {
+        // A map that contains itself: Go's fmt overflows its stack here.
+        if depth > crate::value::MAX_NESTING {
+            self.buf.push_str("...");
+            return;
+        }
         match value {
             Value::Nil => {
                 if depth == 0 {

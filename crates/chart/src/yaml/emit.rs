@@ -39,7 +39,7 @@ enum Flavor {
 }
 
 fn render(value: &Value, flavor: Flavor) -> Result<String, String> {
-    check_marshalable(value)?;
+    check_marshalable(value, 0)?;
     let mut emitter = Emitter {
         out: String::new(),
         column: 0,
@@ -56,13 +56,21 @@ fn render(value: &Value, flavor: Flavor) -> Result<String, String> {
     Ok(out)
 }
 
-fn check_marshalable(value: &Value) -> Result<(), String> {
+fn check_marshalable(value: &Value, depth: usize) -> Result<(), String> {
     match value {
         Value::Float(f) if !f.is_finite() => {
             Err(format!("json: unsupported value: {}", format_float_g(*f)))
         }
-        Value::List(items) => items.iter().try_for_each(check_marshalable),
-        Value::Map(map) => map.read().values().try_for_each(check_marshalable),
+        Value::List(_) | Value::Map(_) if depth > crate::value::MAX_NESTING => {
+            Err(crate::value::JSON_CYCLE_ERROR.to_string())
+        }
+        Value::List(items) => items
+            .iter()
+            .try_for_each(|item| check_marshalable(item, depth + 1)),
+        Value::Map(map) => map
+            .read()
+            .values()
+            .try_for_each(|item| check_marshalable(item, depth + 1)),
         _ => Ok(()),
     }
 }
