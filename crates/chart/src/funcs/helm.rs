@@ -99,9 +99,11 @@ pub fn must_to_pretty_json(args: &[Value]) -> Result {
 
 pub fn to_raw_json(args: &[Value]) -> Result {
     want("toRawJson", args, 1)?;
-    Ok(Value::string(
-        json::marshal(&args[0], RAW).unwrap_or_default(),
-    ))
+    // Sprig's toRawJson panics on a marshal error (a NaN, a map that contains itself)
+    // where toJson returns "".
+    json::marshal(&args[0], RAW)
+        .map(Value::string)
+        .map_err(FuncError::Call)
 }
 
 pub fn must_to_raw_json(args: &[Value]) -> Result {
@@ -163,6 +165,13 @@ pub fn to_toml(args: &[Value]) -> Result {
     if matches!(args[0], Value::Nil) {
         return Err(FuncError::Call(
             "reflect: call of reflect.Value.Type on zero Value".into(),
+        ));
+    }
+    // A map that contains itself: BurntSushi's encoder recurses until Go's stack
+    // overflows.
+    if args[0].nesting_exceeds(crate::value::MAX_NESTING) {
+        return Err(FuncError::Call(
+            "toml: a value nested too deeply (a map that contains itself)".into(),
         ));
     }
     let mut encoder = TomlEncoder { out: String::new() };
@@ -381,11 +390,13 @@ impl TomlEncoder {
             Value::Map(map) => {
                 self.out.push('{');
                 let map = map.read().clone();
-                let entries: Vec<_> = map
+                // As for a table: keys with plain values first, then the sub-tables,
+                // each group sorted.
+                let (subs, direct): (Vec<_>, Vec<_>) = map
                     .iter()
                     .filter(|(_, v)| !matches!(v, Value::Nil) && !v.is_nil_list())
-                    .collect();
-                for (i, (k, v)) in entries.iter().enumerate() {
+                    .partition(|(_, v)| is_table(v) || is_table_array(v));
+                for (i, (k, v)) in direct.into_iter().chain(subs).enumerate() {
                     if i > 0 {
                         self.out.push_str(", ");
                     }
@@ -393,6 +404,13 @@ impl TomlEncoder {
                     self.element(v)?;
                 }
                 self.out.push('}');
+            }
+            // BurntSushi writes a `time.Time` as a TOML date-time (RFC 3339, nanoseconds).
+            Value::Object(o) if o.type_name() == "time.Time" => {
+                match super::object_data(o.as_ref()) {
+                    Value::String(text) => self.out.push_str(&text),
+                    _ => self.out.push_str(&toml_string(&o.go_string())),
+                }
             }
             Value::Object(o) => self.out.push_str(&toml_string(&o.go_string())),
         }
