@@ -24,31 +24,97 @@ pub fn b64enc(args: &[Value]) -> Result {
 
 /// `b64dec`: the decoded text, or Go's error text (Sprig returns it as the result).
 pub fn b64dec(args: &[Value]) -> Result {
-    s1("b64dec", args, |s| {
-        let cleaned: String = s.chars().filter(|c| *c != '\r' && *c != '\n').collect();
-        match base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(base64::DecodeError::InvalidByte(offset, _))
-            | Err(base64::DecodeError::InvalidLastSymbol(offset, _)) => {
-                let offset = first_invalid_base64_byte(s).unwrap_or(offset);
-                format!("illegal base64 data at input byte {offset}")
-            }
-            Err(_) => format!(
-                "illegal base64 data at input byte {}",
-                first_invalid_base64_byte(s).unwrap_or(cleaned.len() / 4 * 4)
-            ),
-        }
+    s1("b64dec", args, |s| match go_base64_decode(s.as_bytes()) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(offset) => format!("illegal base64 data at input byte {offset}"),
     })
 }
 
-/// Where Go's decoder stops on a byte outside the alphabet (it reads quantum by
-/// quantum, so it meets such a byte before it finds the length wrong), counted in the
-/// input as given (line breaks, which it skips, included); `None` when padding comes
-/// first.
-fn first_invalid_base64_byte(text: &str) -> Option<usize> {
-    let is_alphabet = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'\r' | b'\n');
-    let at = text.bytes().position(|b| !is_alphabet(b))?;
-    (text.as_bytes()[at] != b'=').then_some(at)
+/// The value of a standard base64 character, `None` for any other byte.
+fn base64_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'A'..=b'Z' => Some(byte - b'A'),
+        b'a'..=b'z' => Some(byte - b'a' + 26),
+        b'0'..=b'9' => Some(byte - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// Go's `base64.StdEncoding.DecodeString`, quantum by quantum as Go reads it, so that
+/// an error names the byte Go names (offsets count the line breaks it skips): the
+/// decoded bytes, or the offset of Go's `CorruptInputError`.
+fn go_base64_decode(src: &[u8]) -> std::result::Result<Vec<u8>, usize> {
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut si = 0;
+    loop {
+        let (next, quantum) = decode_quantum(src, si)?;
+        out.extend_from_slice(&quantum);
+        if next >= src.len() || quantum.len() < 3 {
+            return Ok(out);
+        }
+        si = next;
+    }
+}
+
+/// Go's `decodeQuantum`: up to four characters from `si` (line breaks skipped) to up
+/// to three bytes; the index after them.
+fn decode_quantum(src: &[u8], mut si: usize) -> std::result::Result<(usize, Vec<u8>), usize> {
+    let is_break = |b: u8| b == b'\n' || b == b'\r';
+    let mut buf = [0u8; 4];
+    let mut len = 4;
+    let mut j = 0;
+    while j < 4 {
+        if si == src.len() {
+            if j == 0 {
+                return Ok((si, Vec::new()));
+            }
+            // Standard encoding wants padding: a short quantum is an error.
+            return Err(si - j);
+        }
+        let byte = src[si];
+        si += 1;
+        if let Some(value) = base64_value(byte) {
+            buf[j] = value;
+            j += 1;
+            continue;
+        }
+        if is_break(byte) {
+            continue;
+        }
+        if byte != b'=' || j < 2 {
+            return Err(si - 1);
+        }
+        if j == 2 {
+            // "==": the first "=" is read; skip line breaks to the second.
+            while si < src.len() && is_break(src[si]) {
+                si += 1;
+            }
+            if si == src.len() {
+                return Err(src.len());
+            }
+            if src[si] != b'=' {
+                return Err(si - 1);
+            }
+            si += 1;
+        }
+        while si < src.len() && is_break(src[si]) {
+            si += 1;
+        }
+        if si < src.len() {
+            // Trailing garbage after the padding.
+            return Err(si);
+        }
+        len = j;
+        break;
+    }
+    let value = (u32::from(buf[0]) << 18)
+        | (u32::from(buf[1]) << 12)
+        | (u32::from(buf[2]) << 6)
+        | u32::from(buf[3]);
+    let bytes = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
+    Ok((si, bytes[..len - 1].to_vec()))
 }
 
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
