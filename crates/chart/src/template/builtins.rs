@@ -233,6 +233,10 @@ fn eq(arg1: &Value, arg2: &[Value]) -> Result<bool, String> {
                 (Value::String(a), Value::String(b)) => a == b,
                 (Value::Nil, Value::Nil) => true,
                 (Value::Nil, _) | (_, Value::Nil) => false,
+                // Go compares slices only with nil: a nil slice equals a nil one.
+                (Value::List(_), Value::List(_)) if a_or_b_nil(arg1, arg) => {
+                    arg1.is_nil_list() == arg.is_nil_list()
+                }
                 (a, b) => {
                     if go_type(a) != go_type(b) {
                         return Err(format!(
@@ -257,6 +261,10 @@ fn eq(arg1: &Value, arg2: &[Value]) -> Result<bool, String> {
         }
     }
     Ok(false)
+}
+
+fn a_or_b_nil(a: &Value, b: &Value) -> bool {
+    a.is_nil_list() || b.is_nil_list()
 }
 
 fn lt(arg1: &Value, arg2: &Value) -> Result<bool, String> {
