@@ -1088,9 +1088,16 @@ impl Generator<'_> {
         // no nil map (a known difference): `unset` gets no `nil`.
         let nil_args = self.shapes.nil_args;
         self.shapes.nil_args &= func.name != "unset";
+        // Go strings are bytes: a cut inside a character keeps half of it, which
+        // `fromYaml` then refuses; deploykit-chart's strings are UTF-8 and hold U+FFFD
+        // there instead (a known difference), so the cutting functions get ASCII text.
+        let cuts_bytes = matches!(func.name, "substr" | "trunc" | "abbrev");
         for kind in args {
             out.push(' ');
-            let arg = self.arg(kind, depth + 1);
+            let mut arg = self.arg(kind, depth + 1);
+            if cuts_bytes && !arg.is_ascii() {
+                arg = "\"web\"".to_string();
+            }
             out.push_str(&arg);
         }
         self.shapes.nil_args = nil_args;
