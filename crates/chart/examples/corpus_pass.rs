@@ -1,6 +1,8 @@
 //! One pass over the shared chart corpus (`../shared/chart-corpus`, or the folder
 //! given), every renderable case loaded and rendered once: a steady target for
-//! profilers (`valgrind --tool=callgrind`, `perf record`).
+//! profilers (`valgrind --tool=callgrind`, `perf record`). `PASSES=N` runs N passes;
+//! it prints the best pass's time per case, as `cargo xtask bench render` does, and with
+//! `CASE_TIMES=1` each case's best time over the passes, slowest first.
 
 use std::path::PathBuf;
 
@@ -20,12 +22,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
+    let renderable: Vec<_> = cases
+        .iter()
+        .filter(|case| case.expected_error.is_none())
+        .collect();
+    let mut best = vec![f64::INFINITY; renderable.len()];
     let mut failed = 0;
+    let mut best_pass = f64::INFINITY;
     for _ in 0..passes {
-        for case in cases.iter().filter(|case| case.expected_error.is_none()) {
+        let pass_start = std::time::Instant::now();
+        for (case, best) in renderable.iter().zip(&mut best) {
+            let start = std::time::Instant::now();
             failed += usize::from(case.render(&corpus).is_err());
+            *best = best.min(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        best_pass = best_pass.min(pass_start.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "{} cases ({} renderable), {failed} failed to render; best of {passes} passes: {:.2} ms/case",
+        cases.len(),
+        renderable.len(),
+        best_pass / renderable.len() as f64
+    );
+    if std::env::var_os("CASE_TIMES").is_some() {
+        let mut times: Vec<_> = renderable.iter().zip(best).collect();
+        times.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (case, ms) in times {
+            println!("{ms:10.2} ms  {}", case.name);
         }
     }
-    println!("{} cases, {failed} failed to render", cases.len());
     Ok(())
 }
