@@ -85,6 +85,9 @@ pub struct BuildOptions {
     pub docker_host: Option<DockerHost>,
     /// Show spinners and a line per image on the terminal.
     pub show_progress: bool,
+    /// Compile with the `watch` profile (incremental, no LTO; the watch loops) instead of
+    /// `release`.
+    pub watch_profile: bool,
 }
 
 /// One service's image, as [`build_services`] returns it.
@@ -190,6 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         repository_prefix: args.repository_prefix,
         docker_host: None,
         show_progress: true,
+        watch_profile: false,
     };
     let images = build_services(&options)?;
     if let Some(loader) = &args.load {
@@ -254,7 +258,19 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
     let root = project::root();
     let labels = image_labels(&root)?;
     let binaries = match mode {
-        Mode::Package => Some(compile_static(&root, &services, options.show_progress)?),
+        Mode::Package => {
+            let profile = if options.watch_profile {
+                CargoProfile::Watch
+            } else {
+                CargoProfile::Release
+            };
+            Some(compile_static(
+                &root,
+                &services,
+                profile,
+                options.show_progress,
+            )?)
+        }
         Mode::Dockerfile => None,
     };
     let mut built = Vec::new();
@@ -340,22 +356,44 @@ async fn default_mode(engine: &Engine) -> anyhow::Result<Mode> {
     })
 }
 
-/// `cargo build --release` of the services for this machine's Linux target with a static
-/// C runtime; returns the folder holding the binaries.
+/// The cargo profile the images' binaries are compiled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CargoProfile {
+    /// `release`: what `build-images`, compose-up and the deploys ship.
+    Release,
+    /// `watch` (Cargo.toml): incremental and without LTO, for the watch loops' rebuilds.
+    Watch,
+}
+
+impl CargoProfile {
+    /// Its name for `cargo build --profile` and its output folder.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Release => "release",
+            Self::Watch => "watch",
+        }
+    }
+}
+
+/// `cargo build --profile <profile>` of the services for this machine's Linux target with
+/// a static C runtime; returns the folder holding the binaries.
 ///
 /// One cargo run per service, as each service's Dockerfile builds it: cargo unifies the
 /// features of dependencies across the packages of one run, so building the backend
 /// together with the frontend gives a different backend binary (another content tag, a
-/// needless rollout) than building it alone, as `--image frontend=...` does.
+/// needless rollout) than building it alone, as `--image frontend=...` does. (The watch
+/// loops rely on it too: a service rebuilt alone keeps its dependencies' features, so
+/// they are never recompiled.)
 pub(crate) fn compile_static(
     root: &Path,
     services: &[&Service],
+    profile: CargoProfile,
     show: bool,
 ) -> anyhow::Result<PathBuf> {
     let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
     let started = Instant::now();
     for service in services {
-        compile_one_static(root, service.package, &target, show)?;
+        compile_one_static(root, service.package, &target, profile, show)?;
     }
     if show {
         eprintln!(
@@ -368,13 +406,27 @@ pub(crate) fn compile_static(
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(project::target_dir(root).join(target).join("release"))
+    Ok(project::target_dir(root).join(target).join(profile.name()))
 }
 
-/// One package's static release build for `target`.
-fn compile_one_static(root: &Path, package: &str, target: &str, show: bool) -> anyhow::Result<()> {
+/// One package's static build for `target` with `profile`.
+fn compile_one_static(
+    root: &Path,
+    package: &str,
+    target: &str,
+    profile: CargoProfile,
+    show: bool,
+) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut args = vec!["build", "--release", "--target", target, "-p", package];
+    let mut args = vec![
+        "build",
+        "--profile",
+        profile.name(),
+        "--target",
+        target,
+        "-p",
+        package,
+    ];
     if !show {
         args.push("--quiet");
     }

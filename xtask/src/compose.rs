@@ -13,6 +13,7 @@ mod images;
 mod settings;
 pub mod tool;
 mod up;
+mod watch;
 
 use crate::project;
 use deploykit_secret::EnvFile;
@@ -51,6 +52,11 @@ pub struct UpArgs {
     /// How long to wait for the containers to be healthy, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     timeout: u64,
+    /// Then watch backend/, frontend/ and the .env file: rebuild, repackage and recreate
+    /// only the container a change affects (images built with the `watch` profile; see
+    /// docs/watch.md). Ctrl-C stops watching and leaves the app running.
+    #[arg(long, conflicts_with = "no_build")]
+    watch: bool,
 }
 
 /// Options of `compose-down`.

@@ -6,6 +6,7 @@
 
 mod bench;
 mod build_images;
+mod changes;
 mod compose;
 mod conformance;
 mod deploy;

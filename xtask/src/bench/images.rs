@@ -26,7 +26,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let root = project::root();
     let prefix = format!("deploykit-bench-{}/", std::process::id());
     let services: Vec<_> = SERVICES.iter().collect();
-    let binaries = build_images::compile_static(&root, &services, true)?;
+    let binaries =
+        build_images::compile_static(&root, &services, build_images::CargoProfile::Release, true)?;
     let labels = build_images::image_labels(&root)?;
     let runtime = build_images::runtime()?;
     let engine = runtime.block_on(Engine::connect())?;

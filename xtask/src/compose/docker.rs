@@ -75,6 +75,23 @@ pub fn logs_tail(sh: &Shell, container: &str, lines: usize) -> String {
     }
 }
 
+/// `docker rmi <reference>` (never forced: an image a container still uses stays); the
+/// daemon's message when it refuses.
+pub fn remove_image(sh: &Shell, reference: &str) -> Result<(), String> {
+    let output = sh
+        .cmd("docker")
+        .args(["rmi", reference])
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|error| error.to_string())?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+    }
+}
+
 /// The containers that publish `port` on the host.
 fn port_owners(sh: &Shell, port: u16) -> Vec<String> {
     let filter = format!("publish={port}");

@@ -7,6 +7,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Container {
+    /// The container's id (a recreated container has a new one).
+    #[serde(default)]
+    pub id: String,
     /// `/todo-backend` (with Docker's leading slash).
     pub name: String,
     /// The container's state.

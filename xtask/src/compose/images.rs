@@ -4,11 +4,13 @@ use super::settings::Settings;
 use crate::build_images::{BuildOptions, build_services};
 use anyhow::Context as _;
 
-/// Builds every service's image; returns the compose variable that names each image
-/// (`TODO_BACKEND_IMAGE`) with its content-addressed reference.
-pub fn build(settings: &Settings) -> anyhow::Result<Vec<(String, String)>> {
+/// Builds every service's image (with the `watch` profile for `--watch`); returns the
+/// compose variable that names each image (`TODO_BACKEND_IMAGE`) with its
+/// content-addressed reference.
+pub fn build(settings: &Settings, watch_profile: bool) -> anyhow::Result<Vec<(String, String)>> {
     let options = BuildOptions {
         show_progress: true,
+        watch_profile,
         ..BuildOptions::default()
     };
     let built = build_services(&options).context(

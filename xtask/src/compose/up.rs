@@ -52,7 +52,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     let images = if args.no_build {
         Vec::new()
     } else {
-        images::build(settings)?
+        images::build(settings, args.watch)?
     };
 
     step("starting the containers");
@@ -93,11 +93,18 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
          cargo xtask compose-down             stop (the data volume is kept)\n  \
          cargo xtask compose-down --volumes   stop and delete the data"
     );
+    if args.watch {
+        return super::watch::run(&session, images, Duration::from_secs(args.timeout));
+    }
     Ok(())
 }
 
 /// Waits until every container is healthy, with a spinner naming what it waits on.
-fn wait_healthy(session: &Session, containers: &[&str], timeout: Duration) -> anyhow::Result<()> {
+pub(super) fn wait_healthy(
+    session: &Session,
+    containers: &[&str],
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let spinner = ProgressBar::new_spinner();
     spinner.set_style(
         ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
@@ -187,7 +194,7 @@ fn explain(session: &Session, container: &Container, why: &str) -> anyhow::Error
 }
 
 /// `GET /readyz` of every service through the published ports answers 200.
-fn smoke_test(settings: &Settings) -> anyhow::Result<()> {
+pub(super) fn smoke_test(settings: &Settings) -> anyhow::Result<()> {
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(5))
         .no_proxy()

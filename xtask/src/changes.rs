@@ -1,0 +1,304 @@
+//! Which saved files matter to the watch loops, and to which service: a debounced file
+//! watcher over the services' folders, and the filter that drops build output and what
+//! `.gitignore` ignores. `dev --watch` and `compose-up --watch` share it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use ignore::gitignore::Gitignore;
+use notify_debouncer_full::notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
+
+use crate::project::{self, Service};
+
+/// How long the tree must stay quiet before a cycle starts: an editor's save (a temporary
+/// file, then a rename) and a formatter touching several files come as one batch.
+pub(crate) const DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// How many changed paths a cycle's block names before it says "and N more".
+const SHOWN_PATHS: usize = 5;
+
+/// A debounced watcher whose batches arrive on a tokio channel.
+pub(crate) type Watcher = Debouncer<RecommendedWatcher, RecommendedCache>;
+
+/// Starts watching each service's folder under `root` (recursively) and each of `files`
+/// (through its folder); batches of events arrive on the returned channel.
+pub(crate) fn watch(
+    root: &Path,
+    files: &[PathBuf],
+) -> anyhow::Result<(
+    Watcher,
+    tokio::sync::mpsc::UnboundedReceiver<DebounceEventResult>,
+)> {
+    let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
+        // The receiver only goes away when the loop ends.
+        let _ = events_tx.send(result);
+    })
+    .context("cannot start the file watcher")?;
+    let folders = project::SERVICES
+        .iter()
+        .map(|service| (root.join(service.source), RecursiveMode::Recursive));
+    // A file is watched through its folder: editors replace a file by renaming another
+    // over it, which a watch on the file itself would lose.
+    let parents = files.iter().filter_map(|file| {
+        let parent = file.parent()?;
+        Some((parent.to_path_buf(), RecursiveMode::NonRecursive))
+    });
+    for (folder, mode) in folders.chain(parents) {
+        debouncer.watch(&folder, mode).with_context(|| {
+            format!(
+                "cannot watch {}: on Linux, raise fs.inotify.max_user_watches if the limit is reached",
+                folder.display()
+            )
+        })?;
+    }
+    Ok((debouncer, events))
+}
+
+/// The paths of a debounced batch whose content may have changed (reads are left out).
+pub(crate) fn changed_paths(result: DebounceEventResult) -> Vec<PathBuf> {
+    match result {
+        Ok(events) => events
+            .into_iter()
+            .filter(|event| !event.kind.is_access())
+            .flat_map(|event| event.event.paths)
+            .collect(),
+        Err(errors) => {
+            for error in errors {
+                eprintln!("warning: file watcher: {error}");
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// One service a batch of changes touches, with its changed files (relative to the root).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Affected {
+    /// The service to rebuild.
+    pub service: &'static Service,
+    /// Its changed files, sorted, without repeats.
+    pub paths: Vec<String>,
+}
+
+/// Decides which changed files matter, and to which service.
+pub(crate) struct ChangeFilter {
+    root: PathBuf,
+    /// The workspace's `.gitignore`, then each service folder's, when they exist.
+    gitignores: Vec<Gitignore>,
+}
+
+impl ChangeFilter {
+    /// Reads the `.gitignore` files of the workspace and of each service folder.
+    pub(crate) fn new(root: &Path) -> anyhow::Result<Self> {
+        let folders = std::iter::once(root.to_path_buf()).chain(
+            project::SERVICES
+                .iter()
+                .map(|service| root.join(service.source)),
+        );
+        let mut gitignores = Vec::new();
+        for folder in folders {
+            let file = folder.join(".gitignore");
+            if !file.is_file() {
+                continue;
+            }
+            let (gitignore, error) = Gitignore::new(&file);
+            if let Some(error) = error {
+                anyhow::bail!("cannot read {}: {error}", file.display());
+            }
+            gitignores.push(gitignore);
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+            gitignores,
+        })
+    }
+
+    /// The service whose source `path` (absolute) belongs to; `None` for a path outside
+    /// every service folder, under a `target` folder, or ignored by a `.gitignore`.
+    pub(crate) fn service_of(&self, path: &Path) -> Option<&'static Service> {
+        let relative = path.strip_prefix(&self.root).ok()?;
+        if relative
+            .components()
+            .any(|component| component.as_os_str() == "target")
+        {
+            return None;
+        }
+        let service = project::SERVICES
+            .iter()
+            .find(|service| relative.starts_with(service.source))?;
+        let ignored = self.gitignores.iter().any(|gitignore| {
+            // A deleted path cannot say whether it was a folder: as a file, a rule for
+            // folders still matches through its parents.
+            path.starts_with(gitignore.path())
+                && gitignore
+                    .matched_path_or_any_parents(path, path.is_dir())
+                    .is_ignore()
+        });
+        (!ignored).then_some(service)
+    }
+
+    /// The services `paths` touch, in start order, each with its changed files.
+    pub(crate) fn affected(&self, paths: impl IntoIterator<Item = PathBuf>) -> Vec<Affected> {
+        let mut by_service: HashMap<&'static str, Vec<String>> = HashMap::new();
+        for path in paths {
+            if let Some(service) = self.service_of(&path) {
+                let relative = path.strip_prefix(&self.root).unwrap_or(&path);
+                by_service
+                    .entry(service.name)
+                    .or_default()
+                    .push(relative.display().to_string());
+            }
+        }
+        project::SERVICES
+            .iter()
+            .filter_map(|service| {
+                let mut paths = by_service.remove(service.name)?;
+                paths.sort();
+                paths.dedup();
+                Some(Affected { service, paths })
+            })
+            .collect()
+    }
+}
+
+/// The changed files of a cycle, for its block's first line.
+pub(crate) fn describe_paths(affected: &[Affected]) -> String {
+    let paths: Vec<&str> = affected
+        .iter()
+        .flat_map(|item| item.paths.iter().map(String::as_str))
+        .collect();
+    let mut shown = paths
+        .iter()
+        .take(SHOWN_PATHS)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > SHOWN_PATHS {
+        shown.push_str(&format!(" and {} more", paths.len() - SHOWN_PATHS));
+    }
+    shown
+}
+
+pub(crate) fn seconds(duration: Duration) -> String {
+    format!("{:.2} s", duration.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter() -> (ChangeFilter, PathBuf) {
+        let root = project::root();
+        (
+            ChangeFilter::new(&root).expect("the workspace's .gitignore reads"),
+            root,
+        )
+    }
+
+    #[test]
+    fn each_changed_path_rebuilds_only_its_service() {
+        let (filter, root) = filter();
+        let table: &[(&str, Option<&str>)] = &[
+            ("backend/src/main.rs", Some("backend")),
+            ("backend/migrations/sqlite/0001_init.sql", Some("backend")),
+            ("backend/Cargo.toml", Some("backend")),
+            ("frontend/src/views.rs", Some("frontend")),
+            ("frontend/assets/app.js", Some("frontend")),
+            // build output, wherever it is
+            ("target/debug/todo-backend", None),
+            ("backend/target/debug/build/x", None),
+            // ignored by the workspace's .gitignore
+            ("backend/data/todo.db", None),
+            ("frontend/todo.db-journal", None),
+            ("backend/.env", None),
+            // outside every service folder
+            ("charts/todo-app/values.yaml", None),
+            ("README.md", None),
+            (".env", None),
+            ("backendish/src/main.rs", None),
+        ];
+        for (path, expected) in table {
+            let service = filter
+                .service_of(&root.join(path))
+                .map(|service| service.name);
+            assert_eq!(service, *expected, "{path}");
+        }
+        assert_eq!(
+            filter.service_of(Path::new("/elsewhere/backend/src/main.rs")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_batch_groups_its_files_by_service_in_start_order() {
+        let (filter, root) = filter();
+        let batch = [
+            "frontend/src/views.rs",
+            "target/debug/todo-frontend",
+            "backend/src/routes.rs",
+            "frontend/src/views.rs",
+            "backend/src/main.rs",
+        ]
+        .map(|path| root.join(path));
+        let affected = filter.affected(batch);
+        let summary: Vec<(&str, Vec<&str>)> = affected
+            .iter()
+            .map(|item| {
+                (
+                    item.service.name,
+                    item.paths.iter().map(String::as_str).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "backend",
+                    vec!["backend/src/main.rs", "backend/src/routes.rs"]
+                ),
+                ("frontend", vec!["frontend/src/views.rs"]),
+            ]
+        );
+        assert!(
+            filter
+                .affected([root.join("target/x"), root.join("docs/a.md")])
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_service_folders_own_gitignore_is_honoured() {
+        let root = tempfile::tempdir().expect("temporary folder");
+        std::fs::create_dir_all(root.path().join("frontend/src")).expect("folders");
+        std::fs::write(root.path().join(".gitignore"), "*.db\n").expect(".gitignore");
+        std::fs::write(
+            root.path().join("frontend/.gitignore"),
+            "/generated/\n*.tmp\n",
+        )
+        .expect("frontend/.gitignore");
+        let filter = ChangeFilter::new(root.path()).expect("filter");
+        let service_of = |path: &str| {
+            filter
+                .service_of(&root.path().join(path))
+                .map(|service| service.name)
+        };
+        assert_eq!(service_of("frontend/src/main.rs"), Some("frontend"));
+        assert_eq!(service_of("frontend/src/x.tmp"), None);
+        assert_eq!(service_of("frontend/generated/a.css"), None);
+        assert_eq!(service_of("backend/x.db"), None);
+        assert_eq!(service_of("backend/x.tmp"), Some("backend"));
+    }
+
+    #[test]
+    fn a_block_names_a_few_paths_then_counts_the_rest() {
+        let service = project::service("backend").expect("backend");
+        let paths: Vec<String> = (1..=7).map(|n| format!("backend/src/f{n}.rs")).collect();
+        let line = describe_paths(&[Affected { service, paths }]);
+        assert!(line.ends_with("backend/src/f5.rs and 2 more"), "{line}");
+    }
+}

@@ -1,0 +1,228 @@
+//! `cargo xtask compose-up --watch` driven for real on a temporary copy of the project
+//! (`--project-dir`), against Docker and whichever compose is installed (v2, else v1):
+//! which containers were recreated is read from their ids.
+//!
+//! The run has its own compose project, container names, `.env` and ports on 127.0.0.1,
+//! and removes its containers, volume and the images it made. The copy builds into
+//! `target/watch-e2e` (see `common`): the first run compiles the services' dependencies
+//! there once (the `watch` profile, statically), which takes minutes.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{
+    BROKEN_RESPONSE, COMMENTED_RESPONSE, CYCLE, EDITED_RESPONSE, FIRST_BUILD, HANDLER_FILE,
+    ORIGINAL_RESPONSE, ProjectCopy, Running, free_port, status_at,
+};
+
+/// The second edit of the handler's response string.
+const SECOND_RESPONSE: &str = r#"status: "ready, edited twice".into(),"#;
+
+/// Docker answers and some compose is installed.
+fn docker_and_compose() -> Result<(), String> {
+    let ok = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if !ok("docker", &["info"]) {
+        return Err("`docker info` fails: no daemon".into());
+    }
+    if !ok("docker", &["compose", "version"]) && !ok("docker-compose", &["version"]) {
+        return Err("neither `docker compose` nor `docker-compose` is installed".into());
+    }
+    Ok(())
+}
+
+fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The test's compose app: its names, ports and `.env`; removed when the test ends.
+struct App {
+    copy: ProjectCopy,
+    _env_dir: tempfile::TempDir,
+    env_file: PathBuf,
+    project: String,
+    backend: String,
+    frontend: String,
+    backend_port: u16,
+    frontend_port: u16,
+    /// Every image the containers ran during the test.
+    images: BTreeSet<String>,
+}
+
+impl App {
+    fn new() -> Self {
+        let id = std::process::id();
+        let env_dir = tempfile::tempdir().expect("a temporary folder");
+        Self {
+            copy: ProjectCopy::new(),
+            env_file: env_dir.path().join(".env"),
+            _env_dir: env_dir,
+            project: format!("deploykit-watch-{id}"),
+            backend: format!("deploykit-watch-backend-{id}"),
+            frontend: format!("deploykit-watch-frontend-{id}"),
+            backend_port: free_port(),
+            frontend_port: free_port(),
+            images: BTreeSet::new(),
+        }
+    }
+
+    /// `cargo xtask <args>` on the copy with the test's names, ports and `.env`.
+    fn xtask(&self, args: &[&str]) -> Command {
+        let mut command = self.copy.xtask(args);
+        command
+            .env("TODO_ENV_FILE", &self.env_file)
+            .env("COMPOSE_PROJECT_NAME", &self.project)
+            .env("TODO_BACKEND_CONTAINER", &self.backend)
+            .env("TODO_FRONTEND_CONTAINER", &self.frontend)
+            .env("TODO_BACKEND_PORT", self.backend_port.to_string())
+            .env("TODO_FRONTEND_PORT", self.frontend_port.to_string());
+        command
+    }
+
+    /// The ids of the backend's and the frontend's containers (and notes their images).
+    fn ids(&mut self) -> (String, String) {
+        let id = |name: &str| docker(&["inspect", "-f", "{{.Id}}", name]);
+        for container in [&self.backend, &self.frontend] {
+            self.images
+                .insert(docker(&["inspect", "-f", "{{.Config.Image}}", container]));
+        }
+        (id(&self.backend), id(&self.frontend))
+    }
+
+    fn image_of_backend(&self) -> String {
+        docker(&["inspect", "-f", "{{.Config.Image}}", &self.backend])
+    }
+
+    fn readyz(&self) -> String {
+        status_at(&format!("http://127.0.0.1:{}/readyz", self.backend_port))
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.xtask(&["compose-down", "--volumes"]).output();
+        for image in &self.images {
+            if !image.is_empty() && !image.ends_with(":latest") {
+                let _ = Command::new("docker").args(["rmi", image]).output();
+            }
+        }
+    }
+}
+
+fn append(file: &Path, line: &str) {
+    let mut text = std::fs::read_to_string(file).expect(".env reads");
+    text.push_str(line);
+    std::fs::write(file, text).expect(".env writes");
+}
+
+#[test]
+fn compose_watch_recreates_only_what_a_change_affects() {
+    if !deploykit_testkit::require("Docker", docker_and_compose()) {
+        return;
+    }
+    let mut app = App::new();
+    let mut watch = Running::start(app.xtask(&["compose-up", "--watch"]));
+    watch.line_starting("watching backend/, frontend/ and ", FIRST_BUILD);
+    assert_eq!(app.readyz(), "ready");
+    let (backend, frontend) = app.ids();
+    let first_image = app.image_of_backend();
+
+    // A changed response string: only the backend's container is recreated, and serves it.
+    app.copy
+        .edit(HANDLER_FILE, ORIGINAL_RESPONSE, EDITED_RESPONSE);
+    let (header, line, untouched) = watch.backend_cycle(1);
+    assert_eq!(header, format!("[1] changed: {HANDLER_FILE}"));
+    assert!(
+        line.contains("rebuilt") && line.contains("recreated"),
+        "{line}\n{}",
+        watch.transcript()
+    );
+    assert_eq!(untouched, "    not affected: frontend");
+    assert_eq!(app.readyz(), "ready, edited while watched");
+    let (edited_backend, same_frontend) = app.ids();
+    assert_ne!(edited_backend, backend);
+    assert_eq!(same_frontend, frontend);
+
+    // A comment: rebuilt, the same image, nothing recreated.
+    app.copy
+        .edit(HANDLER_FILE, EDITED_RESPONSE, COMMENTED_RESPONSE);
+    let (header, line, _) = watch.backend_cycle(2);
+    assert_eq!(header, format!("[2] changed: {HANDLER_FILE}"));
+    assert!(
+        line.contains("image unchanged: nothing recreated"),
+        "{line}\n{}",
+        watch.transcript()
+    );
+    assert_eq!(app.ids(), (edited_backend.clone(), frontend.clone()));
+
+    // .env: the backend reads it (env_file), the frontend does not.
+    append(&app.env_file, "TODO_WATCH_TEST=1\n");
+    let (header, line, untouched) = watch.backend_cycle(3);
+    assert!(
+        header.ends_with(&app.env_file.display().to_string()),
+        "{header}"
+    );
+    assert!(line.contains("recreated for .env"), "{line}");
+    assert_eq!(untouched, "    not affected: frontend");
+    let (env_backend, same_frontend) = app.ids();
+    assert_ne!(env_backend, edited_backend);
+    assert_eq!(same_frontend, frontend);
+
+    // A second response string: recreated again; the first image, now older than the
+    // previous one, is removed.
+    let edited_image = app.image_of_backend();
+    app.copy
+        .edit(HANDLER_FILE, COMMENTED_RESPONSE, SECOND_RESPONSE);
+    let (header, line, untouched) = watch.backend_cycle(4);
+    assert_eq!(header, format!("[4] changed: {HANDLER_FILE}"));
+    assert!(line.contains("recreated"), "{line}\n{}", watch.transcript());
+    assert_eq!(untouched, "    not affected: frontend");
+    let removed = watch.line_starting("    removed superseded image ", CYCLE);
+    assert!(removed.contains(&first_image), "{removed}");
+    assert_eq!(app.readyz(), "ready, edited twice");
+    let (second_backend, same_frontend) = app.ids();
+    assert_ne!(second_backend, env_backend);
+    assert_eq!(same_frontend, frontend);
+    let exists = |image: &str| !docker(&["image", "inspect", "-f", "{{.Id}}", image]).is_empty();
+    assert!(!exists(&first_image), "{first_image} is still there");
+    assert!(
+        exists(&edited_image),
+        "the previous image {edited_image} is kept"
+    );
+
+    // A compile error: shown, nothing recreated, the last good version answers.
+    app.copy
+        .edit(HANDLER_FILE, SECOND_RESPONSE, BROKEN_RESPONSE);
+    let (header, line) = (
+        watch.line_starting("[5] ", CYCLE),
+        watch.line_starting("    backend: ", CYCLE),
+    );
+    assert_eq!(header, format!("[5] changed: {HANDLER_FILE}"));
+    assert!(
+        line.contains("not rebuilt") && line.contains("the running version stays up"),
+        "{line}"
+    );
+    watch.printed_eventually("! error");
+    assert_eq!(app.ids(), (second_backend.clone(), frontend.clone()));
+    assert_eq!(app.readyz(), "ready, edited twice");
+
+    // Ctrl-C (SIGTERM): the loop ends, the last good version keeps running.
+    let status = watch.stop();
+    assert!(status.success(), "{status}\n{}", watch.transcript());
+    watch.line_starting("stopped watching", CYCLE);
+    eprintln!("{}", watch.transcript());
+    assert_eq!(app.ids(), (second_backend, frontend));
+    assert_eq!(app.readyz(), "ready, edited twice");
+}
