@@ -438,6 +438,39 @@ mod tests {
     }
 
     #[test]
+    fn odd_text_never_panics() {
+        // U+FFFD is what Go's decoder calls an error: xstrings skips it when it looks
+        // for the next rune, so every word boundary must still fall on a character.
+        let texts = [
+            "",
+            "\u{FFFD}",
+            "\u{FFFD}\u{FFFD}a",
+            "A\u{FFFD}",
+            "AB\u{FFFD}c",
+            "1\u{FFFD}x",
+            "-\u{FFFD}",
+            "é\u{FFFD}É",
+            "ǅ",
+            "ǄǄa",
+            " ",
+            "__",
+            "A1b2C3",
+            "日本語ABc",
+        ];
+        for text in texts {
+            let _ = (camelcase(text), lower_words(text, '_'), swapcase(text));
+            let _ = (initials(text), title(text), delete_white_space(text));
+        }
+        assert_eq!(lower_words("\u{FFFD}", '-'), "\u{FFFD}");
+        // Recorded from Helm's engine.
+        assert_eq!(lower_words("AB\u{FFFD}c", '-'), "a-b\u{FFFD}c");
+        assert_eq!(lower_words("1\u{FFFD}x", '-'), "1\u{FFFD}x");
+        assert_eq!(lower_words("\u{FFFD}\u{FFFD}a", '-'), "\u{FFFD}\u{FFFD}a");
+        assert_eq!(lower_words("é\u{FFFD}É", '-'), "é-\u{FFFD}é");
+        assert_eq!(camelcase("a\u{FFFD}_b"), "A\u{FFFD}B");
+    }
+
+    #[test]
     fn camelcase_is_xstrings_pascal_case() {
         assert_eq!(camelcase("http_server"), "HttpServer");
         assert_eq!(camelcase("some words"), "SomeWords");
