@@ -59,6 +59,9 @@ struct App {
     frontend_port: u16,
     /// Every image the containers ran during the test.
     images: BTreeSet<String>,
+    /// `repository:latest` -> the image id it named before the test (empty: none). Every
+    /// build moves `latest`; the test puts it back.
+    latest_before: Vec<(String, String)>,
 }
 
 impl App {
@@ -75,6 +78,9 @@ impl App {
             backend_port: free_port(),
             frontend_port: free_port(),
             images: BTreeSet::new(),
+            latest_before: ["todo-backend:latest", "todo-frontend:latest"]
+                .map(|latest| (latest.to_string(), image_id(latest)))
+                .to_vec(),
         }
     }
 
@@ -113,12 +119,36 @@ impl App {
 impl Drop for App {
     fn drop(&mut self) {
         let _ = self.xtask(&["compose-down", "--volumes"]).output();
+        let ours: BTreeSet<String> = self
+            .images
+            .iter()
+            .map(|image| image_id(image))
+            .filter(|id| !id.is_empty())
+            .collect();
+        for (latest, before) in &self.latest_before {
+            // Only when `latest` still names one of the test's images (another build may
+            // have moved it since).
+            if !ours.contains(&image_id(latest)) {
+                continue;
+            }
+            let args = if before.is_empty() {
+                vec!["rmi", latest.as_str()]
+            } else {
+                vec!["tag", before.as_str(), latest.as_str()]
+            };
+            let _ = Command::new("docker").args(args).output();
+        }
         for image in &self.images {
             if !image.is_empty() && !image.ends_with(":latest") {
                 let _ = Command::new("docker").args(["rmi", image]).output();
             }
         }
     }
+}
+
+/// The id of the image `reference` names; empty when there is none.
+fn image_id(reference: &str) -> String {
+    docker(&["image", "inspect", "-f", "{{.Id}}", reference])
 }
 
 fn append(file: &Path, line: &str) {
@@ -195,7 +225,7 @@ fn compose_watch_recreates_only_what_a_change_affects() {
     let (second_backend, same_frontend) = app.ids();
     assert_ne!(second_backend, env_backend);
     assert_eq!(same_frontend, frontend);
-    let exists = |image: &str| !docker(&["image", "inspect", "-f", "{{.Id}}", image]).is_empty();
+    let exists = |image: &str| !image_id(image).is_empty();
     assert!(!exists(&first_image), "{first_image} is still there");
     assert!(
         exists(&edited_image),
