@@ -27,7 +27,8 @@ pub struct TestRun {
     pub object: ObjectRef,
     /// `Succeeded`, `Failed`, or empty when an earlier test failed and it did not run.
     pub phase: String,
-    /// Its log lines (a Pod's first container; empty for other kinds).
+    /// Its log lines (every container's, each line after its container's name when the Pod has
+    /// several; empty for other kinds).
     pub logs: Vec<String>,
 }
 
@@ -238,20 +239,10 @@ impl Cluster {
         }
     }
 
+    /// A Pod's last `tail` log lines (all when `tail` is 0): every container's, each line
+    /// after its container's name when there are several (the API server refuses a log
+    /// request that names no container for those). Empty when the logs cannot be read.
     async fn pod_log_lines(&self, pods: &Api<Pod>, name: &str, tail: i64) -> Vec<String> {
-        let params = LogParams {
-            tail_lines: (tail > 0).then_some(tail),
-            ..LogParams::default()
-        };
-        match pods.logs(name, &params).await {
-            Ok(text) => text.lines().map(str::to_string).collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
-    /// A test Pod's log lines: every container's, each line after its container's name
-    /// when there are several (the API server wants a container named for those).
-    async fn test_pod_logs(&self, pods: &Api<Pod>, name: &str) -> Vec<String> {
         let containers: Vec<String> = match pods.get_opt(name).await {
             Ok(Some(pod)) => pod
                 .spec
@@ -259,16 +250,20 @@ impl Cluster {
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
+        let params = |container: Option<String>| LogParams {
+            container,
+            tail_lines: (tail > 0).then_some(tail),
+            ..LogParams::default()
+        };
         if containers.len() < 2 {
-            return self.pod_log_lines(pods, name, 0).await;
+            return match pods.logs(name, &params(None)).await {
+                Ok(text) => text.lines().map(str::to_string).collect(),
+                Err(_) => Vec::new(),
+            };
         }
         let mut lines = Vec::new();
         for container in containers {
-            let params = LogParams {
-                container: Some(container.clone()),
-                ..LogParams::default()
-            };
-            if let Ok(text) = pods.logs(name, &params).await {
+            if let Ok(text) = pods.logs(name, &params(Some(container.clone()))).await {
                 lines.extend(text.lines().map(|line| format!("{container}: {line}")));
             }
         }
@@ -336,7 +331,7 @@ impl Cluster {
                 .unwrap_or_else(|| namespace.to_string());
             let logs = if hook.kind == "Pod" && !hook.last_run.phase.is_empty() {
                 let pods: Api<Pod> = Api::namespaced(self.client.clone(), &object_namespace);
-                self.test_pod_logs(&pods, &hook.name).await
+                self.pod_log_lines(&pods, &hook.name, 0).await
             } else {
                 Vec::new()
             };
