@@ -417,57 +417,36 @@ impl Store {
 
     /// One of the user's tasks.
     pub async fn task(&self, user: i64, id: i64) -> Result<Option<Task>, sqlx::Error> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(user)
-            .fetch_optional(&mut *self.connection().await?)
-            .await?;
-        row.as_ref().map(task_from_row).transpose()
+        read_task(&mut *self.connection().await?, user, id, "").await
     }
 
-    /// Applies a checked patch; `None` when the user has no such task.
+    /// Applies a checked patch in one statement, so only the fields the patch names are
+    /// written (a field changed meanwhile by another request is left as that request left
+    /// it); `None` when the user has no such task.
     pub async fn update_task(
         &self,
         user: i64,
         id: i64,
         patch: &TaskPatch,
     ) -> Result<Option<Task>, sqlx::Error> {
-        let Some(mut task) = self.task(user, id).await? else {
-            return Ok(None);
-        };
-        if let Some(title) = &patch.title {
-            task.title.clone_from(title);
-        }
-        if let Some(description) = &patch.description {
-            task.description.clone_from(description);
-        }
-        if let Some(completed) = patch.completed {
-            task.completed = completed;
-        }
-        if let Some(priority) = patch.priority {
-            task.priority = priority;
-        }
-        if let Some(due_date) = patch.due_date {
-            task.due_date = due_date;
-        }
-        if let Some(tags) = &patch.tags {
-            task.tags.clone_from(tags);
-        }
         let sql = format!(
-            "UPDATE tasks SET title = $3, description = $4, completed = $5, priority = $6, \
-             due_date = $7, tags = $8, updated_at = $9 WHERE id = $1 AND user_id = $2 \
+            "UPDATE tasks SET title = COALESCE($3, title), \
+             description = COALESCE($4, description), completed = COALESCE($5, completed), \
+             priority = COALESCE($6, priority), \
+             due_date = CASE WHEN $7 = 1 THEN $8 ELSE due_date END, \
+             tags = COALESCE($9, tags), updated_at = $10 WHERE id = $1 AND user_id = $2 \
              RETURNING {TASK_COLUMNS}"
         );
         let statement = sqlx::query(&sql)
             .bind(id)
             .bind(user)
-            .bind(task.title.as_str())
-            .bind(task.description.as_str())
-            .bind(i64::from(task.completed))
-            .bind(task.priority.as_str())
-            .bind(task.due_date.map(|date| date.to_string()))
-            .bind(tags_json(&task.tags))
+            .bind(patch.title.as_deref())
+            .bind(patch.description.as_deref())
+            .bind(patch.completed.map(i64::from))
+            .bind(patch.priority.map(|priority| priority.as_str()))
+            .bind(i64::from(patch.due_date.is_some()))
+            .bind(patch.due_date.flatten().map(|date| date.to_string()))
+            .bind(patch.tags.as_deref().map(tags_json))
             .bind(now());
         let row = write_returning(statement, &mut *self.connection().await?).await?;
         row.as_ref().map(task_from_row).transpose()
@@ -552,110 +531,86 @@ impl Store {
     }
 
     /// Undoes one change of the user's made at or after `since_ms` (`change`, else the
-    /// newest): the change is taken off the record (which claims it: two undos of one change
-    /// cannot both apply it), then, if every task it touched is still as it left them, each
-    /// is put back as it was. Each write is conditional on the task being as the change left
-    /// it, so a task changed at the same moment is never overwritten (statements, not a
-    /// transaction: see [`Store::create_task`]).
+    /// newest), all or nothing: in one transaction the change is taken off the record (which
+    /// claims it: two undos of one change cannot both apply it), every task it touched is
+    /// checked to be still as the change left it (and locked: SQLite's `BEGIN IMMEDIATE`
+    /// holds the write lock, PostgreSQL's `FOR UPDATE` the rows), then each is put back. If
+    /// any task is not as the change left it, the transaction is rolled back, so no task
+    /// moves, and the change is then dropped from the record on its own.
+    ///
+    /// Runs as a task of its own: a request cancelled half-way must not hand its connection
+    /// back inside an open transaction.
     pub async fn undo_change(
         &self,
         user: i64,
         change: Option<i64>,
         since_ms: i64,
     ) -> Result<Outcome, sqlx::Error> {
+        let store = self.clone();
+        tokio::spawn(async move { store.undo_in_transaction(user, change, since_ms).await })
+            .await
+            .map_err(|error| sqlx::Error::Protocol(format!("the undo stopped: {error}")))?
+    }
+
+    /// [`Store::undo_change`] on one connection. The transaction is begun and ended by
+    /// plain statements, not sqlx's `Transaction`: when SQLite rolls a transaction back by
+    /// itself (a full disk), sqlx 0.8 still counts it as open and the connection's next
+    /// transaction never ends (see [`Store::create_task`]); a `ROLLBACK` that finds no
+    /// transaction leaves this connection as it should be.
+    async fn undo_in_transaction(
+        &self,
+        user: i64,
+        change: Option<i64>,
+        since_ms: i64,
+    ) -> Result<Outcome, sqlx::Error> {
         let mut connection = self.connection().await?;
-        let claim = match change {
-            Some(id) => sqlx::query(
-                "DELETE FROM changes WHERE id = $1 AND user_id = $2 AND made_at >= $3 \
-                 RETURNING summary, tasks",
-            )
-            .bind(id)
-            .bind(user)
-            .bind(since_ms),
-            None => sqlx::query(
-                "DELETE FROM changes WHERE id = (SELECT MAX(id) FROM changes \
-                 WHERE user_id = $1 AND made_at >= $2) RETURNING summary, tasks",
-            )
-            .bind(user)
-            .bind(since_ms),
+        let begin = match self.kind {
+            Kind::Sqlite => "BEGIN IMMEDIATE",
+            Kind::Postgres => "BEGIN",
         };
-        let Some(row) = write_returning(claim, &mut connection).await? else {
-            return Ok(if change.is_some() {
-                Outcome::Gone
-            } else {
-                Outcome::Nothing
-            });
-        };
-        let summary: String = row.try_get("summary")?;
-        let tasks: String = row.try_get("tasks")?;
-        let changes: Vec<TaskChange> =
-            serde_json::from_str(&tasks).map_err(|error| sqlx::Error::ColumnDecode {
-                index: "tasks".into(),
-                source: error.into(),
-            })?;
-        for change in &changes {
-            let Some(id) = change
-                .after
-                .as_ref()
-                .or(change.before.as_ref())
-                .map(|t| t.id)
-            else {
-                continue;
-            };
-            let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2");
-            let now = sqlx::query(&sql)
-                .bind(id)
-                .bind(user)
-                .fetch_optional(&mut *connection)
-                .await?
-                .as_ref()
-                .map(task_from_row)
-                .transpose()?;
-            if now != change.after {
-                return Ok(changed_since(summary, change, now));
+        connection.execute(begin).await?;
+        let plan = undo_statements(&mut connection, self.kind, user, change, since_ms).await;
+        match plan {
+            Ok(UndoPlan::Applied { summary, tasks }) => {
+                if let Err(error) = connection.execute("COMMIT").await {
+                    // SQLite keeps the transaction open after some failed commits (busy).
+                    let _ = connection.execute("ROLLBACK").await;
+                    return Err(error);
+                }
+                Ok(Outcome::Undone { summary, tasks })
             }
-        }
-        let mut restored = Vec::with_capacity(changes.len());
-        for change in changes.iter().rev() {
-            let applied = match (&change.before, &change.after) {
-                (None, Some(after)) => {
-                    sqlx::query(
-                        "DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND updated_at = $3",
-                    )
-                    .bind(after.id)
+            Ok(UndoPlan::Missing) => {
+                connection.execute("ROLLBACK").await?;
+                Ok(if change.is_some() {
+                    Outcome::Gone
+                } else {
+                    Outcome::Nothing
+                })
+            }
+            Ok(UndoPlan::Refused {
+                id,
+                summary,
+                change,
+            }) => {
+                connection.execute("ROLLBACK").await?;
+                sqlx::query("DELETE FROM changes WHERE id = $1 AND user_id = $2")
+                    .bind(id)
                     .bind(user)
-                    .bind(after.updated_at.as_str())
                     .execute(&mut *connection)
-                    .await?
-                    .rows_affected()
-                        == 1
-                }
-                (Some(before), after) => {
-                    put_back(&mut connection, user, before, after.as_ref()).await?
-                }
-                (None, None) => true,
-            };
-            if !applied {
-                let now = self
-                    .task(
-                        user,
-                        change
-                            .after
-                            .as_ref()
-                            .or(change.before.as_ref())
-                            .map_or(0, |t| t.id),
-                    )
                     .await?;
-                return Ok(changed_since(summary, change, now));
+                let now = match touched_id(&change) {
+                    Some(task) => read_task(&mut connection, user, task, "").await?,
+                    None => None,
+                };
+                Ok(changed_since(summary, &change, now))
             }
-            restored.push(change.before.clone().or_else(|| change.after.clone()));
+            Err(error) => {
+                // The statement's error is the one to report; the transaction may be
+                // gone already (SQLite ends it by itself on some errors).
+                let _ = connection.execute("ROLLBACK").await;
+                Err(error)
+            }
         }
-        let mut restored: Vec<Task> = restored.into_iter().flatten().collect();
-        restored.reverse();
-        Ok(Outcome::Undone {
-            summary,
-            tasks: restored,
-        })
     }
 
     /// Whether user `user` exists and whether session `session` was ended, in one query
@@ -736,6 +691,148 @@ fn changed_since(summary: String, change: &TaskChange, now: Option<Task>) -> Out
         },
         None => Outcome::Gone,
     }
+}
+
+/// What the statements of an undo found, before its transaction ends.
+enum UndoPlan {
+    /// No change to undo: nothing was written.
+    Missing,
+    /// The change was claimed and every task put back: to be committed.
+    Applied {
+        /// The change's summary.
+        summary: String,
+        /// The tasks as they are now.
+        tasks: Vec<Task>,
+    },
+    /// A task is not as change `id` left it: to be rolled back.
+    Refused {
+        /// The change's id.
+        id: i64,
+        /// The change's summary.
+        summary: String,
+        /// The part of the change whose task is not as it was left.
+        change: Box<TaskChange>,
+    },
+}
+
+/// The statements of an undo, inside its transaction: claim the change, check (and lock)
+/// every task it touched, then put each back. Stops at the first task that is not as the
+/// change left it.
+async fn undo_statements(
+    connection: &mut AnyConnection,
+    kind: Kind,
+    user: i64,
+    change: Option<i64>,
+    since_ms: i64,
+) -> Result<UndoPlan, sqlx::Error> {
+    let Some((id, summary, changes)) = claim_change(connection, user, change, since_ms).await?
+    else {
+        return Ok(UndoPlan::Missing);
+    };
+    let lock = match kind {
+        Kind::Sqlite => "",
+        Kind::Postgres => " FOR UPDATE",
+    };
+    let refused = |change: &TaskChange, summary: String| UndoPlan::Refused {
+        id,
+        summary,
+        change: Box::new(change.clone()),
+    };
+    for change in &changes {
+        let Some(task) = touched_id(change) else {
+            continue;
+        };
+        if read_task(connection, user, task, lock).await? != change.after {
+            return Ok(refused(change, summary));
+        }
+    }
+    let mut restored = Vec::with_capacity(changes.len());
+    for change in changes.iter().rev() {
+        let applied = match (&change.before, &change.after) {
+            (None, Some(after)) => {
+                sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND updated_at = $3")
+                    .bind(after.id)
+                    .bind(user)
+                    .bind(after.updated_at.as_str())
+                    .execute(&mut *connection)
+                    .await?
+                    .rows_affected()
+                    == 1
+            }
+            (Some(before), after) => put_back(connection, user, before, after.as_ref()).await?,
+            (None, None) => true,
+        };
+        if !applied {
+            return Ok(refused(change, summary));
+        }
+        restored.extend(change.before.clone().or_else(|| change.after.clone()));
+    }
+    restored.reverse();
+    Ok(UndoPlan::Applied {
+        summary,
+        tasks: restored,
+    })
+}
+
+/// Takes change `change` (else the user's newest) made at or after `since_ms` off the
+/// record: its id, summary and tasks; `None` when there is no such change.
+async fn claim_change(
+    connection: &mut AnyConnection,
+    user: i64,
+    change: Option<i64>,
+    since_ms: i64,
+) -> Result<Option<(i64, String, Vec<TaskChange>)>, sqlx::Error> {
+    let claim = match change {
+        Some(id) => sqlx::query(
+            "DELETE FROM changes WHERE id = $1 AND user_id = $2 AND made_at >= $3 \
+             RETURNING id, summary, tasks",
+        )
+        .bind(id)
+        .bind(user)
+        .bind(since_ms),
+        None => sqlx::query(
+            "DELETE FROM changes WHERE id = (SELECT MAX(id) FROM changes \
+             WHERE user_id = $1 AND made_at >= $2) RETURNING id, summary, tasks",
+        )
+        .bind(user)
+        .bind(since_ms),
+    };
+    let Some(row) = write_returning(claim, connection).await? else {
+        return Ok(None);
+    };
+    let tasks: String = row.try_get("tasks")?;
+    let changes = serde_json::from_str(&tasks).map_err(|error| sqlx::Error::ColumnDecode {
+        index: "tasks".into(),
+        source: error.into(),
+    })?;
+    Ok(Some((row.try_get("id")?, row.try_get("summary")?, changes)))
+}
+
+/// The id of the task a change touched.
+fn touched_id(change: &TaskChange) -> Option<i64> {
+    change
+        .after
+        .as_ref()
+        .or(change.before.as_ref())
+        .map(|task| task.id)
+}
+
+/// One of the user's tasks, read on `connection`; `suffix` ends the query (a lock clause).
+async fn read_task(
+    connection: &mut AnyConnection,
+    user: i64,
+    id: i64,
+    suffix: &str,
+) -> Result<Option<Task>, sqlx::Error> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2{suffix}");
+    sqlx::query(&sql)
+        .bind(id)
+        .bind(user)
+        .fetch_optional(connection)
+        .await?
+        .as_ref()
+        .map(task_from_row)
+        .transpose()
 }
 
 /// Writes `task` back as it was: inserted again with its id and number when the change

@@ -1230,6 +1230,180 @@ async fn bulk_changes_undo_as_one_and_old_changes_expire(#[case] db: Db) {
     store.close().await;
 }
 
+/// A store on a new database with one user in it (None when PostgreSQL is not here).
+async fn store_with_user(db: Db) -> Option<(common::TestDb, todo_backend::store::Store, i64)> {
+    let database = common::TestDb::new(db).await?;
+    let store = todo_backend::store::Store::open(
+        &todo_backend::config::Database::parse(&database.url).unwrap(),
+    )
+    .await
+    .unwrap();
+    let user = store
+        .create_user("ann@example.com", None, "x")
+        .await
+        .unwrap()
+        .id;
+    Some((database, store, user))
+}
+
+/// Creates open tasks with these titles; their ids.
+async fn create_tasks(store: &todo_backend::store::Store, user: i64, titles: &[&str]) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for title in titles {
+        let task = todo_backend::model::NewTask {
+            title: (*title).into(),
+            description: String::new(),
+            completed: false,
+            priority: todo_backend::model::Priority::Medium,
+            due_date: None,
+            tags: vec![],
+        };
+        ids.push(
+            todo_backend::tasks::create(store, user, task)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    ids
+}
+
+/// Marks these tasks done as one change (one undo).
+async fn complete_all(store: &todo_backend::store::Store, user: i64, ids: &[i64]) {
+    let done = todo_backend::model::TaskPatch {
+        completed: Some(true),
+        ..Default::default()
+    };
+    let changed = todo_backend::tasks::update_many(store, user, ids, done)
+        .await
+        .unwrap();
+    assert_eq!(changed.len(), ids.len());
+}
+
+/// Makes every write of task `written` change task `edited` too, in the same statement:
+/// an edit that lands while an undo is putting tasks back, between its writes.
+async fn edit_when_written(url: &str, db: Db, written: i64, edited: i64) {
+    use sqlx::{Connection, Executor};
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(url).await.unwrap();
+    let edit = format!(
+        "UPDATE tasks SET title = 'edited elsewhere', updated_at = '2099-01-01T00:00:00.000Z' \
+         WHERE id = {edited}"
+    );
+    let sql = match db {
+        Db::Sqlite => format!(
+            "CREATE TRIGGER edit_meanwhile AFTER UPDATE ON tasks WHEN NEW.id = {written} \
+             BEGIN {edit}; END"
+        ),
+        Db::Postgres => format!(
+            "CREATE FUNCTION edit_meanwhile() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN {edit}; RETURN NULL; END $$; \
+             CREATE TRIGGER edit_meanwhile AFTER UPDATE ON tasks FOR EACH ROW \
+             WHEN (NEW.id = {written}) EXECUTE FUNCTION edit_meanwhile()"
+        ),
+    };
+    connection.execute(sql.as_str()).await.unwrap();
+    connection.close().await.unwrap();
+}
+
+#[rstest]
+#[case::sqlite(Db::Sqlite)]
+#[case::postgres(Db::Postgres)]
+#[tokio::test]
+async fn a_bulk_undo_that_meets_an_edit_puts_no_task_back(#[case] db: Db) {
+    let Some((database, store, user)) = store_with_user(db).await else {
+        return;
+    };
+    let ids = create_tasks(&store, user, &["a", "b", "c"]).await;
+    complete_all(&store, user, &ids).await;
+    let query = todo_backend::model::TaskQuery::default();
+    let before = store.list_tasks(user, &query, 50, 0).await.unwrap();
+
+    // The undo writes the last task back first; task "a" is edited at that moment, so
+    // it can no longer be put back: "c" must not stay reopened either.
+    edit_when_written(&database.url, db, ids[2], ids[0]).await;
+    let refused = todo_backend::tasks::undo(&store, user, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.status(),
+        StatusCode::CONFLICT,
+        "{}",
+        refused.detail()
+    );
+    assert_eq!(
+        refused.detail(),
+        "Nothing was undone: you marked 3 tasks done, but task 1 “a” has been changed since."
+    );
+    assert_eq!(
+        store.list_tasks(user, &query, 50, 0).await.unwrap(),
+        before,
+        "every task is as the bulk change left it"
+    );
+    // The refused change is dropped: the one before it is next.
+    let next = todo_backend::tasks::undoable(&store, user).await.unwrap();
+    assert_eq!(next.change.unwrap().summary, "added task 3 “c”");
+    store.close().await;
+}
+
+#[rstest]
+#[case::sqlite(Db::Sqlite)]
+#[case::postgres(Db::Postgres)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_undo_racing_an_edit_is_all_or_nothing(#[case] db: Db) {
+    let Some((_database, store, user)) = store_with_user(db).await else {
+        return;
+    };
+    let (mut undone, mut refused) = (0, 0);
+    for round in 0..12 {
+        let ids = create_tasks(&store, user, &["a", "b", "c", "d"]).await;
+        complete_all(&store, user, &ids).await;
+        let bulk = todo_backend::tasks::undoable(&store, user)
+            .await
+            .unwrap()
+            .change
+            .unwrap()
+            .id;
+        let undo = tokio::spawn({
+            let store = store.clone();
+            async move { todo_backend::tasks::undo(&store, user, Some(bulk)).await }
+        });
+        let edit = tokio::spawn({
+            let store = store.clone();
+            let renamed = ids[1];
+            let rename = todo_backend::model::TaskPatch {
+                title: Some(format!("renamed {round}")),
+                ..Default::default()
+            };
+            async move { todo_backend::tasks::update(&store, user, renamed, rename).await }
+        });
+        let (undo, edit) = (undo.await.unwrap(), edit.await.unwrap());
+        edit.unwrap();
+        let mut open = 0;
+        for &id in &ids {
+            let task = store.task(user, id).await.unwrap().unwrap();
+            open += usize::from(!task.completed);
+        }
+        match undo {
+            Ok(answer) => {
+                assert_eq!(
+                    answer.reply, "Undone: marked 4 tasks done.",
+                    "round {round}"
+                );
+                assert_eq!(open, 4, "round {round}: every task reopened");
+                undone += 1;
+            }
+            Err(error) => {
+                assert_eq!(error.status(), StatusCode::CONFLICT, "{}", error.detail());
+                assert_eq!(open, 0, "round {round}: no task reopened");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(undone + refused, 12);
+    store.close().await;
+}
+
 #[rstest]
 #[case::sqlite(Db::Sqlite)]
 #[case::postgres(Db::Postgres)]
