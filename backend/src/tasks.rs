@@ -22,6 +22,47 @@ fn window_start_ms() -> i64 {
     now_ms() - i64::try_from(undo::WINDOW.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Records a change of one task for undo: `before` None for an addition, `after` None for
+/// a deletion.
+async fn record_one(store: &Store, user: i64, before: Option<Task>, after: Option<Task>) {
+    record(store, user, vec![TaskChange { before, after }]).await;
+}
+
+/// Reads task `id`, then makes `write` (which answers the task as it left it); the task
+/// before and after, or `None` when the user has no such task.
+async fn rewrite<Write>(
+    store: &Store,
+    user: i64,
+    id: i64,
+    write: impl FnOnce() -> Write,
+) -> Result<Option<(Task, Task)>, ApiError>
+where
+    Write: Future<Output = Result<Option<Task>, sqlx::Error>>,
+{
+    let Some(before) = store.task(user, id).await? else {
+        return Ok(None);
+    };
+    Ok(write().await?.map(|after| (before, after)))
+}
+
+/// Rewrites one task (see [`rewrite`]) and records the change for undo; 404 when the user
+/// has no such task.
+async fn rewrite_one<Write>(
+    store: &Store,
+    user: i64,
+    id: i64,
+    write: impl FnOnce() -> Write,
+) -> Result<Task, ApiError>
+where
+    Write: Future<Output = Result<Option<Task>, sqlx::Error>>,
+{
+    let (before, after) = rewrite(store, user, id, write)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    record_one(store, user, Some(before), Some(after.clone())).await;
+    Ok(after)
+}
+
 /// Records a change for undo. The change itself is made already: a failure to record it
 /// is logged, not answered as an error (the user's change did happen).
 async fn record(store: &Store, user: i64, changes: Vec<TaskChange>) {
@@ -124,15 +165,7 @@ pub async fn create(store: &Store, user: i64, mut task: NewTask) -> Result<Task,
     task.description = check_description(&task.description).map_err(ApiError::invalid)?;
     task.tags = check_tags(&task.tags).map_err(ApiError::invalid)?;
     let created = store.create_task(user, &task).await?;
-    record(
-        store,
-        user,
-        vec![TaskChange {
-            before: None,
-            after: Some(created.clone()),
-        }],
-    )
-    .await;
+    record_one(store, user, None, Some(created.clone())).await;
     Ok(created)
 }
 
@@ -158,40 +191,12 @@ fn checked(mut patch: TaskPatch) -> Result<TaskPatch, ApiError> {
 /// Checks and applies a patch.
 pub async fn update(store: &Store, user: i64, id: i64, patch: TaskPatch) -> Result<Task, ApiError> {
     let patch = checked(patch)?;
-    let before = get(store, user, id).await?;
-    let after = store
-        .update_task(user, id, &patch)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    record(
-        store,
-        user,
-        vec![TaskChange {
-            before: Some(before),
-            after: Some(after.clone()),
-        }],
-    )
-    .await;
-    Ok(after)
+    rewrite_one(store, user, id, || store.update_task(user, id, &patch)).await
 }
 
 /// Flips a task between open and done.
 pub async fn toggle(store: &Store, user: i64, id: i64) -> Result<Task, ApiError> {
-    let before = get(store, user, id).await?;
-    let after = store
-        .toggle_task(user, id)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    record(
-        store,
-        user,
-        vec![TaskChange {
-            before: Some(before),
-            after: Some(after.clone()),
-        }],
-    )
-    .await;
-    Ok(after)
+    rewrite_one(store, user, id, || store.toggle_task(user, id)).await
 }
 
 /// Deletes a task, returning what it was.
@@ -200,15 +205,7 @@ pub async fn delete(store: &Store, user: i64, id: i64) -> Result<Task, ApiError>
         .delete_task(user, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    record(
-        store,
-        user,
-        vec![TaskChange {
-            before: Some(deleted.clone()),
-            after: None,
-        }],
-    )
-    .await;
+    record_one(store, user, Some(deleted.clone()), None).await;
     Ok(deleted)
 }
 
@@ -243,10 +240,8 @@ pub async fn update_many(
     let patch = checked(patch)?;
     let mut changes = Vec::with_capacity(ids.len());
     for &id in ids {
-        let Some(before) = store.task(user, id).await? else {
-            continue;
-        };
-        if let Some(after) = store.update_task(user, id, &patch).await? {
+        let write = || store.update_task(user, id, &patch);
+        if let Some((before, after)) = rewrite(store, user, id, write).await? {
             changes.push(TaskChange {
                 before: Some(before),
                 after: Some(after),
