@@ -97,7 +97,22 @@ async fn the_model_drives_task_operations_through_tool_calls() {
             "bulk_tasks"
         ]
     );
+    // Tasks are named by the user's own numbers, as people say them; ids stay internal.
+    for tool in ["update_task", "delete_task"] {
+        let parameters = first["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["function"]["name"] == tool)
+            .map(|t| &t["function"]["parameters"])
+            .unwrap();
+        assert_eq!(parameters["required"], json!(["number"]), "{tool}");
+        assert!(parameters["properties"].get("id").is_none(), "{tool}");
+    }
     assert_eq!(first["messages"][0]["role"], "system");
+    let prompt = first["messages"][0]["content"].as_str().unwrap();
+    assert!(prompt.contains("the tools take that number"), "{prompt}");
+    assert!(!prompt.contains("`id`"), "{prompt}");
     assert_eq!(
         first["messages"][1],
         json!({"role": "user", "content": "I should get milk on new year's day, it's important"})
@@ -112,22 +127,36 @@ async fn the_model_drives_task_operations_through_tool_calls() {
     server.stop().await;
 }
 
+/// Signs up someone else with two tasks, so that the next account's task numbers differ
+/// from the tasks' ids.
+async fn someone_else_first(server: &TestServer) {
+    let bob = server.signup("bob@example.com").await;
+    server.create(&bob, json!({"title": "bob's milk"})).await;
+    server.create(&bob, json!({"title": "bob's errand"})).await;
+}
+
 #[tokio::test]
 async fn several_rounds_and_tool_errors_reach_the_model() {
     let standin = StandIn::start(vec![
         tool_calls(&[("list_tasks", json!({"status": "open", "q": "milk"}))]),
         tool_calls(&[
-            ("update_task", json!({"id": 1, "completed": true})),
-            ("delete_task", json!({"id": 999})),
+            ("update_task", json!({"number": 1, "completed": true})),
+            ("delete_task", json!({"number": 999})),
+            ("delete_task", json!({"id": 3})),
             ("launch_rockets", json!({})),
         ]),
         text("Done: milk is checked off."),
     ])
     .await;
     let server = server_with(&standin.base_url).await;
+    someone_else_first(&server).await;
     let token = server.signup("ann@example.com").await;
-    server.create(&token, json!({"title": "buy milk"})).await;
+    let milk = server.create(&token, json!({"title": "buy milk"})).await;
     server.create(&token, json!({"title": "call mum"})).await;
+    assert_eq!(
+        (milk["number"].clone(), milk["id"].clone()),
+        (json!(1), json!(3))
+    );
 
     let answer = chat(&server, &token, "I got the milk").await;
     assert_eq!(answer["source"], "llm");
@@ -137,9 +166,18 @@ async fn several_rounds_and_tool_errors_reach_the_model() {
         "latest version of the touched task"
     );
     let (_, task) = server
-        .call(Method::GET, "/api/tasks/1", Some(&token), None)
+        .call(
+            Method::GET,
+            &format!("/api/tasks/{}", milk["id"]),
+            Some(&token),
+            None,
+        )
         .await;
-    assert_eq!(task["completed"], true);
+    assert_eq!(task["completed"], true, "task number 1 is Ann's milk");
+    let (_, list) = server
+        .call(Method::GET, "/api/tasks", Some(&token), None)
+        .await;
+    assert_eq!(list["total"], 2, "nothing was deleted: {list}");
 
     let received = standin.received();
     assert_eq!(received.len(), 3);
@@ -149,20 +187,25 @@ async fn several_rounds_and_tool_errors_reach_the_model() {
         .filter(|m| m["role"] == "tool")
         .map(|m| serde_json::from_str(m["content"].as_str().unwrap()).unwrap())
         .collect();
-    assert_eq!(results.len(), 4);
+    assert_eq!(results.len(), 5);
     assert_eq!(
-        results[0]["tasks"].as_array().unwrap().len(),
-        1,
-        "only the milk task matched"
+        results[0]["tasks"],
+        json!([{
+            "number": 1, "title": "buy milk", "description": "", "completed": false,
+            "priority": "medium", "due_date": null, "tags": [],
+            "created_at": milk["created_at"], "updated_at": milk["updated_at"]
+        }]),
+        "only the milk task matched, shown by number and without its id"
     );
     assert_eq!(results[1]["tasks"][0]["completed"], true);
-    assert!(
-        results[2]["error"].as_str().unwrap().contains("404"),
-        "{}",
-        results[2]
+    assert_eq!(results[1]["tasks"][0]["number"], 1);
+    assert_eq!(results[2]["error"], "the user has no task #999");
+    assert_eq!(
+        results[3]["error"], "number (the task's number, an integer) is required",
+        "an id is not a number"
     );
     assert!(
-        results[3]["error"]
+        results[4]["error"]
             .as_str()
             .unwrap()
             .contains("launch_rockets")
@@ -232,13 +275,14 @@ async fn the_parser_answers_when_the_api_is_unreachable_or_slow() {
 #[tokio::test]
 async fn an_update_that_changes_nothing_is_reported_to_the_model() {
     let standin = StandIn::start(vec![
-        tool_calls(&[("update_task", json!({"id": 1, "priority": "high"}))]),
+        tool_calls(&[("update_task", json!({"number": 1, "priority": "high"}))]),
         text("It is already high priority."),
-        tool_calls(&[("update_task", json!({"id": 1, "priority": "low"}))]),
+        tool_calls(&[("update_task", json!({"number": 1, "priority": "low"}))]),
         text("Now low."),
     ])
     .await;
     let server = server_with(&standin.base_url).await;
+    someone_else_first(&server).await;
     let token = server.signup("ann@example.com").await;
     server
         .create(&token, json!({"title": "call mum", "priority": "high"}))

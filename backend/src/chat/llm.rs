@@ -175,9 +175,9 @@ fn system_prompt(today: NaiveDate) -> String {
     format!(
         "You manage the user's todo list through the tools. Today is {} ({}). \
          Use the tools to do what the user asks, then answer in one or two short sentences. \
-         Dates are YYYY-MM-DD. Refer to tasks by their title and #number (the task's \
-         `number` field, the user's own numbering); tools take the `id` field, which people \
-         never see. Give each task its own \
+         Dates are YYYY-MM-DD. Tasks are known by their `number`, the user's own \
+         numbering: \"mark 3 done\" means number 3; the tools take that number, and \
+         replies name a task by its title and #number. Give each task its own \
          add_task call; keep dates, priorities and words such as \"please\" out of titles. \
          To change or delete many tasks at once, call bulk_tasks and ask the user to say yes: \
          the change happens only then. When a tool says unchanged, say that nothing changed. \
@@ -197,9 +197,10 @@ fn tools() -> Value {
         "tags": {"type": "array", "items": {"type": "string"}}
     });
     let function = |name: &str, description: &str, parameters: Value| json!({"type": "function", "function": {"name": name, "description": description, "parameters": parameters}});
+    let number = json!({"type": "integer", "minimum": 1, "description": "the task's number, as the user sees it (#3) and says it (\"task 3\")"});
     let mut update_fields = task_fields.clone();
     if let Some(fields) = update_fields.as_object_mut() {
-        fields.insert("id".into(), json!({"type": "integer"}));
+        fields.insert("number".into(), number.clone());
         fields.insert("completed".into(), json!({"type": "boolean"}));
     }
     json!([
@@ -227,13 +228,13 @@ fn tools() -> Value {
             "update_task",
             "Change fields of a task: completed true marks it done.",
             json!({
-            "type": "object", "properties": update_fields, "required": ["id"]})
+            "type": "object", "properties": update_fields, "required": ["number"]})
         ),
         function(
             "delete_task",
             "Delete a task.",
             json!({
-            "type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]})
+            "type": "object", "properties": {"number": number}, "required": ["number"]})
         ),
         function(
             "bulk_tasks",
@@ -266,7 +267,7 @@ async fn run_tool(
         Ok(ToolResult::Asked(found)) => {
             let value = json!({
                 "confirmation_needed": true,
-                "tasks": found,
+                "tasks": for_model(&found),
                 "note": "Nothing changed yet: ask the user to say yes (or no)."
             });
             for task in found {
@@ -276,7 +277,7 @@ async fn run_tool(
         }
         Ok(ToolResult::Unchanged(task)) => {
             let value = json!({
-                "tasks": [task],
+                "tasks": for_model(std::slice::from_ref(&task)),
                 "unchanged": true,
                 "note": "Nothing changed: the task already was so. Tell the user."
             });
@@ -284,19 +285,34 @@ async fn run_tool(
             value
         }
         Ok(ToolResult::Tasks(found)) => {
-            let value = json!({ "tasks": found });
+            let value = json!({ "tasks": for_model(&found) });
             for task in found {
                 remember(touched, task);
             }
             value
         }
         Ok(ToolResult::Deleted(task)) => {
-            let value = json!({ "deleted": task.id });
+            let value = json!({ "deleted": task.number });
             remember(touched, task);
             value
         }
         Err(error) => json!({ "error": error }),
     }
+}
+
+/// Tasks as the model sees them: without their global `id`, which people never see or
+/// say, so the model can only name a task by its number.
+fn for_model(tasks: &[Task]) -> Vec<Value> {
+    tasks
+        .iter()
+        .map(|task| {
+            let mut value = json!(task);
+            if let Some(fields) = value.as_object_mut() {
+                fields.remove("id");
+            }
+            value
+        })
+        .collect()
 }
 
 enum ToolResult {
@@ -362,11 +378,17 @@ async fn tool(
                 .collect()
         })
     };
-    let id = || {
-        arguments
-            .get("id")
+    // The user's task by the number the model names (another user's number finds none).
+    let numbered = async || -> Result<Task, String> {
+        let number = arguments
+            .get("number")
             .and_then(Value::as_i64)
-            .ok_or_else(|| "id (an integer) is required".to_string())
+            .ok_or("number (the task's number, an integer) is required")?;
+        store
+            .task_by_number(user, number)
+            .await
+            .map_err(|_| format!("task #{number} could not be read"))?
+            .ok_or_else(|| format!("the user has no task #{number}"))
     };
     match name {
         "add_task" => {
@@ -467,19 +489,18 @@ async fn tool(
                 due_date: arguments.get("due_date").map(date).transpose()?,
                 tags: tags(),
             };
-            let id = id()?;
-            let before = store
-                .task(user, id)
+            let before = numbered().await?;
+            let task = tasks::update(store, user, before.id, patch)
                 .await
-                .map_err(|_| format!("task {id} could not be read"))?;
-            let task = tasks::update(store, user, id, patch).await.map_err(api)?;
-            if before.is_some_and(|before| same_content(&before, &task)) {
+                .map_err(api)?;
+            if same_content(&before, &task) {
                 return Ok(ToolResult::Unchanged(task));
             }
             Ok(ToolResult::Tasks(vec![task]))
         }
         "delete_task" => {
-            let task = tasks::delete(store, user, id()?).await.map_err(api)?;
+            let task = numbered().await?;
+            let task = tasks::delete(store, user, task.id).await.map_err(api)?;
             Ok(ToolResult::Deleted(task))
         }
         other => Err(format!("there is no tool named {other}")),

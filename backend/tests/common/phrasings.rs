@@ -147,13 +147,13 @@ fn quoted(token: Option<&String>) -> Result<String, String> {
 fn id(token: Option<&String>) -> Result<i64, String> {
     token
         .and_then(|t| t.parse().ok())
-        .ok_or_else(|| format!("a task id is needed, not {token:?}"))
+        .ok_or_else(|| format!("a task number is needed, not {token:?}"))
 }
 
 fn ids_from(t: &[String]) -> Result<Vec<i64>, String> {
     let ids: Vec<i64> = t.iter().map(|t| id(Some(t))).collect::<Result<_, _>>()?;
     if ids.is_empty() {
-        return Err("task ids are needed".into());
+        return Err("task numbers are needed".into());
     }
     Ok(ids)
 }
@@ -235,7 +235,7 @@ fn parse_added(t: &[String]) -> Result<Added, String> {
     Ok(added)
 }
 
-/// The account every row starts from (ids 1 to 4 in a new database).
+/// The account every row starts from (its tasks numbered 1 to 4).
 fn seed() -> Vec<NewTask> {
     let task = |title: &str, priority, due: Option<&str>, completed| NewTask {
         title: title.into(),
@@ -296,7 +296,7 @@ fn script(row: &Row) -> Vec<Reply> {
                 Some(
                     ids.iter()
                         .map(|id| {
-                            let arguments = json!({"id": id, "completed": completed});
+                            let arguments = json!({"number": id, "completed": completed});
                             ("update_task".to_string(), arguments)
                         })
                         .collect(),
@@ -304,14 +304,16 @@ fn script(row: &Row) -> Vec<Reply> {
             }
             Expect::Deleted(ids) => Some(
                 ids.iter()
-                    .map(|id| ("delete_task".to_string(), json!({"id": id})))
+                    .map(|id| ("delete_task".to_string(), json!({"number": id})))
                     .collect(),
             ),
-            Expect::Renamed(id, title) => call("update_task", json!({"id": id, "title": title})),
-            Expect::Prioritized(id, level) => {
-                call("update_task", json!({"id": id, "priority": level}))
+            Expect::Renamed(id, title) => {
+                call("update_task", json!({"number": id, "title": title}))
             }
-            Expect::DueSet(id, due) => call("update_task", json!({"id": id, "due_date": due})),
+            Expect::Prioritized(id, level) => {
+                call("update_task", json!({"number": id, "priority": level}))
+            }
+            Expect::DueSet(id, due) => call("update_task", json!({"number": id, "due_date": due})),
             Expect::Asked(action, scope, _) => {
                 call("bulk_tasks", json!({"action": action, "scope": scope}))
             }
@@ -398,6 +400,19 @@ pub async fn run_row(row: &Row, mode: Mode) -> Result<(), String> {
     let state = todo_backend::state(&config(&vars))
         .await
         .map_err(|e| e.to_string())?;
+    // Another account's tasks first, so that Ann's task numbers (what the table and the
+    // user say) differ from their ids (which must never be read from a message).
+    let other = state
+        .store
+        .create_user("bob@example.com", None, "not-a-hash")
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .id;
+    for task in seed().into_iter().take(3) {
+        tasks::create(&state.store, other, task)
+            .await
+            .map_err(|e| format!("seeding: {}", e.status()))?;
+    }
     let user = state
         .store
         .create_user("ann@example.com", None, "not-a-hash")
@@ -436,22 +451,23 @@ pub async fn run_row(row: &Row, mode: Mode) -> Result<(), String> {
     Ok(())
 }
 
-fn ids(tasks: &[Task]) -> Vec<i64> {
-    let mut ids: Vec<i64> = tasks.iter().map(|task| task.id).collect();
-    ids.sort_unstable();
-    ids
+/// The tasks' numbers (the user's own, as the table names tasks), in order.
+fn numbers(tasks: &[Task]) -> Vec<i64> {
+    let mut numbers: Vec<i64> = tasks.iter().map(|task| task.number).collect();
+    numbers.sort_unstable();
+    numbers
 }
 
 fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> {
     if condition { Ok(()) } else { Err(what()) }
 }
 
-/// The tasks other than `id` did not change.
+/// The tasks other than those numbered `changed` did not change.
 fn others_unchanged(before: &[Task], after: &[Task], changed: &[i64]) -> Result<(), String> {
     let keep = |tasks: &[Task]| -> Vec<Task> {
         tasks
             .iter()
-            .filter(|t| !changed.contains(&t.id))
+            .filter(|t| !changed.contains(&t.number))
             .cloned()
             .collect()
     };
@@ -466,8 +482,8 @@ fn check(
 ) -> Result<(), String> {
     let parser = answer.source == ChatSource::Parser;
     let reply = answer.reply.to_lowercase();
-    let touched = ids(&answer.tasks);
-    let task = |id: i64| after.iter().find(|t| t.id == id);
+    let touched = numbers(&answer.tasks);
+    let task = |number: i64| after.iter().find(|t| t.number == number);
     let changed = |id: i64| -> Result<&Task, String> {
         others_unchanged(before, after, &[id])?;
         ensure(touched == [id], || {
@@ -517,7 +533,7 @@ fn check(
                 );
                 ensure(got == wanted, || format!("added {got:?}, not {wanted:?}"))?;
             }
-            let new_ids: Vec<i64> = new.iter().map(|t| t.id).collect();
+            let new_ids: Vec<i64> = new.iter().map(|t| t.number).collect();
             ensure(touched == new_ids, || {
                 format!("touched {touched:?}, not {new_ids:?}")
             })?;
