@@ -1,6 +1,8 @@
 //! Which saved files matter to the watch loops, and to which service: a debounced file
-//! watcher over the services' folders, and the filter that drops build output and what
-//! `.gitignore` ignores. `dev --watch` and `compose-up --watch` share it.
+//! watcher over the services' folders (and the chart, values and `.env` files the loop
+//! applies), the filter that drops build output and what `.gitignore` ignores, and the
+//! [`Batch`] a burst of saves makes. `dev --watch`, `compose-up --watch` and
+//! `deploy-local --watch` share it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,10 +25,12 @@ const SHOWN_PATHS: usize = 5;
 /// A debounced watcher whose batches arrive on a tokio channel.
 pub(crate) type Watcher = Debouncer<RecommendedWatcher, RecommendedCache>;
 
-/// Starts watching each service's folder under `root` (recursively) and each of `files`
-/// (through its folder); batches of events arrive on the returned channel.
+/// Starts watching each service's folder under `root` and each of `folders` (recursively),
+/// and each of `files` (through its folder); batches of events arrive on the returned
+/// channel.
 pub(crate) fn watch(
     root: &Path,
+    folders: &[PathBuf],
     files: &[PathBuf],
 ) -> anyhow::Result<(
     Watcher,
@@ -38,16 +42,31 @@ pub(crate) fn watch(
         let _ = events_tx.send(result);
     })
     .context("cannot start the file watcher")?;
-    let folders = project::SERVICES
+    let recursive: Vec<PathBuf> = project::SERVICES
         .iter()
-        .map(|service| (root.join(service.source), RecursiveMode::Recursive));
+        .map(|service| root.join(service.source))
+        .chain(folders.iter().cloned())
+        .collect();
     // A file is watched through its folder: editors replace a file by renaming another
-    // over it, which a watch on the file itself would lose.
-    let parents = files.iter().filter_map(|file| {
-        let parent = file.parent()?;
-        Some((parent.to_path_buf(), RecursiveMode::NonRecursive))
-    });
-    for (folder, mode) in folders.chain(parents) {
+    // over it, which a watch on the file itself would lose. A folder already watched (or
+    // under one) is not watched again: a second watch would replace the first.
+    let mut parents: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|file| file.parent())
+        .filter(|parent| !recursive.iter().any(|folder| parent.starts_with(folder)))
+        .map(Path::to_path_buf)
+        .collect();
+    parents.sort();
+    parents.dedup();
+    let watches = recursive
+        .into_iter()
+        .map(|folder| (folder, RecursiveMode::Recursive))
+        .chain(
+            parents
+                .into_iter()
+                .map(|folder| (folder, RecursiveMode::NonRecursive)),
+        );
+    for (folder, mode) in watches {
         debouncer.watch(&folder, mode).with_context(|| {
             format!(
                 "cannot watch {}: on Linux, raise fs.inotify.max_user_watches if the limit is reached",
@@ -130,15 +149,37 @@ impl ChangeFilter {
         let service = project::SERVICES
             .iter()
             .find(|service| relative.starts_with(service.source))?;
-        let ignored = self.gitignores.iter().any(|gitignore| {
+        (!self.is_ignored(path)).then_some(service)
+    }
+
+    /// Whether a `.gitignore` ignores `path` (absolute).
+    fn is_ignored(&self, path: &Path) -> bool {
+        self.gitignores.iter().any(|gitignore| {
             // A deleted path cannot say whether it was a folder: as a file, a rule for
             // folders still matches through its parents.
             path.starts_with(gitignore.path())
                 && gitignore
                     .matched_path_or_any_parents(path, path.is_dir())
                     .is_ignore()
-        });
-        (!ignored).then_some(service)
+        })
+    }
+
+    /// The paths of `paths` that are, or lie under, one of `config` (the chart folder,
+    /// values files), relative to the root when under it; sorted, without repeats or what
+    /// a `.gitignore` ignores (an editor's swap file).
+    fn config_paths(&self, paths: &[PathBuf], config: &[PathBuf]) -> Vec<String> {
+        let mut changed: Vec<String> = paths
+            .iter()
+            .filter(|path| config.iter().any(|watched| path.starts_with(watched)))
+            .filter(|path| !self.is_ignored(path))
+            .map(|path| {
+                let shown = path.strip_prefix(&self.root).unwrap_or(path);
+                shown.display().to_string()
+            })
+            .collect();
+        changed.sort();
+        changed.dedup();
+        changed
     }
 
     /// The services `paths` touch, in start order, each with its changed files.
@@ -162,6 +203,54 @@ impl ChangeFilter {
                 Some(Affected { service, paths })
             })
             .collect()
+    }
+}
+
+/// What one debounced batch of events changed, for a watch loop to act on.
+pub(crate) struct Batch {
+    /// The services whose source changed, with their files.
+    pub affected: Vec<Affected>,
+    /// Changed chart and values files (relative to the root when under it).
+    pub config: Vec<String>,
+    /// Whether the `.env` file changed.
+    pub env_changed: bool,
+}
+
+impl Batch {
+    /// Sorts the paths of `result`: each service's source, the files under `config` (the
+    /// chart folder and values files; empty for loops that apply no chart) and `env_file`.
+    pub(crate) fn of(
+        filter: &ChangeFilter,
+        env_file: &Path,
+        config: &[PathBuf],
+        result: DebounceEventResult,
+    ) -> Self {
+        let paths: Vec<PathBuf> = changed_paths(result);
+        let env_changed = paths.iter().any(|path| path == env_file);
+        Self {
+            config: filter.config_paths(&paths, config),
+            affected: filter.affected(paths),
+            env_changed,
+        }
+    }
+
+    /// Whether nothing the loop watches changed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.affected.is_empty() && self.config.is_empty() && !self.env_changed
+    }
+
+    /// The block's first line: `changed: backend/src/api.rs, .env`.
+    pub(crate) fn header(&self, env_file: &Path) -> String {
+        let mut changed: Vec<String> = Vec::new();
+        let sources = describe_paths(&self.affected);
+        if !sources.is_empty() {
+            changed.push(sources);
+        }
+        changed.extend(self.config.iter().cloned());
+        if self.env_changed {
+            changed.push(env_file.display().to_string());
+        }
+        format!("changed: {}", changed.join(", "))
     }
 }
 
@@ -292,6 +381,37 @@ mod tests {
         assert_eq!(service_of("frontend/generated/a.css"), None);
         assert_eq!(service_of("backend/x.db"), None);
         assert_eq!(service_of("backend/x.tmp"), Some("backend"));
+    }
+
+    #[test]
+    fn chart_and_values_changes_are_told_apart_from_sources() {
+        let (filter, root) = filter();
+        let config = [
+            root.join("charts/todo-app"),
+            PathBuf::from("/elsewhere/mine.yaml"),
+        ];
+        let paths: Vec<PathBuf> = [
+            "charts/todo-app/values-minikube.yaml",
+            "charts/todo-app/templates/configmap.yaml",
+            "charts/todo-app/values-minikube.yaml",
+            "charts/todo-app/todo.db",
+            "charts/other/values.yaml",
+            "backend/src/api.rs",
+        ]
+        .iter()
+        .map(|path| root.join(path))
+        .chain([PathBuf::from("/elsewhere/mine.yaml")])
+        .collect();
+        assert_eq!(
+            filter.config_paths(&paths, &config),
+            [
+                "/elsewhere/mine.yaml",
+                "charts/todo-app/templates/configmap.yaml",
+                "charts/todo-app/values-minikube.yaml",
+            ],
+            "sorted, once each, ignored files left out"
+        );
+        assert!(filter.config_paths(&paths, &[]).is_empty());
     }
 
     #[test]

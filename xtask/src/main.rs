@@ -16,6 +16,7 @@ mod doctor;
 mod e2e_cluster;
 mod fuzz;
 mod project;
+mod rebuild;
 mod render;
 mod test;
 

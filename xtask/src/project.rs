@@ -134,6 +134,10 @@ pub const NAMESPACE: &str = "todo";
 /// The Secret that deploy-local makes from `.env`, passed to the chart as `existingSecret`.
 pub const SECRET_NAME: &str = "todo-app-env";
 
+/// The services whose pods read that Secret (the chart's `secretKeyRef`s): a change to
+/// its data rolls them.
+pub const ENV_SECRET_READERS: &[&str] = &["backend"];
+
 /// Keys of `.env` the Secret must hold.
 pub const SECRET_REQUIRED_KEYS: &[&str] = &["BETTER_AUTH_SECRET"];
 

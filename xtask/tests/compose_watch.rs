@@ -10,13 +10,13 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use common::{
     BROKEN_RESPONSE, COMMENTED_RESPONSE, CYCLE, EDITED_RESPONSE, FIRST_BUILD, HANDLER_FILE,
-    ORIGINAL_RESPONSE, ProjectCopy, Running, free_port, status_at,
+    ORIGINAL_RESPONSE, ProjectCopy, Running, TestImages, append, docker, free_port, image_id,
+    status_at,
 };
 
 /// The second edit of the handler's response string.
@@ -39,14 +39,6 @@ fn docker_and_compose() -> Result<(), String> {
     Ok(())
 }
 
-fn docker(args: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
 /// The test's compose app: its names, ports and `.env`; removed when the test ends.
 struct App {
     copy: ProjectCopy,
@@ -57,11 +49,8 @@ struct App {
     frontend: String,
     backend_port: u16,
     frontend_port: u16,
-    /// Every image the containers ran during the test.
-    images: BTreeSet<String>,
-    /// `repository:latest` -> the image id it named before the test (empty: none). Every
-    /// build moves `latest`; the test puts it back.
-    latest_before: Vec<(String, String)>,
+    /// Every image the containers ran during the test, removed at its end.
+    images: TestImages,
 }
 
 impl App {
@@ -77,10 +66,7 @@ impl App {
             frontend: format!("deploykit-watch-frontend-{id}"),
             backend_port: free_port(),
             frontend_port: free_port(),
-            images: BTreeSet::new(),
-            latest_before: ["todo-backend:latest", "todo-frontend:latest"]
-                .map(|latest| (latest.to_string(), image_id(latest)))
-                .to_vec(),
+            images: TestImages::new(),
         }
     }
 
@@ -102,6 +88,7 @@ impl App {
         let id = |name: &str| docker(&["inspect", "-f", "{{.Id}}", name]);
         for container in [&self.backend, &self.frontend] {
             self.images
+                .images
                 .insert(docker(&["inspect", "-f", "{{.Config.Image}}", container]));
         }
         (id(&self.backend), id(&self.frontend))
@@ -118,43 +105,9 @@ impl App {
 
 impl Drop for App {
     fn drop(&mut self) {
+        // The containers go first: an image a container uses cannot be removed.
         let _ = self.xtask(&["compose-down", "--volumes"]).output();
-        let ours: BTreeSet<String> = self
-            .images
-            .iter()
-            .map(|image| image_id(image))
-            .filter(|id| !id.is_empty())
-            .collect();
-        for (latest, before) in &self.latest_before {
-            // Only when `latest` still names one of the test's images (another build may
-            // have moved it since).
-            if !ours.contains(&image_id(latest)) {
-                continue;
-            }
-            let args = if before.is_empty() {
-                vec!["rmi", latest.as_str()]
-            } else {
-                vec!["tag", before.as_str(), latest.as_str()]
-            };
-            let _ = Command::new("docker").args(args).output();
-        }
-        for image in &self.images {
-            if !image.is_empty() && !image.ends_with(":latest") {
-                let _ = Command::new("docker").args(["rmi", image]).output();
-            }
-        }
     }
-}
-
-/// The id of the image `reference` names; empty when there is none.
-fn image_id(reference: &str) -> String {
-    docker(&["image", "inspect", "-f", "{{.Id}}", reference])
-}
-
-fn append(file: &Path, line: &str) {
-    let mut text = std::fs::read_to_string(file).expect(".env reads");
-    text.push_str(line);
-    std::fs::write(file, text).expect(".env writes");
 }
 
 #[test]

@@ -16,19 +16,17 @@
 //! last good version running.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use notify_debouncer_full::DebounceEventResult;
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::Session;
 use super::docker;
 use super::up::wait_healthy;
-use crate::build_images::{BuildOptions, build_services};
-use crate::changes::{self, Affected, ChangeFilter, changed_paths, describe_paths, seconds};
+use crate::changes::{self, Affected, Batch, ChangeFilter, seconds};
 use crate::project;
+use crate::rebuild::{ImageHistory, rebuild};
 
 /// Watches and applies changes until Ctrl-C (or SIGTERM); `images` are the compose
 /// variables naming each service's image (`TODO_BACKEND_IMAGE`) and the references the app
@@ -48,7 +46,7 @@ pub fn run(
     let root = project::root();
     let filter = ChangeFilter::new(&root)?;
     let env_file = session.settings.env_file.clone();
-    let (watcher, mut events) = changes::watch(&root, std::slice::from_ref(&env_file))?;
+    let (watcher, mut events) = changes::watch(&root, &[], std::slice::from_ref(&env_file))?;
     let mut app = App {
         session,
         images: ImageHistory::new(images),
@@ -70,7 +68,7 @@ pub fn run(
             }
         });
         let Some(result) = wakeup else { break };
-        let batch = Batch::of(&filter, &env_file, result);
+        let batch = Batch::of(&filter, &env_file, &[], result);
         if !batch.is_empty() {
             app.cycle(&batch);
         }
@@ -80,41 +78,6 @@ pub fn run(
         "stopped watching; the app keeps running the last good version (`cargo xtask compose-down` stops it)"
     );
     Ok(())
-}
-
-/// What one debounced batch of events changed.
-struct Batch {
-    /// The services whose source changed, with their files.
-    affected: Vec<Affected>,
-    /// Whether the `.env` file changed.
-    env_changed: bool,
-}
-
-impl Batch {
-    fn of(filter: &ChangeFilter, env_file: &Path, result: DebounceEventResult) -> Self {
-        let paths: Vec<PathBuf> = changed_paths(result);
-        let env_changed = paths.iter().any(|path| path == env_file);
-        Self {
-            affected: filter.affected(paths),
-            env_changed,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.affected.is_empty() && !self.env_changed
-    }
-
-    /// The block's first line.
-    fn header(&self, env_file: &Path) -> String {
-        let mut changed = describe_paths(&self.affected);
-        if self.env_changed {
-            if !changed.is_empty() {
-                changed.push_str(", ");
-            }
-            changed.push_str(&env_file.display().to_string());
-        }
-        format!("changed: {changed}")
-    }
 }
 
 /// The running app and what it runs.
@@ -201,25 +164,10 @@ impl App<'_> {
         if affected.is_empty() {
             return Ok(Vec::new());
         }
-        let options = BuildOptions {
-            services: affected
-                .iter()
-                .map(|item| item.service.name.to_string())
-                .collect(),
-            watch_profile: true,
-            ..BuildOptions::default()
-        };
-        let started = Instant::now();
-        let built = build_services(&options).map_err(|error| {
-            format!(
-                "not rebuilt: {error:#} ({}); the running version stays up",
-                seconds(started.elapsed())
-            )
-        })?;
-        let package: Duration = built.iter().map(|image| image.build_time).sum();
-        let compile = started.elapsed().saturating_sub(package);
+        let services: Vec<&project::Service> = affected.iter().map(|item| item.service).collect();
+        let built = rebuild(&services, None)?;
         let mut rebuilt = Vec::new();
-        for image in built {
+        for image in &built.images {
             let Some(service) = self.session.settings.service(image.service) else {
                 continue;
             };
@@ -231,11 +179,7 @@ impl App<'_> {
             }
             rebuilt.push(Rebuilt {
                 service: image.service,
-                times: format!(
-                    "compile {}, package {}",
-                    seconds(compile),
-                    seconds(image.build_time)
-                ),
+                times: built.times(image),
                 new_image,
             });
         }
@@ -326,55 +270,5 @@ impl App<'_> {
         if !untouched.is_empty() {
             println!("    not affected: {}", untouched.join(", "));
         }
-    }
-}
-
-/// Each service's current and previous image, by compose variable (`TODO_BACKEND_IMAGE`).
-struct ImageHistory {
-    /// The image each service runs now.
-    current: BTreeMap<String, String>,
-    /// The image each service ran before the current one.
-    previous: BTreeMap<String, String>,
-}
-
-impl ImageHistory {
-    fn new(current: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self {
-            current: current.into_iter().collect(),
-            previous: BTreeMap::new(),
-        }
-    }
-
-    /// Makes `reference` the current image of the service named by `variable`: the
-    /// current one becomes the previous one, and the previous one is returned as
-    /// superseded (unless it is the new one again, after an edit was undone).
-    fn replace(&mut self, variable: &str, reference: &str) -> Option<String> {
-        let running = self
-            .current
-            .insert(variable.to_string(), reference.to_string())?;
-        let older = self
-            .previous
-            .insert(variable.to_string(), running.clone())?;
-        (older != reference && older != running).then_some(older)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_images_older_than_the_previous_one_are_superseded() {
-        let var = "TODO_BACKEND_IMAGE";
-        let mut history = ImageHistory::new([(var.to_string(), "b:a".to_string())]);
-        let mut replace = |reference: &str| history.replace(var, reference);
-        assert_eq!(replace("b:b"), None, "a is previous now");
-        assert_eq!(replace("b:c"), Some("b:a".to_string()));
-        assert_eq!(replace("b:b"), None, "back to b: c is previous, b current");
-        assert_eq!(replace("b:d"), Some("b:c".to_string()));
-        assert_eq!(history.current[var], "b:d");
-        assert_eq!(history.previous[var], "b:b");
-        let mut other = ImageHistory::new([]);
-        assert_eq!(other.replace(var, "b:x"), None, "a service not running yet");
     }
 }

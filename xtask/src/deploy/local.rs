@@ -4,15 +4,16 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use deploykit_chart::Chart;
+use deploykit_chart::{Chart, Map};
 use deploykit_cluster::{CancellationToken, Cluster, ConnectOptions, DeployOutcome};
 use deploykit_image::DockerHost;
-use deploykit_release::{Test, Upgrade};
+use deploykit_release::{Rollback, Test, Upgrade};
 
 use super::display::DeployDisplay;
 use super::minikube::Minikube;
 use super::nodes;
 use super::release::{self, Overrides, ValueFlags};
+use super::watch::{self, Delivery, Watched};
 use super::{Target, connect, runtime};
 use crate::build_images::{self, BuildOptions, BuiltImage, ClusterLoader};
 use crate::project;
@@ -60,9 +61,9 @@ pub struct DeployArgs {
 
 /// What both deploy commands take.
 #[derive(clap::Args, Debug)]
-struct CommonDeployArgs {
+pub(super) struct CommonDeployArgs {
     #[command(flatten)]
-    values: ValueFlags,
+    pub values: ValueFlags,
     /// Roll back by itself when the new revision does not become ready.
     #[arg(long)]
     atomic: bool,
@@ -80,11 +81,17 @@ struct CommonDeployArgs {
     /// the release.
     #[arg(long)]
     skip_tests: bool,
+    /// Then watch backend/, frontend/, the chart, the values files and `.env`: rebuild and
+    /// roll only the Deployment a change affects, apply only the objects a chart change
+    /// changes (images built with the `watch` profile; see docs/watch.md). Ctrl-C stops
+    /// watching and leaves the last good revision deployed.
+    #[arg(long)]
+    watch: bool,
 }
 
 /// How images reach a local cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum LocalCluster {
+pub(super) enum LocalCluster {
     /// Built straight into minikube's Docker daemon.
     Minikube,
     /// Built locally, then loaded with the cluster's own tool.
@@ -123,6 +130,12 @@ impl LocalCluster {
 /// Runs `deploy-local`.
 pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
     let started = Instant::now();
+    if args.common.watch && args.port_forward.is_some() {
+        bail!(
+            "--watch and --port-forward both run until Ctrl-C: run `cargo xtask port-forward` \
+             in another terminal while deploy-local --watch runs"
+        );
+    }
     if let Some(local_port) = args.port_forward {
         let port = crate::doctor::local_port("frontend", local_port);
         if port.state != crate::doctor::State::Ok {
@@ -145,7 +158,7 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
     };
     step(&format!("connecting to context `{context}`"));
     let cluster = runtime.block_on(connect(Some(&context)))?;
-    let images = images(&args.common, docker_host)?;
+    let images = images(&args.common, docker_host.clone())?;
     if let LocalCluster::Loaded(loader) = &kind {
         let missing = runtime.block_on(nodes::missing_from_nodes(&cluster, &images));
         if missing.is_empty() {
@@ -162,12 +175,29 @@ pub fn deploy_local(args: LocalArgs) -> anyhow::Result<()> {
         target: &args.target,
         common: &args.common,
     };
-    let outcome = release.deploy(&images, &base, pull_policy)?;
+    let outcome = release.deploy(&images, &base, pull_policy.clone())?;
     report(&outcome, started);
     release.test(&outcome)?;
     print_access(&kind, &minikube, &args.target.namespace);
     if let Some(local_port) = args.port_forward {
         super::ops::forward_until_ctrl_c(&runtime, &cluster, &args.target.namespace, local_port)?;
+    }
+    if args.common.watch {
+        let url = access_url(&kind, &minikube);
+        let delivery = match kind {
+            LocalCluster::Minikube => Delivery::Minikube(minikube.clone()),
+            LocalCluster::Loaded(loader) => Delivery::Load(loader),
+            LocalCluster::SharedDocker => Delivery::Local,
+        };
+        let watched = Watched {
+            release,
+            base_files: base,
+            pull_policy,
+            docker_host,
+            delivery,
+            url,
+        };
+        return watch::run(watched, images.clone(), images);
     }
     Ok(())
 }
@@ -179,10 +209,11 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     check_values(&chart, &args.target, &args.common, &[])?;
     let runtime = runtime()?;
     let cluster = runtime.block_on(connect(args.target.context.as_deref()))?;
-    let mut images = images(&args.common, None)?;
-    if let Some(registry) = &args.registry {
-        images = build_images::push_images(registry, &images)?;
-    }
+    let built = images(&args.common, None)?;
+    let deployed = match &args.registry {
+        Some(registry) => build_images::push_images(registry, &built)?,
+        None => built.clone(),
+    };
     let release = Release {
         runtime: &runtime,
         cluster: &cluster,
@@ -190,9 +221,24 @@ pub fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         target: &args.target,
         common: &args.common,
     };
-    let outcome = release.deploy(&images, &[], None)?;
+    let outcome = release.deploy(&deployed, &[], None)?;
     report(&outcome, started);
-    release.test(&outcome)
+    release.test(&outcome)?;
+    if args.common.watch {
+        let watched = Watched {
+            release,
+            base_files: Vec::new(),
+            pull_policy: None,
+            docker_host: None,
+            delivery: match args.registry {
+                Some(registry) => Delivery::Push(registry),
+                None => Delivery::Local,
+            },
+            url: forward_hint(),
+        };
+        return watch::run(watched, built, deployed);
+    }
+    Ok(())
 }
 
 /// Renders once with stand-in image tags, so that a malformed values file or a value the
@@ -214,6 +260,7 @@ fn check_values(
             .collect(),
         pull_policy: None,
         existing_secret: Some(project::SECRET_NAME.to_string()),
+        env_digest: None,
     };
     let values = release::values(base_files, &common.values, &overrides)?;
     release::check_renders(chart, &values, &target.release, &target.namespace)
@@ -266,6 +313,9 @@ fn images(
             services: to_build,
             docker_host,
             show_progress: true,
+            // The watch loop's rebuilds use the `watch` profile: so does its first build,
+            // so that an unchanged service keeps its image.
+            watch_profile: common.watch,
             ..Default::default()
         };
         images = build_images::build_services(&options)?;
@@ -315,13 +365,14 @@ fn local_pull_policy(values: &ValueFlags) -> anyhow::Result<Option<String>> {
     Ok(Some("IfNotPresent".to_string()))
 }
 
-/// One deploy of the app's release: what `deploy-local` and `deploy` share.
-struct Release<'a> {
-    runtime: &'a tokio::runtime::Runtime,
-    cluster: &'a Cluster,
-    chart: &'a Chart,
-    target: &'a Target,
-    common: &'a CommonDeployArgs,
+/// One deploy of the app's release: what `deploy-local`, `deploy` and their watch loop
+/// share.
+pub(super) struct Release<'a> {
+    pub runtime: &'a tokio::runtime::Runtime,
+    pub cluster: &'a Cluster,
+    pub chart: &'a Chart,
+    pub target: &'a Target,
+    pub common: &'a CommonDeployArgs,
 }
 
 impl Release<'_> {
@@ -338,37 +389,20 @@ impl Release<'_> {
             step(&format!("generated {key} in .env"));
         }
         let namespace = &self.target.namespace;
-        self.runtime.block_on(async {
-            if self.cluster.ensure_namespace(namespace).await? {
-                step(&format!("created namespace {namespace}"));
-            }
-            if release::apply_env_secret(self.cluster, namespace).await? {
-                step(&format!(
-                    "Secret {namespace}/{} updated from .env",
-                    project::SECRET_NAME
-                ));
-            }
-            anyhow::Ok(())
-        })?;
-        let overrides = Overrides {
-            images: images
-                .iter()
-                .map(|image| {
-                    (
-                        image.service.to_string(),
-                        image.repository.clone(),
-                        image.tag.clone(),
-                    )
-                })
-                .collect(),
-            pull_policy,
-            existing_secret: Some(project::SECRET_NAME.to_string()),
-        };
-        let values = release::values(base_files, &self.common.values, &overrides)?;
-        let mut upgrade = Upgrade::new(self.cluster, &self.target.release, namespace);
-        upgrade.options.atomic = self.common.atomic;
-        upgrade.options.timeout = Duration::from_secs(self.common.timeout);
-        upgrade.options.force_conflicts = self.common.force_conflicts;
+        if self
+            .runtime
+            .block_on(self.cluster.ensure_namespace(namespace))?
+        {
+            step(&format!("created namespace {namespace}"));
+        }
+        if self.apply_env_secret()? {
+            step(&format!(
+                "Secret {namespace}/{} updated from .env",
+                project::SECRET_NAME
+            ));
+        }
+        let values = self.values(images, base_files, pull_policy)?;
+        let upgrade = self.upgrade();
         step(&format!(
             "deploying release {} to namespace {namespace}",
             self.target.release
@@ -389,6 +423,76 @@ impl Release<'_> {
         });
         display.finish();
         Ok(deployed?.outcome)
+    }
+
+    /// The same release with another load of the chart (after it changed).
+    pub fn with_chart<'b>(&'b self, chart: &'b Chart) -> Release<'b> {
+        Release {
+            runtime: self.runtime,
+            cluster: self.cluster,
+            chart,
+            target: self.target,
+            common: self.common,
+        }
+    }
+
+    /// Writes the Secret `todo-app-env` from `.env` when its data changed; returns whether
+    /// it did.
+    pub fn apply_env_secret(&self) -> anyhow::Result<bool> {
+        self.runtime.block_on(release::apply_env_secret(
+            self.cluster,
+            &self.target.namespace,
+        ))
+    }
+
+    /// The values of a revision running `images`: `base_files`, the user's flags, then
+    /// deploykit's overrides (the images, the pull policy, the Secret and its digest).
+    pub fn values(
+        &self,
+        images: &[BuiltImage],
+        base_files: &[PathBuf],
+        pull_policy: Option<String>,
+    ) -> anyhow::Result<Map> {
+        let overrides = Overrides {
+            images: images
+                .iter()
+                .map(|image| {
+                    (
+                        image.service.to_string(),
+                        image.repository.clone(),
+                        image.tag.clone(),
+                    )
+                })
+                .collect(),
+            pull_policy,
+            existing_secret: Some(project::SECRET_NAME.to_string()),
+            env_digest: Some(release::env_secret_digest()?),
+        };
+        release::values(base_files, &self.common.values, &overrides)
+    }
+
+    /// deploykit-release's upgrade-or-install with the user's options.
+    pub fn upgrade(&self) -> Upgrade<'_> {
+        let mut upgrade = Upgrade::new(self.cluster, &self.target.release, &self.target.namespace);
+        upgrade.options.atomic = self.common.atomic;
+        upgrade.options.timeout = self.timeout();
+        upgrade.options.force_conflicts = self.common.force_conflicts;
+        upgrade
+    }
+
+    /// deploykit-release's rollback to `revision` with the user's options.
+    pub fn rollback_to(&self, revision: u32) -> Rollback<'_> {
+        let mut rollback =
+            Rollback::new(self.cluster, &self.target.release, &self.target.namespace);
+        rollback.revision = Some(revision);
+        rollback.timeout = self.timeout();
+        rollback.force_conflicts = self.common.force_conflicts;
+        rollback
+    }
+
+    /// How long to wait for readiness (`--timeout`).
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.common.timeout)
     }
 
     /// Runs the chart's test pods (`helm test`) on the revision just deployed, unless
@@ -480,6 +584,24 @@ fn report(outcome: &DeployOutcome, started: Instant) {
     if let Some(message) = &outcome.took_over {
         println!("note: {message}");
     }
+}
+
+/// Where the app answers: the NodePort on minikube's IP, else how to forward a port.
+fn access_url(kind: &LocalCluster, minikube: &Minikube) -> String {
+    match (kind, minikube.ip()) {
+        (LocalCluster::Minikube, Ok(ip)) => {
+            format!("http://{ip}:{}/", project::FRONTEND_NODE_PORT)
+        }
+        _ => forward_hint(),
+    }
+}
+
+/// How to reach the app where the cluster gives no address of its own.
+fn forward_hint() -> String {
+    format!(
+        "cargo xtask port-forward (then http://127.0.0.1:{}/)",
+        project::FORWARD_PORT
+    )
 }
 
 fn print_access(kind: &LocalCluster, minikube: &Minikube, namespace: &str) {

@@ -113,6 +113,25 @@ impl Minikube {
         parse_docker_env(&text)
     }
 
+    /// Removes an image from the node (`minikube image rm`, which refuses one a container
+    /// still uses).
+    pub fn remove_image(&self, reference: &str) -> anyhow::Result<()> {
+        let output = duct::cmd!("minikube", "-p", &self.profile, "image", "rm", reference)
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked()
+            .run()
+            .context("could not run `minikube image rm`: is minikube installed?")?;
+        if !output.status.success() {
+            bail!(
+                "`minikube -p {} image rm {reference}` failed: {}",
+                self.profile,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+
     /// The node's IP address (where NodePorts answer).
     pub fn ip(&self) -> anyhow::Result<String> {
         let text = duct::cmd!("minikube", "-p", &self.profile, "ip")

@@ -13,6 +13,7 @@ pub mod minikube;
 mod nodes;
 mod ops;
 mod release;
+mod watch;
 
 pub use local::{DeployArgs, LocalArgs, deploy, deploy_local};
 pub use ops::{

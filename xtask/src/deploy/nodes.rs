@@ -1,11 +1,15 @@
-//! What the cluster's nodes already hold: a loaded image that every node lists in its
-//! status needs no second `kind load` / `k3d image import` (each costs seconds).
+//! The images on the cluster's nodes: a loaded image that every node lists in its status
+//! needs no second `kind load` / `k3d image import` (each costs seconds), and an image a
+//! watch cycle superseded is removed from the nodes, so a day of editing does not fill
+//! their disks.
 
 use std::collections::BTreeSet;
 
+use anyhow::Context as _;
 use deploykit_cluster::Cluster;
 
-use crate::build_images::BuiltImage;
+use super::watch::Delivery;
+use crate::build_images::{BuiltImage, ClusterLoader};
 
 /// The images of `images` that are not yet on every node (all of them when the nodes
 /// cannot be listed: loading again is slow but never wrong).
@@ -24,6 +28,76 @@ pub async fn missing_from_nodes(cluster: &Cluster, images: &[BuiltImage]) -> Vec
         .filter(|image| !on_every_node.contains(&short_name(&image.reference)))
         .cloned()
         .collect()
+}
+
+/// Removes `reference` from where the cluster's nodes hold it, and from the Docker daemon
+/// it was built in; returns where it was removed from. Never forced: minikube's and
+/// Docker's removal refuse an image a container still uses.
+pub fn remove_superseded(delivery: &Delivery, reference: &str) -> anyhow::Result<String> {
+    match delivery {
+        Delivery::Minikube(minikube) => {
+            minikube.remove_image(reference)?;
+            Ok(format!(
+                "minikube's node (`minikube -p {} image rm`)",
+                minikube.profile()
+            ))
+        }
+        Delivery::Load(loader) => {
+            let nodes = node_containers(loader)?;
+            for node in &nodes {
+                run("docker", &["exec", node, "crictl", "rmi", reference])?;
+            }
+            run("docker", &["rmi", reference])?;
+            Ok(format!("the nodes ({}) and Docker", nodes.join(", ")))
+        }
+        Delivery::Push(_) | Delivery::Local => {
+            run("docker", &["rmi", reference])?;
+            Ok("Docker".to_string())
+        }
+    }
+}
+
+/// The containers that are the nodes of a kind or k3d cluster (both label them with the
+/// cluster's name; k3d's load balancer is no node).
+fn node_containers(loader: &ClusterLoader) -> anyhow::Result<Vec<String>> {
+    let label = match loader {
+        ClusterLoader::Kind(name) => format!(
+            "label=io.x-k8s.kind.cluster={}",
+            name.as_deref().unwrap_or("kind")
+        ),
+        ClusterLoader::K3d(name) => format!(
+            "label=k3d.cluster={}",
+            name.as_deref().unwrap_or("k3s-default")
+        ),
+        ClusterLoader::Minikube(_) => anyhow::bail!("minikube's images are removed with minikube"),
+    };
+    let names = run(
+        "docker",
+        &["ps", "--filter", &label, "--format", "{{.Names}}"],
+    )?;
+    Ok(names
+        .lines()
+        .filter(|name| !name.is_empty() && !name.ends_with("-serverlb"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Runs a program; its standard output, or an error with its standard error.
+fn run(program: &str, args: &[&str]) -> anyhow::Result<String> {
+    let output = duct::cmd(program, args)
+        .stdout_capture()
+        .stderr_capture()
+        .unchecked()
+        .run()
+        .with_context(|| format!("cannot run {program}"))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "`{program} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// `docker.io/library/todo-backend:abc` → `todo-backend:abc` (containerd nodes report

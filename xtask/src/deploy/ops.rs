@@ -316,6 +316,9 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<std::process::ExitCode> {
                 .unwrap_or_default(),
             pull_policy: None,
             existing_secret: Some(project::SECRET_NAME.to_string()),
+            // As a deploy would set it; without a readable `.env` a deploy generates one,
+            // and the preview shows the annotation going.
+            env_digest: release::env_secret_digest().ok(),
         };
         let values = release::values(&base, &args.values, &overrides)?;
         let diff = Diff::new(&cluster, &args.target.release, &args.target.namespace);

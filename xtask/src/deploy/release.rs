@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
+use aws_lc_rs::hmac;
 use deploykit_chart::{Chart, Map, ReleaseOptions, SetKind, ValueSources};
 use deploykit_cluster::{Change, Cluster};
 use deploykit_secret::{EnvFile, KubeSecret};
@@ -24,6 +26,16 @@ pub struct ValueFlags {
     pub set_string: Vec<String>,
 }
 
+/// The pod annotation deploykit sets, on the services that read the Secret made from
+/// `.env` ([`project::ENV_SECRET_READERS`]), to a keyed digest of that Secret's data: a
+/// change to `.env` that changes the Secret rolls them. (The chart's own `checksum/secret`
+/// can only hash an `existingSecret`'s name.)
+pub const ENV_DIGEST_ANNOTATION: &str = "checksum/env-secret";
+
+/// The `.env` key that keys the digest: generated (32 random bytes) and secret, so the
+/// annotation tells nothing about the Secret's values.
+const DIGEST_KEY: &str = "BETTER_AUTH_SECRET";
+
 /// What deploykit itself sets on top of the user's values.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -33,6 +45,9 @@ pub struct Overrides {
     pub pull_policy: Option<String>,
     /// Name of the Secret made from `.env` (`existingSecret`).
     pub existing_secret: Option<String>,
+    /// The digest of that Secret's data ([`env_secret_digest`]), set as the
+    /// [`ENV_DIGEST_ANNOTATION`] of the pods that read it.
+    pub env_digest: Option<String>,
 }
 
 /// The app's chart (charts/todo-app).
@@ -103,6 +118,14 @@ fn value_sources(
     if let Some(secret) = &overrides.existing_secret {
         sources = sources.set(SetKind::String, format!("existingSecret={secret}"));
     }
+    if let Some(digest) = &overrides.env_digest {
+        for service in project::ENV_SECRET_READERS {
+            sources = sources.set(
+                SetKind::String,
+                format!("{service}.podAnnotations.{ENV_DIGEST_ANNOTATION}={digest}"),
+            );
+        }
+    }
     sources
 }
 
@@ -131,6 +154,28 @@ pub fn ensure_env() -> anyhow::Result<Vec<String>> {
 /// Creates or updates the app's Secret from `.env`; returns false when it was already
 /// up to date (no write).
 pub async fn apply_env_secret(cluster: &Cluster, namespace: &str) -> anyhow::Result<bool> {
+    let (secret, _) = env_secret(namespace)?;
+    let change = cluster.apply_secret(&secret.to_manifest()).await?;
+    Ok(change != Change::Unchanged)
+}
+
+/// HMAC-SHA256 of the data of the Secret made from `.env`, keyed by its signing key, in
+/// hex: it changes with the Secret's data and reveals none of it.
+pub fn env_secret_digest() -> anyhow::Result<String> {
+    let (secret, env) = env_secret(project::NAMESPACE)?;
+    let key = env.get_non_empty(DIGEST_KEY).with_context(|| {
+        format!(
+            "{} has no {DIGEST_KEY}: run the deploy once without --watch to generate it",
+            env.path().display()
+        )
+    })?;
+    let data = serde_json::to_vec(&secret.to_manifest()["data"])?;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, key.expose().as_bytes());
+    Ok(hex::encode(hmac::sign(&key, &data).as_ref()))
+}
+
+/// The app's Secret made from `.env` (the keys the app reads, nothing else), and the file.
+fn env_secret(namespace: &str) -> anyhow::Result<(KubeSecret, EnvFile)> {
     let (env_path, _) = project::env_files();
     let env = EnvFile::load(&env_path)?;
     let secret = KubeSecret::new(project::SECRET_NAME, namespace)
@@ -141,6 +186,65 @@ pub async fn apply_env_secret(cluster: &Cluster, namespace: &str) -> anyhow::Res
             project::SECRET_REQUIRED_KEYS,
             project::SECRET_OPTIONAL_KEYS,
         )?;
-    let change = cluster.apply_secret(&secret.to_manifest()).await?;
-    Ok(change != Change::Unchanged)
+    Ok((secret, env))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Deployments of the chart that read the Secret, rendered with `overrides`.
+    fn rendered_deployments(overrides: &Overrides) -> Vec<(String, String)> {
+        let chart = chart().expect("the app's chart loads");
+        let base = [project::root().join(project::LOCAL_VALUES)];
+        let values = values(&base, &ValueFlags::default(), overrides).expect("values merge");
+        let options = ReleaseOptions {
+            name: project::RELEASE.to_string(),
+            namespace: project::NAMESPACE.to_string(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        };
+        let rendered = deploykit_chart::render(&chart, &values, &options).expect("renders");
+        rendered
+            .values()
+            .flat_map(|text| text.split("\n---"))
+            .filter(|document| document.contains("kind: Deployment"))
+            .map(|document| {
+                let name = document
+                    .lines()
+                    .find_map(|line| line.trim().strip_prefix("name: "))
+                    .unwrap_or_default()
+                    .to_string();
+                (name, document.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_env_digest_rolls_exactly_the_deployments_that_read_the_secret() {
+        let overrides = Overrides {
+            existing_secret: Some(project::SECRET_NAME.to_string()),
+            env_digest: Some("d1g3st".to_string()),
+            ..Overrides::default()
+        };
+        let deployments = rendered_deployments(&overrides);
+        assert_eq!(
+            deployments.len(),
+            project::SERVICES.len(),
+            "{deployments:?}"
+        );
+        for (name, document) in deployments {
+            let reads_secret = document.contains(&format!("name: {}", project::SECRET_NAME));
+            let annotated = document.contains(&format!("{ENV_DIGEST_ANNOTATION}: d1g3st"));
+            let reader = project::ENV_SECRET_READERS
+                .iter()
+                .any(|service| name.ends_with(&format!("-{service}")));
+            assert_eq!(
+                reads_secret, reader,
+                "{name}: ENV_SECRET_READERS is out of date"
+            );
+            assert_eq!(annotated, reader, "{name}:\n{document}");
+        }
+    }
 }

@@ -38,7 +38,7 @@ pub fn run(root: &Path, launch: &Launch, release: bool) -> anyhow::Result<()> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
 
     let filter = ChangeFilter::new(root)?;
-    let (debouncer, mut events) = changes::watch(root, &[])?;
+    let (debouncer, mut events) = changes::watch(root, &[], &[])?;
 
     let mut services = Services::new(root, launch, release);
     let everything: Vec<Affected> = project::SERVICES

@@ -3,6 +3,7 @@
 // Each test file compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -237,4 +238,75 @@ pub fn status_at(url: &str) -> String {
         .and_then(|response| response.json())
         .unwrap_or_else(|error| panic!("GET {url}: {error}"));
     answer["status"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The images a test's builds made, removed when it ends; `repository:latest` is put back
+/// where it was (every build moves it).
+pub struct TestImages {
+    /// Every image the test ran.
+    pub images: BTreeSet<String>,
+    /// `repository:latest` -> the image id it named before the test (empty: none).
+    latest_before: Vec<(String, String)>,
+}
+
+impl TestImages {
+    /// Notes where `todo-backend:latest` and `todo-frontend:latest` point now.
+    pub fn new() -> Self {
+        Self {
+            images: BTreeSet::new(),
+            latest_before: ["todo-backend:latest", "todo-frontend:latest"]
+                .map(|latest| (latest.to_string(), image_id(latest)))
+                .to_vec(),
+        }
+    }
+}
+
+impl Drop for TestImages {
+    fn drop(&mut self) {
+        let ours: BTreeSet<String> = self
+            .images
+            .iter()
+            .map(|image| image_id(image))
+            .filter(|id| !id.is_empty())
+            .collect();
+        for (latest, before) in &self.latest_before {
+            // Only when `latest` still names one of the test's images (another build may
+            // have moved it since).
+            if !ours.contains(&image_id(latest)) {
+                continue;
+            }
+            let args = if before.is_empty() {
+                vec!["rmi", latest.as_str()]
+            } else {
+                vec!["tag", before.as_str(), latest.as_str()]
+            };
+            let _ = Command::new("docker").args(args).output();
+        }
+        for image in &self.images {
+            if !image.is_empty() && !image.ends_with(":latest") {
+                let _ = Command::new("docker").args(["rmi", image]).output();
+            }
+        }
+    }
+}
+
+/// `docker <args>`'s standard output, trimmed.
+pub fn docker(args: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The id of the image `reference` names; empty when there is none.
+pub fn image_id(reference: &str) -> String {
+    docker(&["image", "inspect", "-f", "{{.Id}}", reference])
+}
+
+/// Appends `line` to `file` (a `.env`).
+pub fn append(file: &Path, line: &str) {
+    let mut text = std::fs::read_to_string(file).expect(".env reads");
+    text.push_str(line);
+    std::fs::write(file, text).expect(".env writes");
 }
