@@ -28,11 +28,113 @@ pub type Map = BTreeMap<String, Value>;
 #[derive(Clone, Default)]
 pub struct MapRef {
     map: Arc<RwLock<Map>>,
-    /// Whether this handle is Helm's named type `common.Values` (the top-level object,
-    /// `.Values`, `.Template`) rather than a plain `map[string]interface {}`: the type
-    /// belongs to the handle, as a Go interface value carries its dynamic type, so
-    /// `set .Values ...` answers a plain map of the same entries.
-    helm_values: bool,
+    /// The map's Go type. It belongs to the handle, as a Go interface value carries its
+    /// dynamic type, so `set .Values ...` answers a plain map of the same entries.
+    map_type: MapType,
+    /// Whether this is Go's nil map (`unset nil "k"`): read as empty, but `set` into it
+    /// panics (`assignment to entry in nil map`).
+    nil: bool,
+}
+
+/// The Go type of a map value: what `typeOf`, `%T` and `deepEqual` tell apart, and which
+/// Sprig functions take (`map[string]interface {}` parameters refuse `map[string]string`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MapType {
+    /// `map[string]interface {}`: `dict`, `fromYaml`, values files.
+    #[default]
+    Plain,
+    /// Helm's named type `common.Values` (the top-level object, `.Values`, `.Template`),
+    /// which a `map[string]interface {}` parameter takes as it is.
+    HelmValues,
+    /// `map[string]string` (`split`, `splitn`): a missing key reads as `""`, and Sprig's
+    /// dict functions refuse it.
+    StringMap,
+}
+
+impl MapType {
+    /// Go's name of the type.
+    pub fn go_name(self) -> &'static str {
+        match self {
+            MapType::Plain => "map[string]interface {}",
+            MapType::HelmValues => HELM_VALUES_TYPE,
+            MapType::StringMap => "map[string]string",
+        }
+    }
+}
+
+/// The Go type of a slice value. Sprig's list functions read any slice through
+/// `reflect` and return `[]interface {}`; `typeOf`, `%T`, `%#v` and `deepEqual` tell
+/// the types apart, and `slice`, `deepCopy` keep them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SliceType {
+    /// `[]interface {}`: `list`, `append`, `fromYamlArray`, values files.
+    #[default]
+    Interface,
+    /// `[]string`: `splitList`, `toStrings`, `sortAlpha`, `keys`, `regexFindAll`,
+    /// `regexSplit`.
+    String,
+    /// `[]int`: `until`, `untilStep`.
+    Int,
+    /// `[][]interface {}`: `chunk`.
+    InterfaceSlices,
+}
+
+impl SliceType {
+    /// Go's name of the type.
+    pub fn go_name(self) -> &'static str {
+        match self {
+            SliceType::Interface => "[]interface {}",
+            SliceType::String => "[]string",
+            SliceType::Int => "[]int",
+            SliceType::InterfaceSlices => "[][]interface {}",
+        }
+    }
+}
+
+/// A Go slice value: shared, immutable items (every list function makes a new list)
+/// and the slice's Go type. Derefs to the items.
+#[derive(Clone)]
+pub struct ListRef {
+    items: Arc<Vec<Value>>,
+    slice_type: SliceType,
+}
+
+impl ListRef {
+    /// A slice of `items` of type `slice_type`.
+    pub fn new(items: Vec<Value>, slice_type: SliceType) -> ListRef {
+        ListRef {
+            items: Arc::new(items),
+            slice_type,
+        }
+    }
+
+    /// The slice's Go type.
+    pub fn slice_type(&self) -> SliceType {
+        self.slice_type
+    }
+
+    /// Whether this is Go's nil slice (see [`Value::nil_list`]).
+    pub fn is_nil(&self) -> bool {
+        Arc::ptr_eq(&self.items, &NIL_LIST)
+    }
+
+    /// The items, taken when this is the only handle, else copied.
+    pub fn into_vec(self) -> Vec<Value> {
+        Arc::unwrap_or_clone(self.items)
+    }
+
+    /// The items, to change in place, when this is the only handle to them.
+    pub fn get_mut(&mut self) -> Option<&mut Vec<Value>> {
+        Arc::get_mut(&mut self.items)
+    }
+}
+
+impl std::ops::Deref for ListRef {
+    type Target = Vec<Value>;
+
+    fn deref(&self) -> &Vec<Value> {
+        &self.items
+    }
 }
 
 /// The one nil slice: Go's `[]interface {}(nil)`, which Sprig gives for `rest` and
@@ -61,26 +163,59 @@ impl MapRef {
     pub fn new(map: Map) -> MapRef {
         MapRef {
             map: Arc::new(RwLock::new(map)),
-            helm_values: false,
+            map_type: MapType::Plain,
+            nil: false,
         }
     }
 
+    /// Go's nil `map[string]interface {}`: empty, and refusing `set`.
+    pub fn nil_map() -> MapRef {
+        MapRef {
+            nil: true,
+            ..MapRef::default()
+        }
+    }
+
+    /// Whether this is Go's nil map.
+    pub fn is_nil(&self) -> bool {
+        self.nil
+    }
+
     /// This map as Helm's named type `common.Values` (see [`HELM_VALUES_TYPE`]).
-    pub fn into_helm_values(mut self) -> MapRef {
-        self.helm_values = true;
-        self
+    pub fn into_helm_values(self) -> MapRef {
+        self.with_type(MapType::HelmValues)
     }
 
     /// This map as a plain `map[string]interface {}` (what a Go function that takes
     /// one and returns it gives back).
-    pub fn into_plain(mut self) -> MapRef {
-        self.helm_values = false;
+    pub fn into_plain(self) -> MapRef {
+        self.with_type(MapType::Plain)
+    }
+
+    /// This map as Go type `map_type`.
+    pub fn with_type(mut self, map_type: MapType) -> MapRef {
+        self.map_type = map_type;
         self
+    }
+
+    /// The map's Go type.
+    pub fn map_type(&self) -> MapType {
+        self.map_type
     }
 
     /// Whether this handle is Helm's `common.Values` type.
     pub fn is_helm_values(&self) -> bool {
-        self.helm_values
+        self.map_type == MapType::HelmValues
+    }
+
+    /// The value at `key`, or the map's zero value when there is none (Helm's
+    /// `missingkey=zero`): `""` in a `map[string]string`, else `nil`.
+    pub fn get_or_zero(&self, key: &str) -> Value {
+        match self.get(key) {
+            Some(value) => value,
+            None if self.map_type == MapType::StringMap => Value::string(""),
+            None => Value::Nil,
+        }
     }
 
     /// Read access to the map.
@@ -176,8 +311,8 @@ pub enum Value {
     String(Arc<str>),
     /// `[]byte` (`.Files.GetBytes`).
     Bytes(Arc<[u8]>),
-    /// `[]interface{}`.
-    List(Arc<Vec<Value>>),
+    /// A slice: `[]interface{}`, or a typed slice Sprig returns (`[]string`...).
+    List(ListRef),
     /// `map[string]interface{}`: shared by reference like Go's maps, so `set`, `unset`
     /// and `merge` change the map every holder sees.
     Map(MapRef),
@@ -223,12 +358,32 @@ impl Value {
 
     /// A list value.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Arc::new(items))
+        Value::List(ListRef::new(items, SliceType::Interface))
+    }
+
+    /// A slice of Go type `slice_type` (`[]string` from `splitList`...).
+    pub fn typed_list(items: Vec<Value>, slice_type: SliceType) -> Value {
+        Value::List(ListRef::new(items, slice_type))
+    }
+
+    /// A `[]string` of `items`.
+    pub fn string_list<S: Into<Arc<str>>>(items: impl IntoIterator<Item = S>) -> Value {
+        let items = items.into_iter().map(Value::string).collect();
+        Value::typed_list(items, SliceType::String)
     }
 
     /// Go's nil slice (see [`Value::is_nil_list`]).
     pub fn nil_list() -> Value {
-        Value::List(NIL_LIST.clone())
+        Value::nil_typed_list(SliceType::Interface)
+    }
+
+    /// Go's nil slice of type `slice_type` (`regexFindAll` without a match is a nil
+    /// `[]string`).
+    pub fn nil_typed_list(slice_type: SliceType) -> Value {
+        Value::List(ListRef {
+            items: NIL_LIST.clone(),
+            slice_type,
+        })
     }
 
     /// A list of `items`, or Go's nil slice when there are none: what a Go function
@@ -261,7 +416,17 @@ impl Value {
 
     /// Whether this is Go's nil slice: `toJson` and `toYaml` write `null` for it.
     pub fn is_nil_list(&self) -> bool {
-        matches!(self, Value::List(items) if Arc::ptr_eq(items, &NIL_LIST))
+        matches!(self, Value::List(items) if items.is_nil())
+    }
+
+    /// Whether this is Go's nil slice or nil map: `encoding/json` writes `null` for
+    /// both.
+    pub fn is_nil_container(&self) -> bool {
+        match self {
+            Value::List(items) => items.is_nil(),
+            Value::Map(map) => map.is_nil(),
+            _ => false,
+        }
     }
 
     /// Go's type name of this value, as Go's errors print it.
@@ -274,9 +439,8 @@ impl Value {
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::Bytes(_) => "[]uint8",
-            Value::List(_) => "[]interface {}",
-            Value::Map(map) if map.is_helm_values() => HELM_VALUES_TYPE,
-            Value::Map(_) => "map[string]interface {}",
+            Value::List(items) => items.slice_type().go_name(),
+            Value::Map(map) => map.map_type().go_name(),
             Value::Object(object) => object.type_name(),
         }
     }

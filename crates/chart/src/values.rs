@@ -6,8 +6,6 @@
 //! `pkg/chart/v2/util/dependencies.go` step by step, so that corner cases come out as
 //! Helm's do.
 
-use std::sync::Arc;
-
 use crate::chart::Chart;
 use crate::error::ChartError;
 use crate::semver::is_compatible_range;
@@ -20,7 +18,9 @@ pub const GLOBAL_KEY: &str = "global";
 pub fn deep_copy(value: &Value) -> Value {
     match value {
         Value::Map(map) => Value::map(deep_copy_map(&map.read())),
-        Value::List(items) => Value::list(items.iter().map(deep_copy).collect()),
+        Value::List(items) => {
+            Value::typed_list(items.iter().map(deep_copy).collect(), items.slice_type())
+        }
         other => other.clone(),
     }
 }
@@ -42,7 +42,7 @@ pub fn deep_take(value: Value) -> Value {
             }
             None => deep_copy(&Value::Map(map)),
         },
-        Value::List(mut items) => match Arc::get_mut(&mut items) {
+        Value::List(mut items) => match items.get_mut() {
             Some(list) => {
                 for item in list.iter_mut() {
                     *item = deep_take(std::mem::take(item));

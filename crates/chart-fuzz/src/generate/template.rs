@@ -155,10 +155,14 @@ const FUNCS: &[Func] = &[
     f("sha256sum", &[Str], Str),
     f("adler32sum", &[Str], Str),
     f("plural", &[Str, Str, Int], Str),
-    f("splitList", &[Str, Str], Any),
+    // Go's typed slices and maps: `[]string`, `[]int`, `[][]interface {}`,
+    // `map[string]string` (which `map[string]interface {}` parameters refuse).
+    f("splitList", &[Str, Str], List),
     f("join", &[Str, List], Str),
-    // A `map[string]string`: not a `map[string]interface {}` argument.
     f("split", &[Str, Str], Any),
+    f("splitn", &[Str, Int, Str], Any),
+    f("regexSplit", &[Str, Str, Int], List),
+    f("chunk", &[Int, List], List),
     f("regexMatch", &[Str, Str], Bool),
     f("regexFind", &[Str, Str], Str),
     f("regexReplaceAll", &[Str, Str, Str], Str),
@@ -195,15 +199,15 @@ const FUNCS: &[Func] = &[
     f("rest", &[List], List),
     f("initial", &[List], List),
     v("concat", &[], List, 3, List),
-    f("regexFindAll", &[Str, Str, Int], Any),
+    f("regexFindAll", &[Str, Str, Int], List),
     f("uniq", &[List], List),
     v("without", &[List], Any, 2, List),
     f("has", &[Any, List], Bool),
     f("reverse", &[List], List),
     f("compact", &[List], List),
     f("sortAlpha", &[List], List),
-    f("until", &[Int], Any),
-    f("untilStep", &[Int, Int, Int], Any),
+    f("until", &[Int], List),
+    f("untilStep", &[Int, Int, Int], List),
     v("add", &[Num], Num, 2, I64),
     f("sub", &[Num, Num], I64),
     v("mul", &[Num], Num, 2, I64),
@@ -242,10 +246,16 @@ const FUNCS: &[Func] = &[
     f("index", &[Any], Any),
     v("slice", &[List], Int, 2, List),
     v("slice", &[Str], Int, 2, Str),
-    // Go's `[]string`, `[]int` and `map[string]string` are lists and maps like any
-    // other in deploykit-chart (a known difference), so these see no lists, and no
-    // maps but `map[string]interface {}` and `common.Values` (`.Values`).
+    // Go's types: typed slices and maps, `int` and `int64`, `common.Values`.
     f("kindOf", &[Str], Str),
+    f("kindOf", &[List], Str),
+    f("kindOf", &[Any], Str),
+    f("typeOf", &[List], Str),
+    f("typeOf", &[Any], Str),
+    f("typeIs", &[Str, Any], Bool),
+    f("deepEqual", &[List, List], Bool),
+    f("deepEqual", &[Any, Any], Bool),
+    f("deepCopy", &[List], List),
     f("kindOf", &[Num], Str),
     f("kindOf", &[Int], Str),
     f("kindOf", &[I64], Str),
@@ -267,7 +277,7 @@ const FUNCS: &[Func] = &[
     f("duration", &[I64], Str),
     f("duration", &[Int], Str),
     f("duration", &[Str], Str),
-    f("toStrings", &[Any], Any),
+    f("toStrings", &[Any], List),
     f("html", &[Any], Str),
     f("js", &[Any], Str),
     f("urlquery", &[Any], Str),
@@ -1053,6 +1063,18 @@ impl Generator<'_> {
                 let inner = self.call(Map, depth + 1);
                 format!("({inner}).name")
             }
+            4 if matches!(want, Str | Any) => {
+                // A part of `split`'s `map[string]string` (`""` when missing).
+                let sep = self.arg(Str, depth + 1);
+                let text = self.arg(Str, depth + 1);
+                let part = ["_0", "_1", "_2"].choose(self.rng).copied().unwrap_or("_0");
+                format!("(split {sep} {text}).{part}")
+            }
+            5 if want == List => {
+                // Sorted keys: a `[]string`.
+                let map = self.arg(Map, depth + 1);
+                format!("sortAlpha (keys {map})")
+            }
             _ => {
                 let candidates: Vec<&Func> = FUNCS
                     .iter()
@@ -1084,10 +1106,6 @@ impl Generator<'_> {
         if self.shapes.errors && self.rng.gen_bool(0.02) {
             args.pop();
         }
-        // `unset nil k` is Go's nil map, which `set` then refuses; deploykit-chart has
-        // no nil map (a known difference): `unset` gets no `nil`.
-        let nil_args = self.shapes.nil_args;
-        self.shapes.nil_args &= func.name != "unset";
         // Go strings are bytes: a cut inside a character keeps half of it, which
         // `fromYaml` then refuses; deploykit-chart's strings are UTF-8 and hold U+FFFD
         // there instead (a known difference), so the cutting functions get ASCII text.
@@ -1100,7 +1118,6 @@ impl Generator<'_> {
             }
             out.push_str(&arg);
         }
-        self.shapes.nil_args = nil_args;
         out
     }
 

@@ -3,7 +3,7 @@
 //! `spf13/cast` conversions Sprig's numeric functions use.
 
 use super::FuncError;
-use crate::value::{MapRef, Value};
+use crate::value::{MapRef, MapType, SliceType, Value};
 
 /// Checks a fixed arity: `wrong number of args for NAME: want N got M`.
 pub fn want(name: &str, args: &[Value], n: usize) -> Result<(), FuncError> {
@@ -81,7 +81,8 @@ pub fn boolean(value: &Value) -> Result<bool, FuncError> {
 /// A Go `map[string]interface{}` parameter (a nil interface is refused, as in Go).
 pub fn map(value: &Value) -> Result<&MapRef, FuncError> {
     match value {
-        Value::Map(m) => Ok(m),
+        // `common.Values` is assignable to the parameter; `map[string]string` is not.
+        Value::Map(m) if m.map_type() != MapType::StringMap => Ok(m),
         other => Err(wrong_type("map[string]interface {}", other)),
     }
 }
@@ -89,7 +90,8 @@ pub fn map(value: &Value) -> Result<&MapRef, FuncError> {
 /// A Go `[]interface{}` parameter.
 pub fn list(value: &Value) -> Result<&[Value], FuncError> {
     match value {
-        Value::List(l) => Ok(l),
+        // A typed slice (`[]string` from `splitList`) is not assignable to it.
+        Value::List(l) if l.slice_type() == SliceType::Interface => Ok(l),
         other => Err(wrong_type("[]interface {}", other)),
     }
 }

@@ -6,11 +6,12 @@
 //! it, exactly as Go's maps behave.
 
 use super::args::{
-    boolean, int, kind_name, map, reflect_slice, string, to_int64, want, want_at_least,
+    boolean, go_float_to_int64, int, kind_name, map, reflect_slice, string, to_int64, want,
+    want_at_least,
 };
 use super::gofmt::strval;
 use super::{FuncError, Result};
-use crate::value::{Map, MapRef, Value};
+use crate::value::{Map, MapRef, MapType, SliceType, Value};
 
 /// Sprig's `empty`: nil, false, 0, and empty strings, lists and maps.
 pub fn is_empty(value: &Value) -> bool {
@@ -46,12 +47,21 @@ fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::Bytes(x), Value::Bytes(y)) => x == y,
-        (Value::List(_), Value::List(_)) if a.is_nil_list() != b.is_nil_list() => false,
+        (Value::List(x), Value::List(y))
+            if x.is_nil() != y.is_nil() || x.slice_type() != y.slice_type() =>
+        {
+            false
+        }
         (Value::List(x), Value::List(y)) => {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| deep_equal(p, q))
         }
-        // `common.Values` and `map[string]interface {}` are different Go types.
-        (Value::Map(x), Value::Map(y)) if x.is_helm_values() != y.is_helm_values() => false,
+        // `common.Values`, `map[string]interface {}` and `map[string]string` are
+        // different Go types; a nil map equals only a nil map.
+        (Value::Map(x), Value::Map(y))
+            if x.map_type() != y.map_type() || x.is_nil() != y.is_nil() =>
+        {
+            false
+        }
         (Value::Map(x), Value::Map(y)) => {
             if x.ptr_eq(y) {
                 return true;
@@ -73,7 +83,12 @@ pub fn deep_copy_value(value: &Value) -> Value {
     match value {
         // copystructure keeps a nil slice nil.
         Value::List(_) if value.is_nil_list() => value.clone(),
-        Value::List(items) => Value::list(items.iter().map(deep_copy_value).collect()),
+        // copystructure keeps the copied value's type (`[]string`, `common.Values`...).
+        Value::List(items) => Value::typed_list(
+            items.iter().map(deep_copy_value).collect(),
+            items.slice_type(),
+        ),
+        Value::Map(m) if m.is_nil() => value.clone(),
         Value::Map(m) => {
             let copy = MapRef::new(
                 m.read()
@@ -81,12 +96,7 @@ pub fn deep_copy_value(value: &Value) -> Value {
                     .map(|(k, v)| (k.clone(), deep_copy_value(v)))
                     .collect(),
             );
-            // copystructure keeps the copied value's type (`common.Values` too).
-            Value::Map(if m.is_helm_values() {
-                copy.into_helm_values()
-            } else {
-                copy
-            })
+            Value::Map(copy.with_type(m.map_type()))
         }
         other => other.clone(),
     }
@@ -409,6 +419,11 @@ pub fn must_has(args: &[Value]) -> Result {
 fn slice_impl(name: &str, args: &[Value]) -> Result {
     want_at_least(name, args, 1)?;
     let items = slice_arg(&args[0], "list should be type of slice or array but {}")?;
+    // reflect's Slice keeps the slice's type (`[]string` stays `[]string`).
+    let slice_type = match &args[0] {
+        Value::List(list) => list.slice_type(),
+        _ => SliceType::Interface,
+    };
     if items.is_empty() {
         return Ok(Value::Nil);
     }
@@ -423,7 +438,16 @@ fn slice_impl(name: &str, args: &[Value]) -> Result {
             "reflect.Value.Slice: slice index out of range".into(),
         ));
     }
-    Ok(Value::list(items[start as usize..end as usize].to_vec()))
+    let part = items[start as usize..end as usize].to_vec();
+    if let Value::Bytes(_) = &args[0] {
+        let bytes: Vec<u8> = part
+            .iter()
+            .filter_map(|b| b.as_int())
+            .map(|b| b as u8)
+            .collect();
+        return Ok(Value::Bytes(bytes.into()));
+    }
+    Ok(Value::typed_list(part, slice_type))
 }
 
 pub fn slice(args: &[Value]) -> Result {
@@ -455,16 +479,44 @@ fn chunk_impl(name: &str, args: &[Value]) -> Result {
     want(name, args, 2)?;
     let size = int(&args[0])?;
     let items = slice_arg(&args[1], "Cannot chunk type {}")?;
-    if size <= 0 {
-        return Err(FuncError::Call(
-            "runtime error: integer divide by zero".into(),
-        ));
+    let chunks = go_chunks(&items, size)?;
+    Ok(Value::typed_list(chunks, SliceType::InterfaceSlices))
+}
+
+/// Sprig's `chunk` arithmetic, in floats as Sprig does it: a size of 0 or below gives
+/// no chunks, or a chunk of negative length that Go's `make` refuses.
+fn go_chunks(items: &[Value], size: i64) -> std::result::Result<Vec<Value>, FuncError> {
+    let len = items.len() as f64;
+    let count = go_float_to_int64((((len - 1.0) / size as f64).floor()) + 1.0);
+    let too_long = || FuncError::Call("runtime error: makeslice: len out of range".into());
+    if count < 0 {
+        return Err(too_long());
     }
-    let chunks = items
-        .chunks(size as usize)
-        .map(|c| Value::list(c.to_vec()))
-        .collect();
-    Ok(Value::list(chunks))
+    let mut chunks = Vec::new();
+    for i in 0..count {
+        let mut chunk_len = size;
+        if i == count - 1 {
+            // Go's math.Mod keeps the dividend's sign; NaN for a size of 0.
+            chunk_len = go_float_to_int64((len % size as f64).floor());
+            if chunk_len == 0 {
+                chunk_len = size;
+            }
+        }
+        if chunk_len < 0 {
+            return Err(too_long());
+        }
+        let start = i.checked_mul(size).ok_or_else(too_long)?;
+        let chunk = (start..start.saturating_add(chunk_len))
+            .map(|at| {
+                usize::try_from(at)
+                    .ok()
+                    .and_then(|at| items.get(at).cloned())
+                    .ok_or_else(|| FuncError::Call("reflect: slice index out of range".into()))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        chunks.push(Value::list(chunk));
+    }
+    Ok(chunks)
 }
 
 pub fn chunk(args: &[Value]) -> Result {
@@ -500,6 +552,9 @@ pub fn set(args: &[Value]) -> Result {
     want("set", args, 3)?;
     let d = map(&args[0])?;
     let key = string(&args[1])?;
+    if d.is_nil() {
+        return Err(FuncError::Call("assignment to entry in nil map".into()));
+    }
     d.write().insert(key.to_string(), args[2].clone());
     // Go hands the function a `map[string]interface {}`: that is what comes back, even
     // for `.Values`.
@@ -510,7 +565,9 @@ pub fn unset(args: &[Value]) -> Result {
     want("unset", args, 2)?;
     let d = map(&args[0])?;
     let key = string(&args[1])?;
-    d.write().remove(key);
+    if !d.is_nil() {
+        d.write().remove(key);
+    }
     Ok(Value::Map(d.clone().into_plain()))
 }
 
@@ -538,7 +595,7 @@ pub fn keys(args: &[Value]) -> Result {
     for d in args {
         out.extend(map(d)?.read().keys().map(|k| Value::string(k.as_str())));
     }
-    Ok(Value::list(out))
+    Ok(Value::typed_list(out, SliceType::String))
 }
 
 pub fn values(args: &[Value]) -> Result {
@@ -614,11 +671,15 @@ fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) {
 
 fn merge_impl(name: &str, args: &[Value], overwrite: bool) -> Result {
     want_at_least(name, args, 1)?;
-    let dst = map(&args[0])?.clone().into_plain();
+    let mut dst = map(&args[0])?.clone().into_plain();
     let srcs = args[1..]
         .iter()
         .map(map)
         .collect::<std::result::Result<Vec<_>, _>>()?;
+    // mergo makes a map for a nil destination once a source is not nil.
+    if dst.is_nil() && srcs.iter().any(|src| !src.is_nil()) {
+        dst = MapRef::new(Map::new());
+    }
     for src in srcs {
         merge_into(&dst, src, overwrite, 0);
     }
@@ -647,7 +708,7 @@ pub fn dig(args: &[Value]) -> Result {
     }
     // Sprig asserts the type: Helm's `common.Values` is not a `map[string]interface {}`.
     let dict = match &args[args.len() - 1] {
-        Value::Map(m) if !m.is_helm_values() => m.clone(),
+        Value::Map(m) if m.map_type() == MapType::Plain => m.clone(),
         other => {
             return Err(FuncError::Call(format!(
                 "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
@@ -677,7 +738,7 @@ pub fn dig(args: &[Value]) -> Result {
             return Ok(step);
         }
         current = match step {
-            Value::Map(m) => m,
+            Value::Map(m) if m.map_type() == MapType::Plain => m,
             other => {
                 return Err(FuncError::Call(format!(
                     "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
@@ -720,6 +781,63 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn chunk_sizes_follow_sprigs_float_arithmetic() {
+        // Found by the differential tester: a negative size is no error for 2 items.
+        let two = Value::list(vec![Value::Int(1), Value::Int(2)]);
+        let got = chunk(&[Value::Int(-1), two.clone()]).unwrap();
+        assert_eq!(got.type_name(), "[][]interface {}");
+        assert!(matches!(&got, Value::List(l) if l.is_empty()));
+        let got = chunk(&[Value::Int(1), Value::list(vec![])]).unwrap();
+        assert!(matches!(&got, Value::List(l) if l.is_empty()));
+        assert!(chunk(&[Value::Int(0), two.clone()]).is_err());
+        assert!(chunk(&[Value::Int(-1), Value::list(vec![Value::Int(1)])]).is_err());
+        let got = chunk(&[Value::Int(3), two]).unwrap();
+        assert_eq!(got.to_string(), "[[1 2]]");
+    }
+
+    #[test]
+    fn typed_slices_and_maps_keep_go_types() {
+        let strings = Value::string_list(["a"]);
+        assert_eq!(strings.type_name(), "[]string");
+        assert!(!deep_equal(
+            &strings,
+            &Value::list(vec![Value::string("a")])
+        ));
+        let copy = deep_copy(std::slice::from_ref(&strings)).unwrap();
+        assert_eq!(copy.type_name(), "[]string");
+        let part = slice(&[strings.clone(), Value::Int(0)]).unwrap();
+        assert_eq!(part.type_name(), "[]string");
+        assert_eq!(
+            push(&[strings, Value::Int(1)]).unwrap().type_name(),
+            "[]interface {}"
+        );
+        assert_eq!(keys(&[m(&[])]).unwrap().type_name(), "[]string");
+        // `split`'s map[string]string is no map[string]interface {} argument.
+        let string_map = Value::Map(MapRef::new(Map::new()).with_type(MapType::StringMap));
+        assert!(matches!(
+            set(&[string_map.clone(), Value::string("k"), Value::Int(1)]),
+            Err(FuncError::Args(message)) if message.ends_with("got map[string]string")
+        ));
+        assert!(dig(&[Value::string("a"), Value::Nil, string_map]).is_err());
+    }
+
+    #[test]
+    fn a_nil_map_reads_as_empty_and_refuses_set() {
+        let nil_map = Value::Map(MapRef::nil_map());
+        let unset_result = unset(&[nil_map.clone(), Value::string("k")]).unwrap();
+        assert!(unset_result.is_nil_container());
+        assert!(matches!(
+            set(&[unset_result, Value::string("k"), Value::Int(1)]),
+            Err(FuncError::Call(message)) if message == "assignment to entry in nil map"
+        ));
+        assert!(!deep_equal(&nil_map, &m(&[])));
+        // mergo makes a map for a nil destination.
+        let merged = merge(&[nil_map.clone(), m(&[("a", Value::Int(1))])]).unwrap();
+        assert!(!merged.is_nil_container());
+        assert!(merge(&[nil_map]).unwrap().is_nil_container());
     }
 
     #[test]

@@ -36,7 +36,7 @@ fn write(out: &mut String, value: &Value, style: Style, depth: usize) -> Result<
     }
     match value {
         Value::Nil => out.push_str("null"),
-        Value::List(_) if value.is_nil_list() => out.push_str("null"),
+        Value::List(_) | Value::Map(_) if value.is_nil_container() => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => {

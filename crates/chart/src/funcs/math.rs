@@ -378,8 +378,10 @@ pub fn until_step(start: i64, stop: i64, step: i64) -> Vec<i64> {
 /// Items `untilStep` still makes once its counter has wrapped round.
 const WRAPPED_ITEMS_LIMIT: usize = 1 << 16;
 
+/// A Go `[]int`.
 fn int_list(items: Vec<i64>) -> Value {
-    Value::list(items.into_iter().map(Value::Int).collect())
+    let items = items.into_iter().map(Value::Int).collect();
+    Value::typed_list(items, crate::value::SliceType::Int)
 }
 
 pub fn until(args: &[Value]) -> Result {

@@ -95,9 +95,9 @@ type Result = std::result::Result<Value, FuncError>;
 /// nil variable instead of refusing it (`evalArg`, `validateType`'s `canBeNil`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NilParam {
-    /// `map[string]interface {}`: reads see an empty map; `written` when the function
-    /// stores into it, which panics on Go's nil map (`assignment to entry in nil map`).
-    Map { written: bool },
+    /// `map[string]interface {}`: Go's nil map, which reads see as empty and which
+    /// `set` refuses (`assignment to entry in nil map`).
+    Map,
     /// `[]interface {}`: an empty list.
     List,
 }
@@ -106,10 +106,11 @@ pub(crate) enum NilParam {
 /// their type), from Sprig's and Helm's Go signatures; `None` for `interface {}` and
 /// every type that can't hold `nil`.
 pub(crate) fn nil_param(name: &str, index: usize) -> Option<NilParam> {
-    let map = NilParam::Map { written: false };
+    let map = NilParam::Map;
     match (name, index) {
-        ("set", 0) => Some(NilParam::Map { written: true }),
-        ("get" | "unset" | "hasKey" | "pick" | "omit" | "values" | "urlJoin", 0) => Some(map),
+        ("set" | "get" | "unset" | "hasKey" | "pick" | "omit" | "values" | "urlJoin", 0) => {
+            Some(map)
+        }
         ("pluck", 1..) => Some(map),
         ("keys" | "merge" | "mergeOverwrite" | "mustMerge" | "mustMergeOverwrite", _) => Some(map),
         (

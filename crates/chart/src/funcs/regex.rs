@@ -11,7 +11,7 @@ use regex_automata::meta;
 
 use super::args::{int, string, want};
 use super::{FuncError, Result};
-use crate::value::Value;
+use crate::value::{SliceType, Value};
 
 /// A compiled pattern: the engine behind the `regex` crate, configured without the
 /// full DFA. A template runs a pattern over a few short strings, and building a full
@@ -255,8 +255,9 @@ fn try_compile(pattern: &str) -> std::result::Result<Rc<Pattern>, FuncError> {
     compile(pattern).map_err(FuncError::Call)
 }
 
+/// A Go `[]string`.
 fn strings(items: Vec<&str>) -> Value {
-    Value::list(items.into_iter().map(Value::string).collect())
+    Value::string_list(items)
 }
 
 pub fn regex_match(args: &[Value]) -> Result {
@@ -275,7 +276,7 @@ pub fn must_regex_match(args: &[Value]) -> Result {
 /// `null`).
 fn found_or_nil(found: Vec<&str>) -> Value {
     if found.is_empty() {
-        Value::nil_list()
+        Value::nil_typed_list(SliceType::String)
     } else {
         strings(found)
     }
@@ -376,14 +377,23 @@ pub fn regex_split(args: &[Value]) -> Result {
     want("regexSplit", args, 3)?;
     let (pattern, s, n) = (string(&args[0])?, string(&args[1])?, int(&args[2])?);
     let re = must_compile(pattern)?;
-    Ok(strings(split(&re, pattern, s, n)))
+    Ok(split_value(split(&re, pattern, s, n), n))
+}
+
+/// Go's `Regexp.Split` gives a nil `[]string` for `n == 0`, else a non-nil one.
+fn split_value(parts: Vec<&str>, n: i64) -> Value {
+    if n == 0 {
+        Value::nil_typed_list(SliceType::String)
+    } else {
+        strings(parts)
+    }
 }
 
 pub fn must_regex_split(args: &[Value]) -> Result {
     want("mustRegexSplit", args, 3)?;
     let (pattern, s, n) = (string(&args[0])?, string(&args[1])?, int(&args[2])?);
     let re = try_compile(pattern)?;
-    Ok(strings(split(&re, pattern, s, n)))
+    Ok(split_value(split(&re, pattern, s, n), n))
 }
 
 /// Go's `regexp.QuoteMeta`.

@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 use super::args::{int, reflect_slice, string, want};
 use super::gofmt::{format_v, quote as go_quote, strval};
 use super::{FuncError, Result, case};
-use crate::value::{Map, Value};
+use crate::value::{Map, MapRef, MapType, SliceType, Value};
 
 fn s1(name: &str, args: &[Value], f: impl Fn(&str) -> String) -> Result {
     want(name, args, 1)?;
@@ -425,12 +425,19 @@ pub fn strslice(value: &Value) -> Vec<String> {
     }
 }
 
+/// A Go `[]string`.
 fn strings_value(items: Vec<String>) -> Value {
-    Value::list(items.into_iter().map(Value::string).collect())
+    Value::string_list(items)
 }
 
 pub fn to_strings(args: &[Value]) -> Result {
     want("toStrings", args, 1)?;
+    // Sprig hands a `[]string` back as it is: a nil one stays nil.
+    if let Value::List(items) = &args[0]
+        && items.slice_type() == SliceType::String
+    {
+        return Ok(args[0].clone());
+    }
     Ok(strings_value(strslice(&args[0])))
 }
 
@@ -464,13 +471,14 @@ fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
     parts
 }
 
+/// Sprig's `map[string]string` of the parts, keyed `_0`, `_1`...
 fn indexed_map(parts: Vec<String>) -> Value {
     let map: Map = parts
         .into_iter()
         .enumerate()
         .map(|(i, part)| (format!("_{i}"), Value::string(part)))
         .collect();
-    Value::map(map)
+    Value::Map(MapRef::new(map).with_type(MapType::StringMap))
 }
 
 pub fn split(args: &[Value]) -> Result {

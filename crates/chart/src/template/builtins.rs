@@ -132,7 +132,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                 Value::Int(i64::from(*b))
             }
             Value::Map(m) => match index {
-                Value::String(k) => m.get(k).unwrap_or_default(),
+                Value::String(k) => m.get_or_zero(k),
                 Value::Nil => return Err("value is nil; should be of type string".to_string()),
                 other => {
                     return Err(format!(

@@ -593,8 +593,12 @@ impl<'a> State<'a> {
                     let msg = format!("{name} is not a method but has arguments");
                     return Err(self.error_at(Some(At::Arg(at)), msg, None));
                 }
-                let v = map.read().get(name).cloned().unwrap_or_default();
-                Ok(Slot { v, iface: true })
+                // A `map[string]string` gives a string, `""` for a missing key.
+                let iface = map.map_type() != crate::value::MapType::StringMap;
+                Ok(Slot {
+                    v: map.get_or_zero(name),
+                    iface,
+                })
             }
             Value::Object(object) => {
                 let object = object.clone();
@@ -694,10 +698,8 @@ impl<'a> State<'a> {
     /// Go's `validateType` for nil arguments of function `name`: a literal `nil`, or a
     /// nil that holds no `interface {}` (a variable or pipeline result, the piped
     /// value), becomes the zero value of a map or slice parameter. A nil read from a
-    /// map stays a nil `interface {}`, which the function refuses as Go does. Returns
-    /// whether a parameter the function writes into got Go's nil map.
-    fn zero_nil_args(&self, dot: &Slot, name: &str, args: &'a [Arg], values: &mut [Value]) -> bool {
-        let mut written = false;
+    /// map stays a nil `interface {}`, which the function refuses as Go does.
+    fn zero_nil_args(&self, dot: &Slot, name: &str, args: &'a [Arg], values: &mut [Value]) {
         for (i, value) in values.iter_mut().enumerate() {
             if !matches!(value, Value::Nil) {
                 continue;
@@ -714,14 +716,10 @@ impl<'a> State<'a> {
                 continue;
             }
             *value = match param {
-                crate::funcs::NilParam::Map { written: w } => {
-                    written |= w;
-                    Value::map(crate::value::Map::new())
-                }
+                crate::funcs::NilParam::Map => Value::Map(crate::value::MapRef::nil_map()),
                 crate::funcs::NilParam::List => Value::list(Vec::new()),
             };
         }
-        written
     }
 
     /// Whether `arg`, which evaluated to nil, gives Go's invalid value (or a literal
@@ -872,17 +870,10 @@ impl<'a> State<'a> {
             }
             Func::Ext(f) => {
                 let mut values = self.eval_args(dot, args, final_)?;
-                let mut nil_map_written = false;
                 if values.iter().any(|v| matches!(v, Value::Nil)) {
-                    nil_map_written = self.zero_nil_args(dot, name, args, &mut values);
+                    self.zero_nil_args(dot, name, args, &mut values);
                 }
                 return match f(&values) {
-                    Ok(_) if nil_map_written => {
-                        // Go's function stored into the nil map it was given: it panics.
-                        let msg = "assignment to entry in nil map".to_string();
-                        let full = format!("error calling {name}: {msg}");
-                        Err(self.error_at(Some(call_at), full, Some(GoError::plain(msg))))
-                    }
                     Ok(v) => Ok(v),
                     Err(FuncError::Args(msg)) => {
                         Err(self.args_error(dot, ident, args, &values, msg))

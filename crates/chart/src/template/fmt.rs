@@ -347,6 +347,9 @@ impl<'a> Printer<'a> {
             Value::Nil => {
                 if depth == 0 {
                     self.print_arg(value, verb)
+                } else if self.f.sharp_v {
+                    // A nil element of a `[]interface {}` or a map's value.
+                    self.pad("interface {}(nil)")
                 } else {
                     self.pad("<nil>")
                 }
@@ -361,7 +364,12 @@ impl<'a> Printer<'a> {
             Value::Bytes(b) => self.fmt_bytes(b, verb, value, depth),
             Value::List(items) => {
                 if self.f.sharp_v {
-                    self.buf.push_str("[]interface {}{");
+                    self.buf.push_str(items.slice_type().go_name());
+                    if items.is_nil() {
+                        self.buf.push_str("(nil)");
+                        return;
+                    }
+                    self.buf.push('{');
                     for (i, item) in items.iter().enumerate() {
                         if i > 0 {
                             self.buf.push_str(", ");
@@ -387,7 +395,12 @@ impl<'a> Printer<'a> {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
                 if self.f.sharp_v {
-                    self.buf.push_str("map[string]interface {}{");
+                    self.buf.push_str(map.map_type().go_name());
+                    if map.is_nil() {
+                        self.buf.push_str("(nil)");
+                        return;
+                    }
+                    self.buf.push('{');
                 } else {
                     self.buf.push_str("map[");
                 }

@@ -86,8 +86,8 @@ enum Context {
 fn leaf_text(value: &Value, flavor: Flavor) -> Option<String> {
     Some(match value {
         Value::Nil => "null".to_string(),
-        // Go's nil slice goes through JSON as `null`.
-        Value::List(_) if value.is_nil_list() => "null".to_string(),
+        // Go's nil slice and nil map go through JSON as `null`.
+        Value::List(_) | Value::Map(_) if value.is_nil_container() => "null".to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
         Value::Float(f) => float_text(*f, flavor),
@@ -724,9 +724,11 @@ impl Emitter {
                     self.node(item, inner, Context::SequenceItem);
                 }
             }
-            Value::Map(_) => self.flow_empty("{}"),
-            // `toYaml` goes through JSON, where Go's nil slice is `null` (a leaf);
-            // go-yaml itself writes it as `[]`.
+            // `toYaml` goes through JSON, where Go's nil slice or map is `null` (a
+            // leaf); go-yaml itself writes `[]` or `{}`.
+            Value::Map(_) if !(value.is_nil_container() && self.flavor == Flavor::Json) => {
+                self.flow_empty("{}")
+            }
             Value::List(_) if !(value.is_nil_list() && self.flavor == Flavor::Json) => {
                 self.flow_empty("[]")
             }

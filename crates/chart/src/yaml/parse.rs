@@ -120,7 +120,7 @@ pub fn parse_map(text: &str, want: &'static str) -> Result<Map, YamlError> {
 pub fn parse_list(text: &str) -> Result<Vec<Value>, YamlError> {
     match parse(text)? {
         Value::Nil => Ok(Vec::new()),
-        Value::List(list) => Ok(std::sync::Arc::unwrap_or_clone(list)),
+        Value::List(list) => Ok(list.into_vec()),
         other => Err(YamlError::WrongKind {
             found: json_kind(&other),
             want: "[]interface {}",
