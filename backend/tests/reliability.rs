@@ -350,6 +350,125 @@ async fn a_full_disk_loses_no_confirmed_write_and_hands_out_no_id_twice() {
     server.stop().await;
 }
 
+/// The task titles of the user's list, as `GET /api/tasks` answers it.
+async fn listed_titles(server: &TestServer, token: &str) -> Vec<String> {
+    let (status, list) = server
+        .call(Method::GET, "/api/tasks?limit=200", Some(token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The same list from 16 requests at once (so from every SQLite connection): a connection
+/// left inside a transaction would answer an older list.
+async fn every_connection_lists(server: &Arc<TestServer>, token: &str) -> Vec<String> {
+    let lists: Vec<_> = (0..16)
+        .map(|_| {
+            let (server, token) = (server.clone(), token.to_string());
+            tokio::spawn(async move { listed_titles(&server, &token).await })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for list in lists {
+        seen.push(list.await.unwrap());
+    }
+    assert!(
+        seen.windows(2).all(|pair| pair[0] == pair[1]),
+        "the connections answer different lists: {seen:?}"
+    );
+    seen.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undos_on_a_full_disk_change_nothing_and_leave_the_connections_usable() {
+    let disk = TinyDisk::mount("1m");
+    if !deploykit_testkit::require(
+        "a tmpfs mount (run the tests as root)",
+        disk.as_ref().map(drop).map_err(Clone::clone),
+    ) {
+        return;
+    }
+    let disk = disk.unwrap();
+    let url = format!("sqlite://{}/todo.db", disk.path().display());
+    let server =
+        Arc::new(TestServer::start_config(sqlite_config(&url), TestDb::existing(&url)).await);
+    let token = server.signup("ann@example.com").await;
+    let filler = "x".repeat(1900);
+    let mut full = false;
+    for n in 0..2000 {
+        let body = json!({"title": format!("t{n}"), "description": filler});
+        let (status, answer) = server
+            .call(Method::POST, "/api/tasks", Some(&token), Some(body))
+            .await;
+        if status == StatusCode::INSUFFICIENT_STORAGE {
+            full = true;
+            break;
+        }
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+    }
+    assert!(full, "the disk never filled up");
+    let before = listed_titles(&server, &token).await;
+
+    // Undos at once, so that they run on several connections, each in a transaction
+    // that the full disk ends with an error (or, if a page is free, that succeeds).
+    let undos: Vec<_> = (0..12)
+        .map(|_| {
+            let (server, token) = (server.clone(), token.clone());
+            tokio::spawn(async move {
+                server
+                    .call(Method::POST, "/api/undo", Some(&token), Some(json!({})))
+                    .await
+            })
+        })
+        .collect();
+    let mut undone = Vec::new();
+    for undo in undos {
+        let (status, answer) = undo.await.unwrap();
+        match status {
+            StatusCode::OK => {
+                undone.push(answer["tasks"][0]["title"].as_str().unwrap().to_string())
+            }
+            StatusCode::INSUFFICIENT_STORAGE | StatusCode::SERVICE_UNAVAILABLE => assert!(
+                answer["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("nothing was saved"),
+                "{answer}"
+            ),
+            other => panic!("an undo on a full disk answered {other}: {answer}"),
+        }
+    }
+    let expected: Vec<String> = before
+        .iter()
+        .filter(|title| !undone.contains(title))
+        .cloned()
+        .collect();
+    assert_eq!(
+        every_connection_lists(&server, &token).await,
+        expected,
+        "only the undos answered 200 took their task back"
+    );
+
+    // Space comes back: the same server undoes and writes again, on every connection.
+    disk.resize("16m");
+    let (status, answer) = server
+        .call(Method::POST, "/api/undo", Some(&token), Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let back = answer["tasks"][0]["title"].as_str().unwrap().to_string();
+    let created = server.create(&token, json!({"title": "after"})).await;
+    assert_eq!(created["title"], "after");
+    let mut expected: Vec<String> = expected.into_iter().filter(|t| *t != back).collect();
+    expected.insert(0, "after".to_string());
+    assert_eq!(every_connection_lists(&server, &token).await, expected);
+    Arc::into_inner(server).unwrap().stop().await;
+}
+
 #[tokio::test]
 async fn a_token_whose_user_does_not_exist_is_refused() {
     let Some(server) = TestServer::start(common::Db::Sqlite).await else {
