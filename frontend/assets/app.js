@@ -98,11 +98,13 @@
     return text ? JSON.parse(text) : null;
   }
 
+  // kind "quiet": told to screen readers only (the live region still announces it).
   function say(message, kind, retry) {
     notice.replaceChildren();
-    notice.className = "notice" + (kind === "ok" ? " ok" : "");
+    notice.className = "notice" + (kind === "ok" ? " ok" : kind === "quiet" ? " quiet" : "");
     if (!message) return;
     const text = document.createElement("span");
+    if (kind === "quiet") text.className = "visually-hidden";
     text.textContent = message;
     notice.append(text);
     if (retry) {
@@ -155,6 +157,15 @@
   function showTask(item) {
     item.classList.add("changed");
     item.scrollIntoView({ block: "nearest" });
+  }
+
+  // When the refreshed list's undo bar tells of this change ("You deleted task 3 “x”.
+  // [Undo]"), the notice would say the same again: the bar alone is shown, and the
+  // notice tells only screen readers (the bar is not a live region).
+  function sayChanged(message, title) {
+    const bar = document.getElementById("undo-form");
+    const told = bar && bar.textContent.includes("“" + title + "”");
+    say(message, told ? "quiet" : "ok");
   }
 
   // Runs an action, then refreshes the list; on failure offers to run it again.
@@ -268,7 +279,7 @@
     const nowDone = box.checked;
     box.disabled = true;
     perform(() => api("POST", "/api/tasks/" + encodeURIComponent(id) + "/toggle"), () => {
-      say((nowDone ? "Marked “" : "Reopened “") + title + (nowDone ? "” done." : "”."), "ok");
+      sayChanged((nowDone ? "Marked “" : "Reopened “") + title + (nowDone ? "” done." : "”."), title);
       const fallback = neighbour ? "done-" + neighbour.dataset.id : "new-title";
       focusById("done-" + id, document.getElementById(fallback) ? fallback : "new-title");
     }).finally(() => { box.disabled = false; });
@@ -333,7 +344,7 @@
         const title = item.querySelector(".title").lastChild.textContent.trim();
         button.disabled = true;
         perform(() => api("DELETE", "/api/tasks/" + encodeURIComponent(id)), () => {
-          say("Deleted “" + title + "”.", "ok");
+          sayChanged("Deleted “" + title + "”.", title);
           focusById(nextId ? "done-" + nextId : "new-title", "new-title");
         });
         break;
@@ -387,7 +398,7 @@
       tags,
     };
     perform(() => api("PATCH", "/api/tasks/" + encodeURIComponent(id), body), () => {
-      say("Saved “" + title + "”.", "ok");
+      sayChanged("Saved “" + title + "”.", title);
       const item = document.getElementById("task-" + id);
       const edit = item && item.querySelector("button[data-action=edit]");
       if (edit) edit.focus();

@@ -1368,6 +1368,19 @@ async fn numbers_and_undo(client: &Client, report: &str) {
         undo_bar(client).await,
         json!("You deleted task 2 “Write report”.")
     );
+    // Said once on screen, by the bar; the notice only tells screen readers.
+    let notice: Value = client
+        .execute(
+            "const n = document.getElementById('notice'); return [n.textContent, n.getBoundingClientRect().height === 0];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        notice,
+        json!(["Deleted “Write report”.", true]),
+        "the deletion is shown once, in the undo bar"
+    );
     screenshot(client, "undo-1280").await;
     client
         .find(Locator::Css("#undo-form button"))
