@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 
 use crate::chart::{FileData, Metadata};
-use crate::value::{GoObject, Map, Value};
+use crate::value::{GoObject, Map, MapRef, MapType, Value};
 
 /// The Kubernetes version Helm assumes when rendering offline.
 pub const KUBE_VERSION: &str = "v1.36.0";
@@ -315,7 +315,16 @@ pub fn chart_value(md: &Metadata, is_root: bool) -> Value {
         .iter()
         .map(|(k, v)| (k.clone(), s(v)))
         .collect();
-    map.insert("Annotations".into(), Value::map(annotations));
+    // Go's `map[string]string`, nil when Chart.yaml has none (`toJson` writes `null`).
+    let annotations = if annotations.is_empty() {
+        MapRef::nil_map()
+    } else {
+        MapRef::new(annotations)
+    };
+    map.insert(
+        "Annotations".into(),
+        Value::Map(annotations.with_type(MapType::StringMap)),
+    );
     map.insert("KubeVersion".into(), s(&md.kube_version));
     let dependencies = md
         .dependencies
@@ -467,7 +476,7 @@ impl GoObject for Files {
             }
             "Lines" => string_arg(name, args).and_then(|path| {
                 let lines = self.lines(&path)?;
-                Ok(Value::list(lines.into_iter().map(Value::string).collect()))
+                Ok(Value::string_list(lines))
             }),
             "AsConfig" => no_args(name, args).and_then(|()| self.as_config().map(Value::string)),
             "AsSecrets" => no_args(name, args).and_then(|()| self.as_secrets().map(Value::string)),

@@ -335,6 +335,11 @@ pub trait GoObject: Send + Sync {
         let _ = (name, args);
         None
     }
+    /// This object as [`std::any::Any`], for functions that take one Go type of
+    /// object (`time.Time`); `None` for objects no function looks into.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
     /// How `{{ . }}` prints this object (Go's `%v`).
     fn go_string(&self) -> String;
     /// The plain map or list this object is, for Go types that are maps or slices with

@@ -87,9 +87,11 @@ enum Kind {
     /// A `time.Time` (fixed dates only: nothing from the clock). Never chosen for
     /// `Any`, so a time is only printed through the date functions.
     Time,
+    /// A zone name for `dateInZone` (never chosen for `Any`).
+    Zone,
     Any,
 }
-use Kind::{Any, Bool, I64, Int, List, Map, Num, Str, Time};
+use Kind::{Any, Bool, I64, Int, List, Map, Num, Str, Time, Zone};
 
 /// A function: name, fixed arguments, a repeated argument kind (with at most this many
 /// repeats), and result kind.
@@ -287,11 +289,16 @@ const FUNCS: &[Func] = &[
     f("dig", &[Str, Any, Map], Any),
     f("toToml", &[Map], Str),
     f("lookup", &[Str, Str, Str, Str], Map),
-    // Dates, from fixed times only (`toDate`, Unix seconds); the zone is UTC or a
-    // numeric offset (named zones differ: deploykit-chart has no zone database).
+    // Dates, from fixed times only (`toDate`, Unix seconds), in UTC, fixed zones
+    // (offsets, abbreviations, TOML's local times) and named ones.
+    f("toString", &[Time], Str),
+    f("toJson", &[Time], Str),
+    f("typeOf", &[Time], Str),
     f("date", &[Str, Time], Str),
     f("date", &[Str, I64], Str),
-    f("dateInZone", &[Str, Time, Str], Str),
+    f("dateInZone", &[Str, Time, Zone], Str),
+    f("htmlDateInZone", &[Time, Zone], Str),
+    f("dateInZone", &[Str, I64, Zone], Str),
     f("htmlDate", &[Time], Str),
     f("unixEpoch", &[Time], Str),
     f("toDate", &[Str, Str], Time),
@@ -372,6 +379,26 @@ const TIME_EXPRS: &[&str] = &[
     "(toDate \"2006-01-02 15:04\" \"2020-02-29 12:30\")",
     "(toDate \"02 Jan 06 15:04 -0700\" \"07 Jul 99 01:02 -0930\")",
     "(toDate \"2006-01-02\" \"bad\")",
+    "(toDate \"2006-01-02T15:04:05Z07:00\" \"2021-06-30T23:59:59+00:00\")",
+    "(toDate \"2006-01-02 -0700 MST\" \"2024-01-02 +0100 CET\")",
+    "(toDate \"2006-01-02 15:04 MST\" \"2024-10-27 01:30 BST\")",
+    "((fromToml \"d = 1979-05-27T00:32:00.5-07:00\").d)",
+    "((fromToml \"d = 1979-05-27T07:32:00\").d)",
+];
+/// Zone names for `dateInZone`: IANA zones with and without summer time, a numeric
+/// abbreviation (`Etc/GMT+3` is `-03`), UTC and the local zone, names Go cannot load.
+const ZONE_LITERALS: &[&str] = &[
+    "\"UTC\"",
+    "\"Local\"",
+    "\"\"",
+    "\"Europe/Paris\"",
+    "\"America/New_York\"",
+    "\"Asia/Kolkata\"",
+    "\"Australia/Lord_Howe\"",
+    "\"Etc/GMT+3\"",
+    "\"US/Pacific\"",
+    "\"Nope/Zone\"",
+    "\"utc\"",
 ];
 /// `fromToml` of valid documents only: BurntSushi/toml's error texts (which `fromToml`
 /// puts in its output) are not the `toml` crate's (a known difference).
@@ -922,6 +949,7 @@ impl Generator<'_> {
             Str => pick(self.rng, STRING_LITERALS),
             I64 if self.rng.gen_bool(0.5) => pick(self.rng, I64_EXPRS),
             Time => pick(self.rng, TIME_EXPRS),
+            Zone => pick(self.rng, ZONE_LITERALS),
             Int | I64 => pick(self.rng, INT_LITERALS),
             Num => pick(self.rng, NUM_LITERALS),
             Bool => pick(self.rng, &["true", "false"]),

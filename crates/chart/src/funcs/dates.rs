@@ -1,25 +1,117 @@
 //! Sprig's date functions with Go's `time` semantics: Go layouts (`2006-01-02`),
 //! `time.Duration` printing (`1h1m40s`), `time.Time` values printed as Go prints them.
 //!
-//! The machine's local zone is taken to be UTC (as in Helm's containers); `dateInZone`
-//! knows `UTC` and `Local`, and falls back to UTC for other zone names as Sprig does
-//! for zones it cannot load.
+//! The machine's local zone is taken to be UTC (as in Helm's containers). A time keeps
+//! the zone it was made in, as Go's does: `toDate` with an offset other than the local
+//! one gives Go's fixed zone (printed `+0200 +0200`), `dateInZone` converts to a zone of
+//! the IANA database (built in, `chrono-tz`), and falls back to UTC for names it cannot
+//! load, as Sprig does.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc,
+};
+use chrono_tz::OffsetName;
 
 use super::args::{string, want};
 use super::{FuncError, Result};
 use crate::value::{GoObject, Value};
 
-/// A Go `time.Time` (always in UTC here).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Time(DateTime<Utc>);
+/// The zone a Go `time.Time` is shown in (its `*time.Location`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Zone {
+    /// UTC, and Go's `time.Local`, which is UTC on Helm's machines.
+    Utc,
+    /// Go's `time.FixedZone(name, offset)`: a parsed offset that is not the local one
+    /// (name `""`, printed as the offset), an abbreviation Go does not know (`CET` at
+    /// offset 0), BurntSushi/toml's local times (`datetime-local`).
+    Fixed { name: Arc<str>, offset: i32 },
+    /// A zone of the IANA database (`dateInZone "Europe/Paris"`).
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// The zone's abbreviation and its offset east of UTC in seconds at `utc`.
+    fn at(&self, utc: &DateTime<Utc>) -> (String, i32) {
+        match self {
+            Zone::Utc => ("UTC".to_string(), 0),
+            Zone::Fixed { name, offset } => (name.to_string(), *offset),
+            Zone::Named(tz) => {
+                let offset = tz.offset_from_utc_datetime(&utc.naive_utc());
+                let seconds = offset.fix().local_minus_utc();
+                let name = match offset.abbreviation() {
+                    Some(name) => name.to_string(),
+                    None => numeric_abbreviation(seconds),
+                };
+                (name, seconds)
+            }
+        }
+    }
+
+    /// Go's `time.LoadLocation` (`""` and `UTC` are UTC, `Local` the local zone),
+    /// `None` for a name the zone database does not have.
+    fn load(name: &str) -> Option<Zone> {
+        match name {
+            "" | "UTC" | "Local" => Some(Zone::Utc),
+            _ => name.parse::<chrono_tz::Tz>().ok().map(Zone::Named),
+        }
+    }
+}
+
+/// The zone database's numeric abbreviation (its `%z`: `-03`, `+0530`), which the
+/// zone database crate leaves out.
+fn numeric_abbreviation(offset: i32) -> String {
+    let abs = offset.unsigned_abs();
+    let (hours, minutes, seconds) = (abs / 3600, abs / 60 % 60, abs % 60);
+    let mut name = format!("{}{hours:02}", if offset < 0 { '-' } else { '+' });
+    if minutes != 0 || seconds != 0 {
+        name.push_str(&format!("{minutes:02}"));
+    }
+    if seconds != 0 {
+        name.push_str(&format!("{seconds:02}"));
+    }
+    name
+}
+
+/// A Go `time.Time`: an instant and the zone it is shown in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Time {
+    utc: DateTime<Utc>,
+    zone: Zone,
+}
+
+impl Time {
+    /// A time shown in UTC.
+    fn utc(utc: DateTime<Utc>) -> Time {
+        Time {
+            utc,
+            zone: Zone::Utc,
+        }
+    }
+
+    /// The time's wall clock in its zone, with the zone's abbreviation (empty for a
+    /// fixed zone without a name).
+    fn local(&self) -> (DateTime<FixedOffset>, String) {
+        let (name, offset) = self.zone.at(&self.utc);
+        let fixed = FixedOffset::east_opt(offset).unwrap_or_else(|| Utc.fix());
+        (self.utc.with_timezone(&fixed), name)
+    }
+
+    /// Go's `Time.Format`.
+    fn format(&self, layout: &str) -> String {
+        let (local, name) = self.local();
+        format_time(&local, &name, layout)
+    }
+}
 
 impl GoObject for Time {
     fn type_name(&self) -> &str {
         "time.Time"
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 
     fn call_method(
@@ -27,11 +119,11 @@ impl GoObject for Time {
         name: &str,
         args: &[Value],
     ) -> Option<std::result::Result<Value, String>> {
-        let t = self.0;
+        let (t, _) = self.local();
         Some(Ok(match name {
-            "Unix" => Value::Int64(t.timestamp()),
-            "UnixNano" => Value::Int64(t.timestamp_nanos_opt().unwrap_or(0)),
-            "UnixMilli" => Value::Int64(t.timestamp_millis()),
+            "Unix" => Value::Int64(self.utc.timestamp()),
+            "UnixNano" => Value::Int64(self.utc.timestamp_nanos_opt().unwrap_or(0)),
+            "UnixMilli" => Value::Int64(self.utc.timestamp_millis()),
             "Year" => Value::Int(i64::from(t.year())),
             "YearDay" => Value::Int(i64::from(t.ordinal())),
             "Day" => Value::Int(i64::from(t.day())),
@@ -39,10 +131,10 @@ impl GoObject for Time {
             "Minute" => Value::Int(i64::from(t.minute())),
             "Second" => Value::Int(i64::from(t.second())),
             "Nanosecond" => Value::Int(i64::from(t.nanosecond())),
-            "UTC" | "Local" => Value::Object(Arc::new(*self)),
+            "UTC" | "Local" => Value::Object(Arc::new(Time::utc(self.utc))),
             "String" => Value::string(self.go_string()),
             "Format" => match args.first() {
-                Some(Value::String(layout)) => Value::string(format_time(&t, layout)),
+                Some(Value::String(layout)) => Value::string(self.format(layout)),
                 Some(other) => {
                     return Some(Err(format!(
                         "wrong type for value; expected string; got {}",
@@ -56,13 +148,28 @@ impl GoObject for Time {
     }
 
     fn go_string(&self) -> String {
-        format_time(&self.0, "2006-01-02 15:04:05.999999999 -0700 MST")
+        self.format("2006-01-02 15:04:05.999999999 -0700 MST")
     }
 }
 
-/// A Go `time.Time` value.
+/// A Go `time.Time` value shown in UTC.
 pub(crate) fn time_value(t: DateTime<Utc>) -> Value {
-    Value::Object(Arc::new(Time(t)))
+    Value::Object(Arc::new(Time::utc(t)))
+}
+
+/// A Go `time.Time` value whose wall clock is `local` in Go's fixed zone `name`
+/// (BurntSushi/toml's date-times).
+pub(crate) fn fixed_zone_time_value(local: NaiveDateTime, name: &str, offset: i32) -> Value {
+    let utc = Utc.from_utc_datetime(&local) - chrono::Duration::seconds(i64::from(offset));
+    let zone = if name.is_empty() && offset == 0 {
+        Zone::Utc
+    } else {
+        Zone::Fixed {
+            name: name.into(),
+            offset,
+        }
+    };
+    Value::Object(Arc::new(Time { utc, zone }))
 }
 
 fn zero_time() -> DateTime<Utc> {
@@ -73,16 +180,14 @@ fn zero_time() -> DateTime<Utc> {
 }
 
 /// A `time.Time` argument (an object made by `now`, `toDate`...).
-fn time_arg(value: &Value) -> Option<DateTime<Utc>> {
+fn time_arg(value: &Value) -> Option<Time> {
     match value {
-        Value::Object(o) if o.type_name() == "time.Time" => {
-            parse_layout("2006-01-02 15:04:05.999999999 -0700 MST", &o.go_string()).ok()
-        }
+        Value::Object(o) => o.as_any()?.downcast_ref::<Time>().cloned(),
         _ => None,
     }
 }
 
-fn time_param(value: &Value) -> std::result::Result<DateTime<Utc>, FuncError> {
+fn time_param(value: &Value) -> std::result::Result<Time, FuncError> {
     time_arg(value).ok_or_else(|| {
         FuncError::Args(format!(
             "wrong type for value; expected time.Time; got {}",
@@ -101,8 +206,17 @@ fn date_arg(value: &Value) -> DateTime<Utc> {
             .timestamp_opt(*secs, 0)
             .single()
             .unwrap_or_else(Utc::now),
-        other => time_arg(other).unwrap_or_else(Utc::now),
+        other => time_arg(other).map_or_else(Utc::now, |t| t.utc),
     }
+}
+
+/// Sprig's `dateInZone`: the time in zone `zone` (UTC when Go cannot load it), formatted.
+fn format_in_zone(layout: &str, date: &Value, zone: &str) -> String {
+    let time = Time {
+        utc: date_arg(date),
+        zone: Zone::load(zone).unwrap_or(Zone::Utc),
+    };
+    time.format(layout)
 }
 
 pub fn now(args: &[Value]) -> Result {
@@ -113,14 +227,14 @@ pub fn now(args: &[Value]) -> Result {
 pub fn date(args: &[Value]) -> Result {
     want("date", args, 2)?;
     let layout = string(&args[0])?;
-    Ok(Value::string(format_time(&date_arg(&args[1]), layout)))
+    Ok(Value::string(format_in_zone(layout, &args[1], "Local")))
 }
 
 fn in_zone(name: &str, args: &[Value]) -> Result {
     want(name, args, 3)?;
     let layout = string(&args[0])?;
-    string(&args[2])?;
-    Ok(Value::string(format_time(&date_arg(&args[1]), layout)))
+    let zone = string(&args[2])?;
+    Ok(Value::string(format_in_zone(layout, &args[1], zone)))
 }
 
 pub fn date_in_zone(args: &[Value]) -> Result {
@@ -133,30 +247,32 @@ pub fn date_in_zone_underscore(args: &[Value]) -> Result {
 
 pub fn html_date(args: &[Value]) -> Result {
     want("htmlDate", args, 1)?;
-    Ok(Value::string(format_time(
-        &date_arg(&args[0]),
+    Ok(Value::string(format_in_zone(
         "2006-01-02",
+        &args[0],
+        "Local",
     )))
 }
 
 pub fn html_date_in_zone(args: &[Value]) -> Result {
     want("htmlDateInZone", args, 2)?;
-    string(&args[1])?;
-    Ok(Value::string(format_time(
-        &date_arg(&args[0]),
-        "2006-01-02",
-    )))
+    let zone = string(&args[1])?;
+    Ok(Value::string(format_in_zone("2006-01-02", &args[0], zone)))
 }
 
 fn modify(name: &str, args: &[Value], must: bool) -> Result {
     want(name, args, 2)?;
     let spec = string(&args[0])?;
     let t = time_param(&args[1])?;
-    match parse_duration(spec) {
-        Ok(nanos) => Ok(time_value(t + chrono::Duration::nanoseconds(nanos))),
-        Err(e) if must => Err(FuncError::Call(e)),
-        Err(_) => Ok(time_value(t)),
-    }
+    let moved = match parse_duration(spec) {
+        Ok(nanos) => Time {
+            utc: t.utc + chrono::Duration::nanoseconds(nanos),
+            zone: t.zone,
+        },
+        Err(e) if must => return Err(FuncError::Call(e)),
+        Err(_) => t,
+    };
+    Ok(Value::Object(Arc::new(moved)))
 }
 
 pub fn date_modify(args: &[Value]) -> Result {
@@ -178,22 +294,23 @@ pub fn must_date_modify_underscore(args: &[Value]) -> Result {
 pub fn to_date(args: &[Value]) -> Result {
     want("toDate", args, 2)?;
     let (layout, text) = (string(&args[0])?, string(&args[1])?);
-    Ok(time_value(
-        parse_layout(layout, text).unwrap_or_else(|_| zero_time()),
-    ))
+    let time = parse_layout(layout, text).unwrap_or_else(|_| Time::utc(zero_time()));
+    Ok(Value::Object(Arc::new(time)))
 }
 
 pub fn must_to_date(args: &[Value]) -> Result {
     want("mustToDate", args, 2)?;
     let (layout, text) = (string(&args[0])?, string(&args[1])?);
     parse_layout(layout, text)
-        .map(time_value)
+        .map(|time| Value::Object(Arc::new(time)))
         .map_err(FuncError::Call)
 }
 
 pub fn unix_epoch(args: &[Value]) -> Result {
     want("unixEpoch", args, 1)?;
-    Ok(Value::string(time_param(&args[0])?.timestamp().to_string()))
+    Ok(Value::string(
+        time_param(&args[0])?.utc.timestamp().to_string(),
+    ))
 }
 
 pub fn ago(args: &[Value]) -> Result {
@@ -226,7 +343,7 @@ pub fn duration_round(args: &[Value]) -> Result {
         // Sprig switches on the Go type: an `int` (a literal) is not an `int64`.
         Value::Int64(i) => *i,
         other => time_arg(other)
-            .map(|t| (Utc::now() - t).num_nanoseconds().unwrap_or(i64::MAX))
+            .map(|t| (Utc::now() - t.utc).num_nanoseconds().unwrap_or(i64::MAX))
             .unwrap_or(0),
     };
     let u = d.unsigned_abs();
@@ -576,8 +693,10 @@ const DAYS: [&str; 7] = [
     "Saturday",
 ];
 
-/// Go's `Time.Format` (UTC times).
-pub fn format_time(t: &DateTime<Utc>, layout: &str) -> String {
+/// Go's `Time.Format` of wall clock `t` in a zone whose abbreviation is `zone_name`
+/// (empty for a fixed zone without a name: `MST` then prints the offset, `-0700`).
+pub fn format_time(t: &DateTime<FixedOffset>, zone_name: &str, layout: &str) -> String {
+    let offset = t.offset().local_minus_utc();
     let mut out = String::new();
     for token in tokenize(layout) {
         match token {
@@ -603,23 +722,18 @@ pub fn format_time(t: &DateTime<Utc>, layout: &str) -> String {
             Token::Year => out.push_str(&format!("{:02}", t.year().rem_euclid(100))),
             Token::PmUpper => out.push_str(if t.hour() >= 12 { "PM" } else { "AM" }),
             Token::PmLower => out.push_str(if t.hour() >= 12 { "pm" } else { "am" }),
-            Token::TzName => out.push_str("UTC"),
+            Token::TzName if !zone_name.is_empty() => out.push_str(zone_name),
+            Token::TzName => push_offset(&mut out, offset, false, false, false),
             Token::Zone {
                 z,
                 colon,
                 seconds,
                 hours_only,
             } => {
-                if z {
+                if z && offset == 0 {
                     out.push('Z');
                 } else {
-                    out.push_str("+00");
-                    if !hours_only {
-                        out.push_str(if colon { ":00" } else { "00" });
-                        if seconds {
-                            out.push_str(if colon { ":00" } else { "00" });
-                        }
-                    }
+                    push_offset(&mut out, offset, colon, seconds, hours_only);
                 }
             }
             Token::Fraction { digits, trim } => {
@@ -641,6 +755,27 @@ pub fn format_time(t: &DateTime<Utc>, layout: &str) -> String {
     out
 }
 
+/// A zone offset as Go's layouts write it: `+0200`, `-07:00`, `+05`, `+053000`.
+fn push_offset(out: &mut String, offset: i32, colon: bool, seconds: bool, hours_only: bool) {
+    out.push(if offset < 0 { '-' } else { '+' });
+    let abs = offset.unsigned_abs();
+    let minutes = abs / 60;
+    out.push_str(&format!("{:02}", minutes / 60));
+    if hours_only {
+        return;
+    }
+    if colon {
+        out.push(':');
+    }
+    out.push_str(&format!("{:02}", minutes % 60));
+    if seconds {
+        if colon {
+            out.push(':');
+        }
+        out.push_str(&format!("{:02}", abs % 60));
+    }
+}
+
 fn hour12(hour: u32) -> u32 {
     match hour % 12 {
         0 => 12,
@@ -648,8 +783,11 @@ fn hour12(hour: u32) -> u32 {
     }
 }
 
-/// Go's `time.Parse` for the layout elements charts use (times read as UTC).
-pub fn parse_layout(layout: &str, text: &str) -> std::result::Result<DateTime<Utc>, String> {
+/// Go's `time.ParseInLocation` in the local zone (UTC), as Sprig's `toDate` calls it,
+/// for the layout elements charts use. The zone follows Go's rules: `Z` is UTC, the
+/// local offset (0) the local zone, another offset a fixed zone named by the text's
+/// abbreviation (or nameless), an abbreviation alone a fixed zone at offset 0.
+pub(crate) fn parse_layout(layout: &str, text: &str) -> std::result::Result<Time, String> {
     let fail = |elem: &str, rest: &str| {
         format!("parsing time \"{text}\" as \"{layout}\": cannot parse \"{rest}\" as \"{elem}\"")
     };
@@ -657,7 +795,9 @@ pub fn parse_layout(layout: &str, text: &str) -> std::result::Result<DateTime<Ut
     let (mut year, mut month, mut day, mut hour, mut minute, mut second, mut nanos) =
         (1i32, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32);
     let mut pm: Option<bool> = None;
-    let mut offset_secs: i64 = 0;
+    let mut offset_secs: Option<i64> = None;
+    let mut zulu = false;
+    let mut zone_name: Option<&str> = None;
     fn take_digits(s: &str, min: usize, max: usize) -> Option<(u32, &str)> {
         let n = s.bytes().take(max).take_while(u8::is_ascii_digit).count();
         if n < min {
@@ -778,6 +918,7 @@ pub fn parse_layout(layout: &str, text: &str) -> std::result::Result<DateTime<Ut
                 if n < 3 {
                     return Err(fail("MST", rest));
                 }
+                zone_name = Some(&rest[..n]);
                 rest = &rest[n..];
             }
             Token::Zone {
@@ -788,6 +929,7 @@ pub fn parse_layout(layout: &str, text: &str) -> std::result::Result<DateTime<Ut
             } => {
                 if z && rest.starts_with('Z') {
                     rest = &rest[1..];
+                    zulu = true;
                     continue;
                 }
                 let sign = match rest.as_bytes().first() {
@@ -816,7 +958,7 @@ pub fn parse_layout(layout: &str, text: &str) -> std::result::Result<DateTime<Ut
                         r = r4;
                     }
                 }
-                offset_secs = sign * i64::from(h * 3600 + m * 60 + s);
+                offset_secs = Some(sign * i64::from(h * 3600 + m * 60 + s));
                 rest = r;
             }
         }
@@ -841,7 +983,32 @@ pub fn parse_layout(layout: &str, text: &str) -> std::result::Result<DateTime<Ut
         .ok_or_else(|| format!("parsing time \"{text}\": day out of range"))?
         .and_hms_nano_opt(hour, minute, second, nanos)
         .ok_or_else(|| format!("parsing time \"{text}\": hour out of range"))?;
-    Ok(Utc.from_utc_datetime(&naive) - chrono::Duration::seconds(offset_secs))
+    let wall = Utc.from_utc_datetime(&naive);
+    let (utc, zone) = match (zulu, offset_secs, zone_name) {
+        (true, _, _) => (wall, Zone::Utc),
+        (false, Some(offset), name) => {
+            let utc = wall - chrono::Duration::seconds(offset);
+            // The local zone (UTC) when it has this offset and name.
+            if offset == 0 && name.is_none_or(|n| n == "UTC") {
+                (utc, Zone::Utc)
+            } else {
+                let name = name.unwrap_or_default().into();
+                let offset = i32::try_from(offset).unwrap_or_default();
+                (utc, Zone::Fixed { name, offset })
+            }
+        }
+        // An abbreviation alone: the local zone's, or a zone of unknown offset whose
+        // wall clock Go keeps as if it were UTC.
+        (false, None, Some(name)) if name != "UTC" => (
+            wall,
+            Zone::Fixed {
+                name: name.into(),
+                offset: 0,
+            },
+        ),
+        (false, None, _) => (wall, Zone::Utc),
+    };
+    Ok(Time { utc, zone })
 }
 
 #[cfg(test)]
@@ -857,14 +1024,37 @@ mod tests {
     }
 
     #[test]
-    fn layouts_format_and_parse() {
-        let t = Utc.timestamp_opt(0, 0).unwrap();
+    fn times_keep_their_zones_as_go_does() {
+        // toDate with an offset other than the local one: Go's nameless fixed zone.
+        let t = parse_layout("2006-01-02T15:04:05Z07:00", "2021-12-31T23:59:59+02:00").unwrap();
+        assert_eq!(t.go_string(), "2021-12-31 23:59:59 +0200 +0200");
+        let utc = parse_layout("2006-01-02T15:04:05Z07:00", "2021-12-31T23:59:59+00:00").unwrap();
+        assert_eq!(utc.go_string(), "2021-12-31 23:59:59 +0000 UTC");
+        let named = parse_layout("2006-01-02 MST", "2024-01-02 CET").unwrap();
+        assert_eq!(named.go_string(), "2024-01-02 00:00:00 +0000 CET");
+        // dateInZone converts to named zones, with their summer time.
+        let date = time_value(parse_layout("2006-01-02", "2024-07-05").unwrap().utc);
         assert_eq!(
-            format_time(&t, "2006-01-02 Mon Jan _2 15:04:05.000 MST -0700 PM"),
+            format_in_zone("2006-01-02 15:04 MST", &date, "America/New_York"),
+            "2024-07-04 20:00 EDT"
+        );
+        assert_eq!(format_in_zone("15:04 MST", &date, "Etc/GMT+3"), "21:00 -03");
+        assert_eq!(
+            format_in_zone("15:04 MST", &date, "Asia/Kolkata"),
+            "05:30 IST"
+        );
+        assert_eq!(format_in_zone("15:04 MST", &date, "Nope/Zone"), "00:00 UTC");
+    }
+
+    #[test]
+    fn layouts_format_and_parse() {
+        let t = Time::utc(Utc.timestamp_opt(0, 0).unwrap());
+        assert_eq!(
+            t.format("2006-01-02 Mon Jan _2 15:04:05.000 MST -0700 PM"),
             "1970-01-01 Thu Jan  1 00:00:00.000 UTC +0000 AM"
         );
         let parsed = parse_layout("2006-01-02", "2024-02-03").unwrap();
-        assert_eq!(parsed.timestamp(), 1706918400);
-        assert_eq!(Time(parsed).go_string(), "2024-02-03 00:00:00 +0000 UTC");
+        assert_eq!(parsed.utc.timestamp(), 1706918400);
+        assert_eq!(parsed.go_string(), "2024-02-03 00:00:00 +0000 UTC");
     }
 }

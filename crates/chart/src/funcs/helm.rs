@@ -206,27 +206,31 @@ fn toml_value(value: toml::Value) -> Value {
 }
 
 /// BurntSushi/toml decodes a date-time as Go's `time.Time` (printed `1979-05-27
-/// 07:32:00 +0000 UTC`). Times here are UTC: a time with another offset, or a local
-/// one (BurntSushi's zones `datetime-local`, `date-local`), stays text.
+/// 07:32:00 +0000 UTC`): `Z` is UTC, another offset Go's nameless fixed zone, and a
+/// local date-time, date or time its fixed zones `datetime-local`, `date-local`,
+/// `time-local` at the local offset (0); a time alone is on Go's year 0.
 fn toml_time(datetime: &toml::value::Datetime) -> Option<Value> {
-    use chrono::TimeZone;
-    if datetime.offset != Some(toml::value::Offset::Z) {
-        return None;
-    }
-    let date = datetime.date?;
     let (hour, minute, second, nanos) = datetime
         .time
         .map(|t| (t.hour, t.minute, t.second, t.nanosecond))
         .unwrap_or_default();
-    let naive = chrono::NaiveDate::from_ymd_opt(
-        i32::from(date.year),
-        u32::from(date.month),
-        u32::from(date.day),
-    )?
-    .and_hms_nano_opt(u32::from(hour), u32::from(minute), u32::from(second), nanos)?;
-    Some(super::dates::time_value(
-        chrono::Utc.from_utc_datetime(&naive),
-    ))
+    let (year, month, day) = datetime.date.map_or((0, 1, 1), |d| {
+        (i32::from(d.year), u32::from(d.month), u32::from(d.day))
+    });
+    let wall = chrono::NaiveDate::from_ymd_opt(year, month, day)?.and_hms_nano_opt(
+        u32::from(hour),
+        u32::from(minute),
+        u32::from(second),
+        nanos,
+    )?;
+    let (name, offset) = match (datetime.offset, datetime.date, datetime.time) {
+        (Some(toml::value::Offset::Z), _, _) => ("", 0),
+        (Some(toml::value::Offset::Custom { minutes }), _, _) => ("", i32::from(minutes) * 60),
+        (None, Some(_), Some(_)) => ("datetime-local", 0),
+        (None, Some(_), None) => ("date-local", 0),
+        (None, None, _) => ("time-local", 0),
+    };
+    Some(super::dates::fixed_zone_time_value(wall, name, offset))
 }
 
 /// BurntSushi/toml's encoder, as `toToml` uses it.
