@@ -99,7 +99,8 @@ pub struct BuiltImage {
     pub reference: String,
     /// The repository (`todo-backend`, with the prefix if any).
     pub repository: String,
-    /// The content tag (12 hex digits of the inputs' digest); `latest` points here too.
+    /// The content tag (12 hex digits of the inputs' digest); `latest` points here too,
+    /// except for the watch profile's builds (`latest` names release builds only).
     pub tag: String,
     /// Image size in bytes.
     pub size: u64,
@@ -107,6 +108,9 @@ pub struct BuiltImage {
     pub skipped: bool,
     /// Time to package or build (or to find it unchanged), compilation excluded.
     pub build_time: Duration,
+    /// The part of `build_time` spent loading a packaged image into Docker (zero for a
+    /// Dockerfile build).
+    pub load_time: Duration,
     /// The mode used; `None` for an image given by reference ([`BuiltImage::given`]).
     pub mode: Option<Mode>,
 }
@@ -122,6 +126,7 @@ impl BuiltImage {
             size: 0,
             skipped: true,
             build_time: Duration::ZERO,
+            load_time: Duration::ZERO,
             mode: None,
         }
     }
@@ -279,11 +284,20 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
         let spinner = Spinner::new(service.name, options.show_progress);
         let mut on_event = spinner.handler();
         let started = Instant::now();
+        let mut load_time = Duration::ZERO;
         let result = match &binaries {
             Some(binaries) => {
-                let recipe = package_recipe(service, binaries.join(service.binary));
+                let mut recipe = package_recipe(service, binaries.join(service.binary));
+                if options.watch_profile {
+                    // `latest` is what `compose-up --no-build` and a user's `docker run`
+                    // take: it keeps naming the last release build, never a watch cycle's.
+                    recipe.extra_tags.clear();
+                }
                 let packaged = recipe.package(&repository, &labels)?;
-                runtime.block_on(engine.install(&packaged, &mut on_event))
+                let loading = Instant::now();
+                let installed = runtime.block_on(engine.install(&packaged, &mut on_event));
+                load_time = loading.elapsed();
+                installed
             }
             None => {
                 let context = BuildContext::scan(&root, Path::new(service.dockerfile))?;
@@ -303,6 +317,7 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
             size: image.size,
             skipped: image.skipped,
             build_time: started.elapsed(),
+            load_time,
             mode: Some(mode),
         };
         if options.show_progress {

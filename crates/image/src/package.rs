@@ -101,10 +101,14 @@ pub struct PackageRecipe {
     /// The image's architecture in Go's names (`amd64`, `arm64`): this machine's by
     /// default, since the binary is built here.
     pub architecture: String,
+    /// Tags set besides the content tag when the image is installed (`latest` by
+    /// default, as [`BuildSpec`](crate::BuildSpec) does). Not part of the content tag.
+    pub extra_tags: Vec<String>,
 }
 
 impl PackageRecipe {
-    /// A recipe with the defaults: uid 10001, no healthcheck, no ports, no env.
+    /// A recipe with the defaults: uid 10001, no healthcheck, no ports, no env, tagged
+    /// `latest` besides its content tag.
     pub fn new(binary: impl Into<PathBuf>, name: impl Into<String>) -> Self {
         Self {
             binary: binary.into(),
@@ -115,6 +119,7 @@ impl PackageRecipe {
             healthcheck: None,
             ca_roots: None,
             architecture: go_arch(std::env::consts::ARCH).to_string(),
+            extra_tags: vec!["latest".to_string()],
         }
     }
 
@@ -257,7 +262,8 @@ impl PackageRecipe {
         })
     }
 
-    /// Packages the binary as `repository:<tag>` (and `repository:latest`), where the tag is
+    /// Packages the binary as `repository:<tag>` (and the recipe's `extra_tags`, `latest` by
+    /// default, once installed), where the tag is
     /// the first 12 hex digits of the digest of the image config without its provenance
     /// (the [`PROVENANCE_LABELS`] and the `created` date): the binary, the recipe and the
     /// other labels. Nothing is sent anywhere: load the result with [`Engine::install`].
@@ -319,6 +325,7 @@ impl PackageRecipe {
             repository: repository.to_string(),
             tag,
             id,
+            extra_tags: self.extra_tags.clone(),
             archive: Bytes::from(archive),
         })
     }
@@ -333,6 +340,8 @@ pub struct PackagedImage {
     pub tag: String,
     /// Its image ID (`sha256:` of its config).
     pub id: String,
+    /// Tags [`Engine::install`] points at it besides the content tag (the recipe's).
+    pub extra_tags: Vec<String>,
     archive: Bytes,
 }
 
@@ -349,8 +358,8 @@ impl PackagedImage {
 }
 
 impl Engine {
-    /// Loads a packaged image into the daemon unless it is there already (then only
-    /// `latest` is pointed at it). No builder and no base image are involved.
+    /// Loads a packaged image into the daemon unless it is there already, then points its
+    /// `extra_tags` (`latest` by default) at it. No builder and no base image are involved.
     pub async fn install(
         &self,
         image: &PackagedImage,
@@ -394,7 +403,9 @@ impl Engine {
                     },
                 })?,
         };
-        self.tag(&reference, &image.repository, "latest").await?;
+        for extra in &image.extra_tags {
+            self.tag(&reference, &image.repository, extra).await?;
+        }
         Ok(BuiltImage {
             reference,
             repository: image.repository.clone(),

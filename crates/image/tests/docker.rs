@@ -444,6 +444,21 @@ async fn a_packaged_static_binary_runs_as_non_root_and_turns_healthy() {
     assert!(second.skipped);
     assert_eq!(second.id, built.id);
 
+    // A recipe without extra tags (the watch loops' builds) leaves `latest` where it was.
+    let mut untagged = recipe.clone();
+    untagged.env.insert("VARIANT".into(), "watch".into());
+    untagged.extra_tags.clear();
+    let other = untagged.package(&repo, &labels).unwrap();
+    assert_ne!(other.tag, packaged.tag);
+    let third = engine.install(&other, &mut |_| {}).await.unwrap();
+    assert!(!third.skipped);
+    let latest = engine
+        .image_info(&format!("{repo}:latest"))
+        .await
+        .unwrap()
+        .map(|(id, _)| id);
+    assert_eq!(latest, Some(built.id.clone()), "latest did not move");
+
     // Run it: the process is not root, /data is writable, the healthcheck turns healthy.
     let name = format!("{repo}-run");
     let client = engine.client();
