@@ -752,6 +752,12 @@ impl State {
         if dry_run {
             return Ok(with_type(ty, stored.rendered()));
         }
+        let finalizers = stored.value["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
+        if finalizers {
+            return Ok(self.mark_deleting(ty, key, shared));
+        }
         self.objects.remove(key);
         if ty.plural == "namespaces" && ty.group.is_empty() {
             self.objects.retain(|k, _| k.2 != key.3);
@@ -764,6 +770,31 @@ impl State {
             object: object.clone(),
         });
         Ok(object)
+    }
+}
+
+impl State {
+    /// A delete of an object with finalizers, as a real server answers it: the object
+    /// stays, marked with a `deletionTimestamp`, until its finalizers are removed (tests
+    /// stand in for the controller with `FakeApiServer::remove`).
+    fn mark_deleting(&mut self, ty: &ResourceType, key: &Key, shared: &Shared) -> Value {
+        let rv = self.next_rv();
+        let Some(stored) = self.objects.get_mut(key) else {
+            return Value::Null;
+        };
+        let meta = &mut stored.value["metadata"];
+        if meta.get("deletionTimestamp").is_none() {
+            meta["deletionTimestamp"] =
+                json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        meta["resourceVersion"] = json!(rv);
+        let object = with_type(ty, stored.rendered());
+        let _ = shared.events.send(WatchEvent {
+            kind: "MODIFIED",
+            key: key.clone(),
+            object: object.clone(),
+        });
+        object
     }
 }
 
