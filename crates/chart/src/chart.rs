@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
 
 use folder::{Folder, Kind, fill};
 use serde::{Deserialize, Serialize};
@@ -38,7 +39,11 @@ pub struct ChartFile {
 /// CRD collections and other large files cost nothing when no template reads them;
 /// every other file is read with the chart.
 #[derive(Clone)]
-pub struct FileData(Contents);
+pub struct FileData {
+    contents: Contents,
+    /// When the file was last modified, where known: Helm 4 records it (`modtime`).
+    modified: Option<SystemTime>,
+}
 
 #[derive(Clone)]
 enum Contents {
@@ -57,9 +62,27 @@ struct OnDisk {
 type ReadFailure = (std::io::ErrorKind, String);
 
 impl FileData {
+    fn of(contents: Contents) -> FileData {
+        FileData {
+            contents,
+            modified: None,
+        }
+    }
+
+    /// The same contents, with the time the file was last modified.
+    pub fn with_modified(self, modified: Option<SystemTime>) -> FileData {
+        FileData { modified, ..self }
+    }
+
+    /// When the file was last modified, where known (a chart folder's file, an archive
+    /// entry); None for contents made in memory. Helm 4 records it as the file's `modtime`.
+    pub fn modified(&self) -> Option<SystemTime> {
+        self.modified
+    }
+
     /// Contents to be read from `path` when first needed.
     pub fn on_disk(path: impl Into<PathBuf>) -> FileData {
-        FileData(Contents::OnDisk(Arc::new(OnDisk {
+        FileData::of(Contents::OnDisk(Arc::new(OnDisk {
             path: path.into(),
             read: OnceLock::new(),
         })))
@@ -67,12 +90,12 @@ impl FileData {
 
     /// Text known to be UTF-8: the contents shared without a copy.
     pub fn text(text: Arc<str>) -> FileData {
-        FileData(Contents::Text(text))
+        FileData::of(Contents::Text(text))
     }
 
     /// The bytes, read now if they were left on disk (and kept for later calls).
     pub fn bytes(&self) -> Result<&[u8], ChartError> {
-        match &self.0 {
+        match &self.contents {
             Contents::Read(bytes) => Ok(bytes),
             Contents::Text(text) => Ok(text.as_bytes()),
             Contents::OnDisk(file) => file.read().map(|bytes| &**bytes),
@@ -81,7 +104,7 @@ impl FileData {
 
     /// The bytes as a shared allocation (copied only from text contents).
     pub fn shared_bytes(&self) -> Result<Arc<[u8]>, ChartError> {
-        match &self.0 {
+        match &self.contents {
             Contents::Read(bytes) => Ok(bytes.clone()),
             Contents::Text(text) => Ok(Arc::from(text.as_bytes())),
             Contents::OnDisk(file) => file.read().cloned(),
@@ -90,7 +113,7 @@ impl FileData {
 
     /// The contents as text, invalid UTF-8 replaced (shared when already text).
     pub fn shared_text(&self) -> Result<Arc<str>, ChartError> {
-        match &self.0 {
+        match &self.contents {
             Contents::Text(text) => Ok(text.clone()),
             _ => Ok(Arc::from(lossy_text(self.bytes()?))),
         }
@@ -115,19 +138,19 @@ impl OnDisk {
 
 impl From<Arc<[u8]>> for FileData {
     fn from(bytes: Arc<[u8]>) -> FileData {
-        FileData(Contents::Read(bytes))
+        FileData::of(Contents::Read(bytes))
     }
 }
 
 impl From<Vec<u8>> for FileData {
     fn from(bytes: Vec<u8>) -> FileData {
-        FileData(Contents::Read(bytes.into()))
+        FileData::of(Contents::Read(bytes.into()))
     }
 }
 
 impl From<&[u8]> for FileData {
     fn from(bytes: &[u8]) -> FileData {
-        FileData(Contents::Read(bytes.into()))
+        FileData::of(Contents::Read(bytes.into()))
     }
 }
 
@@ -142,7 +165,7 @@ impl Eq for FileData {}
 
 impl std::fmt::Debug for FileData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.0 {
+        match &self.contents {
             Contents::Read(bytes) => write!(f, "FileData({} bytes)", bytes.len()),
             Contents::Text(text) => write!(f, "FileData({} bytes of text)", text.len()),
             Contents::OnDisk(file) => write!(f, "FileData(on disk: {})", file.path.display()),
@@ -375,6 +398,9 @@ pub struct Chart {
     pub files: Vec<ChartFile>,
     /// Subcharts found under `charts/`, sorted by folder or archive name.
     pub dependencies: Vec<Chart>,
+    /// When `Chart.yaml` was last modified, where known (Helm 4 records it as the chart's
+    /// `modtime`; each file's own time is [`FileData::modified`]).
+    pub modified: Option<SystemTime>,
 }
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -404,6 +430,7 @@ impl Chart {
             return Err(ChartError::load("no files in chart archive"));
         }
         let mut metadata: Option<Metadata> = None;
+        let mut modified = None;
         let mut values = Map::new();
         let mut schema = None;
         let mut schema_file = None;
@@ -414,7 +441,10 @@ impl Chart {
         let mut subcharts: BTreeMap<String, Vec<ChartFile>> = BTreeMap::new();
         for file in files {
             match file.name.as_str() {
-                "Chart.yaml" => metadata = Some(parse_metadata(file.data.bytes()?)?),
+                "Chart.yaml" => {
+                    metadata = Some(parse_metadata(file.data.bytes()?)?);
+                    modified = file.data.modified();
+                }
                 "Chart.lock" => lock = Some(Lock::parse(file.data.bytes()?, &file.name)?),
                 "requirements.lock" => {
                     lock = Some(Lock::parse(file.data.bytes()?, &file.name)?);
@@ -513,6 +543,7 @@ impl Chart {
             templates,
             files: other,
             dependencies,
+            modified,
         })
     }
 
@@ -668,9 +699,13 @@ impl FolderWalk {
             )
             .map_err(entry_error(dir, name))?,
         };
+        // As Helm's LoadDir, the time of the file a link leads to.
+        let modified = std::fs::metadata(dir.path().join(name))
+            .and_then(|meta| meta.modified())
+            .ok();
         self.files.push(ChartFile {
             name: self.relative.clone(),
-            data,
+            data: data.with_modified(modified),
         });
         Ok(())
     }
@@ -830,6 +865,11 @@ pub fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>, ChartError> {
                 "chart illegally references parent directory".to_string()
             ));
         }
+        let modified = entry
+            .header()
+            .mtime()
+            .ok()
+            .map(|seconds| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds));
         let mut data = Vec::new();
         entry
             .read_to_end(&mut data)
@@ -845,7 +885,10 @@ pub fn archive_files(data: &[u8]) -> Result<Vec<ChartFile>, ChartError> {
         } else {
             data.into()
         };
-        files.push(ChartFile { name, data });
+        files.push(ChartFile {
+            name,
+            data: data.with_modified(modified),
+        });
     }
     if files.is_empty() {
         return Err(bad("no files in chart archive".to_string()));

@@ -88,7 +88,20 @@ pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 /// Formats a time as Go's `time.Time` JSON does (RFC 3339 with nanoseconds, zeros trimmed).
 pub fn go_time(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    // Go's RFC3339Nano: the fraction only as long as it needs (no trailing zeros).
+    let seconds = time.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let nanos = time.timestamp_subsec_nanos();
+    if nanos == 0 {
+        return seconds;
+    }
+    let fraction = format!("{nanos:09}");
+    let fraction = fraction.trim_end_matches('0');
+    format!("{}.{fraction}Z", seconds.trim_end_matches('Z'))
+}
+
+/// A file time as Go's `time.Time` marshals it (see [`go_time`]), in UTC.
+fn go_file_time(time: std::time::SystemTime) -> String {
+    go_time(DateTime::<Utc>::from(time))
 }
 
 /// `release.info` (Helm's `Info`); times are RFC 3339 strings as Go writes them.
@@ -166,6 +179,25 @@ impl From<ChartMetadata> for Chart {
 }
 
 impl Chart {
+    /// Whether `self` and `other` hold the same chart, whenever its files were last
+    /// modified (a checkout that touches files changes nothing deployed).
+    pub fn same_content(&self, other: &Chart) -> bool {
+        fn without_times(chart: &Chart) -> Chart {
+            let mut chart = chart.clone();
+            chart.extra.remove("modtime");
+            chart.extra.remove("schemamodtime");
+            for files in [&mut chart.templates, &mut chart.files] {
+                for file in files.as_array_mut().into_iter().flatten() {
+                    if let Some(file) = file.as_object_mut() {
+                        file.remove("modtime");
+                    }
+                }
+            }
+            chart
+        }
+        without_times(self) == without_times(other)
+    }
+
     /// The record Helm keeps of a loaded chart: metadata, Chart.lock, templates and other
     /// files (`{name, data: base64}`), default values, and the schema file as written
     /// (base64).
@@ -175,7 +207,12 @@ impl Chart {
                 record: format!("chart {}", chart.metadata.name),
                 reason: format!("cannot read {}: {e}", f.name),
             })?;
-            Ok(serde_json::json!({"name": f.name, "data": B64.encode(bytes)}))
+            let mut record = serde_json::json!({"name": f.name, "data": B64.encode(bytes)});
+            // Helm 4's `common.File`: `modtime`, left out when unknown (`omitzero`).
+            if let Some(modified) = f.data.modified() {
+                record["modtime"] = Value::String(go_file_time(modified));
+            }
+            Ok(record)
         };
         let templates = chart
             .templates
@@ -201,9 +238,23 @@ impl Chart {
             values: Value::Object(deploykit_chart::value::map_to_json(&chart.values)),
             schema,
             files: Value::Array(files),
-            extra: Map::new(),
+            extra: modification_times(chart),
         })
     }
+}
+
+/// The times Helm 4's chart record keeps besides each file's: `schemamodtime` (a Go
+/// `time.Time` with `omitempty`, which never omits a struct: the zero time when the chart
+/// has no schema) and `modtime`, Chart.yaml's (`omitzero`: left out when unknown).
+fn modification_times(chart: &deploykit_chart::Chart) -> Map<String, Value> {
+    let mut times = Map::new();
+    let schema = chart.schema_file.as_ref().and_then(|f| f.modified());
+    let schema = schema.map_or_else(|| GO_ZERO_TIME.to_string(), go_file_time);
+    times.insert("schemamodtime".into(), Value::String(schema));
+    if let Some(modified) = chart.modified {
+        times.insert("modtime".into(), Value::String(go_file_time(modified)));
+    }
+    times
 }
 
 /// A hook as a release record keeps it (Helm's `release.Hook`).
@@ -548,7 +599,7 @@ mod tests {
                 .unwrap();
             out
         };
-        assert!(json.starts_with(r#"{"name":"todo","info":{"first_deployed":"2026-01-02T03:04:05.500Z","last_deployed":"2026-01-02T03:04:05.500Z","deleted":"0001-01-01T00:00:00Z","description":"Upgrade complete","status":"deployed"},"chart":{"metadata":{"name":"c","version":"1.0.0","apiVersion":"v2","appVersion":"2"},"lock":null,"templates":[],"values":{"replicas":1},"schema":null,"files":[]},"config":{"a":{"b":"x","y":true},"z":1},"manifest":"#), "{json}");
+        assert!(json.starts_with(r#"{"name":"todo","info":{"first_deployed":"2026-01-02T03:04:05.5Z","last_deployed":"2026-01-02T03:04:05.5Z","deleted":"0001-01-01T00:00:00Z","description":"Upgrade complete","status":"deployed"},"chart":{"metadata":{"name":"c","version":"1.0.0","apiVersion":"v2","appVersion":"2"},"lock":null,"templates":[],"values":{"replicas":1},"schema":null,"files":[]},"config":{"a":{"b":"x","y":true},"z":1},"manifest":"#), "{json}");
         assert!(
             json.ends_with(r#""version":3,"namespace":"apps"}"#),
             "{json}"
