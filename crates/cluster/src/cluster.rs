@@ -587,7 +587,7 @@ impl Cluster {
         manifest: &Manifest,
         release: &str,
         release_namespace: &str,
-        force: bool,
+        take_over: TakeOver,
     ) -> Result<Change> {
         let resolved = self
             .resolve(
@@ -612,8 +612,24 @@ impl Cluster {
         {
             return Ok(Change::Unchanged);
         }
-        self.apply_value(manifest, &resolved, &desired, force)
-            .await?;
+        let forced = take_over == TakeOver::Everyone;
+        match self
+            .apply_value(manifest, &resolved, &desired, forced)
+            .await
+        {
+            Err(Error::Conflict { managers, .. })
+                if take_over == TakeOver::ReleaseAppliers
+                    && live.as_ref().is_some_and(|live| {
+                        let appliers =
+                            release_appliers(&serde_json::to_value(live).unwrap_or_default());
+                        managers.iter().all(|m| appliers.contains(m))
+                    }) =>
+            {
+                self.apply_value(manifest, &resolved, &desired, true)
+                    .await?;
+            }
+            other => other?,
+        }
         Ok(if live.is_some() {
             Change::Configured
         } else {
@@ -668,6 +684,7 @@ impl Cluster {
                 let (manager, fields) = conflict_owner(&response.message);
                 Err(Error::Conflict {
                     object: Box::new(manifest.reference.clone()),
+                    managers: conflict_managers(&response.message),
                     manager,
                     fields,
                 })
@@ -782,6 +799,81 @@ pub enum Change {
     Unchanged,
 }
 
+/// Whose fields an apply takes over when the server reports them owned by another field
+/// manager (an apply conflict).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TakeOver {
+    /// Nobody's: a conflict is an error, as with `kubectl apply --server-side`.
+    Nobody,
+    /// Those of the field managers that applied this release's objects server-side
+    /// themselves (Helm 4's own applies, which own Helm's release annotation); a conflict
+    /// with any other manager is an error.
+    ReleaseAppliers,
+    /// Everyone's (server-side apply `force`).
+    Everyone,
+}
+
+impl TakeOver {
+    /// What Helm 4 would take over in deploykit's place, after the revision `previous`:
+    /// with `--server-side=auto` (its default for upgrades and rollbacks) Helm applies as
+    /// the revision before did. After Helm's client-side apply (`apply_method: csa`) it
+    /// applies client-side again, which overwrites every field, whoever owns it; after
+    /// its server-side apply (`ssa`) it applies server-side under its own field manager,
+    /// so only other managers' fields conflict. A revision deploykit wrote (no
+    /// `apply_method`) takes over nobody's, unless `force_conflicts`.
+    pub(crate) fn after(
+        previous: Option<&crate::release::Release>,
+        force_conflicts: bool,
+    ) -> TakeOver {
+        if force_conflicts {
+            return TakeOver::Everyone;
+        }
+        let method = previous
+            .and_then(|r| r.extra.get("apply_method"))
+            .and_then(Value::as_str);
+        match method {
+            Some("csa") => TakeOver::Everyone,
+            Some("ssa") => TakeOver::ReleaseAppliers,
+            _ => TakeOver::Nobody,
+        }
+    }
+}
+
+/// The field managers (other than deploykit) that applied `live` server-side with Helm's
+/// release annotation: Helm 4's own applies of the release.
+fn release_appliers(live: &Value) -> Vec<String> {
+    let entries = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    entries
+        .iter()
+        .filter(|entry| entry["operation"] == "Apply" && entry["manager"] != FIELD_MANAGER)
+        .filter(|entry| {
+            entry
+                .pointer("/fieldsV1/f:metadata/f:annotations/f:meta.helm.sh~1release-name")
+                .is_some()
+        })
+        .filter_map(|entry| entry["manager"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Every field manager an apply conflict's message names (`conflict with "kubectl" ...`,
+/// `conflicts with "a" ... conflicts with "b" ...`).
+pub(crate) fn conflict_managers(message: &str) -> Vec<String> {
+    let mut managers: Vec<String> = Vec::new();
+    for (index, _) in message.match_indices(" with \"") {
+        let rest = &message[index + " with \"".len()..];
+        if let Some((manager, _)) = rest.split_once('"')
+            && !managers.iter().any(|m| m == manager)
+        {
+            managers.push(manager.to_string());
+        }
+    }
+    managers
+}
+
 /// Reads the owning manager and fields from an apply conflict's message
 /// (`Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas`).
 pub fn conflict_owner(message: &str) -> (String, String) {
@@ -881,6 +973,31 @@ impl Drop for LeaseGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_every_manager_of_a_conflict() {
+        assert_eq!(
+            conflict_managers(
+                "Apply failed with 2 conflicts: conflicts with \"helm\" using v1:\n- .data.a\nconflicts with \"kubectl-edit\" using v1:\n- .data.b"
+            ),
+            ["helm", "kubectl-edit"]
+        );
+        assert_eq!(
+            conflict_managers("Apply failed with 1 conflict: conflict with \"python3\": .data.a"),
+            ["python3"]
+        );
+    }
+
+    #[test]
+    fn release_appliers_are_the_managers_that_applied_helms_annotation() {
+        let live = json!({"metadata": {"managedFields": [
+            {"manager": "python3", "operation": "Apply", "fieldsV1": {"f:metadata": {"f:annotations": {"f:meta.helm.sh/release-name": {}}}}},
+            {"manager": "kubectl-edit", "operation": "Update", "fieldsV1": {"f:metadata": {"f:annotations": {"f:meta.helm.sh/release-name": {}}}}},
+            {"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:data": {"f:a": {}}}},
+            {"manager": FIELD_MANAGER, "operation": "Apply", "fieldsV1": {"f:metadata": {"f:annotations": {"f:meta.helm.sh/release-name": {}}}}}
+        ]}});
+        assert_eq!(release_appliers(&live), ["python3"]);
+    }
 
     #[test]
     fn reads_the_owner_of_conflicting_fields() {

@@ -68,13 +68,15 @@ pub enum Error {
     },
     /// Server-side apply found fields owned by another field manager.
     #[error(
-        "applying {object} conflicts with field manager `{manager}` which owns {fields}: let deploykit take them over with --force-conflicts, or stop `{manager}` from managing them"
+        "applying {object} conflicts with field manager `{manager}` which owns {fields}: let deploykit take them over with force_conflicts (--force-conflicts), or stop `{manager}` from managing them"
     )]
     Conflict {
         /// The object being applied.
         object: Box<ObjectRef>,
-        /// The manager owning the fields.
+        /// The (first) manager owning the fields.
         manager: String,
+        /// Every manager the server named.
+        managers: Vec<String>,
         /// The conflicting fields, as the server names them.
         fields: String,
     },
@@ -211,6 +213,30 @@ pub enum Error {
         #[source]
         cause: Box<Error>,
     },
+    /// An uninstall that keeps the history, of a release already uninstalled that way.
+    #[error(
+        "release `{release}` in namespace {namespace} is already uninstalled (its history kept): uninstall it without keeping the history to purge the records, or install it again"
+    )]
+    AlreadyUninstalled {
+        /// The release name.
+        release: String,
+        /// Its namespace.
+        namespace: String,
+    },
+    /// An uninstall's objects were still on the server when the wait ran out (their
+    /// finalizers not done); the records were dealt with all the same, as Helm does.
+    #[error(
+        "release `{release}` is uninstalled, but {} still there after {timeout:?} (waiting for finalizers): check what holds them with `kubectl get -o yaml`, or wait longer",
+        describe_objects(.remaining)
+    )]
+    DeletionTimedOut {
+        /// The release name.
+        release: String,
+        /// The objects not gone yet.
+        remaining: Vec<ObjectRef>,
+        /// How long the uninstall waited.
+        timeout: std::time::Duration,
+    },
     /// A local socket for port-forwarding failed.
     #[error("port-forward on 127.0.0.1:{port} failed: {source}; pick a free local port")]
     LocalPort {
@@ -253,3 +279,10 @@ fn rolled_back_note(rolled_back_to: &Option<u32>) -> String {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `Deployment/web is` or `Deployment/web, ConfigMap/a are`.
+fn describe_objects(objects: &[ObjectRef]) -> String {
+    let names: Vec<String> = objects.iter().map(ToString::to_string).collect();
+    let verb = if names.len() == 1 { "is" } else { "are" };
+    format!("{} {verb}", names.join(", "))
+}

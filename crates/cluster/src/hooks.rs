@@ -109,7 +109,9 @@ impl Cluster {
                 phase: phase.into(),
             });
             if let Err(error) = outcome {
-                let _ = self.update_record(record).await;
+                // As Helm 4, the failed run is not recorded here (the record says
+                // `Running`): the action records the release with it, or, as a rollback
+                // does, leaves it as it was.
                 // As Helm 4: the failed hook goes by `hook-failed`, and the hooks of this
                 // event that had succeeded before it by `hook-succeeded`.
                 self.delete_hook_by_policy(manifest, &record.namespace, HOOK_FAILED)
@@ -308,6 +310,10 @@ impl Cluster {
         let result = self
             .run_hooks(&mut record, HookEvent::Test, timeout, progress, cancel)
             .await;
+        if result.is_err() {
+            // As Helm's `ReleaseTesting`: the record keeps the failed run.
+            let _ = self.update_record(&record).await;
+        }
         let failure = match result {
             Ok(()) => None,
             Err(error @ (Error::HookFailed { .. } | Error::Interrupted { .. })) => {

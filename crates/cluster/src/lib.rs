@@ -64,10 +64,12 @@
 //!   creates them). Failures are recorded in Helm 4's words, and `atomic` undoes them as
 //!   its `--rollback-on-failure` does: a failed install is uninstalled (delete hooks
 //!   run), a failed upgrade rolled back to the last deployed revision (rollback hooks
-//!   run). Records leave `apply_method` unset, so
-//!   Helm 4 uses client-side apply on them; fields Helm then changes belong to Helm's field
-//!   manager, and the next deploykit deploy reports that conflict by name until
-//!   `force_conflicts` is set, as `kubectl apply --server-side` would.
+//!   run), also when the caller cancels. Records leave `apply_method` unset, so Helm 4
+//!   uses client-side apply on them. Apply conflicts are taken over where Helm 4 would
+//!   take them: after a revision Helm applied client-side (`csa`) every field, after one it
+//!   applied server-side (`ssa`) those of its own field manager; any other conflict is
+//!   reported by name until `force_conflicts` is set, as `kubectl apply --server-side`
+//!   would.
 //!
 //! ```no_run
 //! use deploykit_cluster::{ConnectOptions, ReleaseRequest, ChartMetadata, connect};
@@ -105,7 +107,7 @@ pub use manifest::{Hook, HookEvent, Manifest, ObjectRef};
 pub use observe::{ForwardEvent, LogLine, LogsRequest, PortForward, PortForwardRequest, Target};
 pub use ops::{
     DeployOutcome, DiffAction, FOREIGN_PENDING_GRACE, ObjectDiff, Progress, ReleaseRequest,
-    ReleaseStatus, RenderRevision, Revision, RevisionContent, UninstallOutcome,
+    ReleaseStatus, RenderRevision, Revision, RevisionContent, UninstallOptions, UninstallOutcome,
 };
 pub use release::{Chart, ChartMetadata, HookRecord, HookRun, Release, Status};
 pub use tokio_util::sync::CancellationToken;

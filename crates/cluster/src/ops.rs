@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::cluster::{Change, Cluster, DryRun};
+use crate::cluster::{Change, Cluster, DryRun, TakeOver};
 use crate::compare::{self, APPLIED_HASH, FieldChange};
 use crate::error::{Error, Result};
 use crate::manifest::{self, HookEvent, Manifest, ObjectRef};
@@ -290,6 +290,29 @@ pub struct UninstallOutcome {
     pub kept: Vec<ObjectRef>,
 }
 
+/// How an uninstall runs: Helm's `helm uninstall` options, with its defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UninstallOptions {
+    /// Keep the records, the latest marked `uninstalled` (`--keep-history`; default
+    /// false: purged). A later install of the release is then its next revision.
+    pub keep_history: bool,
+    /// Wait until the deleted objects are gone from the server, finalizers done
+    /// (`--wait`; default false).
+    pub wait: bool,
+    /// How long each hook, and the wait, may take (default 5 minutes, Helm's).
+    pub timeout: Duration,
+}
+
+impl Default for UninstallOptions {
+    fn default() -> Self {
+        UninstallOptions {
+            keep_history: false,
+            wait: false,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
 /// A release's current revision and its workloads' readiness.
 #[derive(Debug, Clone)]
 pub struct ReleaseStatus {
@@ -386,28 +409,55 @@ struct Plan {
     atomic: bool,
     wait: bool,
     timeout: Duration,
-    force: bool,
+    /// Whose fields the apply takes over.
+    take_over: TakeOver,
+}
+
+/// Internal: the step of a revision that stopped it (Helm records each differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// A pre or post hook failed.
+    Hook,
+    /// Applying or pruning objects failed.
+    Apply,
+    /// The objects did not become ready.
+    Wait,
+    /// The caller cancelled (Ctrl-C), as a cancelled Go context stops Helm 4.
+    Cancelled,
 }
 
 /// Internal: why a revision's steps stopped.
-enum Failure {
-    /// The caller cancelled (Ctrl-C): recorded failed, never undone.
-    Interrupted {
-        /// What was under way (`applying`, `waiting for readiness`, ...).
-        during: &'static str,
-        /// The error to return.
-        error: Error,
-    },
-    /// A step failed: `cause` is what Helm's description says after `Release "x" failed: `.
-    Failed { cause: String, error: Error },
+struct Failure {
+    /// Which step.
+    step: Step,
+    /// What Helm's description says after `Release "x" failed: `.
+    cause: String,
+    /// The error to return.
+    error: Error,
 }
 
+/// What Helm 4 records as the cause of a cancelled operation (Go's `context.Canceled`).
+const CONTEXT_CANCELED: &str = "context canceled";
+
 impl Failure {
-    /// A failed step whose error words itself.
-    fn plain(error: Error) -> Failure {
-        Failure::Failed {
+    /// A failed apply or prune, whose error words itself.
+    fn of_apply(error: Error) -> Failure {
+        Failure {
+            step: Step::Apply,
             cause: error.to_string(),
             error,
+        }
+    }
+
+    /// The caller cancelled during the revision's steps.
+    fn cancelled(plan: &Plan, revision: u32) -> Failure {
+        Failure {
+            step: Step::Cancelled,
+            cause: CONTEXT_CANCELED.into(),
+            error: Error::Interrupted {
+                release: plan.name.clone(),
+                revision,
+            },
         }
     }
 
@@ -416,8 +466,9 @@ impl Failure {
     fn of_hook(plan: &Plan, event: HookEvent, error: Error) -> Failure {
         let what = match &error {
             Error::Interrupted { .. } => {
-                return Failure::Interrupted {
-                    during: "running hooks",
+                return Failure {
+                    step: Step::Cancelled,
+                    cause: CONTEXT_CANCELED.into(),
                     error,
                 };
             }
@@ -430,7 +481,11 @@ impl Failure {
             Status::PendingInstall => format!("failed {event}: {what}"),
             _ => format!("{event} hooks failed: {what}"),
         };
-        Failure::Failed { cause, error }
+        Failure {
+            step: Step::Hook,
+            cause,
+            error,
+        }
     }
 }
 
@@ -473,10 +528,14 @@ fn rolled_back(error: Error, release: &str, revision: u32, to: u32) -> Error {
 
 impl Plan {
     /// The failed revision's description, as Helm words it: `Upgrade "x" failed: ...` for
-    /// an upgrade, `Release "x" failed: ...` for an install or a rollback.
-    fn failure_description(&self, cause: &str) -> String {
-        match self.pending {
-            Status::PendingUpgrade => format!("Upgrade \"{}\" failed: {cause}", self.name),
+    /// an upgrade, `Rollback "x" failed: ...` for a rollback's apply, `Release "x" failed:
+    /// ...` otherwise.
+    fn failure_description(&self, step: Step, cause: &str) -> String {
+        match (self.pending, step) {
+            (Status::PendingUpgrade, _) => format!("Upgrade \"{}\" failed: {cause}", self.name),
+            (Status::PendingRollback, Step::Apply) => {
+                format!("Rollback \"{}\" failed: {cause}", self.name)
+            }
             _ => format!("Release \"{}\" failed: {cause}", self.name),
         }
     }
@@ -570,7 +629,10 @@ impl Cluster {
             let same = latest.info.status == Status::Deployed
                 && latest.manifest == manifest_text
                 && latest.config == request.values
-                && latest.chart.as_ref() == Some(&request.chart);
+                && latest
+                    .chart
+                    .as_ref()
+                    .is_some_and(|chart| chart.same_content(&request.chart));
             if same
                 && self
                     .all_unchanged(&content.manifests, &request.name, &request.namespace)
@@ -661,7 +723,14 @@ impl Cluster {
                 atomic: request.atomic,
                 wait: request.wait,
                 timeout: request.timeout,
-                force: request.force_conflicts,
+                take_over: TakeOver::after(
+                    history
+                        .iter()
+                        .rev()
+                        .find(|r| r.info.status == Status::Deployed)
+                        .or(history.last()),
+                    request.force_conflicts,
+                ),
             };
             let mut outcome = self.run(plan, &history, progress, cancel).await?;
             outcome.took_over = took_over;
@@ -801,6 +870,9 @@ impl Cluster {
             record.manifest = plan.manifest_text.clone();
             record.info.notes = plan.notes.clone();
             record.hooks = plan.hooks.clone();
+            if plan.pending == Status::PendingInstall {
+                self.replace_uninstalled(history).await?;
+            }
             self.create_record(&record).await?;
             progress(Progress::Started {
                 revision,
@@ -809,26 +881,37 @@ impl Cluster {
             let result = self
                 .apply_and_wait(&plan, &mut record, history, progress, cancel)
                 .await;
-            match result {
+            let failure = match result {
                 Ok(outcome) => {
                     self.finish(&plan, &mut record, history).await?;
-                    Ok(outcome)
+                    return Ok(outcome);
                 }
-                Err(Failure::Interrupted { during, error }) => {
-                    let description = format!("Interrupted by the user while {during}");
-                    Err(self.fail(&mut record, &description, error).await)
+                Err(failure) => failure,
+            };
+            if plan.pending == Status::PendingRollback {
+                match failure.step {
+                    // Helm 4's `Rollback.Run` returns from a failed hook before recording
+                    // anything: the revision stays `pending-rollback`.
+                    Step::Hook => return Err(failure.error),
+                    // A failed apply supersedes the release's latest revision.
+                    Step::Apply => self.supersede_latest(history).await?,
+                    Step::Wait | Step::Cancelled => {}
                 }
-                Err(Failure::Failed { cause, error }) => {
-                    let description = plan.failure_description(&cause);
-                    let error = self.fail(&mut record, &description, error).await;
-                    if !plan.atomic {
-                        return Err(error);
-                    }
-                    match self.undo(&plan, progress, cancel).await? {
-                        Some(to) => Err(rolled_back(error, &plan.name, revision, to)),
-                        None => Err(error),
-                    }
-                }
+            }
+            let description = plan.failure_description(failure.step, &failure.cause);
+            let error = self.fail(&mut record, &description, failure.error).await;
+            if !plan.atomic {
+                return Err(error);
+            }
+            // Undone as Helm's rollback-on-failure undoes a cancelled operation too: with
+            // a token of its own, so the cancellation that stopped the revision does not
+            // stop its undoing (the timeout bounds it).
+            match self
+                .undo(&plan, progress, &CancellationToken::new())
+                .await?
+            {
+                Some(to) => Err(rolled_back(error, &plan.name, revision, to)),
+                None => Err(error),
             }
         })
     }
@@ -859,18 +942,12 @@ impl Cluster {
         };
         for manifest in &plan.manifests {
             if cancel.is_cancelled() {
-                return Err(Failure::Interrupted {
-                    during: "applying",
-                    error: Error::Interrupted {
-                        release: plan.name.clone(),
-                        revision: record.version,
-                    },
-                });
+                return Err(Failure::cancelled(plan, record.version));
             }
             let change = self
-                .apply_one(manifest, &plan.name, &plan.namespace, plan.force)
+                .apply_one(manifest, &plan.name, &plan.namespace, plan.take_over)
                 .await
-                .map_err(Failure::plain)?;
+                .map_err(Failure::of_apply)?;
             match change {
                 Change::Created => outcome.created += 1,
                 Change::Configured => outcome.configured += 1,
@@ -884,7 +961,7 @@ impl Cluster {
         outcome.deleted = self
             .prune(plan, history, progress)
             .await
-            .map_err(Failure::plain)?;
+            .map_err(Failure::of_apply)?;
         if plan.wait {
             self.wait_ready(
                 &plan.manifests,
@@ -895,15 +972,14 @@ impl Cluster {
             )
             .await
             .map_err(|failure| match failure {
-                WaitFailure::Interrupted => Failure::Interrupted {
-                    during: "waiting for readiness",
-                    error: Error::Interrupted {
-                        release: plan.name.clone(),
-                        revision: record.version,
-                    },
+                WaitFailure::Interrupted => Failure::cancelled(plan, record.version),
+                WaitFailure::Api(error) => Failure {
+                    step: Step::Wait,
+                    cause: error.to_string(),
+                    error,
                 },
-                WaitFailure::Api(error) => Failure::plain(error),
-                WaitFailure::Failed(diagnosis) => Failure::Failed {
+                WaitFailure::Failed(diagnosis) => Failure {
+                    step: Step::Wait,
                     cause: diagnosis.summary(),
                     error: Error::RolloutFailed {
                         release: plan.name.clone(),
@@ -977,6 +1053,32 @@ impl Cluster {
         self.update_record(record).await
     }
 
+    /// An install over a release uninstalled with its history kept supersedes that
+    /// revision, as Helm's `install --replace` does.
+    async fn replace_uninstalled(&self, history: &[Release]) -> Result<()> {
+        let Some(latest) = history
+            .last()
+            .filter(|r| r.info.status == Status::Uninstalled)
+        else {
+            return Ok(());
+        };
+        let mut latest = latest.clone();
+        latest.info.status = Status::Superseded;
+        latest.info.description = "superseded by new release".into();
+        self.update_record(&latest).await
+    }
+
+    /// Marks the latest revision before a rollback superseded, as Helm's rollback does when
+    /// its apply fails.
+    async fn supersede_latest(&self, history: &[Release]) -> Result<()> {
+        let Some(latest) = history.last() else {
+            return Ok(());
+        };
+        let mut latest = latest.clone();
+        latest.info.status = Status::Superseded;
+        self.update_record(&latest).await
+    }
+
     /// Atomic (Helm's rollback-on-failure): a failed install is uninstalled (its delete
     /// hooks run, its records go: `Some(0)`); a failed upgrade rolls back to the latest
     /// revision that was deployed (as a new revision, running the rollback hooks), or,
@@ -990,7 +1092,11 @@ impl Cluster {
     ) -> Result<Option<u32>> {
         if plan.pending == Status::PendingInstall {
             progress(Progress::RollingBack { to: 0 });
-            self.uninstall_locked(&plan.name, &plan.namespace, plan.timeout, progress)
+            let options = UninstallOptions {
+                timeout: plan.timeout,
+                ..UninstallOptions::default()
+            };
+            self.uninstall_locked(&plan.name, &plan.namespace, &options, progress)
                 .await?;
             return Ok(Some(0));
         }
@@ -1003,12 +1109,17 @@ impl Cluster {
             return Ok(None);
         };
         progress(Progress::RollingBack { to: target.version });
-        let rollback = self.rollback_plan(target, plan.timeout, plan.force)?;
+        let rollback = self.rollback_plan(target, plan.timeout, plan.take_over)?;
         self.run(rollback, &history, progress, cancel).await?;
         Ok(Some(target.version))
     }
 
-    fn rollback_plan(&self, target: &Release, timeout: Duration, force: bool) -> Result<Plan> {
+    fn rollback_plan(
+        &self,
+        target: &Release,
+        timeout: Duration,
+        take_over: TakeOver,
+    ) -> Result<Plan> {
         let mut manifests = manifest::parse_manifests(std::slice::from_ref(&target.manifest))?;
         manifest::sort_for_install(&mut manifests);
         Ok(Plan {
@@ -1034,7 +1145,7 @@ impl Cluster {
             atomic: false,
             wait: true,
             timeout,
-            force,
+            take_over,
         })
     }
 
@@ -1089,7 +1200,9 @@ impl Cluster {
             let took_over = self
                 .take_over_stale(&mut history, expired_holder, progress)
                 .await?;
-            let plan = self.rollback_plan(&target, timeout, force_conflicts)?;
+            // The fields belong to whoever applied the latest revision.
+            let take_over = TakeOver::after(history.last(), force_conflicts);
+            let plan = self.rollback_plan(&target, timeout, take_over)?;
             let mut outcome = self.run(plan, &history, progress, cancel).await?;
             outcome.took_over = took_over;
             Ok(outcome)
@@ -1132,6 +1245,19 @@ impl Cluster {
         namespace: &str,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<UninstallOutcome> {
+        self.uninstall_with(name, namespace, &UninstallOptions::default(), progress)
+            .await
+    }
+
+    /// As [`Cluster::uninstall`], with Helm's `helm uninstall` options: keep the history
+    /// (`--keep-history`), wait for the objects to be gone (`--wait`), the timeout.
+    pub async fn uninstall_with(
+        &self,
+        name: &str,
+        namespace: &str,
+        options: &UninstallOptions,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<UninstallOutcome> {
         let (lease, _) = self
             .acquire_lease(name, namespace, Duration::ZERO, |holder, expires| {
                 progress(Progress::WaitingForLock {
@@ -1141,20 +1267,21 @@ impl Cluster {
             })
             .await?;
         let result = self
-            .uninstall_locked(name, namespace, Duration::from_secs(300), progress)
+            .uninstall_locked(name, namespace, options, progress)
             .await;
         lease.release().await;
         result
     }
 
-    /// Uninstalls with the lease held: pre-delete hooks, the objects, post-delete hooks
-    /// (each hook given `hook_timeout`), then every record. As Helm, a failed post-delete
-    /// hook still lets the records go, and is reported after.
+    /// Uninstalls with the lease held, as Helm 4's `Uninstall.Run`: pre-delete hooks, the
+    /// objects, the wait for them to be gone, post-delete hooks (each hook given the
+    /// timeout), then the records: purged, or kept with the latest `uninstalled`. As Helm,
+    /// a failed wait or post-delete hook still lets the records go, and is reported after.
     async fn uninstall_locked(
         &self,
         name: &str,
         namespace: &str,
-        hook_timeout: Duration,
+        options: &UninstallOptions,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<UninstallOutcome> {
         let history = self.history(name, namespace).await?;
@@ -1165,14 +1292,18 @@ impl Cluster {
                 release: name.into(),
                 namespace: namespace.into(),
             })?;
+        if latest.info.status == Status::Uninstalled {
+            return self.uninstall_again(&history, options).await;
+        }
         latest.info.status = Status::Uninstalling;
+        latest.info.deleted = crate::release::go_time(Utc::now());
         latest.info.description = "Deletion in progress (or silently failed)".into();
         self.update_record(&latest).await?;
         let cancel = CancellationToken::new();
         self.run_hooks(
             &mut latest,
             HookEvent::PreDelete,
-            hook_timeout,
+            options.timeout,
             progress,
             &cancel,
         )
@@ -1184,24 +1315,119 @@ impl Cluster {
                 release: name.into(),
                 cause: Box::new(cause),
             })?;
-        let post_delete = self
+        let mut errors = Vec::new();
+        if options.wait
+            && let Err(error) = self
+                .wait_deleted(name, &deleted, namespace, options.timeout)
+                .await
+        {
+            errors.push(error);
+        }
+        if let Err(error) = self
             .run_hooks(
                 &mut latest,
                 HookEvent::PostDelete,
-                hook_timeout,
+                options.timeout,
                 progress,
                 &cancel,
             )
-            .await;
-        for record in &history {
-            self.delete_record(record).await?;
+            .await
+        {
+            errors.push(error);
         }
-        post_delete?;
+        latest.info.status = Status::Uninstalled;
+        latest.info.description = "Uninstallation complete".into();
+        if options.keep_history {
+            self.update_record(&latest).await?;
+            self.supersede_deployed(&history, latest.version).await?;
+        } else {
+            for record in &history {
+                self.delete_record(record).await?;
+            }
+        }
+        if let Some(error) = errors.into_iter().next() {
+            return Err(error);
+        }
         Ok(UninstallOutcome {
             revision: latest.version,
             deleted,
             kept,
         })
+    }
+
+    /// An uninstall of a release already uninstalled with its history kept: Helm purges
+    /// the records, or, asked to keep them again, refuses.
+    async fn uninstall_again(
+        &self,
+        history: &[Release],
+        options: &UninstallOptions,
+    ) -> Result<UninstallOutcome> {
+        let Some(latest) = history.last() else {
+            return Err(Error::Record {
+                record: "release history".into(),
+                reason: "empty".into(),
+            });
+        };
+        if options.keep_history {
+            return Err(Error::AlreadyUninstalled {
+                release: latest.name.clone(),
+                namespace: latest.namespace.clone(),
+            });
+        }
+        for record in history {
+            self.delete_record(record).await?;
+        }
+        Ok(UninstallOutcome {
+            revision: latest.version,
+            deleted: Vec::new(),
+            kept: Vec::new(),
+        })
+    }
+
+    /// Marks every deployed revision but `except` superseded (Helm's uninstall with
+    /// `--keep-history` does so).
+    async fn supersede_deployed(&self, history: &[Release], except: u32) -> Result<()> {
+        for record in history
+            .iter()
+            .filter(|r| r.version != except && r.info.status == Status::Deployed)
+        {
+            let mut record = record.clone();
+            record.info.status = Status::Superseded;
+            self.update_record(&record).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every object in `deleted` is gone from the server (Helm's
+    /// `WaitForDelete`): objects with finalizers stay, marked for deletion, until their
+    /// controllers let them go.
+    async fn wait_deleted(
+        &self,
+        release: &str,
+        deleted: &[ObjectRef],
+        namespace: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut remaining = Vec::new();
+            for reference in deleted {
+                if self.live(reference, namespace).await?.is_some() {
+                    remaining.push(reference.clone());
+                }
+            }
+            if remaining.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::DeletionTimedOut {
+                    release: release.into(),
+                    remaining,
+                    timeout,
+                });
+            }
+            tokio::time::sleep(self.options.poll_interval).await;
+        }
     }
 
     /// The latest revision and its workloads' readiness.

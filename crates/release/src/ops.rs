@@ -5,7 +5,7 @@ use std::time::Duration;
 use deploykit_chart::{Chart, Map};
 use deploykit_cluster::{
     CancellationToken, Cluster, DeployOutcome, ObjectDiff, Progress, Release, ReleaseStatus,
-    Revision, TestOutcome, UninstallOutcome,
+    Revision, TestOutcome, UninstallOptions, UninstallOutcome,
 };
 
 use crate::deploy::{DeployOptions, capabilities_of, check_kube_version, render_revision};
@@ -74,20 +74,33 @@ pub struct Uninstall<'a> {
     pub release: String,
     /// Its namespace.
     pub namespace: String,
+    /// Keep the records, the latest marked `uninstalled` (`--keep-history`; default false:
+    /// purged). A later [`Upgrade`](crate::Upgrade) installs the release as its next
+    /// revision; uninstalling again without keeping the history purges them.
+    pub keep_history: bool,
+    /// Wait until the deleted objects are gone, their finalizers done (`--wait`; default
+    /// false).
+    pub wait: bool,
+    /// How long each delete hook, and the wait, may take (default 5 minutes).
+    pub timeout: Duration,
 }
 
 impl<'a> Uninstall<'a> {
-    /// An uninstall of `release` in `namespace`.
+    /// An uninstall of `release` in `namespace`, with Helm's defaults.
     pub fn new(cluster: &'a Cluster, release: &str, namespace: &str) -> Uninstall<'a> {
+        let defaults = UninstallOptions::default();
         Uninstall {
             cluster,
             release: release.to_string(),
             namespace: namespace.to_string(),
+            keep_history: defaults.keep_history,
+            wait: defaults.wait,
+            timeout: defaults.timeout,
         }
     }
 
     /// Deletes the objects (except those marked `helm.sh/resource-policy: keep`) and the
-    /// records.
+    /// records (or marks them uninstalled, with `keep_history`).
     pub async fn run(&self) -> Result<UninstallOutcome> {
         self.run_with(&mut |_| {}).await
     }
@@ -97,9 +110,14 @@ impl<'a> Uninstall<'a> {
         &self,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<UninstallOutcome> {
+        let options = UninstallOptions {
+            keep_history: self.keep_history,
+            wait: self.wait,
+            timeout: self.timeout,
+        };
         Ok(self
             .cluster
-            .uninstall(&self.release, &self.namespace, progress)
+            .uninstall_with(&self.release, &self.namespace, &options, progress)
             .await?)
     }
 }

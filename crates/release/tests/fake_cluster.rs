@@ -153,6 +153,32 @@ async fn install_records_what_helm_records() {
         ]
     );
 
+    // Each file's modification time, as Helm 4 records it (Go's RFC 3339, nanoseconds).
+    let cm = &stored.templates[1];
+    let written = std::fs::metadata(dir.path().join("demo/templates/cm.yaml"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let recorded = chrono::DateTime::parse_from_rfc3339(cm["modtime"].as_str().unwrap()).unwrap();
+    assert_eq!(std::time::SystemTime::from(recorded), written);
+    assert!(stored.extra["modtime"].is_string(), "Chart.yaml's");
+    assert_eq!(stored.extra["schemamodtime"], "0001-01-01T00:00:00Z", "no schema");
+
+    // A template only touched (same bytes, a new time) changes nothing deployed.
+    let touched = std::fs::File::options()
+        .write(true)
+        .open(dir.path().join("demo/templates/cm.yaml"))
+        .unwrap();
+    touched
+        .set_modified(written + std::time::Duration::from_secs(60))
+        .unwrap();
+    let reloaded = Chart::load(dir.path().join("demo")).unwrap();
+    let again = Upgrade::new(&env.cluster, "web", NS)
+        .run(&reloaded, &values(&["greeting=hi"]))
+        .await
+        .unwrap();
+    assert!(again.outcome.unchanged, "{:?}", again.outcome);
+
     let again = Install::new(&env.cluster, "web", NS)
         .run(&chart, &Map::new())
         .await
@@ -846,7 +872,7 @@ async fn a_failing_test_pod_is_reported_with_its_log_not_as_an_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_rollback_hook_records_the_rollback_failed() {
+async fn a_failing_rollback_hook_leaves_the_rollback_pending_as_helm_does() {
     let env = env().await;
     env.server.set_auto_ready(true);
     let dir = tempfile::tempdir().unwrap();
@@ -881,19 +907,378 @@ async fn a_failing_rollback_hook_records_the_rollback_failed() {
     );
     let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
     let last = history.last().unwrap();
-    // Helm leaves it pending-rollback, which blocks the next operation (docs/release.md).
-    assert_eq!((last.version, last.info.status), (3, RecordStatus::Failed));
-    assert!(
-        last.info
-            .description
-            .starts_with("Release \"web\" failed: pre-rollback hooks failed: hook Job/guard"),
-        "{}",
-        last.info.description
+    // Helm 4's `Rollback.Run` returns from the failed hook before recording anything: the
+    // revision keeps the status and description it was created with, and its hook the
+    // run recorded when it started.
+    assert_eq!(
+        (
+            last.version,
+            last.info.status,
+            last.info.description.as_str()
+        ),
+        (3, RecordStatus::PendingRollback, "Rollback to 1")
     );
+    let guard = last.hooks.iter().find(|h| h.name == "guard").unwrap();
+    assert_eq!(guard.last_run.phase, "Running");
     assert_eq!(history[1].info.status, RecordStatus::Deployed);
     assert_eq!(
         config_map(&env)["greeting"],
         "bonjour",
         "nothing was rolled back"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_keeping_history_marks_it_uninstalled_and_the_next_install_is_a_new_revision() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart(dir.path(), "");
+    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    upgrade.run(&chart, &Map::new()).await.unwrap();
+    upgrade
+        .run(&chart, &values(&["greeting=bonjour"]))
+        .await
+        .unwrap();
+
+    let mut uninstall = Uninstall::new(&env.cluster, "web", NS);
+    uninstall.keep_history = true;
+    let outcome = uninstall.run().await.unwrap();
+    assert_eq!(outcome.revision, 2);
+    assert!(env.server.get("v1", "ConfigMap", Some(NS), "web").is_none());
+    let statuses = |history: &[deploykit_cluster::Release]| -> Vec<_> {
+        history
+            .iter()
+            .map(|r| (r.version, r.info.status, r.info.description.clone()))
+            .collect()
+    };
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    assert_eq!(
+        statuses(&history),
+        [
+            (1, RecordStatus::Superseded, "Install complete".into()),
+            (
+                2,
+                RecordStatus::Uninstalled,
+                "Uninstallation complete".into()
+            ),
+        ]
+    );
+    assert_ne!(
+        history[1].info.deleted, history[0].info.deleted,
+        "the time of deletion"
+    );
+
+    let error = uninstall.run().await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::AlreadyUninstalled { .. })
+        ),
+        "{error}"
+    );
+    assert!(
+        matches!(
+            Install::new(&env.cluster, "web", NS)
+                .run(&chart, &Map::new())
+                .await,
+            Err(Error::AlreadyInstalled { revision: 2, .. })
+        ),
+        "as `helm install` without --replace"
+    );
+
+    let deployed = upgrade.run(&chart, &Map::new()).await.unwrap();
+    assert_eq!(deployed.outcome.revision, 3);
+    assert_eq!(config_map(&env)["install"], "true");
+    assert_eq!(config_map(&env)["revision"], "3");
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    assert_eq!(
+        statuses(&history)[1..],
+        [
+            (
+                2,
+                RecordStatus::Superseded,
+                "superseded by new release".into()
+            ),
+            (3, RecordStatus::Deployed, "Install complete".into()),
+        ],
+        "as Helm's install --replace"
+    );
+
+    uninstall.keep_history = false;
+    uninstall.run().await.unwrap();
+    assert!(
+        History::new(&env.cluster, "web", NS)
+            .run()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_with_wait_waits_for_finalizers_and_names_what_stays() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let finalized = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers:\n  - demo.example/cleanup\ndata:\n  a: b\n".to_string();
+    let chart = chart_with(dir.path(), &[finalized]);
+    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    upgrade.run(&chart, &Map::new()).await.unwrap();
+
+    // Without `wait` the uninstall returns at once, the object still finalizing.
+    Uninstall::new(&env.cluster, "web", NS).run().await.unwrap();
+    let held = env.server.get("v1", "ConfigMap", Some(NS), "held").unwrap();
+    assert!(held["metadata"]["deletionTimestamp"].is_string());
+    env.server.remove("v1", "ConfigMap", Some(NS), "held");
+
+    // With `wait`, it waits until the controller lets the object go.
+    upgrade.run(&chart, &Map::new()).await.unwrap();
+    let mut uninstall = Uninstall::new(&env.cluster, "web", NS);
+    uninstall.wait = true;
+    let finalized = std::sync::atomic::AtomicBool::new(false);
+    let controller = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        finalized.store(true, std::sync::atomic::Ordering::SeqCst);
+        env.server.remove("v1", "ConfigMap", Some(NS), "held");
+    };
+    let uninstalled = async {
+        let outcome = uninstall.run().await.unwrap();
+        assert!(
+            finalized.load(std::sync::atomic::Ordering::SeqCst),
+            "returned only once the finalizer was done"
+        );
+        outcome
+    };
+    let (outcome, ()) = tokio::join!(uninstalled, controller);
+    assert!(outcome.deleted.iter().any(|o| o.name == "held"));
+
+    // A finalizer that never ends: the records go all the same, and the error names it.
+    upgrade.run(&chart, &Map::new()).await.unwrap();
+    uninstall.timeout = Duration::from_millis(300);
+    let error = uninstall.run().await.unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::DeletionTimedOut { remaining, .. })
+                if remaining.len() == 1 && remaining[0].name == "held"
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("ConfigMap/held is still there"),
+        "{error}"
+    );
+    assert!(
+        History::new(&env.cluster, "web", NS)
+            .run()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The demo chart plus a Deployment whose image follows `greeting`.
+fn chart_with_deployment(dir: &std::path::Path, extra: &[String]) -> Chart {
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: \"web:{{ .Values.greeting }}\"\n".to_string();
+    let mut templates = vec![deployment];
+    templates.extend_from_slice(extra);
+    chart_with(dir, &templates)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_an_atomic_upgrade_stops_the_wait_and_rolls_back_as_helm_does() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart_with_deployment(dir.path(), &[]);
+    Install::new(&env.cluster, "web", NS)
+        .run(&chart, &Map::new())
+        .await
+        .unwrap();
+
+    // The new Deployment never becomes ready; Ctrl-C while the upgrade waits for it.
+    env.server.set_auto_ready(false);
+    let mut upgrade = Upgrade::new(&env.cluster, "web", NS);
+    upgrade.options.atomic = true;
+    upgrade.options.timeout = Duration::from_secs(600);
+    let cancel = deploykit_cluster::CancellationToken::new();
+    let mut events = Vec::new();
+    let error = upgrade
+        .run_with(
+            &chart,
+            &values(&["greeting=bonjour"]),
+            &mut |event| {
+                match &event {
+                    deploykit_cluster::Progress::Workload { .. } => cancel.cancel(),
+                    // The rollback's own objects become ready, as the old image's would.
+                    deploykit_cluster::Progress::RollingBack { .. } => {
+                        env.server.set_auto_ready(true)
+                    }
+                    _ => {}
+                }
+                events.push(event);
+            },
+            &cancel,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::RolledBack {
+                revision: 2,
+                rolled_back_to: 1,
+                cause,
+                ..
+            }) if matches!(**cause, deploykit_cluster::Error::Interrupted { .. })
+        ),
+        "{error}"
+    );
+    assert!(events.contains(&deploykit_cluster::Progress::RollingBack { to: 1 }));
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let records: Vec<_> = history
+        .iter()
+        .map(|r| (r.version, r.info.status, r.info.description.as_str()))
+        .collect();
+    assert_eq!(
+        records,
+        [
+            (1, RecordStatus::Superseded, "Install complete"),
+            (
+                2,
+                RecordStatus::Failed,
+                "Upgrade \"web\" failed: context canceled"
+            ),
+            (3, RecordStatus::Deployed, "Rollback to 1"),
+        ],
+        "Helm 4's records of a cancelled atomic upgrade"
+    );
+    let image = env
+        .server
+        .get("apps/v1", "Deployment", Some(NS), "web")
+        .unwrap()["spec"]["template"]["spec"]["containers"][0]["image"]
+        .clone();
+    assert_eq!(image, "web:hello");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_an_install_records_it_failed_or_removes_it_when_atomic() {
+    let env = env().await;
+    env.server.set_auto_ready(true);
+    let dir = tempfile::tempdir().unwrap();
+    let slow = hook(
+        "migrate",
+        "Job",
+        &[("helm.sh/hook", "pre-install")],
+        "    fake.deploykit/outcome: pending\n",
+    );
+    let chart = chart_with(dir.path(), &[slow]);
+    let cancel_on_hook = |cancel: &deploykit_cluster::CancellationToken| {
+        let cancel = cancel.clone();
+        move |event: deploykit_cluster::Progress| {
+            if matches!(event, deploykit_cluster::Progress::Hook { .. }) {
+                cancel.cancel();
+            }
+        }
+    };
+
+    let install = Install::new(&env.cluster, "web", NS);
+    let cancel = deploykit_cluster::CancellationToken::new();
+    let error = install
+        .run_with(&chart, &Map::new(), &mut cancel_on_hook(&cancel), &cancel)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::Interrupted { revision: 1, .. })
+        ),
+        "{error}"
+    );
+    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    assert_eq!(
+        (history[0].info.status, history[0].info.description.as_str()),
+        (
+            RecordStatus::Failed,
+            "Release \"web\" failed: context canceled"
+        )
+    );
+    Uninstall::new(&env.cluster, "web", NS).run().await.unwrap();
+
+    let mut install = Install::new(&env.cluster, "web", NS);
+    install.options.atomic = true;
+    let cancel = deploykit_cluster::CancellationToken::new();
+    let error = install
+        .run_with(&chart, &Map::new(), &mut cancel_on_hook(&cancel), &cancel)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::RolledBack {
+                rolled_back_to: 0,
+                ..
+            })
+        ),
+        "{error}"
+    );
+    assert!(
+        History::new(&env.cluster, "web", NS)
+            .run()
+            .await
+            .unwrap()
+            .is_empty(),
+        "rollback-on-failure uninstalls a cancelled install"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_another_manager_took_are_a_conflict_naming_them_until_forced() {
+    let env = env().await;
+    let dir = tempfile::tempdir().unwrap();
+    let chart = chart(dir.path(), "");
+    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    upgrade.run(&chart, &Map::new()).await.unwrap();
+
+    // Someone edits the release's ConfigMap server-side under their own field manager.
+    let kubeconfig =
+        kube::config::Kubeconfig::read_from(env._dir.path().join("kubeconfig")).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let config_maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client, NS);
+    let edit = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web"}, "data": {"greeting": "edited"}});
+    config_maps
+        .patch(
+            "web",
+            &kube::api::PatchParams::apply("kubectl-edit").force(),
+            &kube::api::Patch::Apply(&edit),
+        )
+        .await
+        .unwrap();
+
+    let error = upgrade
+        .run(&chart, &values(&["greeting=bonjour"]))
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(
+            &error,
+            Error::Cluster(deploykit_cluster::Error::Conflict { manager, fields, .. })
+                if manager == "kubectl-edit" && fields.contains(".data.greeting")
+        ),
+        "{text}"
+    );
+    assert!(text.contains("force_conflicts"), "names the option: {text}");
+    assert_eq!(config_map(&env)["greeting"], "edited");
+
+    let mut forced = Upgrade::new(&env.cluster, "web", NS);
+    forced.options.force_conflicts = true;
+    forced
+        .run(&chart, &values(&["greeting=bonjour"]))
+        .await
+        .unwrap();
+    assert_eq!(config_map(&env)["greeting"], "bonjour");
 }

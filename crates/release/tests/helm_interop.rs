@@ -315,25 +315,22 @@ async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
         helms.lock
     );
     assert_eq!(ours.metadata, helms.metadata, "Chart.yaml");
-    // Helm 4 also keeps modification times (each file's, the chart's, the schema's);
-    // deploykit's chart model has none: the one difference left, and only in times.
-    let without_modtime = |files: &Value| {
-        let mut files = files.clone();
-        for file in files.as_array_mut().into_iter().flatten() {
-            file.as_object_mut().map(|f| f.remove("modtime"));
-        }
-        files
-    };
+    // Helm 4 also keeps modification times: each file's, Chart.yaml's (the chart's
+    // `modtime`) and the schema's (`schemamodtime`), as Go writes times.
     assert_eq!(
-        ours.templates,
-        without_modtime(&helms.templates),
-        "templates"
+        ours.templates, helms.templates,
+        "templates, with their modtime"
     );
-    assert_eq!(ours.files, without_modtime(&helms.files), "files");
-    let mut helms_extra = helms.extra.clone();
-    helms_extra.remove("modtime");
-    helms_extra.remove("schemamodtime");
-    assert_eq!(ours.extra, helms_extra, "other fields");
+    assert_eq!(ours.files, helms.files, "files, with their modtime");
+    assert!(
+        helms.templates[0]["modtime"].is_string() && helms.extra["schemamodtime"].is_string(),
+        "{:?}",
+        helms.extra
+    );
+    assert_eq!(
+        ours.extra, helms.extra,
+        "modtime, schemamodtime and any other field"
+    );
 
     // Each tool runs the other's tests (`helm test`): the ping Pod succeeds.
     by_deploykit.helm("test", &[]).await;
@@ -380,10 +377,14 @@ async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
         "deploykit reads Helm's revision as its own"
     );
 
-    // Helm's upgrade owns the fields it changed (its field manager); rolling back over
-    // it takes them over when asked to.
-    let mut rollback = Rollback::new(&mixed.cluster, RELEASE, NS);
-    rollback.force_conflicts = true;
+    // Helm's upgrade owns the fields it changed (its field manager), applied client-side
+    // (`apply_method: csa`, as Helm 4 upgrades a release whose record has none): Helm would
+    // apply client-side again, overwriting them, and deploykit takes them over as it would.
+    assert_eq!(
+        mixed.cluster.history(RELEASE, NS).await.unwrap()[1].extra["apply_method"],
+        "csa"
+    );
+    let rollback = Rollback::new(&mixed.cluster, RELEASE, NS);
     assert_eq!(rollback.run().await.unwrap().revision, 3);
     assert_eq!(mixed.greeting(), "hello", "deploykit's rollback applied");
 
@@ -409,12 +410,18 @@ async fn deploykit_upgrades_and_rolls_back_a_helm_release_as_helm_does() {
     let mixed = Side::start(dir.path(), "mixed").await;
     mixed.helm("install", &[chart_path, &first]).await;
     let chart = Chart::load(&chart_dir).unwrap();
-    // Helm's server-side apply owns the fields (its field manager is named after the
-    // process, python3 here): without force_conflicts the upgrade is refused naming it
-    // (the crate's documented choice, tested in deploykit-cluster's fake_cluster.rs).
-    let mut upgrade = Upgrade::new(&mixed.cluster, RELEASE, NS);
-    upgrade.options.force_conflicts = true;
-    upgrade.run(&chart, &second_map).await.unwrap();
+    // Helm 4 installed with server-side apply (`apply_method: ssa`): its field manager
+    // (named after the process, python3 here) owns the fields, and applied Helm's release
+    // annotation. Helm upgrading would own them already; deploykit takes over that
+    // manager's fields as the release's own, without force_conflicts.
+    assert_eq!(
+        mixed.cluster.history(RELEASE, NS).await.unwrap()[0].extra["apply_method"],
+        "ssa"
+    );
+    Upgrade::new(&mixed.cluster, RELEASE, NS)
+        .run(&chart, &second_map)
+        .await
+        .unwrap();
     assert_eq!(mixed.greeting(), "bonjour", "deploykit's upgrade applied");
     let mut rollback = Rollback::new(&mixed.cluster, RELEASE, NS);
     rollback.revision = Some(1);

@@ -550,18 +550,32 @@ impl Release<'_> {
     }
 }
 
-/// A token cancelled on Ctrl-C (the operation then records its revision as failed); call
-/// inside the runtime, and cancel it when done so the watcher ends.
+/// A token cancelled on Ctrl-C or SIGTERM, as Helm 4 catches both (the operation stops
+/// waiting and records its revision failed; with `--atomic` it is rolled back, a first
+/// install removed); call inside the runtime, and cancel it when done so the watcher ends.
 fn cancel_on_ctrl_c() -> CancellationToken {
     let cancel = CancellationToken::new();
     let token = cancel.clone();
     tokio::spawn(async move {
         tokio::select! {
             signal = tokio::signal::ctrl_c() => if signal.is_ok() { token.cancel() },
+            () = terminated() => token.cancel(),
             () = token.cancelled() => {}
         }
     });
     cancel
+}
+
+/// Resolves on SIGTERM (never where it cannot be listened for).
+async fn terminated() {
+    #[cfg(unix)]
+    if let Ok(mut signal) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+    {
+        signal.recv().await;
+        return;
+    }
+    std::future::pending::<()>().await;
 }
 
 fn report(outcome: &DeployOutcome, started: Instant) {

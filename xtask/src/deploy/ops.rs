@@ -46,6 +46,12 @@ pub struct RollbackArgs {
 pub struct UndeployArgs {
     #[command(flatten)]
     target: Target,
+    /// Keep the release's history, marked uninstalled (Helm's `--keep-history`).
+    #[arg(long)]
+    keep_history: bool,
+    /// Wait until the deleted objects are gone, finalizers done (Helm's `--wait`).
+    #[arg(long)]
+    wait: bool,
 }
 
 /// Options of `logs`.
@@ -184,7 +190,9 @@ pub fn undeploy(args: UndeployArgs) -> anyhow::Result<()> {
     let mut display = DeployDisplay::new();
     let outcome = runtime.block_on(async {
         let cluster = connect(args.target.context.as_deref()).await?;
-        let uninstall = Uninstall::new(&cluster, &args.target.release, &args.target.namespace);
+        let mut uninstall = Uninstall::new(&cluster, &args.target.release, &args.target.namespace);
+        uninstall.keep_history = args.keep_history;
+        uninstall.wait = args.wait;
         anyhow::Ok(
             uninstall
                 .run_with(&mut |event| display.show(&event))

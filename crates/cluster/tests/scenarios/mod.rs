@@ -978,7 +978,10 @@ pub async fn ctrl_c_while_applying_records_the_revision_failed(target: &Target<'
         .unwrap();
     assert_eq!(statuses(&history), [(1, Status::Failed)]);
     assert!(
-        history[0].info.description.contains("Interrupted"),
+        history[0]
+            .info
+            .description
+            .ends_with("failed: context canceled"),
         "{}",
         history[0].info.description
     );
