@@ -540,6 +540,7 @@ pub fn from_secret(secret: &Secret) -> Result<Release> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn sample() -> Release {
         let now = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.5Z")
@@ -585,6 +586,35 @@ mod tests {
         let mut expected = release.clone();
         expected.config = serde_json::from_str(r#"{"a":{"b":"x","y":true},"z":1}"#).unwrap();
         assert_eq!(from_secret(&secret).unwrap(), expected);
+    }
+
+    #[test]
+    fn charts_differing_only_in_modification_times_hold_the_same_content() {
+        let record = |modtime: &str, data: &str| {
+            let mut chart = Chart::from(ChartMetadata {
+                name: "c".into(),
+                ..Default::default()
+            });
+            chart.templates =
+                json!([{"name": "templates/a.yaml", "data": data, "modtime": modtime}]);
+            chart.extra.insert("modtime".into(), json!(modtime));
+            chart
+                .extra
+                .insert("schemamodtime".into(), json!(GO_ZERO_TIME));
+            chart
+        };
+        let touched = record("2026-12-06T12:00:01.5Z", "YQ==");
+        assert!(record("2026-12-06T12:00:00Z", "YQ==").same_content(&touched));
+        assert!(!record("2026-12-06T12:00:00Z", "Yg==").same_content(&touched));
+        assert_ne!(record("2026-12-06T12:00:00Z", "YQ=="), touched);
+    }
+
+    #[test]
+    fn formats_times_as_go_does() {
+        let time = |nanos| DateTime::<Utc>::from_timestamp(1_767_225_600, nanos).unwrap();
+        assert_eq!(go_time(time(0)), "2026-01-01T00:00:00Z");
+        assert_eq!(go_time(time(120_000_000)), "2026-01-01T00:00:00.12Z");
+        assert_eq!(go_time(time(123_456_789)), "2026-01-01T00:00:00.123456789Z");
     }
 
     #[test]
