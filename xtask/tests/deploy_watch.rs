@@ -11,10 +11,11 @@
 mod common;
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use common::{
-    COMMENTED_RESPONSE, CYCLE, EDITED_RESPONSE, FIRST_BUILD, HANDLER_FILE, ORIGINAL_RESPONSE,
-    ProjectCopy, Running, TestImages, append, image_id,
+    BROKEN_RESPONSE, COMMENTED_RESPONSE, CYCLE, EDITED_RESPONSE, FIRST_BUILD, HANDLER_FILE,
+    ORIGINAL_RESPONSE, ProjectCopy, Running, TestImages, append, image_id,
 };
 use deploykit_fake_apiserver::FakeApiServer;
 
@@ -92,7 +93,16 @@ impl Sandbox {
             self.dir.path().join("bin").display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let mut command = copy.xtask(&["deploy-local", "--context", "minikube", "--watch"]);
+        // A rollout that cannot get ready fails after 30 s.
+        let args = [
+            "deploy-local",
+            "--context",
+            "minikube",
+            "--watch",
+            "--timeout",
+            "30",
+        ];
+        let mut command = copy.xtask(&args);
         command
             .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
             .env("TODO_ENV_FILE", self.env_file())
@@ -136,6 +146,30 @@ fn object_writes(server: &FakeApiServer, from: usize) -> Vec<String> {
 /// The generations of both Deployments.
 fn generations(server: &FakeApiServer) -> (i64, i64) {
     (generation(server, BACKEND), generation(server, FRONTEND))
+}
+
+/// The frontend container's CPU request.
+fn frontend_cpu(server: &FakeApiServer) -> String {
+    let container = &deployment(server, FRONTEND)["spec"]["template"]["spec"]["containers"][0];
+    let cpu = &container["resources"]["requests"]["cpu"];
+    cpu.as_str().unwrap_or_default().to_string()
+}
+
+/// Waits (10 minutes at most) until `condition` holds.
+fn wait_for(condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited 10 minutes in vain");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Makes workloads ready again once the frontend's CPU request went to `bad` and then
+/// back to `good` (a rollback).
+fn ready_when_back(server: &FakeApiServer, bad: &str, good: &str) {
+    wait_for(|| frontend_cpu(server) == bad);
+    wait_for(|| frontend_cpu(server) == good);
+    server.set_auto_ready(true);
 }
 
 /// The block's next line says what `revision` wrote: it configured only
@@ -223,8 +257,7 @@ fn deploy_local_watch_rolls_only_what_a_change_affects() {
     expect_writes_only_to(&server, writes, &[&format!("deployments/{FRONTEND}")]);
     let rolled = (backend_generation + 1, frontend_generation + 1);
     assert_eq!(generations(&server), rolled);
-    let container = &deployment(&server, FRONTEND)["spec"]["template"]["spec"]["containers"][0];
-    assert_eq!(container["resources"]["requests"]["cpu"], "30m");
+    assert_eq!(frontend_cpu(&server), "30m");
 
     // .env: the Secret is written and the backend, which reads it, rolls; not the frontend.
     let writes = server.writes();
@@ -296,13 +329,61 @@ fn deploy_local_watch_rolls_only_what_a_change_affects() {
     let rolled = (backend_generation + 3, frontend_generation + 1);
     assert_eq!(generations(&server), rolled);
 
-    // Ctrl-C (SIGTERM): the loop ends, the release stays deployed at its last revision.
+    // A compile error: shown, nothing written.
+    let writes = server.writes();
+    copy.edit(HANDLER_FILE, SECOND_RESPONSE, BROKEN_RESPONSE);
+    let header = watch.line_starting("[6] ", CYCLE);
+    assert_eq!(header, format!("[6] changed: {HANDLER_FILE}"));
+    let line = watch.line_starting("    backend: ", CYCLE);
+    assert!(
+        line.contains("not rebuilt") && line.contains("the running version stays up"),
+        "{line}"
+    );
+    watch.printed_eventually("! error");
+    let written = &server.write_log()[writes..];
+    assert!(written.is_empty(), "{written:?}");
+
+    // A rollout that never gets ready: its diagnosis is shown, the release goes back to
+    // the last good revision, and the loop keeps watching. The fake kubelet stays idle
+    // until the old template is back, then starts it, as a cluster would an image that
+    // worked before.
+    server.set_auto_ready(false);
+    let failed = std::thread::scope(|scope| {
+        let kubelet = scope.spawn(|| ready_when_back(&server, "35m", "30m"));
+        copy.edit(LOCAL_VALUES, "cpu: 30m", "cpu: 35m");
+        let header = watch.line_starting("[7] ", CYCLE);
+        assert_eq!(header, format!("[7] changed: {LOCAL_VALUES}"));
+        let failed = watch.line_starting("    not deployed: ", CYCLE);
+        watch.line_starting(
+            "    the last good revision stays deployed; the loop keeps watching",
+            CYCLE,
+        );
+        kubelet.join().expect("the kubelet stand-in");
+        failed
+    });
+    assert!(failed.contains("did not become ready"), "{failed}");
+    assert_eq!(frontend_cpu(&server), "30m");
+
+    // Ctrl-C (SIGTERM) during a rollout: the upgrade is cancelled and the last deployed
+    // revision restored; no revision is left pending.
+    server.set_auto_ready(false);
+    std::thread::scope(|scope| {
+        let kubelet = scope.spawn(|| ready_when_back(&server, "40m", "30m"));
+        copy.edit(LOCAL_VALUES, "cpu: 35m", "cpu: 40m");
+        watch.line_starting("[8] ", CYCLE);
+        wait_for(|| frontend_cpu(&server) == "40m");
+        let _ = Command::new("kill")
+            .args(["-TERM", &watch.child.id().to_string()])
+            .status();
+        kubelet.join().expect("the kubelet stand-in");
+    });
     let status = watch.stop();
     assert!(status.success(), "{status}\n{}", watch.transcript());
     assert_eq!(
         watch.line_starting("stopped watching", CYCLE),
-        "stopped watching; release todo-app is at revision 5 (deployed)"
+        "stopped watching; release todo-app is at revision 9 (deployed)"
     );
+    assert_eq!(frontend_cpu(&server), "30m");
     eprintln!("{}", watch.transcript());
     drop(server);
 }

@@ -38,7 +38,7 @@ pub fn remove_superseded(delivery: &Delivery, reference: &str) -> anyhow::Result
         Delivery::Minikube(minikube) => {
             minikube.remove_image(reference)?;
             Ok(format!(
-                "minikube's node (`minikube -p {} image rm`)",
+                "minikube's node with `minikube -p {} image rm`",
                 minikube.profile()
             ))
         }
@@ -48,7 +48,10 @@ pub fn remove_superseded(delivery: &Delivery, reference: &str) -> anyhow::Result
                 run("docker", &["exec", node, "crictl", "rmi", reference])?;
             }
             run("docker", &["rmi", reference])?;
-            Ok(format!("the nodes ({}) and Docker", nodes.join(", ")))
+            Ok(format!(
+                "the nodes ({}) with `crictl rmi`, and from Docker",
+                nodes.join(", ")
+            ))
         }
         Delivery::Push(_) | Delivery::Local => {
             run("docker", &["rmi", reference])?;

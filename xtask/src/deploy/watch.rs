@@ -214,8 +214,14 @@ impl Cycles<'_> {
             return;
         }
         if let Err(error) = self.apply(batch, &new_images) {
-            println!("    not deployed: {error:#}");
-            println!("    the last good revision stays deployed; the loop keeps watching");
+            // The error's later lines (a diagnosis per workload) stay inside the block.
+            let error = format!("{error:#}").replace('\n', "\n      ");
+            println!("    not deployed: {error}");
+            if self.stop.is_cancelled() {
+                self.restore_last_good();
+            } else {
+                println!("    the last good revision stays deployed; the loop keeps watching");
+            }
         }
     }
 
@@ -337,15 +343,7 @@ impl Cycles<'_> {
             &mut |event| events.push((Instant::now(), event)),
             &self.stop,
         ));
-        let deployed = match result {
-            Ok(deployed) => deployed,
-            Err(error) => {
-                if self.stop.is_cancelled() {
-                    self.restore_last_good();
-                }
-                return Err(error.into());
-            }
-        };
+        let deployed = result?;
         let phases = Phases::of(started, &events);
         self.report_outcome(&deployed.outcome, &events, &phases);
         for image in new_images {
@@ -435,7 +433,7 @@ impl Cycles<'_> {
     fn remove_superseded(&self, reference: &str) {
         match nodes::remove_superseded(&self.watched.delivery, reference) {
             Ok(place) => println!(
-                "    removed superseded image {reference} from {place} (the current and the previous one are kept)"
+                "    removed superseded image {reference} from {place}; the current and the previous one are kept"
             ),
             Err(why) => println!("    kept superseded image {reference}: {why}"),
         }
