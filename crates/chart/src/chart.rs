@@ -928,7 +928,7 @@ fn chart_yaml_error(error: impl std::fmt::Display) -> ChartError {
 fn type_error(field: &str, found: &Value, want: &str) -> ChartError {
     let kind = match found {
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Float(_) => "number",
         Value::List(_) => "array",
         Value::Map(_) => "object",
         _ => "string",
@@ -978,7 +978,9 @@ fn parse_metadata(data: &[u8]) -> Result<Metadata, ChartError> {
                 found: match other {
                     Value::List(_) => "array",
                     Value::Bool(_) => "bool",
-                    Value::Float(_) | Value::Int(_) | Value::Int64(_) => "number",
+                    Value::Float(_) | Value::Int(_) | Value::Int64(_) | Value::Uint64(_) => {
+                        "number"
+                    }
                     _ => "string",
                 },
                 want: "chart.Metadata",

@@ -241,6 +241,7 @@ fn shape_eq(a: &Value, b: &Value) -> bool {
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
+        (Value::Uint64(x), Value::Uint64(y)) => x == y,
         _ => false,
     }
 }

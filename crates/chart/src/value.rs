@@ -305,6 +305,8 @@ pub enum Value {
     /// integers, `fromToml` integers. Go refuses it for an `int` parameter, and
     /// `typeOf`, `kindOf`, `%T` and `deepEqual` tell it from `int`.
     Int64(i64),
+    /// Go's `uint64`: a semantic version's `Major`, `Minor` and `Patch`.
+    Uint64(u64),
     /// `float64` (every number in a values file, `fromYaml`, `fromJson`).
     Float(f64),
     /// `string`.
@@ -441,6 +443,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
+            Value::Uint64(_) => "uint64",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::Bytes(_) => "[]uint8",
@@ -456,6 +459,7 @@ impl Value {
             Value::Nil => false,
             Value::Bool(b) => *b,
             Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Uint64(u) => *u != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
@@ -497,6 +501,7 @@ impl fmt::Debug for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
             Value::Int64(i) => write!(f, "{i}i64"),
+            Value::Uint64(u) => write!(f, "{u}u64"),
             Value::Float(x) => write!(f, "{x}f"),
             Value::String(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "bytes{b:?}"),
@@ -533,6 +538,7 @@ impl Value {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
+            Value::Uint64(u) => serde_json::Value::from(*u),
             Value::Float(f) => {
                 if f.fract() == 0.0 && f.abs() < 9.0e15 {
                     serde_json::Value::from(*f as i64)

@@ -125,6 +125,7 @@ fn go_print(value: &Value) -> String {
         Value::String(s) => s.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
+        Value::Uint64(u) => u.to_string(),
         Value::Float(f) => f.to_string(),
         other => format!("{other:?}"),
     }
@@ -412,6 +413,7 @@ fn go_v(value: Option<&Value>) -> String {
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Float(f)) => f.to_string(),
         Some(Value::Int(i) | Value::Int64(i)) => i.to_string(),
+        Some(Value::Uint64(u)) => u.to_string(),
         Some(other) => format!("{other:?}"),
     }
 }

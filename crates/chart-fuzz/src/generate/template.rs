@@ -384,6 +384,8 @@ const TIME_EXPRS: &[&str] = &[
     "(toDate \"2006-01-02 15:04 MST\" \"2024-10-27 01:30 BST\")",
     "((fromToml \"d = 1979-05-27T00:32:00.5-07:00\").d)",
     "((fromToml \"d = 1979-05-27T07:32:00\").d)",
+    "(toDate \"15:04\" \"10:30\")",
+    "(toDate \"2006-002\" \"2024-060\")",
 ];
 /// Zone names for `dateInZone`: IANA zones with and without summer time, a numeric
 /// abbreviation (`Etc/GMT+3` is `-03`), UTC and the local zone, names Go cannot load.
@@ -415,6 +417,13 @@ const I64_EXPRS: &[&str] = &[
     "(sub 1 2)",
     "(max 0 5)",
     "(add1 -1)",
+];
+/// `uint64` values: a semantic version's parts.
+const SEMVER_PARTS: &[&str] = &[
+    "(semver \"1.22.3\").Minor",
+    "(semver \"v2.0.1-rc.1\").Major",
+    "(semver \"0.0.7\").Patch",
+    "(semver \"1.0.0\").Minor",
 ];
 const NUM_LITERALS: &[&str] = &["1.5", "-2.25", "1e3", ".5", "0.1", "3.0", "1e-3", "2.0"];
 const STRING_KEYS: &[&str] = &["\"a\"", "\"name\"", "\"x\"", "\"image\"", "\"k\""];
@@ -951,6 +960,8 @@ impl Generator<'_> {
             Time => pick(self.rng, TIME_EXPRS),
             Zone => pick(self.rng, ZONE_LITERALS),
             Int | I64 => pick(self.rng, INT_LITERALS),
+            // A semantic version's parts are Go's `uint64`.
+            Num if self.rng.gen_bool(0.15) => pick(self.rng, SEMVER_PARTS),
             Num => pick(self.rng, NUM_LITERALS),
             Bool => pick(self.rng, &["true", "false"]),
             List if depth < 3 => self.call_named("list", depth),

@@ -113,6 +113,7 @@ pub fn kind_name(value: &Value) -> &'static str {
         Value::Bool(_) => "bool",
         Value::Int(_) => "int",
         Value::Int64(_) => "int64",
+        Value::Uint64(_) => "uint64",
         Value::Float(_) => "float64",
         Value::String(_) => "string",
         Value::Bytes(_) | Value::List(_) => "slice",
@@ -126,6 +127,7 @@ pub fn kind_name(value: &Value) -> &'static str {
 pub fn to_int64(value: &Value) -> i64 {
     match value {
         Value::Int(i) | Value::Int64(i) => *i,
+        Value::Uint64(u) => *u as i64,
         Value::Float(f) => go_float_to_int64(*f),
         Value::Bool(b) => i64::from(*b),
         Value::String(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
@@ -149,6 +151,7 @@ pub fn go_float_to_int64(f: f64) -> i64 {
 pub fn to_float64(value: &Value) -> f64 {
     match value {
         Value::Int(i) | Value::Int64(i) => *i as f64,
+        Value::Uint64(u) => *u as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::String(s) => parse_go_float(s).unwrap_or(0.0),

@@ -792,12 +792,14 @@ pub(crate) fn parse_layout(layout: &str, text: &str) -> std::result::Result<Time
         format!("parsing time \"{text}\" as \"{layout}\": cannot parse \"{rest}\" as \"{elem}\"")
     };
     let mut rest = text;
+    // Go's year is 0 when the layout has none (`15:04` parses to 0000-01-01).
     let (mut year, mut month, mut day, mut hour, mut minute, mut second, mut nanos) =
-        (1i32, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32);
+        (0i32, 1u32, 1u32, 0u32, 0u32, 0u32, 0u32);
     let mut pm: Option<bool> = None;
     let mut offset_secs: Option<i64> = None;
     let mut zulu = false;
     let mut zone_name: Option<&str> = None;
+    let mut year_day: Option<u32> = None;
     fn take_digits(s: &str, min: usize, max: usize) -> Option<(u32, &str)> {
         let n = s.bytes().take(max).take_while(u8::is_ascii_digit).count();
         if n < min {
@@ -860,7 +862,8 @@ pub(crate) fn parse_layout(layout: &str, text: &str) -> std::result::Result<Time
                 rest = r;
             }
             Token::YearDay => {
-                let (_, r) = take_digits(rest, 3, 3).ok_or_else(|| fail("002", rest))?;
+                let (v, r) = take_digits(rest, 3, 3).ok_or_else(|| fail("002", rest))?;
+                year_day = Some(v);
                 rest = r;
             }
             Token::Hour | Token::Hour12 | Token::ZeroHour12 => {
@@ -979,6 +982,13 @@ pub(crate) fn parse_layout(layout: &str, text: &str) -> std::result::Result<Time
     if !(1..=12).contains(&month) {
         return Err(format!("parsing time \"{text}\": month out of range"));
     }
+    if let Some(year_day) = year_day {
+        // The day of the year gives the month and day (Go checks them against a month
+        // and day also parsed; charts do not give both).
+        let date = NaiveDate::from_yo_opt(year, year_day)
+            .ok_or_else(|| format!("parsing time \"{text}\": day-of-year out of range"))?;
+        (month, day) = (date.month(), date.day());
+    }
     let naive = NaiveDate::from_ymd_opt(year, month, day)
         .ok_or_else(|| format!("parsing time \"{text}\": day out of range"))?
         .and_hms_nano_opt(hour, minute, second, nanos)
@@ -1030,6 +1040,8 @@ mod tests {
         assert_eq!(t.go_string(), "2021-12-31 23:59:59 +0200 +0200");
         let utc = parse_layout("2006-01-02T15:04:05Z07:00", "2021-12-31T23:59:59+00:00").unwrap();
         assert_eq!(utc.go_string(), "2021-12-31 23:59:59 +0000 UTC");
+        let clock = parse_layout("15:04", "10:30").unwrap();
+        assert_eq!(clock.go_string(), "0000-01-01 10:30:00 +0000 UTC");
         let named = parse_layout("2006-01-02 MST", "2024-01-02 CET").unwrap();
         assert_eq!(named.go_string(), "2024-01-02 00:00:00 +0000 CET");
         // dateInZone converts to named zones, with their summer time.

@@ -21,6 +21,7 @@ fn write_v(out: &mut String, value: &Value, depth: usize) {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
+        Value::Uint64(u) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&format_float_g(*f)),
         Value::String(s) => out.push_str(s),
         Value::Bytes(bytes) => {

@@ -116,7 +116,7 @@ pub fn must_to_raw_json(args: &[Value]) -> Result {
 fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Float(_) => "number",
         Value::String(_) => "string",
         Value::List(_) => "array",
         _ => "object",
@@ -361,6 +361,7 @@ impl TomlEncoder {
             Value::Nil => return Err("toml: cannot encode a nil value".into()),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
             Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
+            Value::Uint64(u) => self.out.push_str(&u.to_string()),
             Value::Float(f) => {
                 let text = if f.is_nan() {
                     "nan".to_string()

@@ -39,6 +39,7 @@ fn write(out: &mut String, value: &Value, style: Style, depth: usize) -> Result<
         Value::List(_) | Value::Map(_) if value.is_nil_container() => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
+        Value::Uint64(u) => out.push_str(&u.to_string()),
         Value::Float(f) => {
             if !f.is_finite() {
                 return Err(format!("json: unsupported value: {}", format_float_g(*f)));

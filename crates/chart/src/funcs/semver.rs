@@ -397,9 +397,10 @@ impl GoObject for Version {
             Value::Object(Arc::new(v))
         };
         Some(Ok(match name {
-            "Major" => Value::Int(self.major as i64),
-            "Minor" => Value::Int(self.minor as i64),
-            "Patch" => Value::Int(self.patch as i64),
+            // Masterminds/semver's methods answer `uint64`s.
+            "Major" => Value::Uint64(self.major),
+            "Minor" => Value::Uint64(self.minor),
+            "Patch" => Value::Uint64(self.patch),
             "Prerelease" => Value::string(self.pre.as_str()),
             "Metadata" => Value::string(self.metadata.as_str()),
             "Original" => Value::string(self.original.as_str()),
@@ -437,6 +438,19 @@ impl GoObject for Version {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_parts_are_uint64() {
+        let version = semver_fn(&[Value::string("1.22.3")]).unwrap();
+        let Value::Object(object) = version else {
+            panic!("semver gives an object");
+        };
+        let minor = object.call_method("Minor", &[]).unwrap().unwrap();
+        assert!(matches!(minor, Value::Uint64(22)));
+        assert_eq!(minor.type_name(), "uint64");
+        // An `int` parameter refuses it, as Go does.
+        assert!(crate::funcs::args::int(&minor).is_err());
+    }
 
     #[test]
     fn kube_version_constraints() {

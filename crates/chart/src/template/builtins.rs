@@ -4,6 +4,7 @@
 use super::ast::Builtin;
 use super::fmt;
 use crate::value::Value;
+use std::cmp::Ordering;
 
 /// Calls builtin `b`; the error is the message Go's function returns.
 pub(crate) fn call(b: Builtin, args: &[Value]) -> Result<Value, String> {
@@ -88,6 +89,7 @@ fn length(item: &Value) -> Result<Value, String> {
 fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
     let x = match index {
         Value::Int(i) | Value::Int64(i) => *i,
+        Value::Uint64(u) => i64::try_from(*u).unwrap_or(i64::MAX),
         Value::Nil => return Err("cannot index slice/array with nil".to_string()),
         other => {
             return Err(format!(
@@ -198,11 +200,22 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) | Value::Int64(_) => Kind::Int,
+        // Go compares signed and unsigned integers by value.
+        Value::Int(_) | Value::Int64(_) | Value::Uint64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::String(_) => Kind::String,
         _ => Kind::Invalid,
     }
+}
+
+/// Go's comparison of two integers, signed or unsigned, by value.
+fn int_cmp(a: &Value, b: &Value) -> Option<Ordering> {
+    let wide = |v: &Value| match v {
+        Value::Int(i) | Value::Int64(i) => Some(i128::from(*i)),
+        Value::Uint64(u) => Some(i128::from(*u)),
+        _ => None,
+    };
+    Some(wide(a)?.cmp(&wide(b)?))
 }
 
 fn go_type(v: &Value) -> &str {
@@ -228,7 +241,7 @@ fn eq(arg1: &Value, arg2: &[Value]) -> Result<bool, String> {
         } else {
             match (arg1, arg) {
                 (Value::Bool(a), Value::Bool(b)) => a == b,
-                (Value::Int(a) | Value::Int64(a), Value::Int(b) | Value::Int64(b)) => a == b,
+                (a, b) if basic_kind(a) == Kind::Int => int_cmp(a, b) == Some(Ordering::Equal),
                 (Value::Float(a), Value::Float(b)) => a == b,
                 (Value::String(a), Value::String(b)) => a == b,
                 (Value::Nil, Value::Nil) => true,
@@ -284,7 +297,7 @@ fn lt(arg1: &Value, arg2: &Value) -> Result<bool, String> {
         ));
     }
     match (arg1, arg2) {
-        (Value::Int(a) | Value::Int64(a), Value::Int(b) | Value::Int64(b)) => Ok(a < b),
+        (a, b) if basic_kind(a) == Kind::Int => Ok(int_cmp(a, b) == Some(Ordering::Less)),
         (Value::Float(a), Value::Float(b)) => Ok(a < b),
         (Value::String(a), Value::String(b)) => Ok(a < b),
         _ => Err("invalid type for comparison".to_string()),

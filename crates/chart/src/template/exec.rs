@@ -359,15 +359,16 @@ impl<'a> State<'a> {
                     }
                 }
             }
-            &Value::Int(n) | &Value::Int64(n) => {
+            Value::Int(_) | Value::Int64(_) | Value::Uint64(_) => {
                 // Go ranges over an integer with elements of its own type.
-                let int64 = matches!(v, Value::Int64(_));
-                let element = |i| {
-                    if int64 {
-                        Value::Int64(i)
-                    } else {
-                        Value::Int(i)
-                    }
+                let n = match &v {
+                    Value::Uint64(u) => i64::try_from(*u).unwrap_or(i64::MAX),
+                    other => other.as_int().unwrap_or_default(),
+                };
+                let element = |i: i64| match &v {
+                    Value::Uint64(_) => Value::Uint64(i.unsigned_abs()),
+                    Value::Int64(_) => Value::Int64(i),
+                    _ => Value::Int(i),
                 };
                 if b.pipe.decl.len() > 1 {
                     let msg = format!("can't use {n} to iterate over more than one variable");
@@ -1183,6 +1184,10 @@ fn print_value(out: &mut String, v: &Value) {
         Value::Int(i) | Value::Int64(i) => {
             use std::fmt::Write;
             let _ = write!(out, "{i}");
+        }
+        Value::Uint64(u) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{u}");
         }
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         other => super::fmt::write_value(out, other),

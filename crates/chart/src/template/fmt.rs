@@ -359,6 +359,10 @@ impl<'a> Printer<'a> {
                 _ => self.bad_verb(verb, value),
             },
             Value::Int(i) | Value::Int64(i) => self.fmt_int(*i, verb, value),
+            // Go's `%#v` writes an unsigned integer in hex.
+            Value::Uint64(u) if self.f.sharp_v && verb == 'v' => self.pad(&format!("{u:#x}")),
+            // Versions' parts: far below 2^63.
+            Value::Uint64(u) => self.fmt_int(*u as i64, verb, value),
             Value::Float(x) => self.fmt_float_verb(*x, verb, value),
             Value::String(s) => self.fmt_string(s, verb, value),
             Value::Bytes(b) => self.fmt_bytes(b, verb, value, depth),

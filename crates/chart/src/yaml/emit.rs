@@ -90,6 +90,7 @@ fn leaf_text(value: &Value, flavor: Flavor) -> Option<String> {
         Value::List(_) | Value::Map(_) if value.is_nil_container() => "null".to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) | Value::Int64(i) => i.to_string(),
+        Value::Uint64(u) => u.to_string(),
         Value::Float(f) => float_text(*f, flavor),
         _ => return None,
     })

@@ -131,7 +131,7 @@ pub fn parse_list(text: &str) -> Result<Vec<Value>, YamlError> {
 fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Float(_) => "number",
         Value::List(_) => "array",
         Value::Map(_) => "object",
         _ => "string",
