@@ -1133,36 +1133,10 @@ async fn the_last_changes_can_be_undone(#[case] db: Db) {
 #[tokio::test]
 async fn bulk_changes_undo_as_one_and_old_changes_expire(#[case] db: Db) {
     use todo_backend::model::TaskPatch;
-    let Some(database) = common::TestDb::new(db).await else {
+    let Some((_database, store, user)) = store_with_user(db).await else {
         return;
     };
-    let store = todo_backend::store::Store::open(
-        &todo_backend::config::Database::parse(&database.url).unwrap(),
-    )
-    .await
-    .unwrap();
-    let user = store
-        .create_user("ann@example.com", None, "x")
-        .await
-        .unwrap()
-        .id;
-    let mut ids = Vec::new();
-    for title in ["a", "b", "c"] {
-        let task = todo_backend::model::NewTask {
-            title: title.into(),
-            description: String::new(),
-            completed: false,
-            priority: todo_backend::model::Priority::Medium,
-            due_date: None,
-            tags: vec![],
-        };
-        ids.push(
-            todo_backend::tasks::create(&store, user, task)
-                .await
-                .unwrap()
-                .id,
-        );
-    }
+    let ids = create_tasks(&store, user, &["a", "b", "c"]).await;
     let query = todo_backend::model::TaskQuery::default();
     let before = store.list_tasks(user, &query, 50, 0).await.unwrap();
 
@@ -1206,19 +1180,9 @@ async fn bulk_changes_undo_as_one_and_old_changes_expire(#[case] db: Db) {
     );
 
     // Only the newest 20 changes are kept.
-    let task = todo_backend::model::NewTask {
-        title: "flip".into(),
-        description: String::new(),
-        completed: false,
-        priority: todo_backend::model::Priority::Medium,
-        due_date: None,
-        tags: vec![],
-    };
-    let flip = todo_backend::tasks::create(&store, user, task)
-        .await
-        .unwrap();
+    let flip = create_tasks(&store, user, &["flip"]).await[0];
     for _ in 0..25 {
-        todo_backend::tasks::toggle(&store, user, flip.id)
+        todo_backend::tasks::toggle(&store, user, flip)
             .await
             .unwrap();
     }

@@ -46,6 +46,22 @@ impl TinyDisk {
         Ok(Self { dir })
     }
 
+    /// Mounts a tmpfs of `size`; `None` (the test skips, or fails under CI) when this
+    /// machine cannot.
+    fn required(size: &str) -> Option<Self> {
+        let disk = Self::mount(size);
+        let mounted = deploykit_testkit::require(
+            "a tmpfs mount (run the tests as root)",
+            disk.as_ref().map(drop).map_err(Clone::clone),
+        );
+        if mounted { disk.ok() } else { None }
+    }
+
+    /// The SQLite URL of a database file on this disk.
+    fn database_url(&self) -> String {
+        format!("sqlite://{}/todo.db", self.path().display())
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -234,16 +250,11 @@ fn sqlite_config(url: &str) -> todo_backend::Config {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_loses_no_confirmed_write_and_hands_out_no_id_twice() {
-    let disk = TinyDisk::mount("1m");
-    if !deploykit_testkit::require(
-        "a tmpfs mount (run the tests as root)",
-        disk.as_ref().map(drop).map_err(Clone::clone),
-    ) {
+    let Some(disk) = TinyDisk::required("1m") else {
         return;
-    }
-    let disk = disk.unwrap();
+    };
     let errors = captured_errors();
-    let url = format!("sqlite://{}/todo.db", disk.path().display());
+    let url = disk.database_url();
     let server = TestServer::start_config(sqlite_config(&url), TestDb::existing(&url)).await;
     let server = Arc::new(server);
     let writers: Vec<_> = (0..6)
@@ -386,15 +397,10 @@ async fn every_connection_lists(server: &Arc<TestServer>, token: &str) -> Vec<St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undos_on_a_full_disk_change_nothing_and_leave_the_connections_usable() {
-    let disk = TinyDisk::mount("1m");
-    if !deploykit_testkit::require(
-        "a tmpfs mount (run the tests as root)",
-        disk.as_ref().map(drop).map_err(Clone::clone),
-    ) {
+    let Some(disk) = TinyDisk::required("1m") else {
         return;
-    }
-    let disk = disk.unwrap();
-    let url = format!("sqlite://{}/todo.db", disk.path().display());
+    };
+    let url = disk.database_url();
     let server =
         Arc::new(TestServer::start_config(sqlite_config(&url), TestDb::existing(&url)).await);
     let token = server.signup("ann@example.com").await;

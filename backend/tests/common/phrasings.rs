@@ -379,6 +379,22 @@ async fn all_tasks(state: &AppState, user: i64) -> Vec<Task> {
     found
 }
 
+/// Signs up `email` with these tasks; the user's id.
+async fn account(state: &AppState, email: &str, seeded: Vec<NewTask>) -> Result<i64, String> {
+    let user = state
+        .store
+        .create_user(email, None, "not-a-hash")
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .id;
+    for task in seeded {
+        tasks::create(&state.store, user, task)
+            .await
+            .map_err(|e| format!("seeding: {}", e.status()))?;
+    }
+    Ok(user)
+}
+
 /// Runs one row on a new database; `Err` says what differed.
 pub async fn run_row(row: &Row, mode: Mode) -> Result<(), String> {
     let db = TestDb::new(Db::Sqlite).await.ok_or("no SQLite")?;
@@ -402,28 +418,10 @@ pub async fn run_row(row: &Row, mode: Mode) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     // Another account's tasks first, so that Ann's task numbers (what the table and the
     // user say) differ from their ids (which must never be read from a message).
-    let other = state
-        .store
-        .create_user("bob@example.com", None, "not-a-hash")
-        .await
-        .map_err(|e| format!("{e:?}"))?
-        .id;
-    for task in seed().into_iter().take(3) {
-        tasks::create(&state.store, other, task)
-            .await
-            .map_err(|e| format!("seeding: {}", e.status()))?;
-    }
-    let user = state
-        .store
-        .create_user("ann@example.com", None, "not-a-hash")
-        .await
-        .map_err(|e| format!("{e:?}"))?
-        .id;
-    for task in seed() {
-        tasks::create(&state.store, user, task)
-            .await
-            .map_err(|e| format!("seeding: {}", e.status()))?;
-    }
+    let mut others = seed();
+    others.truncate(3);
+    account(&state, "bob@example.com", others).await?;
+    let user = account(&state, "ann@example.com", seed()).await?;
     for (n, step) in row.steps.iter().enumerate() {
         let before = all_tasks(&state, user).await;
         let answer = respond_on(&state, user, &step.message, today())
