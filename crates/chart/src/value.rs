@@ -11,12 +11,23 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// Bytes as text, invalid UTF-8 replaced (Go's `string(bytes)` as printed), checked
+/// Bytes as text, invalid UTF-8 replaced as Go's output shows it: one U+FFFD for each
+/// byte that is not part of a character (Go decodes a cut character byte by byte, where
+/// the standard library's lossy conversion gives one U+FFFD for the whole cut). Checked
 /// with the standard library's fast validator first: valid text is borrowed.
 pub(crate) fn lossy_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
+        Err(_) => {
+            let mut text = String::with_capacity(bytes.len() + 8);
+            for chunk in bytes.utf8_chunks() {
+                text.push_str(chunk.valid());
+                for _ in chunk.invalid() {
+                    text.push(char::REPLACEMENT_CHARACTER);
+                }
+            }
+            std::borrow::Cow::Owned(text)
+        }
     }
 }
 
@@ -549,7 +560,7 @@ impl Value {
                 }
             }
             Value::String(s) => serde_json::Value::String(s.to_string()),
-            Value::Bytes(b) => serde_json::Value::String(String::from_utf8_lossy(b).into_owned()),
+            Value::Bytes(b) => serde_json::Value::String(lossy_text(b).into_owned()),
             Value::List(_) if self.is_nil_list() => serde_json::Value::Null,
             Value::List(items) => serde_json::Value::Array(
                 items

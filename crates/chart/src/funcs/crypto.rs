@@ -165,7 +165,7 @@ fn pem_block(label: &str, der: &[u8]) -> String {
     let encoded = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in encoded.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push_str(&crate::value::lossy_text(chunk));
         out.push('\n');
     }
     out.push_str(&format!("-----END {label}-----\n"));
@@ -399,7 +399,7 @@ pub fn build_custom_cert(args: &[Value]) -> Result {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(string(v)?.as_bytes())
             .map_err(|_| FuncError::Call("unable to decode base64 certificate".into()))?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        Ok(crate::value::lossy_text(&bytes).into_owned())
     };
     let cert = decode(&args[0])?;
     let key = decode(&args[1])?;
@@ -471,7 +471,7 @@ pub fn decrypt_aes(args: &[Value]) -> Result {
     let pad = plain.last().copied().unwrap_or(0) as usize;
     let end = plain.len().saturating_sub(pad);
     Ok(Value::string(
-        String::from_utf8_lossy(&plain[..end]).into_owned(),
+        crate::value::lossy_text(&plain[..end]).into_owned(),
     ))
 }
 

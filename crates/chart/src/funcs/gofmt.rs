@@ -64,7 +64,7 @@ fn write_v(out: &mut String, value: &Value, depth: usize) {
 pub fn strval(value: &Value) -> String {
     match value {
         Value::String(s) => s.to_string(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Bytes(b) => crate::value::lossy_text(b).into_owned(),
         other => format_v(other),
     }
 }

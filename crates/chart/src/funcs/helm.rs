@@ -378,7 +378,9 @@ impl TomlEncoder {
                 self.out.push_str(&text);
             }
             Value::String(s) => self.out.push_str(&toml_string(s)),
-            Value::Bytes(b) => self.out.push_str(&toml_string(&String::from_utf8_lossy(b))),
+            Value::Bytes(b) => self
+                .out
+                .push_str(&toml_string(&crate::value::lossy_text(b))),
             Value::List(items) => {
                 self.out.push('[');
                 for (i, item) in items.iter().enumerate() {

@@ -25,7 +25,7 @@ pub fn b64enc(args: &[Value]) -> Result {
 /// `b64dec`: the decoded text, or Go's error text (Sprig returns it as the result).
 pub fn b64dec(args: &[Value]) -> Result {
     s1("b64dec", args, |s| match go_base64_decode(s.as_bytes()) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(bytes) => crate::value::lossy_text(&bytes).into_owned(),
         Err(offset) => format!("illegal base64 data at input byte {offset}"),
     })
 }
@@ -202,7 +202,7 @@ pub fn b32enc(args: &[Value]) -> Result {
 
 pub fn b32dec(args: &[Value]) -> Result {
     s1("b32dec", args, |s| match base32_decode(s) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(bytes) => crate::value::lossy_text(&bytes).into_owned(),
         Err(e) => e,
     })
 }
@@ -370,7 +370,7 @@ fn percent_decode(s: &str) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::value::lossy_text(&out).into_owned()
 }
 
 /// `urlParse`: Go's `url.Parse` parts as a dict.

@@ -22,7 +22,7 @@ fn s2(name: &str, args: &[Value], f: impl Fn(&str, &str) -> Value) -> Result {
 /// Go string slicing by byte offsets; a cut inside a UTF-8 sequence keeps the bytes
 /// Go would keep (shown as replacement characters, as they would print invalid).
 fn byte_slice(s: &str, start: usize, end: usize) -> String {
-    String::from_utf8_lossy(&s.as_bytes()[start..end]).into_owned()
+    crate::value::lossy_text(&s.as_bytes()[start..end]).into_owned()
 }
 
 pub fn hello(args: &[Value]) -> Result {
@@ -240,7 +240,7 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
         }
     }
     out.extend_from_slice(&bytes[offset..]);
-    String::from_utf8_lossy(&out).into_owned()
+    crate::value::lossy_text(&out).into_owned()
 }
 
 pub fn wrap(args: &[Value]) -> Result {
@@ -591,6 +591,15 @@ fn join_ints(items: &[i64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_character_prints_one_replacement_per_byte_as_go() {
+        // Go decodes the two bytes left of `€` one by one: two U+FFFD.
+        let cut = substr(&[Value::Int(0), Value::Int(2), Value::string("€")]).unwrap();
+        assert_eq!(cut.as_str(), Some("\u{FFFD}\u{FFFD}"));
+        let cut = trunc(&[Value::Int(3), Value::string("😀x")]).unwrap();
+        assert_eq!(cut.as_str(), Some("\u{FFFD}\u{FFFD}\u{FFFD}"));
+    }
 
     #[test]
     fn negative_indents_fail_as_go_strings_repeat_does() {

@@ -180,7 +180,7 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     Ok(match item {
         Value::String(s) => {
             let bytes = &s.as_bytes()[idx[0]..idx[1]];
-            Value::string(String::from_utf8_lossy(bytes).into_owned())
+            Value::string(crate::value::lossy_text(bytes).into_owned())
         }
         Value::List(l) => Value::list(l[idx[0]..idx[1]].to_vec()),
         Value::Bytes(b) => Value::Bytes(b[idx[0]..idx[1]].into()),

@@ -90,7 +90,7 @@ fn arg_number(bytes: &[u8], i: usize, num_args: usize) -> Option<(Option<usize>,
         if bytes[j] == b']' {
             let (n, end) = parse_num(bytes, i + 1);
             return match n {
-                Some(n) if end == j && n >= 1 && n - 1 < num_args + 1 => Some((Some(n - 1), j + 1)),
+                Some(n) if end == j && n >= 1 && n - 1 < num_args => Some((Some(n - 1), j + 1)),
                 _ => Some((None, j + 1)),
             };
         }
@@ -500,13 +500,13 @@ impl<'a> Printer<'a> {
                 self.buf.push(']');
             }
             's' => {
-                let s = String::from_utf8_lossy(bytes).into_owned();
+                let s = crate::value::lossy_text(bytes).into_owned();
                 self.fmt_s(&s)
             }
             'x' => self.fmt_sx(bytes, "0123456789abcdef"),
             'X' => self.fmt_sx(bytes, "0123456789ABCDEF"),
             'q' => {
-                let s = String::from_utf8_lossy(bytes).into_owned();
+                let s = crate::value::lossy_text(bytes).into_owned();
                 self.fmt_q(&s)
             }
             _ => {
@@ -945,6 +945,14 @@ mod tests {
         assert_eq!(format_float(1234.5678, 'e', 3), "1.235e+03");
         assert_eq!(format_float(1.0, 'e', -1), "1e+00");
         assert_eq!(format_float(100.0, 'g', 2), "1e+02");
+    }
+
+    #[test]
+    fn argument_indexes_past_the_arguments_are_bad_indexes() {
+        // Found by the differential tester: Go's argNumber wants index < len(args).
+        assert_eq!(sprintf("%[1]v", &[]), "%!v(BADINDEX)");
+        assert_eq!(sprintf("%[2]d %d", &[Value::Int(1)]), "%!d(BADINDEX) 1");
+        assert_eq!(sprintf("%[1]v %v", &[Value::Int(1)]), "1 %!v(MISSING)");
     }
 
     #[test]

@@ -600,7 +600,7 @@ fn decode_binary(text: &str) -> Result<Scalar<'static>, YamlError> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     match base64::engine::general_purpose::STANDARD.decode(compact) {
         Ok(bytes) => Ok(Scalar::Str(Cow::Owned(
-            String::from_utf8_lossy(&bytes).into_owned(),
+            crate::value::lossy_text(&bytes).into_owned(),
         ))),
         Err(error) => Err(YamlError::Syntax {
             line: None,
