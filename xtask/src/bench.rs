@@ -30,6 +30,7 @@ mod deploy {
 }
 mod images;
 mod render;
+mod watch;
 
 use clap::Subcommand;
 
@@ -53,6 +54,9 @@ enum Target {
     Images(images::Args),
     /// Load + render of every chart-corpus case, next to Helm's engine on the same corpus.
     Render(render::Args),
+    /// From saving a changed handler to the new response served, through the watch loops
+    /// and through the same commands without --watch.
+    Watch(watch::Args),
 }
 
 /// Runs the chosen benchmark.
@@ -63,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Target::Deploy(args) => deploy::run(args),
         Target::Images(args) => images::run(args),
         Target::Render(args) => render::run(args),
+        Target::Watch(args) => watch::run(args),
     }
 }
 
