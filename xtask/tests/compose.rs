@@ -1,7 +1,10 @@
-//! `cargo xtask compose-*` against the real Docker Engine and compose (v1 here).
+//! `cargo xtask compose-*` against the real Docker Engine, the main scenario once with each
+//! compose installed (v2 and v1, chosen by `DEPLOYKIT_COMPOSE`).
 //!
 //! The suite runs the app under its own compose project, container names and ports, so
 //! that it never touches an app the developer is running, and always cleans up.
+
+mod common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -133,7 +136,16 @@ fn compose_up_serves_the_app_keeps_data_across_restarts_and_down_cleans_up() {
     if !deploykit_testkit::require("Docker", docker_and_compose()) {
         return;
     }
+    for compose in common::installed_composes() {
+        eprintln!("==> with {compose}");
+        serves_keeps_data_and_cleans_up(compose);
+    }
+}
+
+fn serves_keeps_data_and_cleans_up(compose: &str) {
     let project = Project::new();
+    let chosen = [("DEPLOYKIT_COMPOSE", compose)];
+    let xtask = |env_file: &Path, args: &[&str]| xtask_with(env_file, args, &chosen);
 
     // Cold start: .env created with a generated secret, both services healthy.
     let up = xtask(&project.env_file, &["compose-up"]);

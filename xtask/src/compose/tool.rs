@@ -28,37 +28,68 @@ pub struct Target<'a> {
     pub env_file: Option<&'a Path>,
 }
 
+/// The environment variable that names the compose to use, with its leading arguments
+/// (`docker compose`, `docker-compose`, `/opt/compose/docker-compose`), instead of the
+/// first one found. Tests run the compose suites with each compose installed this way.
+pub const COMPOSE_VARIABLE: &str = "DEPLOYKIT_COMPOSE";
+
+/// The programs to try, in order: the one `chosen` names (the value of
+/// [`COMPOSE_VARIABLE`]) alone, else `docker compose` (v2 plugin), then `docker-compose`.
+pub fn candidates(chosen: Option<&str>) -> Vec<Vec<String>> {
+    let words = |line: &str| {
+        line.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    match chosen.map(words).filter(|program| !program.is_empty()) {
+        Some(program) => vec![program],
+        None => vec![words("docker compose"), words("docker-compose")],
+    }
+}
+
 impl ComposeTool {
-    /// Finds `docker compose` (v2 plugin), else `docker-compose`.
+    /// Finds the compose [`COMPOSE_VARIABLE`] names, else `docker compose` (v2 plugin),
+    /// else `docker-compose`.
     pub fn detect(sh: &Shell) -> anyhow::Result<Self> {
-        let candidates: [&[&str]; 2] = [&["docker", "compose"], &["docker-compose"]];
-        for program in candidates {
-            let output = sh
-                .cmd(program[0])
-                .args(&program[1..])
-                .args(["version", "--short"])
-                .quiet()
-                .ignore_status()
-                .ignore_stderr()
-                .output();
-            let Ok(output) = output else { continue };
-            if !output.status.success() {
-                continue;
-            }
-            let text = String::from_utf8_lossy(&output.stdout);
-            if let Some(version) = parse_version(&text) {
-                let tool = Self {
-                    program: program.iter().map(|part| part.to_string()).collect(),
-                    version,
-                };
+        let chosen = std::env::var(COMPOSE_VARIABLE).ok();
+        for program in candidates(chosen.as_deref()) {
+            if let Some(tool) = Self::probe(sh, &program) {
                 tool.check_supported()?;
                 return Ok(tool);
             }
         }
+        if let Some(chosen) = chosen.filter(|chosen| !chosen.trim().is_empty()) {
+            anyhow::bail!(
+                "{COMPOSE_VARIABLE}={chosen} does not answer `version --short`: name an installed \
+                 compose (`docker compose`, `docker-compose` or a path), or unset it to use the \
+                 first one found"
+            );
+        }
         anyhow::bail!(
             "Docker Compose is not installed (neither `docker compose` nor `docker-compose` answers): \
-             install the compose plugin (`apt-get install docker-compose-plugin`, or Docker Desktop)"
+             install the compose plugin (`apt-get install docker-compose-plugin` from Docker's \
+             repository, or Docker Desktop), or Debian's `docker-compose`"
         )
+    }
+
+    /// `program version --short`, read; `None` when it does not answer with a version.
+    fn probe(sh: &Shell, program: &[String]) -> Option<Self> {
+        let (first, rest) = program.split_first()?;
+        let output = sh
+            .cmd(first)
+            .args(rest)
+            .args(["version", "--short"])
+            .quiet()
+            .ignore_status()
+            .ignore_stderr()
+            .output()
+            .ok()
+            .filter(|output| output.status.success())?;
+        let version = parse_version(&String::from_utf8_lossy(&output.stdout))?;
+        Some(Self {
+            program: program.to_vec(),
+            version,
+        })
     }
 
     /// Compose v1 before 1.27 does not read the Compose Specification format.
@@ -273,6 +304,31 @@ mod tests {
         assert_eq!(
             tool.logs_args(Some("backend"), true, Some("50")),
             ["logs", "--follow", "--tail", "50", "backend"]
+        );
+    }
+
+    #[test]
+    fn the_chosen_compose_is_the_only_candidate() {
+        let owned = |lines: &[&[&str]]| -> Vec<Vec<String>> {
+            lines
+                .iter()
+                .map(|line| line.iter().map(|word| word.to_string()).collect())
+                .collect()
+        };
+        let found_first = owned(&[&["docker", "compose"], &["docker-compose"]]);
+        assert_eq!(candidates(None), found_first);
+        assert_eq!(candidates(Some("  ")), found_first);
+        assert_eq!(
+            candidates(Some("docker-compose")),
+            owned(&[&["docker-compose"]])
+        );
+        assert_eq!(
+            candidates(Some(" docker  compose ")),
+            owned(&[&["docker", "compose"]])
+        );
+        assert_eq!(
+            candidates(Some("/opt/compose/docker-compose")),
+            owned(&[&["/opt/compose/docker-compose"]])
         );
     }
 

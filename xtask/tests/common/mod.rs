@@ -259,6 +259,21 @@ impl TestImages {
                 .to_vec(),
         }
     }
+
+    /// The `latest` tags that name one of the test's images (a watch build must not).
+    pub fn latest_naming_ours(&self) -> Vec<String> {
+        let ours: BTreeSet<String> = self
+            .images
+            .iter()
+            .map(|image| image_id(image))
+            .filter(|id| !id.is_empty())
+            .collect();
+        self.latest_before
+            .iter()
+            .map(|(latest, _)| latest.clone())
+            .filter(|latest| ours.contains(&image_id(latest)))
+            .collect()
+    }
 }
 
 impl Drop for TestImages {
@@ -309,4 +324,27 @@ pub fn append(file: &Path, line: &str) {
     let mut text = std::fs::read_to_string(file).expect(".env reads");
     text.push_str(line);
     std::fs::write(file, text).expect(".env writes");
+}
+
+/// Each compose installed here, as `DEPLOYKIT_COMPOSE` names it: `docker compose` (v2)
+/// and `docker-compose` (v1 on Debian 12), one of each version. The compose suites run
+/// once with each, so that both keep working.
+pub fn installed_composes() -> Vec<&'static str> {
+    let mut versions = Vec::new();
+    let mut found = Vec::new();
+    for program in ["docker compose", "docker-compose"] {
+        let mut words = program.split(' ');
+        let Some(first) = words.next() else { continue };
+        let output = Command::new(first)
+            .args(words)
+            .args(["version", "--short"])
+            .output();
+        let Ok(output) = output else { continue };
+        let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if output.status.success() && !versions.contains(&version) {
+            versions.push(version);
+            found.push(program);
+        }
+    }
+    found
 }
