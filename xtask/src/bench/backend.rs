@@ -1,7 +1,9 @@
 //! `cargo xtask bench backend`: the release build of todo-backend on SQLite, loaded with
-//! `wrk` over loopback: `GET /api/tasks` (50 tasks) and `POST /api/tasks`, each for a fixed
-//! time with a fixed number of connections. Prints requests/s and p99 latency and records
-//! them in the `## Backend` section of docs/benchmarks.md.
+//! `wrk` over loopback, each request for a fixed time with a fixed number of connections:
+//! `GET /healthz` (the anchor: no database, no token), an authenticated read of one task,
+//! `GET /api/tasks` (50 tasks), and the write path with its undo record
+//! (`POST /api/tasks`, `POST /api/tasks/{id}/toggle`). Prints requests/s and p99 latency
+//! and records them in the `## Backend` section of docs/benchmarks.md.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -88,42 +90,122 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .context("cannot start the release todo-backend")?,
     );
     wait_healthy(&mut server.0, &base)?;
-    let token = seed(&base)?;
+    let seeded = seed(&base)?;
+    let token = seeded.token.as_str();
 
     let load = super::load_average();
     println!(
         "load: wrk, {} s, {} connections, {} threads, 127.0.0.1, LOG_LEVEL={} (machine load average before: {load})",
         args.duration, args.connections, args.threads, args.log_level
     );
-    let anchor = wrk(&args, &base, "/healthz", None, None, work.path())?;
-    print_figures("GET /healthz (anchor)", &anchor);
-    let get = wrk(&args, &base, "/api/tasks", Some(&token), None, work.path())?;
-    print_figures("GET /api/tasks (50 tasks)", &get);
-    println!(
-        "the list runs at {:.0} % of the anchor's rate (same HTTP stack, no database, no token)",
-        100.0 * get.requests_per_sec / anchor.requests_per_sec
-    );
-    let script = work.path().join("post.lua");
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\n\
-             wrk.body = '{{\"title\": \"benchmark task\", \"priority\": \"high\", \"tags\": [\"bench\"]}}'\n\
-             wrk.headers[\"Content-Type\"] = \"application/json\"\n\
-             wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"
-        ),
-    )?;
-    let post = wrk(&args, &base, "/api/tasks", None, Some(&script), work.path())?;
-    print_figures("POST /api/tasks", &post);
+    let dir = work.path();
+    let one = format!("/api/tasks/{}", seeded.ids[0]);
+    let create = write_script(dir, "create.lua", &create_script(token))?;
+    let toggle = write_script(dir, "toggle.lua", &toggle_script(token, &seeded.ids))?;
+    let runs = [
+        (Request::Anchor, "/healthz", None, None),
+        (Request::ReadOne, one.as_str(), Some(token), None),
+        (Request::List, "/api/tasks", Some(token), None),
+        (Request::Create, "/api/tasks", None, Some(create.as_path())),
+        (Request::Toggle, "/api/tasks", None, Some(toggle.as_path())),
+    ];
+    let mut measured = Vec::with_capacity(runs.len());
+    for (request, path, token, script) in runs {
+        let figures = wrk(&args, &base, path, token, script, dir)?;
+        print_figures(request.label(), &figures);
+        measured.push((request, figures));
+    }
     drop(server);
+    let anchor = measured[0].1.requests_per_sec;
+    for (request, figures) in &measured[1..] {
+        println!(
+            "{:<34} {:>3.0} % of the anchor's rate",
+            request.label(),
+            100.0 * figures.requests_per_sec / anchor
+        );
+    }
 
     if args.no_record {
         return Ok(());
     }
     let file = root.join("docs/benchmarks.md");
-    record(&file, &args, &load, [&anchor, &get, &post])?;
+    record(&file, &args, &load, &measured)?;
     println!("recorded in {}", file.display());
     Ok(())
+}
+
+/// What the benchmark loads, in the order it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Request {
+    /// `GET /healthz`: the same HTTP stack without database or token.
+    Anchor,
+    /// `GET /api/tasks/{id}`: the token's session check and one small read.
+    ReadOne,
+    /// `GET /api/tasks`: the session check and the list of 50 tasks.
+    List,
+    /// `POST /api/tasks`: the session check, the insert and its undo record.
+    Create,
+    /// `POST /api/tasks/{id}/toggle` over the 50 tasks: the session check, a read, the
+    /// update and its undo record.
+    Toggle,
+}
+
+impl Request {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Anchor => "GET /healthz (anchor)",
+            Self::ReadOne => "GET /api/tasks/{id}",
+            Self::List => "GET /api/tasks (50 tasks)",
+            Self::Create => "POST /api/tasks",
+            Self::Toggle => "POST /api/tasks/{id}/toggle",
+        }
+    }
+
+    /// What the request does, for the table in docs/benchmarks.md.
+    fn described(self) -> &'static str {
+        match self {
+            Self::Anchor => "`GET /healthz` (anchor: no database, no token)",
+            Self::ReadOne => "`GET /api/tasks/{id}`: session check, one task (2 queries)",
+            Self::List => "`GET /api/tasks`, 50 tasks: session check, list (2 queries)",
+            Self::Create => "`POST /api/tasks`: session check, insert, undo record (2 commits)",
+            Self::Toggle => {
+                "`POST /api/tasks/{id}/toggle`: session check, read, update, undo record (2 commits)"
+            }
+        }
+    }
+}
+
+fn write_script(dir: &Path, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// A wrk script that creates a task per request.
+fn create_script(token: &str) -> String {
+    format!(
+        "wrk.method = \"POST\"\n\
+         wrk.body = '{{\"title\": \"benchmark task\", \"priority\": \"high\", \"tags\": [\"bench\"]}}'\n\
+         wrk.headers[\"Content-Type\"] = \"application/json\"\n\
+         wrk.headers[\"Authorization\"] = \"Bearer {token}\"\n"
+    )
+}
+
+/// A wrk script that toggles the seeded tasks in turn, each connection from its own
+/// starting point, so the writes spread over the 50 rows.
+fn toggle_script(token: &str, ids: &[i64]) -> String {
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!(
+        "local ids = {{{ids}}}\n\
+         local next = 1\n\
+         function init(args) next = math.random(#ids) end\n\
+         function request()\n\
+         \x20 next = next % #ids + 1\n\
+         \x20 return wrk.format(\"POST\", \"/api/tasks/\" .. ids[next] .. \"/toggle\", \
+         {{[\"Authorization\"] = \"Bearer {token}\"}}, \"\")\n\
+         end\n",
+        ids = ids.join(", ")
+    )
 }
 
 /// The server process, stopped (SIGTERM, then SIGKILL) when dropped.
@@ -174,8 +256,14 @@ fn wait_healthy(server: &mut Child, base: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Signs up a user and creates 50 tasks; returns the user's token.
-fn seed(base: &str) -> anyhow::Result<String> {
+/// The benchmark's user: its token and its 50 tasks' ids.
+struct Seeded {
+    token: String,
+    ids: Vec<i64>,
+}
+
+/// Signs up a user and creates 50 tasks.
+fn seed(base: &str) -> anyhow::Result<Seeded> {
     let client = reqwest::blocking::Client::new();
     let session: Value = client
         .post(format!("{base}/api/auth/signup"))
@@ -187,9 +275,10 @@ fn seed(base: &str) -> anyhow::Result<String> {
         .as_str()
         .context("the signup answer has no token")?
         .to_string();
+    let mut ids = Vec::with_capacity(50);
     for n in 0..50 {
         let priority = ["low", "medium", "high"][n % 3];
-        client
+        let task: Value = client
             .post(format!("{base}/api/tasks"))
             .bearer_auth(&token)
             .json(&json!({
@@ -201,9 +290,11 @@ fn seed(base: &str) -> anyhow::Result<String> {
                 "completed": n % 4 == 0,
             }))
             .send()?
-            .error_for_status()?;
+            .error_for_status()?
+            .json()?;
+        ids.push(task["id"].as_i64().context("a created task has no id")?);
     }
-    Ok(token)
+    Ok(Seeded { token, ids })
 }
 
 fn wrk(
@@ -265,7 +356,7 @@ fn parse_wrk(text: &str) -> anyhow::Result<Figures> {
 
 fn print_figures(what: &str, figures: &Figures) {
     println!(
-        "{what:<28} {:>10.0} requests/s   p99 {:>9}{}",
+        "{what:<34} {:>10.0} requests/s   p99 {:>9}{}",
         figures.requests_per_sec,
         figures.p99,
         if figures.errors > 0 {
@@ -281,55 +372,78 @@ fn record(
     file: &PathBuf,
     args: &Args,
     load: &str,
-    [anchor, get, post]: [&Figures; 3],
+    measured: &[(Request, Figures)],
 ) -> anyhow::Result<()> {
     let existing = std::fs::read_to_string(file).unwrap_or_else(|_| "# Benchmarks\n".to_string());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let rate = |wanted: Request| {
+        measured
+            .iter()
+            .find(|(request, _)| *request == wanted)
+            .map_or(0.0, |(_, figures)| figures.requests_per_sec)
+    };
+    let anchor = rate(Request::Anchor);
+    let share = |request: Request| 100.0 * rate(request) / anchor;
+    let rows: String = measured
+        .iter()
+        .map(|(request, figures)| {
+            format!(
+                "| {} | {:.0} | {:.0} % | {} | {} |\n",
+                request.described(),
+                figures.requests_per_sec,
+                100.0 * figures.requests_per_sec / anchor,
+                figures.p99,
+                figures.errors
+            )
+        })
+        .collect();
     let section = format!(
         "## Backend\n\n\
-         `cargo xtask bench backend`: the release build of todo-backend on SQLite (WAL), one user\n\
-         with 50 seeded tasks, `LOG_LEVEL={level}` ({lines}), loaded by `wrk` on loopback for\n\
-         {d} s with {c} connections and {t} threads on the same {cores}-core machine (the load\n\
-         generator shares the CPUs;\n\
-         the 1-minute load average before the run was {load}: other work on the machine lowers\n\
-         the figures). Goal: more than 10,000 requests/s for the list.\n\n\
-         | request | requests/s | p99 latency | non-2xx |\n\
-         | --- | ---: | ---: | ---: |\n\
-         | `GET /healthz` (anchor: no database, no token) | {a:.0} | {ap} | {ae} |\n\
-         | `GET /api/tasks` (50 tasks) | {g:.0} | {gp} | {ge} |\n\
-         | `POST /api/tasks` | {p:.0} | {pp} | {pe} |\n\n\
-         The list runs at {ratio:.0} % of the anchor's rate (same HTTP stack, no database, no\n\
-         token). What keeps it cheap: one SQL statement per request; on SQLite each task row\n\
+         `cargo xtask bench backend`: the release build of todo-backend on SQLite (WAL,\n\
+         `synchronous=FULL`: a commit is on disk before the answer), one user with 50 seeded\n\
+         tasks, `LOG_LEVEL={level}` ({lines}), loaded by `wrk` on loopback for {d} s with {c}\n\
+         connections and {t} threads on the same {cores}-core machine (the load generator\n\
+         shares the CPUs; the 1-minute load average before the run was {load}: other work on\n\
+         the machine lowers the figures, which is why each is also given as a share of the\n\
+         anchor's rate, measured in the same run). Goal: more than 10,000 requests/s for the\n\
+         list.\n\n\
+         | request | requests/s | of the anchor | p99 latency | non-2xx |\n\
+         | --- | ---: | ---: | ---: | ---: |\n\
+         {rows}\n\
+         **What session 8 added, measured.** Every request with a token now asks the database\n\
+         whether its user exists and its session was not signed out (one indexed query,\n\
+         `Store::session_state`; it replaced a 60 s memory of existing users), and every task\n\
+         write records the change for undo (`Store::record_change`: a second statement and a\n\
+         second commit, so a second fsync). In the last run before them (load average 2.11), the\n\
+         list ran at 17,316 requests/s, 34 % of the anchor (51,113), and `POST /api/tasks` at\n\
+         7,654, 15 %.\n\
+         Now the list runs at {list:.0} % of the anchor, reading one task at {one:.0} %, creating\n\
+         at {create:.0} % and toggling at {toggle:.0} %.\n\n\
+         What keeps the list cheap: one SQL statement for the page; on SQLite each task row\n\
          keeps its API JSON in a generated column that SQLite rewrites with the row, so the\n\
          page is those texts joined (no JSON built, parsed or validated per request) and the\n\
          server splices it into the body as it is; the counts read one index (tasks by user\n\
          and status); queries take turns on a fixed set of SQLite connections rather than\n\
          sqlx's pool, which pings every connection it takes back (a second round trip to the\n\
-         connection's thread per query); WAL with `synchronous=NORMAL`, sqlx's per-connection\n\
-         prepared-statement cache, thin LTO. Most of what remains per request is the hand-off\n\
-         to the thread that sqlx runs each SQLite connection on, and back. Before this design\n\
-         the list ran at 7,083 requests/s, 11 % of the anchor (66,112), on the idle machine:\n\
-         1.40 M instructions per request under callgrind (all threads), against 0.35 M now\n\
-         (`POST`: 0.23 M before, 0.19 M now).\n",
+         connection's thread per query); sqlx's per-connection prepared-statement cache, thin\n\
+         LTO. Most of what remains per query is the hand-off to the thread that sqlx runs each\n\
+         SQLite connection on, and back. Before this design the list ran at 7,083 requests/s,\n\
+         11 % of the anchor (66,112), on the idle machine: 1.40 M instructions per request\n\
+         under callgrind (all threads), against 0.35 M after it (`POST`: 0.23 M before, 0.19 M\n\
+         after), both before session 8.\n",
         level = args.log_level,
         lines = if args.log_level == "info" {
             "one log line per request, as deployed"
         } else {
             "no per-request log lines"
         },
-        a = anchor.requests_per_sec,
-        ap = anchor.p99,
-        ae = anchor.errors,
         d = args.duration,
         c = args.connections,
         t = args.threads,
-        g = get.requests_per_sec,
-        gp = get.p99,
-        ge = get.errors,
-        p = post.requests_per_sec,
-        pp = post.p99,
-        pe = post.errors,
-        ratio = 100.0 * get.requests_per_sec / anchor.requests_per_sec,
+        list = share(Request::List),
+        one = share(Request::ReadOne),
+        create = share(Request::Create),
+        toggle = share(Request::Toggle),
     );
     let updated = match existing.find("## Backend") {
         Some(start) => {
