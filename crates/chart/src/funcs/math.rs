@@ -262,11 +262,31 @@ enum Op {
 
 /// Sprig's `execDecimalOp`: folds the operands with exact decimal arithmetic (plain
 /// float math when a number is too large for the exact form).
+/// shopspring's `NewFromFloat` panics on NaN and infinities, which Helm reports as the
+/// call's error.
+fn decimal_input(value: &Value) -> std::result::Result<f64, FuncError> {
+    let x = to_float64(value);
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        let shown = if x.is_nan() {
+            "NaN"
+        } else if x > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        };
+        Err(FuncError::Call(format!(
+            "Cannot create a Decimal from {shown}"
+        )))
+    }
+}
+
 fn decimal_op(first: &Value, rest: &[Value], op: Op) -> Result {
-    let mut acc_f = to_float64(first);
+    let mut acc_f = decimal_input(first)?;
     let mut acc = Decimal::from_f64(acc_f);
     for value in rest {
-        let x = to_float64(value);
+        let x = decimal_input(value)?;
         if matches!(op, Op::Div) && x == 0.0 {
             return Err(FuncError::Call("decimal division by 0".into()));
         }
@@ -435,5 +455,8 @@ mod tests {
         assert!(matches!(r, Value::Float(f) if f == 3.3333333333333335));
         let r = mulf(&[Value::Float(1.1), Value::Int(3)]).unwrap();
         assert!(matches!(r, Value::Float(f) if f == 3.3));
+        // Found by the differential tester: shopspring's decimals refuse NaN.
+        let r = mulf(&[Value::Float(f64::NAN)]);
+        assert!(matches!(r, Err(FuncError::Call(m)) if m == "Cannot create a Decimal from NaN"));
     }
 }

@@ -5,7 +5,7 @@ use rand::RngCore;
 use sha1::Digest as _;
 
 use super::args::{int, map, string, want};
-use super::gofmt::strval;
+use super::gofmt::{self, strval};
 use super::{FuncError, Result};
 use crate::value::{Map, Value};
 
@@ -144,51 +144,59 @@ fn base32_encode(data: &[u8]) -> String {
 }
 
 fn base32_decode(text: &str) -> std::result::Result<Vec<u8>, String> {
-    let cleaned: Vec<u8> = text
+    let src: Vec<u8> = text
         .bytes()
         .filter(|b| *b != b'\r' && *b != b'\n')
         .collect();
-    if !cleaned.len().is_multiple_of(8) {
-        return Err(format!(
-            "illegal base32 data at input byte {}",
-            cleaned.len() / 8 * 8
-        ));
-    }
+    let corrupt = |at: usize| format!("illegal base32 data at input byte {at}");
+    let value_of = |b: u8| B32.iter().position(|c| *c == b).map(|v| v as u8);
+    let olen = src.len();
+    let mut at = 0;
     let mut out = Vec::new();
-    for (block, chunk) in cleaned.chunks(8).enumerate() {
-        let pad = chunk.iter().rev().take_while(|b| **b == b'=').count();
-        let data_len = 8 - pad;
-        let bytes = match data_len {
+    let mut end = false;
+    // Go's decoder, quantum by quantum (8 characters, 5 bytes), so its errors name
+    // Go's byte offset.
+    while at < olen && !end {
+        let mut quantum = [0u8; 8];
+        let mut len = 8;
+        let mut j = 0;
+        while j < 8 {
+            if at == olen {
+                // The end without the padding the standard encoding wants.
+                return Err(corrupt(olen - j));
+            }
+            let byte = src[at];
+            at += 1;
+            let left = olen - at;
+            if byte == b'=' && j >= 2 && left < 8 {
+                if left + j < 7 {
+                    return Err(corrupt(olen));
+                }
+                for k in 0..7 - j {
+                    if k < left && src[at + k] != b'=' {
+                        return Err(corrupt(at + k - 1));
+                    }
+                }
+                (len, end) = (j, true);
+                // 1, 3 and 6 characters make no whole byte (RFC 4648, section 6).
+                if matches!(len, 1 | 3 | 6) {
+                    return Err(corrupt(at - 1));
+                }
+                break;
+            }
+            quantum[j] = value_of(byte).ok_or_else(|| corrupt(at - 1))?;
+            j += 1;
+        }
+        let bits = quantum
+            .iter()
+            .fold(0u64, |bits, v| (bits << 5) | u64::from(*v));
+        let bytes = match len {
             8 => 5,
             7 => 4,
             5 => 3,
             4 => 2,
-            2 => 1,
-            _ => {
-                return Err(format!(
-                    "illegal base32 data at input byte {}",
-                    block * 8 + data_len
-                ));
-            }
+            _ => 1,
         };
-        if pad > 0 && (block + 1) * 8 != cleaned.len() {
-            return Err(format!(
-                "illegal base32 data at input byte {}",
-                block * 8 + data_len
-            ));
-        }
-        let mut bits: u64 = 0;
-        for (i, b) in chunk.iter().enumerate() {
-            let v = if i < data_len {
-                B32.iter()
-                    .position(|c| c == b)
-                    .ok_or_else(|| format!("illegal base32 data at input byte {}", block * 8 + i))?
-                    as u64
-            } else {
-                0
-            };
-            bits = (bits << 5) | v;
-        }
         for i in 0..bytes {
             out.push(((bits >> (32 - i * 8)) & 0xFF) as u8);
         }
@@ -373,10 +381,149 @@ fn percent_decode(s: &str) -> String {
     crate::value::lossy_text(&out).into_owned()
 }
 
+/// The errors of Go's `url.Parse` on `raw`, in its words (`parse "a b%": invalid URL
+/// escape "%"`): control characters, a scheme that starts with `:`, a colon in the
+/// first segment of a relative path, a bad port or `[` host, and bad `%` escapes in
+/// the path, host, user and fragment.
+fn go_url_check(raw: &str) -> std::result::Result<(), String> {
+    let (without_fragment, fragment) = raw.split_once('#').unwrap_or((raw, ""));
+    let fail = |input: &str, why: String| Err(format!("parse {}: {why}", gofmt::quote(input)));
+    if let Err(why) = go_url_structure(without_fragment) {
+        return fail(without_fragment, why);
+    }
+    if let Err(why) = check_escapes(fragment, false) {
+        return fail(raw, why);
+    }
+    Ok(())
+}
+
+/// Go's `url.parse` checks on a URL without its fragment.
+fn go_url_structure(raw: &str) -> std::result::Result<(), String> {
+    if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Err("net/url: invalid control character in URL".into());
+    }
+    if raw == "*" {
+        return Ok(());
+    }
+    let mut scheme = "";
+    let mut rest = raw;
+    for (i, b) in raw.bytes().enumerate() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' => {}
+            b'0'..=b'9' | b'+' | b'-' | b'.' if i > 0 => {}
+            b':' if i == 0 => return Err("missing protocol scheme".into()),
+            b':' => {
+                (scheme, rest) = (&raw[..i], &raw[i + 1..]);
+                break;
+            }
+            _ => break,
+        }
+    }
+    let rest = if rest.ends_with('?') && rest.matches('?').count() == 1 {
+        &rest[..rest.len() - 1]
+    } else {
+        rest.split_once('?').map_or(rest, |(path, _)| path)
+    };
+    if !rest.starts_with('/') {
+        if !scheme.is_empty() {
+            return Ok(());
+        }
+        let segment = rest.split_once('/').map_or(rest, |(first, _)| first);
+        if segment.contains(':') {
+            return Err("first path segment in URL cannot contain colon".into());
+        }
+    }
+    let mut path = rest;
+    if let Some(after) = rest.strip_prefix("//")
+        && (!scheme.is_empty() || !rest.starts_with("///"))
+    {
+        let (authority, tail) = after.find('/').map_or((after, ""), |i| after.split_at(i));
+        go_url_authority(authority)?;
+        path = tail;
+    }
+    check_escapes(path, false)
+}
+
+/// Go's `parseAuthority` and `parseHost` checks.
+fn go_url_authority(authority: &str) -> std::result::Result<(), String> {
+    let (user, host) = match authority.rfind('@') {
+        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+        None => (None, authority),
+    };
+    let valid_port = |port: &str| {
+        port.is_empty()
+            || port
+                .strip_prefix(':')
+                .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if host.starts_with('[') {
+        let Some(close) = host.rfind(']') else {
+            return Err("missing ']' in host".into());
+        };
+        let port = &host[close + 1..];
+        if !valid_port(port) {
+            return Err(format!("invalid port {} after host", gofmt::quote(port)));
+        }
+    } else if let Some(colon) = host.rfind(':') {
+        let port = &host[colon..];
+        if !valid_port(port) {
+            return Err(format!("invalid port {} after host", gofmt::quote(port)));
+        }
+    }
+    check_escapes(host, true)?;
+    if let Some(user) = user {
+        let valid_user = user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:~!$&'()*+,;=%@".contains(&b));
+        if !valid_user {
+            return Err("net/url: invalid userinfo".into());
+        }
+        check_escapes(user, false)?;
+    }
+    Ok(())
+}
+
+/// Go's `unescape` errors: a `%` without two hex digits (`invalid URL escape "%zz"`);
+/// in a host, a character Go would have escaped (`invalid character " " in host name`).
+fn check_escapes(text: &str, host: bool) -> std::result::Result<(), String> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_hexdigit);
+                if !hex(i + 1) || !hex(i + 2) {
+                    let bad = &bytes[i..bytes.len().min(i + 3)];
+                    let bad = crate::value::lossy_text(bad);
+                    return Err(format!("invalid URL escape {}", gofmt::quote(&bad)));
+                }
+                i += 3;
+                continue;
+            }
+            b if host && b < 0x80 && !is_host_byte(b) => {
+                let bad = char::from(b).to_string();
+                return Err(format!(
+                    "invalid character {} in host name",
+                    gofmt::quote(&bad)
+                ));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// The ASCII bytes Go's `shouldEscape` leaves alone in a host (`encodeHost`).
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:[]<>\"".contains(&b)
+}
+
 /// `urlParse`: Go's `url.Parse` parts as a dict.
 pub fn url_parse(args: &[Value]) -> Result {
     want("urlParse", args, 1)?;
     let raw = string(&args[0])?;
+    go_url_check(raw).map_err(|why| FuncError::Call(format!("unable to parse url: {why}")))?;
     let (rest, fragment) = match raw.split_once('#') {
         Some((r, f)) => (r, percent_decode(f)),
         None => (raw, String::new()),
@@ -518,6 +665,44 @@ pub fn get_host_by_name(args: &[Value]) -> Result {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn b32dec_names_go_decoders_offsets() {
+        // Found by the differential tester: Go stops at the first byte it cannot read.
+        let dec = |s: &str| super::base32_decode(s);
+        assert_eq!(
+            dec("[]interface {}").unwrap_err(),
+            "illegal base32 data at input byte 0"
+        );
+        assert_eq!(
+            dec("MZXW6").unwrap_err(),
+            "illegal base32 data at input byte 0"
+        );
+        assert_eq!(
+            dec("MZXW6==x").unwrap_err(),
+            "illegal base32 data at input byte 6"
+        );
+        assert_eq!(dec("MZXW6YQ=").unwrap(), b"foob");
+    }
+
+    #[test]
+    fn url_parse_refuses_what_go_refuses() {
+        // Found by the differential tester.
+        for (raw, why) in [
+            ("%%", "invalid URL escape \"%%\""),
+            (
+                "2006-01-02T15:04",
+                "first path segment in URL cannot contain colon",
+            ),
+            ("a\nb", "net/url: invalid control character in URL"),
+            ("http://host:port/", "invalid port \":port\" after host"),
+        ] {
+            let error = super::go_url_check(raw).unwrap_err();
+            assert!(error.ends_with(why), "{raw}: {error}");
+        }
+        assert!(super::go_url_check("https://u:p@example.com:8443/a%20b?x=%zz#f").is_ok());
+        assert!(super::go_url_check("mailto:a@b.c").is_ok());
+    }
+
     #[test]
     fn b64dec_names_the_first_byte_go_cannot_read() {
         // Found by the differential tester: Go stops at the first byte outside the

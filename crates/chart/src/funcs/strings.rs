@@ -529,22 +529,24 @@ pub fn trunc(args: &[Value]) -> Result {
 pub fn atoi(args: &[Value]) -> Result {
     want("atoi", args, 1)?;
     let s = string(&args[0])?;
-    let t = s.strip_prefix('+').unwrap_or(s);
-    let valid = !t.is_empty()
-        && t.trim_start_matches('-')
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-        && t.matches('-').count() <= 1
-        && (!t.contains('-') || t.starts_with('-'));
+    // strconv.Atoi: one sign, then at least one digit and nothing else.
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let valid = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     // strconv.Atoi returns the clamped value with its range error; Sprig keeps it.
     let value = if !valid {
         0
     } else {
-        t.parse().unwrap_or(if t.starts_with('-') {
-            i64::MIN
+        let text = if negative {
+            format!("-{digits}")
         } else {
-            i64::MAX
-        })
+            digits.to_string()
+        };
+        text.parse()
+            .unwrap_or(if negative { i64::MIN } else { i64::MAX })
     };
     Ok(Value::Int(value))
 }
@@ -591,6 +593,17 @@ fn join_ints(items: &[i64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atoi_reads_one_sign_then_digits_as_strconv() {
+        // Found by the differential tester: a sign alone is no number.
+        let atoi_of = |s: &str| atoi(&[Value::string(s)]).unwrap().as_int();
+        assert_eq!(atoi_of("-"), Some(0));
+        assert_eq!(atoi_of("+-5"), Some(0));
+        assert_eq!(atoi_of("-12"), Some(-12));
+        assert_eq!(atoi_of("+7"), Some(7));
+        assert_eq!(atoi_of("-99999999999999999999"), Some(i64::MIN));
+    }
 
     #[test]
     fn a_cut_character_prints_one_replacement_per_byte_as_go() {

@@ -685,6 +685,16 @@ impl Emitter {
     fn node(&mut self, value: &Value, indent: i64, context: Context) {
         if let Value::Object(object) = value {
             let data = crate::funcs::object_data(object.as_ref());
+            // go-yaml v3 writes a time.Time as a plain RFC 3339 scalar, where the JSON
+            // round trip of `toYaml` gives a string that must be quoted.
+            if self.flavor == Flavor::Pretty
+                && object.type_name() == "time.Time"
+                && let Some(text) = data.as_str()
+            {
+                let scalar_indent = if indent < 0 { 2 } else { indent + 2 };
+                self.write_plain(text, scalar_indent, true);
+                return;
+            }
             return self.node(&data, indent, context);
         }
         match value {
