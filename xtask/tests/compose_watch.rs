@@ -1,6 +1,7 @@
 //! `cargo xtask compose-up --watch` driven for real on a temporary copy of the project
-//! (`--project-dir`), against Docker and whichever compose is installed (v2, else v1):
-//! which containers were recreated is read from their ids.
+//! (`--project-dir`), against Docker, once with each compose installed (v2 and v1, one
+//! after the other, chosen by `DEPLOYKIT_COMPOSE`): which containers were recreated is
+//! read from their ids. No `latest` tag may end up naming an image of the session.
 //!
 //! The run has its own compose project, container names, `.env` and ports on 127.0.0.1,
 //! and removes its containers, volume and the images it made. The copy builds into
@@ -16,7 +17,7 @@ use std::process::Command;
 use common::{
     BROKEN_RESPONSE, COMMENTED_RESPONSE, CYCLE, EDITED_RESPONSE, FIRST_BUILD, HANDLER_FILE,
     ORIGINAL_RESPONSE, ProjectCopy, Running, TestImages, append, docker, free_port, image_id,
-    status_at,
+    installed_composes, status_at,
 };
 
 /// The second edit of the handler's response string.
@@ -41,6 +42,8 @@ fn docker_and_compose() -> Result<(), String> {
 
 /// The test's compose app: its names, ports and `.env`; removed when the test ends.
 struct App {
+    /// The compose the run uses (`DEPLOYKIT_COMPOSE`).
+    compose: &'static str,
     copy: ProjectCopy,
     _env_dir: tempfile::TempDir,
     env_file: PathBuf,
@@ -54,10 +57,11 @@ struct App {
 }
 
 impl App {
-    fn new() -> Self {
+    fn new(compose: &'static str) -> Self {
         let id = std::process::id();
         let env_dir = tempfile::tempdir().expect("a temporary folder");
         Self {
+            compose,
             copy: ProjectCopy::new(),
             env_file: env_dir.path().join(".env"),
             _env_dir: env_dir,
@@ -74,6 +78,7 @@ impl App {
     fn xtask(&self, args: &[&str]) -> Command {
         let mut command = self.copy.xtask(args);
         command
+            .env("DEPLOYKIT_COMPOSE", self.compose)
             .env("TODO_ENV_FILE", &self.env_file)
             .env("COMPOSE_PROJECT_NAME", &self.project)
             .env("TODO_BACKEND_CONTAINER", &self.backend)
@@ -115,7 +120,15 @@ fn compose_watch_recreates_only_what_a_change_affects() {
     if !deploykit_testkit::require("Docker", docker_and_compose()) {
         return;
     }
-    let mut app = App::new();
+    // One compose after the other: both copies would build into the same folder.
+    for compose in installed_composes() {
+        eprintln!("==> with {compose}");
+        recreates_only_what_a_change_affects(compose);
+    }
+}
+
+fn recreates_only_what_a_change_affects(compose: &'static str) {
+    let mut app = App::new(compose);
     let mut watch = Running::start(app.xtask(&["compose-up", "--watch"]));
     watch.line_starting("watching backend/, frontend/ and ", FIRST_BUILD);
     assert_eq!(app.readyz(), "ready");
@@ -208,4 +221,7 @@ fn compose_watch_recreates_only_what_a_change_affects() {
     eprintln!("{}", watch.transcript());
     assert_eq!(app.ids(), (second_backend, frontend));
     assert_eq!(app.readyz(), "ready, edited twice");
+
+    // `latest` names release builds only: no image of the session took it.
+    assert_eq!(app.images.latest_naming_ours(), Vec::<String>::new());
 }

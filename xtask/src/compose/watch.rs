@@ -94,7 +94,7 @@ struct App<'a> {
 /// What a cycle did for one service, before the containers are touched.
 struct Rebuilt {
     service: &'static str,
-    /// `compile ..., package ...`.
+    /// `compile ..., package ..., load ...`.
     times: String,
     /// The new image, when it differs from the running one.
     new_image: Option<String>,
@@ -132,9 +132,16 @@ impl App<'_> {
                 );
             }
         }
-        let changed_images = rebuilt.iter().any(|item| item.new_image.is_some());
-        let recreated = if changed_images || batch.env_changed {
-            self.apply()
+        let changed: Vec<&str> = rebuilt
+            .iter()
+            .filter(|item| item.new_image.is_some())
+            .map(|item| item.service)
+            .collect();
+        let recreated = if batch.env_changed {
+            // `.env` may concern any service: compose decides which to recreate.
+            self.apply(&[])
+        } else if !changed.is_empty() {
+            self.apply(&changed)
         } else {
             Ok(Vec::new())
         };
@@ -186,9 +193,11 @@ impl App<'_> {
         Ok(rebuilt)
     }
 
-    /// `compose up` with every service's current image; waits until the recreated
-    /// containers are healthy. Returns them with the time each phase took.
-    fn apply(&self) -> anyhow::Result<Vec<(String, String)>> {
+    /// `compose up` with every service's current image, of `only` these services when
+    /// given (`--no-deps`: compose v1 would otherwise wait for the backend's Docker
+    /// healthcheck, a 2 s interval, before it looks at the frontend, which depends on it);
+    /// waits until the recreated containers answer. Returns them with each phase's time.
+    fn apply(&self, only: &[&str]) -> anyhow::Result<Vec<(String, String)>> {
         let containers: Vec<&str> = self
             .session
             .settings
@@ -197,13 +206,17 @@ impl App<'_> {
             .map(|service| service.container.as_str())
             .collect();
         let before = self.container_ids(&containers)?;
-        let args: Vec<&str> = self
+        let mut args: Vec<&str> = self
             .session
             .tool
             .up_args()
             .into_iter()
             .filter(|arg| *arg != "--wait")
             .collect();
+        if !only.is_empty() {
+            args.push("--no-deps");
+            args.extend(only);
+        }
         let mut up = self.session.compose(&args);
         for (variable, reference) in &self.images.current {
             up = up.env(variable, reference);
@@ -220,7 +233,7 @@ impl App<'_> {
             .collect();
         let ready_started = Instant::now();
         if !recreated.is_empty() {
-            wait_healthy(self.session, &recreated, self.timeout)?;
+            self.wait_ready(&recreated)?;
         }
         let times = format!(
             "recreate {}, ready {}",
@@ -231,6 +244,25 @@ impl App<'_> {
             .into_iter()
             .map(|name| (name.to_string(), times.clone()))
             .collect())
+    }
+
+    /// Waits until the services of `containers` answer `/healthz` on their published
+    /// ports, which is when the next request sees the change; Docker's healthcheck only
+    /// runs every 2 s. When they do not answer within [`READY_BY_HTTP`], Docker's health
+    /// verdict decides, with its diagnosis if a container fails.
+    fn wait_ready(&self, containers: &[&str]) -> anyhow::Result<()> {
+        let urls: Vec<String> = self
+            .session
+            .settings
+            .services
+            .iter()
+            .filter(|service| containers.contains(&service.container.as_str()))
+            .map(|service| format!("{}/healthz", self.session.settings.url(service)))
+            .collect();
+        if answer_within(&urls, READY_BY_HTTP) {
+            return Ok(());
+        }
+        wait_healthy(self.session, containers, self.timeout)
     }
 
     /// Container name -> id, for the containers that exist.
@@ -271,4 +303,35 @@ impl App<'_> {
             println!("    not affected: {}", untouched.join(", "));
         }
     }
+}
+
+/// How long a recreated service may take to answer `/healthz` before Docker's health
+/// verdict is asked instead.
+const READY_BY_HTTP: Duration = Duration::from_secs(15);
+
+/// Whether every URL answers a success within `limit` (polled every 20 ms).
+fn answer_within(urls: &[String], limit: Duration) -> bool {
+    let Ok(client) = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(1))
+        .build()
+    else {
+        return false;
+    };
+    let started = Instant::now();
+    let mut waiting: Vec<&String> = urls.iter().collect();
+    while started.elapsed() < limit {
+        waiting.retain(|url| {
+            !client
+                .get(url.as_str())
+                .send()
+                .is_ok_and(|response| response.status().is_success())
+        });
+        if waiting.is_empty() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
