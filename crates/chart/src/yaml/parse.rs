@@ -74,11 +74,40 @@ fn parse_full(text: &str) -> Result<Value, YamlError> {
         {
             error
         }
+        Err(error @ YamlError::Syntax { .. })
+            if error.to_string().contains("invalid trailing content") =>
+        {
+            return root_quoted_scalar(text).ok_or(error);
+        }
         other => return other,
     };
     match super::flow_indent::reindent(text).map(|lenient| parse_strict(&lenient)) {
         Some(Ok(value)) => Ok(value),
         _ => Err(error),
+    }
+}
+
+/// A document that starts with a quoted scalar and goes on after it (`"a" b`): go-yaml
+/// reads one document and stops at its root scalar, where yaml-rust2 refuses the rest.
+fn root_quoted_scalar(text: &str) -> Option<Value> {
+    let start = text.len() - text.trim_start().len();
+    let quote = *text.as_bytes().get(start)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    let end = loop {
+        match bytes.get(i)? {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if *b == quote => break i + 1,
+            _ => i += 1,
+        }
+    };
+    match parse_strict(&text[..end]) {
+        Ok(value @ Value::String(_)) => Some(value),
+        _ => None,
     }
 }
 
@@ -930,6 +959,14 @@ mod tests {
         ),
         ("a: !!int x", "yaml: cannot decode !!str `x` as a !!int"),
     ];
+
+    #[test]
+    fn a_root_quoted_scalar_with_more_after_it_is_that_string() {
+        // Found by the differential tester: go-yaml stops at the root scalar.
+        assert!(matches!(parse("\"a\" \"b\""), Ok(Value::String(s)) if &*s == "a"));
+        assert!(matches!(parse("'a''b' c\nd: 1"), Ok(Value::String(s)) if &*s == "a'b"));
+        assert!(parse("x: \"a\" b").is_err());
+    }
 
     #[test]
     fn syntax_errors_read_like_helm() {
