@@ -414,11 +414,15 @@ fn record(
          whether its user exists and its session was not signed out (one indexed query,\n\
          `Store::session_state`; it replaced a 60 s memory of existing users), and every task\n\
          write records the change for undo (`Store::record_change`: a second statement and a\n\
-         second commit, so a second fsync). In the last run before them (load average 2.11), the\n\
-         list ran at 17,316 requests/s, 34 % of the anchor (51,113), and `POST /api/tasks` at\n\
-         7,654, 15 %.\n\
-         Now the list runs at {list:.0} % of the anchor, reading one task at {one:.0} %, creating\n\
-         at {create:.0} % and toggling at {toggle:.0} %.\n\n\
+         second commit, so a second fsync). The last run recorded before them (session 2, load\n\
+         average 2.11) also predates `synchronous=FULL` (issue 17): the list ran at 17,316\n\
+         requests/s, 34 % of the anchor (51,113), and `POST /api/tasks` at 7,654, 15 %. Now\n\
+         the list runs at {list:.0} % of the anchor, reading one task at {one:.0} %, creating at\n\
+         {create:.0} % and toggling at {toggle:.0} %. The writes are bound by fsync (two per write,\n\
+         each on disk before the answer), so their rate follows the disk's latency rather than\n\
+         the CPU: a disk kept busy by other work lowers them far more than the anchor, and\n\
+         this table alone cannot part the second commit from `synchronous=FULL` or from the\n\
+         disk's load (a run of the commit before session 8 on the same machine would).\n\n\
          What keeps the list cheap: one SQL statement for the page; on SQLite each task row\n\
          keeps its API JSON in a generated column that SQLite rewrites with the row, so the\n\
          page is those texts joined (no JSON built, parsed or validated per request) and the\n\
