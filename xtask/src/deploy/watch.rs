@@ -182,7 +182,9 @@ struct Cycles<'a> {
     history: ImageHistory,
     /// Cancelled on Ctrl-C: ends the loop and any upgrade under way.
     stop: CancellationToken,
+    /// Cycles so far (each block's number).
     count: u32,
+    /// The `.env` file watched.
     env_file: PathBuf,
 }
 
@@ -228,21 +230,7 @@ impl Cycles<'_> {
     /// Compiles, packages and delivers the affected services' images. `None` when that
     /// failed (the block says why); else the images that differ from the running ones.
     fn rebuild(&mut self, affected: &[Affected]) -> Option<Vec<NewImage>> {
-        let mut services: Vec<&Service> = Vec::new();
-        for item in affected {
-            let given = self
-                .built
-                .get(item.service.name)
-                .is_some_and(|image| image.mode.is_none());
-            if given {
-                println!(
-                    "    {}: deployed from --image, not rebuilt",
-                    item.service.name
-                );
-            } else {
-                services.push(item.service);
-            }
-        }
+        let services = self.services_to_rebuild(affected);
         if services.is_empty() {
             return Some(Vec::new());
         }
@@ -257,41 +245,65 @@ impl Cycles<'_> {
         };
         let mut new_images = Vec::new();
         for image in &rebuilt.images {
+            let times = rebuilt.times(image);
             let running = self.built.get(image.service).map(|image| &image.reference);
             if running == Some(&image.reference) {
                 println!(
-                    "    {}: rebuilt ({}), image unchanged: nothing written",
-                    image.service,
-                    rebuilt.times(image)
+                    "    {}: rebuilt ({times}), image unchanged: nothing written",
+                    image.service
                 );
                 continue;
             }
-            let started = Instant::now();
-            match self.deliver(image) {
-                Ok(deployed) => {
-                    println!(
-                        "    {}: rebuilt ({}, load {}): {}",
-                        image.service,
-                        rebuilt.times(image),
-                        seconds(started.elapsed()),
-                        deployed.reference
-                    );
-                    new_images.push(NewImage {
-                        built: image.clone(),
-                        deployed,
-                    });
-                }
-                Err(error) => {
-                    println!(
-                        "    {}: rebuilt ({}), not loaded into the cluster: {error:#}; the running version stays up",
-                        image.service,
-                        rebuilt.times(image)
-                    );
-                    return None;
-                }
-            }
+            new_images.push(self.delivered(image, &times)?);
         }
         Some(new_images)
+    }
+
+    /// The affected services, but for those deployed from `--image` (the block says so).
+    fn services_to_rebuild(&self, affected: &[Affected]) -> Vec<&'static Service> {
+        let mut services = Vec::new();
+        for item in affected {
+            let given = self
+                .built
+                .get(item.service.name)
+                .is_some_and(|image| image.mode.is_none());
+            if given {
+                println!(
+                    "    {}: deployed from --image, not rebuilt",
+                    item.service.name
+                );
+            } else {
+                services.push(item.service);
+            }
+        }
+        services
+    }
+
+    /// Delivers a rebuilt image to the cluster and prints its line (`times`: its compile
+    /// and package times); `None` when that failed.
+    fn delivered(&self, image: &BuiltImage, times: &str) -> Option<NewImage> {
+        let started = Instant::now();
+        match self.deliver(image) {
+            Ok(deployed) => {
+                println!(
+                    "    {}: rebuilt ({times}, load {}): {}",
+                    image.service,
+                    seconds(started.elapsed()),
+                    deployed.reference
+                );
+                Some(NewImage {
+                    built: image.clone(),
+                    deployed,
+                })
+            }
+            Err(error) => {
+                println!(
+                    "    {}: rebuilt ({times}), not loaded into the cluster: {error:#}; the running version stays up",
+                    image.service
+                );
+                None
+            }
+        }
     }
 
     /// Makes `image` reachable by the cluster; returns it as the release names it.
@@ -315,11 +327,7 @@ impl Cycles<'_> {
         if !batch.config.is_empty() {
             self.chart = release::chart()?;
         }
-        let mut images: BTreeMap<&'static str, BuiltImage> = self.deployed.clone();
-        for image in new_images {
-            images.insert(image.deployed.service, image.deployed.clone());
-        }
-        let images: Vec<BuiltImage> = images.into_values().collect();
+        let images = self.images_with(new_images);
         let release = self.watched.release.with_chart(&self.chart);
         let values = release.values(
             &images,
@@ -346,6 +354,22 @@ impl Cycles<'_> {
         let deployed = result?;
         let phases = Phases::of(started, &events);
         self.report_outcome(&deployed.outcome, &events, &phases);
+        self.now_running(new_images);
+        Ok(())
+    }
+
+    /// Every service's deployed image, the new ones in place of the running ones.
+    fn images_with(&self, new_images: &[NewImage]) -> Vec<BuiltImage> {
+        let mut images = self.deployed.clone();
+        for image in new_images {
+            images.insert(image.deployed.service, image.deployed.clone());
+        }
+        images.into_values().collect()
+    }
+
+    /// Records that the release runs `new_images`, and removes the images that makes
+    /// older than the previous ones.
+    fn now_running(&mut self, new_images: &[NewImage]) {
         for image in new_images {
             let service = image.built.service;
             let superseded = self.history.replace(service, &image.built.reference);
@@ -355,9 +379,9 @@ impl Cycles<'_> {
                 self.remove_superseded(&reference);
             }
         }
-        Ok(())
     }
 
+    /// The block's line for a `.env` change: whether the Secret changed with it.
     fn report_secret(&self, changed: bool) {
         let namespace = &self.watched.release.target.namespace;
         if changed {
