@@ -290,13 +290,28 @@ fn missing_compose_says_what_to_install() {
     if !deploykit_testkit::require("Docker", docker_and_compose()) {
         return;
     }
-    // A PATH with docker but no compose (plugin folders are found through docker's own
-    // config, so point that at an empty folder too).
+    // A PATH with docker but no compose. The compose plugin may sit in a system folder
+    // (`/usr/local/lib/docker/cli-plugins`, where CI installs it) that no setting hides,
+    // so this `docker` answers `compose` as a docker without the plugin does and hands
+    // everything else to the real one.
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     let docker_path = which::which("docker").unwrap();
-    std::os::unix::fs::symlink(docker_path, bin.join("docker")).unwrap();
+    let docker_without_compose = bin.join("docker");
+    std::fs::write(
+        &docker_without_compose,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = compose ]; then\n  echo \"docker: unknown command: docker compose\" >&2\n  exit 1\nfi\nexec '{}' \"$@\"\n",
+            docker_path.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &docker_without_compose,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let output = xtask_with(
         &dir.path().join(".env"),
         &["compose-up"],
