@@ -260,14 +260,18 @@ impl TestImages {
         }
     }
 
-    /// The `latest` tags that name one of the test's images (a watch build must not).
-    pub fn latest_naming_ours(&self) -> Vec<String> {
-        let ours: BTreeSet<String> = self
-            .images
+    /// The image ids of the test's images that still exist.
+    fn our_image_ids(&self) -> BTreeSet<String> {
+        self.images
             .iter()
             .map(|image| image_id(image))
             .filter(|id| !id.is_empty())
-            .collect();
+            .collect()
+    }
+
+    /// The `latest` tags that name one of the test's images (a watch build must not).
+    pub fn latest_naming_ours(&self) -> Vec<String> {
+        let ours = self.our_image_ids();
         self.latest_before
             .iter()
             .map(|(latest, _)| latest.clone())
@@ -278,12 +282,7 @@ impl TestImages {
 
 impl Drop for TestImages {
     fn drop(&mut self) {
-        let ours: BTreeSet<String> = self
-            .images
-            .iter()
-            .map(|image| image_id(image))
-            .filter(|id| !id.is_empty())
-            .collect();
+        let ours = self.our_image_ids();
         for (latest, before) in &self.latest_before {
             // Only when `latest` still names one of the test's images (another build may
             // have moved it since).
