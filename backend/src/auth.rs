@@ -133,7 +133,7 @@ impl Keys {
     }
 
     /// An argon2id PHC hash of `password` (CPU-heavy: runs on the calling thread, in that
-    /// thread's hash memory, see [`with_hash_memory`]).
+    /// thread's hash memory, see `with_hash_memory`).
     pub fn hash_password(&self, password: &str) -> Result<String, ApiError> {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         let mut salt_bytes = [0u8; 64];

@@ -59,8 +59,8 @@ pub struct Args {
     /// Prefix of the image repositories (e.g. `registry.local:5000/team/`).
     #[arg(long, value_name = "PREFIX", default_value = "")]
     repository_prefix: String,
-    /// Then load the images into a local cluster: kind[:NAME], k3d[:NAME] or
-    /// minikube[:PROFILE] (for minikube you can also build against its daemon:
+    /// Then load the images into a local cluster: `kind[:NAME]`, `k3d[:NAME]` or
+    /// `minikube[:PROFILE]` (for minikube you can also build against its daemon:
     /// `eval $(minikube docker-env)`).
     #[arg(long, value_name = "TOOL[:NAME]")]
     load: Option<ClusterLoader>,

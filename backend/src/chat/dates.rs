@@ -4,7 +4,7 @@
 //!
 //! The rules (docs/chatbot.md lists them with examples):
 //! - A bare or "this"/"coming" weekday is the first such day after today (today's own name
-//!   means a week from today). "next <weekday>" is that day in next week (weeks start on
+//!   means a week from today). "next `<weekday>`" is that day in next week (weeks start on
 //!   Monday): on a Wednesday, "next Friday" is nine days away, "Friday" two.
 //! - A day of the month without a month ("the 1st") is its next occurrence, today included;
 //!   a month and day without a year ("March 3") likewise.
@@ -159,7 +159,7 @@ fn period_edge(w: &Words, i: usize, today: NaiveDate) -> Option<DatePhrase> {
 }
 
 /// "next week" (seven days), "next month" (its 1st), "next year" (1 January), "next
-/// weekend" (Saturday of next week). "next <weekday>" is matched at the weekday.
+/// weekend" (Saturday of next week). "next `<weekday>`" is matched at the weekday.
 fn next_period(w: &Words, i: usize, today: NaiveDate) -> Option<DatePhrase> {
     let date = match w.norm(i + 1) {
         "week" => today + Duration::days(7),
