@@ -4,38 +4,115 @@ use std::time::Duration;
 
 use deploykit_chart::{Chart, Map, SetKind, ValueSources};
 use deploykit_cluster::{
-    ClusterOptions, ConnectOptions, DiffAction, Status as RecordStatus, connect,
+    Cluster, ClusterOptions, ConnectOptions, DiffAction, Release, Status as RecordStatus, connect,
 };
 use deploykit_fake_apiserver::FakeApiServer;
-use deploykit_release::{Diff, Error, History, Install, Rollback, Status, Uninstall, Upgrade};
+use deploykit_release::{
+    Diff, Error, History, Install, Rollback, Status, Test, Uninstall, Upgrade,
+};
 
 const NS: &str = "demo";
+const RELEASE: &str = "web";
 
+/// What every test starts from: the fake API server, a cluster connected to it through a
+/// kubeconfig file, and the folder that holds that file and the test's chart.
 struct Env {
     server: FakeApiServer,
-    cluster: deploykit_cluster::Cluster,
-    _dir: tempfile::TempDir,
+    cluster: Cluster,
+    dir: tempfile::TempDir,
 }
 
-async fn env() -> Env {
-    let server = FakeApiServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("kubeconfig");
-    std::fs::write(&path, server.kubeconfig("fake")).unwrap();
-    let cluster = connect(ConnectOptions {
-        kubeconfig: Some(path),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .with_options(ClusterOptions {
-        poll_interval: Duration::from_millis(20),
-        ..ClusterOptions::default()
-    });
-    Env {
-        server,
-        cluster,
-        _dir: dir,
+impl Env {
+    /// A fresh server on which workloads and hooks stay as the test makes them.
+    async fn new() -> Env {
+        let server = FakeApiServer::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, server.kubeconfig("fake")).unwrap();
+        let cluster = connect(ConnectOptions {
+            kubeconfig: Some(path),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .with_options(ClusterOptions {
+            poll_interval: Duration::from_millis(20),
+            ..ClusterOptions::default()
+        });
+        Env {
+            server,
+            cluster,
+            dir,
+        }
+    }
+
+    /// A fresh server that makes workloads and hooks ready, as controllers and kubelets
+    /// would.
+    async fn ready() -> Env {
+        let env = Env::new().await;
+        env.server.set_auto_ready(true);
+        env
+    }
+
+    fn install(&self) -> Install<'_> {
+        Install::new(&self.cluster, RELEASE, NS)
+    }
+
+    fn upgrade(&self) -> Upgrade<'_> {
+        Upgrade::new(&self.cluster, RELEASE, NS)
+    }
+
+    fn uninstall(&self) -> Uninstall<'_> {
+        Uninstall::new(&self.cluster, RELEASE, NS)
+    }
+
+    fn rollback(&self) -> Rollback<'_> {
+        Rollback::new(&self.cluster, RELEASE, NS)
+    }
+
+    fn test(&self) -> Test<'_> {
+        Test::new(&self.cluster, RELEASE, NS)
+    }
+
+    /// The release's records, oldest first.
+    async fn history(&self) -> Vec<Release> {
+        History::new(&self.cluster, RELEASE, NS)
+            .run()
+            .await
+            .unwrap()
+    }
+
+    /// The data of the release's ConfigMap: what the templates were told.
+    fn config_map(&self) -> serde_json::Value {
+        self.server
+            .get("v1", "ConfigMap", Some(NS), RELEASE)
+            .expect("the release's ConfigMap")["data"]
+            .clone()
+    }
+
+    /// Whether the server holds the object (in the release's namespace).
+    fn holds(&self, api_version: &str, kind: &str, name: &str) -> bool {
+        self.server.get(api_version, kind, Some(NS), name).is_some()
+    }
+
+    /// The demo chart of [`chart`], in this test's folder.
+    fn chart(&self, kube_version: &str) -> Chart {
+        chart(self.dir.path(), kube_version)
+    }
+
+    /// The demo chart plus `extra` templates ([`chart_with`]).
+    fn chart_with(&self, extra: &[String]) -> Chart {
+        chart_with(self.dir.path(), extra)
+    }
+
+    /// The demo chart plus hooks ([`chart_with_hooks`]).
+    fn chart_with_hooks(&self, post_install_label: &str) -> Chart {
+        chart_with_hooks(self.dir.path(), post_install_label)
+    }
+
+    /// The demo chart plus a Deployment ([`chart_with_deployment`]).
+    fn chart_with_deployment(&self, extra: &[String]) -> Chart {
+        chart_with_deployment(self.dir.path(), extra)
     }
 }
 
@@ -67,6 +144,14 @@ fn chart(dir: &std::path::Path, kube_version: &str) -> Chart {
     Chart::load(&root).unwrap()
 }
 
+/// Each record's revision, status and description, oldest first.
+fn records(history: &[Release]) -> Vec<(u32, RecordStatus, &str)> {
+    history
+        .iter()
+        .map(|r| (r.version, r.info.status, r.info.description.as_str()))
+        .collect()
+}
+
 fn values(expressions: &[&str]) -> Map {
     expressions
         .iter()
@@ -77,26 +162,19 @@ fn values(expressions: &[&str]) -> Map {
         .unwrap()
 }
 
-fn config_map(env: &Env) -> serde_json::Value {
-    env.server
-        .get("v1", "ConfigMap", Some(NS), "web")
-        .expect("the release's ConfigMap")["data"]
-        .clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_records_what_helm_records() {
-    let env = env().await;
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart(dir.path(), ">=1.20.0-0");
-    let deployed = Install::new(&env.cluster, "web", NS)
+    let env = Env::new().await;
+    let chart = env.chart(">=1.20.0-0");
+    let deployed = env
+        .install()
         .run(&chart, &values(&["greeting=hi"]))
         .await
         .unwrap();
     assert_eq!(deployed.outcome.revision, 1);
     assert_eq!(deployed.notes, "Say hi to web.\n");
 
-    let data = config_map(&env);
+    let data = env.config_map();
     assert_eq!(data["revision"], "1");
     assert_eq!(
         (&data["install"], &data["upgrade"]),
@@ -109,7 +187,7 @@ async fn install_records_what_helm_records() {
     let version = env.cluster.server_version().await.unwrap();
     assert_eq!(data["kube"], version.as_str());
 
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let history = env.history().await;
     let record = &history[0];
     assert_eq!(record.info.status, RecordStatus::Deployed);
     assert_eq!(record.info.description, "Install complete");
@@ -155,7 +233,7 @@ async fn install_records_what_helm_records() {
 
     // Each file's modification time, as Helm 4 records it (Go's RFC 3339, nanoseconds).
     let cm = &stored.templates[1];
-    let written = std::fs::metadata(dir.path().join("demo/templates/cm.yaml"))
+    let written = std::fs::metadata(env.dir.path().join("demo/templates/cm.yaml"))
         .unwrap()
         .modified()
         .unwrap();
@@ -167,10 +245,7 @@ async fn install_records_what_helm_records() {
         "no schema"
     );
 
-    let again = Install::new(&env.cluster, "web", NS)
-        .run(&chart, &Map::new())
-        .await
-        .unwrap_err();
+    let again = env.install().run(&chart, &Map::new()).await.unwrap_err();
     assert!(
         matches!(again, Error::AlreadyInstalled { revision: 1, .. }),
         "{again}"
@@ -179,15 +254,14 @@ async fn install_records_what_helm_records() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn upgrade_rollback_and_uninstall_keep_helms_statuses() {
-    let env = env().await;
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart(dir.path(), "");
-    let mut only_upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let env = Env::new().await;
+    let chart = env.chart("");
+    let mut only_upgrade = env.upgrade();
     only_upgrade.install = false;
     let not_yet = only_upgrade.run(&chart, &Map::new()).await.unwrap_err();
     assert!(matches!(not_yet, Error::NotInstalled { .. }), "{not_yet}");
 
-    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let upgrade = env.upgrade();
     assert_eq!(
         upgrade
             .run(&chart, &Map::new())
@@ -197,13 +271,13 @@ async fn upgrade_rollback_and_uninstall_keep_helms_statuses() {
             .revision,
         1
     );
-    assert_eq!(config_map(&env)["install"], "true");
+    assert_eq!(env.config_map()["install"], "true");
     let second = upgrade
         .run(&chart, &values(&["greeting=bonjour"]))
         .await
         .unwrap();
     assert_eq!(second.outcome.revision, 2);
-    let data = config_map(&env);
+    let data = env.config_map();
     assert_eq!(
         (&data["revision"], &data["install"], &data["upgrade"]),
         (&"2".into(), &"false".into(), &"true".into())
@@ -217,14 +291,11 @@ async fn upgrade_rollback_and_uninstall_keep_helms_statuses() {
     assert_eq!(cm.action, DiffAction::Update);
     assert!(cm.fields.iter().any(|f| f.path == "data.greeting"), "{cm}");
 
-    let rolled = Rollback::new(&env.cluster, "web", NS).run().await.unwrap();
+    let rolled = env.rollback().run().await.unwrap();
     assert_eq!(rolled.revision, 3);
-    assert_eq!(config_map(&env)["greeting"], "hello");
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
-    let statuses: Vec<_> = history
-        .iter()
-        .map(|r| (r.version, r.info.status, r.info.description.as_str()))
-        .collect();
+    assert_eq!(env.config_map()["greeting"], "hello");
+    let history = env.history().await;
+    let statuses = records(&history);
     assert_eq!(
         statuses,
         [
@@ -236,27 +307,17 @@ async fn upgrade_rollback_and_uninstall_keep_helms_statuses() {
     let status = Status::new(&env.cluster, "web", NS).run().await.unwrap();
     assert_eq!(status.release.version, 3);
 
-    Uninstall::new(&env.cluster, "web", NS).run().await.unwrap();
-    assert!(env.server.get("v1", "ConfigMap", Some(NS), "web").is_none());
-    assert!(
-        History::new(&env.cluster, "web", NS)
-            .run()
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    env.uninstall().run().await.unwrap();
+    assert!(!env.holds("v1", "ConfigMap", "web"));
+    assert!(env.history().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chart_for_another_kubernetes_is_refused_before_any_write() {
-    let env = env().await;
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart(dir.path(), "<1.0.0");
+    let env = Env::new().await;
+    let chart = env.chart("<1.0.0");
     let writes = env.server.writes();
-    let error = Upgrade::new(&env.cluster, "web", NS)
-        .run(&chart, &Map::new())
-        .await
-        .unwrap_err();
+    let error = env.upgrade().run(&chart, &Map::new()).await.unwrap_err();
     assert!(
         matches!(error, Error::IncompatibleKubeVersion { .. }),
         "{error}"
@@ -267,29 +328,34 @@ async fn a_chart_for_another_kubernetes_is_refused_before_any_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_error_comes_back_typed_and_nothing_is_recorded() {
-    let env = env().await;
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart(dir.path(), "");
+    let env = Env::new().await;
+    let chart = env.chart("");
     std::fs::write(
-        dir.path().join("demo/templates/bad.yaml"),
+        env.dir.path().join("demo/templates/bad.yaml"),
         "{{ required \"set greeting2\" .Values.greeting2 }}\n",
     )
     .unwrap();
-    let chart_with_error = Chart::load(dir.path().join("demo")).unwrap();
+    let chart_with_error = Chart::load(env.dir.path().join("demo")).unwrap();
     drop(chart);
-    let error = Upgrade::new(&env.cluster, "web", NS)
+    let error = env
+        .upgrade()
         .run(&chart_with_error, &Map::new())
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Chart(_)), "{error:?}");
     assert!(error.to_string().contains("set greeting2"), "{error}");
-    assert!(
-        History::new(&env.cluster, "web", NS)
-            .run()
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(env.history().await.is_empty());
+}
+
+/// The label that makes the fake server fail a hook's Job or Pod.
+const FAILS: &str = "    fake.deploykit/outcome: failed\n";
+
+/// The label that keeps a hook's Job running until the wait gives up.
+const NEVER_ENDS: &str = "    fake.deploykit/outcome: pending\n";
+
+/// A hook of `kind` for `events`, with no weight or delete policy.
+fn plain_hook(name: &str, kind: &str, events: &str, labels: &str) -> String {
+    hook(name, kind, &[("helm.sh/hook", events)], labels)
 }
 
 fn hook(name: &str, kind: &str, annotations: &[(&str, &str)], labels: &str) -> String {
@@ -336,13 +402,8 @@ fn chart_with_hooks(dir: &std::path::Path, post_install_label: &str) -> Chart {
             ],
             "",
         ),
-        hook(
-            "seed",
-            "Job",
-            &[("helm.sh/hook", "post-install")],
-            post_install_label,
-        ),
-        hook("web-test", "Pod", &[("helm.sh/hook", "test")], ""),
+        plain_hook("seed", "Job", "post-install", post_install_label),
+        plain_hook("web-test", "Pod", "test", ""),
     ]
     .join("---\n");
     std::fs::write(dir.join("demo/templates/hooks.yaml"), hooks).unwrap();
@@ -359,12 +420,11 @@ fn hook_events(events: &[deploykit_cluster::Progress]) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hooks_run_by_weight_are_deleted_by_policy_and_kept_in_the_record() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart_with_hooks(dir.path(), "");
+    let env = Env::ready().await;
+    let chart = env.chart_with_hooks("");
     let mut events = Vec::new();
-    let deployed = Install::new(&env.cluster, "web", NS)
+    let deployed = env
+        .install()
         .run_with(
             &chart,
             &Map::new(),
@@ -386,9 +446,7 @@ async fn hooks_run_by_weight_are_deleted_by_policy_and_kept_in_the_record() {
     );
     assert_eq!(deployed.hooks.len(), 4);
     assert!(
-        env.server
-            .get("v1", "ConfigMap", Some(NS), "zz-first")
-            .is_none(),
+        !env.holds("v1", "ConfigMap", "zz-first"),
         "hook-succeeded deletes it"
     );
     let migrate = env
@@ -407,11 +465,7 @@ async fn hooks_run_by_weight_are_deleted_by_policy_and_kept_in_the_record() {
         "Helm creates hooks with the chart's labels and annotations only"
     );
 
-    let record = History::new(&env.cluster, "web", NS)
-        .run()
-        .await
-        .unwrap()
-        .remove(0);
+    let record = env.history().await.remove(0);
     assert!(
         !record.manifest.contains("helm.sh/hook"),
         "hooks stay out of the manifest"
@@ -445,7 +499,7 @@ async fn hooks_run_by_weight_are_deleted_by_policy_and_kept_in_the_record() {
 
     // An upgrade runs pre-upgrade hooks only, deleting the previous Job first.
     events.clear();
-    Upgrade::new(&env.cluster, "web", NS)
+    env.upgrade()
         .run_with(
             &chart,
             &values(&["greeting=again"]),
@@ -465,33 +519,20 @@ async fn hooks_run_by_weight_are_deleted_by_policy_and_kept_in_the_record() {
     // Test runs the test Pod and reads its log.
     env.server
         .set_pod_log(NS, "web-test", "test", false, "GET / 200\nall good\n");
-    let outcome = deploykit_release::Test::new(&env.cluster, "web", NS)
-        .run()
-        .await
-        .unwrap();
+    let outcome = env.test().run().await.unwrap();
     assert!(outcome.passed(), "{outcome:?}");
     assert_eq!(outcome.tests.len(), 1);
     assert_eq!(outcome.tests[0].logs, ["GET / 200", "all good"]);
-    let record = History::new(&env.cluster, "web", NS)
-        .run()
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let record = env.history().await.pop().unwrap();
     let test = record.hooks.iter().find(|h| h.name == "web-test").unwrap();
     assert_eq!(test.last_run.phase, "Succeeded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_hook_fails_the_release_with_a_diagnosis() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart_with_hooks(dir.path(), "    fake.deploykit/outcome: failed\n");
-    let error = Install::new(&env.cluster, "web", NS)
-        .run(&chart, &Map::new())
-        .await
-        .unwrap_err();
+    let env = Env::ready().await;
+    let chart = env.chart_with_hooks(FAILS);
+    let error = env.install().run(&chart, &Map::new()).await.unwrap_err();
     let text = error.to_string();
     assert!(
         matches!(
@@ -501,11 +542,7 @@ async fn a_failing_hook_fails_the_release_with_a_diagnosis() {
         "{text}"
     );
     assert!(text.contains("backoff limit"), "{text}");
-    let record = History::new(&env.cluster, "web", NS)
-        .run()
-        .await
-        .unwrap()
-        .remove(0);
+    let record = env.history().await.remove(0);
     assert_eq!(record.info.status, RecordStatus::Failed);
     assert!(
         record
@@ -533,30 +570,20 @@ fn chart_with(dir: &std::path::Path, extra: &[String]) -> Chart {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_atomic_install_whose_hook_fails_is_uninstalled_as_helm_does() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart_with(
-        dir.path(),
-        &[
-            hook(
-                "migrate",
-                "Job",
-                &[
-                    ("helm.sh/hook", "pre-install"),
-                    ("helm.sh/hook-delete-policy", "hook-failed"),
-                ],
-                "    fake.deploykit/outcome: failed\n",
-            ),
-            hook(
-                "farewell",
-                "ConfigMap",
-                &[("helm.sh/hook", "pre-delete")],
-                "",
-            ),
-        ],
-    );
-    let mut install = Install::new(&env.cluster, "web", NS);
+    let env = Env::ready().await;
+    let chart = env.chart_with(&[
+        hook(
+            "migrate",
+            "Job",
+            &[
+                ("helm.sh/hook", "pre-install"),
+                ("helm.sh/hook-delete-policy", "hook-failed"),
+            ],
+            FAILS,
+        ),
+        plain_hook("farewell", "ConfigMap", "pre-delete", ""),
+    ]);
+    let mut install = env.install();
     install.options.atomic = true;
     let mut events = Vec::new();
     let error = install
@@ -595,60 +622,33 @@ async fn an_atomic_install_whose_hook_fails_is_uninstalled_as_helm_does() {
     );
     assert!(events.contains(&deploykit_cluster::Progress::RollingBack { to: 0 }));
     assert!(
-        env.server
-            .get("batch/v1", "Job", Some(NS), "migrate")
-            .is_none(),
+        !env.holds("batch/v1", "Job", "migrate"),
         "hook-failed deletes the failed hook"
     );
-    assert!(env.server.get("v1", "ConfigMap", Some(NS), "web").is_none());
-    assert!(
-        History::new(&env.cluster, "web", NS)
-            .run()
-            .await
-            .unwrap()
-            .is_empty(),
-        "no record is left"
-    );
+    assert!(!env.holds("v1", "ConfigMap", "web"));
+    assert!(env.history().await.is_empty(), "no record is left");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_atomic_upgrade_whose_hook_times_out_rolls_back_as_helm_does() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart_with(
-        dir.path(),
-        &[
-            hook(
-                "announce",
-                "ConfigMap",
-                &[
-                    ("helm.sh/hook", "pre-upgrade"),
-                    ("helm.sh/hook-weight", "-1"),
-                    ("helm.sh/hook-delete-policy", "hook-succeeded"),
-                ],
-                "",
-            ),
-            hook(
-                "migrate",
-                "Job",
-                &[("helm.sh/hook", "pre-upgrade")],
-                "    fake.deploykit/outcome: pending\n",
-            ),
-            hook(
-                "restored",
-                "ConfigMap",
-                &[("helm.sh/hook", "post-rollback")],
-                "",
-            ),
-        ],
-    );
-    Install::new(&env.cluster, "web", NS)
-        .run(&chart, &Map::new())
-        .await
-        .unwrap();
+    let env = Env::ready().await;
+    let chart = env.chart_with(&[
+        hook(
+            "announce",
+            "ConfigMap",
+            &[
+                ("helm.sh/hook", "pre-upgrade"),
+                ("helm.sh/hook-weight", "-1"),
+                ("helm.sh/hook-delete-policy", "hook-succeeded"),
+            ],
+            "",
+        ),
+        plain_hook("migrate", "Job", "pre-upgrade", NEVER_ENDS),
+        plain_hook("restored", "ConfigMap", "post-rollback", ""),
+    ]);
+    env.install().run(&chart, &Map::new()).await.unwrap();
 
-    let mut upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let mut upgrade = env.upgrade();
     upgrade.options.atomic = true;
     upgrade.options.timeout = Duration::from_secs(2);
     let mut events = Vec::new();
@@ -695,13 +695,11 @@ async fn an_atomic_upgrade_whose_hook_times_out_rolls_back_as_helm_does() {
         ]
     );
     assert!(
-        env.server
-            .get("v1", "ConfigMap", Some(NS), "announce")
-            .is_none(),
+        !env.holds("v1", "ConfigMap", "announce"),
         "as Helm 4: a failure still deletes the event's succeeded hooks by hook-succeeded"
     );
 
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let history = env.history().await;
     let statuses: Vec<_> = history.iter().map(|r| (r.version, r.info.status)).collect();
     assert_eq!(
         statuses,
@@ -720,21 +718,20 @@ async fn an_atomic_upgrade_whose_hook_times_out_rolls_back_as_helm_does() {
         history[1].info.description
     );
     assert_eq!(history[2].info.description, "Rollback to 1");
-    assert_eq!(config_map(&env)["greeting"], "hello");
-    assert_eq!(config_map(&env)["revision"], "1");
+    assert_eq!(env.config_map()["greeting"], "hello");
+    assert_eq!(env.config_map()["revision"], "1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn given_capabilities_replace_the_clusters_for_templates_and_kube_version() {
-    let env = env().await;
-    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new().await;
     let offline = deploykit_chart::Capabilities {
         kube_version: deploykit_chart::objects::KubeVersion::parse("v1.24.3").unwrap(),
         api_versions: vec!["v1".to_string()],
     };
 
-    let newer = chart(dir.path(), ">=1.25.0-0");
-    let mut install = Install::new(&env.cluster, "web", NS);
+    let newer = env.chart(">=1.25.0-0");
+    let mut install = env.install();
     install.options.capabilities = Some(offline.clone());
     let error = install.run(&newer, &Map::new()).await.unwrap_err();
     assert!(
@@ -742,9 +739,9 @@ async fn given_capabilities_replace_the_clusters_for_templates_and_kube_version(
         "kubeVersion is checked against the given version: {error}"
     );
 
-    let chart = chart(dir.path(), ">=1.20.0-0");
+    let chart = env.chart(">=1.20.0-0");
     install.run(&chart, &Map::new()).await.unwrap();
-    let data = config_map(&env);
+    let data = env.config_map();
     assert_eq!(
         (&data["kube"], &data["apps"]),
         (&"v1.24.3".into(), &"false".into()),
@@ -754,25 +751,17 @@ async fn given_capabilities_replace_the_clusters_for_templates_and_kube_version(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_failed_first_install_the_next_deploy_is_an_upgrade_as_in_helm() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let failing = chart_with(
-        dir.path(),
-        &[hook(
-            "migrate",
-            "Job",
-            &[("helm.sh/hook", "pre-install,pre-upgrade")],
-            "    fake.deploykit/outcome: failed\n",
-        )],
-    );
-    Install::new(&env.cluster, "web", NS)
-        .run(&failing, &Map::new())
-        .await
-        .unwrap_err();
+    let env = Env::ready().await;
+    let failing = env.chart_with(&[plain_hook(
+        "migrate",
+        "Job",
+        "pre-install,pre-upgrade",
+        FAILS,
+    )]);
+    env.install().run(&failing, &Map::new()).await.unwrap_err();
 
     // Atomic, but nothing was ever deployed to go back to: Helm leaves it failed.
-    let mut upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let mut upgrade = env.upgrade();
     upgrade.options.atomic = true;
     let error = upgrade.run(&failing, &Map::new()).await.unwrap_err();
     assert!(
@@ -787,18 +776,15 @@ async fn after_a_failed_first_install_the_next_deploy_is_an_upgrade_as_in_helm()
         "{error}"
     );
 
-    let fixed = chart_with(dir.path(), &[]);
+    let fixed = env.chart_with(&[]);
     upgrade.run(&fixed, &Map::new()).await.unwrap();
-    let data = config_map(&env);
+    let data = env.config_map();
     assert_eq!(
         (&data["revision"], &data["install"], &data["upgrade"]),
         (&"3".into(), &"false".into(), &"true".into())
     );
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
-    let statuses: Vec<_> = history
-        .iter()
-        .map(|r| (r.version, r.info.status, r.info.description.as_str()))
-        .collect();
+    let history = env.history().await;
+    let statuses = records(&history);
     assert_eq!(statuses.len(), 3);
     assert_eq!(statuses[0].1, RecordStatus::Failed);
     assert!(
@@ -819,39 +805,19 @@ async fn after_a_failed_first_install_the_next_deploy_is_an_upgrade_as_in_helm()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_test_pod_is_reported_with_its_log_not_as_an_error() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart_with(
-        dir.path(),
-        &[hook(
-            "web-test",
-            "Pod",
-            &[("helm.sh/hook", "test")],
-            "    fake.deploykit/outcome: failed\n",
-        )],
-    );
-    Install::new(&env.cluster, "web", NS)
-        .run(&chart, &Map::new())
-        .await
-        .unwrap();
+    let env = Env::ready().await;
+    let chart = env.chart_with(&[plain_hook("web-test", "Pod", "test", FAILS)]);
+    env.install().run(&chart, &Map::new()).await.unwrap();
     env.server
         .set_pod_log(NS, "web-test", "test", false, "GET / 503\nwanted 200\n");
-    let outcome = deploykit_release::Test::new(&env.cluster, "web", NS)
-        .run()
-        .await
-        .unwrap();
+    let outcome = env.test().run().await.unwrap();
     assert!(!outcome.passed());
     assert_eq!(outcome.tests.len(), 1);
     assert_eq!(outcome.tests[0].phase, "Failed");
     assert_eq!(outcome.tests[0].logs, ["GET / 503", "wanted 200"]);
     let failure = outcome.failure.as_deref().unwrap_or_default();
     assert!(failure.contains("test hook Pod/web-test"), "{failure}");
-    let record = History::new(&env.cluster, "web", NS)
-        .run()
-        .await
-        .unwrap()
-        .remove(0);
+    let record = env.history().await.remove(0);
     assert_eq!(
         record.info.status,
         RecordStatus::Deployed,
@@ -861,28 +827,15 @@ async fn a_failing_test_pod_is_reported_with_its_log_not_as_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_rollback_hook_leaves_the_rollback_pending_as_helm_does() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart_with(
-        dir.path(),
-        &[hook(
-            "guard",
-            "Job",
-            &[("helm.sh/hook", "pre-rollback")],
-            "    fake.deploykit/outcome: failed\n",
-        )],
-    );
-    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let env = Env::ready().await;
+    let chart = env.chart_with(&[plain_hook("guard", "Job", "pre-rollback", FAILS)]);
+    let upgrade = env.upgrade();
     upgrade.run(&chart, &Map::new()).await.unwrap();
     upgrade
         .run(&chart, &values(&["greeting=bonjour"]))
         .await
         .unwrap();
-    let error = Rollback::new(&env.cluster, "web", NS)
-        .run()
-        .await
-        .unwrap_err();
+    let error = env.rollback().run().await.unwrap_err();
     assert!(
         matches!(
             &error,
@@ -893,7 +846,7 @@ async fn a_failing_rollback_hook_leaves_the_rollback_pending_as_helm_does() {
         ),
         "{error}"
     );
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let history = env.history().await;
     let last = history.last().unwrap();
     // Helm 4's `Rollback.Run` returns from the failed hook before recording anything: the
     // revision keeps the status and description it was created with, and its hook the
@@ -910,7 +863,7 @@ async fn a_failing_rollback_hook_leaves_the_rollback_pending_as_helm_does() {
     assert_eq!(guard.last_run.phase, "Running");
     assert_eq!(history[1].info.status, RecordStatus::Deployed);
     assert_eq!(
-        config_map(&env)["greeting"],
+        env.config_map()["greeting"],
         "bonjour",
         "nothing was rolled back"
     );
@@ -918,37 +871,26 @@ async fn a_failing_rollback_hook_leaves_the_rollback_pending_as_helm_does() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_keeping_history_marks_it_uninstalled_and_the_next_install_is_a_new_revision() {
-    let env = env().await;
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart(dir.path(), "");
-    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let env = Env::new().await;
+    let chart = env.chart("");
+    let upgrade = env.upgrade();
     upgrade.run(&chart, &Map::new()).await.unwrap();
     upgrade
         .run(&chart, &values(&["greeting=bonjour"]))
         .await
         .unwrap();
 
-    let mut uninstall = Uninstall::new(&env.cluster, "web", NS);
+    let mut uninstall = env.uninstall();
     uninstall.keep_history = true;
     let outcome = uninstall.run().await.unwrap();
     assert_eq!(outcome.revision, 2);
-    assert!(env.server.get("v1", "ConfigMap", Some(NS), "web").is_none());
-    let statuses = |history: &[deploykit_cluster::Release]| -> Vec<_> {
-        history
-            .iter()
-            .map(|r| (r.version, r.info.status, r.info.description.clone()))
-            .collect()
-    };
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    assert!(!env.holds("v1", "ConfigMap", "web"));
+    let history = env.history().await;
     assert_eq!(
-        statuses(&history),
+        records(&history),
         [
-            (1, RecordStatus::Superseded, "Install complete".into()),
-            (
-                2,
-                RecordStatus::Uninstalled,
-                "Uninstallation complete".into()
-            ),
+            (1, RecordStatus::Superseded, "Install complete"),
+            (2, RecordStatus::Uninstalled, "Uninstallation complete"),
         ]
     );
     assert_ne!(
@@ -966,9 +908,7 @@ async fn uninstall_keeping_history_marks_it_uninstalled_and_the_next_install_is_
     );
     assert!(
         matches!(
-            Install::new(&env.cluster, "web", NS)
-                .run(&chart, &Map::new())
-                .await,
+            env.install().run(&chart, &Map::new()).await,
             Err(Error::AlreadyInstalled { revision: 2, .. })
         ),
         "as `helm install` without --replace"
@@ -976,51 +916,40 @@ async fn uninstall_keeping_history_marks_it_uninstalled_and_the_next_install_is_
 
     let deployed = upgrade.run(&chart, &Map::new()).await.unwrap();
     assert_eq!(deployed.outcome.revision, 3);
-    assert_eq!(config_map(&env)["install"], "true");
-    assert_eq!(config_map(&env)["revision"], "3");
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    assert_eq!(env.config_map()["install"], "true");
+    assert_eq!(env.config_map()["revision"], "3");
+    let history = env.history().await;
     assert_eq!(
-        statuses(&history)[1..],
+        records(&history)[1..],
         [
-            (
-                2,
-                RecordStatus::Superseded,
-                "superseded by new release".into()
-            ),
-            (3, RecordStatus::Deployed, "Install complete".into()),
+            (2, RecordStatus::Superseded, "superseded by new release"),
+            (3, RecordStatus::Deployed, "Install complete"),
         ],
         "as Helm's install --replace"
     );
 
     uninstall.keep_history = false;
     uninstall.run().await.unwrap();
-    assert!(
-        History::new(&env.cluster, "web", NS)
-            .run()
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(env.history().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uninstall_with_wait_waits_for_finalizers_and_names_what_stays() {
-    let env = env().await;
-    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new().await;
     let finalized = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers:\n  - demo.example/cleanup\ndata:\n  a: b\n".to_string();
-    let chart = chart_with(dir.path(), &[finalized]);
-    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let chart = env.chart_with(&[finalized]);
+    let upgrade = env.upgrade();
     upgrade.run(&chart, &Map::new()).await.unwrap();
 
     // Without `wait` the uninstall returns at once, the object still finalizing.
-    Uninstall::new(&env.cluster, "web", NS).run().await.unwrap();
+    env.uninstall().run().await.unwrap();
     let held = env.server.get("v1", "ConfigMap", Some(NS), "held").unwrap();
     assert!(held["metadata"]["deletionTimestamp"].is_string());
     env.server.remove("v1", "ConfigMap", Some(NS), "held");
 
     // With `wait`, it waits until the controller lets the object go.
     upgrade.run(&chart, &Map::new()).await.unwrap();
-    let mut uninstall = Uninstall::new(&env.cluster, "web", NS);
+    let mut uninstall = env.uninstall();
     uninstall.wait = true;
     let finalized = std::sync::atomic::AtomicBool::new(false);
     let controller = async {
@@ -1055,13 +984,7 @@ async fn uninstall_with_wait_waits_for_finalizers_and_names_what_stays() {
         error.to_string().contains("ConfigMap/held is still there"),
         "{error}"
     );
-    assert!(
-        History::new(&env.cluster, "web", NS)
-            .run()
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(env.history().await.is_empty());
 }
 
 /// The demo chart plus a Deployment whose image follows `greeting`.
@@ -1074,18 +997,13 @@ fn chart_with_deployment(dir: &std::path::Path, extra: &[String]) -> Chart {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_an_atomic_upgrade_stops_the_wait_and_rolls_back_as_helm_does() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart_with_deployment(dir.path(), &[]);
-    Install::new(&env.cluster, "web", NS)
-        .run(&chart, &Map::new())
-        .await
-        .unwrap();
+    let env = Env::ready().await;
+    let chart = env.chart_with_deployment(&[]);
+    env.install().run(&chart, &Map::new()).await.unwrap();
 
     // The new Deployment never becomes ready; Ctrl-C while the upgrade waits for it.
     env.server.set_auto_ready(false);
-    let mut upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let mut upgrade = env.upgrade();
     upgrade.options.atomic = true;
     upgrade.options.timeout = Duration::from_secs(600);
     let cancel = deploykit_cluster::CancellationToken::new();
@@ -1122,13 +1040,10 @@ async fn ctrl_c_during_an_atomic_upgrade_stops_the_wait_and_rolls_back_as_helm_d
         "{error}"
     );
     assert!(events.contains(&deploykit_cluster::Progress::RollingBack { to: 1 }));
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
-    let records: Vec<_> = history
-        .iter()
-        .map(|r| (r.version, r.info.status, r.info.description.as_str()))
-        .collect();
+    let history = env.history().await;
+    let statuses = records(&history);
     assert_eq!(
-        records,
+        statuses,
         [
             (1, RecordStatus::Superseded, "Install complete"),
             (
@@ -1150,16 +1065,9 @@ async fn ctrl_c_during_an_atomic_upgrade_stops_the_wait_and_rolls_back_as_helm_d
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_an_install_records_it_failed_or_removes_it_when_atomic() {
-    let env = env().await;
-    env.server.set_auto_ready(true);
-    let dir = tempfile::tempdir().unwrap();
-    let slow = hook(
-        "migrate",
-        "Job",
-        &[("helm.sh/hook", "pre-install")],
-        "    fake.deploykit/outcome: pending\n",
-    );
-    let chart = chart_with(dir.path(), &[slow]);
+    let env = Env::ready().await;
+    let slow = plain_hook("migrate", "Job", "pre-install", NEVER_ENDS);
+    let chart = env.chart_with(&[slow]);
     let cancel_on_hook = |cancel: &deploykit_cluster::CancellationToken| {
         let cancel = cancel.clone();
         move |event: deploykit_cluster::Progress| {
@@ -1169,7 +1077,7 @@ async fn ctrl_c_during_an_install_records_it_failed_or_removes_it_when_atomic() 
         }
     };
 
-    let install = Install::new(&env.cluster, "web", NS);
+    let install = env.install();
     let cancel = deploykit_cluster::CancellationToken::new();
     let error = install
         .run_with(&chart, &Map::new(), &mut cancel_on_hook(&cancel), &cancel)
@@ -1182,7 +1090,7 @@ async fn ctrl_c_during_an_install_records_it_failed_or_removes_it_when_atomic() 
         ),
         "{error}"
     );
-    let history = History::new(&env.cluster, "web", NS).run().await.unwrap();
+    let history = env.history().await;
     assert_eq!(
         (history[0].info.status, history[0].info.description.as_str()),
         (
@@ -1190,9 +1098,9 @@ async fn ctrl_c_during_an_install_records_it_failed_or_removes_it_when_atomic() 
             "Release \"web\" failed: context canceled"
         )
     );
-    Uninstall::new(&env.cluster, "web", NS).run().await.unwrap();
+    env.uninstall().run().await.unwrap();
 
-    let mut install = Install::new(&env.cluster, "web", NS);
+    let mut install = env.install();
     install.options.atomic = true;
     let cancel = deploykit_cluster::CancellationToken::new();
     let error = install
@@ -1210,26 +1118,21 @@ async fn ctrl_c_during_an_install_records_it_failed_or_removes_it_when_atomic() 
         "{error}"
     );
     assert!(
-        History::new(&env.cluster, "web", NS)
-            .run()
-            .await
-            .unwrap()
-            .is_empty(),
+        env.history().await.is_empty(),
         "rollback-on-failure uninstalls a cancelled install"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fields_another_manager_took_are_a_conflict_naming_them_until_forced() {
-    let env = env().await;
-    let dir = tempfile::tempdir().unwrap();
-    let chart = chart(dir.path(), "");
-    let upgrade = Upgrade::new(&env.cluster, "web", NS);
+    let env = Env::new().await;
+    let chart = env.chart("");
+    let upgrade = env.upgrade();
     upgrade.run(&chart, &Map::new()).await.unwrap();
 
     // Someone edits the release's ConfigMap server-side under their own field manager.
     let kubeconfig =
-        kube::config::Kubeconfig::read_from(env._dir.path().join("kubeconfig")).unwrap();
+        kube::config::Kubeconfig::read_from(env.dir.path().join("kubeconfig")).unwrap();
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .unwrap();
@@ -1260,13 +1163,13 @@ async fn fields_another_manager_took_are_a_conflict_naming_them_until_forced() {
         "{text}"
     );
     assert!(text.contains("force_conflicts"), "names the option: {text}");
-    assert_eq!(config_map(&env)["greeting"], "edited");
+    assert_eq!(env.config_map()["greeting"], "edited");
 
-    let mut forced = Upgrade::new(&env.cluster, "web", NS);
+    let mut forced = env.upgrade();
     forced.options.force_conflicts = true;
     forced
         .run(&chart, &values(&["greeting=bonjour"]))
         .await
         .unwrap();
-    assert_eq!(config_map(&env)["greeting"], "bonjour");
+    assert_eq!(env.config_map()["greeting"], "bonjour");
 }
