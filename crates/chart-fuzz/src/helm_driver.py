@@ -19,7 +19,23 @@ import sys
 # the process then dies at 4 GiB instead of taking the machine's memory with it.
 resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
+import ctypes  # noqa: E402
 import helm_python as helm  # noqa: E402 (after the limit: libhelm loads here)
+from helm_python import _native  # noqa: E402
+
+
+def take_string_lossy(ptr):
+    """The SDK's take_string, but text that is not UTF-8 (an error quoting a Go string
+    cut inside a character) is read with U+FFFD for its stray bytes instead of failing."""
+    if not ptr:
+        return None
+    try:
+        return ctypes.string_at(ptr).decode("utf-8", errors="replace")
+    finally:
+        _native.lib.helm_free_string(ctypes.c_void_p(ptr))
+
+
+_native.take_string = take_string_lossy
 
 
 def answer(request):
