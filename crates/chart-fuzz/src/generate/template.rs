@@ -462,8 +462,16 @@ const TIME_EXPRS: &[&str] = &[
     "(toDate \"2006-002\" \"2024-060\")",
 ];
 /// Zone names for `dateInZone`: IANA zones with and without summer time, a numeric
-/// abbreviation (`Etc/GMT+3` is `-03`), UTC and the local zone, names Go cannot load.
+/// abbreviation (`Etc/GMT+3` is `-03`), UTC and the local zone, names Go cannot load,
+/// and names that are only files in the machine's zone folder (`posix/...`, `right/...`,
+/// `posixrules`), which Go's `time.LoadLocation` reads from there.
 const ZONE_LITERALS: &[&str] = &[
+    "\"posix/Europe/Paris\"",
+    "\"right/America/New_York\"",
+    "\"posixrules\"",
+    "\"Europe//Paris\"",
+    "\"zone.tab\"",
+    "\"../zoneinfo/UTC\"",
     "\"UTC\"",
     "\"Local\"",
     "\"\"",

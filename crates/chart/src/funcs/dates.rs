@@ -4,8 +4,9 @@
 //! The machine's local zone is taken to be UTC (as in Helm's containers). A time keeps
 //! the zone it was made in, as Go's does: `toDate` with an offset other than the local
 //! one gives Go's fixed zone (printed `+0200 +0200`), `dateInZone` converts to a zone of
-//! the IANA database (built in, `chrono-tz`), and falls back to UTC for names it cannot
-//! load, as Sprig does.
+//! the machine's zone files as Go's `time.LoadLocation` reads them (`/usr/share/zoneinfo`
+//! first), else the IANA database built in (`chrono-tz`), and falls back to UTC for
+//! names it cannot load, as Sprig does.
 
 use std::sync::Arc;
 
@@ -27,8 +28,67 @@ pub(crate) enum Zone {
     /// (name `""`, printed as the offset), an abbreviation Go does not know (`CET` at
     /// offset 0), BurntSushi/toml's local times (`datetime-local`).
     Fixed { name: Arc<str>, offset: i32 },
-    /// A zone of the IANA database (`dateInZone "Europe/Paris"`).
+    /// A zone read from the machine's zone files (`/usr/share/zoneinfo/Europe/Paris`,
+    /// also names that are files there but no IANA zone, `posix/Europe/Paris`).
+    File(Arc<ZoneFile>),
+    /// A zone of the IANA database built in (`chrono-tz`), for names the machine has no
+    /// file for.
     Named(chrono_tz::Tz),
+}
+
+/// A zone file (TZif) the machine has, by the name it was loaded with.
+#[derive(Debug, PartialEq)]
+pub(crate) struct ZoneFile {
+    zone: tz::TimeZone,
+}
+
+/// Where Go's `time.LoadLocation` looks for zone files, in its order (its
+/// `platformZoneSources` on Unix).
+const ZONE_FILE_DIRS: [&str; 4] = [
+    "/usr/share/zoneinfo",
+    "/usr/share/lib/zoneinfo",
+    "/usr/lib/locale/TZ",
+    "/etc/zoneinfo",
+];
+
+/// Zone files already read, by name (`None`: no loadable file), so that a template
+/// converting many times reads each file once.
+static ZONE_FILES: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, Option<Arc<ZoneFile>>>>,
+> = std::sync::LazyLock::new(Default::default);
+
+impl ZoneFile {
+    /// The machine's zone file `name`, as Go's `time.LoadLocation` finds it: refused
+    /// for names with `..` or a leading slash, else the first file of
+    /// [`ZONE_FILE_DIRS`] that reads as TZif. The `..` check is Go's `containsDotDot`
+    /// (any two dots), which also keeps the name inside those folders.
+    fn load(name: &str) -> Option<Arc<ZoneFile>> {
+        if name.starts_with(['/', '\\']) || name.contains("..") {
+            return None;
+        }
+        let mut cache = ZONE_FILES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                ZONE_FILE_DIRS.iter().find_map(|dir| {
+                    let bytes = std::fs::read(std::path::Path::new(dir).join(name)).ok()?;
+                    let zone = tz::TimeZone::from_tz_data(&bytes).ok()?;
+                    Some(Arc::new(ZoneFile { zone }))
+                })
+            })
+            .clone()
+    }
+
+    /// The abbreviation and offset east of UTC at Unix time `unix` (UTC when the file
+    /// has no answer for it).
+    fn at(&self, unix: i64) -> (String, i32) {
+        match self.zone.find_local_time_type(unix) {
+            Ok(kind) => (kind.time_zone_designation().to_string(), kind.ut_offset()),
+            Err(_) => ("UTC".to_string(), 0),
+        }
+    }
 }
 
 impl Zone {
@@ -37,6 +97,7 @@ impl Zone {
         match self {
             Zone::Utc => ("UTC".to_string(), 0),
             Zone::Fixed { name, offset } => (name.to_string(), *offset),
+            Zone::File(file) => file.at(utc.timestamp()),
             Zone::Named(tz) => {
                 let offset = tz.offset_from_utc_datetime(&utc.naive_utc());
                 let seconds = offset.fix().local_minus_utc();
@@ -49,12 +110,15 @@ impl Zone {
         }
     }
 
-    /// Go's `time.LoadLocation` (`""` and `UTC` are UTC, `Local` the local zone),
-    /// `None` for a name the zone database does not have.
+    /// Go's `time.LoadLocation` (`""` and `UTC` are UTC, `Local` the local zone): the
+    /// machine's zone files first, as Go reads them, then the built-in database (as
+    /// Go's embedded `time/tzdata` would); `None` for a name neither has.
     fn load(name: &str) -> Option<Zone> {
         match name {
             "" | "UTC" | "Local" => Some(Zone::Utc),
-            _ => name.parse::<chrono_tz::Tz>().ok().map(Zone::Named),
+            _ => ZoneFile::load(name)
+                .map(Zone::File)
+                .or_else(|| name.parse::<chrono_tz::Tz>().ok().map(Zone::Named)),
         }
     }
 }
@@ -1056,6 +1120,35 @@ mod tests {
             "05:30 IST"
         );
         assert_eq!(format_in_zone("15:04 MST", &date, "Nope/Zone"), "00:00 UTC");
+    }
+
+    #[test]
+    fn zone_names_are_read_from_the_machines_zone_files_first() {
+        // Go's time.LoadLocation reads /usr/share/zoneinfo before any built-in copy, so
+        // names that are only files there load in Helm (found in session 9).
+        if !std::path::Path::new("/usr/share/zoneinfo/posix/Europe/Paris").exists() {
+            return; // no zone files here: Go's LoadLocation would not find them either
+        }
+        let date = time_value(Utc.timestamp_opt(0, 0).unwrap());
+        assert_eq!(
+            format_in_zone("15:04 MST", &date, "posix/Europe/Paris"),
+            "01:00 CET"
+        );
+        assert_eq!(
+            format_in_zone("15:04 MST", &date, "posixrules"),
+            "19:00 EST"
+        );
+        // Go refuses names with two dots or a leading slash before reading any file.
+        assert_eq!(
+            format_in_zone("15:04 MST", &date, "../zoneinfo/Europe/Paris"),
+            "00:00 UTC"
+        );
+        assert_eq!(
+            format_in_zone("15:04 MST", &date, "/usr/share/zoneinfo/Europe/Paris"),
+            "00:00 UTC"
+        );
+        // A file that is not TZif is no zone.
+        assert_eq!(format_in_zone("15:04 MST", &date, "zone.tab"), "00:00 UTC");
     }
 
     #[test]
