@@ -22,7 +22,7 @@ use crate::error::ChartError;
 use crate::ignore::IgnoreRules;
 use crate::value::{Map, Value, lossy_text};
 use crate::yaml::documents::parse_values;
-use crate::yaml::parse::{YamlError, parse, parse_map};
+use crate::yaml::parse::{YamlError, go_scalar_text, parse_typed, parse_typed_map};
 
 /// A file of a chart: its path relative to the chart root (with `/`) and its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,7 +332,8 @@ impl Lock {
     /// Reads a lock file as Helm's loader does (`sigs.k8s.io/yaml` into `chart.Lock`).
     fn parse(data: &[u8], file: &str) -> Result<Lock, ChartError> {
         let fail = |reason: String| ChartError::load(format!("cannot load {file}: {reason}"));
-        let map = parse_map(&lossy_text(data), "chart.Lock").map_err(|e| fail(e.to_string()))?;
+        let map =
+            parse_typed_map(&lossy_text(data), "chart.Lock").map_err(|e| fail(e.to_string()))?;
         let generated = match map.get("generated") {
             None | Some(Value::Nil) => GO_ZERO_TIME.to_string(),
             Some(Value::String(text)) => go_rfc3339_nano(text).ok_or_else(|| {
@@ -465,10 +466,11 @@ impl Chart {
                     schema_file = Some(file.data);
                 }
                 "requirements.yaml" => {
-                    let map = parse_map(&lossy_text(file.data.bytes()?), "chart.Requirements")
-                        .map_err(|error| {
-                            ChartError::load(format!("cannot load requirements.yaml: {error}"))
-                        })?;
+                    let map =
+                        parse_typed_map(&lossy_text(file.data.bytes()?), "chart.Requirements")
+                            .map_err(|error| {
+                                ChartError::load(format!("cannot load requirements.yaml: {error}"))
+                            })?;
                     requirements = Some(parse_dependencies(map.get("dependencies"))?);
                     other.push(file);
                 }
@@ -938,39 +940,51 @@ fn type_error(field: &str, found: &Value, want: &str) -> ChartError {
     ))
 }
 
-/// Helm reads numbers in string fields as their text (`version: 1.0` is `1`).
-fn number_text(f: f64) -> String {
-    format!("{f}")
+/// A scalar read into a Go `string` field: sigs.k8s.io/yaml gives numbers and booleans
+/// their text (`version: 1.0` is `1`, `home: yes` is `true`, `appVersion: 1.10` is
+/// `1.1`).
+fn string_field(value: &Value, field: &str) -> Result<String, ChartError> {
+    match value {
+        Value::Nil => Ok(String::new()),
+        Value::String(s) => Ok(s.to_string()),
+        other => go_scalar_text(other).ok_or_else(|| type_error(field, other, "string")),
+    }
 }
 
 fn get_string(map: &Map, key: &str, field: &str) -> Result<String, ChartError> {
-    match map.get(key) {
-        None | Some(Value::Nil) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.to_string()),
-        Some(Value::Float(f)) => Ok(number_text(*f)),
-        Some(other) => Err(type_error(field, other, "string")),
-    }
+    map.get(key)
+        .map_or(Ok(String::new()), |value| string_field(value, field))
 }
 
 fn get_strings(map: &Map, key: &str, field: &str) -> Result<Vec<String>, ChartError> {
     match map.get(key) {
         None | Some(Value::Nil) => Ok(Vec::new()),
-        Some(Value::List(items)) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) => Ok(s.to_string()),
-                Value::Float(f) => Ok(number_text(*f)),
-                Value::Nil => Ok(String::new()),
-                other => Err(type_error(field, other, "string")),
-            })
-            .collect(),
+        Some(Value::List(items)) => items.iter().map(|item| string_field(item, field)).collect(),
         Some(other) => Err(type_error(field, other, "[]string")),
+    }
+}
+
+/// A value of a `Chart.yaml` field of type `interface{}` (`import-values`) as JSON
+/// leaves it: every number a `float64`.
+fn json_numbers(value: &Value) -> Value {
+    match value {
+        Value::Int64(i) => Value::Float(*i as f64),
+        Value::Uint64(u) => Value::Float(*u as f64),
+        Value::List(items) => Value::list(items.iter().map(json_numbers).collect()),
+        Value::Map(entries) => {
+            let mut map = Map::new();
+            for (key, value) in entries.to_map() {
+                map.insert(key.clone(), json_numbers(&value));
+            }
+            Value::map(map)
+        }
+        other => other.clone(),
     }
 }
 
 fn parse_metadata(data: &[u8]) -> Result<Metadata, ChartError> {
     let text = lossy_text(data);
-    let map = match parse(&text).map_err(chart_yaml_error)? {
+    let map = match parse_typed(&text).map_err(chart_yaml_error)? {
         Value::Nil => Map::new(),
         Value::Map(map) => map.into_inner(),
         other => {
@@ -1013,21 +1027,8 @@ fn parse_metadata(data: &[u8]) -> Result<Metadata, ChartError> {
         None | Some(Value::Nil) => {}
         Some(Value::Map(entries)) => {
             for (key, value) in entries.to_map() {
-                match value {
-                    Value::String(s) => {
-                        md.annotations.insert(key.clone(), s.to_string());
-                    }
-                    Value::Nil => {
-                        md.annotations.insert(key.clone(), String::new());
-                    }
-                    other => {
-                        return Err(type_error(
-                            &format!("Metadata.annotations.{key}"),
-                            &other,
-                            "string",
-                        ));
-                    }
-                }
+                let text = string_field(&value, &format!("Metadata.annotations.{key}"))?;
+                md.annotations.insert(key.clone(), text);
             }
         }
         Some(other) => {
@@ -1104,7 +1105,7 @@ fn parse_dependencies(value: Option<&Value>) -> Result<Vec<Dependency>, ChartErr
         let entry = &entry;
         let import_values = match entry.get("import-values") {
             None | Some(Value::Nil) => Vec::new(),
-            Some(Value::List(list)) => list.to_vec(),
+            Some(Value::List(list)) => list.iter().map(json_numbers).collect(),
             Some(other) => {
                 return Err(type_error(
                     "Metadata.dependencies.import-values",

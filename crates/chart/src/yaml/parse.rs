@@ -60,15 +60,47 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
     // (and every error) is yaml-rust2's.
     match super::block::parse(text) {
         Some(value) => Ok(value),
-        None => parse_full(text),
+        None => parse_full(text, Numbers::Json),
     }
+}
+
+/// Parses the first YAML document of `text` keeping go-yaml's scalar types, as
+/// sigs.k8s.io/yaml sees them when it decodes into a Go struct (`Chart.yaml`,
+/// `Chart.lock`): integers are `Value::Int64` (`Value::Uint64` past `i64`), floats
+/// `Value::Float`, so that a struct's string field can take their text as Go writes it
+/// ([`go_scalar_text`]).
+pub fn parse_typed(text: &str) -> Result<Value, YamlError> {
+    parse_full(text, Numbers::Typed)
+}
+
+/// The text sigs.k8s.io/yaml gives a scalar decoded into a Go `string` field: integers
+/// in decimal, floats with `strconv.FormatFloat(f, 'g', -1, 32)`, booleans as
+/// `true`/`false`; `None` for what is no scalar of those kinds (strings included).
+pub fn go_scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Int(i) | Value::Int64(i) => Some(i.to_string()),
+        Value::Uint64(u) => Some(u.to_string()),
+        Value::Float(f) if f.is_nan() => Some("NaN".to_string()),
+        Value::Float(f) if f.is_infinite() => Some(if *f > 0.0 { "+Inf" } else { "-Inf" }.into()),
+        Value::Float(f) => Some(go_format_g(&format!("{:e}", *f as f32))),
+        _ => None,
+    }
+}
+
+/// What numbers become: JSON's `float64` (values, `fromYaml`), or go-yaml's own types
+/// for a decoder into a Go struct ([`parse_typed`]).
+#[derive(Clone, Copy, PartialEq)]
+enum Numbers {
+    Json,
+    Typed,
 }
 
 /// [`parse`] with yaml-rust2 and the node builder, for any YAML. Where yaml-rust2
 /// refuses the indentation of a flow collection or quoted scalar that go-yaml takes,
 /// it reads a copy re-indented as go-yaml reads it (`flow_indent`).
-fn parse_full(text: &str) -> Result<Value, YamlError> {
-    let error = match parse_strict(text) {
+fn parse_full(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
+    let error = match parse_strict(text, numbers) {
         Err(error @ YamlError::Syntax { .. })
             if error.to_string().contains("invalid indentation") =>
         {
@@ -77,11 +109,11 @@ fn parse_full(text: &str) -> Result<Value, YamlError> {
         Err(error @ YamlError::Syntax { .. })
             if error.to_string().contains("invalid trailing content") =>
         {
-            return root_quoted_scalar(text).ok_or(error);
+            return root_quoted_scalar(text, numbers).ok_or(error);
         }
         other => return other,
     };
-    match super::flow_indent::reindent(text).map(|lenient| parse_strict(&lenient)) {
+    match super::flow_indent::reindent(text).map(|lenient| parse_strict(&lenient, numbers)) {
         Some(Ok(value)) => Ok(value),
         _ => Err(error),
     }
@@ -89,7 +121,7 @@ fn parse_full(text: &str) -> Result<Value, YamlError> {
 
 /// A document that starts with a quoted scalar and goes on after it (`"a" b`): go-yaml
 /// reads one document and stops at its root scalar, where yaml-rust2 refuses the rest.
-fn root_quoted_scalar(text: &str) -> Option<Value> {
+fn root_quoted_scalar(text: &str, numbers: Numbers) -> Option<Value> {
     let start = text.len() - text.trim_start().len();
     let quote = *text.as_bytes().get(start)?;
     if quote != b'"' && quote != b'\'' {
@@ -105,14 +137,14 @@ fn root_quoted_scalar(text: &str) -> Option<Value> {
             _ => i += 1,
         }
     };
-    match parse_strict(&text[..end]) {
+    match parse_strict(&text[..end], numbers) {
         Ok(value @ Value::String(_)) => Some(value),
         _ => None,
     }
 }
 
 /// yaml-rust2's reading of `text`, with its YAML 1.2 indentation rules.
-fn parse_strict(text: &str) -> Result<Value, YamlError> {
+fn parse_strict(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
     let mut builder = Builder {
         source: text,
         ..Builder::default()
@@ -125,7 +157,7 @@ fn parse_strict(text: &str) -> Result<Value, YamlError> {
         return Err(error);
     }
     match builder.root {
-        Some(node) => to_value(node),
+        Some(node) => to_value(node, numbers),
         None => Ok(Value::Nil),
     }
 }
@@ -135,7 +167,17 @@ fn parse_strict(text: &str) -> Result<Value, YamlError> {
 /// (Helm says `common.Values` for values files, `map[string]interface {}` for
 /// `fromYaml`).
 pub fn parse_map(text: &str, want: &'static str) -> Result<Map, YamlError> {
-    match parse(text)? {
+    into_map(parse(text)?, want)
+}
+
+/// [`parse_map`] with go-yaml's scalar types kept ([`parse_typed`]), for documents Helm
+/// decodes into a Go struct (`want` names it: `chart.Metadata`, `chart.Lock`...).
+pub fn parse_typed_map(text: &str, want: &'static str) -> Result<Map, YamlError> {
+    into_map(parse_typed(text)?, want)
+}
+
+fn into_map(value: Value, want: &'static str) -> Result<Map, YamlError> {
+    match value {
         Value::Nil => Ok(Map::new()),
         Value::Map(map) => Ok(map.into_inner()),
         other => Err(YamlError::WrongKind {
@@ -388,29 +430,38 @@ enum Scalar<'t> {
     Merge,
 }
 
-fn to_value(node: Node) -> Result<Value, YamlError> {
+fn to_value(node: Node, numbers: Numbers) -> Result<Value, YamlError> {
     match node {
         Node::Scalar { text, plain, tag } => {
-            scalar_value(resolve(Cow::Owned(text), plain, tag.as_deref())?)
+            let scalar = resolve(Cow::Owned(text), plain, tag.as_deref())?;
+            match (numbers, scalar) {
+                (Numbers::Typed, Scalar::Int(i)) => Ok(Value::Int64(i)),
+                (Numbers::Typed, Scalar::Uint(u)) => Ok(Value::Uint64(u)),
+                (Numbers::Typed, Scalar::Float(f)) => Ok(Value::Float(f)),
+                (_, scalar) => scalar_value(scalar),
+            }
         }
         Node::Seq(items) => Ok(Value::list(
-            items.into_iter().map(to_value).collect::<Result<_, _>>()?,
+            items
+                .into_iter()
+                .map(|item| to_value(item, numbers))
+                .collect::<Result<_, _>>()?,
         )),
         Node::Map(entries) => {
             let mut map = Map::new();
-            fill_map(&mut map, entries)?;
+            fill_map(&mut map, entries, numbers)?;
             Ok(Value::map(map))
         }
     }
 }
 
-fn fill_map(map: &mut Map, entries: Vec<(Node, Node)>) -> Result<(), YamlError> {
+fn fill_map(map: &mut Map, entries: Vec<(Node, Node)>, numbers: Numbers) -> Result<(), YamlError> {
     for (key, value) in entries {
         let key = match key {
             Node::Scalar { text, plain, tag } => {
                 match resolve(Cow::Owned(text), plain, tag.as_deref())? {
                     Scalar::Merge => {
-                        merge_into(map, value)?;
+                        merge_into(map, value, numbers)?;
                         continue;
                     }
                     scalar => key_string(scalar, &value)?,
@@ -423,19 +474,19 @@ fn fill_map(map: &mut Map, entries: Vec<(Node, Node)>) -> Result<(), YamlError> 
                 });
             }
         };
-        map.insert(key, to_value(value)?);
+        map.insert(key, to_value(value, numbers)?);
     }
     Ok(())
 }
 
 /// `<<: *base` (or a list of them) copies the referenced mappings' entries in place.
-fn merge_into(map: &mut Map, value: Node) -> Result<(), YamlError> {
+fn merge_into(map: &mut Map, value: Node, numbers: Numbers) -> Result<(), YamlError> {
     match value {
-        Node::Map(entries) => fill_map(map, entries),
+        Node::Map(entries) => fill_map(map, entries, numbers),
         Node::Seq(items) => {
             for item in items {
                 match item {
-                    Node::Map(entries) => fill_map(map, entries)?,
+                    Node::Map(entries) => fill_map(map, entries, numbers)?,
                     _ => return Err(merge_error()),
                 }
             }
@@ -996,7 +1047,10 @@ mod tests {
     /// The quick reader's answer and yaml-rust2's, when the quick reader takes `text`.
     fn both(text: &str) -> Option<(String, String)> {
         let quick: Result<Value, YamlError> = Ok(super::super::block::parse(text)?);
-        Some((format!("{quick:?}"), format!("{:?}", parse_full(text))))
+        Some((
+            format!("{quick:?}"),
+            format!("{:?}", parse_full(text, Numbers::Json)),
+        ))
     }
 
     #[test]
@@ -1334,7 +1388,7 @@ mod tests {
             // Declined texts still read exactly as before.
             assert_eq!(
                 format!("{:?}", parse(text)),
-                format!("{:?}", parse_full(text)),
+                format!("{:?}", parse_full(text, Numbers::Json)),
                 "{text:?}"
             );
         }
@@ -1458,5 +1512,28 @@ mod tests {
             parse_map("- 1\n", "common.Values").unwrap_err().to_string(),
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type common.Values"
         );
+    }
+
+    #[test]
+    fn struct_string_fields_take_go_yamls_scalar_texts() {
+        let map = parse_typed_map(
+            "a: 10\nb: 1.10\nc: yes\nd: 1e6\ne: 12345678901234567890\nf: 0.1234567891\ng: x\n",
+            "chart.Metadata",
+        )
+        .unwrap();
+        let text = |key: &str| go_scalar_text(map.get(key).unwrap());
+        assert_eq!(text("a").as_deref(), Some("10"));
+        assert_eq!(text("b").as_deref(), Some("1.1"));
+        assert_eq!(text("c").as_deref(), Some("true"));
+        assert_eq!(text("d").as_deref(), Some("1e+06"));
+        assert_eq!(text("e").as_deref(), Some("12345678901234567890"));
+        // FormatFloat(f, 'g', -1, 32): float32's shortest digits.
+        assert_eq!(text("f").as_deref(), Some("0.12345679"));
+        assert_eq!(text("g"), None);
+        // Values files keep JSON's float64 for every number.
+        assert!(matches!(
+            parse_map("a: 10\n", "x").unwrap().get("a"),
+            Some(Value::Float(_))
+        ));
     }
 }
