@@ -337,6 +337,8 @@ const FUNCS: &[Func] = &[
     f("mustRegexReplaceAllLiteral", &[Str, Str, Str], Str),
     f("mustRegexSplit", &[Str, Str, Int], List),
     f("seq", &[Int], Str),
+    // Session 10: Helm's offline `getHostByName` (`""` without `--enable-dns`).
+    f("getHostByName", &[Str], Str),
     v("seq", &[Int, Int], Int, 1, Str),
     f("toDecimal", &[Any], I64),
     f("round", &[Num, Int], Num),

@@ -653,14 +653,13 @@ pub fn url_join(args: &[Value]) -> Result {
     Ok(Value::string(out))
 }
 
-/// `getHostByName`: never touches the network; `localhost` resolves as `/etc/hosts`
-/// usually says, every other name fails as an unresolvable name does in Sprig.
+/// `getHostByName`: Helm replaces Sprig's DNS lookup with a function that returns `""`
+/// unless DNS is enabled (`helm template --enable-dns`), which this renderer never
+/// does: it touches no network.
 pub fn get_host_by_name(args: &[Value]) -> Result {
     want("getHostByName", args, 1)?;
-    match string(&args[0])? {
-        "localhost" => Ok(Value::string("127.0.0.1")),
-        _ => Err(FuncError::Call("invalid argument to Intn".into())),
-    }
+    string(&args[0])?;
+    Ok(Value::string(""))
 }
 
 #[cfg(test)]
