@@ -402,6 +402,8 @@ const STRING_LITERALS: &[&str] = &[
     // not yaml-rust2's (an open difference, docs/fuzzing.md): the tab comes later.
     "\"q\\t\\\"q\\\"\"",
     "\"ünï\"",
+    // A byte order mark first: go-yaml then escapes the whole scalar (session 10).
+    "\"\\ufeffa b\"",
     // Words for the case functions: abbreviations, numbers, connectors, punctuation,
     // letters Rust and Go class differently (Ⓐ, ª), title-case digraphs, CJK, and `à`
     // (bytes C3 A0: `initials` reads A0 as a space).

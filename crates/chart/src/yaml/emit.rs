@@ -882,8 +882,17 @@ impl Emitter {
         self.write_indicator("\"", true, false, false);
         let chars: Vec<char> = text.chars().collect();
         let mut spaces = false;
+        // go-yaml's `is_bom(value, i)` looks at the start of the scalar, not at `i`: a
+        // scalar that starts with a byte order mark has every character escaped.
+        let starts_with_bom = text.starts_with('\u{FEFF}');
         for (i, &c) in chars.iter().enumerate() {
-            if !is_printable(c) || c == '\u{FEFF}' || is_break_char(c) || c == '"' || c == '\\' {
+            if starts_with_bom
+                || !is_printable(c)
+                || c == '\u{FEFF}'
+                || is_break_char(c)
+                || c == '"'
+                || c == '\\'
+            {
                 self.put('\\');
                 let v = c as u32;
                 match v {
@@ -1045,5 +1054,19 @@ mod tests {
         let mut keys = vec!["a10", "a2", "B", "_x"];
         keys.sort_by(|a, b| key_less(a, b));
         assert_eq!(keys, ["_x", "B", "a2", "a10"]);
+    }
+
+    #[test]
+    fn a_scalar_starting_with_a_byte_order_mark_is_escaped_whole() {
+        // Found on charts outside the corpus: go-yaml's `is_bom` looks at the scalar's
+        // first bytes whatever the position, so every character is escaped.
+        let v = map(&[
+            ("a", Value::string("\u{FEFF}a b\n")),
+            ("b", Value::string("a\u{FEFF}b")),
+        ]);
+        assert_eq!(
+            to_yaml(&v).unwrap(),
+            "a: \"\\uFEFF\\x61\\x20\\x62\\n\"\nb: \"a\\uFEFFb\""
+        );
     }
 }
