@@ -29,6 +29,7 @@ mod deploy {
     }
 }
 mod images;
+mod latest_tags;
 mod render;
 mod watch;
 

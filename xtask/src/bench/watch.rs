@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 
+use super::latest_tags::{self, LatestTags};
 use super::{load_average, median};
 use crate::project;
 
@@ -146,8 +147,8 @@ struct Bench<'a> {
     current: String,
     /// Every image the compose containers ran.
     images: BTreeSet<String>,
-    /// `repository:latest` and the image id it named before the run (empty: none).
-    latest_before: Vec<(String, String)>,
+    /// Where the `latest` tags pointed before the run.
+    latest: LatestTags,
     /// The `.env` of the compose part (in the copy's folder, outside its sources).
     env_file: PathBuf,
 }
@@ -156,9 +157,6 @@ impl<'a> Bench<'a> {
     fn new(args: &'a Args, target: PathBuf) -> anyhow::Result<Self> {
         let copy = ProjectCopy::new(&project::root())?;
         let env_file = copy.dir.path().join("bench.env");
-        let latest_before = ["todo-backend:latest", "todo-frontend:latest"]
-            .map(|latest| (latest.to_string(), image_id(latest)))
-            .to_vec();
         Ok(Self {
             args,
             copy,
@@ -166,7 +164,7 @@ impl<'a> Bench<'a> {
             edits: 0,
             current: ORIGINAL_RESPONSE.to_string(),
             images: BTreeSet::new(),
-            latest_before,
+            latest: LatestTags::note(),
             env_file,
         })
     }
@@ -357,22 +355,7 @@ impl<'a> Bench<'a> {
         if let Ok(mut down) = self.xtask(&["compose-down", "--volumes"]) {
             let _ = down.stdout(Stdio::null()).stderr(Stdio::null()).status();
         }
-        let ours: BTreeSet<String> = self
-            .images
-            .iter()
-            .map(|image| image_id(image))
-            .filter(|id| !id.is_empty())
-            .collect();
-        for (latest, before) in &self.latest_before {
-            if !ours.contains(&image_id(latest)) {
-                continue;
-            }
-            if before.is_empty() {
-                docker(&["rmi", latest]);
-            } else {
-                docker(&["tag", before, latest]);
-            }
-        }
+        self.latest.restore(&latest_tags::ids_of(&self.images));
         for image in &self.images {
             docker(&["rmi", image]);
         }
@@ -772,11 +755,6 @@ fn docker(args: &[&str]) -> String {
         .filter(|output| output.status.success())
         .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
         .unwrap_or_default()
-}
-
-/// The id of the image `reference` names; empty when there is none.
-fn image_id(reference: &str) -> String {
-    docker(&["image", "inspect", "--format", "{{.Id}}", reference])
 }
 
 #[cfg(test)]

@@ -12,6 +12,11 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+// The same `latest` bookkeeping as `bench watch`'s.
+#[path = "../../src/bench/latest_tags.rs"]
+mod latest_tags;
+use latest_tags::LatestTags;
+
 /// The first cycle compiles both services (and, on a first run, their dependencies) on a
 /// machine other builds may be loading.
 pub const FIRST_BUILD: Duration = Duration::from_secs(60 * 60);
@@ -241,12 +246,12 @@ pub fn status_at(url: &str) -> String {
 }
 
 /// The images a test's builds made, removed when it ends; `repository:latest` is put back
-/// where it was (every build moves it).
+/// where it was (every release build moves it).
 pub struct TestImages {
     /// Every image the test ran.
     pub images: BTreeSet<String>,
-    /// `repository:latest` -> the image id it named before the test (empty: none).
-    latest_before: Vec<(String, String)>,
+    /// Where the `latest` tags pointed before the test.
+    latest: LatestTags,
 }
 
 impl TestImages {
@@ -254,48 +259,19 @@ impl TestImages {
     pub fn new() -> Self {
         Self {
             images: BTreeSet::new(),
-            latest_before: ["todo-backend:latest", "todo-frontend:latest"]
-                .map(|latest| (latest.to_string(), image_id(latest)))
-                .to_vec(),
+            latest: LatestTags::note(),
         }
-    }
-
-    /// The image ids of the test's images that still exist.
-    fn our_image_ids(&self) -> BTreeSet<String> {
-        self.images
-            .iter()
-            .map(|image| image_id(image))
-            .filter(|id| !id.is_empty())
-            .collect()
     }
 
     /// The `latest` tags that name one of the test's images (a watch build must not).
     pub fn latest_naming_ours(&self) -> Vec<String> {
-        let ours = self.our_image_ids();
-        self.latest_before
-            .iter()
-            .map(|(latest, _)| latest.clone())
-            .filter(|latest| ours.contains(&image_id(latest)))
-            .collect()
+        self.latest.naming(&latest_tags::ids_of(&self.images))
     }
 }
 
 impl Drop for TestImages {
     fn drop(&mut self) {
-        let ours = self.our_image_ids();
-        for (latest, before) in &self.latest_before {
-            // Only when `latest` still names one of the test's images (another build may
-            // have moved it since).
-            if !ours.contains(&image_id(latest)) {
-                continue;
-            }
-            let args = if before.is_empty() {
-                vec!["rmi", latest.as_str()]
-            } else {
-                vec!["tag", before.as_str(), latest.as_str()]
-            };
-            let _ = Command::new("docker").args(args).output();
-        }
+        self.latest.restore(&latest_tags::ids_of(&self.images));
         for image in &self.images {
             if !image.is_empty() && !image.ends_with(":latest") {
                 let _ = Command::new("docker").args(["rmi", image]).output();
