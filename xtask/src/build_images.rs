@@ -535,6 +535,13 @@ fn print_result(image: &BuiltImage) {
     println!("{}  {size}  {what}", image.reference);
 }
 
+/// The name [`push_images`] gives the image `repository:tag` in `registry` (also the tag it
+/// leaves on the local copy).
+pub fn pushed_reference(registry: &str, reference: &str) -> anyhow::Result<ImageReference> {
+    let registry = registry.trim_end_matches('/');
+    Ok(ImageReference::parse(&format!("{registry}/{reference}"))?)
+}
+
 async fn push(
     engine: &Engine,
     registry: &str,
@@ -544,8 +551,7 @@ async fn push(
     let registry = registry.trim_end_matches('/');
     let mut pushed = Vec::new();
     for image in images {
-        let target =
-            ImageReference::parse(&format!("{registry}/{}:{}", image.repository, image.tag))?;
+        let target = pushed_reference(registry, &format!("{}:{}", image.repository, image.tag))?;
         let name = target.name();
         engine.tag(&image.reference, &name, &image.tag).await?;
         let credentials = config.credentials_for(&target.registry)?;

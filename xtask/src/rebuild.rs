@@ -24,11 +24,17 @@ impl Rebuild {
     /// `compile 12.87 s, package 0.05 s, load 0.26 s` for `image`: packaging is the
     /// image made in memory, loading is handing it to the daemon.
     pub(crate) fn times(&self, image: &BuiltImage) -> String {
+        self.times_delivered(image, Duration::ZERO)
+    }
+
+    /// The same, `load` including `delivery`: the time taken to get the image from that
+    /// daemon to the cluster's nodes (kind's or k3d's load, a push).
+    pub(crate) fn times_delivered(&self, image: &BuiltImage, delivery: Duration) -> String {
         format!(
             "compile {}, package {}, load {}",
             seconds(self.compile),
             seconds(image.build_time.saturating_sub(image.load_time)),
-            seconds(image.load_time)
+            seconds(image.load_time + delivery)
         )
     }
 }

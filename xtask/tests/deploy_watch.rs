@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     BROKEN_RESPONSE, COMMENTED_RESPONSE, CYCLE, EDITED_RESPONSE, FIRST_BUILD, HANDLER_FILE,
-    ORIGINAL_RESPONSE, ProjectCopy, Running, TestImages, append, image_id,
+    ORIGINAL_RESPONSE, ProjectCopy, Running, TestImages, append, image_id, mark_backend,
 };
 use deploykit_fake_apiserver::FakeApiServer;
 
@@ -148,21 +148,6 @@ fn generations(server: &FakeApiServer) -> (i64, i64) {
     (generation(server, BACKEND), generation(server, FRONTEND))
 }
 
-/// Makes the copy's backend binary this run's own, so its images' content tags are too:
-/// another run on the same Docker that builds the same source removes the same tags.
-fn mark_backend(copy: &ProjectCopy) {
-    let main = copy.root.join("backend/src/main.rs");
-    let mut text = std::fs::read_to_string(&main).expect("main.rs reads");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_nanos());
-    text.push_str(&format!(
-        "\n#[used]\n#[allow(dead_code)]\nstatic DEPLOY_WATCH_TEST_RUN: &str = \"{}-{nanos}\";\n",
-        std::process::id()
-    ));
-    std::fs::write(&main, text).expect("main.rs writes");
-}
-
 /// The frontend container's CPU request.
 fn frontend_cpu(server: &FakeApiServer) -> String {
     let container = &deployment(server, FRONTEND)["spec"]["template"]["spec"]["containers"][0];
@@ -227,7 +212,7 @@ fn deploy_local_watch_rolls_only_what_a_change_affects() {
     });
     let sandbox = Sandbox::new(&server.kubeconfig("minikube"));
     let copy = ProjectCopy::new();
-    mark_backend(&copy);
+    mark_backend(&copy, "deploy-watch");
     let mut images = TestImages::new();
     let mut watch = Running::start(sandbox.watch(&copy));
     watch.line_starting("watching backend/, frontend/, charts/todo-app", FIRST_BUILD);

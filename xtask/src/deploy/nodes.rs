@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use deploykit_cluster::Cluster;
 
 use super::watch::Delivery;
-use crate::build_images::{BuiltImage, ClusterLoader};
+use crate::build_images::{self, BuiltImage, ClusterLoader};
 
 /// The images of `images` that are not yet on every node (all of them when the nodes
 /// cannot be listed: loading again is slow but never wrong).
@@ -31,8 +31,9 @@ pub async fn missing_from_nodes(cluster: &Cluster, images: &[BuiltImage]) -> Vec
 }
 
 /// Removes `reference` from where the cluster's nodes hold it, and from the Docker daemon
-/// it was built in; returns where it was removed from. Never forced: minikube's and
-/// Docker's removal refuse an image a container still uses.
+/// it was built in; returns where it was removed from. Never forced: minikube's, crictl's
+/// and Docker's removal refuse an image a container still uses. An error says what was
+/// kept, and where the image was removed all the same.
 pub fn remove_superseded(delivery: &Delivery, reference: &str) -> anyhow::Result<String> {
     match delivery {
         Delivery::Minikube(minikube) => {
@@ -42,22 +43,54 @@ pub fn remove_superseded(delivery: &Delivery, reference: &str) -> anyhow::Result
                 minikube.profile()
             ))
         }
-        Delivery::Load(loader) => {
-            let nodes = node_containers(loader)?;
-            for node in &nodes {
-                run("docker", &["exec", node, "crictl", "rmi", reference])?;
-            }
-            run("docker", &["rmi", reference])?;
+        Delivery::Load(loader) => remove_from_nodes(loader, reference),
+        Delivery::Push(registry) => {
+            // The push left the registry's name on the local copy too: without it, `docker
+            // rmi` would only untag the image. The registry keeps its copy (deleting from
+            // a registry is its owner's policy).
+            let pushed = build_images::pushed_reference(registry, reference)?.to_string();
+            run("docker", &["rmi", reference, &pushed])?;
             Ok(format!(
-                "the nodes ({}) with `crictl rmi`, and from Docker",
-                nodes.join(", ")
+                "Docker (also its tag {pushed}; the registry keeps it)"
             ))
         }
-        Delivery::Push(_) | Delivery::Local => {
+        Delivery::Local => {
             run("docker", &["rmi", reference])?;
             Ok("Docker".to_string())
         }
     }
+}
+
+/// Removes `reference` from each node of a kind or k3d cluster (`crictl rmi` in each node
+/// container), then from the local Docker daemon. A node that refuses does not stop the
+/// others.
+fn remove_from_nodes(loader: &ClusterLoader, reference: &str) -> anyhow::Result<String> {
+    let nodes = node_containers(loader)?;
+    let mut removed = Vec::new();
+    let mut failures = Vec::new();
+    for node in &nodes {
+        match run("docker", &["exec", node, "crictl", "rmi", reference]) {
+            Ok(_) => removed.push(node.clone()),
+            Err(error) => failures.push(format!("{error:#}")),
+        }
+    }
+    let docker = run("docker", &["rmi", reference]);
+    if failures.is_empty() && docker.is_ok() {
+        return Ok(format!(
+            "the nodes ({}) with `crictl rmi`, and from Docker",
+            removed.join(", ")
+        ));
+    }
+    match docker {
+        Ok(_) => removed.push("Docker".to_string()),
+        Err(error) => failures.push(format!("{error:#}")),
+    }
+    let also = if removed.is_empty() {
+        String::new()
+    } else {
+        format!(" (removed from {} all the same)", removed.join(", "))
+    };
+    anyhow::bail!("{}{also}", failures.join("; "))
 }
 
 /// The containers that are the nodes of a kind or k3d cluster (both label them with the

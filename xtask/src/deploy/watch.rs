@@ -42,7 +42,7 @@ use super::release;
 use crate::build_images::{self, BuiltImage, ClusterLoader};
 use crate::changes::{self, Affected, Batch, ChangeFilter, seconds};
 use crate::project::{self, Service};
-use crate::rebuild::{ImageHistory, rebuild};
+use crate::rebuild::{ImageHistory, Rebuild, rebuild};
 
 /// How a rebuilt image reaches the cluster's nodes.
 pub(super) enum Delivery {
@@ -245,16 +245,16 @@ impl Cycles<'_> {
         };
         let mut new_images = Vec::new();
         for image in &rebuilt.images {
-            let times = rebuilt.times(image);
             let running = self.built.get(image.service).map(|image| &image.reference);
             if running == Some(&image.reference) {
                 println!(
-                    "    {}: rebuilt ({times}), image unchanged: nothing written",
-                    image.service
+                    "    {}: rebuilt ({}), image unchanged: nothing written",
+                    image.service,
+                    rebuilt.times(image)
                 );
                 continue;
             }
-            new_images.push(self.delivered(image, &times)?);
+            new_images.push(self.delivered(image, &rebuilt)?);
         }
         Some(new_images)
     }
@@ -279,16 +279,17 @@ impl Cycles<'_> {
         services
     }
 
-    /// Delivers a rebuilt image to the cluster and prints its line (`times`: its compile
-    /// and package times); `None` when that failed.
-    fn delivered(&self, image: &BuiltImage, times: &str) -> Option<NewImage> {
+    /// Delivers a rebuilt image to the cluster and prints its line, with the phases' times
+    /// (`load`: into the daemon it was packaged for, then to the nodes); `None` when that
+    /// failed.
+    fn delivered(&self, image: &BuiltImage, rebuilt: &Rebuild) -> Option<NewImage> {
         let started = Instant::now();
         match self.deliver(image) {
             Ok(deployed) => {
                 println!(
-                    "    {}: rebuilt ({times}, load {}): {}",
+                    "    {}: rebuilt ({}): {}",
                     image.service,
-                    seconds(started.elapsed()),
+                    rebuilt.times_delivered(image, started.elapsed()),
                     deployed.reference
                 );
                 Some(NewImage {
@@ -298,8 +299,9 @@ impl Cycles<'_> {
             }
             Err(error) => {
                 println!(
-                    "    {}: rebuilt ({times}), not loaded into the cluster: {error:#}; the running version stays up",
-                    image.service
+                    "    {}: rebuilt ({}), not loaded into the cluster: {error:#}; the running version stays up",
+                    image.service,
+                    rebuilt.times(image)
                 );
                 None
             }

@@ -105,6 +105,21 @@ fn copy_folder(from: &Path, to: &Path) {
     }
 }
 
+/// Makes the copy's backend binary this run's own, so its images' content tags are too:
+/// another run on the same Docker that builds the same source removes the same tags.
+pub fn mark_backend(copy: &ProjectCopy, label: &str) {
+    let main = copy.root.join("backend/src/main.rs");
+    let mut text = std::fs::read_to_string(&main).expect("main.rs reads");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos());
+    text.push_str(&format!(
+        "\n#[used]\n#[allow(dead_code)]\nstatic TEST_RUN: &str = \"{label}-{}-{nanos}\";\n",
+        std::process::id()
+    ));
+    std::fs::write(&main, text).expect("main.rs writes");
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
