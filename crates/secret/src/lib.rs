@@ -12,13 +12,14 @@
 //!
 //! ```no_run
 //! use deploykit_secret::{ensure_env, Generator, RequiredKey};
+//! use std::path::Path;
 //!
 //! let keys = [RequiredKey::generated(
 //!     "BETTER_AUTH_SECRET",
 //!     "the key that signs session tokens",
 //!     Generator::RandomBytes(32),
 //! )];
-//! let report = ensure_env(".env".as_ref(), Some(".env.example".as_ref()), &keys)?;
+//! let report = ensure_env(".env", Some(Path::new(".env.example")), &keys)?;
 //! for key in &report.generated {
 //!     println!("generated {key} in .env");
 //! }

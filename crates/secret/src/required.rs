@@ -99,11 +99,11 @@ pub fn check_required(env: &EnvFile, keys: &[RequiredKey]) -> Result<(), SecretE
 /// never into a file git tracks); a missing key that cannot be generated is an error
 /// and nothing is written. An unchanged file is not rewritten.
 pub fn ensure_env(
-    path: &Path,
+    path: impl AsRef<Path>,
     template: Option<&Path>,
     keys: &[RequiredKey],
 ) -> Result<EnsureReport, SecretError> {
-    let (mut env, created) = EnvFile::load_or_template(path, template)?;
+    let (mut env, created) = EnvFile::load_or_template(path.as_ref(), template)?;
     check_required(&env, keys)?;
     let mut report = EnsureReport {
         created,
