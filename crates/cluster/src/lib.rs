@@ -32,7 +32,7 @@
 //! | explain a failure | [`Error::RolloutFailed`] carries a [`Diagnosis`] (`Display` prints it with fixes and log lines) |
 //! | before applying | [`Cluster::diff`]: per object [`DiffAction`] and field changes, from the server's dry-run apply where it allows one ([`ObjectDiff::fallback`] says why not) |
 //! | status / history | [`Cluster::status`], [`Cluster::history`] |
-//! | undo | [`Cluster::rollback`]; `atomic` on the request rolls back by itself |
+//! | undo | [`Cluster::rollback`] with [`RollbackOptions`]; `atomic` on the request rolls back by itself |
 //! | remove | [`Cluster::uninstall`] |
 //! | logs | [`Cluster::logs`] with a [`LogsRequest`] (follow, since, tail, all containers) |
 //! | reach the app | [`Cluster::port_forward`] on 127.0.0.1, following replaced pods |
@@ -107,7 +107,8 @@ pub use manifest::{Hook, HookEvent, Manifest, ObjectRef};
 pub use observe::{ForwardEvent, LogLine, LogsRequest, PortForward, PortForwardRequest, Target};
 pub use ops::{
     DeployOutcome, DiffAction, FOREIGN_PENDING_GRACE, ObjectDiff, Progress, ReleaseRequest,
-    ReleaseStatus, RenderRevision, Revision, RevisionContent, UninstallOptions, UninstallOutcome,
+    ReleaseStatus, RenderRevision, Revision, RevisionContent, RollbackOptions, UninstallOptions,
+    UninstallOutcome,
 };
 pub use release::{Chart, ChartMetadata, HookRecord, HookRun, Release, Status};
 pub use tokio_util::sync::CancellationToken;

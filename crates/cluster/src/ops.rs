@@ -313,6 +313,29 @@ impl Default for UninstallOptions {
     }
 }
 
+/// How a rollback runs: Helm's `helm rollback` options, with its defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollbackOptions {
+    /// The revision to restore (default None: the one before the latest).
+    pub revision: Option<u32>,
+    /// How long the hooks and the wait for readiness may take (default 5 minutes, Helm's).
+    pub timeout: Duration,
+    /// Take over fields other field managers own (server-side apply `force`), as after a
+    /// `helm upgrade` of the release (default false: such a conflict is an error naming
+    /// the manager).
+    pub force_conflicts: bool,
+}
+
+impl Default for RollbackOptions {
+    fn default() -> Self {
+        RollbackOptions {
+            revision: None,
+            timeout: Duration::from_secs(300),
+            force_conflicts: false,
+        }
+    }
+}
+
 /// A release's current revision and its workloads' readiness.
 #[derive(Debug, Clone)]
 pub struct ReleaseStatus {
@@ -1157,20 +1180,21 @@ impl Cluster {
         error
     }
 
-    /// Rolls back to `revision` (default: the one before the latest) by re-applying its
-    /// stored manifest as a new revision; `force_conflicts` takes over fields other field
-    /// managers own (Helm's, after a `helm upgrade` of the release).
-    #[allow(clippy::too_many_arguments)]
+    /// Rolls back to `options.revision` (default: the one before the latest) by
+    /// re-applying its stored manifest as a new revision, as `helm rollback` does.
     pub async fn rollback(
         &self,
         name: &str,
         namespace: &str,
-        revision: Option<u32>,
-        timeout: Duration,
-        force_conflicts: bool,
+        options: &RollbackOptions,
         progress: &mut (dyn FnMut(Progress) + Send),
         cancel: &CancellationToken,
     ) -> Result<DeployOutcome> {
+        let RollbackOptions {
+            revision,
+            timeout,
+            force_conflicts,
+        } = *options;
         let (lease, expired_holder) = self
             .acquire_lease(name, namespace, Duration::ZERO, |holder, expires| {
                 progress(Progress::WaitingForLock {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use deploykit_chart::{Chart, Map};
 use deploykit_cluster::{
     CancellationToken, Cluster, DeployOutcome, ObjectDiff, Progress, Release, ReleaseStatus,
-    Revision, TestOutcome, UninstallOptions, UninstallOutcome,
+    Revision, RollbackOptions, TestOutcome, UninstallOptions, UninstallOutcome,
 };
 
 use crate::deploy::{DeployOptions, capabilities_of, check_kube_version, render_revision};
@@ -57,9 +57,11 @@ impl<'a> Rollback<'a> {
             .rollback(
                 &self.release,
                 &self.namespace,
-                self.revision,
-                self.timeout,
-                self.force_conflicts,
+                &RollbackOptions {
+                    revision: self.revision,
+                    timeout: self.timeout,
+                    force_conflicts: self.force_conflicts,
+                },
                 progress,
                 cancel,
             )

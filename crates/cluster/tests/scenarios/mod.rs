@@ -17,7 +17,7 @@ use base64::Engine as _;
 use deploykit_cluster::release::{self, Release};
 use deploykit_cluster::{
     Change, ChartMetadata, Cluster, ClusterOptions, DeployOutcome, DiffAction, Error, Progress,
-    ReleaseRequest, Status,
+    ReleaseRequest, RollbackOptions, Status,
 };
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -624,9 +624,11 @@ pub async fn rollback_reapplies_a_stored_revision_as_a_new_one(target: &Target<'
             .rollback(
                 RELEASE,
                 target.namespace,
-                revision,
-                Duration::from_secs(60),
-                false,
+                &RollbackOptions {
+                    revision,
+                    timeout: Duration::from_secs(60),
+                    force_conflicts: false,
+                },
                 &mut |event| events.push(event),
                 &CancellationToken::new(),
             )
