@@ -213,6 +213,23 @@ impl OutputTracker<'_> {
     }
 }
 
+/// [`BuildSpec::content_tag`] on a blocking thread: a folder context's digest reads every
+/// file in it, which must not hold up the async workers.
+async fn content_tag_off_runtime(spec: &BuildSpec) -> Result<String> {
+    let owned = spec.clone();
+    tokio::task::spawn_blocking(move || owned.content_tag())
+        .await
+        .unwrap_or_else(|error| {
+            Err(ImageError::Read {
+                path: match &spec.context {
+                    ContextSource::Folder(context) => context.root().to_path_buf(),
+                    ContextSource::Archive { dockerfile, .. } => dockerfile.into(),
+                },
+                source: std::io::Error::other(format!("hashing the build context: {error}")),
+            })
+        })
+}
+
 impl Engine {
     /// The image ID and size of `reference`, or `None` when there is no such image.
     pub async fn image_info(&self, reference: &str) -> Result<Option<(String, u64)>> {
@@ -243,7 +260,8 @@ impl Engine {
             .map_err(Engine::failed(format!("tag {image} as {repository}:{tag}")))
     }
 
-    /// Removes an image (all its tags when `force`).
+    /// Removes `reference`: a tag is untagged, the image going with its last tag; an image
+    /// id with `force` removes the image and every tag it has.
     pub async fn remove_image(&self, reference: &str, force: bool) -> Result<()> {
         let options = bollard::query_parameters::RemoveImageOptionsBuilder::default()
             .force(force)
@@ -264,7 +282,7 @@ impl Engine {
         on_event: &mut (dyn FnMut(BuildEvent) + Send),
     ) -> Result<BuiltImage> {
         let started = Instant::now();
-        let tag = spec.content_tag()?;
+        let tag = content_tag_off_runtime(spec).await?;
         let reference = format!("{}:{tag}", spec.repository);
         on_event(BuildEvent::Checking {
             reference: reference.clone(),

@@ -40,7 +40,8 @@ enum EntryKind {
 impl BuildContext {
     /// Walks `root`, leaving out what its `.dockerignore` excludes; `dockerfile` (a path
     /// inside `root`, relative to it or absolute) and `.dockerignore` are always sent.
-    pub fn scan(root: &Path, dockerfile: &Path) -> Result<Self> {
+    pub fn scan(root: impl AsRef<Path>, dockerfile: impl AsRef<Path>) -> Result<Self> {
+        let (root, dockerfile) = (root.as_ref(), dockerfile.as_ref());
         let read_error = |path: &Path, source: io::Error| ImageError::Read {
             path: path.to_path_buf(),
             source,
@@ -375,7 +376,7 @@ mod tests {
         let outer = tempfile::tempdir().unwrap();
         write(outer.path(), "Dockerfile", "FROM scratch\n");
         write(outer.path(), "ctx/file", "x");
-        let error = BuildContext::scan(&outer.path().join("ctx"), &outer.path().join("Dockerfile"))
+        let error = BuildContext::scan(outer.path().join("ctx"), outer.path().join("Dockerfile"))
             .unwrap_err();
         assert!(
             error

@@ -21,7 +21,7 @@
 //! use deploykit_image::{BuildContext, BuildSpec, ContextSource, Engine};
 //! # async fn example() -> Result<(), deploykit_image::ImageError> {
 //! let engine = Engine::connect().await?;
-//! let context = BuildContext::scan("app".as_ref(), "app/Dockerfile".as_ref())?;
+//! let context = BuildContext::scan("app", "Dockerfile")?; // app/Dockerfile
 //! let spec = BuildSpec::new("my-app", ContextSource::Folder(context));
 //! let image = engine.build(&spec, &mut |event| eprintln!("{event:?}")).await?;
 //! println!("{} ({} bytes, skipped: {})", image.reference, image.size, image.skipped);
