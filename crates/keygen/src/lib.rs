@@ -20,6 +20,9 @@
 //! let der = deploykit_keygen::rsa_private_key_der(2048)?;
 //! // PKCS#1 RSAPrivateKey: a SEQUENCE.
 //! assert_eq!(der[0], 0x30);
+//! // A size AWS-LC does not make is an error naming the sizes it does.
+//! let error = deploykit_keygen::rsa_private_key_der(1000).unwrap_err();
+//! assert!(error.to_string().contains("a multiple of 128 from 1024 to 16384"), "{error}");
 //! # Ok::<(), deploykit_keygen::KeygenError>(())
 //! ```
 

@@ -1,33 +1,99 @@
-//! Install, upgrade, roll back and uninstall podinfo (from ../shared/chart-corpus) on the
-//! in-process fake API server: `cargo run -p deploykit-release --example podinfo`, from
-//! the workspace's folder.
+//! Install, upgrade with `--set`, roll back and uninstall podinfo (from
+//! ../shared/chart-corpus) on the in-process fake API server (connect to a real cluster
+//! with `ConnectOptions::default()` to do the same there):
+//! `cargo run -p deploykit-release --example podinfo [CHART]`, from the workspace's folder.
+
+use std::io::Write;
+use std::path::Path;
 
 use deploykit_chart::{Chart, SetKind, ValueSources};
-use deploykit_cluster::{ConnectOptions, connect};
+use deploykit_cluster::{Cluster, ConnectOptions, connect};
+use deploykit_fake_apiserver::FakeApiServer;
 use deploykit_release::{History, Rollback, Uninstall, Upgrade};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = deploykit_fake_apiserver::FakeApiServer::start().await;
+    let chart = std::env::args().nth(1);
+    let chart = chart
+        .as_deref()
+        .unwrap_or("../shared/chart-corpus/charts/podinfo");
+    let server = FakeApiServer::start().await;
     server.set_auto_ready(true); // stands in for controllers and kubelets
-    let kubeconfig_text = Some(server.kubeconfig("fake"));
     let cluster = connect(ConnectOptions {
-        kubeconfig_text,
+        kubeconfig_text: Some(server.kubeconfig("fake")),
         ..Default::default()
     })
     .await?;
-    let chart = Chart::load("../shared/chart-corpus/charts/podinfo")?;
-    let upgrade = Upgrade::new(&cluster, "podinfo", "demo");
+    walk_through(&cluster, chart.as_ref(), &mut std::io::stdout().lock()).await
+}
 
-    println!("{}", upgrade.run(&chart, &Default::default()).await?.notes);
+/// Installs the chart as release `podinfo` in namespace `demo`, upgrades it with
+/// `--set replicaCount=2`, rolls back and uninstalls, writing what happens to `out`.
+async fn walk_through(
+    cluster: &Cluster,
+    chart: &Path,
+    out: &mut impl Write,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let chart = Chart::load(chart)?;
+    // Upgrade installs a release that is not there yet, as `helm upgrade --install`.
+    let upgrade = Upgrade::new(cluster, "podinfo", "demo");
+    let installed = upgrade.run(&chart, &Default::default()).await?;
+    writeln!(
+        out,
+        "{}",
+        installed.notes.lines().next().unwrap_or_default()
+    )?;
     let values = ValueSources::default().set(SetKind::Typed, "replicaCount=2");
     upgrade.run(&chart, &values.merge()?).await?;
-    Rollback::new(&cluster, "podinfo", "demo").run().await?;
-    for record in History::new(&cluster, "podinfo", "demo").run().await? {
+    Rollback::new(cluster, "podinfo", "demo").run().await?;
+    for record in History::new(cluster, "podinfo", "demo").run().await? {
         let (status, description) = (record.info.status, record.info.description);
-        println!("revision {}: {status} ({description})", record.version);
+        writeln!(out, "revision {}: {status} ({description})", record.version)?;
     }
-    let removed = Uninstall::new(&cluster, "podinfo", "demo").run().await?;
-    println!("uninstalled: {} objects deleted", removed.deleted.len());
+    let removed = Uninstall::new(cluster, "podinfo", "demo").run().await?;
+    writeln!(
+        out,
+        "uninstalled: {} objects deleted",
+        removed.deleted.len()
+    )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn installs_upgrades_rolls_back_and_uninstalls_podinfo() {
+        let chart = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/chart-corpus/charts/podinfo");
+        let present = match chart.is_dir() {
+            true => Ok(()),
+            false => Err(format!("{} is missing", chart.display())),
+        };
+        if !deploykit_testkit::require("the chart corpus", present) {
+            return;
+        }
+        let server = FakeApiServer::start().await;
+        server.set_auto_ready(true);
+        let cluster = connect(ConnectOptions {
+            kubeconfig_text: Some(server.kubeconfig("fake")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let mut out = Vec::new();
+        walk_through(&cluster, &chart, &mut out).await.unwrap();
+        let out = String::from_utf8(out).unwrap();
+        let history = "revision 1: superseded (Install complete)\n\
+            revision 2: superseded (Upgrade complete)\n\
+            revision 3: deployed (Rollback to 1)\n";
+        assert!(out.contains(history), "{out}");
+        assert!(out.ends_with(" objects deleted\n"), "{out}");
+        assert!(
+            server
+                .get("apps/v1", "Deployment", Some("demo"), "podinfo")
+                .is_none()
+        );
+    }
 }
