@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every check CI runs: fmt, clippy (warnings are errors) and all test suites.
+    /// Run every check CI runs: fmt, clippy and doc (warnings are errors), all test suites.
     Test(test::Args),
     /// Run the backend (and the frontend) on this machine with the embedded SQLite default.
     Dev(dev::Args),
