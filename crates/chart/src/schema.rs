@@ -88,8 +88,13 @@ fn compile(schema: &serde_json::Value) -> Result<jsonschema::Validator, String> 
 /// One failure: where in the values, where in the schema, and the message.
 struct Failure {
     instance: String,
+    /// Where the line says the failure is, when not `instance` (a property name's
+    /// failure is at `''`).
+    shown_at: Option<String>,
     schema: Vec<String>,
     message: String,
+    /// Lines listed under this one (`- at '': ...` under `invalid propertyName`).
+    causes: Vec<(String, String)>,
 }
 
 /// Whether `instance` satisfies `schema` by boon, the Rust port of the validator Helm
@@ -144,14 +149,117 @@ fn check(schema: &Arc<serde_json::Value>, values: &Map) -> Result<String, String
     let mut failures: Vec<Failure> = Vec::new();
     for error in validator.iter_errors(&instance) {
         let instance_path = error.instance_path.to_string();
-        let schema_path: Vec<String> = error
-            .schema_path
-            .to_string()
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        let message = describe(&error.kind, &error.instance);
+        let schema_path = split_path(&error.schema_path.to_string());
+        let mut message = describe(&error.kind, &error.instance);
+        let mut shown_at = None;
+        let mut causes = Vec::new();
+        match &error.kind {
+            ValidationErrorKind::Pattern { .. } => {
+                // jsonschema reports the pattern it rewrote for Rust's regex crate
+                // (`\w` as `[A-Za-z0-9_]`): Helm quotes the schema's own text.
+                if let Some(pattern) = schema_node(schema, &schema_path)
+                    .and_then(|node| node.get("pattern"))
+                    .and_then(|p| p.as_str())
+                {
+                    message = format!(
+                        "{} does not match pattern {}",
+                        quote_value(&error.instance),
+                        metaschema::go_quote(pattern)
+                    );
+                }
+            }
+            ValidationErrorKind::PropertyNames { error: inner } => {
+                // santhosh-tekuri words a property name's failure at the empty
+                // location, the name's own failures listed under it.
+                let name = inner.instance.as_str().unwrap_or_default();
+                message = format!("invalid propertyName {}", metaschema::go_quote(name));
+                shown_at = Some(String::new());
+                let inner_path: Vec<String> = split_path(&inner.schema_path.to_string());
+                let mut inner_message = describe(&inner.kind, &inner.instance);
+                if let ValidationErrorKind::Pattern { .. } = &inner.kind
+                    && let Some(pattern) = schema_node(schema, &inner_path)
+                        .and_then(|node| node.get("pattern"))
+                        .and_then(|p| p.as_str())
+                {
+                    inner_message = format!(
+                        "{} does not match pattern {}",
+                        quote_value(&inner.instance),
+                        metaschema::go_quote(pattern)
+                    );
+                }
+                causes.push((String::new(), inner_message));
+            }
+            ValidationErrorKind::AnyOf | ValidationErrorKind::OneOfNotValid => {
+                let keyword = schema_path.last().map(String::as_str).unwrap_or_default();
+                if let Some(options) = schema_node(schema, &schema_path)
+                    .and_then(|node| node.get(keyword))
+                    .and_then(|options| options.as_array())
+                {
+                    for option in options {
+                        causes.extend(sub_failures(
+                            schema,
+                            option,
+                            &error.instance,
+                            &instance_path,
+                        ));
+                    }
+                }
+            }
+            ValidationErrorKind::Contains => {
+                if let (Some(contains), Some(items)) = (
+                    schema_node(schema, &schema_path).and_then(|node| node.get("contains")),
+                    error.instance.as_array(),
+                ) {
+                    for (i, item) in items.iter().enumerate() {
+                        let at = format!("{instance_path}/{i}");
+                        causes.extend(sub_failures(schema, contains, item, &at));
+                    }
+                }
+            }
+            ValidationErrorKind::OneOfMultipleValid => {
+                if let Some((first, second)) =
+                    matching_subschemas(schema, &schema_path, &error.instance)
+                {
+                    message = format!("'oneOf' failed, subschemas {first}, {second} matched");
+                }
+            }
+            _ => {}
+        }
+        // `dependencies` (and `dependentRequired`): jsonschema reports each missing
+        // property as `required`; santhosh-tekuri words them together per property.
+        if let ValidationErrorKind::Required { property } = &error.kind
+            && let Some(owner) = dependency_owner(
+                schema,
+                &schema_path,
+                &error.instance,
+                property.as_str().unwrap_or_default(),
+            )
+        {
+            let name = metaschema::go_quote(property.as_str().unwrap_or_default());
+            match failures
+                .iter_mut()
+                .find(|f| f.instance == instance_path && f.schema == schema_path)
+            {
+                Some(previous) => {
+                    previous.message = previous.message.replacen(
+                        " required, if ",
+                        &format!(", {name} required, if "),
+                        1,
+                    );
+                }
+                None => failures.push(Failure {
+                    instance: instance_path,
+                    shown_at,
+                    schema: schema_path,
+                    message: format!(
+                        "properties {name} required, if {} exists",
+                        metaschema::go_quote(&owner)
+                    ),
+                    causes,
+                }),
+            }
+            continue;
+        }
         // santhosh-tekuri reports all missing properties of one object at once.
         if let ValidationErrorKind::Required { property } = &error.kind
             && let Some(previous) = failures.iter_mut().find(|f| {
@@ -169,8 +277,10 @@ fn check(schema: &Arc<serde_json::Value>, values: &Map) -> Result<String, String
         }
         failures.push(Failure {
             instance: instance_path,
+            shown_at,
             schema: schema_path,
             message,
+            causes,
         });
     }
     let mut tree = group(&failures.iter().collect::<Vec<_>>(), 0);
@@ -302,7 +412,13 @@ fn render(nodes: &[Node<'_>], indent: usize, out: &mut String) {
     for node in nodes {
         let pad = " ".repeat(indent);
         match node {
-            Node::Leaf(f) => out.push_str(&format!("{pad}- at '{}': {}\n", f.instance, f.message)),
+            Node::Leaf(f) => {
+                let at = f.shown_at.as_ref().unwrap_or(&f.instance);
+                out.push_str(&format!("{pad}- at '{at}': {}\n", f.message));
+                for (instance, message) in &f.causes {
+                    out.push_str(&format!("{pad}  - at '{instance}': {message}\n"));
+                }
+            }
             Node::Group { instance, children } => {
                 out.push_str(&format!("{pad}- at '{instance}': validation failed\n"));
                 render(children, indent + 2, out);
@@ -325,7 +441,7 @@ fn json_type(value: &serde_json::Value) -> &'static str {
 
 fn quote_value(value: &serde_json::Value) -> String {
     match value {
-        serde_json::Value::String(s) => format!("'{s}'"),
+        serde_json::Value::String(s) => metaschema::go_quote(s),
         other => other.to_string(),
     }
 }
@@ -341,6 +457,118 @@ fn length(value: &serde_json::Value) -> usize {
         serde_json::Value::Object(map) => map.len(),
         _ => 0,
     }
+}
+
+fn split_path(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// The schema object holding the failing keyword (the last segment of `path`),
+/// following local `$ref`s (`#/definitions/x`) where jsonschema's path goes through
+/// them; `None` when the path leads elsewhere.
+fn schema_node<'s>(root: &'s serde_json::Value, path: &[String]) -> Option<&'s serde_json::Value> {
+    let (_, parents) = path.split_last()?;
+    let mut node = root;
+    for segment in parents {
+        node = if segment == "$ref" {
+            let target = node.get("$ref")?.as_str()?.strip_prefix('#')?;
+            root.pointer(target)?
+        } else {
+            match node {
+                serde_json::Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+                other => other.get(segment)?,
+            }
+        };
+    }
+    Some(node)
+}
+
+/// The property whose `dependencies` (or `dependentRequired`) entry asks for the
+/// missing `property` (jsonschema's path stops at the keyword).
+fn dependency_owner(
+    root: &serde_json::Value,
+    path: &[String],
+    instance: &serde_json::Value,
+    property: &str,
+) -> Option<String> {
+    let keyword = path.last()?;
+    if !matches!(keyword.as_str(), "dependencies" | "dependentRequired") {
+        return None;
+    }
+    let entries = schema_node(root, path)?.get(keyword)?.as_object()?;
+    let object = instance.as_object()?;
+    entries
+        .iter()
+        .find(|(owner, wanted)| {
+            object.contains_key(*owner)
+                && wanted
+                    .as_array()
+                    .is_some_and(|names| names.iter().any(|n| n.as_str() == Some(property)))
+        })
+        .map(|(owner, _)| owner.clone())
+}
+
+/// The failures of `instance` (found at `at`) against a subschema, as the lines
+/// santhosh-tekuri lists under an `anyOf`, `oneOf` or `contains` failure: the
+/// subschema is checked on its own, with the root's `definitions` and `$defs` for its
+/// local `$ref`s.
+fn sub_failures(
+    root: &serde_json::Value,
+    subschema: &serde_json::Value,
+    instance: &serde_json::Value,
+    at: &str,
+) -> Vec<(String, String)> {
+    let mut standalone = subschema.clone();
+    if let (Some(object), Some(root)) = (standalone.as_object_mut(), root.as_object()) {
+        for key in ["definitions", "$defs", "$schema"] {
+            if let Some(value) = root.get(key)
+                && !object.contains_key(key)
+            {
+                object.insert(key.to_string(), value.clone());
+            }
+        }
+    }
+    let Ok(validator) = compile(&standalone) else {
+        return Vec::new();
+    };
+    validator
+        .iter_errors(instance)
+        .map(|error| {
+            (
+                format!("{at}{}", error.instance_path),
+                describe(&error.kind, &error.instance),
+            )
+        })
+        .collect()
+}
+
+/// The first two `oneOf` subschemas `instance` matches (santhosh-tekuri names them).
+fn matching_subschemas(
+    root: &serde_json::Value,
+    path: &[String],
+    instance: &serde_json::Value,
+) -> Option<(usize, usize)> {
+    let options = schema_node(root, path)?.get("oneOf")?.as_array()?;
+    let mut matched = options
+        .iter()
+        .enumerate()
+        .filter(|(_, option)| boon_valid(option, instance) == Some(true))
+        .map(|(i, _)| i);
+    Some((matched.next()?, matched.next()?))
+}
+
+/// The first pair of equal items, as santhosh-tekuri looks for them (`j < i`, the
+/// smallest `i` first).
+fn first_duplicate(instance: &serde_json::Value) -> Option<(usize, usize)> {
+    let items = instance.as_array()?;
+    (1..items.len()).find_map(|i| {
+        (0..i)
+            .find(|&j| metaschema::boon_equals(&items[i], &items[j]))
+            .map(|j| (j, i))
+    })
 }
 
 /// santhosh-tekuri/jsonschema v6's wording of a failure.
@@ -413,12 +641,15 @@ fn describe(kind: &ValidationErrorKind, instance: &serde_json::Value) -> String 
         K::MultipleOf { multiple_of } => {
             format!("multipleOf: got {}, want {multiple_of}", number(instance))
         }
-        K::UniqueItems => "items are not unique".to_string(),
+        K::UniqueItems => match first_duplicate(instance) {
+            Some((first, second)) => format!("items at {first} and {second} are equal"),
+            None => "items are not unique".to_string(),
+        },
         K::Format { format } => format!("{} is not valid {format}", quote_value(instance)),
-        K::AnyOf => "anyOf failed".to_string(),
-        K::OneOfNotValid => "oneOf failed, none matched".to_string(),
-        K::OneOfMultipleValid => "oneOf failed, more than one matched".to_string(),
-        K::Not { .. } => "not failed".to_string(),
+        K::AnyOf => "'anyOf' failed".to_string(),
+        K::OneOfNotValid => "'oneOf' failed, none matched".to_string(),
+        K::OneOfMultipleValid => "'oneOf' failed, more than one matched".to_string(),
+        K::Not { .. } => "'not' failed".to_string(),
         K::FalseSchema => "false schema".to_string(),
         K::Contains => "no items match contains schema".to_string(),
         other => format!("{other:?}"),
