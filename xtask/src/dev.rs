@@ -7,6 +7,8 @@
 
 mod watch;
 
+pub(crate) use watch::hash_file;
+
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -190,9 +192,17 @@ fn build(root: &Path, package: &str, release: bool, quiet: bool) -> anyhow::Resu
     Ok(())
 }
 
+/// How often a starting process's `/healthz` is asked, and a stopping process checked.
+/// A refused connection on loopback costs microseconds, so a short interval keeps "ready"
+/// within a few milliseconds of the process listening.
+const POLL: Duration = Duration::from_millis(10);
+
 /// Polls `url/healthz` until it answers 200, the process exits, or 60 s pass.
 fn wait_healthy(name: &str, backend: &mut Child, url: &str) -> anyhow::Result<()> {
+    // No kept-alive connection: the next restart's graceful shutdown would wait for it.
     let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(2))
         .build()?;
     let started = Instant::now();
@@ -215,7 +225,7 @@ fn wait_healthy(name: &str, backend: &mut Child, url: &str) -> anyhow::Result<()
             let _ = backend.wait();
             anyhow::bail!("{name} did not answer {url}/healthz within 60 s");
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(POLL);
     }
 }
 
@@ -233,7 +243,7 @@ fn stop(name: &str, child: &mut Child) {
             report(name, status);
             return;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(POLL);
     }
     eprintln!("{name} did not stop within 25 s: killing it");
     let _ = child.kill();
