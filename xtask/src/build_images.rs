@@ -88,6 +88,9 @@ pub struct BuildOptions {
     /// Compile with the `watch` profile (incremental, no LTO; the watch loops) instead of
     /// `release`.
     pub watch_profile: bool,
+    /// The binaries are compiled already, in this folder: package them without running
+    /// cargo (`compose-up --watch`, which runs the new binary before packaging it).
+    pub precompiled: Option<PathBuf>,
 }
 
 /// One service's image, as [`build_services`] returns it.
@@ -199,6 +202,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         docker_host: None,
         show_progress: true,
         watch_profile: false,
+        precompiled: None,
     };
     let images = build_services(&options)?;
     if let Some(loader) = &args.load {
@@ -262,8 +266,9 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
     };
     let root = project::root();
     let labels = image_labels(&root)?;
-    let binaries = match mode {
-        Mode::Package => {
+    let binaries = match (mode, &options.precompiled) {
+        (Mode::Package, Some(folder)) => Some(folder.clone()),
+        (Mode::Package, None) => {
             let profile = if options.watch_profile {
                 CargoProfile::Watch
             } else {
@@ -276,7 +281,7 @@ pub fn build_services(options: &BuildOptions) -> anyhow::Result<Vec<BuiltImage>>
                 options.show_progress,
             )?)
         }
-        Mode::Dockerfile => None,
+        (Mode::Dockerfile, _) => None,
     };
     let mut built = Vec::new();
     for service in services {
@@ -359,7 +364,9 @@ async fn connect(options: &BuildOptions) -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
-async fn default_mode(engine: &Engine) -> anyhow::Result<Mode> {
+/// How this machine builds images for the daemon `engine`: packages binaries compiled here
+/// when the daemon runs Linux on this machine's architecture, else builds Dockerfiles.
+pub(crate) async fn default_mode(engine: &Engine) -> anyhow::Result<Mode> {
     let (os, arch) = engine.platform().await?;
     let native = cfg!(target_os = "linux")
         && os == "linux"
@@ -369,6 +376,12 @@ async fn default_mode(engine: &Engine) -> anyhow::Result<Mode> {
     } else {
         Mode::Dockerfile
     })
+}
+
+/// Where [`compile_static`] puts the binaries of `profile`.
+pub(crate) fn static_binaries(root: &Path, profile: CargoProfile) -> PathBuf {
+    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    project::target_dir(root).join(target).join(profile.name())
 }
 
 /// The cargo profile the images' binaries are compiled with.
@@ -421,7 +434,7 @@ pub(crate) fn compile_static(
             started.elapsed().as_secs_f64()
         );
     }
-    Ok(project::target_dir(root).join(target).join(profile.name()))
+    Ok(static_binaries(root, profile))
 }
 
 /// One package's static build for `target` with `profile`.

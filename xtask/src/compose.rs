@@ -11,6 +11,7 @@ mod docker;
 mod health;
 mod images;
 mod settings;
+mod swap;
 pub mod tool;
 mod up;
 mod watch;

@@ -1,7 +1,8 @@
 //! `cargo xtask compose-up --watch` driven for real on a temporary copy of the project
 //! (`--project-dir`), against Docker, once with each compose installed (v2 and v1, one
-//! after the other, chosen by `DEPLOYKIT_COMPOSE`): which containers were recreated is
-//! read from their ids. No `latest` tag may end up naming an image of the session.
+//! after the other, chosen by `DEPLOYKIT_COMPOSE`): which containers were restarted or
+//! recreated is read from their ids and start times. No `latest` tag may end up naming an
+//! image of the session.
 //!
 //! The run has its own compose project, container names, `.env` and ports on 127.0.0.1,
 //! and removes its containers, volume and the images it made. The copy builds into
@@ -99,6 +100,37 @@ impl App {
         (id(&self.backend), id(&self.frontend))
     }
 
+    /// When each container was last started (a restart keeps the id, not this).
+    fn started(&self) -> (String, String) {
+        let started = |name: &str| docker(&["inspect", "-f", "{{.State.StartedAt}}", name]);
+        (started(&self.backend), started(&self.frontend))
+    }
+
+    /// The running containers of the compose project, by their compose labels (what
+    /// `compose ps` lists), sorted.
+    fn project_containers(&self) -> Vec<String> {
+        let filter = format!("label=com.docker.compose.project={}", self.project);
+        let mut names: Vec<String> = docker(&["ps", "--filter", &filter, "--format", "{{.Names}}"])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The rest of a cycle that restarted the backend with its new binary: the image line
+    /// (its image noted for removal) and the line after it.
+    fn image_then_next(&mut self, watch: &Running) -> (String, String) {
+        let image = watch.line_starting("    backend image: ", CYCLE);
+        let reference = image["    backend image: ".len()..]
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        self.images.images.insert(reference.clone());
+        (reference, watch.line_starting("    ", CYCLE))
+    }
+
     fn image_of_backend(&self) -> String {
         docker(&["inspect", "-f", "{{.Config.Image}}", &self.backend])
     }
@@ -135,33 +167,54 @@ fn recreates_only_what_a_change_affects(compose: &'static str) {
     let (backend, frontend) = app.ids();
     let first_image = app.image_of_backend();
 
-    // A changed response string: only the backend's container is recreated, and serves it.
+    let containers = app.project_containers();
+    assert_eq!(containers.len(), 2, "{containers:?}");
+    let (backend_started, frontend_started) = app.started();
+
+    // A changed response string: the new binary is copied into the backend's container,
+    // which is restarted (same container) and serves it; the frontend is left alone; the
+    // image holding the new binary is packaged for the next `compose up`.
     app.copy
         .edit(HANDLER_FILE, ORIGINAL_RESPONSE, EDITED_RESPONSE);
-    let (header, line, untouched) = watch.backend_cycle(1);
+    let header = watch.line_starting("[1] ", CYCLE);
+    let line = watch.line_starting("    backend: ", CYCLE);
     assert_eq!(header, format!("[1] changed: {HANDLER_FILE}"));
     assert!(
-        line.contains("rebuilt") && line.contains("recreated"),
+        line.contains("rebuilt") && line.contains("restarted with the new binary"),
         "{line}\n{}",
         watch.transcript()
     );
+    let (edited_image, untouched) = app.image_then_next(&watch);
     assert_eq!(untouched, "    not affected: frontend");
     assert_eq!(app.readyz(), "ready, edited while watched");
-    let (edited_backend, same_frontend) = app.ids();
-    assert_ne!(edited_backend, backend);
-    assert_eq!(same_frontend, frontend);
+    assert_eq!(app.ids(), (backend.clone(), frontend.clone()));
+    let (restarted_at, same_frontend_start) = app.started();
+    assert_ne!(restarted_at, backend_started, "the backend was restarted");
+    assert_eq!(
+        same_frontend_start, frontend_started,
+        "the frontend was not"
+    );
+    assert!(
+        !image_id(&edited_image).is_empty(),
+        "{edited_image} is loaded"
+    );
+    assert_ne!(edited_image, first_image);
+    // Compose still sees its project as it was: the same two containers, running.
+    assert_eq!(app.project_containers(), containers);
 
-    // A comment: rebuilt, the same image, nothing recreated.
+    // A comment: rebuilt, the same binary, nothing restarted.
     app.copy
         .edit(HANDLER_FILE, EDITED_RESPONSE, COMMENTED_RESPONSE);
     let (header, line, _) = watch.backend_cycle(2);
     assert_eq!(header, format!("[2] changed: {HANDLER_FILE}"));
     assert!(
-        line.contains("image unchanged: nothing recreated"),
+        line.contains("binary unchanged: nothing restarted"),
         "{line}\n{}",
         watch.transcript()
     );
-    assert_eq!(app.ids(), (edited_backend.clone(), frontend.clone()));
+    assert_eq!(app.ids(), (backend.clone(), frontend.clone()));
+    assert_eq!(app.started(), (restarted_at, frontend_started.clone()));
+    let edited_backend = backend.clone();
 
     // .env: the backend reads it (env_file), the frontend does not.
     append(&app.env_file, "TODO_WATCH_TEST=1\n");
@@ -176,20 +229,30 @@ fn recreates_only_what_a_change_affects(compose: &'static str) {
     assert_ne!(env_backend, edited_backend);
     assert_eq!(same_frontend, frontend);
 
-    // A second response string: recreated again; the first image, now older than the
-    // previous one, is removed.
-    let edited_image = app.image_of_backend();
+    // Compose recreated the backend from the image of the first edit (it holds what the
+    // container ran), and the frontend from nothing: it was not recreated.
+    assert_eq!(app.image_of_backend(), edited_image);
+    assert_eq!(app.started().1, frontend_started);
+
+    // A second response string: restarted again; the first image, now older than the
+    // previous one and no container's any more, is removed.
     app.copy
         .edit(HANDLER_FILE, COMMENTED_RESPONSE, SECOND_RESPONSE);
-    let (header, line, untouched) = watch.backend_cycle(4);
+    let header = watch.line_starting("[4] ", CYCLE);
+    let line = watch.line_starting("    backend: ", CYCLE);
     assert_eq!(header, format!("[4] changed: {HANDLER_FILE}"));
-    assert!(line.contains("recreated"), "{line}\n{}", watch.transcript());
+    assert!(
+        line.contains("restarted with the new binary"),
+        "{line}\n{}",
+        watch.transcript()
+    );
+    let (_, untouched) = app.image_then_next(&watch);
     assert_eq!(untouched, "    not affected: frontend");
     let removed = watch.line_starting("    removed superseded image ", CYCLE);
     assert!(removed.contains(&first_image), "{removed}");
     assert_eq!(app.readyz(), "ready, edited twice");
     let (second_backend, same_frontend) = app.ids();
-    assert_ne!(second_backend, env_backend);
+    assert_eq!(second_backend, env_backend, "restarted, not recreated");
     assert_eq!(same_frontend, frontend);
     let exists = |image: &str| !image_id(image).is_empty();
     assert!(!exists(&first_image), "{first_image} is still there");

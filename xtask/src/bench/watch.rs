@@ -82,11 +82,21 @@ impl Loop {
         }
     }
 
-    /// The phases the watch loop's block reports for a rebuilt and replaced service.
+    /// The phases the watch loop's block reports for a rebuilt and replaced service, on
+    /// the service's line.
     fn reported_phases(self) -> &'static [&'static str] {
         match self {
-            Self::Dev => &["compile", "restart", "ready"],
-            Self::Compose => &["compile", "package", "load", "recreate", "ready"],
+            Self::Dev => &["compile", "hash", "restart", "ready"],
+            Self::Compose => &["compile", "hash", "copy", "restart", "ready"],
+        }
+    }
+
+    /// The phases reported on the line of the image packaged after the new version
+    /// answers (compose only: `    backend image: todo-backend:<tag> (package .., load ..)`).
+    fn image_phases(self) -> &'static [&'static str] {
+        match self {
+            Self::Dev => &[],
+            Self::Compose => &["package", "load"],
         }
     }
 }
@@ -332,6 +342,18 @@ impl<'a> Bench<'a> {
             let time = reported_phase(&line, name)
                 .with_context(|| format!("no `{name}` time in the cycle's line: {line}"))?;
             phases.push((name, time));
+        }
+        if !watch_loop.image_phases().is_empty() {
+            let (_, image_line) = watching.line_starting("    backend image: ", ONE_CHANGE)?;
+            if let Some(image) = image_line["    backend image: ".len()..].split(' ').next() {
+                self.images.insert(image.to_string());
+            }
+            for name in watch_loop.image_phases() {
+                let time = reported_phase(&image_line, name).with_context(|| {
+                    format!("no `{name}` time in the cycle's image line: {image_line}")
+                })?;
+                phases.push((name, time));
+            }
         }
         Ok(Sample {
             served: served - saved.at,
@@ -763,14 +785,17 @@ mod tests {
 
     #[test]
     fn a_cycles_line_gives_each_phase_time() {
-        let dev = "    backend: rebuilt (compile 14.84 s), restarted (restart 0.03 s, ready 0.04 s): http://127.0.0.1:8000";
-        let compose = "    backend: rebuilt (compile 12.87 s, package 0.31 s, load 1.97 s), recreated (recreate 5.84 s, ready 0.07 s): http://127.0.0.1:8000";
+        let dev = "    backend: rebuilt (compile 14.84 s, hash 0.05 s), restarted (restart 0.03 s, ready 0.04 s): http://127.0.0.1:8000";
+        let compose = "    backend: rebuilt (compile 12.87 s, hash 0.03 s), restarted with the new binary (copy 0.06 s, restart 0.41 s, ready 0.01 s): http://127.0.0.1:8000";
+        let image = "    backend image: todo-backend:3f1c0a9e12b4 (package 0.31 s, load 1.97 s)";
         let seconds = |line: &str, name: &str| reported_phase(line, name).map(|d| d.as_secs_f64());
         assert_eq!(seconds(dev, "compile"), Some(14.84));
+        assert_eq!(seconds(dev, "hash"), Some(0.05));
         assert_eq!(seconds(dev, "restart"), Some(0.03));
         assert_eq!(seconds(dev, "ready"), Some(0.04));
-        assert_eq!(seconds(compose, "load"), Some(1.97));
-        assert_eq!(seconds(compose, "recreate"), Some(5.84));
+        assert_eq!(seconds(compose, "copy"), Some(0.06));
+        assert_eq!(seconds(compose, "restart"), Some(0.41));
+        assert_eq!(seconds(image, "load"), Some(1.97));
         assert_eq!(seconds(dev, "package"), None);
         assert_eq!(seconds("ready, edited", "ready"), None);
     }

@@ -1,10 +1,14 @@
 //! `compose-up --watch`: once the app is up, watches each service's source folder and the
 //! `.env` file, and for every batch of saved changes does the least work:
 //!
-//! - a service's source: compile (the `watch` profile, statically), package its image
-//!   (a new content tag only when the binary changed), then `compose up` with every
-//!   service's current image, so compose recreates only the container whose image
-//!   changed;
+//! - a service's source: compile (the `watch` profile, statically); when the binary
+//!   changed, copy it into the service's running container and restart that container
+//!   (`swap.rs`: no compose round trip, no image on the way to the new version), then
+//!   package and load its image, so that the next `compose up` creates the container from
+//!   an image holding what it runs. Where the daemon cannot run the binaries built here
+//!   (images built from Dockerfiles), or the copy fails: package the image, then
+//!   `compose up` with every service's current image, so compose recreates only the
+//!   container whose image changed;
 //! - `.env`: `compose up`, so compose recreates the containers whose configuration reads it
 //!   (the backend's `env_file`, and any service whose `${VAR}` it sets);
 //! - a change that gives the same image: nothing is recreated;
@@ -12,10 +16,12 @@
 //!
 //! What was recreated is read from the container ids before and after, not guessed. Images
 //! that watch cycles superseded are removed, keeping each service's current and previous
-//! one, so a day of editing does not fill the disk. Ctrl-C stops watching and leaves the
+//! one (and the one each container was created from, until compose recreates it), so a day
+//! of editing does not fill the disk. Ctrl-C stops watching and leaves the
 //! last good version running.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -23,8 +29,13 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::Session;
 use super::docker;
+use super::swap::Swapper;
 use super::up::wait_healthy;
+use crate::build_images::{
+    BuildOptions, BuiltImage, CargoProfile, build_services, compile_static, static_binaries,
+};
 use crate::changes::{self, Affected, Batch, ChangeFilter, seconds};
+use crate::dev::hash_file;
 use crate::project;
 use crate::rebuild::{ImageHistory, rebuild};
 
@@ -47,12 +58,31 @@ pub fn run(
     let filter = ChangeFilter::new(&root)?;
     let env_file = session.settings.env_file.clone();
     let (watcher, mut events) = changes::watch(&root, &[], std::slice::from_ref(&env_file))?;
+    let swapper = match Swapper::connect() {
+        Ok(swapper) => swapper,
+        Err(error) => {
+            eprintln!(
+                "cannot reach the Docker Engine API ({error:#}): changed services will be recreated through compose"
+            );
+            None
+        }
+    };
+    let binaries = static_binaries(&root, CargoProfile::Watch);
+    let running = match &swapper {
+        Some(_) => running_binaries(&binaries),
+        None => BTreeMap::new(),
+    };
     let mut app = App {
         session,
+        created_from: images.iter().cloned().collect(),
         images: ImageHistory::new(images),
         superseded: Vec::new(),
         timeout,
         cycles: 0,
+        swapper,
+        root,
+        binaries,
+        running,
     };
     println!(
         "\nwatching backend/, frontend/ and {}; press Ctrl-C to stop watching (the app keeps running)",
@@ -80,15 +110,39 @@ pub fn run(
     Ok(())
 }
 
+/// The hash of each service's binary in `folder` (what compose-up just packaged and
+/// started); a service whose binary cannot be read is left out (its next build restarts it).
+fn running_binaries(folder: &Path) -> BTreeMap<&'static str, String> {
+    project::SERVICES
+        .iter()
+        .filter_map(|service| {
+            let hash = hash_file(&folder.join(service.binary)).ok()?;
+            Some((service.name, hash))
+        })
+        .collect()
+}
+
 /// The running app and what it runs.
 struct App<'a> {
     session: &'a Session,
     /// Each service's current and previous image.
     images: ImageHistory,
-    /// Images neither current nor previous any more, removed once the cycle applied.
+    /// The image each container was created from (by compose-variable), which Docker
+    /// refuses to remove while the container exists, even once its binary was swapped.
+    created_from: BTreeMap<String, String>,
+    /// Images neither current nor previous any more, removed once the cycle applied (and
+    /// no container was created from them).
     superseded: Vec<String>,
     timeout: Duration,
     cycles: u32,
+    /// Swaps binaries into running containers; `None` when the daemon cannot run the
+    /// binaries built here (then containers are recreated through compose).
+    swapper: Option<Swapper>,
+    root: PathBuf,
+    /// Where the `watch` profile's static binaries are built.
+    binaries: PathBuf,
+    /// The hash of the binary each service's container runs (by service name).
+    running: BTreeMap<&'static str, String>,
 }
 
 /// What a cycle did for one service, before the containers are touched.
@@ -101,7 +155,7 @@ struct Rebuilt {
 }
 
 impl App<'_> {
-    /// One cycle: rebuild what changed, recreate what compose finds changed, print one block.
+    /// One cycle: rebuild what changed and put it in place, print one block.
     fn cycle(&mut self, batch: &Batch) {
         self.cycles += 1;
         println!();
@@ -110,6 +164,228 @@ impl App<'_> {
             self.cycles,
             batch.header(&self.session.settings.env_file)
         );
+        if self.swapper.is_some() {
+            self.cycle_swapping(batch);
+        } else {
+            self.cycle_recreating(batch);
+        }
+    }
+
+    /// A cycle where changed binaries are swapped into the running containers; `.env`
+    /// still goes through `compose up` (the containers' configuration changes).
+    fn cycle_swapping(&mut self, batch: &Batch) {
+        let services: Vec<&'static project::Service> =
+            batch.affected.iter().map(|item| item.service).collect();
+        let compile_started = Instant::now();
+        if !services.is_empty()
+            && let Err(error) = compile_static(&self.root, &services, CargoProfile::Watch, false)
+        {
+            for service in &services {
+                println!(
+                    "    {}: not rebuilt: {error:#} ({}); the running version stays up",
+                    service.name,
+                    seconds(compile_started.elapsed())
+                );
+            }
+            if batch.env_changed {
+                println!("    .env: not applied either, so that the running version stays whole");
+            }
+            return;
+        }
+        let compile = compile_started.elapsed();
+        let mut replaced: Vec<&str> = Vec::new();
+        for service in &services {
+            if self.put_in_place(service, compile) {
+                replaced.push(service.name);
+            }
+        }
+        let mut recreated_for_env = Vec::new();
+        if batch.env_changed {
+            match self.apply(&[]) {
+                Ok(recreated) => recreated_for_env = recreated,
+                Err(error) => println!("    .env: not applied: {error:#}; the loop keeps watching"),
+            }
+        }
+        let mut untouched = Vec::new();
+        for service in &self.session.settings.services {
+            let times = recreated_for_env
+                .iter()
+                .find(|(container, _)| *container == service.container)
+                .map(|(_, times)| times);
+            match times {
+                Some(times) => println!(
+                    "    {}: recreated for .env ({times}): {}",
+                    service.name,
+                    self.session.settings.url(service)
+                ),
+                None if !services.iter().any(|built| built.name == service.name) => {
+                    untouched.push(service.name)
+                }
+                None => {}
+            }
+        }
+        if !untouched.is_empty() {
+            println!("    not affected: {}", untouched.join(", "));
+        }
+        if !replaced.is_empty() || !recreated_for_env.is_empty() {
+            self.remove_superseded();
+        }
+    }
+
+    /// After `service` compiled (in `compile`): restarts its container with the new binary
+    /// when the binary changed, then packages its image; prints the service's lines.
+    /// Whether the running version was replaced.
+    fn put_in_place(&mut self, service: &project::Service, compile: Duration) -> bool {
+        let Some(settings) = self.session.settings.service(service.name).cloned() else {
+            return false;
+        };
+        let binary = self.binaries.join(service.binary);
+        let hash_started = Instant::now();
+        let hash = match hash_file(&binary) {
+            Ok(hash) => hash,
+            Err(error) => {
+                println!("    {}: built, but {error:#}", service.name);
+                return false;
+            }
+        };
+        let built = format!(
+            "compile {}, hash {}",
+            seconds(compile),
+            seconds(hash_started.elapsed())
+        );
+        if self.running.get(service.name) == Some(&hash) {
+            println!(
+                "    {}: rebuilt ({built}), binary unchanged: nothing restarted",
+                service.name
+            );
+            return false;
+        }
+        let url = self.session.settings.url(&settings);
+        let swapped = self
+            .swapper
+            .as_ref()
+            .map(|swapper| swapper.swap(&settings.container, &binary, service.binary));
+        match swapped {
+            Some(Ok(swapped)) => {
+                let ready_started = Instant::now();
+                let ready = self.wait_ready(&[settings.container.as_str()]);
+                let times = format!(
+                    "copy {}, restart {}, ready {}",
+                    seconds(swapped.copy),
+                    seconds(swapped.restart),
+                    seconds(ready_started.elapsed())
+                );
+                self.running.insert(service.name, hash);
+                match ready {
+                    Ok(()) => println!(
+                        "    {}: rebuilt ({built}), restarted with the new binary ({times}): {url}",
+                        service.name
+                    ),
+                    Err(error) => println!(
+                        "    {}: rebuilt ({built}), restarted with the new binary ({times}), but {error:#}",
+                        service.name
+                    ),
+                }
+                self.package(service, &settings.image_var);
+                true
+            }
+            Some(Err(error)) => {
+                self.recreate_instead(service, &settings, &built, &format!("{error:#}"), hash)
+            }
+            None => false,
+        }
+    }
+
+    /// Packages the image of `service` from the binary just put in place (its content tag
+    /// names what the container now runs), makes it the service's current image and prints
+    /// its line; the image it supersedes is removed at the end of the cycle.
+    fn package(&mut self, service: &project::Service, image_var: &str) -> Option<BuiltImage> {
+        let options = BuildOptions {
+            services: vec![service.name.to_string()],
+            watch_profile: true,
+            precompiled: Some(self.binaries.clone()),
+            ..BuildOptions::default()
+        };
+        let image = match build_services(&options).map(|mut images| images.pop()) {
+            Ok(Some(image)) => image,
+            Ok(None) => return None,
+            Err(error) => {
+                println!(
+                    "    {} image: not packaged: {error:#}; the next `compose up` recreates the container from its previous image",
+                    service.name
+                );
+                return None;
+            }
+        };
+        println!(
+            "    {} image: {} (package {}, load {})",
+            service.name,
+            image.reference,
+            seconds(image.build_time.saturating_sub(image.load_time)),
+            seconds(image.load_time)
+        );
+        if self.images.current.get(image_var) != Some(&image.reference) {
+            self.superseded
+                .extend(self.images.replace(image_var, &image.reference));
+        }
+        Some(image)
+    }
+
+    /// When the binary could not be swapped in (`why`): packages the image and has compose
+    /// recreate the container from it. Whether the container was recreated.
+    fn recreate_instead(
+        &mut self,
+        service: &project::Service,
+        settings: &super::settings::Service,
+        built: &str,
+        why: &str,
+        hash: String,
+    ) -> bool {
+        println!(
+            "    {}: cannot restart its container with the new binary ({why}): recreating it through compose",
+            service.name
+        );
+        if self.package(service, &settings.image_var).is_none() {
+            return false;
+        }
+        match self.apply(&[service.name]) {
+            Ok(recreated) => {
+                let url = self.session.settings.url(settings);
+                match recreated
+                    .iter()
+                    .find(|(container, _)| *container == settings.container)
+                {
+                    Some((_, times)) => {
+                        self.running.insert(service.name, hash);
+                        println!(
+                            "    {}: rebuilt ({built}), recreated ({times}): {url}",
+                            service.name
+                        );
+                        true
+                    }
+                    None => {
+                        println!(
+                            "    {}: rebuilt ({built}), but compose did not recreate its container",
+                            service.name
+                        );
+                        false
+                    }
+                }
+            }
+            Err(error) => {
+                println!(
+                    "    {}: not applied: {error:#}; the loop keeps watching",
+                    service.name
+                );
+                false
+            }
+        }
+    }
+
+    /// A cycle where changed services' images are packaged and compose recreates their
+    /// containers (images built from Dockerfiles: the binaries built here do not run on
+    /// the daemon).
+    fn cycle_recreating(&mut self, batch: &Batch) {
         let rebuilt = match self.rebuild(&batch.affected) {
             Ok(rebuilt) => rebuilt,
             Err(line) => {
@@ -156,7 +432,12 @@ impl App<'_> {
 
     /// Removes the superseded images; one a container still uses is kept, and said so.
     fn remove_superseded(&mut self) {
-        for reference in std::mem::take(&mut self.superseded) {
+        let (pinned, removable): (Vec<String>, Vec<String>) = std::mem::take(&mut self.superseded)
+            .into_iter()
+            .partition(|reference| self.created_from.values().any(|from| from == reference));
+        // A container created from it still exists: removed once compose recreates it.
+        self.superseded = pinned;
+        for reference in removable {
             match docker::remove_image(&self.session.sh, &reference) {
                 Ok(()) => println!(
                     "    removed superseded image {reference} (the current and the previous one are kept)"
@@ -197,7 +478,7 @@ impl App<'_> {
     /// given (`--no-deps`: compose v1 would otherwise wait for the backend's Docker
     /// healthcheck, a 2 s interval, before it looks at the frontend, which depends on it);
     /// waits until the recreated containers answer. Returns them with each phase's time.
-    fn apply(&self, only: &[&str]) -> anyhow::Result<Vec<(String, String)>> {
+    fn apply(&mut self, only: &[&str]) -> anyhow::Result<Vec<(String, String)>> {
         let containers: Vec<&str> = self
             .session
             .settings
@@ -231,6 +512,14 @@ impl App<'_> {
             .copied()
             .filter(|name| before.get(*name) != after.get(*name))
             .collect();
+        for service in &self.session.settings.services {
+            if recreated.contains(&service.container.as_str())
+                && let Some(image) = self.images.current.get(&service.image_var)
+            {
+                self.created_from
+                    .insert(service.image_var.clone(), image.clone());
+            }
+        }
         let ready_started = Instant::now();
         if !recreated.is_empty() {
             self.wait_ready(&recreated)?;
@@ -309,7 +598,8 @@ impl App<'_> {
 /// verdict is asked instead.
 const READY_BY_HTTP: Duration = Duration::from_secs(15);
 
-/// Whether every URL answers a success within `limit` (polled every 20 ms).
+/// Whether every URL answers a success within `limit` (polled every 10 ms: a refused
+/// connection on loopback costs microseconds).
 fn answer_within(urls: &[String], limit: Duration) -> bool {
     let Ok(client) = reqwest::blocking::Client::builder()
         .no_proxy()
@@ -331,7 +621,7 @@ fn answer_within(urls: &[String], limit: Duration) -> bool {
         if waiting.is_empty() {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(10));
     }
     false
 }
