@@ -7,7 +7,7 @@
 
 mod watch;
 
-pub(crate) use watch::hash_file;
+pub(crate) use watch::same_contents;
 
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus};

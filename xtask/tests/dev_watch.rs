@@ -18,8 +18,8 @@ use common::{
     ORIGINAL_RESPONSE, ProjectCopy, Running, free_port, status_at,
 };
 
-/// The processes whose executable lies under `folder`, by file name without the hash
-/// suffix (`todo-backend` for `target/dev/bin/todo-backend-0123abcd...`).
+/// The processes whose executable lies under `folder`, by service binary (`todo-backend`
+/// for `target/dev/bin/todo-backend-<pid>-<n>`).
 fn processes_under(folder: &Path) -> BTreeMap<String, Vec<u32>> {
     let mut found: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for entry in std::fs::read_dir("/proc").expect("/proc lists").flatten() {
@@ -33,7 +33,10 @@ fn processes_under(folder: &Path) -> BTreeMap<String, Vec<u32>> {
             continue;
         }
         let name = exe.file_name().unwrap_or_default().to_string_lossy();
-        let service = name.rsplit_once('-').map_or(&*name, |(service, _)| service);
+        let service = ["todo-backend", "todo-frontend"]
+            .into_iter()
+            .find(|service| name.starts_with(&format!("{service}-")))
+            .unwrap_or(&name);
         found.entry(service.to_owned()).or_default().push(pid);
     }
     found

@@ -35,7 +35,7 @@ use crate::build_images::{
     BuildOptions, BuiltImage, CargoProfile, build_services, compile_static, static_binaries,
 };
 use crate::changes::{self, Affected, Batch, ChangeFilter, seconds};
-use crate::dev::hash_file;
+use crate::dev::same_contents;
 use crate::project;
 use crate::rebuild::{ImageHistory, rebuild};
 
@@ -68,10 +68,12 @@ pub fn run(
         }
     };
     let binaries = static_binaries(&root, CargoProfile::Watch);
-    let running = match &swapper {
-        Some(_) => running_binaries(&binaries),
-        None => BTreeMap::new(),
-    };
+    if swapper.is_some() {
+        // compose-up just packaged and started these.
+        for service in project::SERVICES {
+            note_in_container(&binaries, service.binary, &binaries.join(service.binary));
+        }
+    }
     let mut app = App {
         session,
         created_from: images.iter().cloned().collect(),
@@ -82,7 +84,6 @@ pub fn run(
         swapper,
         root,
         binaries,
-        running,
     };
     println!(
         "\nwatching backend/, frontend/ and {}; press Ctrl-C to stop watching (the app keeps running)",
@@ -110,16 +111,21 @@ pub fn run(
     Ok(())
 }
 
-/// The hash of each service's binary in `folder` (what compose-up just packaged and
-/// started); a service whose binary cannot be read is left out (its next build restarts it).
-fn running_binaries(folder: &Path) -> BTreeMap<&'static str, String> {
-    project::SERVICES
-        .iter()
-        .filter_map(|service| {
-            let hash = hash_file(&folder.join(service.binary)).ok()?;
-            Some((service.name, hash))
-        })
-        .collect()
+/// Where the loop keeps a hard link to the binary `binary`'s container runs, next to
+/// the binaries cargo writes (cargo replaces its own output, never this link), so that a
+/// new build is compared with it byte for byte.
+fn in_container(folder: &Path, binary: &str) -> PathBuf {
+    folder.join(format!("{binary}.in-container"))
+}
+
+/// Notes `built` as the binary `binary`'s container runs (a hard link, else a copy). When
+/// that fails, no binary is noted, and the next build is taken as changed.
+fn note_in_container(folder: &Path, binary: &str, built: &Path) {
+    let link = in_container(folder, binary);
+    let _ = std::fs::remove_file(&link);
+    if std::fs::hard_link(built, &link).is_err() {
+        let _ = std::fs::copy(built, &link);
+    }
 }
 
 /// The running app and what it runs.
@@ -139,10 +145,9 @@ struct App<'a> {
     /// binaries built here (then containers are recreated through compose).
     swapper: Option<Swapper>,
     root: PathBuf,
-    /// Where the `watch` profile's static binaries are built.
+    /// Where the `watch` profile's static binaries are built (and the links to those the
+    /// containers run: [`in_container`]).
     binaries: PathBuf,
-    /// The hash of the binary each service's container runs (by service name).
-    running: BTreeMap<&'static str, String>,
 }
 
 /// What a cycle did for one service, before the containers are touched.
@@ -240,20 +245,16 @@ impl App<'_> {
             return false;
         };
         let binary = self.binaries.join(service.binary);
-        let hash_started = Instant::now();
-        let hash = match hash_file(&binary) {
-            Ok(hash) => hash,
-            Err(error) => {
-                println!("    {}: built, but {error:#}", service.name);
-                return false;
-            }
-        };
+        let compare_started = Instant::now();
+        // Not noted (or unreadable): taken as changed.
+        let unchanged =
+            same_contents(&in_container(&self.binaries, service.binary), &binary).unwrap_or(false);
         let built = format!(
-            "compile {}, hash {}",
+            "compile {}, compare {}",
             seconds(compile),
-            seconds(hash_started.elapsed())
+            seconds(compare_started.elapsed())
         );
-        if self.running.get(service.name) == Some(&hash) {
+        if unchanged {
             println!(
                 "    {}: rebuilt ({built}), binary unchanged: nothing restarted",
                 service.name
@@ -275,7 +276,7 @@ impl App<'_> {
                     seconds(swapped.restart),
                     seconds(ready_started.elapsed())
                 );
-                self.running.insert(service.name, hash);
+                note_in_container(&self.binaries, service.binary, &binary);
                 match ready {
                     Ok(()) => println!(
                         "    {}: rebuilt ({built}), restarted with the new binary ({times}): {url}",
@@ -290,7 +291,7 @@ impl App<'_> {
                 true
             }
             Some(Err(error)) => {
-                self.recreate_instead(service, &settings, &built, &format!("{error:#}"), hash)
+                self.recreate_instead(service, &settings, &built, &format!("{error:#}"))
             }
             None => false,
         }
@@ -339,7 +340,6 @@ impl App<'_> {
         settings: &super::settings::Service,
         built: &str,
         why: &str,
-        hash: String,
     ) -> bool {
         println!(
             "    {}: cannot restart its container with the new binary ({why}): recreating it through compose",
@@ -356,7 +356,8 @@ impl App<'_> {
                     .find(|(container, _)| *container == settings.container)
                 {
                     Some((_, times)) => {
-                        self.running.insert(service.name, hash);
+                        let binary = self.binaries.join(service.binary);
+                        note_in_container(&self.binaries, service.binary, &binary);
                         println!(
                             "    {}: rebuilt ({built}), recreated ({times}): {url}",
                             service.name

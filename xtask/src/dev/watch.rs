@@ -6,21 +6,21 @@
 //!   files makes one cycle. Paths under a `target` folder and paths `.gitignore` ignores
 //!   (the workspace's and the service folder's) start nothing.
 //! - A compile error is shown (cargo prints it) and the running version stays up.
-//! - A build whose binary hashes as the running one (an edited comment) restarts nothing.
-//! - Each process runs from a hard link of its binary named after its hash
-//!   (`target/dev/bin/<binary>-<hash>`), so cargo replacing the binary never touches the
+//! - A build whose binary has the same bytes as the running one (an edited comment)
+//!   restarts nothing.
+//! - Each process runs from a hard link of its binary (`target/dev/bin/<binary>-<pid>-<n>`),
+//!   so cargo replacing the binary never touches the
 //!   running one, and a new version that fails to become healthy is replaced by the
 //!   previous one. Only the current and the previous link are kept.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, IsTerminal};
+use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use notify_debouncer_full::DebounceEventResult;
-use sha2::{Digest, Sha256};
 use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Launch, stop, wait_healthy};
@@ -106,14 +106,59 @@ pub(crate) enum Step {
     Keep,
 }
 
-/// The step for a service running the binary hashed `running` (`None`: not running) once
-/// the build produced one hashed `built`.
-pub(crate) fn step_after_build(running: Option<&str>, built: &str) -> Step {
-    match running {
+/// The step for a service running the binary at `running` (`None`: not running) once the
+/// build wrote `built`.
+pub(crate) fn step_after_build(running: Option<&Path>, built: &Path) -> anyhow::Result<Step> {
+    Ok(match running {
         None => Step::Start,
-        Some(running) if running == built => Step::Keep,
+        Some(running) if same_contents(running, built)? => Step::Keep,
         Some(_) => Step::Restart,
+    })
+}
+
+/// Whether two files hold the same bytes: their sizes first, then their contents, up to
+/// the first difference. Cheaper than hashing the new binary (64 MB in the debug profile):
+/// a changed binary nearly always differs in size or in its first pages (the ELF header
+/// records where its sections end), and both files are in the page cache.
+pub(crate) fn same_contents(a: &Path, b: &Path) -> anyhow::Result<bool> {
+    let open = |path: &Path| {
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let (mut first, mut second) = (open(a)?, open(b)?);
+    let size = |file: &std::fs::File, path: &Path| {
+        file.metadata()
+            .map(|metadata| metadata.len())
+            .with_context(|| format!("cannot read {}", path.display()))
+    };
+    if size(&first, a)? != size(&second, b)? {
+        return Ok(false);
     }
+    const CHUNK: usize = 1 << 20;
+    let (mut left, mut right) = (vec![0; CHUNK], vec![0; CHUNK]);
+    loop {
+        let read = read_full(&mut first, &mut left)
+            .with_context(|| format!("cannot read {}", a.display()))?;
+        let other = read_full(&mut second, &mut right[..read.max(1)])
+            .with_context(|| format!("cannot read {}", b.display()))?;
+        if read != other || left[..read] != right[..read] {
+            return Ok(false);
+        }
+        if read == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Fills `buffer` from `file` unless the file ends first; how many bytes were read.
+fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            read => filled += read,
+        }
+    }
+    Ok(filled)
 }
 
 /// A build whose binary is written, and cargo, which may still be finishing (it writes
@@ -236,22 +281,11 @@ impl CargoMessage {
     }
 }
 
-/// The SHA-256 of a file, in hex.
-pub(crate) fn hash_file(path: &Path) -> anyhow::Result<String> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(format!("{:x}", hasher.finalize()))
-}
-
 /// A service's process and the binary it runs.
 struct Running {
     /// `None` once the process exited on its own.
     child: Option<Child>,
-    hash: String,
-    /// The hash-named link it was started from.
+    /// The link it was started from.
     binary: PathBuf,
 }
 
@@ -263,7 +297,9 @@ struct Services<'a> {
     cycles: u32,
     running: HashMap<&'static str, Running>,
     /// The previous healthy version of each service, started again if a new one fails.
-    previous: HashMap<&'static str, (String, PathBuf)>,
+    previous: HashMap<&'static str, PathBuf>,
+    /// How many links to run from were made (each link's name is new).
+    links: u32,
 }
 
 impl<'a> Services<'a> {
@@ -275,6 +311,7 @@ impl<'a> Services<'a> {
             cycles: 0,
             running: HashMap::new(),
             previous: HashMap::new(),
+            links: 0,
         }
     }
 
@@ -320,17 +357,22 @@ impl<'a> Services<'a> {
         };
         let compile_time = compile_started.elapsed();
         let built = compiled.executable.clone();
-        let hash_started = Instant::now();
-        // `compile` is cargo up to the binary being written; `hash` is telling whether it
-        // changed. cargo may still be writing its fingerprints meanwhile.
-        let line = match hash_file(&built) {
-            Ok(hash) => {
+        // `compile` is cargo up to the binary being written; `compare` is telling whether
+        // it changed. cargo may still be writing its fingerprints meanwhile.
+        let compare_started = Instant::now();
+        let running = self
+            .running
+            .get(service.name)
+            .filter(|running| running.child.is_some())
+            .map(|running| running.binary.as_path());
+        let line = match step_after_build(running, &built) {
+            Ok(step) => {
                 let compile = format!(
-                    "{}, hash {}",
+                    "{}, compare {}",
                     seconds(compile_time),
-                    seconds(hash_started.elapsed())
+                    seconds(compare_started.elapsed())
                 );
-                self.apply_build(service, &built, hash, &compile, &url)
+                self.apply_build(service, &built, step, &compile, &url)
             }
             Err(error) => format!("built, but {error:#}"),
         };
@@ -338,26 +380,21 @@ impl<'a> Services<'a> {
         line
     }
 
-    /// Starts, restarts or keeps the process of `service` after a build whose binary is
-    /// `built` (hashed `hash`): the block's line.
+    /// Takes `step` for the process of `service` after a build whose binary is `built`:
+    /// the block's line.
     fn apply_build(
         &mut self,
         service: &'static Service,
         built: &Path,
-        hash: String,
+        step: Step,
         compile: &str,
         url: &str,
     ) -> String {
-        let running_hash = self
-            .running
-            .get(service.name)
-            .filter(|running| running.child.is_some())
-            .map(|running| running.hash.as_str());
-        match step_after_build(running_hash, &hash) {
+        match step {
             Step::Keep => {
                 format!("rebuilt (compile {compile}), binary unchanged: nothing restarted ({url})")
             }
-            step => match self.replace(service, built, hash) {
+            step => match self.replace(service, built) {
                 Ok(times) => format!(
                     "rebuilt (compile {compile}), {} ({times}): {url}",
                     if step == Step::Start {
@@ -379,19 +416,14 @@ impl<'a> Services<'a> {
 
     /// Stops the running version of `service` and starts `built`; if that one does not
     /// become healthy, starts the previous version again. Returns the phases' times.
-    fn replace(
-        &mut self,
-        service: &'static Service,
-        built: &Path,
-        hash: String,
-    ) -> anyhow::Result<String> {
-        let binary = self.link_for_launch(service, built, &hash)?;
+    fn replace(&mut self, service: &'static Service, built: &Path) -> anyhow::Result<String> {
+        let binary = self.link_for_launch(service, built)?;
         let restart_started = Instant::now();
         if let Some(mut old) = self.running.remove(service.name) {
             if let Some(child) = old.child.as_mut() {
                 stop(service.binary, child);
             }
-            self.previous.insert(service.name, (old.hash, old.binary));
+            self.previous.insert(service.name, old.binary);
         }
         let mut child = self.launch.spawn(service, &binary)?;
         let restart = restart_started.elapsed();
@@ -406,7 +438,6 @@ impl<'a> Services<'a> {
             service.name,
             Running {
                 child: Some(child),
-                hash,
                 binary,
             },
         );
@@ -424,7 +455,7 @@ impl<'a> Services<'a> {
         service: &'static Service,
         failure: anyhow::Error,
     ) -> anyhow::Error {
-        let Some((hash, binary)) = self.previous.get(service.name).cloned() else {
+        let Some(binary) = self.previous.get(service.name).cloned() else {
             return failure.context("the new version did not start; fix it and save again");
         };
         let url = self.launch.url(service);
@@ -438,7 +469,6 @@ impl<'a> Services<'a> {
                     service.name,
                     Running {
                         child: Some(child),
-                        hash,
                         binary,
                     },
                 );
@@ -452,18 +482,21 @@ impl<'a> Services<'a> {
         }
     }
 
-    /// A hard link (else a copy) of `built` named after its hash, to run from.
-    fn link_for_launch(
-        &self,
-        service: &Service,
-        built: &Path,
-        hash: &str,
-    ) -> anyhow::Result<PathBuf> {
+    /// A hard link (else a copy) of `built` under a new name, to run from.
+    fn link_for_launch(&mut self, service: &Service, built: &Path) -> anyhow::Result<PathBuf> {
         let folder = self.launch.work.join("bin");
         std::fs::create_dir_all(&folder)
             .with_context(|| format!("cannot create {}", folder.display()))?;
-        let link = folder.join(format!("{}-{}", service.binary, &hash[..16]));
-        if !link.exists() && std::fs::hard_link(built, &link).is_err() {
+        self.links += 1;
+        let link = folder.join(format!(
+            "{}-{}-{}",
+            service.binary,
+            std::process::id(),
+            self.links
+        ));
+        // A link left by an earlier session with the same process id.
+        let _ = std::fs::remove_file(&link);
+        if std::fs::hard_link(built, &link).is_err() {
             std::fs::copy(built, &link).with_context(|| {
                 format!("cannot copy {} to {}", built.display(), link.display())
             })?;
@@ -477,9 +510,7 @@ impl<'a> Services<'a> {
             self.running
                 .get(service.name)
                 .map(|running| running.binary.as_path()),
-            self.previous
-                .get(service.name)
-                .map(|(_, binary)| binary.as_path()),
+            self.previous.get(service.name).map(PathBuf::as_path),
         ]
         .into_iter()
         .flatten()
@@ -531,18 +562,44 @@ mod tests {
 
     #[test]
     fn only_a_different_binary_restarts_a_running_service() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let write = |name: &str, content: &[u8]| {
+            let path = folder.path().join(name);
+            std::fs::write(&path, content).expect("write");
+            path
+        };
+        let running = write("running", b"\x7fELF same");
+        let same = write("same", b"\x7fELF same");
+        let other = write("other", b"\x7fELF othr");
+        let longer = write("longer", b"\x7fELF same, and more");
         let table = [
-            (None, "aa", Step::Start),
-            (Some("aa"), "aa", Step::Keep),
-            (Some("aa"), "bb", Step::Restart),
+            (None, &same, Step::Start),
+            (Some(&running), &same, Step::Keep),
+            (Some(&running), &other, Step::Restart),
+            (Some(&running), &longer, Step::Restart),
         ];
         for (running, built, expected) in table {
-            assert_eq!(
-                step_after_build(running, built),
-                expected,
-                "{running:?} {built}"
-            );
+            let step = step_after_build(running.map(PathBuf::as_path), built).expect("compared");
+            assert_eq!(step, expected, "{running:?} {built:?}");
         }
+        let missing = folder.path().join("missing");
+        assert!(step_after_build(Some(&running), &missing).is_err());
+    }
+
+    #[test]
+    fn files_larger_than_a_chunk_compare_by_every_byte() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let mut content = vec![7u8; (1 << 20) * 2 + 123];
+        let a = folder.path().join("a");
+        std::fs::write(&a, &content).expect("write");
+        let b = folder.path().join("b");
+        std::fs::write(&b, &content).expect("write");
+        assert!(same_contents(&a, &b).expect("compared"));
+        if let Some(last) = content.last_mut() {
+            *last = 8;
+        }
+        std::fs::write(&b, &content).expect("write");
+        assert!(!same_contents(&a, &b).expect("compared"));
     }
 
     #[test]
@@ -569,20 +626,5 @@ mod tests {
         ] {
             assert_eq!(CargoMessage::parse(other), CargoMessage::Other, "{other}");
         }
-    }
-
-    #[test]
-    fn equal_files_hash_equal_and_different_ones_do_not() {
-        let folder = tempfile::tempdir().expect("temporary folder");
-        let write = |name: &str, content: &str| {
-            let path = folder.path().join(name);
-            std::fs::write(&path, content).expect("write");
-            path
-        };
-        let (a, b, c) = (write("a", "same"), write("b", "same"), write("c", "other"));
-        let hash = |path: &Path| hash_file(path).expect("hash");
-        assert_eq!(hash(&a), hash(&b));
-        assert_ne!(hash(&a), hash(&c));
-        assert!(hash_file(&folder.path().join("missing")).is_err());
     }
 }
