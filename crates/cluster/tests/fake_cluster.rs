@@ -1434,28 +1434,23 @@ print(json.dumps(cfg.uninstall(sys.argv[3]), default=str))
 /// A small chart for Helm's client to install: a ConfigMap and a Deployment.
 fn helm_chart(dir: &std::path::Path) -> std::path::PathBuf {
     let chart = dir.join("hello");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: hello\nversion: 0.1.0\nappVersion: \"1.0\"\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "greeting: hi\n").unwrap();
-    std::fs::write(
-        chart.join("templates/settings.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chart.join("templates/deployment.yaml"),
-        deployment("web:v1"),
-    )
-    .unwrap();
-    std::fs::write(
-        chart.join("templates/NOTES.txt"),
-        "Say {{ .Values.greeting }}.\n",
-    )
-    .unwrap();
+    let deployment = deployment("web:v1");
+    deploykit_testkit::write_files(
+        &chart,
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: hello\nversion: 0.1.0\nappVersion: \"1.0\"\n",
+            ),
+            ("values.yaml", "greeting: hi\n"),
+            (
+                "templates/settings.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  greeting: {{ .Values.greeting | quote }}\n",
+            ),
+            ("templates/deployment.yaml", &deployment),
+            ("templates/NOTES.txt", "Say {{ .Values.greeting }}.\n"),
+        ],
+    );
     chart
 }
 

@@ -119,28 +119,28 @@ impl Env {
 /// A chart whose ConfigMap shows what the templates were told.
 fn chart(dir: &std::path::Path, kube_version: &str) -> Chart {
     let root = dir.join("demo");
-    std::fs::create_dir_all(root.join("templates")).unwrap();
-    std::fs::write(
-        root.join("Chart.yaml"),
-        format!("apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: \"1.0\"\nkubeVersion: \"{kube_version}\"\n"),
-    )
-    .unwrap();
-    std::fs::write(root.join("values.yaml"), "greeting: hello\n").unwrap();
-    std::fs::write(
-        root.join("templates/cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  revision: {{ .Release.Revision | quote }}\n  install: {{ .Release.IsInstall | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  apps: {{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" | quote }}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("templates/svc.yaml"),
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  ports:\n  - port: 80\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("templates/NOTES.txt"),
-        "Say {{ .Values.greeting }} to {{ .Release.Name }}.\n",
-    )
-    .unwrap();
+    let chart_yaml = format!(
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: \"1.0\"\nkubeVersion: \"{kube_version}\"\n"
+    );
+    deploykit_testkit::write_files(
+        &root,
+        &[
+            ("Chart.yaml", &chart_yaml),
+            ("values.yaml", "greeting: hello\n"),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  revision: {{ .Release.Revision | quote }}\n  install: {{ .Release.IsInstall | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  apps: {{ .Capabilities.APIVersions.Has \"apps/v1/Deployment\" | quote }}\n",
+            ),
+            (
+                "templates/svc.yaml",
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  ports:\n  - port: 80\n",
+            ),
+            (
+                "templates/NOTES.txt",
+                "Say {{ .Values.greeting }} to {{ .Release.Name }}.\n",
+            ),
+        ],
+    );
     Chart::load(&root).unwrap()
 }
 

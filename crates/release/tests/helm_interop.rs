@@ -150,50 +150,45 @@ impl Side {
 
 fn write_chart(dir: &Path) -> PathBuf {
     let root = dir.join("shop");
-    std::fs::create_dir_all(root.join("templates/tests")).unwrap();
-    std::fs::create_dir_all(root.join("files")).unwrap();
-    std::fs::write(
-        root.join("Chart.yaml"),
-        "apiVersion: v2\nname: shop\nversion: 1.2.3\nappVersion: \"4.5\"\ndescription: interop\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("values.yaml"), "greeting: hi\nreplicas: 1\n").unwrap();
-    std::fs::write(
-        root.join("Chart.lock"),
-        "dependencies:\n- name: common\n  repository: oci://registry.example/charts\n  version: 2.31.4\ndigest: sha256:fc442e77200e1914dd46fe26490dcf62f44caa51db673c2f8e67d5319cd4c163\ngenerated: \"2025-08-14T15:12:51.716883419+02:00\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("values.schema.json"),
-        "{\"type\": \"object\", \"properties\": {\"replicas\": {\"type\": \"integer\"}}}\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("files/motd.txt"), "hello from a file\n").unwrap();
-    std::fs::write(
-        root.join("templates/config.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  revision: {{ .Release.Revision | quote }}\n---\n# a comment-only document\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("templates/service.yaml"),
-        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  ports:\n  - port: 80\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("templates/migrate.yaml"),
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: \"2\"\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: migrate\n        image: busybox\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("templates/tests/ping.yaml"),
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-ping\n  annotations:\n    helm.sh/hook: test\n    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded\nspec:\n  restartPolicy: Never\n  containers:\n  - name: ping\n    image: busybox\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("templates/NOTES.txt"),
-        "{{ .Values.greeting }} from {{ .Release.Name }} ({{ .Chart.Version }}).\n",
-    )
-    .unwrap();
+    deploykit_testkit::write_files(
+        &root,
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: shop\nversion: 1.2.3\nappVersion: \"4.5\"\ndescription: interop\n",
+            ),
+            ("values.yaml", "greeting: hi\nreplicas: 1\n"),
+            (
+                "Chart.lock",
+                "dependencies:\n- name: common\n  repository: oci://registry.example/charts\n  version: 2.31.4\ndigest: sha256:fc442e77200e1914dd46fe26490dcf62f44caa51db673c2f8e67d5319cd4c163\ngenerated: \"2025-08-14T15:12:51.716883419+02:00\"\n",
+            ),
+            (
+                "values.schema.json",
+                "{\"type\": \"object\", \"properties\": {\"replicas\": {\"type\": \"integer\"}}}\n",
+            ),
+            ("files/motd.txt", "hello from a file\n"),
+            (
+                "templates/config.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-config\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  revision: {{ .Release.Revision | quote }}\n---\n# a comment-only document\n",
+            ),
+            (
+                "templates/service.yaml",
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  ports:\n  - port: 80\n",
+            ),
+            (
+                "templates/migrate.yaml",
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-migrate\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: \"2\"\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: migrate\n        image: busybox\n",
+            ),
+            (
+                "templates/tests/ping.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-ping\n  annotations:\n    helm.sh/hook: test\n    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded\nspec:\n  restartPolicy: Never\n  containers:\n  - name: ping\n    image: busybox\n",
+            ),
+            (
+                "templates/NOTES.txt",
+                "{{ .Values.greeting }} from {{ .Release.Name }} ({{ .Chart.Version }}).\n",
+            ),
+        ],
+    );
     root
 }
 

@@ -1,4 +1,5 @@
-//! Test helpers shared by deploykit's suites (a dev-dependency only).
+//! Test helpers shared by deploykit's suites (a dev-dependency only): [`require`] and
+//! [`write_files`].
 //!
 //! A suite that needs a service (Docker, PostgreSQL, Chromium, Helm's engine) asks
 //! [`require`]: when the service is missing, the test skips with a printed reason on a
@@ -34,4 +35,25 @@ pub fn require(service: &str, check: Result<(), String>) -> bool {
 /// Whether `program` is an executable file on `PATH`.
 pub fn on_path(program: &str) -> bool {
     which::which(program).is_ok()
+}
+
+/// Writes each `(path, text)` of `files` under `root`, creating folders on the way: a test's
+/// chart or build context as one table. Panics naming the path when a write fails.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("testkit-doc-{}", std::process::id()));
+/// deploykit_testkit::write_files(&dir, &[("Chart.yaml", "name: demo\n"), ("templates/a.yaml", "")]);
+/// assert!(dir.join("templates/a.yaml").is_file());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn write_files(root: &std::path::Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let path = root.join(path);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .unwrap_or_else(|error| panic!("cannot create {}: {error}", folder.display()));
+        }
+        std::fs::write(&path, text)
+            .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+    }
 }
