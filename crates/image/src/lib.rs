@@ -39,6 +39,8 @@ mod reference;
 mod registry;
 mod transfer;
 
+/// The Docker client [`Engine::client`] hands out, in the version this crate uses.
+pub use bollard;
 pub use build::{BuildEvent, BuildSpec, BuiltImage, ContextSource};
 pub use context::BuildContext;
 pub use engine::{DockerHost, Engine, TlsFiles};

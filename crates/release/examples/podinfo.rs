@@ -6,10 +6,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use deploykit_chart::{Chart, SetKind, ValueSources};
-use deploykit_cluster::{Cluster, ConnectOptions, connect};
 use deploykit_fake_apiserver::FakeApiServer;
-use deploykit_release::{History, Rollback, Uninstall, Upgrade};
+use deploykit_release::{
+    Chart, Cluster, ConnectOptions, History, Rollback, SetKind, Uninstall, Upgrade, ValueSources,
+    connect,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -14,10 +14,11 @@
 //! templates, files, schema and values, the user's values, NOTES), so `helm get`,
 //! `helm history` and `helm rollback` read it as their own.
 //!
+//! The types its calls take and return are re-exported (and the two crates whole, as
+//! [`chart`] and [`cluster`]), so a program can depend on deploykit-release alone:
+//!
 //! ```no_run
-//! use deploykit_chart::{Chart, ValueSources, SetKind};
-//! use deploykit_cluster::{ConnectOptions, connect};
-//! use deploykit_release::Upgrade;
+//! use deploykit_release::{Chart, ConnectOptions, SetKind, Upgrade, ValueSources, connect};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let cluster = connect(ConnectOptions::default()).await?;
@@ -35,3 +36,11 @@ mod ops;
 pub use deploy::{DeployOptions, Deployed, Install, Upgrade};
 pub use error::{Error, Result};
 pub use ops::{Diff, History, Rollback, Status, Test, Uninstall};
+
+pub use deploykit_chart as chart;
+pub use deploykit_chart::{Capabilities, Chart, Map, SetKind, ValueSources};
+pub use deploykit_cluster as cluster;
+pub use deploykit_cluster::{
+    CancellationToken, Cluster, ConnectOptions, DeployOutcome, ObjectDiff, Progress, Release,
+    ReleaseStatus, TestOutcome, UninstallOutcome, connect,
+};
