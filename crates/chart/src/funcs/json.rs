@@ -164,9 +164,11 @@ impl Parser<'_> {
         if self.pos >= self.bytes.len() {
             return "unexpected end of JSON input".to_string();
         }
+        // Go's scanner reports the byte it stopped at, as the rune of that value
+        // (`日`, bytes E6 97 A5, is `'æ'`).
         format!(
             "invalid character {} {context}",
-            quote_char(self.current_char())
+            quote_char(char::from(self.bytes[self.pos]))
         )
     }
 
@@ -413,6 +415,11 @@ mod tests {
         assert_eq!(
             unmarshal("[1 2]").unwrap_err(),
             "invalid character '2' after array element"
+        );
+        // Found by the differential tester: Go names the byte, as a Latin-1 rune.
+        assert_eq!(
+            unmarshal("日本").unwrap_err(),
+            "invalid character 'æ' looking for beginning of value"
         );
     }
 }
