@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 
+mod formats;
 mod go_regexp;
 mod metaschema;
 mod quick;
@@ -79,10 +80,11 @@ fn compile(schema: &serde_json::Value) -> Result<jsonschema::Validator, String> 
     if let Some(object) = schema.as_object_mut() {
         object.remove("$schema");
     }
-    jsonschema::options()
-        .with_draft(draft)
-        .build(&schema)
-        .map_err(|error| error.to_string())
+    let mut options = jsonschema::options().with_draft(draft);
+    for &format in formats::PORTED {
+        options = options.with_format(format, move |text: &str| formats::valid(format, text));
+    }
+    options.build(&schema).map_err(|error| error.to_string())
 }
 
 /// One failure: where in the values, where in the schema, and the message.
@@ -112,6 +114,16 @@ fn boon_valid(schema: &serde_json::Value, instance: &serde_json::Value) -> Optio
     let mut compiler = boon::Compiler::new();
     compiler.use_loader(Box::new(Offline));
     compiler.set_default_draft(boon::Draft::V2020_12);
+    // boon knows no `semver` format; Helm's validator does.
+    compiler.register_format(boon::Format {
+        name: "semver",
+        func: |value| match value.as_str() {
+            Some(text) if !formats::valid("semver", text) => {
+                Err(formats::reason("semver", text).unwrap_or_default().into())
+            }
+            _ => Ok(()),
+        },
+    });
     let mut schema = schema.clone();
     if let Some(object) = schema.as_object_mut()
         && object
@@ -645,7 +657,14 @@ fn describe(kind: &ValidationErrorKind, instance: &serde_json::Value) -> String 
             Some((first, second)) => format!("items at {first} and {second} are equal"),
             None => "items are not unique".to_string(),
         },
-        K::Format { format } => format!("{} is not valid {format}", quote_value(instance)),
+        K::Format { format } => {
+            let why = instance
+                .as_str()
+                .and_then(|text| formats::reason(format, text))
+                .map(|why| format!(": {why}"))
+                .unwrap_or_default();
+            format!("{} is not valid {format}{why}", quote_value(instance))
+        }
         K::AnyOf => "'anyOf' failed".to_string(),
         K::OneOfNotValid => "'oneOf' failed, none matched".to_string(),
         K::OneOfMultipleValid => "'oneOf' failed, more than one matched".to_string(),

@@ -385,7 +385,7 @@ fn percent_decode(s: &str) -> String {
 /// escape "%"`): control characters, a scheme that starts with `:`, a colon in the
 /// first segment of a relative path, a bad port or `[` host, and bad `%` escapes in
 /// the path, host, user and fragment.
-fn go_url_check(raw: &str) -> std::result::Result<(), String> {
+pub(crate) fn go_url_check(raw: &str) -> std::result::Result<(), String> {
     let (without_fragment, fragment) = raw.split_once('#').unwrap_or((raw, ""));
     let fail = |input: &str, why: String| Err(format!("parse {}: {why}", gofmt::quote(input)));
     if let Err(why) = go_url_structure(without_fragment) {

@@ -41,7 +41,7 @@ pub mod gofmt;
 mod helm;
 mod json;
 mod math;
-mod misc;
+pub(crate) mod misc;
 pub(crate) mod regex;
 mod semver;
 mod strings;

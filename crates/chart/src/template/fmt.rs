@@ -922,7 +922,8 @@ pub fn quote(s: &str) -> String {
     quote_with(s, false)
 }
 
-fn quote_rune(c: char) -> String {
+/// Go's `%q` of a rune (`strconv.QuoteRune`).
+pub(crate) fn quote_rune(c: char) -> String {
     let mut out = String::from("'");
     push_escaped(&mut out, c, '\'', false);
     out.push('\'');

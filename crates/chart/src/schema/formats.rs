@@ -1,0 +1,588 @@
+//! Why a string fails a `format`, in santhosh-tekuri/jsonschema v6's words (Helm
+//! prints `'x' is not valid email: missing @`). The jsonschema crate decides whether a
+//! value fails; this only words the reason, and says nothing (`None`) for formats or
+//! failures it does not word as Helm does.
+
+use crate::funcs::gofmt;
+
+/// The reason `value` is not a valid `format`, as Helm words it.
+pub(super) fn reason(format: &str, value: &str) -> Option<String> {
+    let result = match format {
+        "email" => email(value),
+        "hostname" => hostname(value),
+        "ipv4" => ipv4(value),
+        "uuid" => uuid(value),
+        "duration" => duration(value),
+        "time" => time(value),
+        "date-time" => date_time(value),
+        "date" => date(value),
+        "ipv6" if !value.contains(':') => fail("missing colon"),
+        "uri" | "iri" => uri(value, false),
+        "uri-reference" | "iri-reference" => uri(value, true),
+        "json-pointer" => json_pointer(value),
+        "period" => period(value),
+        "semver" => semver(value),
+        _ => return None,
+    };
+    result.err().flatten()
+}
+
+/// The formats whose checks are ported from the validator Helm v4.2 links, which
+/// replace the jsonschema crate's own (so that both accept and refuse the same
+/// strings: `+1.2.3.4` is an IPv4 address to Go's `strconv.Atoi`, `uuid` and
+/// `duration` are checked whatever the draft, `idn-email` is no format Helm knows).
+pub(super) const PORTED: &[&str] = &[
+    "email",
+    "hostname",
+    "ipv4",
+    "uuid",
+    "duration",
+    "time",
+    "date",
+    "date-time",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "json-pointer",
+    "period",
+    "semver",
+    "idn-email",
+    "idn-hostname",
+];
+
+/// Whether `value` is a valid `format`, for a format in [`PORTED`].
+pub(super) fn valid(format: &str, value: &str) -> bool {
+    let result = match format {
+        "email" => email(value),
+        "hostname" => hostname(value),
+        "ipv4" => ipv4(value),
+        "uuid" => uuid(value),
+        "duration" => duration(value),
+        "time" => time(value),
+        "date" => date(value),
+        "date-time" => date_time(value),
+        "uri" | "iri" => uri(value, false),
+        "uri-reference" | "iri-reference" => uri(value, true),
+        "json-pointer" => json_pointer(value),
+        "period" => period(value),
+        "semver" => semver(value),
+        _ => Ok(()),
+    };
+    result.is_ok()
+}
+
+/// `Err(Some(reason))`: invalid, worded; `Err(None)`: invalid in words not ported.
+type Check = Result<(), Option<String>>;
+
+fn fail(reason: impl Into<String>) -> Check {
+    Err(Some(reason.into()))
+}
+
+fn email(s: &str) -> Check {
+    if s.len() > 254 {
+        return fail("more than 255 characters long");
+    }
+    let Some(at) = s.rfind('@') else {
+        return fail("missing @");
+    };
+    let (local, domain) = (&s[..at], &s[at + 1..]);
+    if local.len() > 64 {
+        return fail("local part more than 64 characters long");
+    }
+    if local.len() > 1 && local.starts_with('"') && local.ends_with('"') {
+        let inner = &local[1..local.len() - 1];
+        if inner.contains('\\') || inner.contains('"') {
+            return fail("backslash and quote are not allowed within quoted local part");
+        }
+    } else {
+        if local.starts_with('.') {
+            return fail("starts with dot");
+        }
+        if local.ends_with('.') {
+            return fail("ends with dot");
+        }
+        if local.contains("..") {
+            return fail("consecutive dots");
+        }
+        if let Some(c) = local
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && !".!#$%&'*+-/=?^_`{|}~".contains(*c))
+        {
+            return fail(format!(
+                "invalid character {}",
+                crate::template::fmt::quote_rune(c)
+            ));
+        }
+    }
+    if domain.starts_with('[') && domain.ends_with(']') && domain.len() >= 2 {
+        let inner = &domain[1..domain.len() - 1];
+        if inner.starts_with("IPv6:") {
+            return Err(None);
+        }
+        return ipv4(inner).map_err(|e| e.map(|r| format!("invalid ipv4 address: {r}")));
+    }
+    hostname(domain).map_err(|e| e.map(|r| format!("invalid domain: {r}")))
+}
+
+fn hostname(s: &str) -> Check {
+    let s = s.strip_suffix('.').unwrap_or(s);
+    if s.len() > 253 {
+        return fail("more than 253 characters long");
+    }
+    for label in s.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return fail("label must be 1 to 63 characters long");
+        }
+        if label.starts_with('-') {
+            return fail("label starts with hyphen");
+        }
+        if label.ends_with('-') {
+            return fail("label ends with hyphen");
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !c.is_ascii_alphanumeric() && *c != '-')
+        {
+            return fail(format!(
+                "invalid character {}",
+                crate::template::fmt::quote_rune(c)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn ipv4(s: &str) -> Check {
+    let groups: Vec<&str> = s.split('.').collect();
+    if groups.len() != 4 {
+        return fail("expected four decimals");
+    }
+    for group in groups {
+        if group.len() > 1 && group.starts_with('0') {
+            return fail("leading zeros");
+        }
+        let n = go_atoi(group)?;
+        if !(0..=255).contains(&n) {
+            return fail("decimal must be between 0 and 255");
+        }
+    }
+    Ok(())
+}
+
+/// Go's `strconv.Atoi`, its errors in Go's words.
+fn go_atoi(s: &str) -> Result<i64, Option<String>> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let why = if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        "invalid syntax"
+    } else {
+        match s.parse::<i64>() {
+            Ok(n) => return Ok(n),
+            Err(_) => "value out of range",
+        }
+    };
+    Err(Some(format!(
+        "strconv.Atoi: parsing {}: {why}",
+        gofmt::quote(s)
+    )))
+}
+
+fn uuid(s: &str) -> Check {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    let groups: Vec<&str> = s.split('-').collect();
+    if groups.len() != GROUPS.len() {
+        return fail(format!("must have {} elements", GROUPS.len()));
+    }
+    for (i, group) in groups.iter().enumerate() {
+        if group.len() != GROUPS[i] {
+            return fail(format!(
+                "element {} must be {} characters long",
+                i + 1,
+                GROUPS[i]
+            ));
+        }
+        if let Some(c) = group.chars().find(|c| !c.is_ascii_hexdigit()) {
+            return fail(format!(
+                "non-hex character {}",
+                crate::template::fmt::quote_rune(c)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn duration(s: &str) -> Check {
+    let Some(s) = s.strip_prefix('P') else {
+        return fail("must start with P");
+    };
+    if s.is_empty() {
+        return fail("nothing after P");
+    }
+    if let Some(weeks) = s.strip_suffix('W') {
+        if weeks.is_empty() {
+            return fail("no number in week");
+        }
+        if !weeks.bytes().all(|b| b.is_ascii_digit()) {
+            return fail("invalid week");
+        }
+        return Ok(());
+    }
+    const ALL_UNITS: [&str; 2] = ["YMD", "HMS"];
+    for (i, part) in s.split('T').enumerate() {
+        if i != 0 && part.is_empty() {
+            return fail("no time elements");
+        }
+        if i >= ALL_UNITS.len() {
+            return fail("more than one T");
+        }
+        let mut units = ALL_UNITS[i];
+        let mut rest = part;
+        while !rest.is_empty() {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return fail("missing number");
+            }
+            rest = &rest[digits..];
+            let Some(unit) = rest.chars().next() else {
+                return fail("missing unit");
+            };
+            match units.find(unit) {
+                Some(j) => units = &units[j + 1..],
+                None if ALL_UNITS[i].contains(unit) => {
+                    return fail(format!(
+                        "unit {} out of order",
+                        crate::template::fmt::quote_rune(unit)
+                    ));
+                }
+                None => {
+                    return fail(format!(
+                        "invalid unit {}",
+                        crate::template::fmt::quote_rune(unit)
+                    ));
+                }
+            }
+            rest = &rest[unit.len_utf8()..];
+        }
+    }
+    Ok(())
+}
+
+fn time(s: &str) -> Check {
+    let bytes = s.as_bytes();
+    if bytes.len() < 9 {
+        return fail("less than 9 characters long");
+    }
+    if bytes[2] != b':' || bytes[5] != b':' {
+        return fail("missing colon in correct place");
+    }
+    let Some(head) = s.get(..8) else {
+        return Err(None);
+    };
+    let mut hms = Vec::new();
+    for token in head.splitn(3, ':') {
+        let n = go_atoi(token).map_err(|_| Some("invalid hour/min/sec".to_string()))?;
+        if n < 0 {
+            return fail("non-positive hour/min/sec");
+        }
+        hms.push(n);
+    }
+    let (mut h, mut m, sec) = (hms[0], hms[1], hms[2]);
+    if h > 23 || m > 59 || sec > 60 {
+        return fail("hour/min/sec out of range");
+    }
+    let mut rest = &s[8..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return fail("no digits in second fraction");
+        }
+        rest = &fraction[digits..];
+    }
+    if rest != "z" && rest != "Z" {
+        if rest.len() != 6 {
+            return fail("offset must be 6 characters long");
+        }
+        let sign = match rest.as_bytes()[0] {
+            b'+' => -1,
+            b'-' => 1,
+            _ => return fail("offset must begin with plus/minus"),
+        };
+        let offset = &rest[1..];
+        if offset.as_bytes()[2] != b':' {
+            return fail("missing colon in offset in correct place");
+        }
+        let mut zhm = Vec::new();
+        for token in offset.splitn(2, ':') {
+            let n = go_atoi(token).map_err(|_| Some("invalid hour/min in offset".to_string()))?;
+            if n < 0 {
+                return fail("non-positive hour/min in offset");
+            }
+            zhm.push(n);
+        }
+        if zhm[0] > 23 || zhm[1] > 59 {
+            return fail("hour/min in offset out of range");
+        }
+        let mut minutes = (h * 60 + m) + sign * (zhm[0] * 60 + zhm[1]);
+        if minutes < 0 {
+            minutes += 24 * 60;
+        }
+        (h, m) = (minutes / 60, minutes % 60);
+    }
+    if sec >= 60 && (h != 23 || m != 59) {
+        return fail("invalid leap second");
+    }
+    Ok(())
+}
+
+fn date_time(s: &str) -> Check {
+    if s.len() < 20 {
+        return fail("less than 20 characters long");
+    }
+    let eleventh = s.as_bytes()[10];
+    if eleventh != b't' && eleventh != b'T' {
+        return fail("11th character must be t or T");
+    }
+    date(s.get(..10).ok_or(None)?).map_err(|e| e.map(|r| format!("invalid date element: {r}")))?;
+    time(s.get(11..).ok_or(None)?).map_err(|e| e.map(|r| format!("invalid time element: {r}")))
+}
+
+/// Go's `time.Parse("2006-01-02", s)`: only its range errors are worded here.
+fn date(s: &str) -> Check {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return Err(None);
+    }
+    let number = |range: std::ops::Range<usize>| s[range].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    if !(1..=12).contains(&month) {
+        return fail(format!(
+            "parsing time {}: month out of range",
+            gofmt::quote(s)
+        ));
+    }
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=days).contains(&day) {
+        return fail(format!(
+            "parsing time {}: day out of range",
+            gofmt::quote(s)
+        ));
+    }
+    Ok(())
+}
+
+fn uri(s: &str, reference: bool) -> Check {
+    // The validator Helm v4.2 links checks Go's url.Parse only (later versions also
+    // refuse non-ASCII and some ASCII characters first).
+    crate::funcs::misc::go_url_check(s).map_err(Some)?;
+    let scheme_end = s
+        .find(':')
+        .filter(|&i| {
+            i > 0
+                && s.as_bytes()[0].is_ascii_alphabetic()
+                && s[..i]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        })
+        .filter(|&i| !s[..i].contains(['/', '?', '#']));
+    if !reference && scheme_end.is_none() {
+        return fail("relative url");
+    }
+    Ok(())
+}
+
+fn period(s: &str) -> Check {
+    let Some((start, end)) = s.split_once('/') else {
+        return fail("missing slash");
+    };
+    let within = |what: &'static str, check: Check| {
+        check.map_err(|e| e.map(|r| format!("invalid {what}: {r}")))
+    };
+    if start.starts_with('P') {
+        within("start duration", duration(start))?;
+        within("end date-time", date_time(end))
+    } else {
+        within("start date-time", date_time(start))?;
+        if end.starts_with('P') {
+            within("end duration", duration(end))
+        } else {
+            within("end date-time", date_time(end))
+        }
+    }
+}
+
+fn semver(s: &str) -> Check {
+    let identifier_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    let mut core = s;
+    if let Some((before, build)) = s.split_once('+') {
+        if build.is_empty() {
+            return fail("build is empty");
+        }
+        for id in build.split('.') {
+            if id.is_empty() {
+                return fail("build identifier is empty");
+            }
+            if let Some(c) = id.chars().find(|c| !identifier_char(*c)) {
+                return fail(format!(
+                    "invalid character {} in build identifier",
+                    crate::template::fmt::quote_rune(c)
+                ));
+            }
+        }
+        core = before;
+    }
+    if let Some((before, pre)) = core.split_once('-') {
+        for id in pre.split('.') {
+            if id.is_empty() {
+                return fail("pre-release identifier is empty");
+            }
+            if let Some(c) = id.chars().find(|c| !identifier_char(*c)) {
+                return fail(format!(
+                    "invalid character {} in pre-release identifier",
+                    crate::template::fmt::quote_rune(c)
+                ));
+            }
+            if id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit()) {
+                return fail("pre-release numeric identifier starts with zero");
+            }
+        }
+        core = before;
+    }
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() != 3 {
+        return fail("versionCore must have 3 numbers separated by dot");
+    }
+    for (part, name) in parts.iter().zip(["major", "minor", "patch"]) {
+        if part.is_empty() {
+            return fail(format!("{name} is empty"));
+        }
+        if part.len() > 1 && part.starts_with('0') {
+            return fail(format!("{name} starts with zero"));
+        }
+        if !part.bytes().all(|b| b.is_ascii_digit()) {
+            return fail(format!("{name} contains non-digit"));
+        }
+    }
+    Ok(())
+}
+
+fn json_pointer(s: &str) -> Check {
+    if s.is_empty() {
+        return Ok(());
+    }
+    if !s.starts_with('/') {
+        return fail("not starting with /");
+    }
+    for token in s.split('/').skip(1) {
+        let mut escape = false;
+        for c in token.chars() {
+            if escape {
+                escape = false;
+                if c != '0' && c != '1' {
+                    return fail("~ must be followed by 0 or 1");
+                }
+                continue;
+            }
+            if c == '~' {
+                escape = true;
+            }
+        }
+        if escape {
+            return fail("~ must be followed by 0 or 1");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason;
+
+    #[test]
+    fn reasons_read_as_helms_validator_words_them() {
+        let cases = [
+            ("email", "not-an-email", "missing @"),
+            ("email", "a..b@x.com", "consecutive dots"),
+            (
+                "email",
+                "a@-x.com",
+                "invalid domain: label starts with hyphen",
+            ),
+            ("ipv4", "999.1.1.1", "decimal must be between 0 and 255"),
+            ("ipv4", "1.2.3", "expected four decimals"),
+            ("ipv4", "01.2.3.4", "leading zeros"),
+            (
+                "ipv4",
+                "a.2.3.4",
+                "strconv.Atoi: parsing \"a\": invalid syntax",
+            ),
+            ("hostname", "a_b", "invalid character '_'"),
+            ("uuid", "1234", "must have 5 elements"),
+            ("duration", "P1S", "invalid unit 'S'"),
+            ("date-time", "yesterday", "less than 20 characters long"),
+            (
+                "date-time",
+                "2024-01-01X00:00:00Z",
+                "11th character must be t or T",
+            ),
+            (
+                "date-time",
+                "2024-01-01T25:00:00Z",
+                "invalid time element: hour/min/sec out of range",
+            ),
+            (
+                "uri",
+                "::not a uri",
+                "parse \"::not a uri\": missing protocol scheme",
+            ),
+            (
+                "date",
+                "2024-13-01",
+                "parsing time \"2024-13-01\": month out of range",
+            ),
+            (
+                "date-time",
+                "2023-02-29T00:00:00Z",
+                "invalid date element: parsing time \"2023-02-29\": day out of range",
+            ),
+            ("ipv6", "1.2.3.4", "missing colon"),
+            (
+                "semver",
+                "1.0",
+                "versionCore must have 3 numbers separated by dot",
+            ),
+            (
+                "semver",
+                "1.0.0-01",
+                "pre-release numeric identifier starts with zero",
+            ),
+            ("period", "x", "missing slash"),
+            ("uri", "::x", "parse \"::x\": missing protocol scheme"),
+            ("uri", "a/b", "relative url"),
+        ];
+        for (format, value, want) in cases {
+            assert_eq!(
+                reason(format, value).as_deref(),
+                Some(want),
+                "{format} {value}"
+            );
+        }
+        assert_eq!(reason("uri", "https://example.com/x"), None);
+        assert!(super::valid("ipv4", "+1.2.3.4"));
+        assert!(super::valid("uri", "http://ü"));
+        assert!(super::valid("idn-email", "x"));
+        assert!(!super::valid("uuid", "1234"));
+        assert_eq!(reason("date", "2024-1-01"), None);
+    }
+}
