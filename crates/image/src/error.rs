@@ -48,7 +48,7 @@ pub enum ImageError {
         reason: String,
     },
     /// Reading the build context (or another local file) failed.
-    #[error("cannot read {path}")]
+    #[error("cannot read {path} (check that it exists and is readable)")]
     Read {
         /// The file or folder.
         path: PathBuf,
@@ -56,7 +56,7 @@ pub enum ImageError {
         source: std::io::Error,
     },
     /// Writing a local file (an exported image, say) failed.
-    #[error("cannot write {path}")]
+    #[error("cannot write {path} (check that its folder exists and is writable)")]
     Write {
         /// The file.
         path: PathBuf,

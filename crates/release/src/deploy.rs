@@ -96,6 +96,7 @@ impl<'a> Install<'a> {
         cancel: &CancellationToken,
     ) -> Result<Deployed> {
         let o = &self.options;
+        check_release_name(&o.release)?;
         let history = self.cluster.history(&o.release, &o.namespace).await?;
         if let Some(latest) = history.last() {
             return Err(Error::AlreadyInstalled {
@@ -143,6 +144,7 @@ impl<'a> Upgrade<'a> {
         cancel: &CancellationToken,
     ) -> Result<Deployed> {
         let o = &self.options;
+        check_release_name(&o.release)?;
         if !self.install {
             let history = self.cluster.history(&o.release, &o.namespace).await?;
             if history.is_empty() {
@@ -171,6 +173,37 @@ pub(crate) async fn capabilities_of(
     }
     capabilities.api_versions = cluster.api_versions().await?;
     Ok(capabilities)
+}
+
+/// Helm's longest release name: the record Secret's name adds `sh.helm.release.v1.` and
+/// `.vN` to it, and object names derived from it must stay within 63 characters.
+const MAX_RELEASE_NAME: usize = 53;
+
+/// Refuses a release name Helm refuses (`chartutil.ValidateReleaseName`: a DNS-1123
+/// subdomain of at most 53 characters), before any request names it.
+pub(crate) fn check_release_name(release: &str) -> Result<()> {
+    let label_ok = |label: &str| {
+        let edge =
+            |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        edge(label.chars().next())
+            && edge(label.chars().last())
+            && label
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    let reason = if release.is_empty() {
+        "it is empty"
+    } else if release.len() > MAX_RELEASE_NAME {
+        "it is longer than 53 characters"
+    } else if !release.split('.').all(label_ok) {
+        "it is not a lowercase DNS name"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidReleaseName {
+        release: release.to_string(),
+        reason,
+    })
 }
 
 /// Refuses a chart whose `kubeVersion` excludes the cluster, as Helm does.
@@ -295,4 +328,36 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_follow_helms_rule() {
+        let long = "a".repeat(54);
+        for (name, reason) in [
+            ("web", None),
+            ("my-app.v2", None),
+            ("0ab", None),
+            (&"a".repeat(53), None),
+            ("", Some("it is empty")),
+            (&long, Some("it is longer than 53 characters")),
+            ("My-App", Some("it is not a lowercase DNS name")),
+            ("my_app", Some("it is not a lowercase DNS name")),
+            ("-web", Some("it is not a lowercase DNS name")),
+            ("web-", Some("it is not a lowercase DNS name")),
+            ("web..v2", Some("it is not a lowercase DNS name")),
+            ("web app", Some("it is not a lowercase DNS name")),
+        ] {
+            match (check_release_name(name), reason) {
+                (Ok(()), None) => {}
+                (Err(Error::InvalidReleaseName { reason: got, .. }), Some(want)) => {
+                    assert_eq!(got, want, "{name:?}")
+                }
+                (other, _) => panic!("{name:?}: {other:?}"),
+            }
+        }
+    }
 }

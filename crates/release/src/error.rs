@@ -23,6 +23,17 @@ pub enum Error {
         /// The cluster's version.
         server: String,
     },
+    /// The release name is not one Helm takes (it names the release's records and
+    /// objects, so Kubernetes' naming rules apply).
+    #[error(
+        "invalid release name {release:?}: {reason}; use 1 to 53 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (Helm's rule)"
+    )]
+    InvalidReleaseName {
+        /// The name as given.
+        release: String,
+        /// What breaks the rule.
+        reason: &'static str,
+    },
     /// An install of a release that exists.
     #[error(
         "release {release} already exists in namespace {namespace} (revision {revision}): upgrade it instead, or uninstall it first"

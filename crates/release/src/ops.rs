@@ -8,7 +8,9 @@ use deploykit_cluster::{
     Revision, RollbackOptions, TestOutcome, UninstallOptions, UninstallOutcome,
 };
 
-use crate::deploy::{DeployOptions, capabilities_of, check_kube_version, render_revision};
+use crate::deploy::{
+    DeployOptions, capabilities_of, check_kube_version, check_release_name, render_revision,
+};
 use crate::error::{Error, Result};
 
 /// Rolls a release back to an earlier revision, as a new revision (Helm's `action.Rollback`).
@@ -52,6 +54,7 @@ impl<'a> Rollback<'a> {
         progress: &mut (dyn FnMut(Progress) + Send),
         cancel: &CancellationToken,
     ) -> Result<DeployOutcome> {
+        check_release_name(&self.release)?;
         Ok(self
             .cluster
             .rollback(
@@ -112,6 +115,7 @@ impl<'a> Uninstall<'a> {
         &self,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<UninstallOutcome> {
+        check_release_name(&self.release)?;
         let options = UninstallOptions {
             keep_history: self.keep_history,
             wait: self.wait,
@@ -170,6 +174,7 @@ impl<'a> History<'a> {
 
     /// Reads it (empty when the release does not exist).
     pub async fn run(&self) -> Result<Vec<Release>> {
+        check_release_name(&self.release)?;
         Ok(self.cluster.history(&self.release, &self.namespace).await?)
     }
 }

@@ -327,6 +327,25 @@ async fn a_chart_for_another_kubernetes_is_refused_before_any_write() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_name_helm_refuses_is_refused_before_any_request() {
+    let env = Env::new().await;
+    let chart = env.chart("");
+    let writes = env.server.writes();
+    let error = Upgrade::new(&env.cluster, "My_App", NS)
+        .run(&chart, &Map::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidReleaseName { release, .. } if release == "My_App"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("lowercase letters"), "{error}");
+    let error = Rollback::new(&env.cluster, "", NS).run().await.unwrap_err();
+    assert!(error.to_string().contains("it is empty"), "{error}");
+    assert_eq!(env.server.writes(), writes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_error_comes_back_typed_and_nothing_is_recorded() {
     let env = Env::new().await;
     let chart = env.chart("");
