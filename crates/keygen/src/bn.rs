@@ -1,8 +1,8 @@
 //! A small safe wrapper over the AWS-LC big-number and RSA calls key generation needs.
 //!
-//! All arithmetic on big numbers (Miller-Rabin with AWS-LC's assembly Montgomery
-//! multiplication, gcd, inverses, products) is AWS-LC's; this module only owns the
-//! pointers. Every `unsafe` block calls one AWS-LC function with pointers this module
+//! All arithmetic on big numbers (the Montgomery exponentiations and squarings of
+//! Miller-Rabin in AWS-LC's assembly, gcd, inverses, products) is AWS-LC's; this module
+//! only owns the pointers. Every `unsafe` block calls one AWS-LC function with pointers this module
 //! owns (non-null, alive for the call, not shared across threads) and checks its
 //! result.
 #![allow(unsafe_code)]
@@ -12,6 +12,7 @@ use std::ffi::c_int;
 use std::ptr::NonNull;
 
 use aws_lc_sys as sys;
+use subtle::Choice;
 
 use crate::KeygenError;
 
@@ -222,24 +223,125 @@ impl BigNum {
         Ok(out)
     }
 
-    /// Whether this odd number is a probable prime: AWS-LC's Miller-Rabin with the
-    /// iteration count FIPS 186-4 asks for at this size (no trial division: the caller
-    /// sieved).
-    pub(crate) fn is_probable_prime(&self, ctx: &mut BnCtx) -> Result<bool, KeygenError> {
-        let mut prime: c_int = 0;
-        // SAFETY: `prime` is a valid out-pointer; a null callback is allowed.
+    /// A uniformly random number below 2^`bits`, from AWS-LC's random generator (the
+    /// one its own key generation draws from).
+    pub(crate) fn random_below_power_of_two(bits: u32) -> Result<Self, KeygenError> {
+        let mut bn = Self::new()?;
+        let bits = c_int::try_from(bits).map_err(|_| KeygenError::AwsLc { call: "BN_rand" })?;
+        // SAFETY: `bn` is a valid BIGNUM we own.
         let ok = unsafe {
-            sys::BN_primality_test(
-                &mut prime,
-                self.ptr(),
-                sys::BN_prime_checks_for_generation,
-                ctx.0.as_ptr(),
-                0,
-                std::ptr::null_mut(),
+            sys::BN_rand(
+                bn.mut_ptr(),
+                bits,
+                sys::BN_RAND_TOP_ANY,
+                sys::BN_RAND_BOTTOM_ANY,
             )
         };
-        check(ok, "BN_primality_test")?;
-        Ok(prime == 1)
+        check(ok, "BN_rand")?;
+        Ok(bn)
+    }
+
+    /// Whether the two are equal, in time that depends only on their widths.
+    pub(crate) fn equal_consttime(&self, other: &Self) -> Choice {
+        // SAFETY: both are valid BIGNUMs.
+        let equal = unsafe { sys::BN_equal_consttime(self.ptr(), other.ptr()) };
+        Choice::from(u8::from(equal == 1))
+    }
+
+    /// The number of zero bits below the lowest one bit (0 for zero), in time that
+    /// depends only on the width.
+    pub(crate) fn low_zero_bits(&self) -> u32 {
+        // SAFETY: `self` is a valid BIGNUM.
+        let zeros = unsafe { sys::BN_count_low_zero_bits(self.ptr()) };
+        u32::try_from(zeros).unwrap_or(0)
+    }
+}
+
+/// AWS-LC's Montgomery arithmetic modulo one odd number, set up in constant time
+/// (`BN_MONT_CTX_new_consttime`), with the number it works modulo.
+pub(crate) struct MontCtx<'n> {
+    mont: NonNull<sys::BN_MONT_CTX>,
+    modulus: &'n BigNum,
+}
+
+impl<'n> MontCtx<'n> {
+    /// The context for `modulus`, which must be odd and above one.
+    pub(crate) fn new(modulus: &'n BigNum, ctx: &mut BnCtx) -> Result<Self, KeygenError> {
+        // SAFETY: valid BIGNUM and context; a null result (even modulus, no memory) is
+        // handled.
+        let mont = unsafe { sys::BN_MONT_CTX_new_consttime(modulus.ptr(), ctx.0.as_ptr()) };
+        NonNull::new(mont)
+            .map(|mont| Self { mont, modulus })
+            .ok_or(KeygenError::AwsLc {
+                call: "BN_MONT_CTX_new_consttime",
+            })
+    }
+
+    /// `a·R mod N`, the Montgomery form of `a` < N.
+    pub(crate) fn montgomery_form(
+        &self,
+        a: &BigNum,
+        ctx: &mut BnCtx,
+    ) -> Result<BigNum, KeygenError> {
+        let mut out = BigNum::new()?;
+        // SAFETY: valid BIGNUMs, Montgomery context and BN_CTX; `out` is distinct.
+        let ok = unsafe {
+            sys::BN_to_montgomery(out.mut_ptr(), a.ptr(), self.mont.as_ptr(), ctx.0.as_ptr())
+        };
+        check(ok, "BN_to_montgomery")?;
+        Ok(out)
+    }
+
+    /// `a·R⁻¹ mod N` for any `a` < N·R (one Montgomery reduction, constant time).
+    pub(crate) fn reduce(&self, a: &BigNum, ctx: &mut BnCtx) -> Result<BigNum, KeygenError> {
+        let mut out = BigNum::new()?;
+        // SAFETY: valid BIGNUMs, Montgomery context and BN_CTX; `out` is distinct.
+        let ok = unsafe {
+            sys::BN_from_montgomery(out.mut_ptr(), a.ptr(), self.mont.as_ptr(), ctx.0.as_ptr())
+        };
+        check(ok, "BN_from_montgomery")?;
+        Ok(out)
+    }
+
+    /// `z ← z²·R⁻¹ mod N`: squares a number in Montgomery form.
+    pub(crate) fn square(&self, z: &mut BigNum, ctx: &mut BnCtx) -> Result<(), KeygenError> {
+        let z = z.mut_ptr();
+        // SAFETY: a valid BIGNUM (AWS-LC allows the output to alias the inputs),
+        // Montgomery context and BN_CTX.
+        let ok = unsafe { sys::BN_mod_mul_montgomery(z, z, z, self.mont.as_ptr(), ctx.0.as_ptr()) };
+        check(ok, "BN_mod_mul_montgomery")
+    }
+
+    /// `base^exponent mod N` for `base` < N, in time that depends only on the widths
+    /// (`BN_mod_exp_mont_consttime`, as AWS-LC's Miller-Rabin and RSA use).
+    pub(crate) fn pow(
+        &self,
+        base: &BigNum,
+        exponent: &BigNum,
+        ctx: &mut BnCtx,
+    ) -> Result<BigNum, KeygenError> {
+        let mut out = BigNum::new()?;
+        // SAFETY: valid BIGNUMs, BN_CTX and the Montgomery context made for `modulus`;
+        // `out` is distinct from the inputs.
+        let ok = unsafe {
+            sys::BN_mod_exp_mont_consttime(
+                out.mut_ptr(),
+                base.ptr(),
+                exponent.ptr(),
+                self.modulus.ptr(),
+                ctx.0.as_ptr(),
+                self.mont.as_ptr(),
+            )
+        };
+        check(ok, "BN_mod_exp_mont_consttime")?;
+        Ok(out)
+    }
+}
+
+impl Drop for MontCtx<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the pointer came from BN_MONT_CTX_new_consttime and is freed once.
+        unsafe { sys::BN_MONT_CTX_free(self.mont.as_ptr()) }
     }
 }
 
