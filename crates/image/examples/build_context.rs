@@ -110,6 +110,21 @@ mod tests {
         assert!(error.contains("Dockerfile"), "{error}");
     }
 
+    /// What a program keeps across awaits or spawns is Send (and Sync): compile-time checks.
+    #[test]
+    fn engines_contexts_errors_and_builds_can_cross_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>(_: &T) {}
+        send_sync::<Engine>();
+        send_sync::<BuildContext>();
+        send_sync::<BuildSpec>();
+        send_sync::<deploykit_image::ImageError>();
+        #[allow(dead_code)]
+        fn build_future_is_send(engine: &Engine, spec: &BuildSpec) {
+            send(&engine.build(spec, &mut |_| {}));
+        }
+    }
+
     #[tokio::test]
     async fn builds_once_then_finds_the_tag() {
         let connected = Engine::connect().await;

@@ -79,6 +79,16 @@ mod tests {
         assert!(!out.contains(key.expose()), "{out}");
     }
 
+    /// Values a program shares between threads or tasks: compile-time checks.
+    #[test]
+    fn files_secrets_and_errors_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<EnvFile>();
+        send_sync::<deploykit_secret::Secret>();
+        send_sync::<KubeSecret>();
+        send_sync::<deploykit_secret::SecretError>();
+    }
+
     #[test]
     fn a_missing_key_names_itself_and_the_file() {
         let dir = tempfile::tempdir().unwrap();
