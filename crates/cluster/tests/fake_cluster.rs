@@ -44,6 +44,11 @@ async fn env() -> Env {
 }
 
 impl Env {
+    /// Deploys `manifests` as the release (see [`request`]), which must succeed.
+    async fn deployed(&self, manifests: Vec<String>) -> deploykit_cluster::DeployOutcome {
+        deploy(&self.cluster, &request(manifests)).await.0.unwrap()
+    }
+
     /// This fake as a target of the shared scenarios, with its write counter.
     fn target(&self) -> scenarios::Target<'_> {
         scenarios::Target {
@@ -558,13 +563,8 @@ async fn the_wait_follows_every_workload_kind_until_ready_then_times_out_naming_
 async fn atomic_upgrade_rolls_back_when_the_rollout_fails() {
     let env = env().await;
     env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![deployment("web:v1"), config_map("settings", "1")]),
-    )
-    .await
-    .0
-    .unwrap();
+    env.deployed(vec![deployment("web:v1"), config_map("settings", "1")])
+        .await;
     env.server.set_auto_ready(false);
     env.server.put(waiting_pod("CrashLoopBackOff", "back-off"));
     let mut req = request(vec![deployment("web:v2"), config_map("settings", "2")]);
@@ -668,17 +668,12 @@ async fn atomic_first_install_that_fails_is_removed() {
 async fn an_uninstall_stopped_by_a_forbidden_delete_finishes_when_run_again() {
     let env = env().await;
     env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![
-            deployment("web:v1"),
-            service(),
-            kept_config_map("data"),
-        ]),
-    )
-    .await
-    .0
-    .unwrap();
+    env.deployed(vec![
+        deployment("web:v1"),
+        service(),
+        kept_config_map("data"),
+    ])
+    .await;
     env.server
         .set_forbid_delete("Deployment", Some(NS), "web", true);
     let err = env
@@ -752,10 +747,7 @@ async fn ctrl_c_records_the_revision_failed_and_the_next_deploy_goes_on() {
     );
 
     env.server.set_auto_ready(true);
-    let outcome = deploy(&env.cluster, &request(vec![deployment("web:v1")]))
-        .await
-        .0
-        .unwrap();
+    let outcome = env.deployed(vec![deployment("web:v1")]).await;
     assert_eq!(outcome.revision, 2);
     assert_eq!(
         statuses(&env.cluster.history("web", NS).await.unwrap()),
@@ -770,10 +762,7 @@ async fn custom_resources_are_applied_after_their_definition() {
     let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    plural: widgets\n    singular: widget\n    kind: Widget\n  versions:\n  - name: v1\n    served: true\n    storage: true\n";
     let widget =
         "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 3\n";
-    let outcome = deploy(&env.cluster, &request(vec![widget.into(), crd.into()]))
-        .await
-        .0
-        .unwrap();
+    let outcome = env.deployed(vec![widget.into(), crd.into()]).await;
     assert_eq!(outcome.created, 2);
     assert_eq!(
         env.server
@@ -799,10 +788,7 @@ async fn custom_resources_are_applied_after_their_definition() {
 async fn logs_of_a_workload_tail_since_all_containers_and_follow() {
     let env = env().await;
     env.server.set_auto_ready(true);
-    deploy(&env.cluster, &request(vec![deployment("web:v1")]))
-        .await
-        .0
-        .unwrap();
+    env.deployed(vec![deployment("web:v1")]).await;
     let mut two = ready_pod("web-1");
     two["spec"]["containers"] =
         json!([{"name": "web", "image": "a"}, {"name": "sidecar", "image": "b"}]);
@@ -934,13 +920,7 @@ async fn round_trip(addr: std::net::SocketAddr, message: &str) -> String {
 async fn port_forward_to_a_service_follows_a_replaced_pod_and_to_a_pod() {
     let env = env().await;
     env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![deployment("web:v1"), service()]),
-    )
-    .await
-    .0
-    .unwrap();
+    env.deployed(vec![deployment("web:v1"), service()]).await;
     env.server.put(ready_pod("web-1"));
     env.server
         .set_port_target(NS, "web-1", 8080, echo_server("first").await);
@@ -1295,20 +1275,10 @@ async fn helm_lists_and_reads_what_deploykit_wrote() {
     }
     let env = env().await;
     env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![config_map("a", "1"), deployment("web:v1")]),
-    )
-    .await
-    .0
-    .unwrap();
-    deploy(
-        &env.cluster,
-        &request(vec![config_map("a", "2"), deployment("web:v1")]),
-    )
-    .await
-    .0
-    .unwrap();
+    env.deployed(vec![config_map("a", "1"), deployment("web:v1")])
+        .await;
+    env.deployed(vec![config_map("a", "2"), deployment("web:v1")])
+        .await;
     let kubeconfig = env.dir.path().join("kubeconfig");
     let answer = helm_client(HELM_READ, &[kubeconfig.to_str().unwrap(), NS, "web"])
         .await
@@ -1361,20 +1331,10 @@ async fn helm_rolls_back_and_uninstalls_a_release_deploykit_made() {
     }
     let env = env().await;
     env.server.set_auto_ready(true);
-    deploy(
-        &env.cluster,
-        &request(vec![config_map("a", "1"), deployment("web:v1")]),
-    )
-    .await
-    .0
-    .unwrap();
-    deploy(
-        &env.cluster,
-        &request(vec![config_map("a", "2"), deployment("web:v2")]),
-    )
-    .await
-    .0
-    .unwrap();
+    env.deployed(vec![config_map("a", "1"), deployment("web:v1")])
+        .await;
+    env.deployed(vec![config_map("a", "2"), deployment("web:v2")])
+        .await;
     let kubeconfig = env.dir.path().join("kubeconfig");
     let rollback = r#"
 import json, sys, helm_python as helm
@@ -1667,10 +1627,7 @@ async fn helm_sees_failed_and_pending_revisions_deploykit_recorded_and_deploykit
     env.server.set_auto_ready(true);
     let kubeconfig = env.dir.path().join("kubeconfig");
     let kubeconfig = kubeconfig.to_str().unwrap();
-    deploy(&env.cluster, &request(vec![config_map("a", "1")]))
-        .await
-        .0
-        .unwrap();
+    env.deployed(vec![config_map("a", "1")]).await;
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
     let err = env
