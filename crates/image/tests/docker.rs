@@ -48,8 +48,8 @@ fn repository(name: &str) -> String {
 static DAEMON_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The engine and this test's turn with the daemon, or `None` (with the reason printed)
-/// when there is no daemon. Declare the test's `Cleanup` after the turn, so the images
-/// are removed before the next test starts.
+/// when there is no daemon. A test that makes images takes [`daemon`] instead (or declares
+/// its `Cleanup` after the turn), so they are removed before the next test starts.
 async fn engine() -> Option<(Engine, tokio::sync::MutexGuard<'static, ()>)> {
     let turn = DAEMON_TURN.lock().await;
     let connected = Engine::connect().await;
@@ -61,6 +61,28 @@ async fn engine() -> Option<(Engine, tokio::sync::MutexGuard<'static, ()>)> {
         return None;
     }
     connected.ok().map(|engine| (engine, turn))
+}
+
+/// A test's turn with the daemon and a repository of its own, whose images go when the
+/// test ends.
+struct Daemon {
+    engine: Engine,
+    repo: String,
+    // Fields drop in order: the images are removed before the next test gets its turn.
+    _cleanup: Cleanup,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// [`engine`] for a test that builds into the repository `name` (made unique to the run).
+async fn daemon(name: &str) -> Option<Daemon> {
+    let (engine, turn) = engine().await?;
+    let repo = repository(name);
+    Some(Daemon {
+        engine,
+        _cleanup: Cleanup(vec![repo.clone()]),
+        repo,
+        _turn: turn,
+    })
 }
 
 fn write(root: &Path, path: &str, content: &str) {
@@ -130,11 +152,10 @@ async fn an_unreachable_daemon_says_how_to_start_docker() {
 
 #[tokio::test]
 async fn the_daemon_receives_exactly_what_dockerignore_keeps() {
-    let Some((engine, _turn)) = engine().await else {
+    let Some(daemon) = daemon("ignore").await else {
         return;
     };
-    let repo = repository("ignore");
-    let _cleanup = Cleanup(vec![repo.clone()]);
+    let (engine, repo) = (&daemon.engine, daemon.repo.clone());
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     write(root, "Dockerfile", "FROM scratch\nCOPY . /ctx/\n");
@@ -160,7 +181,7 @@ async fn the_daemon_receives_exactly_what_dockerignore_keeps() {
     ] {
         write(root, path, path);
     }
-    let context = BuildContext::scan(root, Path::new("Dockerfile")).unwrap();
+    let context = BuildContext::scan(root, "Dockerfile").unwrap();
     let sent: BTreeSet<String> = context
         .paths()
         .filter(|path| root.join(path).is_file())
@@ -182,12 +203,12 @@ async fn the_daemon_receives_exactly_what_dockerignore_keeps() {
     assert_eq!(sent, expected);
 
     let image = build(
-        &engine,
+        engine,
         &BuildSpec::new(&repo, ContextSource::Folder(context)),
     )
     .await
     .unwrap();
-    let received: BTreeSet<String> = image_files(&engine, &image.reference)
+    let received: BTreeSet<String> = image_files(engine, &image.reference)
         .await
         .into_iter()
         .filter(|(_, (_, mode))| mode & 0o40000 == 0)
@@ -214,17 +235,16 @@ fn staged_context(owner: &str) -> (tempfile::TempDir, BuildContext) {
     write(dir.path(), "Dockerfile", STAGES);
     write(dir.path(), "greeting.txt", &format!("hello from {owner}"));
     write(dir.path(), "extra.txt", "extra");
-    let context = BuildContext::scan(dir.path(), Path::new("Dockerfile")).unwrap();
+    let context = BuildContext::scan(dir.path(), "Dockerfile").unwrap();
     (dir, context)
 }
 
 #[tokio::test]
 async fn build_args_targets_and_copy_from_other_stages() {
-    let Some((engine, _turn)) = engine().await else {
+    let Some(daemon) = daemon("stages").await else {
         return;
     };
-    let repo = repository("stages");
-    let _cleanup = Cleanup(vec![repo.clone()]);
+    let (engine, repo) = (&daemon.engine, daemon.repo.clone());
     let (_dir, context) = staged_context(&repo);
 
     let mut final_stage = BuildSpec::new(&repo, ContextSource::Folder(context.clone()));
@@ -259,15 +279,15 @@ async fn build_args_targets_and_copy_from_other_stages() {
     let labels = inspect.config.unwrap().labels.unwrap();
     assert_eq!(labels["version"], "1.2.3");
     assert_eq!(labels["deploykit.test"], "image");
-    let files = image_files(&engine, &built.reference).await;
+    let files = image_files(engine, &built.reference).await;
     assert!(files.contains_key("from-base.txt"), "{files:?}");
     assert!(!files.contains_key("extra/extra.txt"), "{files:?}");
 
     let mut extra_stage = BuildSpec::new(&repo, ContextSource::Folder(context));
     extra_stage.target = Some("extra".into());
-    let extra = build(&engine, &extra_stage).await.unwrap();
+    let extra = build(engine, &extra_stage).await.unwrap();
     assert_ne!(extra.tag, built.tag);
-    let files = image_files(&engine, &extra.reference).await;
+    let files = image_files(engine, &extra.reference).await;
     assert!(
         files.contains_key("base/greeting.txt") && files.contains_key("extra/extra.txt"),
         "{files:?}"
@@ -276,11 +296,10 @@ async fn build_args_targets_and_copy_from_other_stages() {
 
 #[tokio::test]
 async fn a_failing_step_is_named_with_its_output() {
-    let Some((engine, _turn)) = engine().await else {
+    let Some(daemon) = daemon("failing").await else {
         return;
     };
-    let repo = repository("failing");
-    let _cleanup = Cleanup(vec![repo.clone()]);
+    let (engine, repo) = (&daemon.engine, daemon.repo.clone());
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
@@ -288,9 +307,9 @@ async fn a_failing_step_is_named_with_its_output() {
         "FROM scratch\nCOPY a.txt /\nRUN echo no shell in scratch\n",
     );
     write(dir.path(), "a.txt", "a");
-    let context = BuildContext::scan(dir.path(), Path::new("Dockerfile")).unwrap();
+    let context = BuildContext::scan(dir.path(), "Dockerfile").unwrap();
     let error = build(
-        &engine,
+        engine,
         &BuildSpec::new(&repo, ContextSource::Folder(context)),
     )
     .await
@@ -309,19 +328,18 @@ async fn a_failing_step_is_named_with_its_output() {
 
 #[tokio::test]
 async fn unchanged_inputs_skip_the_build() {
-    let Some((engine, _turn)) = engine().await else {
+    let Some(daemon) = daemon("skip").await else {
         return;
     };
-    let repo = repository("skip");
-    let _cleanup = Cleanup(vec![repo.clone()]);
+    let (engine, repo) = (&daemon.engine, daemon.repo.clone());
     let (dir, context) = staged_context(&repo);
     let spec = BuildSpec::new(&repo, ContextSource::Folder(context));
-    let first = build(&engine, &spec).await.unwrap();
+    let first = build(engine, &spec).await.unwrap();
     assert!(!first.skipped);
     let mut events = Vec::new();
     let again = BuildSpec::new(
         &repo,
-        ContextSource::Folder(BuildContext::scan(dir.path(), Path::new("Dockerfile")).unwrap()),
+        ContextSource::Folder(BuildContext::scan(dir.path(), "Dockerfile").unwrap()),
     );
     let second = engine
         .build(&again, &mut |event| events.push(event))
@@ -345,9 +363,9 @@ async fn unchanged_inputs_skip_the_build() {
     write(dir.path(), "greeting.txt", "changed");
     let changed = BuildSpec::new(
         &repo,
-        ContextSource::Folder(BuildContext::scan(dir.path(), Path::new("Dockerfile")).unwrap()),
+        ContextSource::Folder(BuildContext::scan(dir.path(), "Dockerfile").unwrap()),
     );
-    let third = build(&engine, &changed).await.unwrap();
+    let third = build(engine, &changed).await.unwrap();
     assert!(!third.skipped);
     assert_ne!(third.tag, first.tag);
 }
@@ -535,14 +553,13 @@ async fn a_packaged_static_binary_runs_as_non_root_and_turns_healthy() {
 
 #[tokio::test]
 async fn export_and_load_round_trip() {
-    let Some((engine, _turn)) = engine().await else {
+    let Some(daemon) = daemon("export").await else {
         return;
     };
-    let repo = repository("export");
-    let _cleanup = Cleanup(vec![repo.clone()]);
+    let (engine, repo) = (&daemon.engine, daemon.repo.clone());
     let (_dir, context) = staged_context(&repo);
     let built = build(
-        &engine,
+        engine,
         &BuildSpec::new(&repo, ContextSource::Folder(context)),
     )
     .await
@@ -604,11 +621,10 @@ async fn files_under(engine: &Engine, reference: &str, prefix: &str) -> BTreeSet
 /// the context to the classic builder: the images it builds are the oracle.
 #[tokio::test]
 async fn dockerignore_table_matches_the_docker_cli() {
-    let Some((engine, _turn)) = engine().await else {
+    let Some(daemon) = daemon("cli-oracle").await else {
         return;
     };
-    let repo = repository("cli-oracle");
-    let _cleanup = Cleanup(vec![repo.clone()]);
+    let (engine, repo) = (&daemon.engine, daemon.repo.clone());
     let cases = [
         "target\n**/*.log\n!important.log\n/secret\ndocs/**\n!docs/keep.md\n.env*",
         "*\n!src\n!Dockerfile",
@@ -659,16 +675,16 @@ async fn dockerignore_table_matches_the_docker_cli() {
             "{}",
             String::from_utf8_lossy(&cli.stderr)
         );
-        let expected = files_under(&engine, &cli_tag, "ctx").await;
+        let expected = files_under(engine, &cli_tag, "ctx").await;
 
-        let context = BuildContext::scan(root, Path::new("Dockerfile")).unwrap();
+        let context = BuildContext::scan(root, "Dockerfile").unwrap();
         let image = build(
-            &engine,
+            engine,
             &BuildSpec::new(&repo, ContextSource::Folder(context)),
         )
         .await
         .unwrap();
-        let received = files_under(&engine, &image.reference, "ctx").await;
+        let received = files_under(engine, &image.reference, "ctx").await;
         assert_eq!(received, expected, "case {index}: {ignore:?}");
     }
 }
