@@ -22,6 +22,7 @@ pub(super) fn reason(format: &str, value: &str) -> Option<String> {
         "json-pointer" => json_pointer(value),
         "period" => period(value),
         "semver" => semver(value),
+        "regex" => regex(value),
         _ => return None,
     };
     result.err().flatten()
@@ -47,6 +48,7 @@ pub(super) const PORTED: &[&str] = &[
     "json-pointer",
     "period",
     "semver",
+    "regex",
     "idn-email",
     "idn-hostname",
 ];
@@ -67,6 +69,7 @@ pub(super) fn valid(format: &str, value: &str) -> bool {
         "json-pointer" => json_pointer(value),
         "period" => period(value),
         "semver" => semver(value),
+        "regex" => regex(value),
         _ => Ok(()),
     };
     result.is_ok()
@@ -477,6 +480,14 @@ fn semver(s: &str) -> Check {
     Ok(())
 }
 
+/// Go's `regexp.Compile`, its errors in Go's words.
+fn regex(s: &str) -> Check {
+    match super::go_regexp::compile_error(s) {
+        Some(error) => fail(error),
+        None => Ok(()),
+    }
+}
+
 fn json_pointer(s: &str) -> Check {
     if s.is_empty() {
         return Ok(());
@@ -568,6 +579,11 @@ mod tests {
                 "pre-release numeric identifier starts with zero",
             ),
             ("period", "x", "missing slash"),
+            (
+                "regex",
+                "(a",
+                "error parsing regexp: missing closing ): `(a`",
+            ),
             ("uri", "::x", "parse \"::x\": missing protocol scheme"),
             ("uri", "a/b", "relative url"),
         ];
