@@ -287,6 +287,9 @@ impl<'a> Bench<'a> {
                 phases: vec![("stop", stopped)],
             });
         }
+        // As above: a Ctrl-C before `dev` waits for it ends xtask alone, and the services it
+        // started would keep the benchmark's ports.
+        std::thread::sleep(Duration::from_millis(500));
         running.stop("-INT")?;
         Ok(table)
     }
