@@ -380,8 +380,9 @@ pub(crate) async fn default_mode(engine: &Engine) -> anyhow::Result<Mode> {
 
 /// Where [`compile_static`] puts the binaries of `profile`.
 pub(crate) fn static_binaries(root: &Path, profile: CargoProfile) -> PathBuf {
-    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
-    project::target_dir(root).join(target).join(profile.name())
+    project::target_dir(root)
+        .join(static_target())
+        .join(profile.name())
 }
 
 /// The cargo profile the images' binaries are compiled with.
@@ -418,7 +419,7 @@ pub(crate) fn compile_static(
     profile: CargoProfile,
     show: bool,
 ) -> anyhow::Result<PathBuf> {
-    let target = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    let target = static_target();
     let started = Instant::now();
     for service in services {
         compile_one_static(root, service.package, &target, profile, show)?;
@@ -445,31 +446,43 @@ fn compile_one_static(
     profile: CargoProfile,
     show: bool,
 ) -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut args = vec![
-        "build",
-        "--profile",
-        profile.name(),
-        "--target",
-        target,
-        "-p",
-        package,
-    ];
-    if !show {
-        args.push("--quiet");
-    }
-    let status = std::process::Command::new(&cargo)
-        .args(&args)
-        .current_dir(root)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+    let mut command = static_build(root, package, target, profile, show);
+    let status = command
         .status()
-        .with_context(|| format!("cannot run {cargo}"))?;
+        .with_context(|| format!("cannot run {}", command.get_program().to_string_lossy()))?;
     if !status.success() {
         anyhow::bail!(
             "compiling {package} failed ({status}): fix the errors above, or build with --mode dockerfile"
         );
     }
     Ok(())
+}
+
+/// The `cargo build` command of one package's static binary for `target` with `profile`
+/// (`show`: with cargo's progress); the binary lands in [`static_binaries`] for `target`.
+pub(crate) fn static_build(
+    root: &Path,
+    package: &str,
+    target: &str,
+    profile: CargoProfile,
+    show: bool,
+) -> std::process::Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = std::process::Command::new(cargo);
+    command
+        .args(["build", "--profile", profile.name(), "--target", target])
+        .args(["-p", package])
+        .current_dir(root)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static");
+    if !show {
+        command.arg("--quiet");
+    }
+    command
+}
+
+/// The Linux target this machine builds the images' static binaries for.
+pub(crate) fn static_target() -> String {
+    format!("{}-unknown-linux-gnu", std::env::consts::ARCH)
 }
 
 /// OCI labels: the commit and the source's date (`SOURCE_DATE_EPOCH`, else the commit's

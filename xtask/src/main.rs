@@ -6,6 +6,7 @@
 
 mod bench;
 mod build_images;
+mod cargo_build;
 mod changes;
 mod compose;
 mod conformance;

@@ -32,8 +32,10 @@ use super::docker;
 use super::swap::Swapper;
 use super::up::wait_healthy;
 use crate::build_images::{
-    BuildOptions, BuiltImage, CargoProfile, build_services, compile_static, static_binaries,
+    BuildOptions, BuiltImage, CargoProfile, build_services, static_binaries, static_build,
+    static_target,
 };
+use crate::cargo_build::{self, Compiled};
 use crate::changes::{self, Affected, Batch, ChangeFilter, seconds};
 use crate::dev::same_contents;
 use crate::project;
@@ -182,27 +184,33 @@ impl App<'_> {
         let services: Vec<&'static project::Service> =
             batch.affected.iter().map(|item| item.service).collect();
         let compile_started = Instant::now();
-        if !services.is_empty()
-            && let Err(error) = compile_static(&self.root, &services, CargoProfile::Watch, false)
-        {
-            for service in &services {
-                println!(
-                    "    {}: not rebuilt: {error:#} ({}); the running version stays up",
-                    service.name,
-                    seconds(compile_started.elapsed())
-                );
+        let compiled = match self.compile(&services) {
+            Ok(compiled) => compiled,
+            Err(error) => {
+                for service in &services {
+                    println!(
+                        "    {}: not rebuilt: {error:#} ({}); the running version stays up",
+                        service.name,
+                        seconds(compile_started.elapsed())
+                    );
+                }
+                if batch.env_changed {
+                    println!(
+                        "    .env: not applied either, so that the running version stays whole"
+                    );
+                }
+                return;
             }
-            if batch.env_changed {
-                println!("    .env: not applied either, so that the running version stays whole");
-            }
-            return;
-        }
+        };
         let compile = compile_started.elapsed();
         let mut replaced: Vec<&str> = Vec::new();
         for service in &services {
             if self.put_in_place(service, compile) {
                 replaced.push(service.name);
             }
+        }
+        for (service, compiled) in services.iter().zip(compiled) {
+            compiled.finish(service.package);
         }
         let mut recreated_for_env = Vec::new();
         if batch.env_changed {
@@ -235,6 +243,33 @@ impl App<'_> {
         if !replaced.is_empty() || !recreated_for_env.is_empty() {
             self.remove_superseded();
         }
+    }
+
+    /// Compiles `services` (the `watch` profile, statically, one cargo run each), each up
+    /// to cargo's message that its binary is written: the last cargo run may still be
+    /// finishing while its binary is put in place. On a compile error, the runs made so
+    /// far are waited for and nothing is returned.
+    fn compile(&self, services: &[&'static project::Service]) -> anyhow::Result<Vec<Compiled>> {
+        let mut compiled = Vec::new();
+        for service in services {
+            let command = static_build(
+                &self.root,
+                service.package,
+                &static_target(),
+                CargoProfile::Watch,
+                false,
+            );
+            match cargo_build::until_binary(command, service.package) {
+                Ok(done) => compiled.push(done),
+                Err(error) => {
+                    for (done, service) in compiled.into_iter().zip(services) {
+                        done.finish(service.package);
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        Ok(compiled)
     }
 
     /// After `service` compiled (in `compile`): restarts its container with the new binary
