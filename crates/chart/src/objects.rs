@@ -484,17 +484,41 @@ impl GoObject for Files {
         };
         Some(result)
     }
+    /// Go's `%v` of a `map[string][]byte`: `map[path:[104 105] ...]`. Written into one
+    /// string: a chart's files can be megabytes (bitnami's envoy-gateway passes its root
+    /// context, 3.3 MB of CRDs included, as a `dict` key, which Go formats with `%v`),
+    /// and a string per byte made that case a tenth of the corpus's render time.
     fn go_string(&self) -> String {
-        let entries: Vec<String> = self
-            .files
-            .iter()
-            .map(|(k, v)| {
-                let data = Files::read_or_empty(v);
-                let bytes: Vec<String> = data.iter().map(|b| b.to_string()).collect();
-                format!("{k}:[{}]", bytes.join(" "))
-            })
-            .collect();
-        format!("map[{}]", entries.join(" "))
+        let mut out = String::from("map[");
+        for (i, (name, data)) in self.files.iter().enumerate() {
+            let data = Files::read_or_empty(data);
+            out.reserve(name.len() + 4 + 4 * data.len());
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(name);
+            out.push_str(":[");
+            push_decimal_bytes(&mut out, &data);
+            out.push(']');
+        }
+        out.push(']');
+        out
+    }
+}
+
+/// Appends `bytes` in decimal, separated by spaces, as Go prints a `[]byte` with `%v`.
+fn push_decimal_bytes(out: &mut String, bytes: &[u8]) {
+    for (i, &byte) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if byte >= 100 {
+            out.push(char::from(b'0' + byte / 100));
+        }
+        if byte >= 10 {
+            out.push(char::from(b'0' + byte / 10 % 10));
+        }
+        out.push(char::from(b'0' + byte % 10));
     }
 }
 
@@ -655,6 +679,19 @@ mod tests {
         assert_eq!(names("files/**.txt"), ["files/a.txt", "files/sub/b.txt"]);
         assert_eq!(names("files/*.{txt,json}"), ["files/a.txt", "files/c.json"]);
         assert_eq!(names("*.md"), ["README.md"]);
+    }
+
+    #[test]
+    fn files_print_as_gos_map_of_byte_slices() {
+        let files = Files::new([
+            ("b".to_string(), FileData::from(&[][..])),
+            (
+                "a".to_string(),
+                FileData::from(&[0, 9, 10, 99, 100, 255][..]),
+            ),
+        ]);
+        assert_eq!(files.go_string(), "map[a:[0 9 10 99 100 255] b:[]]");
+        assert_eq!(Files::default().go_string(), "map[]");
     }
 
     #[test]
