@@ -13,7 +13,9 @@
 //! the watch tests keep warm (never run both at once: both copies write the same
 //! artifacts). The compose part runs under its own project, container names, ports and
 //! `.env`; it removes its containers, volume and images at the end and puts `latest` back
-//! where it was (the anchor, `compose-up`, moves it).
+//! where it was (the anchor, `compose-up`, moves it). The deploy-local part
+//! (`deploy_local.rs`) deploys to the in-process fake API server through a stand-in
+//! minikube, and cleans up the same way.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Read};
@@ -24,6 +26,21 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
+
+// The fake API server is a dev-dependency, and comes with the `bench-deploy` feature.
+#[cfg(any(test, feature = "bench-deploy"))]
+mod deploy_local;
+#[cfg(not(any(test, feature = "bench-deploy")))]
+mod deploy_local {
+    /// Says how to build xtask with the deploy-local loop.
+    pub(super) fn measure(_bench: &mut super::Bench<'_>) -> anyhow::Result<super::Table> {
+        anyhow::bail!(
+            "--loop deploy-local needs the fake API server, which this build of xtask leaves \
+             out: run `cargo run -p xtask --features bench-deploy -- bench watch --loop \
+             deploy-local`"
+        )
+    }
+}
 
 use super::latest_tags::{self, LatestTags};
 use super::{load_average, median};
@@ -75,6 +92,9 @@ enum Loop {
     Dev,
     /// `compose-up --watch`, next to `compose-up`.
     Compose,
+    /// `deploy-local --watch`, next to `deploy-local` (the fake API server and a stand-in
+    /// minikube; needs the `bench-deploy` feature).
+    DeployLocal,
 }
 
 impl Loop {
@@ -83,6 +103,7 @@ impl Loop {
         match self {
             Self::Dev => ("dev --watch", "dev restarted"),
             Self::Compose => ("compose-up --watch", "compose-up"),
+            Self::DeployLocal => ("deploy-local --watch", "deploy-local"),
         }
     }
 
@@ -92,6 +113,7 @@ impl Loop {
         match self {
             Self::Dev => &["compile", "compare", "restart", "ready"],
             Self::Compose => &["compile", "compare", "copy", "restart", "ready"],
+            Self::DeployLocal => &["compile", "package", "load", "rollout", "ready"],
         }
     }
 
@@ -99,7 +121,7 @@ impl Loop {
     /// answers (compose only: `    backend image: todo-backend:<tag> (package .., load ..)`).
     fn image_phases(self) -> &'static [&'static str] {
         match self {
-            Self::Dev => &[],
+            Self::Dev | Self::DeployLocal => &[],
             Self::Compose => &["package", "load"],
         }
     }
@@ -109,7 +131,9 @@ impl Loop {
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
     let loops = if args.loops.is_empty() {
-        vec![Loop::Dev, Loop::Compose]
+        let mut all = vec![Loop::Dev, Loop::Compose];
+        all.extend(cfg!(feature = "bench-deploy").then_some(Loop::DeployLocal));
+        all
     } else {
         args.loops.clone()
     };
@@ -132,6 +156,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Loop::Compose => {
                 let measured = bench.compose();
                 bench.clean_compose();
+                measured
+            }
+            Loop::DeployLocal => {
+                let measured = deploy_local::measure(&mut bench);
+                bench.clean_images();
                 measured
             }
         };
@@ -394,6 +423,11 @@ impl<'a> Bench<'a> {
         if let Ok(mut down) = self.xtask(&["compose-down", "--volumes"]) {
             let _ = down.stdout(Stdio::null()).stderr(Stdio::null()).status();
         }
+        self.clean_images();
+    }
+
+    /// Puts `latest` back and removes the images the runs made.
+    fn clean_images(&self) {
         self.latest.restore(&latest_tags::ids_of(&self.images));
         for image in &self.images {
             docker(&["rmi", image]);
