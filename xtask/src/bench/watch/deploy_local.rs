@@ -46,6 +46,7 @@ pub(super) fn measure(bench: &mut Bench<'_>) -> anyhow::Result<Table> {
     let watch_profile = format!("{}-unknown-linux-gnu/watch", std::env::consts::ARCH);
     for _ in 0..bench.args.runs {
         let sample = watch_run(bench, &watching, &server, &watch_profile)?;
+        show("deploy-local --watch", &sample);
         note_images(bench, &server);
         table.watch.push(sample);
         // Let the cycle finish (superseded images are removed after the block).
@@ -68,15 +69,18 @@ pub(super) fn measure(bench: &mut Bench<'_>) -> anyhow::Result<Table> {
             Watched::start(sandbox.xtask(bench, &["deploy-local", "--context", CONTEXT])?)?;
         let served = wait_rolled(&server, &before, &mut deploy)?;
         let exit = deploy.wait_exit(ONE_CHANGE)?;
+        // What the command still does once the change is served (the chart's test pod).
+        let exit_after_served = served.elapsed();
         anyhow::ensure!(exit.success(), "deploy-local failed:\n{}", deploy.tail());
-        let exited = saved.at.elapsed();
         let binary = written_after(&bench.binary(&release), &saved)?;
         note_images(bench, &server);
-        table.anchor.push(Sample {
+        let sample = Sample {
             served: served - saved.at,
             binary,
-            phases: vec![("exit", exited)],
-        });
+            phases: vec![("exit after served", exit_after_served)],
+        };
+        show("deploy-local", &sample);
+        table.anchor.push(sample);
     }
     Ok(table)
 }
@@ -113,6 +117,22 @@ fn watch_run(
         binary,
         phases,
     })
+}
+
+/// One run's figures, as soon as they are known: the anchor's builds take minutes each,
+/// and a run cut short keeps what it measured.
+fn show(command: &str, sample: &Sample) {
+    let phases: Vec<String> = sample
+        .phases
+        .iter()
+        .map(|(name, time)| format!("{name} {:.2} s", time.as_secs_f64()))
+        .collect();
+    eprintln!(
+        "    {command}: save -> served {:.2} s, save -> binary {:.2} s ({})",
+        sample.served.as_secs_f64(),
+        sample.binary.as_secs_f64(),
+        phases.join(", ")
+    );
 }
 
 /// The image the Deployment `name` runs now (empty: none yet).
