@@ -53,6 +53,9 @@ pub(super) fn measure(bench: &mut Bench<'_>) -> anyhow::Result<Table> {
         std::thread::sleep(Duration::from_secs(2));
     }
     watching.stop("-INT")?;
+    if bench.args.watch_only {
+        return Ok(table);
+    }
 
     // Release images of both services first, so that each run rebuilds the backend only.
     eprintln!("==> deploy-local once with release images (not measured)");
