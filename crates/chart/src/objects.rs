@@ -467,7 +467,11 @@ impl GoObject for Files {
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let result = match name {
-            "Get" => string_arg(name, args).and_then(|path| self.get(&path).map(Value::string)),
+            // Go's string(bytes): a binary file keeps its bytes (`.Files.Get | b64enc`).
+            "Get" => string_arg(name, args).and_then(|path| {
+                self.get_bytes(&path)
+                    .map(|bytes| Value::from_go_bytes(bytes.to_vec()))
+            }),
             "GetBytes" => {
                 string_arg(name, args).and_then(|path| self.get_bytes(&path).map(Value::Bytes))
             }

@@ -31,6 +31,121 @@ pub(crate) fn lossy_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The bytes of a Go string that is not UTF-8 (see [`Value::ByteString`]), with the
+/// text Go's output shows for them (one U+FFFD for each stray byte).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ByteString {
+    bytes: Box<[u8]>,
+    text: Box<str>,
+}
+
+impl ByteString {
+    /// The string's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The string as text, each stray byte one U+FFFD (what Helm's output shows).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// The bytes of a Go string being built (template output, `printf`, `print`), where
+/// pieces that are not UTF-8 join as Go's bytes do: two halves of a character cut by
+/// `substr` make the character again.
+#[derive(Debug, Default, Clone)]
+pub struct GoBuf {
+    bytes: Vec<u8>,
+}
+
+impl GoBuf {
+    /// An empty buffer with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> GoBuf {
+        GoBuf {
+            bytes: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Appends text.
+    pub fn push_str(&mut self, text: &str) {
+        self.bytes.extend_from_slice(text.as_bytes());
+    }
+
+    /// Appends a character.
+    pub fn push(&mut self, c: char) {
+        self.push_str(c.encode_utf8(&mut [0; 4]));
+    }
+
+    /// Appends bytes that may not be UTF-8.
+    pub fn push_bytes(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// Appends a string value's bytes (its text for any other value).
+    pub fn push_go_str(&mut self, value: &Value) {
+        match value {
+            Value::ByteString(b) => self.push_bytes(b.bytes()),
+            other => self.push_str(other.as_str().unwrap_or_default()),
+        }
+    }
+
+    /// Whether nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// How many bytes were written.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Removes every occurrence of `pattern` (Helm drops each `<no value>`).
+    pub fn remove_all(&mut self, pattern: &[u8]) {
+        let mut kept = Vec::with_capacity(self.bytes.len());
+        let mut rest = &self.bytes[..];
+        while let Some(at) = memchr::memmem::find(rest, pattern) {
+            kept.extend_from_slice(&rest[..at]);
+            rest = &rest[at + pattern.len()..];
+        }
+        kept.extend_from_slice(rest);
+        self.bytes = kept;
+    }
+
+    /// The bytes written so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The string value of the bytes (a [`Value::ByteString`] when they are not UTF-8).
+    pub fn into_value(self) -> Value {
+        Value::from_go_bytes(self.bytes)
+    }
+
+    /// The bytes as text, each stray byte one U+FFFD (what Helm's output shows).
+    pub fn into_text(self) -> String {
+        match String::from_utf8(self.bytes) {
+            Ok(text) => text,
+            Err(error) => lossy_text(error.as_bytes()).into_owned(),
+        }
+    }
+}
+
+impl From<String> for GoBuf {
+    fn from(text: String) -> GoBuf {
+        GoBuf {
+            bytes: text.into_bytes(),
+        }
+    }
+}
+
+impl fmt::Write for GoBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
+}
+
 /// A map from key to value, sorted by key as Go prints and ranges maps.
 pub type Map = BTreeMap<String, Value>;
 
@@ -322,6 +437,12 @@ pub enum Value {
     Float(f64),
     /// `string`.
     String(Arc<str>),
+    /// A Go `string` whose bytes are not UTF-8: a string cut inside a character
+    /// (`substr`, `trunc`, `slice`), decoded bytes (`b64dec`), or such pieces joined.
+    /// It is a `string` to every Go type check; functions that read text see its
+    /// [`ByteString::text`], those that read bytes (`len`, `toJson`, `b64enc`, the
+    /// checksums, `quote`, `printf "%q %x"`, template output) its bytes, as Go does.
+    ByteString(Arc<ByteString>),
     /// `[]byte` (`.Files.GetBytes`).
     Bytes(Arc<[u8]>),
     /// A slice: `[]interface{}`, or a typed slice Sprig returns (`[]string`...).
@@ -367,6 +488,28 @@ impl Value {
     /// A string value.
     pub fn string(text: impl Into<Arc<str>>) -> Value {
         Value::String(text.into())
+    }
+
+    /// A Go string of `bytes`: a [`Value::String`] when they are UTF-8, else a
+    /// [`Value::ByteString`].
+    pub fn from_go_bytes(bytes: Vec<u8>) -> Value {
+        match String::from_utf8(bytes) {
+            Ok(text) => Value::string(text),
+            Err(error) => {
+                let bytes = error.into_bytes().into_boxed_slice();
+                let text = lossy_text(&bytes).into();
+                Value::ByteString(Arc::new(ByteString { bytes, text }))
+            }
+        }
+    }
+
+    /// A Go string's bytes (`None` when this is no string).
+    pub fn go_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::String(s) => Some(s.as_bytes()),
+            Value::ByteString(b) => Some(b.bytes()),
+            _ => None,
+        }
     }
 
     /// A map value.
@@ -456,7 +599,7 @@ impl Value {
             Value::Int64(_) => "int64",
             Value::Uint64(_) => "uint64",
             Value::Float(_) => "float64",
-            Value::String(_) => "string",
+            Value::String(_) | Value::ByteString(_) => "string",
             Value::Bytes(_) => "[]uint8",
             Value::List(items) => items.slice_type().go_name(),
             Value::Map(map) => map.map_type().go_name(),
@@ -473,6 +616,7 @@ impl Value {
             Value::Uint64(u) => *u != 0,
             Value::Float(f) => *f != 0.0,
             Value::String(s) => !s.is_empty(),
+            Value::ByteString(_) => true,
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
@@ -480,10 +624,11 @@ impl Value {
         }
     }
 
-    /// The string inside, when this is a string.
+    /// The string inside, when this is a string (a [`Value::ByteString`]'s text).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),
+            Value::ByteString(b) => Some(b.text()),
             _ => None,
         }
     }
@@ -515,6 +660,7 @@ impl fmt::Debug for Value {
             Value::Uint64(u) => write!(f, "{u}u64"),
             Value::Float(x) => write!(f, "{x}f"),
             Value::String(s) => write!(f, "{s:?}"),
+            Value::ByteString(b) => write!(f, "{:?}", b.text()),
             Value::Bytes(b) => write!(f, "bytes{b:?}"),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
             Value::Map(m) => m.fmt(f),
@@ -560,6 +706,7 @@ impl Value {
                 }
             }
             Value::String(s) => serde_json::Value::String(s.to_string()),
+            Value::ByteString(b) => serde_json::Value::String(b.text().to_string()),
             Value::Bytes(b) => serde_json::Value::String(lossy_text(b).into_owned()),
             Value::List(_) if self.is_nil_list() => serde_json::Value::Null,
             Value::List(items) => serde_json::Value::Array(

@@ -45,8 +45,15 @@ fn wrong_type(expected: &str, value: &Value) -> FuncError {
 pub fn string(value: &Value) -> Result<&str, FuncError> {
     match value {
         Value::String(s) => Ok(s),
+        // Functions that read text see a cut character as Go's output shows it.
+        Value::ByteString(b) => Ok(b.text()),
         other => Err(wrong_type("string", other)),
     }
+}
+
+/// A Go `string` parameter read as Go reads it: its bytes, which need not be UTF-8.
+pub fn go_bytes(value: &Value) -> Result<&[u8], FuncError> {
+    value.go_bytes().ok_or_else(|| wrong_type("string", value))
 }
 
 /// A Go `int` parameter: only an integer fits (a values-file number is a float64 and
@@ -115,7 +122,7 @@ pub fn kind_name(value: &Value) -> &'static str {
         Value::Int64(_) => "int64",
         Value::Uint64(_) => "uint64",
         Value::Float(_) => "float64",
-        Value::String(_) => "string",
+        Value::String(_) | Value::ByteString(_) => "string",
         Value::Bytes(_) | Value::List(_) => "slice",
         Value::Map(_) => "map",
         Value::Object(_) => "ptr",

@@ -22,6 +22,7 @@ pub fn is_empty(value: &Value) -> bool {
         Value::Uint64(u) => *u == 0,
         Value::Float(f) => *f == 0.0,
         Value::String(s) => s.is_empty(),
+        Value::ByteString(_) => false,
         Value::Bytes(b) => b.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.is_empty(),
@@ -48,6 +49,7 @@ fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
         (Value::Uint64(x), Value::Uint64(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
+        (Value::ByteString(x), Value::ByteString(y)) => x.bytes() == y.bytes(),
         (Value::Bytes(x), Value::Bytes(y)) => x == y,
         (Value::List(x), Value::List(y))
             if x.is_nil() != y.is_nil() || x.slice_type() != y.slice_type() =>
@@ -722,7 +724,9 @@ pub fn dig(args: &[Value]) -> Result {
     let mut keys = Vec::new();
     for key in &args[..args.len() - 2] {
         match key {
-            Value::String(s) => keys.push(s.to_string()),
+            Value::String(_) | Value::ByteString(_) => {
+                keys.push(key.as_str().unwrap_or_default().to_string())
+            }
             other => {
                 return Err(FuncError::Call(format!(
                     "interface conversion: interface {{}} is {}, not string",

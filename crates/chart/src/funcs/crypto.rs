@@ -478,9 +478,7 @@ pub fn decrypt_aes(args: &[Value]) -> Result {
         .map_err(call_err)?;
     let pad = plain.last().copied().unwrap_or(0) as usize;
     let end = plain.len().saturating_sub(pad);
-    Ok(Value::string(
-        crate::value::lossy_text(&plain[..end]).into_owned(),
-    ))
+    Ok(Value::from_go_bytes(plain[..end].to_vec()))
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ fn write_v(out: &mut String, value: &Value, depth: usize) {
         Value::Uint64(u) => out.push_str(&u.to_string()),
         Value::Float(f) => out.push_str(&format_float_g(*f)),
         Value::String(s) => out.push_str(s),
+        Value::ByteString(b) => out.push_str(b.text()),
         Value::Bytes(bytes) => {
             out.push('[');
             for (i, b) in bytes.iter().enumerate() {
@@ -64,6 +65,7 @@ fn write_v(out: &mut String, value: &Value, depth: usize) {
 pub fn strval(value: &Value) -> String {
     match value {
         Value::String(s) => s.to_string(),
+        Value::ByteString(b) => b.text().to_string(),
         Value::Bytes(b) => crate::value::lossy_text(b).into_owned(),
         other => format_v(other),
     }

@@ -117,7 +117,7 @@ fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Bool(_) => "bool",
         Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Float(_) => "number",
-        Value::String(_) => "string",
+        Value::String(_) | Value::ByteString(_) => "string",
         Value::List(_) => "array",
         _ => "object",
     }
@@ -378,6 +378,7 @@ impl TomlEncoder {
                 self.out.push_str(&text);
             }
             Value::String(s) => self.out.push_str(&toml_string(s)),
+            Value::ByteString(b) => self.out.push_str(&toml_string(b.text())),
             Value::Bytes(b) => self
                 .out
                 .push_str(&toml_string(&crate::value::lossy_text(b))),

@@ -47,6 +47,7 @@ fn write(out: &mut String, value: &Value, style: Style, depth: usize) -> Result<
             out.push_str(&format_float_json(*f));
         }
         Value::String(s) => write_string(out, s, style.escape_html),
+        Value::ByteString(b) => write_byte_string(out, b.bytes(), style.escape_html),
         Value::Bytes(b) => {
             use base64::Engine as _;
             let encoded = base64::engine::general_purpose::STANDARD.encode(b);
@@ -107,6 +108,22 @@ pub fn write_string(out: &mut String, s: &str, escape_html: bool) {
             '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A Go string that is not UTF-8 as `encoding/json` writes it: its characters as
+/// [`write_string`] does, `\ufffd` for each stray byte.
+fn write_byte_string(out: &mut String, bytes: &[u8], escape_html: bool) {
+    let mut quoted = String::new();
+    out.push('"');
+    for chunk in bytes.utf8_chunks() {
+        quoted.clear();
+        write_string(&mut quoted, chunk.valid(), escape_html);
+        out.push_str(&quoted[1..quoted.len() - 1]);
+        for _ in chunk.invalid() {
+            out.push_str("\\ufffd");
         }
     }
     out.push('"');

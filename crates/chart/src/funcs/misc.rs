@@ -4,7 +4,7 @@ use base64::Engine as _;
 use rand::RngCore;
 use sha1::Digest as _;
 
-use super::args::{int, map, string, want};
+use super::args::{go_bytes, int, map, string, want};
 use super::gofmt::{self, strval};
 use super::{FuncError, Result};
 use crate::value::{Map, Value};
@@ -14,19 +14,37 @@ fn s1(name: &str, args: &[Value], f: impl Fn(&str) -> String) -> Result {
     Ok(Value::string(f(string(&args[0])?)))
 }
 
+fn s1_value(name: &str, args: &[Value], f: impl Fn(&str) -> Value) -> Result {
+    want(name, args, 1)?;
+    Ok(f(string(&args[0])?))
+}
+
+/// A function of one Go string read as its bytes (encodings, checksums): a string cut
+/// inside a character gives Go's answer, not that of its U+FFFD text.
+fn b1(name: &str, args: &[Value], f: impl Fn(&[u8]) -> String) -> Result {
+    want(name, args, 1)?;
+    Ok(Value::string(f(go_bytes(&args[0])?)))
+}
+
+/// Like [`b1`] for functions whose answer is a Go string of any bytes (decoders).
+fn b1_bytes(name: &str, args: &[Value], f: impl Fn(&[u8]) -> Vec<u8>) -> Result {
+    want(name, args, 1)?;
+    Ok(Value::from_go_bytes(f(go_bytes(&args[0])?)))
+}
+
 // ---- encodings ------------------------------------------------------------------------
 
 pub fn b64enc(args: &[Value]) -> Result {
-    s1("b64enc", args, |s| {
-        base64::engine::general_purpose::STANDARD.encode(s.as_bytes())
+    b1("b64enc", args, |s| {
+        base64::engine::general_purpose::STANDARD.encode(s)
     })
 }
 
 /// `b64dec`: the decoded text, or Go's error text (Sprig returns it as the result).
 pub fn b64dec(args: &[Value]) -> Result {
-    s1("b64dec", args, |s| match go_base64_decode(s.as_bytes()) {
-        Ok(bytes) => crate::value::lossy_text(&bytes).into_owned(),
-        Err(offset) => format!("illegal base64 data at input byte {offset}"),
+    b1_bytes("b64dec", args, |s| match go_base64_decode(s) {
+        Ok(bytes) => bytes,
+        Err(offset) => format!("illegal base64 data at input byte {offset}").into_bytes(),
     })
 }
 
@@ -205,41 +223,35 @@ fn base32_decode(text: &str) -> std::result::Result<Vec<u8>, String> {
 }
 
 pub fn b32enc(args: &[Value]) -> Result {
-    s1("b32enc", args, |s| base32_encode(s.as_bytes()))
+    b1("b32enc", args, base32_encode)
 }
 
 pub fn b32dec(args: &[Value]) -> Result {
-    s1("b32dec", args, |s| match base32_decode(s) {
-        Ok(bytes) => crate::value::lossy_text(&bytes).into_owned(),
-        Err(e) => e,
+    s1_value("b32dec", args, |s| match base32_decode(s) {
+        Ok(bytes) => Value::from_go_bytes(bytes),
+        Err(e) => Value::string(e),
     })
 }
 
 // ---- checksums ------------------------------------------------------------------------
 
 pub fn sha256sum(args: &[Value]) -> Result {
-    s1("sha256sum", args, |s| {
-        hex::encode(sha2::Sha256::digest(s.as_bytes()))
-    })
+    b1("sha256sum", args, |s| hex::encode(sha2::Sha256::digest(s)))
 }
 
 pub fn sha1sum(args: &[Value]) -> Result {
-    s1("sha1sum", args, |s| {
-        hex::encode(sha1::Sha1::digest(s.as_bytes()))
-    })
+    b1("sha1sum", args, |s| hex::encode(sha1::Sha1::digest(s)))
 }
 
 pub fn sha512sum(args: &[Value]) -> Result {
-    s1("sha512sum", args, |s| {
-        hex::encode(sha2::Sha512::digest(s.as_bytes()))
-    })
+    b1("sha512sum", args, |s| hex::encode(sha2::Sha512::digest(s)))
 }
 
 /// Adler-32 as a decimal number (`hash/adler32`).
 pub fn adler32sum(args: &[Value]) -> Result {
-    s1("adler32sum", args, |s| {
+    b1("adler32sum", args, |s| {
         let (mut a, mut b) = (1u32, 0u32);
-        for byte in s.bytes() {
+        for &byte in s {
             a = (a + u32::from(byte)) % 65521;
             b = (b + a) % 65521;
         }

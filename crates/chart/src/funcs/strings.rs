@@ -4,7 +4,7 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-use super::args::{int, reflect_slice, string, want};
+use super::args::{go_bytes, int, reflect_slice, string, want};
 use super::gofmt::{format_v, quote as go_quote, strval};
 use super::{FuncError, Result, case};
 use crate::value::{Map, MapRef, MapType, SliceType, Value};
@@ -20,9 +20,9 @@ fn s2(name: &str, args: &[Value], f: impl Fn(&str, &str) -> Value) -> Result {
 }
 
 /// Go string slicing by byte offsets; a cut inside a UTF-8 sequence keeps the bytes
-/// Go would keep (shown as replacement characters, as they would print invalid).
-fn byte_slice(s: &str, start: usize, end: usize) -> String {
-    crate::value::lossy_text(&s.as_bytes()[start..end]).into_owned()
+/// Go would keep (a [`Value::ByteString`]).
+fn byte_slice(s: &[u8], start: usize, end: usize) -> Value {
+    Value::from_go_bytes(s[start..end].to_vec())
 }
 
 pub fn hello(args: &[Value]) -> Result {
@@ -71,7 +71,7 @@ pub fn substr(args: &[Value]) -> Result {
     want("substr", args, 3)?;
     let start = int(&args[0])?;
     let end = int(&args[1])?;
-    let s = string(&args[2])?;
+    let s = go_bytes(&args[2])?;
     let len = s.len() as i64;
     if start < 0 {
         if end < 0 || end > len {
@@ -79,7 +79,7 @@ pub fn substr(args: &[Value]) -> Result {
                 "runtime error: slice bounds out of range [:{end}] with length {len}"
             )));
         }
-        return Ok(Value::string(byte_slice(s, 0, end as usize)));
+        return Ok(byte_slice(s, 0, end as usize));
     }
     if end < 0 || end > len {
         if start > len {
@@ -87,14 +87,14 @@ pub fn substr(args: &[Value]) -> Result {
                 "runtime error: slice bounds out of range [{start}:{len}]"
             )));
         }
-        return Ok(Value::string(byte_slice(s, start as usize, s.len())));
+        return Ok(byte_slice(s, start as usize, s.len()));
     }
     if start > end {
         return Err(FuncError::Call(format!(
             "runtime error: slice bounds out of range [{start}:{end}]"
         )));
     }
-    Ok(Value::string(byte_slice(s, start as usize, end as usize)))
+    Ok(byte_slice(s, start as usize, end as usize))
 }
 
 pub fn repeat(args: &[Value]) -> Result {
@@ -266,54 +266,51 @@ pub fn wrap_with(args: &[Value]) -> Result {
     )))
 }
 
-/// goutils `AbbreviateFull` (byte offsets).
-fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> String {
+/// goutils `AbbreviateFull` (byte offsets, so a cut may fall inside a character).
+fn abbreviate_full(s: &[u8], offset: i64, max_width: i64) -> Vec<u8> {
     if s.is_empty() || max_width < 4 {
-        return String::new();
+        return Vec::new();
     }
     let len = s.len() as i64;
     if len <= max_width {
-        return s.to_string();
+        return s.to_vec();
     }
     let mut offset = offset.min(len);
     if len - offset < max_width - 3 {
         offset = len - (max_width - 3);
     }
     if offset <= 4 {
-        return format!("{}...", byte_slice(s, 0, (max_width - 3) as usize));
+        return [&s[..(max_width - 3) as usize], b"..."].concat();
     }
     if max_width < 7 {
-        return String::new();
+        return Vec::new();
     }
     if offset + max_width - 3 < len {
-        let rest = byte_slice(s, offset as usize, s.len());
-        return format!("...{}", abbreviate_full(&rest, 0, max_width - 3));
+        let rest = &s[offset as usize..];
+        return [b"...", &abbreviate_full(rest, 0, max_width - 3)[..]].concat();
     }
-    format!(
-        "...{}",
-        byte_slice(s, (len - (max_width - 3)) as usize, s.len())
-    )
+    [b"...", &s[(len - (max_width - 3)) as usize..]].concat()
 }
 
 pub fn abbrev(args: &[Value]) -> Result {
     want("abbrev", args, 2)?;
     let width = int(&args[0])?;
-    let s = string(&args[1])?;
+    let s = go_bytes(&args[1])?;
     if width < 4 {
-        return Ok(Value::string(s));
+        return Ok(args[1].clone());
     }
-    Ok(Value::string(abbreviate_full(s, 0, width)))
+    Ok(Value::from_go_bytes(abbreviate_full(s, 0, width)))
 }
 
 pub fn abbrevboth(args: &[Value]) -> Result {
     want("abbrevboth", args, 3)?;
     let left = int(&args[0])?;
     let right = int(&args[1])?;
-    let s = string(&args[2])?;
+    let s = go_bytes(&args[2])?;
     if right < 4 || left > 0 && right < 7 {
-        return Ok(Value::string(s));
+        return Ok(args[2].clone());
     }
-    Ok(Value::string(abbreviate_full(s, left, right)))
+    Ok(Value::from_go_bytes(abbreviate_full(s, left, right)))
 }
 
 pub fn contains(args: &[Value]) -> Result {
@@ -332,12 +329,39 @@ pub fn quote(args: &[Value]) -> Result {
     let parts: Vec<String> = args
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| go_quote(&strval(v)))
+        .map(|v| match v {
+            Value::ByteString(b) => crate::template::fmt::quote_bytes(b.bytes()),
+            other => go_quote(&strval(other)),
+        })
         .collect();
     Ok(Value::string(parts.join(" ")))
 }
 
+/// Sprig's `squote` and `cat` when a part is not UTF-8: Go joins the bytes.
+fn join_bytes(args: &[Value], quote: &str) -> Value {
+    let mut out = crate::value::GoBuf::default();
+    for (i, v) in args.iter().filter(|v| !matches!(v, Value::Nil)).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(quote);
+        match v {
+            Value::ByteString(b) => out.push_bytes(b.bytes()),
+            other => out.push_str(&format_v(other)),
+        }
+        out.push_str(quote);
+    }
+    out.into_value()
+}
+
+fn has_byte_string(args: &[Value]) -> bool {
+    args.iter().any(|v| matches!(v, Value::ByteString(_)))
+}
+
 pub fn squote(args: &[Value]) -> Result {
+    if has_byte_string(args) {
+        return Ok(join_bytes(args, "'"));
+    }
     let parts: Vec<String> = args
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
@@ -347,6 +371,9 @@ pub fn squote(args: &[Value]) -> Result {
 }
 
 pub fn cat(args: &[Value]) -> Result {
+    if has_byte_string(args) {
+        return Ok(join_bytes(args, ""));
+    }
     let parts: Vec<String> = args
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
@@ -406,6 +433,12 @@ pub fn plural(args: &[Value]) -> Result {
 
 pub fn to_string(args: &[Value]) -> Result {
     want("toString", args, 1)?;
+    match &args[0] {
+        Value::ByteString(_) => return Ok(args[0].clone()),
+        // Go's string(bytes): the bytes as they are.
+        Value::Bytes(bytes) => return Ok(Value::from_go_bytes(bytes.to_vec())),
+        _ => {}
+    }
     Ok(Value::string(strval(&args[0])))
 }
 
@@ -444,6 +477,28 @@ pub fn to_strings(args: &[Value]) -> Result {
 pub fn join(args: &[Value]) -> Result {
     want("join", args, 2)?;
     let sep = string(&args[0])?;
+    if let Value::List(items) = &args[1]
+        && items
+            .iter()
+            .any(|item| matches!(item, Value::ByteString(_)))
+    {
+        // Go joins bytes: the halves of a cut character join into the character.
+        let mut out = crate::value::GoBuf::default();
+        for (i, item) in items
+            .iter()
+            .filter(|v| !matches!(v, Value::Nil))
+            .enumerate()
+        {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            match item {
+                Value::ByteString(b) => out.push_bytes(b.bytes()),
+                other => out.push_str(&strval(other)),
+            }
+        }
+        return Ok(out.into_value());
+    }
     Ok(Value::string(strslice(&args[1]).join(sep)))
 }
 
@@ -515,15 +570,15 @@ pub fn sort_alpha(args: &[Value]) -> Result {
 pub fn trunc(args: &[Value]) -> Result {
     want("trunc", args, 2)?;
     let c = int(&args[0])?;
-    let s = string(&args[1])?;
+    let s = go_bytes(&args[1])?;
     let len = s.len() as i64;
     if c < 0 && len + c > 0 {
-        return Ok(Value::string(byte_slice(s, (len + c) as usize, s.len())));
+        return Ok(byte_slice(s, (len + c) as usize, s.len()));
     }
     if c >= 0 && len > c {
-        return Ok(Value::string(byte_slice(s, 0, c as usize)));
+        return Ok(byte_slice(s, 0, c as usize));
     }
-    Ok(Value::string(s))
+    Ok(args[1].clone())
 }
 
 pub fn atoi(args: &[Value]) -> Result {
@@ -603,6 +658,23 @@ mod tests {
         assert_eq!(atoi_of("-12"), Some(-12));
         assert_eq!(atoi_of("+7"), Some(7));
         assert_eq!(atoi_of("-99999999999999999999"), Some(i64::MIN));
+    }
+
+    #[test]
+    fn a_cut_character_keeps_its_bytes_as_go_strings_do() {
+        // Found by the differential tester: Go's strings are bytes, so the halves of a
+        // cut character count, encode and join as bytes.
+        let half = substr(&[Value::Int(0), Value::Int(2), Value::string("€")]).unwrap();
+        let rest = substr(&[Value::Int(2), Value::Int(3), Value::string("€")]).unwrap();
+        assert_eq!(half.go_bytes(), Some(&b"\xe2\x82"[..]));
+        let list = Value::list(vec![half.clone(), rest]);
+        let joined = join(&[Value::string(""), list]).unwrap();
+        assert_eq!(joined.as_str(), Some("€"));
+        assert!(matches!(joined, Value::String(_)));
+        let quoted = quote(std::slice::from_ref(&half)).unwrap();
+        assert_eq!(quoted.as_str(), Some("\"\\xe2\\x82\""));
+        let encoded = crate::funcs::misc::b64enc(&[half]).unwrap();
+        assert_eq!(encoded.as_str(), Some("4oI="));
     }
 
     #[test]

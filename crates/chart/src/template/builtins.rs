@@ -20,15 +20,25 @@ pub(crate) fn call(b: Builtin, args: &[Value]) -> Result<Value, String> {
         Builtin::Len => length(&args[0]),
         Builtin::Index => index(&args[0], &args[1..]),
         Builtin::Slice => slice(&args[0], &args[1..]),
-        Builtin::Print => Ok(Value::string(fmt::sprint(args))),
-        Builtin::Println => Ok(Value::string(fmt::sprintln(args))),
+        Builtin::Print => Ok(fmt::sprint_value(args)),
+        Builtin::Println => Ok(fmt::sprintln_value(args)),
         Builtin::Printf => {
             let format = args[0].as_str().unwrap_or_default();
-            Ok(Value::string(fmt::sprintf(format, &args[1..])))
+            Ok(fmt::sprintf_value(format, &args[1..]))
         }
         Builtin::Html => Ok(Value::string(html_escape(&eval_args(args)))),
         Builtin::Js => Ok(Value::string(js_escape(&eval_args(args)))),
-        Builtin::Urlquery => Ok(Value::string(query_escape(&eval_args(args)))),
+        Builtin::Urlquery => Ok(Value::string(match args {
+            // Go escapes a string's bytes, stray ones too.
+            _ if args.iter().any(|a| matches!(a, Value::ByteString(_)))
+                && !args.iter().any(|a| matches!(a, Value::Nil)) =>
+            {
+                let mut bytes = crate::value::GoBuf::default();
+                fmt::sprint_into(&mut bytes, args);
+                query_escape(bytes.as_bytes())
+            }
+            _ => query_escape(eval_args(args).as_bytes()),
+        })),
         Builtin::Call => Err(format!(
             "non-function {} of type {}",
             text(&args[0]),
@@ -59,7 +69,7 @@ fn eval_args(args: &[Value]) -> String {
         let mut out = String::new();
         let mut prev_string = false;
         for (i, arg) in args.iter().enumerate() {
-            let is_string = matches!(arg, Value::String(_) | Value::Nil);
+            let is_string = matches!(arg, Value::String(_) | Value::ByteString(_) | Value::Nil);
             if i > 0 && !is_string && !prev_string {
                 out.push(' ');
             }
@@ -77,6 +87,7 @@ fn eval_args(args: &[Value]) -> String {
 fn length(item: &Value) -> Result<Value, String> {
     let n = match item {
         Value::String(s) => s.len(),
+        Value::ByteString(b) => b.bytes().len(),
         Value::Bytes(b) => b.len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
@@ -118,10 +129,10 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                     .cloned()
                     .ok_or_else(|| "reflect: slice index out of range".to_string())?
             }
-            Value::String(s) => {
+            Value::String(_) | Value::ByteString(_) => {
+                let s = item.go_bytes().unwrap_or_default();
                 let x = index_arg(index, s.len())?;
                 let b = s
-                    .as_bytes()
                     .get(x)
                     .ok_or_else(|| "reflect: string index out of range".to_string())?;
                 Value::Int(i64::from(*b))
@@ -157,11 +168,11 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
     let len = match item {
-        Value::String(s) => {
+        Value::String(_) | Value::ByteString(_) => {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".to_string());
             }
-            s.len()
+            item.go_bytes().map_or(0, <[u8]>::len)
         }
         Value::List(l) => l.len(),
         Value::Bytes(b) => b.len(),
@@ -178,9 +189,9 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
     }
     Ok(match item {
-        Value::String(s) => {
-            let bytes = &s.as_bytes()[idx[0]..idx[1]];
-            Value::string(crate::value::lossy_text(bytes).into_owned())
+        Value::String(_) | Value::ByteString(_) => {
+            let bytes = item.go_bytes().unwrap_or_default();
+            Value::from_go_bytes(bytes[idx[0]..idx[1]].to_vec())
         }
         Value::List(l) => Value::list(l[idx[0]..idx[1]].to_vec()),
         Value::Bytes(b) => Value::Bytes(b[idx[0]..idx[1]].into()),
@@ -203,7 +214,7 @@ fn basic_kind(v: &Value) -> Kind {
         // Go compares signed and unsigned integers by value.
         Value::Int(_) | Value::Int64(_) | Value::Uint64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
-        Value::String(_) => Kind::String,
+        Value::String(_) | Value::ByteString(_) => Kind::String,
         _ => Kind::Invalid,
     }
 }
@@ -243,7 +254,7 @@ fn eq(arg1: &Value, arg2: &[Value]) -> Result<bool, String> {
                 (Value::Bool(a), Value::Bool(b)) => a == b,
                 (a, b) if basic_kind(a) == Kind::Int => int_cmp(a, b) == Some(Ordering::Equal),
                 (Value::Float(a), Value::Float(b)) => a == b,
-                (Value::String(a), Value::String(b)) => a == b,
+                (a, b) if basic_kind(a) == Kind::String => a.go_bytes() == b.go_bytes(),
                 (Value::Nil, Value::Nil) => true,
                 (Value::Nil, _) | (_, Value::Nil) => false,
                 // Go compares slices only with nil: a nil slice equals a nil one.
@@ -299,7 +310,7 @@ fn lt(arg1: &Value, arg2: &Value) -> Result<bool, String> {
     match (arg1, arg2) {
         (a, b) if basic_kind(a) == Kind::Int => Ok(int_cmp(a, b) == Some(Ordering::Less)),
         (Value::Float(a), Value::Float(b)) => Ok(a < b),
-        (Value::String(a), Value::String(b)) => Ok(a < b),
+        (a, b) if basic_kind(a) == Kind::String => Ok(a.go_bytes() < b.go_bytes()),
         _ => Err("invalid type for comparison".to_string()),
     }
 }
@@ -350,9 +361,9 @@ fn js_escape(s: &str) -> String {
 }
 
 /// Go's `url.QueryEscape`.
-fn query_escape(s: &str) -> String {
+fn query_escape(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
+    for &b in s {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(char::from(b))

@@ -10,7 +10,7 @@ use super::ast::{
 use super::builtins;
 use super::error::{GoError, Layer};
 use crate::funcs::FuncError;
-use crate::value::Value;
+use crate::value::{GoBuf, Value};
 
 /// Go's `maxExecDepth` is 100000; nested `template` calls are capped lower here (only
 /// runaway recursion gets there, and each level costs a stack frame).
@@ -132,7 +132,7 @@ pub(crate) fn execute(
     tree: &Tree,
     name: &str,
     dot: Value,
-    out: &mut String,
+    out: &mut GoBuf,
     nest: usize,
 ) -> R<()> {
     let mut state = State {
@@ -195,7 +195,7 @@ impl<'a> State<'a> {
         GoError { layers }
     }
 
-    fn walk_list(&mut self, out: &mut String, dot: &Slot, list: &'a [Node]) -> R<Flow> {
+    fn walk_list(&mut self, out: &mut GoBuf, dot: &Slot, list: &'a [Node]) -> R<Flow> {
         for node in list {
             match self.walk(out, dot, node)? {
                 Flow::Normal => {}
@@ -205,7 +205,7 @@ impl<'a> State<'a> {
         Ok(Flow::Normal)
     }
 
-    fn walk(&mut self, out: &mut String, dot: &Slot, node: &'a Node) -> R<Flow> {
+    fn walk(&mut self, out: &mut GoBuf, dot: &Slot, node: &'a Node) -> R<Flow> {
         match node {
             Node::Text { start, end } => out.push_str(&self.tree.source[*start..*end]),
             Node::Action(pipe) => {
@@ -225,7 +225,7 @@ impl<'a> State<'a> {
         Ok(Flow::Normal)
     }
 
-    fn walk_if_with(&mut self, out: &mut String, dot: &Slot, b: &'a Branch, with: bool) -> R<Flow> {
+    fn walk_if_with(&mut self, out: &mut GoBuf, dot: &Slot, b: &'a Branch, with: bool) -> R<Flow> {
         let mark = self.vars.len();
         let v = self.eval_pipeline(dot, &b.pipe)?;
         let flow = if truth(&v) {
@@ -245,7 +245,7 @@ impl<'a> State<'a> {
 
     fn range_iteration(
         &mut self,
-        out: &mut String,
+        out: &mut GoBuf,
         b: &'a Branch,
         index: Value,
         elem: Slot,
@@ -308,7 +308,7 @@ impl<'a> State<'a> {
         }
     }
 
-    fn walk_range(&mut self, out: &mut String, dot: &Slot, b: &'a Branch) -> R<Flow> {
+    fn walk_range(&mut self, out: &mut GoBuf, dot: &Slot, b: &'a Branch) -> R<Flow> {
         let mark = self.vars.len();
         let mut v = self.eval_pipeline(dot, &b.pipe)?;
         if let Value::Object(object) = &v
@@ -403,7 +403,7 @@ impl<'a> State<'a> {
         })
     }
 
-    fn walk_template(&mut self, out: &mut String, dot: &Slot, t: &'a TemplateCall) -> R<()> {
+    fn walk_template(&mut self, out: &mut GoBuf, dot: &Slot, t: &'a TemplateCall) -> R<()> {
         let Some(tree) = self.scope.lookup(&t.name) else {
             let msg = format!("template {} not defined", super::fmt::quote(&t.name));
             return Err(self.error_at(Some(At::Template(t)), msg, None));
@@ -935,7 +935,7 @@ impl<'a> State<'a> {
                 }
                 let piped_nil = args.is_empty() && matches!(final_, Some(Value::Nil));
                 let values = self.eval_args(dot, args, final_)?;
-                if b == Builtin::Printf && !matches!(values[0], Value::String(_)) {
+                if b == Builtin::Printf && values[0].as_str().is_none() {
                     let msg = format!(
                         "wrong type for value; expected string; got {}",
                         values[0].type_name()
@@ -1006,7 +1006,7 @@ impl<'a> State<'a> {
                 let (scope, shared, nest, data) =
                     (self.scope, self.shared, self.nest + 1, values[1].clone());
                 let run = move || {
-                    let mut out = String::new();
+                    let mut out = GoBuf::default();
                     execute(scope, shared, tree, &tree.name, data, &mut out, nest).map(|()| out)
                 };
                 hop(nest, run).unwrap_or_else(|| Err(no_thread()))
@@ -1022,13 +1022,13 @@ impl<'a> State<'a> {
             *count -= 1;
         }
         match result {
-            Ok(out) => Ok(Value::string(out)),
+            Ok(out) => Ok(out.into_value()),
             Err(cause) => Err(fail(self, cause)),
         }
     }
 
     fn tpl(&mut self, call_at: At<'_>, ident: &Arg, args: &[Arg], values: &[Value]) -> R<Value> {
-        let Value::String(text) = &values[0] else {
+        let Some(text) = values[0].as_str() else {
             let msg = format!(
                 "wrong type for value; expected string; got {}",
                 values[0].type_name()
@@ -1040,7 +1040,7 @@ impl<'a> State<'a> {
             let msg = format!("error calling tpl: {}", cause.message());
             this.error_at(Some(call_at), msg, Some(cause))
         };
-        let source: Arc<str> = Arc::from(&**text);
+        let source: Arc<str> = Arc::from(text);
         let trees = match super::parse::parse("gotpl", &source, &mut Default::default()) {
             Ok(trees) => trees,
             Err(e) => {
@@ -1079,15 +1079,15 @@ impl<'a> State<'a> {
         let (shared, nest, data) = (self.shared, self.nest + 1, values[1].clone());
         let scope = &scope;
         let run = move || {
-            let mut out = String::new();
+            let mut out = GoBuf::default();
             execute(scope, shared, &main, "gotpl", data, &mut out, nest).map(|()| out)
         };
         match hop(nest, run).unwrap_or_else(|| Err(no_thread())) {
             Ok(mut out) => {
-                if super::has_no_value(&out) {
-                    out = out.replace("<no value>", "");
+                if super::has_no_value(out.as_bytes()) {
+                    out.remove_all(b"<no value>");
                 }
-                Ok(Value::string(out))
+                Ok(out.into_value())
             }
             Err(mut cause) => {
                 let msg = format!(
@@ -1177,10 +1177,11 @@ fn value_text(v: &Value) -> String {
 }
 
 /// Go's `printValue`: what `{{ pipeline }}` writes.
-fn print_value(out: &mut String, v: &Value) {
+fn print_value(out: &mut GoBuf, v: &Value) {
     match v {
         Value::Nil => out.push_str("<no value>"),
         Value::String(s) => out.push_str(s),
+        Value::ByteString(b) => out.push_bytes(b.bytes()),
         Value::Int(i) | Value::Int64(i) => {
             use std::fmt::Write;
             let _ = write!(out, "{i}");

@@ -6,40 +6,110 @@
 //! `*` and `[n]` argument indexes), and Go's error forms (`%!d(string=x)`,
 //! `%!s(MISSING)`, `%!(EXTRA int=1)`, `%!(NOVERB)`).
 
-use crate::value::Value;
+use crate::value::{GoBuf, Value};
+
+/// Where Go's `fmt` writes: text (`String`, where bytes that are not UTF-8 show as Go's
+/// output shows them) or a Go string's bytes ([`GoBuf`]).
+pub trait Sink {
+    /// Appends text.
+    fn push_str(&mut self, text: &str);
+    /// Appends a character.
+    fn push(&mut self, c: char);
+    /// Appends bytes that may not be UTF-8.
+    fn push_bytes(&mut self, bytes: &[u8]);
+}
+
+impl Sink for String {
+    fn push_str(&mut self, text: &str) {
+        String::push_str(self, text);
+    }
+    fn push(&mut self, c: char) {
+        String::push(self, c);
+    }
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        String::push_str(self, &crate::value::lossy_text(bytes));
+    }
+}
+
+impl Sink for GoBuf {
+    fn push_str(&mut self, text: &str) {
+        GoBuf::push_str(self, text);
+    }
+    fn push(&mut self, c: char) {
+        GoBuf::push(self, c);
+    }
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        GoBuf::push_bytes(self, bytes);
+    }
+}
 
 /// Go's `fmt.Sprint(args...)`: operands formatted with `%v`, a space between two
 /// operands when neither is a string.
 pub fn sprint(args: &[Value]) -> String {
     let mut out = String::new();
+    sprint_into(&mut out, args);
+    out
+}
+
+/// [`sprint`] into a Go string's bytes, where pieces of a cut character join again.
+pub fn sprint_into<S: Sink>(out: &mut S, args: &[Value]) {
     let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
-        let is_string = matches!(arg, Value::String(_));
+        let is_string = matches!(arg, Value::String(_) | Value::ByteString(_));
         if i > 0 && !is_string && !prev_string {
             out.push(' ');
         }
-        Printer::new(&mut out).print_arg(arg, 'v');
+        Printer::new(out).print_arg(arg, 'v');
         prev_string = is_string;
     }
-    out
+}
+
+/// [`sprint`] as a Go string value (see [`sprintf_value`]).
+pub fn sprint_value(args: &[Value]) -> Value {
+    if !has_byte_string(args) {
+        return Value::string(sprint(args));
+    }
+    let mut out = GoBuf::default();
+    sprint_into(&mut out, args);
+    out.into_value()
 }
 
 /// Go's `fmt.Sprintln(args...)`: operands formatted with `%v`, always separated by a
 /// space, and a newline at the end.
 pub fn sprintln(args: &[Value]) -> String {
     let mut out = String::new();
+    sprintln_into(&mut out, args);
+    out
+}
+
+/// [`sprintln`] as a Go string value (see [`sprintf_value`]).
+pub fn sprintln_value(args: &[Value]) -> Value {
+    if !has_byte_string(args) {
+        return Value::string(sprintln(args));
+    }
+    let mut out = GoBuf::default();
+    sprintln_into(&mut out, args);
+    out.into_value()
+}
+
+fn sprintln_into<S: Sink>(out: &mut S, args: &[Value]) {
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
-        Printer::new(&mut out).print_arg(arg, 'v');
+        Printer::new(out).print_arg(arg, 'v');
     }
     out.push('\n');
-    out
+}
+
+/// Whether a string that is not UTF-8 is among `args` (only then is a Go string's
+/// output built as bytes).
+fn has_byte_string(args: &[Value]) -> bool {
+    args.iter().any(|arg| matches!(arg, Value::ByteString(_)))
 }
 
 /// Go's `%v` of one value, appended to `out` (`<nil>` for nil).
-pub fn write_value(out: &mut String, value: &Value) {
+pub fn write_value<S: Sink>(out: &mut S, value: &Value) {
     Printer::new(out).print_arg(value, 'v');
 }
 
@@ -48,6 +118,17 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     let mut out = String::with_capacity(format.len() + 8 * args.len());
     do_printf(&mut out, format, args);
     out
+}
+
+/// [`sprintf`] as a Go string value: `%s` of a string that is not UTF-8 writes its
+/// bytes, so the halves of a cut character join again.
+pub fn sprintf_value(format: &str, args: &[Value]) -> Value {
+    if !has_byte_string(args) {
+        return Value::string(sprintf(format, args));
+    }
+    let mut out = GoBuf::with_capacity(format.len() + 8 * args.len());
+    do_printf(&mut out, format, args);
+    out.into_value()
 }
 
 #[derive(Default, Clone, Copy)]
@@ -63,8 +144,8 @@ struct Flags {
     prec: Option<usize>,
 }
 
-struct Printer<'a> {
-    buf: &'a mut String,
+struct Printer<'a, S: Sink> {
+    buf: &'a mut S,
     f: Flags,
 }
 
@@ -108,7 +189,7 @@ fn int_from_arg(args: &[Value], arg_num: usize) -> (Option<i64>, usize) {
     }
 }
 
-fn do_printf(out: &mut String, format: &str, args: &[Value]) {
+fn do_printf<S: Sink>(out: &mut S, format: &str, args: &[Value]) {
     let bytes = format.as_bytes();
     let end = bytes.len();
     let mut arg_num = 0usize;
@@ -276,8 +357,8 @@ fn do_printf(out: &mut String, format: &str, args: &[Value]) {
     }
 }
 
-impl<'a> Printer<'a> {
-    fn new(buf: &'a mut String) -> Printer<'a> {
+impl<'a, S: Sink> Printer<'a, S> {
+    fn new(buf: &'a mut S) -> Printer<'a, S> {
         Printer {
             buf,
             f: Flags::default(),
@@ -365,6 +446,7 @@ impl<'a> Printer<'a> {
             Value::Uint64(u) => self.fmt_int(*u as i64, verb, value),
             Value::Float(x) => self.fmt_float_verb(*x, verb, value),
             Value::String(s) => self.fmt_string(s, verb, value),
+            Value::ByteString(b) => self.fmt_byte_string(b.bytes(), verb, value),
             Value::Bytes(b) => self.fmt_bytes(b, verb, value, depth),
             Value::List(items) => {
                 if self.f.sharp_v {
@@ -453,6 +535,41 @@ impl<'a> Printer<'a> {
             'q' => self.fmt_q(s),
             _ => self.bad_verb(verb, value),
         }
+    }
+
+    /// A Go string that is not UTF-8: Go counts each stray byte as one rune for
+    /// widths and precisions, writes the bytes for `%s`, and `\xNN` for them in `%q`.
+    fn fmt_byte_string(&mut self, bytes: &[u8], verb: char, value: &Value) {
+        match verb {
+            'v' if self.f.sharp_v => self.fmt_q_bytes(bytes),
+            'v' | 's' => {
+                let bytes = match self.f.prec {
+                    Some(p) => &bytes[..go_rune_prefix(bytes, p)],
+                    None => bytes,
+                };
+                let width = self.f.wid.unwrap_or(0).saturating_sub(go_rune_count(bytes));
+                if !self.f.minus {
+                    self.write_padding(width);
+                }
+                self.buf.push_bytes(bytes);
+                if self.f.minus {
+                    self.write_padding(width);
+                }
+            }
+            'x' => self.fmt_sx(bytes, "0123456789abcdef"),
+            'X' => self.fmt_sx(bytes, "0123456789ABCDEF"),
+            'q' => self.fmt_q_bytes(bytes),
+            _ => self.bad_verb(verb, value),
+        }
+    }
+
+    fn fmt_q_bytes(&mut self, bytes: &[u8]) {
+        let bytes = match self.f.prec {
+            Some(p) => &bytes[..go_rune_prefix(bytes, p)],
+            None => bytes,
+        };
+        // Not UTF-8, so never back-quoted (Go's CanBackquote refuses it).
+        self.pad(&quote_bytes_with(bytes, self.f.plus));
     }
 
     fn fmt_q(&mut self, s: &str) {
@@ -920,6 +1037,57 @@ fn quote_with(s: &str, ascii_only: bool) -> String {
 /// Go's `strconv.Quote`: a double-quoted Go string literal.
 pub fn quote(s: &str) -> String {
     quote_with(s, false)
+}
+
+/// Go's `strconv.Quote` of a string's bytes: stray bytes (not UTF-8) as `\xNN`.
+pub fn quote_bytes(bytes: &[u8]) -> String {
+    quote_bytes_with(bytes, false)
+}
+
+fn quote_bytes_with(bytes: &[u8], ascii_only: bool) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_escaped(&mut out, c, '"', ascii_only);
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// How many runes Go counts in `bytes`: one for each character, one for each stray byte.
+fn go_rune_count(bytes: &[u8]) -> usize {
+    bytes
+        .utf8_chunks()
+        .map(|chunk| chunk.valid().chars().count() + chunk.invalid().len())
+        .sum()
+}
+
+/// The length of the first `runes` runes of `bytes`, as Go counts runes.
+fn go_rune_prefix(bytes: &[u8], runes: usize) -> usize {
+    let mut left = runes;
+    let mut end = 0;
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if left == 0 {
+                return end;
+            }
+            left -= 1;
+            end += c.len_utf8();
+        }
+        for _ in chunk.invalid() {
+            if left == 0 {
+                return end;
+            }
+            left -= 1;
+            end += 1;
+        }
+    }
+    end
 }
 
 /// Go's `%q` of a rune (`strconv.QuoteRune`).

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 
 pub use error::{ErrorKind, TemplateError};
 
-use crate::value::Value;
+use crate::value::{GoBuf, Value};
 
 /// Templates by name (names come from the chart itself, so a fast hash will do).
 pub(crate) type TreeMap = rustc_hash::FxHashMap<Arc<str>, Arc<ast::Tree>>;
@@ -120,11 +120,15 @@ impl Templates {
             included: Mutex::new(rustc_hash::FxHashMap::default()),
         };
         let start = out.len();
-        if let Err(e) = exec::execute(&scope, &shared, tree, name, dot.clone(), out, 0) {
+        // Go's output is bytes: pieces of a cut character printed side by side join.
+        let mut buf = GoBuf::from(std::mem::take(out));
+        let result = exec::execute(&scope, &shared, tree, name, dot.clone(), &mut buf, 0);
+        *out = buf.into_text();
+        if let Err(e) = result {
             out.truncate(start);
             return Err(TemplateError::exec(name, e));
         }
-        if has_no_value(&out[start..]) {
+        if has_no_value(&out.as_bytes()[start..]) {
             let cleaned = out[start..].replace("<no value>", "");
             out.truncate(start);
             out.push_str(&cleaned);
@@ -135,8 +139,8 @@ impl Templates {
 
 /// Whether `text` holds a `<no value>` (memmem's vector search: outputs are often
 /// long and rarely have one).
-fn has_no_value(text: &str) -> bool {
-    memchr::memmem::find(text.as_bytes(), b"<no value>").is_some()
+fn has_no_value(text: &[u8]) -> bool {
+    memchr::memmem::find(text, b"<no value>").is_some()
 }
 
 /// The trees of one parsed file.

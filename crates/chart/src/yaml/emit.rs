@@ -120,6 +120,7 @@ fn float_text(f: f64, flavor: Flavor) -> String {
 fn string_text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.to_string()),
+        Value::ByteString(b) => Some(b.text().to_string()),
         Value::Bytes(b) => {
             use base64::Engine as _;
             Some(base64::engine::general_purpose::STANDARD.encode(b))
