@@ -150,9 +150,12 @@ fn parse_strict(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
         ..Builder::default()
     };
     let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut builder, false)
-        .map_err(|error| syntax_error(&error, text))?;
+    if let Err(error) = parser.load(&mut builder, false) {
+        if let Some(spaced) = tab_after_colon_as_space(&error, text) {
+            return parse_strict(&spaced, numbers);
+        }
+        return Err(syntax_error(&error, text));
+    }
     if let Some(error) = builder.error {
         return Err(error);
     }
@@ -207,6 +210,30 @@ fn json_kind(value: &Value) -> &'static str {
         Value::Map(_) => "object",
         _ => "string",
     }
+}
+
+/// go-yaml takes tabs between a block mapping's `:` and its value (`a:\t1`) as it
+/// takes spaces; yaml-rust2 refuses them before some values. The text with those tabs
+/// made spaces (same columns, so same lines and errors), when that is the refusal.
+fn tab_after_colon_as_space(error: &ScanError, text: &str) -> Option<String> {
+    if !error
+        .info()
+        .starts_with("':' must be followed by a valid YAML whitespace")
+    {
+        return None;
+    }
+    let at = error.marker().index();
+    let before = text.get(..at)?;
+    let blanks = before.len() - before.trim_end_matches([' ', '\t']).len();
+    let colon = at - blanks;
+    if colon == 0 || !before[..colon].ends_with(':') || blanks == 0 {
+        return None;
+    }
+    let mut spaced = String::with_capacity(text.len());
+    spaced.push_str(&text[..colon]);
+    spaced.extend(std::iter::repeat_n(' ', blanks));
+    spaced.push_str(&text[at..]);
+    Some(spaced)
 }
 
 /// go-yaml prints scanner errors with the 1-based line, parser errors with the line of
@@ -1017,6 +1044,15 @@ mod tests {
         assert!(matches!(parse("\"a\" \"b\""), Ok(Value::String(s)) if &*s == "a"));
         assert!(matches!(parse("'a''b' c\nd: 1"), Ok(Value::String(s)) if &*s == "a'b"));
         assert!(parse("x: \"a\" b").is_err());
+    }
+
+    #[test]
+    fn tabs_after_a_colon_separate_as_spaces_do() {
+        // Found by probing Helm: go-yaml reads `a:\tb`; yaml-rust2 refused it.
+        let map = parse_map("a:\t1\nb:\tx\nc:\n  d: \t[1, 2]\n", "common.Values").unwrap();
+        assert!(matches!(map.get("a"), Some(Value::Float(f)) if *f == 1.0));
+        assert_eq!(map.get("b").and_then(Value::as_str), Some("x"));
+        assert!(parse("a:\tb:\tc").is_err());
     }
 
     #[test]
