@@ -53,23 +53,30 @@ impl ByteString {
 
 /// The bytes of a Go string being built (template output, `printf`, `print`), where
 /// pieces that are not UTF-8 join as Go's bytes do: two halves of a character cut by
-/// `substr` make the character again.
+/// `substr` make the character again. Text until such a piece comes, so the common
+/// output is never checked again.
 #[derive(Debug, Default, Clone)]
 pub struct GoBuf {
-    bytes: Vec<u8>,
+    text: String,
+    /// The bytes, once a piece that is not UTF-8 was written (`text` is then empty).
+    bytes: Option<Vec<u8>>,
 }
 
 impl GoBuf {
     /// An empty buffer with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> GoBuf {
         GoBuf {
-            bytes: Vec::with_capacity(capacity),
+            text: String::with_capacity(capacity),
+            bytes: None,
         }
     }
 
     /// Appends text.
     pub fn push_str(&mut self, text: &str) {
-        self.bytes.extend_from_slice(text.as_bytes());
+        match &mut self.bytes {
+            Some(bytes) => bytes.extend_from_slice(text.as_bytes()),
+            None => self.text.push_str(text),
+        }
     }
 
     /// Appends a character.
@@ -78,8 +85,18 @@ impl GoBuf {
     }
 
     /// Appends bytes that may not be UTF-8.
-    pub fn push_bytes(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
+    pub fn push_bytes(&mut self, more: &[u8]) {
+        match &mut self.bytes {
+            Some(bytes) => bytes.extend_from_slice(more),
+            None => match std::str::from_utf8(more) {
+                Ok(text) => self.text.push_str(text),
+                Err(_) => {
+                    let mut bytes = std::mem::take(&mut self.text).into_bytes();
+                    bytes.extend_from_slice(more);
+                    self.bytes = Some(bytes);
+                }
+            },
+        }
     }
 
     /// Appends a string value's bytes (its text for any other value).
@@ -92,50 +109,62 @@ impl GoBuf {
 
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.as_bytes().is_empty()
     }
 
     /// How many bytes were written.
     pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Removes every occurrence of `pattern` (Helm drops each `<no value>`).
-    pub fn remove_all(&mut self, pattern: &[u8]) {
-        let mut kept = Vec::with_capacity(self.bytes.len());
-        let mut rest = &self.bytes[..];
-        while let Some(at) = memchr::memmem::find(rest, pattern) {
-            kept.extend_from_slice(&rest[..at]);
-            rest = &rest[at + pattern.len()..];
-        }
-        kept.extend_from_slice(rest);
-        self.bytes = kept;
+        self.as_bytes().len()
     }
 
     /// The bytes written so far.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        match &self.bytes {
+            Some(bytes) => bytes,
+            None => self.text.as_bytes(),
+        }
+    }
+
+    /// Removes every occurrence of `pattern` (Helm drops each `<no value>`).
+    pub fn remove_all(&mut self, pattern: &str) {
+        match &mut self.bytes {
+            None => self.text = self.text.replace(pattern, ""),
+            Some(bytes) => {
+                let mut kept = Vec::with_capacity(bytes.len());
+                let mut rest = &bytes[..];
+                while let Some(at) = memchr::memmem::find(rest, pattern.as_bytes()) {
+                    kept.extend_from_slice(&rest[..at]);
+                    rest = &rest[at + pattern.len()..];
+                }
+                kept.extend_from_slice(rest);
+                *bytes = kept;
+            }
+        }
     }
 
     /// The string value of the bytes (a [`Value::ByteString`] when they are not UTF-8).
     pub fn into_value(self) -> Value {
-        Value::from_go_bytes(self.bytes)
+        match self.bytes {
+            None => Value::string(self.text),
+            Some(bytes) => Value::from_go_bytes(bytes),
+        }
     }
 
     /// The bytes as text, each stray byte one U+FFFD (what Helm's output shows).
     pub fn into_text(self) -> String {
-        match String::from_utf8(self.bytes) {
-            Ok(text) => text,
-            Err(error) => lossy_text(error.as_bytes()).into_owned(),
+        match self.bytes {
+            None => self.text,
+            Some(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(error) => lossy_text(error.as_bytes()).into_owned(),
+            },
         }
     }
 }
 
 impl From<String> for GoBuf {
     fn from(text: String) -> GoBuf {
-        GoBuf {
-            bytes: text.into_bytes(),
-        }
+        GoBuf { text, bytes: None }
     }
 }
 

@@ -1085,7 +1085,7 @@ impl<'a> State<'a> {
         match hop(nest, run).unwrap_or_else(|| Err(no_thread())) {
             Ok(mut out) => {
                 if super::has_no_value(out.as_bytes()) {
-                    out.remove_all(b"<no value>");
+                    out.remove_all("<no value>");
                 }
                 Ok(out.into_value())
             }
