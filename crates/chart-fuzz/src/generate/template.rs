@@ -660,6 +660,10 @@ impl Generator<'_> {
                 };
                 format!("{open}{text}{close}")
             }
+            89..=90 => {
+                let inner = self.cut_string_use();
+                self.action(&inner)
+            }
             87..=88 if self.in_range => {
                 let word = if self.rng.gen_bool(0.5) {
                     "break"
@@ -669,6 +673,65 @@ impl Generator<'_> {
                 self.action(word)
             }
             _ => self.text(),
+        }
+    }
+
+    /// A string cut inside a character (Go's strings are bytes), given to what reads
+    /// its bytes: `len`, JSON, base64, checksums, quoting, `printf` verbs, widths and
+    /// precisions, and the joins that make the character again (output, `print`,
+    /// `printf`, `join`, `cat`, `include`d text).
+    fn cut_string_use(&mut self) -> String {
+        let cut = self.cut_string();
+        let other = self.cut_string();
+        let uses = [
+            format!("{cut} | len"),
+            format!("{cut} | toJson"),
+            format!("list {cut} {other} | toPrettyJson"),
+            format!("{cut} | b64enc"),
+            format!("{cut} | b32enc"),
+            format!("{cut} | sha256sum"),
+            format!("{cut} | sha1sum"),
+            format!("{cut} | adler32sum"),
+            format!("{cut} | quote"),
+            format!("{cut} | squote | len"),
+            format!(
+                "printf \"%q|%+q|%x|% X|%#v|%5s|%-4s|%.1s|%3.2q\" {cut} {cut} {cut} {cut} {cut} {cut} {cut} {cut} {cut}"
+            ),
+            format!("printf \"%s%s\" {cut} {other}"),
+            format!("print {cut} {other} | len"),
+            format!("list {cut} {other} | join \"\""),
+            format!("cat {cut} {other} | len"),
+            cut.clone(),
+            format!("index {cut} 0"),
+            format!("eq {cut} {other}"),
+            format!("urlquery {cut}"),
+            format!("toString {cut} | len"),
+            format!("trunc 1 {cut} | len"),
+        ];
+        uses.choose(self.rng).cloned().unwrap_or_default()
+    }
+
+    /// `substr`, `trunc`, `abbrev` or `b64dec` that may cut inside a character.
+    fn cut_string(&mut self) -> String {
+        let texts = [
+            "\"€\"",
+            "\"é\"",
+            "\"😀x\"",
+            "\"aé€😀\"",
+            "\"ééééééé\"",
+            "\"x\"",
+        ];
+        let text = texts.choose(self.rng).copied().unwrap_or("\"é\"");
+        let (a, b) = (self.rng.gen_range(0..4), self.rng.gen_range(0..6));
+        match self.rng.gen_range(0..5) {
+            0 => format!("(substr {a} {b} {text})"),
+            1 => format!("(trunc {} {text})", b as i64 - 3),
+            2 => format!("(abbrev {} {text})", b + 3),
+            3 => format!(
+                "(b64dec \"{}\")",
+                ["gA==", "4oI=", "4oKs", "woA=", "/w=="][a]
+            ),
+            _ => format!("(slice {text} {a})"),
         }
     }
 
