@@ -6,6 +6,7 @@ line on stdout, so thousands of renders cost no process start each.
   {"op": "render", "chart": DIR}  -> {"ok": {template path: text}} | {"refused": msg}
   {"op": "values", "text": YAML}  -> {"ok": values} | {"refused": msg}
   {"op": "set", "text": EXPR}     -> {"ok": values} | {"refused": msg}
+  (also "set-string", "set-json", "set-literal": Helm's other --set flags)
 
 Helm renders as `helm template` does by default: release `release-name` in `default`,
 revision 1, an install, the chart's own values only. A failure of this driver itself
@@ -50,6 +51,12 @@ def answer(request):
             return {"ok": helm.values_from_yaml(request["text"])}
         if op == "set":
             return {"ok": helm.parse_set_string(request["text"])}
+        if op == "set-string":
+            return {"ok": helm.parse_set_string_values(request["text"])}
+        if op == "set-json":
+            return {"ok": helm.parse_set_json(request["text"])}
+        if op == "set-literal":
+            return {"ok": helm.parse_set_literal(request["text"])}
         return {"broken": f"unknown op {op!r}"}
     except helm.HelmError as error:
         return {"refused": str(error)}

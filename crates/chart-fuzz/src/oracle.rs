@@ -106,6 +106,16 @@ impl HelmEngine {
         self.ask_value("set", text)
     }
 
+    /// Parses an expression of Helm's `--set-string` (`"set-string"`), `--set-json`
+    /// (`"set-json"`) or `--set-literal` (`"set-literal"`) flag, or `--set` (`"set"`).
+    pub fn set_as(
+        &mut self,
+        flag: &str,
+        text: &str,
+    ) -> Result<Result<serde_json::Value, String>, FuzzError> {
+        self.ask_value(flag, text)
+    }
+
     fn ask_value(
         &mut self,
         op: &str,

@@ -280,7 +280,9 @@ impl Parser<'_> {
     fn key_index(&mut self) -> Result<i64, Stop> {
         let (v, last) = self.runes_until(&[']']);
         if last.is_none() {
-            return fail("error parsing index: EOF");
+            // Helm v4 wraps the reader's io.EOF ("error parsing index: EOF"), and its
+            // parse loop takes any error that is io.EOF as the end: what was set stays.
+            return Err(Stop::Eof);
         }
         let text: String = v.iter().collect();
         go_atoi(&text).map_err(|message| Stop::Error(format!("error parsing index: {message}")))
@@ -362,13 +364,22 @@ impl Parser<'_> {
             }
             Some(_) => {
                 let mut inner = Map::new();
+                let mut existing = false;
                 if let Some(slot) = list.get_mut(index as usize) {
                     match slot {
-                        Value::Map(map) => inner = map.to_map(),
+                        Value::Map(map) => {
+                            inner = map.to_map();
+                            existing = true;
+                        }
                         _ => *slot = Value::map(Map::new()),
                     }
                 }
                 if let Err(error) = self.key(&mut inner, level) {
+                    // Go changes a map already in the list in place, so what `key` set
+                    // before it stopped (at the end: `b[0].c=`) stays; a new map is lost.
+                    if existing && let Some(slot) = list.get_mut(index as usize) {
+                        *slot = Value::map(inner);
+                    }
                     return (list, Err(error));
                 }
                 set_index(list, index, Value::map(inner))
@@ -580,5 +591,23 @@ mod tests {
             r#"{"a": 1i64, "b": true, "c": nil, "d": "0x10", "e": "1.5", "f": "007", "g": 0i64}"#
         );
         assert_eq!(show("a=1", SetKind::String), r#"{"a": "1"}"#);
+    }
+
+    #[test]
+    fn an_index_cut_by_the_end_ends_the_expression_as_in_helm_v4() {
+        // Found by comparing with Helm's strvals: v4 takes a wrapped io.EOF as the end.
+        assert_eq!(show("b=2,a[1", SetKind::Typed), r#"{"b": 2i64}"#);
+        assert_eq!(show("a[=1e3", SetKind::Json), "{}");
+        assert!(show("a[x]=1", SetKind::Typed).starts_with("ERR"));
+    }
+
+    #[test]
+    fn an_empty_value_in_a_list_items_map_overwrites_as_in_go() {
+        // Go changes the item's map in place before the end stops the parse.
+        assert_eq!(
+            show("b[0].c=1,b[0].c=", SetKind::Typed),
+            r#"{"b": [{"c": ""}]}"#
+        );
+        assert_eq!(show("b[0].c=", SetKind::String), r#"{"b": []}"#);
     }
 }
