@@ -321,10 +321,69 @@ pub fn write(rng: &mut StdRng, tree: &GenValue, shapes: ValueShapes) -> String {
     if let GenValue::Map(entries) = tree {
         writer.block_map(entries, 0);
     }
+    if writer.rng.gen_bool(0.3) {
+        let corners = corner_entries(writer.rng);
+        writer.out.push_str(&corners);
+    }
     if writer.rng.gen_bool(0.05) {
         writer.out.push_str("...\n");
     }
     writer.out
+}
+
+/// Top-level entries in YAML's corners, each checked first against Helm's engine
+/// (`{k}` is the entry's key): tags, YAML 1.1 numbers and nulls, sexagesimals,
+/// infinities, block scalars with indentation indicators and chomping, keys that are
+/// not strings, merges, duplicates, escapes.
+const CORNERS: &[&str] = &[
+    "{k}: !!str 123\n",
+    "{k}: !!int \"7\"\n",
+    "{k}: !!float 1\n",
+    "{k}: !!bool \"true\"\n",
+    "{k}: !!binary aGVsbG8=\n",
+    "{k}: !!null \"\"\n",
+    "{k}: !!str\n",
+    "{k}: .inf\n",
+    "{k}: -.Inf\n",
+    "{k}: [~, null, Null, NULL]\n",
+    "{k}: 0o17\n",
+    "{k}: 0x_1F\n",
+    "{k}: 1:20:30\n",
+    "{k}: 190:20:30.15\n",
+    "{k}: |2\n   x\n  y\n",
+    "{k}: >-\n  x\n\n  y\n",
+    "{k}: |+\n  x\n\n",
+    "{k}: >2\n    x\n   y\n",
+    "{k}: {1: x, 2.5: y, true: z, null: w}\n",
+    "{k}: &{k}a {b: 1}\n{k}c: *{k}a\n{k}d:\n  <<: *{k}a\n  e: 2\n",
+    "{k}: 1\n{k}: 2\n",
+    "{k}: \"\\u00e9\\x41\\t\"\n",
+    "{k}: 'it''s'\n",
+    "{k}: 12e\n",
+    "{k}: 1_2\n",
+    "{k}: +.5\n",
+    "{k}: 0b1_0\n",
+    "{k}: 2001-12-14t21:59:43.10-05:00\n",
+    "{k}: !custom x\n",
+    "{k}: ! x\n",
+    "{k}: !!map {b: 1}\n",
+    "{k}: !!seq [1]\n",
+    "{k}: !!set {x, y}\n",
+    "{k}: !!timestamp 2001-12-14\n",
+    "{k}:\t1\n",
+];
+
+/// One to three [`CORNERS`] entries, now and then a second document after them.
+fn corner_entries(rng: &mut StdRng) -> String {
+    let mut out = String::new();
+    for i in 0..rng.gen_range(1..4) {
+        let corner = CORNERS.choose(rng).copied().unwrap_or("{k}: 1\n");
+        out.push_str(&corner.replace("{k}", &format!("yc{i}")));
+    }
+    if rng.gen_bool(0.1) {
+        out.push_str("---\nyc9: 2\n");
+    }
+    out
 }
 
 struct Writer<'a> {

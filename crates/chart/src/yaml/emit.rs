@@ -39,7 +39,7 @@ enum Flavor {
 }
 
 fn render(value: &Value, flavor: Flavor) -> Result<String, String> {
-    check_marshalable(value, 0)?;
+    check_marshalable(value, 0, flavor)?;
     let mut emitter = Emitter {
         out: String::new(),
         column: 0,
@@ -56,9 +56,12 @@ fn render(value: &Value, flavor: Flavor) -> Result<String, String> {
     Ok(out)
 }
 
-fn check_marshalable(value: &Value, depth: usize) -> Result<(), String> {
+/// What `json.Marshal` refuses, for `toYaml` (through JSON); `toYamlPretty` (go-yaml v3
+/// on the value) writes NaN and infinities as `.nan`, `.inf`, and only a map that
+/// contains itself stops it.
+fn check_marshalable(value: &Value, depth: usize, flavor: Flavor) -> Result<(), String> {
     match value {
-        Value::Float(f) if !f.is_finite() => {
+        Value::Float(f) if !f.is_finite() && flavor != Flavor::Pretty => {
             Err(format!("json: unsupported value: {}", format_float_g(*f)))
         }
         Value::List(_) | Value::Map(_) if depth > crate::value::MAX_NESTING => {
@@ -66,11 +69,11 @@ fn check_marshalable(value: &Value, depth: usize) -> Result<(), String> {
         }
         Value::List(items) => items
             .iter()
-            .try_for_each(|item| check_marshalable(item, depth + 1)),
+            .try_for_each(|item| check_marshalable(item, depth + 1, flavor)),
         Value::Map(map) => map
             .read()
             .values()
-            .try_for_each(|item| check_marshalable(item, depth + 1)),
+            .try_for_each(|item| check_marshalable(item, depth + 1, flavor)),
         _ => Ok(()),
     }
 }
@@ -1048,6 +1051,18 @@ mod tests {
             to_yaml(&v).unwrap(),
             "big: 1e400\ndot: .5e999\nmax: \"1e308\"\nneg: -1E+999\ntiny: \"1e-999\""
         );
+    }
+
+    #[test]
+    fn to_yaml_pretty_writes_nan_and_infinities_as_go_yaml_v3() {
+        // Found by the differential tester: only toYaml goes through JSON, which
+        // refuses them.
+        assert_eq!(to_yaml_pretty(&Value::Float(f64::NAN)).unwrap(), ".nan");
+        assert_eq!(
+            to_yaml_pretty(&Value::list(vec![Value::Float(f64::NEG_INFINITY)])).unwrap(),
+            "- -.inf"
+        );
+        assert!(to_yaml(&Value::Float(f64::NAN)).is_err());
     }
 
     #[test]

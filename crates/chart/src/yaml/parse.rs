@@ -222,7 +222,11 @@ fn tab_after_colon_as_space(error: &ScanError, text: &str) -> Option<String> {
     {
         return None;
     }
-    let at = error.marker().index();
+    // yaml-rust2's marker counts characters.
+    let at = text
+        .char_indices()
+        .nth(error.marker().index())
+        .map_or(text.len(), |(i, _)| i);
     let before = text.get(..at)?;
     let blanks = before.len() - before.trim_end_matches([' ', '\t']).len();
     let colon = at - blanks;
@@ -1049,7 +1053,7 @@ mod tests {
     #[test]
     fn tabs_after_a_colon_separate_as_spaces_do() {
         // Found by probing Helm: go-yaml reads `a:\tb`; yaml-rust2 refused it.
-        let map = parse_map("a:\t1\nb:\tx\nc:\n  d: \t[1, 2]\n", "common.Values").unwrap();
+        let map = parse_map("é: ü\na:\t1\nb:\tx\nc:\n  d: \t[1, 2]\n", "common.Values").unwrap();
         assert!(matches!(map.get("a"), Some(Value::Float(f)) if *f == 1.0));
         assert_eq!(map.get("b").and_then(Value::as_str), Some("x"));
         assert!(parse("a:\tb:\tc").is_err());
