@@ -429,10 +429,11 @@ impl<'a, S: Sink> Printer<'a, S> {
                 if depth == 0 {
                     self.print_arg(value, verb)
                 } else if self.f.sharp_v {
-                    // A nil element of a `[]interface {}` or a map's value.
-                    self.pad("interface {}(nil)")
+                    // A nil element of a `[]interface {}` or a map's value: Go writes
+                    // it as it is, without the directive's width.
+                    self.buf.push_str("interface {}(nil)")
                 } else {
-                    self.pad("<nil>")
+                    self.buf.push_str("<nil>")
                 }
             }
             Value::Bool(b) => match verb {
@@ -1114,6 +1115,15 @@ mod tests {
         assert_eq!(format_float(1234.5678, 'e', 3), "1.235e+03");
         assert_eq!(format_float(1.0, 'e', -1), "1e+00");
         assert_eq!(format_float(100.0, 'g', 2), "1e+02");
+    }
+
+    #[test]
+    fn a_nil_inside_a_map_or_list_takes_no_width() {
+        // Found by the differential tester: Go's printValue writes `<nil>` directly.
+        let map = Value::map([("image".to_string(), Value::Nil)].into_iter().collect());
+        assert_eq!(sprintf("%10v|", &[map]), "map[     image:<nil>]|");
+        let list = Value::list(vec![Value::Nil, Value::Int(1)]);
+        assert_eq!(sprintf("%3v", &[list]), "[<nil>   1]");
     }
 
     #[test]
