@@ -5,6 +5,9 @@ use std::time::Duration;
 /// Everything the frontend needs to run, read once at start-up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// The address to listen on (`HOST`, default `0.0.0.0`: every interface, as a
+    /// container needs; `cargo xtask dev` sets `127.0.0.1`).
+    pub host: std::net::IpAddr,
     /// TCP port to listen on (`PORT`, default 3000).
     pub port: u16,
     /// Base URL of the backend API, without a trailing slash (`BACKEND_URL`).
@@ -48,6 +51,7 @@ pub enum ConfigError {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            host: std::net::IpAddr::from([0, 0, 0, 0]),
             port: 3000,
             backend_url: "http://localhost:8000".to_owned(),
             connect_timeout: Duration::from_secs(5),
@@ -107,6 +111,17 @@ impl Config {
                 }
             }
         };
+        let host = match get("HOST") {
+            None => defaults.host,
+            Some(value) => value.trim().parse().unwrap_or_else(|_| {
+                errors.push(ConfigError::Invalid {
+                    name: "HOST",
+                    value,
+                    expected: "an IP address to listen on, e.g. HOST=127.0.0.1 or HOST=0.0.0.0",
+                });
+                defaults.host
+            }),
+        };
         let mut seconds = |name: &'static str, default: Duration| match get(name) {
             None => default,
             Some(value) => match value.trim().parse::<f64>() {
@@ -146,6 +161,7 @@ impl Config {
 
         if errors.is_empty() {
             Ok(Self {
+                host,
                 port,
                 backend_url,
                 connect_timeout,
@@ -188,6 +204,7 @@ mod tests {
     #[test]
     fn reads_every_variable() {
         let config = from(&[
+            ("HOST", "127.0.0.1"),
             ("PORT", "8080"),
             ("BACKEND_URL", "http://todo-backend/"),
             ("BACKEND_CONNECT_TIMEOUT_SECS", "1.5"),
@@ -200,6 +217,7 @@ mod tests {
             ("LOG_LEVEL", "debug"),
         ])
         .unwrap();
+        assert_eq!(config.host, std::net::IpAddr::from([127, 0, 0, 1]));
         assert_eq!(config.port, 8080);
         assert_eq!(config.backend_url, "http://todo-backend");
         assert_eq!(config.connect_timeout, Duration::from_millis(1500));
@@ -221,10 +239,15 @@ mod tests {
             ("BACKEND_CONNECT_TIMEOUT_SECS", "soon"),
             ("MAX_CONNECTIONS", "0"),
             ("SHUTDOWN_TIMEOUT_SECS", "0"),
+            ("HOST", "localhost"),
         ])
         .unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        assert_eq!(text.len(), 6, "{text:?}");
+        assert_eq!(text.len(), 7, "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("HOST=\"localhost\"") && t.contains("HOST=127.0.0.1"))
+        );
         assert!(
             text.iter()
                 .any(|t| t.starts_with("MAX_CONNECTIONS=\"0\"") && t.contains("1 to 1000000"))

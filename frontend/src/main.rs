@@ -78,7 +78,7 @@ fn serve(config: Config) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let address = ("0.0.0.0", config.port);
+        let address = (config.host, config.port);
         let listener = match tokio::net::TcpListener::bind(address).await {
             Ok(listener) => listener,
             Err(error) => {

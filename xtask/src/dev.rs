@@ -75,6 +75,7 @@ impl Launch {
         let mut command = Command::new(binary);
         command
             .current_dir(&self.work)
+            .env("HOST", "127.0.0.1")
             .env("PORT", self.port(service).to_string())
             .env("ENVIRONMENT", "development");
         if service.name == "backend" {
@@ -83,7 +84,6 @@ impl Launch {
                 port = self.frontend_port
             );
             command
-                .env("HOST", "127.0.0.1")
                 .env("CORS_ORIGINS", origins)
                 .env_remove("DATABASE_URL");
         } else {
