@@ -2,7 +2,8 @@
 # Installs the system and Python packages the test suites need (idempotent).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-packages=(postgresql docker.io docker-compose chromium chromium-driver wrk)
+# tzdata: the chart tests read /usr/share/zoneinfo as Go's time.LoadLocation does.
+packages=(postgresql docker.io docker-compose chromium chromium-driver wrk tzdata)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
