@@ -223,7 +223,7 @@ mod tests {
         let error = anyhow::Error::from(wrapping_errors().remove(0));
         assert_eq!(
             format!("{error:#}"),
-            "cannot read app/Cargo.toml: no such file or directory"
+            "cannot read app/Cargo.toml (check that it exists and is readable): no such file or directory"
         );
     }
 }
