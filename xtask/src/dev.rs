@@ -174,9 +174,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// `cargo build` of one service's binary; cargo's own messages (errors included) go to
-/// the terminal; `quiet` leaves out its progress and status lines, not its errors.
-fn build(root: &Path, package: &str, release: bool, quiet: bool) -> anyhow::Result<()> {
+/// The `cargo build` command of one service's binary (`--release` and `--quiet` as asked),
+/// run by [`build`] and by `dev --watch`.
+fn build_command(root: &Path, package: &str, release: bool, quiet: bool) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     command
         .current_dir(root)
@@ -187,7 +187,15 @@ fn build(root: &Path, package: &str, release: bool, quiet: bool) -> anyhow::Resu
     if quiet {
         command.arg("--quiet");
     }
-    let status = command.status().context("cannot run cargo")?;
+    command
+}
+
+/// `cargo build` of one service's binary; cargo's own messages (errors included) go to
+/// the terminal; `quiet` leaves out its progress and status lines, not its errors.
+fn build(root: &Path, package: &str, release: bool, quiet: bool) -> anyhow::Result<()> {
+    let status = build_command(root, package, release, quiet)
+        .status()
+        .context("cannot run cargo")?;
     anyhow::ensure!(status.success(), "cargo build --package {package} failed");
     Ok(())
 }

@@ -69,7 +69,7 @@ fn image_id(reference: &str) -> String {
 }
 
 /// `docker args`, its standard output trimmed (empty when it fails).
-fn docker(args: &[&str]) -> String {
+pub(crate) fn docker(args: &[&str]) -> String {
     Command::new("docker")
         .args(args)
         .stderr(Stdio::null())

@@ -42,7 +42,7 @@ mod deploy_local {
     }
 }
 
-use super::latest_tags::{self, LatestTags};
+use super::latest_tags::{self, LatestTags, docker};
 use super::{load_average, median};
 use crate::project;
 
@@ -816,18 +816,6 @@ fn copy_folder(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `docker args`, its standard output trimmed (empty when it fails).
-fn docker(args: &[&str]) -> String {
-    Command::new("docker")
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -165,18 +165,7 @@ fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usi
 /// `cargo build` of one service's binary, returning once cargo reports the binary written
 /// ([`cargo_build::until_binary`]); `quiet` leaves out cargo's progress, not its errors.
 fn compile(root: &Path, package: &str, release: bool, quiet: bool) -> anyhow::Result<Compiled> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(&cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--package", package, "--bin", package]);
-    if release {
-        command.arg("--release");
-    }
-    if quiet {
-        command.arg("--quiet");
-    }
-    cargo_build::until_binary(command, package)
+    cargo_build::until_binary(super::build_command(root, package, release, quiet), package)
 }
 
 /// A service's process and the binary it runs.
