@@ -1,5 +1,10 @@
-//! Test helpers shared by deploykit's suites (a dev-dependency only): [`require`] and
-//! [`write_files`].
+//! Test helpers shared by deploykit's suites (a dev-dependency only):
+//!
+//! - [`require`]: skip a test whose service is missing, fail it under CI; [`on_path`],
+//!   [`helm_sdk_available`] are checks to give it;
+//! - [`write_files`]: a test's chart or build context as one table;
+//! - `FakeCluster` (feature `fake-cluster`): the in-process fake API server with
+//!   deploykit-cluster's client connected to it.
 //!
 //! A suite that needs a service (Docker, PostgreSQL, Chromium, Helm's engine) asks
 //! [`require`]: when the service is missing, the test skips with a printed reason on a
@@ -11,6 +16,12 @@
 //!     return; // skipped, reason printed
 //! }
 //! ```
+
+#[cfg(feature = "fake-cluster")]
+mod fake_cluster;
+
+#[cfg(feature = "fake-cluster")]
+pub use fake_cluster::FakeCluster;
 
 /// True when running under CI (`CI=true`), where a missing service is a failure.
 pub fn in_ci() -> bool {
@@ -35,6 +46,20 @@ pub fn require(service: &str, check: Result<(), String>) -> bool {
 /// Whether `program` is an executable file on `PATH`.
 pub fn on_path(program: &str) -> bool {
     which::which(program).is_ok()
+}
+
+/// Whether Helm's own client (helm-python-sdk, Helm v4's Go code) can be imported by
+/// `python3`, with the command that installs it when not: a check for [`require`].
+pub fn helm_sdk_available() -> Result<(), String> {
+    let status = std::process::Command::new("python3")
+        .args(["-c", "import helm_python"])
+        .output()
+        .map_err(|error| format!("python3 does not run ({error})"))?;
+    if status.status.success() {
+        Ok(())
+    } else {
+        Err("python3 -m pip install 'helm-python-sdk==0.2.2'".into())
+    }
 }
 
 /// Writes each `(path, text)` of `files` under `root`, creating folders on the way: a test's
