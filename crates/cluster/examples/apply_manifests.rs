@@ -1,27 +1,24 @@
 //! Deploy rendered manifests as a Helm-compatible release, change them, look at the
-//! history, roll back and uninstall, on the in-process fake API server (point
-//! `ConnectOptions` at a real cluster to do the same there):
+//! history, roll back and uninstall, on the in-process fake API server (connect with
+//! `connect(ConnectOptions::default())` to do the same on a real cluster):
 //! `cargo run -p deploykit-cluster --example apply_manifests`.
 
 use std::io::Write;
 use std::time::Duration;
 
 use deploykit_cluster::{
-    CancellationToken, ChartMetadata, Cluster, ConnectOptions, Progress, ReleaseRequest,
-    RollbackOptions, connect,
+    CancellationToken, ChartMetadata, Cluster, Progress, ReleaseRequest, RollbackOptions,
 };
-use deploykit_fake_apiserver::FakeApiServer;
+use deploykit_testkit::FakeCluster;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = FakeApiServer::start().await;
-    server.set_auto_ready(true); // stands in for controllers and kubelets
-    let cluster = connect(ConnectOptions {
-        kubeconfig_text: Some(server.kubeconfig("fake")),
-        ..Default::default()
-    })
-    .await?;
-    walk_through(&cluster, &mut std::io::stdout().lock()).await
+    // The in-process fake API server and a client connected to it through a kubeconfig;
+    // on a real cluster: `let cluster = connect(ConnectOptions::default()).await?;`
+    // (the kubeconfig's current context, as kubectl finds it).
+    let fake = FakeCluster::start().await;
+    fake.server.set_auto_ready(true); // stands in for controllers and kubelets
+    walk_through(&fake.cluster, &mut std::io::stdout().lock()).await
 }
 
 /// A ConfigMap and a Deployment for `greeting`, as a chart would render them.
@@ -88,16 +85,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn installs_upgrades_rolls_back_and_uninstalls() {
-        let server = FakeApiServer::start().await;
-        server.set_auto_ready(true);
-        let cluster = connect(ConnectOptions {
-            kubeconfig_text: Some(server.kubeconfig("fake")),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let fake = FakeCluster::start().await;
+        fake.server.set_auto_ready(true);
         let mut out = Vec::new();
-        walk_through(&cluster, &mut out).await.unwrap();
+        walk_through(&fake.cluster, &mut out).await.unwrap();
         let out = String::from_utf8(out).unwrap();
         let expected = "deployed revision 1\ndeployed revision 2\nrolled back as revision 3\n\
             revision 1: superseded (Install complete)\n\
@@ -106,6 +97,10 @@ mod tests {
             uninstalled: 2 objects deleted\n";
         assert!(out.starts_with(expected), "{out}");
         assert!(out.contains("  applied ConfigMap/web (created)\n"), "{out}");
-        assert!(server.get("v1", "ConfigMap", Some("demo"), "web").is_none());
+        assert!(
+            fake.server
+                .get("v1", "ConfigMap", Some("demo"), "web")
+                .is_none()
+        );
     }
 }

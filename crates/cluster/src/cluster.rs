@@ -20,6 +20,7 @@ use crate::connect::{self, ConnectOptions};
 use crate::error::{Error, Result};
 use crate::lease::{LeaseState, lease_name, lease_state};
 use crate::manifest::{Manifest, ObjectRef};
+use crate::ops::Progress;
 use crate::release::{self, Release};
 
 /// The field manager deploykit applies with.
@@ -467,9 +468,37 @@ impl Cluster {
 
     // ---- lease -----------------------------------------------------------------------
 
+    /// Runs `operation` holding the release's lease: takes it (waiting up to `wait` for
+    /// another holder, announced once as [`Progress::WaitingForLock`]), calls `operation`
+    /// with the previous holder when its lease had expired (a crashed or killed client)
+    /// and the progress callback, and frees the lease whatever the operation returns. A
+    /// dropped or panicking operation leaves it expired (see [`LeaseGuard`]).
+    pub(crate) async fn with_lease<'p, T, F>(
+        &self,
+        (release, namespace): (&str, &str),
+        wait: Duration,
+        progress: &'p mut (dyn FnMut(Progress) + Send),
+        operation: impl FnOnce(Option<String>, &'p mut (dyn FnMut(Progress) + Send)) -> F,
+    ) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        let (lease, expired_holder) = self
+            .acquire_lease(release, namespace, wait, |holder, expires| {
+                progress(Progress::WaitingForLock {
+                    holder: holder.into(),
+                    expires: expires.into(),
+                })
+            })
+            .await?;
+        let result = operation(expired_holder, progress).await;
+        lease.release().await;
+        result
+    }
+
     /// Takes the release's lease, waiting up to `wait` for another holder; returns the
     /// previous holder when its lease had expired (a crashed or killed client).
-    pub(crate) async fn acquire_lease(
+    async fn acquire_lease(
         &self,
         release: &str,
         namespace: &str,
@@ -901,12 +930,18 @@ pub fn conflict_owner(message: &str) -> (String, String) {
     (manager, fields)
 }
 
-/// Holds a release's lease and renews it until released or dropped.
+/// Holds a release's lease and renews it until released or dropped. Dropped without
+/// [`LeaseGuard::release`] (the operation's future was dropped by a caller's timeout or
+/// `select!`, or it panicked), it marks the lease expired on a task of its own: the
+/// revision it left pending is then taken over by the next deploy at once, where a
+/// deleted lease would leave it to [`crate::FOREIGN_PENDING_GRACE`] and one still live to
+/// its expiry.
 pub(crate) struct LeaseGuard {
     api: Api<Lease>,
     name: String,
     me: String,
     stop: tokio_util::sync::CancellationToken,
+    released: bool,
 }
 
 impl LeaseGuard {
@@ -924,12 +959,7 @@ impl LeaseGuard {
                 let Ok(Some(mut lease)) = renew_api.get_opt(&renew_name).await else {
                     return;
                 };
-                if lease
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.holder_identity.as_deref())
-                    != Some(renew_me.as_str())
-                {
+                if !held_by(&lease, &renew_me) {
                     return;
                 }
                 if let Some(spec) = lease.spec.as_mut() {
@@ -946,27 +976,66 @@ impl LeaseGuard {
             name,
             me,
             stop,
+            released: false,
         }
     }
 
     /// Stops renewing and deletes the lease if it is still ours.
-    pub(crate) async fn release(self) {
+    pub(crate) async fn release(mut self) {
         self.stop.cancel();
-        if let Ok(Some(lease)) = self.api.get_opt(&self.name).await
-            && lease
-                .spec
-                .as_ref()
-                .and_then(|s| s.holder_identity.as_deref())
-                == Some(self.me.as_str())
-        {
-            let _ = self.api.delete(&self.name, &DeleteParams::default()).await;
-        }
+        self.released = true;
+        delete_if_held(&self.api, &self.name, &self.me).await;
     }
 }
 
 impl Drop for LeaseGuard {
     fn drop(&mut self) {
         self.stop.cancel();
+        if self.released {
+            return;
+        }
+        // No runtime (dropped after it shut down): the lease expires by itself.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (api, name, me) = (self.api.clone(), self.name.clone(), self.me.clone());
+            runtime.spawn(async move { expire_if_held(&api, &name, &me).await });
+        }
+    }
+}
+
+/// Dates lease `name` back past its duration if `me` still holds it, so that the next
+/// client finds it expired. A failure leaves it to expire by itself.
+async fn expire_if_held(api: &Api<Lease>, name: &str, me: &str) {
+    let Ok(Some(mut lease)) = api.get_opt(name).await else {
+        return;
+    };
+    if !held_by(&lease, me) {
+        return;
+    }
+    if let Some(spec) = lease.spec.as_mut() {
+        let duration = i64::from(spec.lease_duration_seconds.unwrap_or(0));
+        let lapsed = Utc::now() - chrono::Duration::seconds(duration + 1);
+        spec.renew_time = Some(MicroTime(lapsed));
+    }
+    lease.metadata.managed_fields = None;
+    let _ = api.replace(name, &PostParams::default(), &lease).await;
+}
+
+/// Whether `me` holds `lease`.
+fn held_by(lease: &Lease, me: &str) -> bool {
+    lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.holder_identity.as_deref())
+        == Some(me)
+}
+
+/// Deletes lease `name` if `me` still holds it. A failure leaves it to expire: the
+/// operation it guarded is over either way.
+async fn delete_if_held(api: &Api<Lease>, name: &str, me: &str) {
+    if let Ok(Some(lease)) = api.get_opt(name).await
+        && held_by(&lease, me)
+    {
+        let _ = api.delete(name, &DeleteParams::default()).await;
     }
 }
 

@@ -687,81 +687,73 @@ impl Cluster {
                 });
             }
         }
-        let (lease, expired_holder) = self
-            .acquire_lease(
-                &request.name,
-                &request.namespace,
-                request.lock_wait,
-                |holder, expires| {
-                    progress(Progress::WaitingForLock {
-                        holder: holder.into(),
-                        expires: expires.into(),
-                    })
-                },
-            )
-            .await?;
-        let result = async {
-            let mut history = self.history(&request.name, &request.namespace).await?;
-            let took_over = self
-                .take_over_stale(&mut history, expired_holder, progress)
-                .await?;
-            let decided = Revision::next(&history);
-            if decided != guessed {
-                (content, manifest_text) = render(decided)?;
-            }
-            let install = decided.is_install;
-            let plan = Plan {
-                name: request.name.clone(),
-                namespace: request.namespace.clone(),
-                manifests: content.manifests,
-                manifest_text,
-                hooks: content
-                    .hooks
-                    .iter()
-                    .map(HookRecord::from_manifest)
-                    .collect(),
-                events: Some(if install {
-                    (HookEvent::PreInstall, HookEvent::PostInstall)
-                } else {
-                    (HookEvent::PreUpgrade, HookEvent::PostUpgrade)
-                }),
-                chart: Some(request.chart.clone()),
-                config: request.values.clone(),
-                notes: content.notes,
-                pending: if install {
-                    Status::PendingInstall
-                } else {
-                    Status::PendingUpgrade
-                },
-                pending_description: if install {
-                    "Initial install underway".into()
-                } else {
-                    "Preparing upgrade".into()
-                },
-                success_description: if install {
-                    "Install complete".into()
-                } else {
-                    "Upgrade complete".into()
-                },
-                atomic: request.atomic,
-                wait: request.wait,
-                timeout: request.timeout,
-                take_over: TakeOver::after(
-                    history
+        let release = (request.name.as_str(), request.namespace.as_str());
+        let wait = request.lock_wait;
+        self.with_lease(
+            release,
+            wait,
+            progress,
+            |expired_holder, progress| async move {
+                let mut history = self.history(&request.name, &request.namespace).await?;
+                let took_over = self
+                    .take_over_stale(&mut history, expired_holder, progress)
+                    .await?;
+                let decided = Revision::next(&history);
+                if decided != guessed {
+                    (content, manifest_text) = render(decided)?;
+                }
+                let install = decided.is_install;
+                let plan = Plan {
+                    name: request.name.clone(),
+                    namespace: request.namespace.clone(),
+                    manifests: content.manifests,
+                    manifest_text,
+                    hooks: content
+                        .hooks
                         .iter()
-                        .rev()
-                        .find(|r| r.info.status == Status::Deployed)
-                        .or(history.last()),
-                    request.force_conflicts,
-                ),
-            };
-            let mut outcome = self.run(plan, &history, progress, cancel).await?;
-            outcome.took_over = took_over;
-            Ok(outcome)
-        }
-        .await;
-        lease.release().await;
-        result
+                        .map(HookRecord::from_manifest)
+                        .collect(),
+                    events: Some(if install {
+                        (HookEvent::PreInstall, HookEvent::PostInstall)
+                    } else {
+                        (HookEvent::PreUpgrade, HookEvent::PostUpgrade)
+                    }),
+                    chart: Some(request.chart.clone()),
+                    config: request.values.clone(),
+                    notes: content.notes,
+                    pending: if install {
+                        Status::PendingInstall
+                    } else {
+                        Status::PendingUpgrade
+                    },
+                    pending_description: if install {
+                        "Initial install underway".into()
+                    } else {
+                        "Preparing upgrade".into()
+                    },
+                    success_description: if install {
+                        "Install complete".into()
+                    } else {
+                        "Upgrade complete".into()
+                    },
+                    atomic: request.atomic,
+                    wait: request.wait,
+                    timeout: request.timeout,
+                    take_over: TakeOver::after(
+                        history
+                            .iter()
+                            .rev()
+                            .find(|r| r.info.status == Status::Deployed)
+                            .or(history.last()),
+                        request.force_conflicts,
+                    ),
+                };
+                let mut outcome = self.run(plan, &history, progress, cancel).await?;
+                outcome.took_over = took_over;
+                Ok(outcome)
+            },
+        )
+        .await
     }
 
     async fn all_unchanged(
@@ -1195,45 +1187,41 @@ impl Cluster {
             timeout,
             force_conflicts,
         } = *options;
-        let (lease, expired_holder) = self
-            .acquire_lease(name, namespace, Duration::ZERO, |holder, expires| {
-                progress(Progress::WaitingForLock {
-                    holder: holder.into(),
-                    expires: expires.into(),
-                })
-            })
-            .await?;
-        let result = async {
-            let mut history = self.history(name, namespace).await?;
-            let latest = history
-                .last()
-                .ok_or_else(|| Error::ReleaseNotFound {
-                    release: name.into(),
-                    namespace: namespace.into(),
-                })?
-                .version;
-            let wanted = revision.unwrap_or(latest.saturating_sub(1));
-            let target = history
-                .iter()
-                .find(|r| r.version == wanted)
-                .cloned()
-                .ok_or(Error::RevisionNotFound {
-                    release: name.into(),
-                    revision: wanted,
-                })?;
-            let took_over = self
-                .take_over_stale(&mut history, expired_holder, progress)
-                .await?;
-            // The fields belong to whoever applied the latest revision.
-            let take_over = TakeOver::after(history.last(), force_conflicts);
-            let plan = self.rollback_plan(&target, timeout, take_over)?;
-            let mut outcome = self.run(plan, &history, progress, cancel).await?;
-            outcome.took_over = took_over;
-            Ok(outcome)
-        }
-        .await;
-        lease.release().await;
-        result
+        let release = (name, namespace);
+        self.with_lease(
+            release,
+            Duration::ZERO,
+            progress,
+            |expired_holder, progress| async move {
+                let mut history = self.history(name, namespace).await?;
+                let latest = history
+                    .last()
+                    .ok_or_else(|| Error::ReleaseNotFound {
+                        release: name.into(),
+                        namespace: namespace.into(),
+                    })?
+                    .version;
+                let wanted = revision.unwrap_or(latest.saturating_sub(1));
+                let target = history
+                    .iter()
+                    .find(|r| r.version == wanted)
+                    .cloned()
+                    .ok_or(Error::RevisionNotFound {
+                        release: name.into(),
+                        revision: wanted,
+                    })?;
+                let took_over = self
+                    .take_over_stale(&mut history, expired_holder, progress)
+                    .await?;
+                // The fields belong to whoever applied the latest revision.
+                let take_over = TakeOver::after(history.last(), force_conflicts);
+                let plan = self.rollback_plan(&target, timeout, take_over)?;
+                let mut outcome = self.run(plan, &history, progress, cancel).await?;
+                outcome.took_over = took_over;
+                Ok(outcome)
+            },
+        )
+        .await
     }
 
     async fn remove_objects(
@@ -1282,19 +1270,13 @@ impl Cluster {
         options: &UninstallOptions,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<UninstallOutcome> {
-        let (lease, _) = self
-            .acquire_lease(name, namespace, Duration::ZERO, |holder, expires| {
-                progress(Progress::WaitingForLock {
-                    holder: holder.into(),
-                    expires: expires.into(),
-                })
-            })
-            .await?;
-        let result = self
-            .uninstall_locked(name, namespace, options, progress)
-            .await;
-        lease.release().await;
-        result
+        self.with_lease(
+            (name, namespace),
+            Duration::ZERO,
+            progress,
+            |_, progress| self.uninstall_locked(name, namespace, options, progress),
+        )
+        .await
     }
 
     /// Uninstalls with the lease held, as Helm 4's `Uninstall.Run`: pre-delete hooks, the

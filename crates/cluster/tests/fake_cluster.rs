@@ -10,6 +10,7 @@ use deploykit_cluster::{
     current_context,
 };
 use deploykit_fake_apiserver::FakeApiServer;
+use deploykit_testkit::FakeCluster;
 use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,24 +23,22 @@ use scenarios::{config_map, kept_config_map, statuses};
 const NS: &str = "todo";
 
 struct Env {
-    server: FakeApiServer,
+    /// The server, the folder, and a client of its own options.
+    fake: FakeCluster,
+    /// The client deploying in the tests, holding leases as `test-a`.
     cluster: Cluster,
+    /// A plain kube client, for what the scenarios check behind deploykit's back.
     kube: kube::Client,
-    dir: tempfile::TempDir,
 }
 
 async fn env() -> Env {
-    let server = FakeApiServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("kubeconfig");
-    std::fs::write(&path, server.kubeconfig("fake")).unwrap();
-    let cluster = client(&path, "test-a").await;
-    let kube = scenarios::kube_client(Some(&path), None).await;
+    let fake = FakeCluster::start().await;
+    let cluster = fake.cluster.clone().with_options(options("test-a"));
+    let kube = scenarios::kube_client(Some(&fake.kubeconfig), None).await;
     Env {
-        server,
+        fake,
         cluster,
         kube,
-        dir,
     }
 }
 
@@ -55,14 +54,14 @@ impl Env {
             cluster: &self.cluster,
             client: self.kube.clone(),
             namespace: NS,
-            writes: Some(Box::new(|| self.server.writes())),
+            writes: Some(Box::new(|| self.fake.server.writes())),
             image_missing: Some(Box::new(|image| {
                 let message =
                     format!("Container image \"{image}\" is not present with pull policy of Never");
                 let mut pod = waiting_pod("ErrImageNeverPull", &message);
                 pod["spec"]["containers"][0]["image"] = json!(image);
                 pod["status"]["containerStatuses"][0]["image"] = json!(image);
-                self.server.put(pod);
+                self.fake.server.put(pod);
             })),
         }
     }
@@ -84,18 +83,13 @@ mod shared {
     scenarios::shared_scenarios!(on_the_fake);
 }
 
-async fn client(path: &std::path::Path, identity: &str) -> Cluster {
-    connect(ConnectOptions {
-        kubeconfig: Some(path.to_path_buf()),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-    .with_options(ClusterOptions {
+/// A test client's options: quick polls, a 30 s lease held as `identity`.
+fn options(identity: &str) -> ClusterOptions {
+    ClusterOptions {
         poll_interval: Duration::from_millis(20),
         lease_duration: Duration::from_secs(30),
         identity: identity.into(),
-    })
+    }
 }
 
 fn chart() -> ChartMetadata {
@@ -175,7 +169,7 @@ fn namespace(server: &FakeApiServer) {
 #[tokio::test]
 async fn install_applies_in_helm_order_and_records_a_helm_revision() {
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     let (outcome, events) = deploy(
         &env.cluster,
         &request(vec![
@@ -204,6 +198,7 @@ async fn install_applies_in_helm_order_and_records_a_helm_revision() {
     assert!(events.iter().any(|e| matches!(e, Progress::Workload { object, readiness: deploykit_cluster::Readiness::Ready, .. } if object.kind == "Deployment")));
 
     let secret = env
+        .fake
         .server
         .get("v1", "Secret", Some(NS), "sh.helm.release.v1.web.v1")
         .expect("record");
@@ -229,6 +224,7 @@ async fn install_applies_in_helm_order_and_records_a_helm_revision() {
     assert_eq!(history[0].config["image"]["tag"], "v1");
 
     let live = env
+        .fake
         .server
         .get("apps/v1", "Deployment", Some(NS), "web")
         .unwrap();
@@ -243,7 +239,8 @@ async fn install_applies_in_helm_order_and_records_a_helm_revision() {
         "web"
     );
     assert!(
-        env.server
+        env.fake
+            .server
             .names("coordination.k8s.io/v1", "Lease", Some(NS))
             .is_empty(),
         "lease released"
@@ -257,15 +254,19 @@ async fn install_applies_in_helm_order_and_records_a_helm_revision() {
 #[tokio::test]
 async fn a_drifted_object_is_reapplied_and_only_it_is_written() {
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     let manifests = vec![config_map("a", "1"), config_map("b", "1")];
     deploy(&env.cluster, &request(manifests.clone()))
         .await
         .0
         .unwrap();
-    let mut drifted = env.server.get("v1", "ConfigMap", Some(NS), "b").unwrap();
+    let mut drifted = env
+        .fake
+        .server
+        .get("v1", "ConfigMap", Some(NS), "b")
+        .unwrap();
     drifted["data"]["value"] = json!("edited by hand");
-    env.server.put(drifted);
+    env.fake.server.put(drifted);
     let (outcome, _) = deploy(&env.cluster, &request(manifests)).await;
     let outcome = outcome.unwrap();
     assert_eq!(
@@ -277,7 +278,10 @@ async fn a_drifted_object_is_reapplied_and_only_it_is_written() {
         (2, 1, 1)
     );
     assert_eq!(
-        env.server.get("v1", "ConfigMap", Some(NS), "b").unwrap()["data"]["value"],
+        env.fake
+            .server
+            .get("v1", "ConfigMap", Some(NS), "b")
+            .unwrap()["data"]["value"],
         "1"
     );
 }
@@ -289,13 +293,13 @@ async fn diagnose(
     timeout: Duration,
 ) -> (Error, Env) {
     let env = env().await;
-    namespace(&env.server);
-    env.server.put(pod);
+    namespace(&env.fake.server);
+    env.fake.server.put(pod);
     for event in events {
-        env.server.put(event);
+        env.fake.server.put(event);
     }
     if let Some(text) = logs {
-        env.server.set_pod_log(NS, "web-1", "web", true, text);
+        env.fake.server.set_pod_log(NS, "web-1", "web", true, text);
     }
     let mut req = request(vec![deployment("web:v2")]);
     req.timeout = timeout;
@@ -459,8 +463,8 @@ fn make_ready(server: &FakeApiServer, kind: &str, name: &str) {
 #[tokio::test]
 async fn the_wait_follows_every_workload_kind_until_ready_then_times_out_naming_the_laggard() {
     let env = env().await;
-    namespace(&env.server);
-    let server = &env.server;
+    namespace(&env.fake.server);
+    let server = &env.fake.server;
     let mut seen: Vec<(String, deploykit_cluster::Readiness, String)> = Vec::new();
     let outcome = env
         .cluster
@@ -562,15 +566,17 @@ async fn the_wait_follows_every_workload_kind_until_ready_then_times_out_naming_
 #[tokio::test]
 async fn atomic_upgrade_rolls_back_when_the_rollout_fails() {
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     env.deployed(vec![deployment("web:v1"), config_map("settings", "1")])
         .await;
-    env.server.set_auto_ready(false);
-    env.server.put(waiting_pod("CrashLoopBackOff", "back-off"));
+    env.fake.server.set_auto_ready(false);
+    env.fake
+        .server
+        .put(waiting_pod("CrashLoopBackOff", "back-off"));
     let mut req = request(vec![deployment("web:v2"), config_map("settings", "2")]);
     req.atomic = true;
     let mut events = Vec::new();
-    let server = &env.server;
+    let server = &env.fake.server;
     let result = env
         .cluster
         .deploy(
@@ -614,12 +620,14 @@ async fn atomic_upgrade_rolls_back_when_the_rollout_fails() {
     );
     assert_eq!(history[2].info.description, "Rollback to 1");
     assert_eq!(
-        env.server
+        env.fake
+            .server
             .get("v1", "ConfigMap", Some(NS), "settings")
             .unwrap()["data"]["value"],
         "1"
     );
     let live = env
+        .fake
         .server
         .get("apps/v1", "Deployment", Some(NS), "web")
         .unwrap();
@@ -633,8 +641,8 @@ async fn atomic_upgrade_rolls_back_when_the_rollout_fails() {
 async fn atomic_first_install_that_fails_is_removed() {
     let (err, env) = {
         let env = env().await;
-        namespace(&env.server);
-        env.server.put(waiting_pod("ErrImageNeverPull", ""));
+        namespace(&env.fake.server);
+        env.fake.server.put(waiting_pod("ErrImageNeverPull", ""));
         let mut req = request(vec![deployment("web:v2"), config_map("settings", "1")]);
         req.atomic = true;
         (deploy(&env.cluster, &req).await.0.unwrap_err(), env)
@@ -651,12 +659,14 @@ async fn atomic_first_install_that_fails_is_removed() {
     );
     assert!(env.cluster.history("web", NS).await.unwrap().is_empty());
     assert!(
-        env.server
+        env.fake
+            .server
             .get("apps/v1", "Deployment", Some(NS), "web")
             .is_none()
     );
     assert!(
-        env.server
+        env.fake
+            .server
             .get("v1", "ConfigMap", Some(NS), "settings")
             .is_none()
     );
@@ -667,14 +677,15 @@ async fn atomic_first_install_that_fails_is_removed() {
 #[tokio::test]
 async fn an_uninstall_stopped_by_a_forbidden_delete_finishes_when_run_again() {
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     env.deployed(vec![
         deployment("web:v1"),
         service(),
         kept_config_map("data"),
     ])
     .await;
-    env.server
+    env.fake
+        .server
         .set_forbid_delete("Deployment", Some(NS), "web", true);
     let err = env
         .cluster
@@ -692,24 +703,32 @@ async fn an_uninstall_stopped_by_a_forbidden_delete_finishes_when_run_again() {
     let history = env.cluster.history("web", NS).await.unwrap();
     assert_eq!(history.last().unwrap().info.status, Status::Uninstalling);
     assert!(
-        env.server
+        env.fake
+            .server
             .get("apps/v1", "Deployment", Some(NS), "web")
             .is_some()
     );
 
-    env.server
+    env.fake
+        .server
         .set_forbid_delete("Deployment", Some(NS), "web", false);
     let outcome = env.cluster.uninstall("web", NS, &mut |_| {}).await.unwrap();
     let deleted: Vec<_> = outcome.deleted.iter().map(|o| o.kind.as_str()).collect();
     assert!(deleted.contains(&"Deployment"), "{deleted:?}");
     assert_eq!(outcome.kept[0].name, "data");
     assert!(
-        env.server
+        env.fake
+            .server
             .get("v1", "ConfigMap", Some(NS), "data")
             .is_some()
     );
     for (api_version, kind) in [("apps/v1", "Deployment"), ("v1", "Service")] {
-        assert!(env.server.get(api_version, kind, Some(NS), "web").is_none());
+        assert!(
+            env.fake
+                .server
+                .get(api_version, kind, Some(NS), "web")
+                .is_none()
+        );
     }
     assert!(env.cluster.history("web", NS).await.unwrap().is_empty());
 }
@@ -741,12 +760,13 @@ async fn ctrl_c_records_the_revision_failed_and_the_next_deploy_goes_on() {
             .ends_with("failed: context canceled")
     );
     assert!(
-        env.server
+        env.fake
+            .server
             .names("coordination.k8s.io/v1", "Lease", Some(NS))
             .is_empty()
     );
 
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     let outcome = env.deployed(vec![deployment("web:v1")]).await;
     assert_eq!(outcome.revision, 2);
     assert_eq!(
@@ -758,14 +778,15 @@ async fn ctrl_c_records_the_revision_failed_and_the_next_deploy_goes_on() {
 #[tokio::test]
 async fn custom_resources_are_applied_after_their_definition() {
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    plural: widgets\n    singular: widget\n    kind: Widget\n  versions:\n  - name: v1\n    served: true\n    storage: true\n";
     let widget =
         "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 3\n";
     let outcome = env.deployed(vec![widget.into(), crd.into()]).await;
     assert_eq!(outcome.created, 2);
     assert_eq!(
-        env.server
+        env.fake
+            .server
             .get("example.com/v1", "Widget", Some(NS), "w")
             .unwrap()["spec"]["size"],
         3
@@ -787,15 +808,17 @@ async fn custom_resources_are_applied_after_their_definition() {
 #[tokio::test]
 async fn logs_of_a_workload_tail_since_all_containers_and_follow() {
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     env.deployed(vec![deployment("web:v1")]).await;
     let mut two = ready_pod("web-1");
     two["spec"]["containers"] =
         json!([{"name": "web", "image": "a"}, {"name": "sidecar", "image": "b"}]);
-    env.server.put(two);
-    env.server
+    env.fake.server.put(two);
+    env.fake
+        .server
         .set_pod_log(NS, "web-1", "web", false, "one\ntwo\nthree");
-    env.server
+    env.fake
+        .server
         .set_pod_log(NS, "web-1", "sidecar", false, "side");
 
     let mut req = LogsRequest::new(
@@ -830,7 +853,7 @@ async fn logs_of_a_workload_tail_since_all_containers_and_follow() {
     assert_eq!(all.len(), 4);
     assert!(all.contains(&("sidecar".into(), "side".into())));
 
-    env.server.set_pod_log_aged(
+    env.fake.server.set_pod_log_aged(
         NS,
         "web-1",
         "web",
@@ -857,7 +880,9 @@ async fn logs_of_a_workload_tail_since_all_containers_and_follow() {
     follow.tail = Some(0);
     let mut stream = env.cluster.logs(&follow).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
-    env.server.append_pod_log(NS, "web-1", "web", "new line");
+    env.fake
+        .server
+        .append_pod_log(NS, "web-1", "web", "new line");
     let line = tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await
         .unwrap()
@@ -919,10 +944,11 @@ async fn round_trip(addr: std::net::SocketAddr, message: &str) -> String {
 #[tokio::test]
 async fn port_forward_to_a_service_follows_a_replaced_pod_and_to_a_pod() {
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     env.deployed(vec![deployment("web:v1"), service()]).await;
-    env.server.put(ready_pod("web-1"));
-    env.server
+    env.fake.server.put(ready_pod("web-1"));
+    env.fake
+        .server
         .set_port_target(NS, "web-1", 8080, echo_server("first").await);
 
     let cancel = CancellationToken::new();
@@ -948,11 +974,12 @@ async fn port_forward_to_a_service_follows_a_replaced_pod_and_to_a_pod() {
         })
     );
 
-    env.server.remove("v1", "Pod", Some(NS), "web-1");
+    env.fake.server.remove("v1", "Pod", Some(NS), "web-1");
     let mut replacement = ready_pod("web-2");
     replacement["metadata"]["creationTimestamp"] = json!("2026-01-02T00:00:00Z");
-    env.server.put(replacement);
-    env.server
+    env.fake.server.put(replacement);
+    env.fake
+        .server
         .set_port_target(NS, "web-2", 8080, echo_server("second").await);
     assert_eq!(round_trip(local, "ping").await, "second:ping");
     assert_eq!(
@@ -1250,18 +1277,6 @@ async fn helm_client(script: &str, args: &[&str]) -> Result<Value, String> {
         .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
 
-fn helm_sdk_available() -> Result<(), String> {
-    let status = std::process::Command::new("python3")
-        .args(["-c", "import helm_python"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if status.status.success() {
-        Ok(())
-    } else {
-        Err("python3 -m pip install 'helm-python-sdk==0.2.2'".into())
-    }
-}
-
 const HELM_READ: &str = r#"
 import json, sys, helm_python as helm
 cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
@@ -1270,16 +1285,19 @@ print(json.dumps({"list": cfg.list(all_states=True), "history": cfg.history(sys.
 
 #[tokio::test]
 async fn helm_lists_and_reads_what_deploykit_wrote() {
-    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+    if !deploykit_testkit::require(
+        "Helm's client (helm-python-sdk)",
+        deploykit_testkit::helm_sdk_available(),
+    ) {
         return;
     }
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     env.deployed(vec![config_map("a", "1"), deployment("web:v1")])
         .await;
     env.deployed(vec![config_map("a", "2"), deployment("web:v1")])
         .await;
-    let kubeconfig = env.dir.path().join("kubeconfig");
+    let kubeconfig = env.fake.kubeconfig.clone();
     let answer = helm_client(HELM_READ, &[kubeconfig.to_str().unwrap(), NS, "web"])
         .await
         .unwrap();
@@ -1326,16 +1344,19 @@ async fn helm_lists_and_reads_what_deploykit_wrote() {
 
 #[tokio::test]
 async fn helm_rolls_back_and_uninstalls_a_release_deploykit_made() {
-    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+    if !deploykit_testkit::require(
+        "Helm's client (helm-python-sdk)",
+        deploykit_testkit::helm_sdk_available(),
+    ) {
         return;
     }
     let env = env().await;
-    env.server.set_auto_ready(true);
+    env.fake.server.set_auto_ready(true);
     env.deployed(vec![config_map("a", "1"), deployment("web:v1")])
         .await;
     env.deployed(vec![config_map("a", "2"), deployment("web:v2")])
         .await;
-    let kubeconfig = env.dir.path().join("kubeconfig");
+    let kubeconfig = env.fake.kubeconfig.clone();
     let rollback = r#"
 import json, sys, helm_python as helm
 cfg = helm.Config(kubeconfig_path=sys.argv[1], namespace=sys.argv[2])
@@ -1354,7 +1375,10 @@ print(json.dumps(cfg.history(sys.argv[3]), default=str))
         ]
     );
     assert_eq!(
-        env.server.get("v1", "ConfigMap", Some(NS), "a").unwrap()["data"]["value"],
+        env.fake
+            .server
+            .get("v1", "ConfigMap", Some(NS), "a")
+            .unwrap()["data"]["value"],
         "1"
     );
     let image = |server: &FakeApiServer| {
@@ -1363,7 +1387,7 @@ print(json.dumps(cfg.history(sys.argv[3]), default=str))
             .unwrap()["spec"]["template"]["spec"]["containers"][0]["image"]
             .clone()
     };
-    assert_eq!(image(&env.server), "web:v1");
+    assert_eq!(image(&env.fake.server), "web:v1");
 
     // Helm's client-side apply now owns the fields it changed, as on a real server. Its
     // record says it applied client-side (`apply_method: csa`), which Helm 4 would do again
@@ -1372,7 +1396,7 @@ print(json.dumps(cfg.history(sys.argv[3]), default=str))
     assert_eq!(latest.extra["apply_method"], "csa");
     let v2 = request(vec![config_map("a", "2"), deployment("web:v2")]);
     assert_eq!(deploy(&env.cluster, &v2).await.0.unwrap().revision, 4);
-    assert_eq!(image(&env.server), "web:v2");
+    assert_eq!(image(&env.fake.server), "web:v2");
 
     let uninstall = r#"
 import json, sys, helm_python as helm
@@ -1384,11 +1408,17 @@ print(json.dumps(cfg.uninstall(sys.argv[3]), default=str))
         .unwrap();
     assert!(env.cluster.history("web", NS).await.unwrap().is_empty());
     assert!(
-        env.server
+        env.fake
+            .server
             .get("apps/v1", "Deployment", Some(NS), "web")
             .is_none()
     );
-    assert!(env.server.get("v1", "ConfigMap", Some(NS), "a").is_none());
+    assert!(
+        env.fake
+            .server
+            .get("v1", "ConfigMap", Some(NS), "a")
+            .is_none()
+    );
 }
 
 /// A small chart for Helm's client to install: a ConfigMap and a Deployment.
@@ -1441,14 +1471,17 @@ print(json.dumps(cfg.uninstall(sys.argv[3]), default=str))
 
 #[tokio::test]
 async fn deploykit_reads_and_upgrades_a_release_helms_client_installed() {
-    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+    if !deploykit_testkit::require(
+        "Helm's client (helm-python-sdk)",
+        deploykit_testkit::helm_sdk_available(),
+    ) {
         return;
     }
     let env = env().await;
-    env.server.set_auto_ready(true);
-    let kubeconfig = env.dir.path().join("kubeconfig");
+    env.fake.server.set_auto_ready(true);
+    let kubeconfig = env.fake.kubeconfig.clone();
     let kubeconfig = kubeconfig.to_str().unwrap();
-    let chart_dir = helm_chart(env.dir.path());
+    let chart_dir = helm_chart(env.fake.dir.path());
     let chart_dir = chart_dir.to_str().unwrap();
     let installed = helm_client(
         HELM_INSTALL,
@@ -1528,13 +1561,15 @@ async fn deploykit_reads_and_upgrades_a_release_helms_client_installed() {
         (2, 1, 1)
     );
     assert_eq!(
-        env.server
+        env.fake
+            .server
             .get("v1", "ConfigMap", Some(NS), "settings")
             .unwrap()["data"]["greeting"],
         "bonjour"
     );
     assert!(
-        env.server
+        env.fake
+            .server
             .get("apps/v1", "Deployment", Some(NS), "web")
             .is_none()
     );
@@ -1564,7 +1599,8 @@ async fn deploykit_reads_and_upgrades_a_release_helms_client_installed() {
         .unwrap();
     assert!(env.cluster.history("hello", NS).await.unwrap().is_empty());
     assert!(
-        env.server
+        env.fake
+            .server
             .get("v1", "ConfigMap", Some(NS), "settings")
             .is_none()
     );
@@ -1620,12 +1656,15 @@ fn helm_history(answer: &Value) -> Vec<(i64, String)> {
 
 #[tokio::test]
 async fn helm_sees_failed_and_pending_revisions_deploykit_recorded_and_deploykit_unblocks_them() {
-    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+    if !deploykit_testkit::require(
+        "Helm's client (helm-python-sdk)",
+        deploykit_testkit::helm_sdk_available(),
+    ) {
         return;
     }
     let env = env().await;
-    env.server.set_auto_ready(true);
-    let kubeconfig = env.dir.path().join("kubeconfig");
+    env.fake.server.set_auto_ready(true);
+    let kubeconfig = env.fake.kubeconfig.clone();
     let kubeconfig = kubeconfig.to_str().unwrap();
     env.deployed(vec![config_map("a", "1")]).await;
     let cancel = CancellationToken::new();
@@ -1674,12 +1713,12 @@ async fn helm_sees_failed_and_pending_revisions_deploykit_recorded_and_deploykit
     let mut record = serde_json::to_value(record).unwrap();
     record["apiVersion"] = json!("v1");
     record["kind"] = json!("Secret");
-    env.server.put(record);
+    env.fake.server.put(record);
     let answer = helm_client(HELM_READ, &[kubeconfig, NS, "web"])
         .await
         .unwrap();
     assert_eq!(helm_history(&answer)[2], (3, "pending-upgrade".to_string()));
-    let chart = helm_chart(env.dir.path());
+    let chart = helm_chart(env.fake.dir.path());
     let refused = helm_client(
         HELM_UPGRADE,
         &[kubeconfig, NS, "web", chart.to_str().unwrap()],
@@ -1720,23 +1759,11 @@ async fn helm_sees_failed_and_pending_revisions_deploykit_recorded_and_deploykit
 #[tokio::test]
 async fn the_lease_is_renewed_while_a_long_deploy_waits() {
     let env = env().await;
-    let path = env.dir.path().join("kubeconfig");
     let short = |identity: &str| {
-        let path = path.clone();
-        let identity = identity.to_string();
-        async move {
-            connect(ConnectOptions {
-                kubeconfig: Some(path),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .with_options(ClusterOptions {
-                poll_interval: Duration::from_millis(20),
-                lease_duration: Duration::from_secs(1),
-                identity,
-            })
-        }
+        env.fake.client(ClusterOptions {
+            lease_duration: Duration::from_secs(1),
+            ..options(identity)
+        })
     };
     let (first, second) = (short("slow-deploy").await, short("impatient").await);
     let cancel = CancellationToken::new();
@@ -1765,11 +1792,122 @@ async fn the_lease_is_renewed_while_a_long_deploy_waits() {
     ));
 }
 
+/// The release's leases on the fake server (at most one: `deploykit.web`).
+fn leases(env: &Env) -> Vec<String> {
+    env.fake
+        .server
+        .names("coordination.k8s.io/v1", "Lease", Some(NS))
+}
+
+#[tokio::test]
+async fn a_failed_operation_still_releases_the_lease() {
+    let env = env().await;
+    // A deploy whose wait fails.
+    let mut failing = request(vec![deployment("web:v1")]);
+    failing.timeout = Duration::from_secs(1);
+    let err = deploy(&env.cluster, &failing).await.0.unwrap_err();
+    assert!(matches!(err, Error::RolloutFailed { .. }), "{err}");
+    assert!(leases(&env).is_empty(), "{:?}", leases(&env));
+    // A rollback to a revision that does not exist.
+    let options = deploykit_cluster::RollbackOptions {
+        revision: Some(7),
+        ..Default::default()
+    };
+    let err = env
+        .cluster
+        .rollback("web", NS, &options, &mut |_| {}, &CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::RevisionNotFound { revision: 7, .. }),
+        "{err}"
+    );
+    assert!(leases(&env).is_empty(), "{:?}", leases(&env));
+    // An uninstall of a release that is not there.
+    let err = env
+        .cluster
+        .uninstall("absent", NS, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ReleaseNotFound { .. }), "{err}");
+    assert!(leases(&env).is_empty(), "{:?}", leases(&env));
+    // So the next deploy takes the lease at once.
+    env.fake.server.set_auto_ready(true);
+    assert_eq!(env.deployed(vec![deployment("web:v1")]).await.revision, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_whose_future_is_dropped_leaves_its_lease_expired() {
+    let env = env().await;
+    let first = env.cluster.clone();
+    let running = tokio::spawn(async move {
+        let mut waiting = request(vec![deployment("web:v1")]);
+        waiting.timeout = Duration::from_secs(600);
+        first
+            .deploy(&waiting, &mut |_| {}, &CancellationToken::new())
+            .await
+    });
+    let pending = until(|| {
+        lease_held_by("test-a", &env)
+            && env
+                .fake
+                .server
+                .get("v1", "Secret", Some(NS), "sh.helm.release.v1.web.v1")
+                .is_some()
+    })
+    .await;
+    assert!(pending, "the deploy never recorded its pending revision");
+    // A caller's timeout or select! drops the future in the middle of the wait: the
+    // lease is dated back, not left to run its 30 s, nor deleted (a pending revision with
+    // no lease would wait 5 minutes for its writer).
+    running.abort();
+    let expired = until(|| !lease_held_by("test-a", &env)).await;
+    assert!(expired, "the lease is still live");
+    // Another client takes the revision over at once.
+    let other = env.fake.client(options("test-b")).await;
+    env.fake.server.set_auto_ready(true);
+    let outcome = deploy(&other, &request(vec![deployment("web:v1")]))
+        .await
+        .0
+        .unwrap();
+    assert_eq!(
+        (outcome.revision, outcome.took_over.as_deref()),
+        (2, Some("test-a"))
+    );
+    assert!(leases(&env).is_empty(), "{:?}", leases(&env));
+}
+
+/// Whether `holder` holds the release's lease, unexpired, on the fake server.
+fn lease_held_by(holder: &str, env: &Env) -> bool {
+    let Some(lease) =
+        env.fake
+            .server
+            .get("coordination.k8s.io/v1", "Lease", Some(NS), "deploykit.web")
+    else {
+        return false;
+    };
+    let lease = serde_json::from_value(lease).expect("a Lease");
+    let state = deploykit_cluster::lease::lease_state(&lease, "an observer", chrono::Utc::now());
+    matches!(state, deploykit_cluster::lease::LeaseState::Held { holder: h, .. } if h == holder)
+}
+
+/// Polls `condition` every 20 ms for up to 30 s (a loaded machine is slow); whether it
+/// came true.
+async fn until(mut condition: impl FnMut() -> bool) -> bool {
+    for _ in 0..1500 {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
 #[tokio::test]
 async fn old_crashing_pods_being_replaced_do_not_fail_the_new_rollout() {
     let env = env().await;
-    namespace(&env.server);
-    let server = &env.server;
+    namespace(&env.fake.server);
+    let server = &env.fake.server;
     let replica_set = |hash: &str, revision: &str| {
         json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": format!("web-{hash}"), "namespace": NS,
             "labels": {"app": "web", "pod-template-hash": hash}, "annotations": {"deployment.kubernetes.io/revision": revision}},
@@ -1827,17 +1965,26 @@ async fn a_secret_is_applied_only_when_its_data_changed_and_errors_hide_its_valu
         env.cluster.apply_secret(&first).await.unwrap(),
         deploykit_cluster::Change::Created
     );
-    let stored = env.server.get("v1", "Secret", Some(NS), "app-env").unwrap();
+    let stored = env
+        .fake
+        .server
+        .get("v1", "Secret", Some(NS), "app-env")
+        .unwrap();
     assert_eq!(stored["data"]["TOKEN"], "c2VjcmV0LW9uZQ==");
     assert_eq!(stored["metadata"]["labels"]["part-of"], "app");
 
     // The same data again: read, not written.
-    let writes = env.server.writes();
+    let writes = env.fake.server.writes();
     assert_eq!(
         env.cluster.apply_secret(&first).await.unwrap(),
         deploykit_cluster::Change::Unchanged
     );
-    assert_eq!(env.server.writes(), writes, "{:?}", env.server.write_log());
+    assert_eq!(
+        env.fake.server.writes(),
+        writes,
+        "{:?}",
+        env.fake.server.write_log()
+    );
 
     // New data: written.
     assert_eq!(
@@ -1847,7 +1994,11 @@ async fn a_secret_is_applied_only_when_its_data_changed_and_errors_hide_its_valu
             .unwrap(),
         deploykit_cluster::Change::Configured
     );
-    let stored = env.server.get("v1", "Secret", Some(NS), "app-env").unwrap();
+    let stored = env
+        .fake
+        .server
+        .get("v1", "Secret", Some(NS), "app-env")
+        .unwrap();
     assert_eq!(stored["data"]["TOKEN"], "c2VjcmV0LXR3bw==");
 
     // An object without a namespace is refused before any call.
@@ -1863,7 +2014,7 @@ async fn a_secret_is_applied_only_when_its_data_changed_and_errors_hide_its_valu
     );
 
     // A refused write names the Secret and its keys, never the values.
-    env.server.set_reject_credentials(true);
+    env.fake.server.set_reject_credentials(true);
     let error = env
         .cluster
         .apply_secret(&secret("c2VjcmV0LXRocmVl"))
@@ -1885,7 +2036,9 @@ async fn node_images_lists_what_each_node_reports() {
         ),
         ("b", vec!["docker.io/library/app:1"]),
     ] {
-        env.server.put(json!({"apiVersion": "v1", "kind": "Node",
+        env.fake
+            .server
+            .put(json!({"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": node},
             "status": {"images": [{"names": images, "sizeBytes": 1000}]}}));
     }
@@ -1937,9 +2090,9 @@ async fn diff_uses_the_servers_dry_run_and_says_why_when_it_cannot() {
         .await
         .0
         .unwrap();
-    let writes = env.server.writes();
+    let writes = env.fake.server.writes();
     let diffs = env.cluster.diff(&request(manifests("2"))).await.unwrap();
-    assert_eq!(env.server.writes(), writes, "a dry run writes nothing");
+    assert_eq!(env.fake.server.writes(), writes, "a dry run writes nothing");
     assert_eq!(diffs[0].action, DiffAction::Update);
     assert_eq!(diffs[0].fallback, None, "{diffs:?}");
     let fields: Vec<_> = diffs[0]
@@ -1952,7 +2105,7 @@ async fn diff_uses_the_servers_dry_run_and_says_why_when_it_cannot() {
 
     // A server that refuses dry runs: the same answer from deploykit's own comparison,
     // with the server's reason.
-    env.server.set_refuse_dry_run(true);
+    env.fake.server.set_refuse_dry_run(true);
     let fallback = env.cluster.diff(&request(manifests("2"))).await.unwrap();
     assert_eq!(fallback[0].action, DiffAction::Update);
     assert_eq!(fallback[0].fields, diffs[0].fields);
