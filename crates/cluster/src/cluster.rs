@@ -69,6 +69,19 @@ pub struct Cluster {
     kinds: Arc<Mutex<KindCache>>,
 }
 
+/// Shows the context, server, default namespace and options (not the client, which holds
+/// the credentials).
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("context", &self.context)
+            .field("server", &self.server)
+            .field("default_namespace", &self.default_namespace)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Connects with `options` and checks that the API server answers.
 ///
 /// Errors name the context and server and say what to do (`minikube start`, switch

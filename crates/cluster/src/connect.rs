@@ -2,7 +2,7 @@
 //! the in-cluster service account; a context chosen by name or the current one; then a
 //! reachability check whose error names the context and server and suggests the fix.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -97,22 +97,22 @@ fn load_kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
         return Kubeconfig::from_yaml(text)
             .map(Some)
             .map_err(|e| Error::Kubeconfig {
-                reason: format!("the kubeconfig text given is not valid: {e}"),
+                origin: "the kubeconfig text given".into(),
+                reason: e.to_string(),
+                fix: "pass the YAML kubectl reads (`kubectl config view --raw` prints one)".into(),
             });
     }
     if let Some(path) = &options.kubeconfig {
-        return Kubeconfig::read_from(path)
-            .map(Some)
-            .map_err(|e| Error::Kubeconfig {
-                reason: format!("{}: {e}", path.display()),
-            });
+        return read_kubeconfig(path, "point to another file").map(Some);
     }
     match Kubeconfig::from_env() {
         Ok(Some(config)) => return Ok(Some(config)),
         Ok(None) => {}
         Err(e) => {
             return Err(Error::Kubeconfig {
-                reason: format!("KUBECONFIG: {e}"),
+                origin: "KUBECONFIG".into(),
+                reason: e.to_string(),
+                fix: "fix the files it lists (`kubectl config view` shows where it breaks), or unset it".into(),
             });
         }
     }
@@ -121,14 +121,22 @@ fn load_kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
         .map(|h| h.join(".kube").join("config"));
     match home {
         Some(path) if path.exists() => {
-            Kubeconfig::read_from(&path)
-                .map(Some)
-                .map_err(|e| Error::Kubeconfig {
-                    reason: format!("{}: {e}", path.display()),
-                })
+            read_kubeconfig(&path, "set KUBECONFIG to another file").map(Some)
         }
         _ => Ok(None),
     }
+}
+
+/// Reads the kubeconfig file `path`; `otherwise` is the fix besides repairing it.
+fn read_kubeconfig(path: &Path, otherwise: &str) -> Result<Kubeconfig> {
+    Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
+        origin: path.display().to_string(),
+        reason: e.to_string(),
+        fix: format!(
+            "fix the file (`kubectl config view --kubeconfig {}` shows where it breaks), or {otherwise}",
+            path.display()
+        ),
+    })
 }
 
 /// Resolves options to a client config plus the context name and server URL.
@@ -141,12 +149,22 @@ pub(crate) async fn resolve(options: &ConnectOptions) -> Result<(kube::Config, S
             return Ok((config, "in-cluster".to_string(), server));
         }
         return Err(Error::Kubeconfig {
+            origin: "KUBECONFIG or ~/.kube/config".into(),
             reason: "no KUBECONFIG, no ~/.kube/config, and not running inside a cluster".into(),
+            fix:
+                "set KUBECONFIG or create ~/.kube/config (for minikube: `minikube start` writes it)"
+                    .into(),
         });
     };
-    let context = options.context.clone().or_else(|| kubeconfig.current_context.clone()).ok_or_else(|| Error::Kubeconfig {
-        reason: "the kubeconfig has no current-context; choose one with `kubectl config use-context NAME`".into(),
-    })?;
+    let context = options
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone())
+        .ok_or_else(|| Error::Kubeconfig {
+            origin: "the kubeconfig".into(),
+            reason: "it has no current-context".into(),
+            fix: "choose one with `kubectl config use-context NAME`, or pass a context".into(),
+        })?;
     let Some(named) = kubeconfig.contexts.iter().find(|c| c.name == context) else {
         let known: Vec<_> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
         return Err(Error::UnknownContext {
@@ -179,7 +197,9 @@ pub(crate) async fn resolve(options: &ConnectOptions) -> Result<(kube::Config, S
     )
     .await
     .map_err(|e| Error::Kubeconfig {
-        reason: format!("context `{context}`: {e}"),
+        origin: format!("context `{context}`"),
+        reason: e.to_string(),
+        fix: "check the context's cluster and user entries (`kubectl config view`)".into(),
     })?;
     Ok((config, context, server))
 }

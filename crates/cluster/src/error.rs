@@ -6,13 +6,16 @@ use crate::wait::Diagnosis;
 /// Everything that can go wrong talking to a cluster or keeping release records.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// No kubeconfig could be loaded (and not running inside a cluster).
-    #[error(
-        "cannot load a kubeconfig ({reason}): set KUBECONFIG or create ~/.kube/config (for minikube: `minikube start` writes it)"
-    )]
+    /// No kubeconfig could be loaded (and not running inside a cluster), or the one found
+    /// does not parse or lacks what the connection needs.
+    #[error("cannot load a kubeconfig from {origin} ({reason}): {fix}")]
     Kubeconfig {
+        /// Where it was looked for: the file, `KUBECONFIG`, the text given, a context.
+        origin: String,
         /// Why loading failed.
         reason: String,
+        /// The next step.
+        fix: String,
     },
     /// The requested context does not exist in the kubeconfig.
     #[error(
