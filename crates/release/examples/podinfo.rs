@@ -1,16 +1,15 @@
 //! Install, upgrade with `--set`, roll back and uninstall podinfo (from
-//! ../shared/chart-corpus) on the in-process fake API server (connect to a real cluster
-//! with `ConnectOptions::default()` to do the same there):
+//! ../shared/chart-corpus) on the in-process fake API server (connect with
+//! `connect(ConnectOptions::default())` to do the same on a real cluster):
 //! `cargo run -p deploykit-release --example podinfo [CHART]`, from the workspace's folder.
 
 use std::io::Write;
 use std::path::Path;
 
-use deploykit_fake_apiserver::FakeApiServer;
 use deploykit_release::{
-    Chart, Cluster, ConnectOptions, History, Rollback, SetKind, Uninstall, Upgrade, ValueSources,
-    connect,
+    Chart, Cluster, History, Rollback, SetKind, Uninstall, Upgrade, ValueSources,
 };
+use deploykit_testkit::FakeCluster;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,14 +17,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let chart = chart
         .as_deref()
         .unwrap_or("../shared/chart-corpus/charts/podinfo");
-    let server = FakeApiServer::start().await;
-    server.set_auto_ready(true); // stands in for controllers and kubelets
-    let cluster = connect(ConnectOptions {
-        kubeconfig_text: Some(server.kubeconfig("fake")),
-        ..Default::default()
-    })
-    .await?;
-    walk_through(&cluster, chart.as_ref(), &mut std::io::stdout().lock()).await
+    // The in-process fake API server and a client connected to it through a kubeconfig;
+    // on a real cluster: `let cluster = connect(ConnectOptions::default()).await?;`
+    // (the kubeconfig's current context, as kubectl finds it).
+    let fake = FakeCluster::start().await;
+    fake.server.set_auto_ready(true); // stands in for controllers and kubelets
+    walk_through(&fake.cluster, chart.as_ref(), &mut std::io::stdout().lock()).await
 }
 
 /// Installs the chart as release `podinfo` in namespace `demo`, upgrades it with
@@ -75,16 +72,10 @@ mod tests {
         if !deploykit_testkit::require("the chart corpus", present) {
             return;
         }
-        let server = FakeApiServer::start().await;
-        server.set_auto_ready(true);
-        let cluster = connect(ConnectOptions {
-            kubeconfig_text: Some(server.kubeconfig("fake")),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let fake = FakeCluster::start().await;
+        fake.server.set_auto_ready(true);
         let mut out = Vec::new();
-        walk_through(&cluster, &chart, &mut out).await.unwrap();
+        walk_through(&fake.cluster, &chart, &mut out).await.unwrap();
         let out = String::from_utf8(out).unwrap();
         let history = "revision 1: superseded (Install complete)\n\
             revision 2: superseded (Upgrade complete)\n\
@@ -92,7 +83,7 @@ mod tests {
         assert!(out.contains(history), "{out}");
         assert!(out.ends_with(" objects deleted\n"), "{out}");
         assert!(
-            server
+            fake.server
                 .get("apps/v1", "Deployment", Some("demo"), "podinfo")
                 .is_none()
         );

@@ -66,6 +66,7 @@ impl DeployOptions {
 }
 
 /// Installs a release that does not exist yet (Helm's `action.Install`).
+#[derive(Debug, Clone)]
 pub struct Install<'a> {
     cluster: &'a Cluster,
     /// The options.
@@ -111,6 +112,7 @@ impl<'a> Install<'a> {
 
 /// Upgrades a release (Helm's `action.Upgrade`); with `install`, installs it when it does
 /// not exist (`helm upgrade --install`).
+#[derive(Debug, Clone)]
 pub struct Upgrade<'a> {
     cluster: &'a Cluster,
     /// The options.

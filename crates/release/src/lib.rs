@@ -38,9 +38,12 @@ pub use error::{Error, Result};
 pub use ops::{Diff, History, Rollback, Status, Test, Uninstall};
 
 pub use deploykit_chart as chart;
-pub use deploykit_chart::{Capabilities, Chart, Map, SetKind, ValueSources};
+pub use deploykit_chart::{Capabilities, Chart, ChartError, Map, SetKind, ValueSources};
 pub use deploykit_cluster as cluster;
+/// A revision's state in its record (`deployed`, `superseded`, `failed`, `pending-*`...):
+/// deploykit-cluster's `Status`, renamed here beside the [`Status`] action.
+pub use deploykit_cluster::Status as RevisionStatus;
 pub use deploykit_cluster::{
-    CancellationToken, Cluster, ConnectOptions, DeployOutcome, ObjectDiff, Progress, Release,
-    ReleaseStatus, TestOutcome, UninstallOutcome, connect,
+    CancellationToken, Cluster, ClusterOptions, ConnectOptions, DeployOutcome, Diagnosis,
+    ObjectDiff, Progress, Release, ReleaseStatus, TestOutcome, UninstallOutcome, connect,
 };

@@ -14,6 +14,7 @@ use crate::deploy::{
 use crate::error::{Error, Result};
 
 /// Rolls a release back to an earlier revision, as a new revision (Helm's `action.Rollback`).
+#[derive(Debug, Clone)]
 pub struct Rollback<'a> {
     cluster: &'a Cluster,
     /// Release name.
@@ -73,6 +74,7 @@ impl<'a> Rollback<'a> {
 }
 
 /// Removes a release's objects and records (Helm's `action.Uninstall`).
+#[derive(Debug, Clone)]
 pub struct Uninstall<'a> {
     cluster: &'a Cluster,
     /// Release name.
@@ -129,6 +131,7 @@ impl<'a> Uninstall<'a> {
 }
 
 /// A release's latest revision and its workloads' readiness (Helm's `action.Status`).
+#[derive(Debug, Clone)]
 pub struct Status<'a> {
     cluster: &'a Cluster,
     /// Release name.
@@ -149,11 +152,13 @@ impl<'a> Status<'a> {
 
     /// Reads it.
     pub async fn run(&self) -> Result<ReleaseStatus> {
+        check_release_name(&self.release)?;
         Ok(self.cluster.status(&self.release, &self.namespace).await?)
     }
 }
 
 /// A release's revisions, oldest first (Helm's `action.History`).
+#[derive(Debug, Clone)]
 pub struct History<'a> {
     cluster: &'a Cluster,
     /// Release name.
@@ -180,6 +185,7 @@ impl<'a> History<'a> {
 }
 
 /// What an upgrade with a chart and values would change, object by object (reads only).
+#[derive(Debug, Clone)]
 pub struct Diff<'a> {
     cluster: &'a Cluster,
     /// The release and how it would be rendered (capabilities, namespace).
@@ -212,6 +218,7 @@ impl<'a> Diff<'a> {
 
 /// Runs a release's `helm.sh/hook: test` hooks and reads their logs (Helm's
 /// `action.ReleaseTesting`).
+#[derive(Debug, Clone)]
 pub struct Test<'a> {
     cluster: &'a Cluster,
     /// Release name.

@@ -3,13 +3,12 @@
 use std::time::Duration;
 
 use deploykit_chart::{Chart, Map, SetKind, ValueSources};
-use deploykit_cluster::{
-    Cluster, ClusterOptions, ConnectOptions, DiffAction, Release, Status as RecordStatus, connect,
-};
+use deploykit_cluster::{Cluster, DiffAction, Release, Status as RecordStatus};
 use deploykit_fake_apiserver::FakeApiServer;
 use deploykit_release::{
     Diff, Error, History, Install, Rollback, Status, Test, Uninstall, Upgrade,
 };
+use deploykit_testkit::FakeCluster;
 
 const NS: &str = "demo";
 const RELEASE: &str = "web";
@@ -25,20 +24,12 @@ struct Env {
 impl Env {
     /// A fresh server on which workloads and hooks stay as the test makes them.
     async fn new() -> Env {
-        let server = FakeApiServer::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kubeconfig");
-        std::fs::write(&path, server.kubeconfig("fake")).unwrap();
-        let cluster = connect(ConnectOptions {
-            kubeconfig: Some(path),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .with_options(ClusterOptions {
-            poll_interval: Duration::from_millis(20),
-            ..ClusterOptions::default()
-        });
+        let FakeCluster {
+            server,
+            cluster,
+            dir,
+            ..
+        } = FakeCluster::start().await;
         Env {
             server,
             cluster,

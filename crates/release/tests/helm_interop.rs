@@ -7,12 +7,12 @@
 //!   `helm get` of every revision as when Helm did it all.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use deploykit_chart::{Chart, Map, SetKind, ValueSources};
-use deploykit_cluster::{Cluster, ClusterOptions, ConnectOptions, connect};
+use deploykit_cluster::Cluster;
 use deploykit_fake_apiserver::FakeApiServer;
 use deploykit_release::{History, Install, Rollback, Upgrade};
+use deploykit_testkit::FakeCluster;
 use serde_json::Value;
 
 const NS: &str = "apps";
@@ -41,45 +41,30 @@ elif action == "get":
 print(json.dumps(out, default=str))
 "#;
 
-fn helm_sdk_available() -> Result<(), String> {
-    let status = std::process::Command::new("python3")
-        .args(["-c", "import helm_python"])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if status.status.success() {
-        Ok(())
-    } else {
-        Err("python3 -m pip install 'helm-python-sdk==0.2.2'".into())
-    }
-}
-
 /// One cluster (a fake API server) with Helm's kubeconfig for it and deploykit's client.
 struct Side {
     server: FakeApiServer,
     kubeconfig: PathBuf,
     cluster: Cluster,
+    /// Holds the kubeconfig; removed with the side.
+    _dir: tempfile::TempDir,
 }
 
 impl Side {
-    async fn start(dir: &Path, name: &str) -> Side {
-        let server = FakeApiServer::start().await;
+    /// A fresh fake API server that makes workloads ready.
+    async fn start() -> Side {
+        let FakeCluster {
+            server,
+            cluster,
+            kubeconfig,
+            dir,
+        } = FakeCluster::start().await;
         server.set_auto_ready(true);
-        let kubeconfig = dir.join(format!("{name}.kubeconfig"));
-        std::fs::write(&kubeconfig, server.kubeconfig("fake")).unwrap();
-        let cluster = connect(ConnectOptions {
-            kubeconfig: Some(kubeconfig.clone()),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .with_options(ClusterOptions {
-            poll_interval: Duration::from_millis(20),
-            ..ClusterOptions::default()
-        });
         Side {
             server,
             kubeconfig,
             cluster,
+            _dir: dir,
         }
     }
 
@@ -228,7 +213,10 @@ fn values(greeting: &str) -> (String, Map) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
-    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+    if !deploykit_testkit::require(
+        "Helm's client (helm-python-sdk)",
+        deploykit_testkit::helm_sdk_available(),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -236,10 +224,10 @@ async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
     let chart_path = chart_dir.to_str().unwrap();
     let (json, map) = values("hello");
 
-    let by_helm = Side::start(dir.path(), "helm").await;
+    let by_helm = Side::start().await;
     by_helm.helm("install", &[chart_path, &json]).await;
 
-    let by_deploykit = Side::start(dir.path(), "deploykit").await;
+    let by_deploykit = Side::start().await;
     let chart = Chart::load(&chart_dir).unwrap();
     Install::new(&by_deploykit.cluster, RELEASE, NS)
         .run(&chart, &map)
@@ -341,7 +329,10 @@ async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
-    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+    if !deploykit_testkit::require(
+        "Helm's client (helm-python-sdk)",
+        deploykit_testkit::helm_sdk_available(),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -350,12 +341,12 @@ async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
     let (first, first_map) = values("hello");
     let (second, _) = values("bonjour");
 
-    let by_helm = Side::start(dir.path(), "helm").await;
+    let by_helm = Side::start().await;
     by_helm.helm("install", &[chart_path, &first]).await;
     by_helm.helm("upgrade", &[chart_path, &second]).await;
     by_helm.helm("rollback", &["1"]).await;
 
-    let mixed = Side::start(dir.path(), "mixed").await;
+    let mixed = Side::start().await;
     let chart = Chart::load(&chart_dir).unwrap();
     Install::new(&mixed.cluster, RELEASE, NS)
         .run(&chart, &first_map)
@@ -388,7 +379,10 @@ async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploykit_upgrades_and_rolls_back_a_helm_release_as_helm_does() {
-    if !deploykit_testkit::require("Helm's client (helm-python-sdk)", helm_sdk_available()) {
+    if !deploykit_testkit::require(
+        "Helm's client (helm-python-sdk)",
+        deploykit_testkit::helm_sdk_available(),
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -397,12 +391,12 @@ async fn deploykit_upgrades_and_rolls_back_a_helm_release_as_helm_does() {
     let (first, _) = values("hello");
     let (second, second_map) = values("bonjour");
 
-    let by_helm = Side::start(dir.path(), "helm").await;
+    let by_helm = Side::start().await;
     by_helm.helm("install", &[chart_path, &first]).await;
     by_helm.helm("upgrade", &[chart_path, &second]).await;
     by_helm.helm("rollback", &["1"]).await;
 
-    let mixed = Side::start(dir.path(), "mixed").await;
+    let mixed = Side::start().await;
     mixed.helm("install", &[chart_path, &first]).await;
     let chart = Chart::load(&chart_dir).unwrap();
     // Helm 4 installed with server-side apply (`apply_method: ssa`): its field manager
