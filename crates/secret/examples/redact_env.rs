@@ -43,9 +43,8 @@ fn report(path: &Path, out: &mut impl Write) -> Result<(), Box<dyn std::error::E
         writeln!(out, "generated {key} in {}", path.display())?;
     }
     let env = EnvFile::load(path)?;
-    for key in env.keys() {
+    for (key, value) in env.iter() {
         // A `Secret` prints `***`: the value itself only comes out of `expose()`.
-        let value = env.get(key).map(ToString::to_string).unwrap_or_default();
         writeln!(out, "{key}={value}")?;
     }
     let secret = KubeSecret::new("app-env", "default").from_env(

@@ -110,6 +110,21 @@ impl EnvFile {
         self.entries.iter().map(|(key, _)| key.as_str())
     }
 
+    /// Each assignment in file order, with its value (a key assigned twice appears twice):
+    /// print them freely, a [`Secret`] prints `***`.
+    ///
+    /// ```
+    /// let env = deploykit_secret::EnvFile::parse(".env", "USER=app\nPASSWORD=hunter2\n")?;
+    /// let listed: Vec<String> = env.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    /// assert_eq!(listed, ["USER=***", "PASSWORD=***"]);
+    /// # Ok::<(), deploykit_secret::SecretError>(())
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.entries
+            .iter()
+            .map(|(key, value)| (key.as_str(), value))
+    }
+
     /// Sets `key`: its last `KEY=` line is replaced in place, or `KEY=value` is appended.
     /// Every other line, comments included, is kept as it was.
     pub fn set(&mut self, key: &str, value: Secret) {
