@@ -40,6 +40,11 @@ enum EntryKind {
 impl BuildContext {
     /// Walks `root`, leaving out what its `.dockerignore` excludes; `dockerfile` (a path
     /// inside `root`, relative to it or absolute) and `.dockerignore` are always sent.
+    ///
+    /// Blocking (it reads the folder): in async code call it inside
+    /// `tokio::task::spawn_blocking`. A folder or Dockerfile that cannot be read is
+    /// [`ImageError::Read`] naming it; a Dockerfile outside `root`,
+    /// [`ImageError::DockerfileOutsideContext`].
     pub fn scan(root: impl AsRef<Path>, dockerfile: impl AsRef<Path>) -> Result<Self> {
         let (root, dockerfile) = (root.as_ref(), dockerfile.as_ref());
         let read_error = |path: &Path, source: io::Error| ImageError::Read {
@@ -133,6 +138,8 @@ impl BuildContext {
     }
 
     /// The sha256 of the context's tar (`sha256:<hex>`): equal contexts, equal digests.
+    /// Blocking: it reads every file sent ([`crate::Engine::build`] calls it on a
+    /// blocking thread).
     pub fn digest(&self) -> Result<String> {
         let mut hasher = Sha256::new();
         self.write_tar(&mut hasher)?;
