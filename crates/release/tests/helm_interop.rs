@@ -327,6 +327,16 @@ async fn helm_get_reads_the_same_release_from_deploykit_as_from_helm() {
     assert_eq!(ours.values, helms.values, "values.yaml");
 }
 
+/// A cluster where Helm's client installed the chart with `first`, upgraded it with
+/// `second` and rolled back to revision 1: the history a mixed one is compared with.
+async fn all_by_helm(chart_path: &str, first: &str, second: &str) -> Side {
+    let by_helm = Side::start().await;
+    by_helm.helm("install", &[chart_path, first]).await;
+    by_helm.helm("upgrade", &[chart_path, second]).await;
+    by_helm.helm("rollback", &["1"]).await;
+    by_helm
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
     if !deploykit_testkit::require(
@@ -341,10 +351,7 @@ async fn helm_upgrades_a_deploykit_release_as_one_of_its_own() {
     let (first, first_map) = values("hello");
     let (second, _) = values("bonjour");
 
-    let by_helm = Side::start().await;
-    by_helm.helm("install", &[chart_path, &first]).await;
-    by_helm.helm("upgrade", &[chart_path, &second]).await;
-    by_helm.helm("rollback", &["1"]).await;
+    let by_helm = all_by_helm(chart_path, &first, &second).await;
 
     let mixed = Side::start().await;
     let chart = Chart::load(&chart_dir).unwrap();
@@ -391,10 +398,7 @@ async fn deploykit_upgrades_and_rolls_back_a_helm_release_as_helm_does() {
     let (first, _) = values("hello");
     let (second, second_map) = values("bonjour");
 
-    let by_helm = Side::start().await;
-    by_helm.helm("install", &[chart_path, &first]).await;
-    by_helm.helm("upgrade", &[chart_path, &second]).await;
-    by_helm.helm("rollback", &["1"]).await;
+    let by_helm = all_by_helm(chart_path, &first, &second).await;
 
     let mixed = Side::start().await;
     mixed.helm("install", &[chart_path, &first]).await;
