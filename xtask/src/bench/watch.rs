@@ -83,6 +83,12 @@ pub struct Args {
     /// compose anchor compiles the release build, with LTO, for every change).
     #[arg(long)]
     watch_only: bool,
+    /// How long one `/readyz` request may take before it is abandoned and asked again, in
+    /// seconds. A request caught by a restart can hang (Docker's port proxy accepts it
+    /// while nothing listens behind it): with a long timeout its wait is counted in the
+    /// measured span, though the new version may answer sooner.
+    #[arg(long, default_value_t = 0.25, value_name = "SECONDS")]
+    poll_timeout: f64,
 }
 
 /// A watch loop and its anchor.
@@ -112,7 +118,7 @@ impl Loop {
     fn reported_phases(self) -> &'static [&'static str] {
         match self {
             Self::Dev => &["compile", "compare", "restart", "ready"],
-            Self::Compose => &["compile", "compare", "copy", "restart", "ready"],
+            Self::Compose => &["compile", "compare", "copy", "re-exec", "restart", "ready"],
             Self::DeployLocal => &["compile", "package", "load", "rollout", "ready"],
         }
     }
@@ -130,6 +136,11 @@ impl Loop {
 /// Runs the benchmark and prints the figures.
 pub fn run(args: Args) -> anyhow::Result<()> {
     anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
+    anyhow::ensure!(
+        args.poll_timeout > 0.0 && args.poll_timeout.is_finite(),
+        "--poll-timeout must be a positive number of seconds, not {}",
+        args.poll_timeout
+    );
     let loops = if args.loops.is_empty() {
         let mut all = vec![Loop::Dev, Loop::Compose];
         all.extend(cfg!(feature = "bench-deploy").then_some(Loop::DeployLocal));
@@ -250,6 +261,11 @@ impl<'a> Bench<'a> {
         args
     }
 
+    /// The longest a `/readyz` request may take.
+    fn poll_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.args.poll_timeout)
+    }
+
     /// Where `/readyz` answers.
     fn readyz(&self) -> String {
         format!("http://127.0.0.1:{}/readyz", self.args.backend_port)
@@ -307,7 +323,8 @@ impl<'a> Bench<'a> {
             running.stop("-INT")?;
             let stopped = saved.at.elapsed();
             running = Watched::start(self.xtask(&strs(&plain))?)?;
-            let served = wait_served(&self.readyz(), &status, &mut running)?;
+            let served =
+                wait_served(&self.readyz(), &status, self.poll_timeout(), &mut running)?.at;
             let binary = written_after(&self.binary("debug"), &saved)?;
             running.line_starting("press Ctrl-C", ONE_CHANGE)?;
             table.anchor.push(Sample {
@@ -352,7 +369,7 @@ impl<'a> Bench<'a> {
         for _ in 0..self.args.runs {
             let (status, saved) = self.edit()?;
             let mut up = Watched::start(self.xtask(&["compose-up"])?)?;
-            let served = wait_served(&self.readyz(), &status, &mut up)?;
+            let served = wait_served(&self.readyz(), &status, self.poll_timeout(), &mut up)?.at;
             let exit = up.wait_exit(ONE_CHANGE)?;
             anyhow::ensure!(exit.success(), "compose-up failed:\n{}", up.tail());
             let binary = written_after(&self.binary(&release), &saved)?;
@@ -375,20 +392,37 @@ impl<'a> Bench<'a> {
         profile_folder: &str,
     ) -> anyhow::Result<Sample> {
         let (status, saved) = self.edit()?;
-        let served = wait_served(&self.readyz(), &status, &mut NoProcess)?;
+        let served = wait_served(&self.readyz(), &status, self.poll_timeout(), &mut NoProcess)?;
         let binary = written_after(&self.binary(profile_folder), &saved)?;
         let (header_at, _) = watching.line_starting("[", ONE_CHANGE)?;
-        let (_, line) = watching.line_starting("    backend: ", ONE_CHANGE)?;
+        let (line_at, line) = watching.line_starting("    backend: ", ONE_CHANGE)?;
         anyhow::ensure!(
             line.contains("rebuilt") && (line.contains("restarted") || line.contains("recreated")),
             "the cycle did not replace the backend: {line}"
         );
         let mut phases = vec![("detect", header_at.saturating_duration_since(saved.at))];
         for name in watch_loop.reported_phases() {
-            let time = reported_phase(&line, name)
-                .with_context(|| format!("no `{name}` time in the cycle's line: {line}"))?;
-            phases.push((name, time));
+            // A loop reports either phase of a pair (`re-exec` or, when it fell back, `restart`).
+            if let Some(time) = reported_phase(&line, name) {
+                phases.push((name, time));
+            }
         }
+        anyhow::ensure!(
+            phases.iter().any(|(name, _)| *name == "compile"),
+            "no `compile` time in the cycle's line: {line}"
+        );
+        // Measured here, from outside, to tell the loop's time from the benchmark's own.
+        let binary_at = saved.at + binary;
+        phases.push((
+            "new binary -> service line printed (measured)",
+            line_at.saturating_duration_since(binary_at),
+        ));
+        phases.push((
+            "service line printed -> served (measured)",
+            served.at.saturating_duration_since(line_at),
+        ));
+        phases.push(("poll: the serving request (measured)", served.request));
+        phases.push(("poll: the request before it (measured)", served.before));
         if !watch_loop.image_phases().is_empty() {
             let (_, image_line) = watching.line_starting("    backend image: ", ONE_CHANGE)?;
             if let Some(image) = image_line["    backend image: ".len()..].split(' ').next() {
@@ -402,7 +436,7 @@ impl<'a> Bench<'a> {
             }
         }
         Ok(Sample {
-            served: served - saved.at,
+            served: served.at - saved.at,
             binary,
             phases,
         })
@@ -492,16 +526,36 @@ impl Liveness for NoProcess {
     }
 }
 
-/// Polls `url` until its JSON `status` is `expected`; the moment it first was.
-fn wait_served(url: &str, expected: &str, serving: &mut dyn Liveness) -> anyhow::Result<Instant> {
-    // No kept-alive connections: a graceful shutdown would wait for the benchmark's own.
+/// When the new string was first served, and what the polling cost around it.
+struct Served {
+    /// When the answer with the new string arrived.
+    at: Instant,
+    /// How long that request took.
+    request: Duration,
+    /// How long the request before it took (one caught by the restart may hang until
+    /// its timeout).
+    before: Duration,
+}
+
+/// Polls `url` (each request on a new connection, abandoned after `timeout`) until its
+/// JSON `status` is `expected`.
+fn wait_served(
+    url: &str,
+    expected: &str,
+    timeout: Duration,
+    serving: &mut dyn Liveness,
+) -> anyhow::Result<Served> {
+    // No kept-alive connections: a graceful shutdown would wait for the benchmark's own,
+    // and a connection made before a restart would reach the old process.
     let client = reqwest::blocking::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(2))
+        .timeout(timeout)
         .build()?;
     let started = Instant::now();
+    let mut before = Duration::ZERO;
     loop {
+        let sent = Instant::now();
         let answer = client
             .get(url)
             .send()
@@ -510,8 +564,13 @@ fn wait_served(url: &str, expected: &str, serving: &mut dyn Liveness) -> anyhow:
         if let Ok(answer) = answer
             && answer["status"].as_str() == Some(expected)
         {
-            return Ok(now);
+            return Ok(Served {
+                at: now,
+                request: now - sent,
+                before,
+            });
         }
+        before = now - sent;
         serving.check()?;
         anyhow::ensure!(
             started.elapsed() < ONE_CHANGE,
@@ -590,9 +649,14 @@ impl Table {
                     .collect();
                 (!times.is_empty()).then(|| median(&times))
             };
+            let label = if name.ends_with("(measured)") {
+                name.to_string()
+            } else {
+                format!("{name} (reported)")
+            };
             println!(
                 "    {:<42} {:>18} {:>18}",
-                format!("{name} (reported)"),
+                label,
                 shown(phase(&self.watch)),
                 shown(phase(&self.anchor))
             );
