@@ -24,6 +24,7 @@ pub mod error;
 pub mod guard;
 pub mod healthcheck;
 pub mod model;
+pub mod reexec;
 pub mod server;
 pub mod store;
 pub mod tasks;
@@ -80,6 +81,26 @@ pub enum ServeError {
     /// Serving failed.
     #[error("the HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The listening socket handed over by the previous process (`LISTEN_FDS`) is not
+    /// usable.
+    #[error(
+        "cannot use the listening socket handed over in LISTEN_FDS: {source}; unset LISTEN_FDS to listen on HOST:PORT"
+    )]
+    Inherit {
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server cannot re-execute itself (`SIGHUP`); the running version keeps serving.
+    #[error(
+        "cannot re-execute {binary}: {problem}; the running version keeps serving (put a working binary there and send SIGHUP again)",
+        binary = binary.display()
+    )]
+    Reexec {
+        /// The binary the server was started from.
+        binary: std::path::PathBuf,
+        /// What is wrong with it, or why `exec` failed.
+        problem: String,
+    },
 }
 
 /// The OpenAPI 3.1 document as JSON.
@@ -116,9 +137,13 @@ pub async fn state(config: &Config) -> Result<AppState, ServeError> {
 /// The routes with their middleware (request ids, one log line per request, CORS, body limit).
 pub fn router(state: AppState, config: &Config) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    // Which process answers: `compose-up --watch` waits for a new one after SIGHUP.
+    let health = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
+        .layer(axum::middleware::map_response(name_the_instance));
+    Router::new()
+        .merge(health)
         .route("/api/openapi.json", get(api::openapi_json))
         .route("/api/auth/signup", post(api::signup))
         .route("/api/auth/signin", post(api::signin))
@@ -149,6 +174,15 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .layer(axum::middleware::from_fn(log_request))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Adds the [`reexec::INSTANCE_HEADER`] to a response.
+async fn name_the_instance(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        HeaderName::from_static(reexec::INSTANCE_HEADER),
+        HeaderValue::from_static(reexec::instance_id()),
+    );
+    response
 }
 
 async fn not_found() -> error::ApiError {
@@ -224,6 +258,21 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let exit = async move {
+        shutdown.await;
+        reexec::Stop::Exit
+    };
+    serve_until(config, listener, exit).await.map(drop)
+}
+
+/// As [`serve`], stopping when `stop` completes; on [`reexec::Stop::Reexec`] the listener
+/// stays open during the drain and is returned (for [`reexec::exec`]), so connections that
+/// arrive meanwhile wait for the next process instead of being refused.
+pub async fn serve_until(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    stop: impl Future<Output = reexec::Stop> + Send + 'static,
+) -> Result<Option<tokio::net::TcpListener>, ServeError> {
     let state = state(&config).await?;
     let store = state.store.clone();
     let app = router(state, &config);
@@ -235,17 +284,10 @@ pub async fn serve(
         llm = config.llm.is_some(),
         "todo-backend listening"
     );
-    server::run(
-        app,
-        listener,
-        &config.limits,
-        config.shutdown_grace,
-        shutdown,
-    )
-    .await?;
+    let kept = server::run(app, listener, &config.limits, config.shutdown_grace, stop).await?;
     store.close().await;
     tracing::info!("stopped");
-    Ok(())
+    Ok(kept)
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

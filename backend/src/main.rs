@@ -15,7 +15,9 @@ environment: HOST, PORT, LOG_LEVEL, ENVIRONMENT, CORS_ORIGINS, DATABASE_URL, BET
 limits:      CLIENT_HEADER_TIMEOUT_SECS, CLIENT_BODY_TIMEOUT_SECS, MAX_CONNECTIONS,\n\
              SHUTDOWN_TIMEOUT_SECS, PASSWORD_HASH_CONCURRENCY, SIGNIN_FREE_FAILURES_PER_ACCOUNT,\n\
              SIGNIN_FREE_FAILURES_PER_ADDRESS, SIGNUP_LIMIT_PER_ADDRESS, TRUSTED_PROXIES\n\
-             (docs/reliability.md)";
+             (docs/reliability.md)\n\n\
+signals:     SIGTERM/SIGINT drain and exit; SIGHUP drains, then re-executes the binary at the\n\
+             path it was started from, keeping the listening socket (docs/watch.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -65,6 +67,14 @@ fn healthcheck(url: Option<&str>) -> ExitCode {
 }
 
 fn serve() -> ExitCode {
+    // Before any thread starts: it removes LISTEN_FDS and the like from the environment.
+    let inherited = match todo_backend::reexec::inherited_listener() {
+        Ok(inherited) => inherited,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -90,26 +100,58 @@ fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind((config.host, config.port))
+    let mut listener = inherited;
+    loop {
+        match runtime.block_on(serve_once(&config, listener.take())) {
+            Ok(None) => return ExitCode::SUCCESS,
+            Ok(Some(kept)) => {
+                // Only returns when the binary cannot be executed: serve on with this one.
+                let error = match todo_backend::reexec::checked_binary() {
+                    Ok(binary) => todo_backend::reexec::exec(&binary, &kept),
+                    Err(error) => error,
+                };
+                tracing::error!("{error}");
+                listener = Some(kept);
+            }
+            Err(error) => {
+                tracing::error!("{error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+}
+
+/// Serves on `inherited` (or a new socket on HOST:PORT) until a signal; the socket, still
+/// open, when the signal asks to re-execute.
+async fn serve_once(
+    config: &Config,
+    inherited: Option<std::net::TcpListener>,
+) -> Result<Option<std::net::TcpListener>, String> {
+    let listener = match inherited {
+        Some(listener) => tokio::net::TcpListener::from_std(listener)
+            .map_err(|error| format!("cannot use the inherited listening socket: {error}"))?,
+        None => tokio::net::TcpListener::bind((config.host, config.port))
             .await
             .map_err(|error| {
                 format!(
                     "cannot listen on {}:{}: {error}; choose another port with PORT",
                     config.host, config.port
                 )
-            })?;
-        todo_backend::serve(config, listener, todo_backend::shutdown_signal())
-            .await
-            .map_err(|error| error.to_string())
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!("{error}");
-            ExitCode::FAILURE
-        }
-    }
+            })?,
+    };
+    let kept = todo_backend::serve_until(
+        config.clone(),
+        listener,
+        todo_backend::reexec::stop_signal(),
+    )
+    .await
+    .map_err(|error| error.to_string())?;
+    kept.map(|listener| {
+        listener
+            .into_std()
+            .map_err(|error| format!("cannot keep the listening socket: {error}"))
+    })
+    .transpose()
 }
 
 fn init_logging(config: &Config) {

@@ -11,7 +11,9 @@
 //! - at most `max_connections` connections are served at once: past that the listener is
 //!   not polled and new clients wait in the kernel's listen queue;
 //! - after the shutdown signal the listener closes, requests in flight get the shutdown
-//!   timeout to finish, and the connections still open then are closed.
+//!   timeout to finish, and the connections still open then are closed. To re-execute
+//!   ([`crate::reexec`]) the listener is kept open instead, and handed back: connections
+//!   that arrive meanwhile wait in its queue for the next process.
 //!
 //! Only HTTP/1.1 is spoken: the frontend and API clients use it.
 
@@ -37,16 +39,18 @@ use tower::ServiceExt;
 
 use crate::config::Limits;
 use crate::error::ApiError;
+use crate::reexec::Stop;
 
 /// Serves `app` on `listener` until `shutdown` completes, then gives requests in flight up
-/// to `grace` to finish.
+/// to `grace` to finish. The listener is closed before that wait on [`Stop::Exit`]; on
+/// [`Stop::Reexec`] it is returned, still open.
 pub async fn run(
     app: Router,
     listener: TcpListener,
     limits: &Limits,
     grace: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+    shutdown: impl Future<Output = Stop> + Send + 'static,
+) -> std::io::Result<Option<TcpListener>> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.client_header_timeout);
@@ -54,13 +58,18 @@ pub async fn run(
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
+    let mut stop = Stop::Exit;
+    let mut last_accept = None;
 
     loop {
         // Finished connections are reaped here so the set only holds open ones.
         while connections.try_join_next().is_some() {}
         let slot = tokio::select! {
             slot = Arc::clone(&slots).acquire_owned() => slot,
-            () = &mut shutdown => break,
+            why = &mut shutdown => {
+                stop = why;
+                break;
+            }
         };
         let Ok(slot) = slot else { break };
         let (stream, peer) = tokio::select! {
@@ -71,8 +80,12 @@ pub async fn run(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            why = &mut shutdown => {
+                stop = why;
+                break;
+            }
         };
+        last_accept = Some(tokio::time::Instant::now());
         // Answers are small: send them at once rather than waiting to fill a segment.
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone().map_request(
@@ -89,11 +102,22 @@ pub async fn run(
         });
     }
 
-    drop(listener);
+    let kept = match stop {
+        Stop::Exit => {
+            drop(listener);
+            None
+        }
+        Stop::Reexec => Some(listener),
+    };
     tracing::info!(
         open_connections = connections.len(),
         "shutting down: finishing in-flight requests"
     );
+    // hyper's graceful shutdown closes a connection whose request it has not read yet: one
+    // accepted just before the signal would lose a request its client already sent.
+    if let Some(accepted) = last_accept {
+        tokio::time::sleep_until(accepted + FIRST_REQUEST_SETTLE).await;
+    }
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(grace) => {
@@ -106,8 +130,13 @@ pub async fn run(
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
-    Ok(())
+    Ok(kept)
 }
+
+/// How long a connection accepted just before the shutdown signal is given to have its
+/// first request read (on loopback it is already there) before the graceful shutdown,
+/// which closes connections with no request in progress.
+const FIRST_REQUEST_SETTLE: Duration = Duration::from_millis(100);
 
 /// After a failed `accept`: per-connection errors are skipped at once; running out of
 /// file descriptors or memory waits a second so the loop does not spin.
