@@ -29,12 +29,34 @@ pub const FIELD_MANAGER: &str = "deploykit";
 /// Tunables of a [`Cluster`]; the defaults suit real clusters, tests shorten them.
 #[derive(Debug, Clone)]
 pub struct ClusterOptions {
-    /// How often the wait polls workloads.
+    /// How often the wait polls workloads (at least [`MIN_POLL_INTERVAL`]: a shorter one
+    /// is taken as that, so that a zero does not flood the API server).
     pub poll_interval: Duration,
-    /// How long a lease lasts unless renewed (renewed every third of it).
+    /// How long a lease lasts unless renewed (renewed every third of it). Kept as whole
+    /// seconds from 1 to `i32::MAX`, as the Lease object stores it.
     pub lease_duration: Duration,
     /// Who this client is in leases (default: `deploykit@HOST pid N #k`).
     pub identity: String,
+}
+
+/// The shortest [`ClusterOptions::poll_interval`] a cluster uses.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(10);
+
+impl ClusterOptions {
+    /// These options within the bounds the fields document.
+    fn bounded(self) -> ClusterOptions {
+        let seconds = self.lease_duration.as_secs().clamp(1, i32::MAX as u64);
+        ClusterOptions {
+            poll_interval: self.poll_interval.max(MIN_POLL_INTERVAL),
+            lease_duration: Duration::from_secs(seconds),
+            identity: self.identity,
+        }
+    }
+
+    /// The lease duration as the Lease object's `leaseDurationSeconds`.
+    fn lease_seconds(&self) -> i32 {
+        i32::try_from(self.lease_duration.as_secs().max(1)).unwrap_or(i32::MAX)
+    }
 }
 
 static CLIENTS: AtomicU64 = AtomicU64::new(0);
@@ -175,9 +197,10 @@ pub(crate) struct Resolved {
 }
 
 impl Cluster {
-    /// Replaces the tunables (poll interval, lease duration, identity).
+    /// Replaces the tunables (poll interval, lease duration, identity), each brought
+    /// within the bounds [`ClusterOptions`] documents.
     pub fn with_options(mut self, options: ClusterOptions) -> Self {
-        self.options = options;
+        self.options = options.bounded();
         self
     }
 
@@ -527,7 +550,7 @@ impl Cluster {
             let now = Utc::now();
             let spec = LeaseSpec {
                 holder_identity: Some(me.clone()),
-                lease_duration_seconds: Some(self.options.lease_duration.as_secs().max(1) as i32),
+                lease_duration_seconds: Some(self.options.lease_seconds()),
                 acquire_time: Some(MicroTime(now)),
                 renew_time: Some(MicroTime(now)),
                 ..LeaseSpec::default()
@@ -1055,6 +1078,28 @@ async fn delete_if_held(api: &Api<Lease>, name: &str, me: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_out_of_bounds_are_brought_within_them() {
+        let zero = ClusterOptions {
+            poll_interval: Duration::ZERO,
+            lease_duration: Duration::ZERO,
+            identity: "me".into(),
+        }
+        .bounded();
+        assert_eq!(
+            (zero.poll_interval, zero.lease_duration, zero.lease_seconds()),
+            (MIN_POLL_INTERVAL, Duration::from_secs(1), 1)
+        );
+        let huge = ClusterOptions {
+            lease_duration: Duration::MAX,
+            ..ClusterOptions::default()
+        }
+        .bounded();
+        assert_eq!(huge.lease_seconds(), i32::MAX);
+        let fine = ClusterOptions::default().bounded();
+        assert_eq!(fine.poll_interval, Duration::from_secs(2));
+    }
 
     #[test]
     fn reads_every_manager_of_a_conflict() {

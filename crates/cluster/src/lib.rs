@@ -99,7 +99,9 @@ mod hooks;
 mod observe;
 mod ops;
 
-pub use cluster::{Change, Cluster, ClusterOptions, FIELD_MANAGER, conflict_owner, connect};
+pub use cluster::{
+    Change, Cluster, ClusterOptions, FIELD_MANAGER, MIN_POLL_INTERVAL, conflict_owner, connect,
+};
 pub use connect::{ConnectOptions, Failure, current_context, reachability_fix};
 pub use error::{Error, Result};
 pub use hooks::{TestOutcome, TestRun};
