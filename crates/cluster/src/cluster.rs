@@ -1088,7 +1088,11 @@ mod tests {
         }
         .bounded();
         assert_eq!(
-            (zero.poll_interval, zero.lease_duration, zero.lease_seconds()),
+            (
+                zero.poll_interval,
+                zero.lease_duration,
+                zero.lease_seconds()
+            ),
             (MIN_POLL_INTERVAL, Duration::from_secs(1), 1)
         );
         let huge = ClusterOptions {

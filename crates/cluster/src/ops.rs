@@ -579,6 +579,17 @@ fn applicable(manifests: Vec<Manifest>) -> Result<Vec<Manifest>> {
 }
 
 /// The manifests an object set of a stored revision had.
+/// Runs `work` (CPU-bound) without holding up the other tasks of a multi-threaded tokio
+/// runtime (`block_in_place` hands this worker's tasks to another). On a current-thread
+/// runtime, where that is impossible, or outside tokio, it simply runs.
+fn off_the_workers<T>(work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
+
 /// How long a pending revision with no lease is left to the client that wrote it: Helm's
 /// default `--timeout`, the longest a Helm operation runs unless told otherwise.
 pub const FOREIGN_PENDING_GRACE: Duration = Duration::from_secs(5 * 60);
@@ -623,7 +634,8 @@ impl Cluster {
     /// called with the revision number and install-or-upgrade decided from the history.
     /// The decision is taken again under the release lease and, only when another client
     /// changed the history meanwhile, `render` is called a second time. `request.manifests`
-    /// and `request.notes` are not used.
+    /// and `request.notes` are not used. On a multi-threaded tokio runtime `render` runs
+    /// in `block_in_place`, so the program's other tasks go on while it works.
     pub async fn deploy_rendered(
         &self,
         request: &ReleaseRequest,
@@ -633,14 +645,18 @@ impl Cluster {
     ) -> Result<DeployOutcome> {
         // The record keeps every document (comment-only ones too, as Helm does); only
         // those holding an object are applied.
+        // Rendering a chart and parsing its manifests is CPU work: it runs off the async
+        // workers, so other tasks of the program (a progress display, a server) go on.
         let mut render = |revision: Revision| -> Result<(RevisionContent, String)> {
-            let mut content = render(revision).map_err(|reason| Error::Render {
-                release: request.name.clone(),
-                reason,
-            })?;
-            let text = manifest::release_manifest(&content.manifests);
-            content.manifests = applicable(std::mem::take(&mut content.manifests))?;
-            Ok((content, text))
+            off_the_workers(|| {
+                let mut content = render(revision).map_err(|reason| Error::Render {
+                    release: request.name.clone(),
+                    reason,
+                })?;
+                let text = manifest::release_manifest(&content.manifests);
+                content.manifests = applicable(std::mem::take(&mut content.manifests))?;
+                Ok((content, text))
+            })
         };
         if request.create_namespace {
             self.ensure_namespace(&request.namespace).await?;

@@ -1792,6 +1792,60 @@ async fn the_lease_is_renewed_while_a_long_deploy_waits() {
     ));
 }
 
+/// A render (CPU work) on a one-worker runtime leaves room for the program's other tasks:
+/// here the render waits for a task spawned once it started, which could not run if the
+/// render held the only worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_render_runs_off_the_async_workers() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let env = env().await;
+    env.fake.server.set_auto_ready(true);
+    let (started, other_ran) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let cluster = env.cluster.clone();
+    let (render_started, render_sees) = (started.clone(), other_ran.clone());
+    let deploy = tokio::spawn(async move {
+        let mut render = move |_| {
+            render_started.store(true, Ordering::SeqCst);
+            // Up to 60 s for the other task: generous on a loaded machine.
+            if !wait_for(&render_sees) {
+                return Err("the other task never ran: the render held the only worker".into());
+            }
+            let manifests = deploykit_cluster::manifest::parse_manifests(&[config_map("a", "b")])
+                .map_err(|e| e.to_string())?;
+            Ok(deploykit_cluster::RevisionContent {
+                manifests,
+                hooks: Vec::new(),
+                notes: String::new(),
+            })
+        };
+        let request = request(Vec::new());
+        let cancel = CancellationToken::new();
+        cluster
+            .deploy_rendered(&request, &mut render, &mut |_| {}, &cancel)
+            .await
+    });
+    // This thread runs the test's body, not the worker: it may block.
+    assert!(wait_for(&started), "the render never started");
+    let flag = other_ran.clone();
+    tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+    let outcome = deploy.await.unwrap().unwrap();
+    assert_eq!(outcome.revision, 1);
+}
+
+/// Blocks up to 60 s for `flag`; whether it was set.
+fn wait_for(flag: &std::sync::atomic::AtomicBool) -> bool {
+    for _ in 0..6000 {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
 /// The release's leases on the fake server (at most one: `deploykit.web`).
 fn leases(env: &Env) -> Vec<String> {
     env.fake
