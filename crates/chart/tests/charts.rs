@@ -192,3 +192,27 @@ fn bad_values_files_name_the_file_and_the_line() {
     assert_eq!(error, "failed parsing --set data: key \"a\" has no value");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn values_files_with_tabs_are_read_or_refused_as_helm_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tabs.yaml");
+    // A tab line inside a plain scalar's indentation: Helm v4.2 refuses the file.
+    std::fs::write(&file, "image:\n  tag: 1.2\n\t\n").unwrap();
+    let error = ValueSources::default().file(&file).merge().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "failed to parse {}: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: found a tab character that violates indentation",
+            file.display()
+        )
+    );
+    // Tabs go-yaml skips; the last line gets a line break (Helm reads values files
+    // line by line), which a block scalar there keeps.
+    std::fs::write(&file, "a:\t1\nb: [\n\t1,\t2]\nc: |\n  x\n  \ty").unwrap();
+    let values = ValueSources::default().file(&file).merge().unwrap();
+    assert_eq!(
+        Value::map(values).to_json().to_string(),
+        r#"{"a":1,"b":[1,2],"c":"x\n\ty\n"}"#
+    );
+}

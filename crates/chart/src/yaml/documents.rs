@@ -4,6 +4,8 @@
 //! keys win, maps merge deeply). Line numbers in errors count from the start of the
 //! document they are in, as go-yaml counts them there.
 
+use std::borrow::Cow;
+
 use super::parse::{YamlError, parse_map};
 use crate::value::Map;
 
@@ -14,6 +16,13 @@ const VALUES_TYPE: &str = "map[string]interface {}";
 /// into one map. A document that is not a map, or a separator line with more than a
 /// comment after `---`, is an error in Helm's words.
 pub fn parse_values(text: &str) -> Result<Map, YamlError> {
+    // `YAMLReader` reads line by line and ends every line, the last one included, with
+    // a line break (which a block scalar on that line keeps).
+    let text = match text.ends_with('\n') || text.is_empty() {
+        true => Cow::Borrowed(text),
+        false => Cow::Owned(format!("{text}\n")),
+    };
+    let text = text.as_ref();
     let read = |document: &str| {
         parse_map(document, VALUES_TYPE).map_err(|error| YamlError::Document(Box::new(error)))
     };

@@ -9,4 +9,5 @@ mod block;
 pub mod documents;
 pub mod emit;
 mod flow_indent;
+mod go_scanner;
 pub mod parse;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
+use super::go_scanner::{Scan, scan};
 use crate::value::{Map, Value};
 
 /// Why a YAML document could not be read, in the words Helm prints.
@@ -96,11 +97,86 @@ enum Numbers {
     Typed,
 }
 
-/// [`parse`] with yaml-rust2 and the node builder, for any YAML. Where yaml-rust2
-/// refuses the indentation of a flow collection or quoted scalar that go-yaml takes,
-/// it reads a copy re-indented as go-yaml reads it (`flow_indent`).
+/// [`parse`] with yaml-rust2 and the node builder, for any YAML. Tabs are go-yaml's
+/// business first (`go_scanner`): refused where it refuses them, read as spaces where it
+/// skips them.
 fn parse_full(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
-    let error = match parse_strict(text, numbers) {
+    let has_tab = memchr::memchr(b'\t', text.as_bytes()).is_some();
+    let may_cut_block_scalar = !text.ends_with(['\n', '\r']) && text.contains(['|', '>']);
+    if !has_tab && !may_cut_block_scalar {
+        return parse_spaced(text, numbers, None);
+    }
+    let Scan { reading, refusal } = scan(text);
+    let read = parse_spaced(
+        &with_spaces(text, &reading.separators),
+        numbers,
+        reading.cut_block_scalar,
+    );
+    let Some(refusal) = refusal else {
+        return read;
+    };
+    // go-yaml's parser stops on its own errors before the point it reached (as
+    // yaml-rust2 sees them once that tab is a space, unless they are about tabs too);
+    // past it, the tab's.
+    let earlier = match read {
+        Err(_) => {
+            let mut separators = reading.separators;
+            separators.extend(refusal.tab);
+            refusal_before(&with_spaces(text, &separators), refusal.parsed_to)
+        }
+        Ok(_) => None,
+    };
+    Err(earlier.unwrap_or_else(|| YamlError::Syntax {
+        line: refusal.line,
+        message: refusal.message.to_string(),
+    }))
+}
+
+/// yaml-rust2's refusal of `text` before `limit` (line and column from 0), but for a
+/// tab. Indentation go-yaml does not check is re-indented first, as [`parse_spaced`]
+/// does.
+fn refusal_before(text: &str, limit: (usize, usize)) -> Option<YamlError> {
+    let mut error = first_scan_error(text)?;
+    let mut source = Cow::Borrowed(text);
+    if error.info().contains("invalid indentation")
+        && let Some(lenient) = super::flow_indent::reindent(text)
+    {
+        error = first_scan_error(&lenient)?;
+        source = Cow::Owned(lenient);
+    }
+    let marker = error.marker();
+    let place = (marker.line().saturating_sub(1), marker.col());
+    (place < limit && !error.info().contains("tab")).then(|| syntax_error(&error, &source))
+}
+
+/// `text` with the tabs at `separators` (byte offsets) made spaces: same lines and
+/// columns, read by yaml-rust2 as go-yaml read the tabs.
+fn with_spaces<'t>(text: &'t str, separators: &[usize]) -> Cow<'t, str> {
+    if separators.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    let mut bytes = text.as_bytes().to_vec();
+    for &at in separators {
+        bytes[at] = b' ';
+    }
+    String::from_utf8(bytes).map_or(Cow::Borrowed(text), Cow::Owned)
+}
+
+/// yaml-rust2's scanner or parser's refusal of `text`, if it refuses it.
+fn first_scan_error(text: &str) -> Option<ScanError> {
+    struct Ignore;
+    impl MarkedEventReceiver for Ignore {
+        fn on_event(&mut self, _: Event, _: Marker) {}
+    }
+    Parser::new_from_str(text).load(&mut Ignore, false).err()
+}
+
+/// [`parse_full`] once tabs are settled (`cut` is the block scalar, counted from 0,
+/// that ends the text without a line break). Where yaml-rust2 refuses the indentation
+/// of a flow collection or quoted scalar that go-yaml takes, it reads a copy
+/// re-indented as go-yaml reads it (`flow_indent`).
+fn parse_spaced(text: &str, numbers: Numbers, cut: Option<usize>) -> Result<Value, YamlError> {
+    let error = match parse_strict(text, numbers, cut) {
         Err(error @ YamlError::Syntax { .. })
             if error.to_string().contains("invalid indentation") =>
         {
@@ -113,9 +189,10 @@ fn parse_full(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
         }
         other => return other,
     };
-    match super::flow_indent::reindent(text).map(|lenient| parse_strict(&lenient, numbers)) {
-        Some(Ok(value)) => Ok(value),
-        _ => Err(error),
+    // go-yaml does not check that indentation: what else is wrong is its refusal.
+    match super::flow_indent::reindent(text).map(|lenient| parse_strict(&lenient, numbers, cut)) {
+        Some(read) => read,
+        None => Err(error),
     }
 }
 
@@ -137,23 +214,26 @@ fn root_quoted_scalar(text: &str, numbers: Numbers) -> Option<Value> {
             _ => i += 1,
         }
     };
-    match parse_strict(&text[..end], numbers) {
+    match parse_strict(&text[..end], numbers, None) {
         Ok(value @ Value::String(_)) => Some(value),
         _ => None,
     }
 }
 
-/// yaml-rust2's reading of `text`, with its YAML 1.2 indentation rules.
-fn parse_strict(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
+/// yaml-rust2's reading of `text`, with its YAML 1.2 indentation rules; block scalar
+/// number `cut_block_scalar` (from 0) ends the text without a line break.
+fn parse_strict(
+    text: &str,
+    numbers: Numbers,
+    cut_block_scalar: Option<usize>,
+) -> Result<Value, YamlError> {
     let mut builder = Builder {
         source: text,
+        cut_block_scalar,
         ..Builder::default()
     };
     let mut parser = Parser::new_from_str(text);
     if let Err(error) = parser.load(&mut builder, false) {
-        if let Some(spaced) = tab_after_colon_as_space(&error, text) {
-            return parse_strict(&spaced, numbers);
-        }
         return Err(syntax_error(&error, text));
     }
     if let Some(error) = builder.error {
@@ -210,34 +290,6 @@ fn json_kind(value: &Value) -> &'static str {
         Value::Map(_) => "object",
         _ => "string",
     }
-}
-
-/// go-yaml takes tabs between a block mapping's `:` and its value (`a:\t1`) as it
-/// takes spaces; yaml-rust2 refuses them before some values. The text with those tabs
-/// made spaces (same columns, so same lines and errors), when that is the refusal.
-fn tab_after_colon_as_space(error: &ScanError, text: &str) -> Option<String> {
-    if !error
-        .info()
-        .starts_with("':' must be followed by a valid YAML whitespace")
-    {
-        return None;
-    }
-    // yaml-rust2's marker counts characters.
-    let at = text
-        .char_indices()
-        .nth(error.marker().index())
-        .map_or(text.len(), |(i, _)| i);
-    let before = text.get(..at)?;
-    let blanks = before.len() - before.trim_end_matches([' ', '\t']).len();
-    let colon = at - blanks;
-    if colon == 0 || !before[..colon].ends_with(':') || blanks == 0 {
-        return None;
-    }
-    let mut spaced = String::with_capacity(text.len());
-    spaced.push_str(&text[..colon]);
-    spaced.extend(std::iter::repeat_n(' ', blanks));
-    spaced.push_str(&text[at..]);
-    Some(spaced)
 }
 
 /// go-yaml prints scanner errors with the 1-based line, parser errors with the line of
@@ -333,6 +385,10 @@ struct Builder<'t> {
     keys: Vec<Option<Node>>,
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
+    /// The block scalar (counted from 0) whose last line ends the text without a line
+    /// break, and the block scalars seen so far.
+    cut_block_scalar: Option<usize>,
+    block_scalars: usize,
     done: bool,
     error: Option<YamlError>,
 }
@@ -415,6 +471,13 @@ impl MarkedEventReceiver for Builder<'_> {
                     // A block scalar without content is empty unless kept (`|+`), as in
                     // libyaml; yaml-rust2 leaves a line break.
                     text.clear();
+                }
+                if block {
+                    if self.cut_block_scalar == Some(self.block_scalars) && text.ends_with('\n') {
+                        // libyaml adds no line break the text does not have.
+                        text.pop();
+                    }
+                    self.block_scalars += 1;
                 }
                 let node = Node::Scalar {
                     text,
@@ -1057,6 +1120,81 @@ mod tests {
         assert!(matches!(map.get("a"), Some(Value::Float(f)) if *f == 1.0));
         assert_eq!(map.get("b").and_then(Value::as_str), Some("x"));
         assert!(parse("a:\tb:\tc").is_err());
+    }
+
+    #[test]
+    fn tabs_are_refused_and_skipped_where_go_yaml_does() {
+        // Helm v4.2's engine (`fromYaml`) on each, session 11.
+        let refused = [
+            (
+                "\ta: 1",
+                "yaml: found character that cannot start any token",
+            ),
+            ("-\t1", "yaml: found character that cannot start any token"),
+            (
+                "a: [1]\n\t",
+                "yaml: line 2: found character that cannot start any token",
+            ),
+            (
+                "a: 1\n\t# c",
+                "yaml: line 2: found a tab character that violates indentation",
+            ),
+            (
+                "a:\n- 1\n\t- 2",
+                "yaml: line 3: found a tab character that violates indentation",
+            ),
+            (
+                "a: |\n  x\n\tb: 1",
+                "yaml: line 3: found a tab character where an indentation space is expected",
+            ),
+            // go-yaml's parser meets an earlier error first...
+            ("a: *x\n\t", "yaml: unknown anchor 'x' referenced"),
+            // ...unless its scanner is still looking past a possible key.
+            (
+                "- *x\n\t",
+                "yaml: line 2: found character that cannot start any token",
+            ),
+        ];
+        for (text, want) in refused {
+            let got = parse(text).map(|value| value.to_json().to_string());
+            let got = got.map_err(|e| e.to_string());
+            assert_eq!(
+                got,
+                Err(format!("error converting YAML to JSON: {want}")),
+                "{text:?}"
+            );
+        }
+        let read = [
+            ("a: [\n\t1,\t2]", r#"{"a":[1,2]}"#),
+            ("a: \"x\n\ty\"\nb: 'x\n\t'", r#"{"a":"x y","b":"x "}"#),
+            ("a: b\n  \tc\nd: e\tf", r#"{"a":"b c","d":"e\tf"}"#),
+            ("? a\n: b\t# c", r#"{"a":"b"}"#),
+            ("---\t\na: |\n  x\n  \ty", r#"{"a":"x\n\ty"}"#),
+            ("a: 1\n---\n\tb", r#"{"a":1}"#),
+        ];
+        for (text, want) in read {
+            let got = parse(text).map(|value| value.to_json().to_string());
+            assert_eq!(got, Ok(want.to_string()), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_block_scalar_ending_the_text_gets_no_line_break_it_lacks() {
+        // go-yaml adds no line break the text does not have; Helm v4.2's answers.
+        let cases = [
+            ("a: |\n  x", r#"{"a":"x"}"#),
+            ("a: |+\n  x", r#"{"a":"x"}"#),
+            ("a: >\n  x\n  y", r#"{"a":"x y"}"#),
+            ("a: |\n  x\n  ", r#"{"a":"x\n"}"#),
+            ("a: |+\n  x\n\n  ", r#"{"a":"x\n\n"}"#),
+            ("a: |+\n  ", r#"{"a":""}"#),
+            ("a: |\n  x\n ", r#"{"a":"x\n"}"#),
+            ("a: |\n  x\nb: 1", r#"{"a":"x\n","b":1}"#),
+        ];
+        for (text, want) in cases {
+            let got = parse(text).map(|value| value.to_json().to_string());
+            assert_eq!(got, Ok(want.to_string()), "{text:?}");
+        }
     }
 
     #[test]
