@@ -138,7 +138,7 @@ pub fn round(args: &[Value]) -> Result {
     for extra in args.iter().skip(3) {
         float(extra)?;
     }
-    let pow = 10f64.powf(places);
+    let pow = go_pow(10.0, places);
     let digit = pow * val;
     let frac = digit.fract();
     let rounded = if frac >= round_on {
@@ -147,6 +147,134 @@ pub fn round(args: &[Value]) -> Result {
         digit.floor()
     };
     Ok(Value::Float(rounded / pow))
+}
+
+/// Go's `math.Pow` (pure Go on amd64, as Helm v4.2's engine is built: without the
+/// small-integer fast path of later Go sources), whose results differ in the last bit
+/// from the C library's `pow` that Rust's `powf` calls: `round 1e3 97` is 1000 in Helm
+/// because Go's `10^97` is one bit above the true value.
+fn go_pow(x: f64, y: f64) -> f64 {
+    match () {
+        _ if y == 0.0 || x == 1.0 => 1.0,
+        _ if x.is_nan() || y.is_nan() => f64::NAN,
+        _ if x == 0.0 && y < 0.0 && is_odd_int(y) => f64::INFINITY.copysign(x),
+        _ if x == 0.0 && y < 0.0 => f64::INFINITY,
+        _ if x == 0.0 && is_odd_int(y) => x,
+        _ if x == 0.0 => 0.0,
+        _ if y.is_infinite() && x == -1.0 => 1.0,
+        _ if y.is_infinite() && (x.abs() < 1.0) == (y > 0.0) => 0.0,
+        _ if y.is_infinite() => f64::INFINITY,
+        _ if x == f64::NEG_INFINITY => go_pow(1.0 / x, -y),
+        _ if x == f64::INFINITY && y < 0.0 => 0.0,
+        _ if x == f64::INFINITY => f64::INFINITY,
+        _ if y == 0.5 => x.sqrt(),
+        _ if y == -0.5 => 1.0 / x.sqrt(),
+        _ => general_pow(x, y),
+    }
+}
+
+fn is_odd_int(x: f64) -> bool {
+    x.fract() == 0.0 && (x.trunc() as i64) & 1 == 1
+}
+
+/// `x^yf` through `exp`/`log` (Rust's, so a fractional `y` may differ from Go in the
+/// last bit; Sprig's `round` only has integers), `x^yi` by squaring the fraction and
+/// summing the exponents of two, then `Ldexp`.
+fn general_pow(x: f64, y: f64) -> f64 {
+    let (mut yi, mut yf) = (y.abs().trunc(), y.abs().fract());
+    if yf != 0.0 && x < 0.0 {
+        return f64::NAN;
+    }
+    if yi >= 9.223_372_036_854_775_808e18 {
+        return match () {
+            _ if x == -1.0 => 1.0,
+            _ if (x.abs() < 1.0) == (y > 0.0) => 0.0,
+            _ => f64::INFINITY,
+        };
+    }
+    let mut a1 = 1.0;
+    let mut ae: i64 = 0;
+    if yf != 0.0 {
+        if yf > 0.5 {
+            yf -= 1.0;
+            yi += 1.0;
+        }
+        a1 = (yf * x.ln()).exp();
+    }
+    let (mut x1, mut xe) = go_frexp(x);
+    let mut i = yi as i64;
+    while i != 0 {
+        if !(-(1 << 12)..=(1 << 12)).contains(&xe) {
+            ae += xe;
+            break;
+        }
+        if i & 1 == 1 {
+            a1 *= x1;
+            ae += xe;
+        }
+        x1 *= x1;
+        xe <<= 1;
+        if x1 < 0.5 {
+            x1 += x1;
+            xe -= 1;
+        }
+        i >>= 1;
+    }
+    if y < 0.0 {
+        a1 = 1.0 / a1;
+        ae = -ae;
+    }
+    go_ldexp(a1, ae)
+}
+
+const MANTISSA_BITS: u32 = 52;
+const EXPONENT_MASK: u64 = 0x7FF;
+const EXPONENT_BIAS: i64 = 1023;
+
+/// A subnormal `x` made normal, and the power of two that undoes it.
+fn normalize(x: f64) -> (f64, i64) {
+    if x.abs() < f64::MIN_POSITIVE {
+        (x * (1u64 << 52) as f64, -52)
+    } else {
+        (x, 0)
+    }
+}
+
+/// Go's `math.Frexp`: `x = frac × 2^exp` with `|frac|` in `[½, 1)`.
+fn go_frexp(x: f64) -> (f64, i64) {
+    if x == 0.0 || x.is_infinite() || x.is_nan() {
+        return (x, 0);
+    }
+    let (x, exp) = normalize(x);
+    let bits = x.to_bits();
+    let exp = exp + ((bits >> MANTISSA_BITS) & EXPONENT_MASK) as i64 - EXPONENT_BIAS + 1;
+    let bits = (bits & !(EXPONENT_MASK << MANTISSA_BITS))
+        | (((EXPONENT_BIAS - 1) as u64) << MANTISSA_BITS);
+    (f64::from_bits(bits), exp)
+}
+
+/// Go's `math.Ldexp`: `frac × 2^exp`, subnormals and overflow included.
+fn go_ldexp(frac: f64, exp: i64) -> f64 {
+    if frac == 0.0 || frac.is_infinite() || frac.is_nan() {
+        return frac;
+    }
+    let (frac, e) = normalize(frac);
+    let bits = frac.to_bits();
+    let exp = exp + e + ((bits >> MANTISSA_BITS) & EXPONENT_MASK) as i64 - EXPONENT_BIAS;
+    if exp < -1075 {
+        return 0.0f64.copysign(frac);
+    }
+    if exp > 1023 {
+        return f64::INFINITY.copysign(frac);
+    }
+    let (exp, scale) = if exp < -1022 {
+        (exp + 53, 1.0 / (1u64 << 53) as f64)
+    } else {
+        (exp, 1.0)
+    };
+    let bits = (bits & !(EXPONENT_MASK << MANTISSA_BITS))
+        | (((exp + EXPONENT_BIAS) as u64) << MANTISSA_BITS);
+    scale * f64::from_bits(bits)
 }
 
 /// A decimal number `mantissa / 10^scale`, as shopspring/decimal holds it.
@@ -433,6 +561,24 @@ pub fn rand_int(args: &[Value]) -> Result {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_takes_gos_powers_of_ten() {
+        // Found by the differential tester (seed 3131): Helm v4.2 gives 1000, as Go's
+        // 10^97 is one bit above the C library's.
+        assert_eq!(go_pow(10.0, 97.0), 1.000_000_000_000_000_3e97);
+        let rounded = round(&[Value::Float(1e3), Value::Int(97)]);
+        assert!(matches!(rounded, Ok(Value::Float(f)) if f == 1000.0));
+        // Go's special cases, subnormals and overflow.
+        assert_eq!(go_pow(-0.0, -1.0), f64::NEG_INFINITY);
+        assert_eq!(go_pow(0.0, -2.0), f64::INFINITY);
+        assert!(go_pow(-8.0, 1.0 / 3.0).is_nan());
+        assert_eq!(go_pow(2.0, -1074.0), 5e-324);
+        assert_eq!(go_pow(10.0, 400.0), f64::INFINITY);
+        assert_eq!(go_pow(10.0, -400.0), 0.0);
+        assert_eq!(go_pow(f64::NEG_INFINITY, 3.0), f64::NEG_INFINITY);
+        assert_eq!(go_pow(4.0, 0.5), 2.0);
+    }
 
     #[test]
     fn until_step_wraps_as_go_ints_do() {
