@@ -729,13 +729,17 @@ impl<'a> State<'a> {
         match arg {
             Arg::Nil { .. } | Arg::Pipe(_) => true,
             Arg::Dot { .. } => !dot.iface,
-            Arg::Variable { var, fields } if fields.is_empty() => {
+            Arg::Variable { var, fields } => {
+                // A field of Go's invalid value is the invalid value again (`$v.x` with
+                // `$v` nil); a field missing from a map is a nil `interface {}`.
                 let name = var.name.text(&self.tree.source);
                 self.vars
                     .iter()
                     .rev()
                     .find(|v| v.name == name)
-                    .is_some_and(|v| !v.value.iface)
+                    .is_some_and(|v| {
+                        !v.value.iface && (fields.is_empty() || matches!(v.value.v, Value::Nil))
+                    })
             }
             _ => false,
         }
@@ -945,7 +949,9 @@ impl<'a> State<'a> {
                 if b == Builtin::Len
                     && (piped_nil
                         || (matches!(values.first(), Some(Value::Nil))
-                            && args.first().is_some_and(is_invalid_source)))
+                            && args.first().is_some_and(|arg| {
+                                is_invalid_source(arg) || self.holds_invalid_nil(dot, arg)
+                            })))
                 {
                     let msg = "reflect: call of reflect.Value.Type on zero Value".to_string();
                     let full = format!("error calling {name}: {msg}");
