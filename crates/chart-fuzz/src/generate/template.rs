@@ -398,9 +398,15 @@ const STRING_LITERALS: &[&str] = &[
     "\"[a-z]+\"",
     "\"a.b\"",
     "\"\\n\"",
-    // A tab where a YAML token starts ("\tx" to fromYaml) is libyaml's error and
-    // not yaml-rust2's (an open difference, docs/fuzzing.md): the tab comes later.
     "\"q\\t\\\"q\\\"\"",
+    // Tabs for `fromYaml`: where go-yaml refuses them (a block token's start, a tab
+    // line in a plain scalar's indentation) and where it skips them (session 11); a
+    // block scalar whose last line has no line break.
+    "\"\\ta: 1\"",
+    "\"a: 1\\n\\t\"",
+    "\"a:\\t[1,\\t2]\"",
+    "\"- x\\n-\\ty\"",
+    "\"a: |\\n  x\"",
     "\"ünï\"",
     // A byte order mark first: go-yaml then escapes the whole scalar (session 10).
     "\"\\ufeffa b\"",

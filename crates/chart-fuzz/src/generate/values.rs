@@ -11,7 +11,9 @@
 //!   `+1`, `-0`, `1:30`, `0b101`, `1.2.3`, `08`, big integers, YAML 1.1 booleans and
 //!   nulls (`yes`, `off`, `~`, `Null`), dates;
 //! - anchors (`&a`), aliases (`*a`) and merge keys (`<<: *a`, `<<: [*a, *b]`);
-//! - comments after values and on their own lines, keys quoted, numeric or with dots.
+//! - comments after values and on their own lines, keys quoted, numeric or with dots;
+//! - now and then, top-level entries in YAML's corners (tags, YAML 1.1 numbers, tabs
+//!   go-yaml skips or refuses: see `CORNERS`) and no line break at the end.
 
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -328,6 +330,10 @@ pub fn write(rng: &mut StdRng, tree: &GenValue, shapes: ValueShapes) -> String {
     if writer.rng.gen_bool(0.05) {
         writer.out.push_str("...\n");
     }
+    if writer.rng.gen_bool(0.1) {
+        // No line break at the end: a block scalar's last line then has none either.
+        writer.out.pop();
+    }
     writer.out
 }
 
@@ -371,6 +377,18 @@ const CORNERS: &[&str] = &[
     "{k}: !!set {x, y}\n",
     "{k}: !!timestamp 2001-12-14\n",
     "{k}:\t1\n",
+    // Tabs go-yaml skips (session 11): in flows, between a multi-line scalar's lines,
+    // before a comment; in a block scalar's text; and two it refuses (a tab where a
+    // block token may start, a tab line inside a plain scalar's indentation).
+    "{k}: [1,\t2]\n",
+    "{k}: {a:\t1}\n",
+    "{k}: [\n\t1,\n\t2]\n",
+    "{k}: \"x\n\ty\"\n",
+    "{k}: a\n  \tb\n",
+    "{k}: 1\t# c\n",
+    "{k}: |\n  x\n  \ty\n",
+    "{k}:\n  - x\n  -\ty\n",
+    "{k}: 1\n\t\n",
 ];
 
 /// One to three [`CORNERS`] entries, now and then a second document after them.
