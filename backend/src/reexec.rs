@@ -83,8 +83,8 @@ pub async fn stop_signal() -> Stop {
     };
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Stop::Exit,
-            _ = terminate.recv() => return Stop::Exit,
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
             _ = hangup.recv() => match checked_binary() {
                 Ok(binary) => {
                     tracing::info!(
@@ -97,6 +97,8 @@ pub async fn stop_signal() -> Stop {
             },
         }
     }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+    Stop::Exit
 }
 
 /// The path this process was started from (its `argv[0]` when that names a path), checked

@@ -40,6 +40,7 @@ impl Copied {
             .unwrap()
             .port();
         let database = format!("sqlite://{}/todo.db?mode=rwc", folder.path().display());
+        let log = std::fs::File::create(folder.path().join("log")).unwrap();
         let child = Command::new(&binary)
             .env_clear()
             .env("HOST", "127.0.0.1")
@@ -49,8 +50,10 @@ impl Copied {
             .env("LOG_LEVEL", "info")
             .envs(vars.iter().copied())
             .current_dir(folder.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            // A file, not a pipe nobody reads until the end: a full pipe would block the
+            // server's log writes, and so its answers.
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
             .spawn()
             .unwrap();
         Self {
@@ -91,12 +94,11 @@ impl Copied {
     }
 
     /// SIGTERM, then the process's log.
-    fn stop(self) -> String {
+    fn stop(mut self) -> String {
         self.signal("-TERM");
-        let output = self.child.wait_with_output().unwrap();
-        assert!(output.status.success(), "exit: {:?}", output.status);
-        drop(self.folder);
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit: {status:?}");
+        std::fs::read_to_string(self.folder.path().join("log")).unwrap()
     }
 }
 

@@ -31,6 +31,7 @@ mod filters;
 pub mod healthcheck;
 mod pages;
 mod proxy;
+pub mod reexec;
 mod server;
 mod session;
 mod views;
@@ -68,6 +69,26 @@ pub enum ServeError {
     /// Accepting or serving connections failed.
     #[error("the HTTP server stopped: {0}")]
     Io(#[from] std::io::Error),
+    /// The listening socket handed over by the previous process (`LISTEN_FDS`) is not
+    /// usable.
+    #[error(
+        "cannot use the listening socket handed over in LISTEN_FDS: {source}; unset LISTEN_FDS to listen on PORT"
+    )]
+    Inherit {
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server cannot re-execute itself (`SIGHUP`); the running version keeps serving.
+    #[error(
+        "cannot re-execute {binary}: {problem}; the running version keeps serving (put a working binary there and send SIGHUP again)",
+        binary = binary.display()
+    )]
+    Reexec {
+        /// The binary the server was started from.
+        binary: std::path::PathBuf,
+        /// What is wrong with it, or why `exec` failed.
+        problem: String,
+    },
 }
 
 /// The whole application: pages, assets, health, and the `/api` proxy.
@@ -78,7 +99,13 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
     })?;
     let state = AppState { backend };
     let limits = server::ClientLimits::new(config);
+    // Which process answers: `compose-up --watch` waits for a new one after SIGHUP.
+    let health = Router::new()
+        .route("/healthz", get(pages::healthz))
+        .route("/readyz", get(pages::readyz))
+        .layer(middleware::map_response(name_the_instance));
     Ok(Router::new()
+        .merge(health)
         .route("/", get(pages::home))
         .route("/partials/tasks", get(pages::task_region))
         .route("/signin", get(pages::signin_form).post(pages::signin))
@@ -86,8 +113,6 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
         .route("/signout", post(pages::signout))
         .route("/undo", post(pages::undo))
         .route("/signed-out", get(pages::signed_out))
-        .route("/healthz", get(pages::healthz))
-        .route("/readyz", get(pages::readyz))
         .route("/static/{file}", get(assets::static_file))
         .route("/api", any(proxy::proxy))
         .route("/api/{*path}", any(proxy::proxy))
@@ -101,6 +126,15 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
         .with_state(state))
 }
 
+/// Adds the [`reexec::INSTANCE_HEADER`] to a response.
+async fn name_the_instance(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        HeaderName::from_static(reexec::INSTANCE_HEADER),
+        HeaderValue::from_static(reexec::instance_id()),
+    );
+    response
+}
+
 /// Serves the application on `listener` until `shutdown` completes, then lets requests
 /// in flight finish for up to `config.shutdown_timeout` and closes what is still open.
 pub async fn serve(
@@ -108,9 +142,23 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let exit = async move {
+        shutdown.await;
+        reexec::Stop::Exit
+    };
+    serve_until(config, listener, exit).await.map(drop)
+}
+
+/// As [`serve`], stopping when `stop` completes; on [`reexec::Stop::Reexec`] the listener
+/// stays open during the drain and is returned (for [`reexec::exec`]), so connections that
+/// arrive meanwhile wait for the next process instead of being refused.
+pub async fn serve_until(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    stop: impl Future<Output = reexec::Stop> + Send + 'static,
+) -> Result<Option<tokio::net::TcpListener>, ServeError> {
     let app = router(&config)?;
-    server::run(app, listener, server::ClientLimits::new(&config), shutdown).await?;
-    Ok(())
+    Ok(server::run(app, listener, server::ClientLimits::new(&config), stop).await?)
 }
 
 /// Headers that keep the pages from being framed, sniffed or fed foreign scripts.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use todo_frontend::{Config, healthcheck};
+use todo_frontend::{Config, healthcheck, reexec};
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "\
@@ -22,9 +22,12 @@ Environment:
                                 time of a kept-alive connection (default 10)
   CLIENT_BODY_TIMEOUT_SECS      time a client has to send a request body (default 30)
   MAX_CONNECTIONS               client connections open at once (default 1024)
-  SHUTDOWN_TIMEOUT_SECS         time requests in flight get after SIGTERM (default 10)
+  SHUTDOWN_TIMEOUT_SECS         time requests in flight get after SIGTERM or SIGHUP (default 10)
   ENVIRONMENT                   development | production (JSON logs)
   LOG_LEVEL                     tracing filter (default info)
+
+Signals: SIGTERM or SIGINT drain and exit; SIGHUP drains, then re-executes the binary at the
+path it was started from, keeping the listening socket (docs/watch.md).
 ";
 
 fn main() -> ExitCode {
@@ -70,6 +73,15 @@ fn main() -> ExitCode {
 
 fn serve(config: Config) -> ExitCode {
     init_logging(&config);
+    // Before the runtime's threads start: it removes LISTEN_FDS and the like from the
+    // environment.
+    let inherited = match reexec::inherited_listener() {
+        Ok(inherited) => inherited,
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -77,33 +89,64 @@ fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
-        let address = (config.host, config.port);
-        let listener = match tokio::net::TcpListener::bind(address).await {
-            Ok(listener) => listener,
+    let mut listener = inherited;
+    loop {
+        match runtime.block_on(serve_once(&config, listener.take())) {
+            Ok(None) => {
+                tracing::info!("todo-frontend stopped");
+                return ExitCode::SUCCESS;
+            }
+            Ok(Some(kept)) => {
+                // Only returns when the binary cannot be executed: serve on with this one.
+                let error = match reexec::checked_binary() {
+                    Ok(binary) => reexec::exec(&binary, &kept),
+                    Err(error) => error,
+                };
+                tracing::error!("{error}");
+                listener = Some(kept);
+            }
             Err(error) => {
-                tracing::error!(port = config.port, %error, "cannot listen: is PORT already in use?");
+                tracing::error!("{error}");
                 return ExitCode::FAILURE;
             }
-        };
-        tracing::info!(
-            port = config.port,
-            backend_url = %config.backend_url,
-            connect_timeout_s = config.connect_timeout.as_secs_f64(),
-            timeout_s = config.request_timeout.as_secs_f64(),
-            "todo-frontend listening"
-        );
-        match todo_frontend::serve(config, listener, shutdown_signal()).await {
-            Ok(()) => {
-                tracing::info!("todo-frontend stopped");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                tracing::error!(%error, "todo-frontend failed");
-                ExitCode::FAILURE
-            }
         }
+    }
+}
+
+/// Serves on `inherited` (or a new socket on HOST:PORT) until a signal; the socket, still
+/// open, when the signal asks to re-execute.
+async fn serve_once(
+    config: &Config,
+    inherited: Option<std::net::TcpListener>,
+) -> Result<Option<std::net::TcpListener>, String> {
+    let listener = match inherited {
+        Some(listener) => tokio::net::TcpListener::from_std(listener)
+            .map_err(|error| format!("cannot use the inherited listening socket: {error}"))?,
+        None => tokio::net::TcpListener::bind((config.host, config.port))
+            .await
+            .map_err(|error| {
+                format!(
+                    "cannot listen on port {}: {error}; is PORT already in use?",
+                    config.port
+                )
+            })?,
+    };
+    tracing::info!(
+        port = config.port,
+        backend_url = %config.backend_url,
+        connect_timeout_s = config.connect_timeout.as_secs_f64(),
+        timeout_s = config.request_timeout.as_secs_f64(),
+        "todo-frontend listening"
+    );
+    let kept = todo_frontend::serve_until(config.clone(), listener, reexec::stop_signal())
+        .await
+        .map_err(|error| format!("todo-frontend failed: {error}"))?;
+    kept.map(|listener| {
+        listener
+            .into_std()
+            .map_err(|error| format!("cannot keep the listening socket: {error}"))
     })
+    .transpose()
 }
 
 fn init_logging(config: &Config) {
@@ -114,27 +157,4 @@ fn init_logging(config: &Config) {
     } else {
         builder.init();
     }
-}
-
-/// Completes on SIGTERM (what Kubernetes and Docker send) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received: finishing in-flight requests");
 }

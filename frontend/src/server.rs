@@ -37,6 +37,7 @@ use tower::ServiceExt;
 
 use crate::Config;
 use crate::proxy;
+use crate::reexec::Stop;
 
 /// The largest request body accepted (the backend's own limit is lower).
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -62,13 +63,15 @@ impl ClientLimits {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then gives requests in flight
-/// up to the shutdown timeout.
+/// up to the shutdown timeout. The listener is closed before that wait on [`Stop::Exit`];
+/// on [`Stop::Reexec`] it is returned, still open (connections that arrive meanwhile wait
+/// in its queue for the next process).
 pub(crate) async fn run(
     app: Router,
     listener: TcpListener,
     limits: ClientLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+    shutdown: impl Future<Output = Stop> + Send + 'static,
+) -> std::io::Result<Option<TcpListener>> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
@@ -76,13 +79,18 @@ pub(crate) async fn run(
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
+    let mut stop = Stop::Exit;
+    let mut last_accept = None;
 
     loop {
         // Finished connections are reaped here so the set only holds open ones.
         while connections.try_join_next().is_some() {}
         let slot = tokio::select! {
             slot = Arc::clone(&slots).acquire_owned() => slot,
-            () = &mut shutdown => break,
+            why = &mut shutdown => {
+                stop = why;
+                break;
+            }
         };
         let Ok(slot) = slot else { break };
         let (stream, peer) = tokio::select! {
@@ -93,8 +101,12 @@ pub(crate) async fn run(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            why = &mut shutdown => {
+                stop = why;
+                break;
+            }
         };
+        last_accept = Some(tokio::time::Instant::now());
         // Answers are small: send them at once rather than waiting to fill a segment.
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone().map_request(
@@ -111,8 +123,19 @@ pub(crate) async fn run(
         });
     }
 
-    drop(listener);
+    let kept = match stop {
+        Stop::Exit => {
+            drop(listener);
+            None
+        }
+        Stop::Reexec => Some(listener),
+    };
     let open = connections.len();
+    // hyper's graceful shutdown closes a connection whose request it has not read yet: one
+    // accepted just before the signal would lose a request its client already sent.
+    if let Some(accepted) = last_accept {
+        tokio::time::sleep_until(accepted + FIRST_REQUEST_SETTLE).await;
+    }
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(limits.shutdown_timeout) => {
@@ -127,8 +150,13 @@ pub(crate) async fn run(
     // Dropping the set aborts whatever is still running.
     connections.abort_all();
     while connections.join_next().await.is_some() {}
-    Ok(())
+    Ok(kept)
 }
+
+/// How long a connection accepted just before the shutdown signal is given to have its
+/// first request read (on loopback it is already there) before the graceful shutdown,
+/// which closes connections with no request in progress.
+const FIRST_REQUEST_SETTLE: Duration = Duration::from_millis(100);
 
 /// Adds this connection's peer to the request's `X-Forwarded-For`, so the backend (which
 /// sees every request come from the frontend) can limit sign-ins and sign-ups per client:

@@ -1,0 +1,223 @@
+//! Restarting in place on `SIGHUP`, for `cargo xtask compose-up --watch` (docs/watch.md),
+//! as the backend's `reexec.rs` does (the two services share no crate; keep them in step):
+//! the server stops accepting and drains the requests in flight as on `SIGTERM`, then replaces itself (`exec`, same process id, so a container's first process
+//! stays its first process) with the binary at the path it was started from, which the
+//! watch loop has just overwritten. The images are `FROM scratch`: no shell, no supervisor.
+//!
+//! The listening socket is handed to the new process, open, the way systemd's socket
+//! activation passes one (`LISTEN_FDS=1`, `LISTEN_PID`, and `LISTEN_FDS_FIRST_FD` naming
+//! the descriptor; read back with the `listenfd` crate): connections that arrive during
+//! the swap wait in the socket's queue for the new process instead of being refused.
+//!
+//! Each process start has its own [`instance_id`], served in the [`INSTANCE_HEADER`] of
+//! `/healthz` and `/readyz`, so that a caller can tell the new process from the old one
+//! still draining.
+//!
+//! A `SIGHUP` while the binary is missing or is not an executable ELF file is logged and
+//! ignored: the running version keeps serving. So is an `exec` that fails after the drain
+//! (the server serves again on the same socket).
+
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::ServeError;
+
+/// The response header of `/healthz` and `/readyz` that names the process instance.
+pub const INSTANCE_HEADER: &str = "x-instance-id";
+
+/// Why the server stopped serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// `SIGTERM` or `SIGINT`: close the socket, drain, exit.
+    Exit,
+    /// `SIGHUP` with a usable binary in place: drain, keep the socket, re-execute.
+    Reexec,
+}
+
+/// This process start's id: its process id and start time, in hex. An `exec` keeps the
+/// process id but not the start time, so the id changes with every re-execution.
+pub fn instance_id() -> &'static str {
+    static ID: OnceLock<String> = OnceLock::new();
+    ID.get_or_init(|| {
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|since| since.as_nanos())
+            .unwrap_or_default();
+        format!("{:x}-{started:x}", std::process::id())
+    })
+}
+
+/// The listening socket the previous process handed over (`LISTEN_FDS`), if any. Call it
+/// before any thread starts: it removes the `LISTEN_*` variables from the environment.
+pub fn inherited_listener() -> Result<Option<TcpListener>, ServeError> {
+    let listener = listenfd::ListenFd::from_env()
+        .take_tcp_listener(0)
+        .map_err(|source| ServeError::Inherit { source })?;
+    if let Some(listener) = &listener {
+        // The previous process used it through tokio, which needs it non-blocking.
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| ServeError::Inherit { source })?;
+    }
+    Ok(listener)
+}
+
+/// Completes with [`Stop::Exit`] on `SIGTERM` or `SIGINT` (Ctrl-C), and with
+/// [`Stop::Reexec`] on `SIGHUP` when [`checked_binary`] finds a usable binary; a `SIGHUP`
+/// without one is logged, and the server keeps serving.
+pub async fn stop_signal() -> Stop {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut terminate), Ok(mut hangup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        // No signal handlers (never on Linux): Ctrl-C still stops the server.
+        let _ = tokio::signal::ctrl_c().await;
+        return Stop::Exit;
+    };
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => match checked_binary() {
+                Ok(binary) => {
+                    tracing::info!(
+                        binary = %binary.display(),
+                        "SIGHUP: finishing in-flight requests, then re-executing"
+                    );
+                    return Stop::Reexec;
+                }
+                Err(error) => tracing::error!("SIGHUP ignored: {error}"),
+            },
+        }
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+    Stop::Exit
+}
+
+/// The path this process was started from (its `argv[0]` when that names a path), checked
+/// to be an executable ELF file. Not `/proc/self/exe`: once the binary was replaced, that
+/// names the old, deleted file.
+pub fn checked_binary() -> Result<PathBuf, ServeError> {
+    let binary = started_from();
+    check_binary(&binary)?;
+    Ok(binary)
+}
+
+/// `argv[0]` when it holds a `/` (an absolute path, or one relative to the working
+/// folder, which the server never changes); otherwise the executable the kernel names,
+/// without the ` (deleted)` it adds once the file was replaced.
+fn started_from() -> PathBuf {
+    let first = std::env::args_os().next().map(PathBuf::from);
+    match first {
+        Some(path) if path.components().count() > 1 => path,
+        _ => std::env::current_exe()
+            .map(|exe| {
+                let shown = exe.to_string_lossy();
+                match shown.strip_suffix(" (deleted)") {
+                    Some(path) => PathBuf::from(path),
+                    None => exe,
+                }
+            })
+            .unwrap_or_else(|_| PathBuf::from("todo-frontend")),
+    }
+}
+
+/// Whether `binary` is a file someone may execute that starts as an ELF file does (a
+/// missing, truncated-to-nothing or overwritten-with-text file is refused before the
+/// server stops serving).
+pub fn check_binary(binary: &Path) -> Result<(), ServeError> {
+    let refused = |problem: String| ServeError::Reexec {
+        binary: binary.to_path_buf(),
+        problem,
+    };
+    let metadata = std::fs::metadata(binary).map_err(|error| refused(error.to_string()))?;
+    if !metadata.is_file() {
+        return Err(refused("it is not a file".into()));
+    }
+    let mode = metadata.permissions().mode();
+    if mode & 0o111 == 0 {
+        return Err(refused(format!(
+            "it is not executable (mode {:o})",
+            mode & 0o7777
+        )));
+    }
+    let mut magic = Vec::with_capacity(4);
+    std::fs::File::open(binary)
+        .and_then(|file| file.take(4).read_to_end(&mut magic))
+        .map_err(|error| refused(format!("cannot read it: {error}")))?;
+    if magic != b"\x7fELF" {
+        return Err(refused(
+            "it is not an ELF executable (an unfinished copy?)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces this process with `binary` (same arguments and environment), handing it
+/// `listener` open. Returns only when `exec` failed, with the reason; `listener` is then
+/// as it was, and the caller can serve on it again.
+pub fn exec(binary: &Path, listener: &TcpListener) -> ServeError {
+    let failed = |problem: String| ServeError::Reexec {
+        binary: binary.to_path_buf(),
+        problem,
+    };
+    // Sockets are opened close-on-exec: this one must survive the exec.
+    if let Err(error) = rustix::io::fcntl_setfd(listener, rustix::io::FdFlags::empty()) {
+        return failed(format!("cannot keep the listening socket open: {error}"));
+    }
+    let mut command = std::process::Command::new(binary);
+    if let Some(first) = std::env::args_os().next() {
+        command.arg0(first);
+    }
+    let error = command
+        .args(std::env::args_os().skip(1))
+        .env("LISTEN_FDS", "1")
+        .env("LISTEN_PID", std::process::id().to_string())
+        .env("LISTEN_FDS_FIRST_FD", listener.as_raw_fd().to_string())
+        .exec();
+    let _ = rustix::io::fcntl_setfd(listener, rustix::io::FdFlags::CLOEXEC);
+    failed(format!("exec failed: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_executable_elf_file_is_accepted() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("todo-frontend");
+        let refusal = |path: &Path| match check_binary(path) {
+            Err(error) => error.to_string(),
+            Ok(()) => String::from("accepted"),
+        };
+        assert!(
+            refusal(&path).contains("No such file"),
+            "{}",
+            refusal(&path)
+        );
+        std::fs::write(&path, b"\x7fELF and the rest").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        assert!(refusal(&path).contains("not executable (mode 644)"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(refusal(&path), "accepted");
+        std::fs::write(&path, b"").expect("truncate");
+        assert!(refusal(&path).contains("not an ELF executable"));
+        std::fs::write(&path, b"#!/bin/sh\n").expect("write");
+        assert!(refusal(&path).contains("not an ELF executable"));
+        assert!(refusal(folder.path()).contains("not a file"));
+    }
+
+    #[test]
+    fn the_instance_id_is_the_same_for_the_whole_process() {
+        assert_eq!(instance_id(), instance_id());
+        assert!(instance_id().starts_with(&format!("{:x}-", std::process::id())));
+    }
+}
