@@ -1,7 +1,8 @@
 //! `cargo xtask compose-up --watch` driven for real on a temporary copy of the project
 //! (`--project-dir`), against Docker, once with each compose installed (v2 and v1, one
 //! after the other, chosen by `DEPLOYKIT_COMPOSE`): which containers were restarted or
-//! recreated is read from their ids and start times. No `latest` tag may end up naming an
+//! recreated is read from their ids and Docker's start times (a restart in place keeps
+//! both). No `latest` tag may end up naming an
 //! image of the session.
 //!
 //! The run has its own compose project, container names, `.env` and ports on 127.0.0.1,
@@ -172,7 +173,8 @@ fn recreates_only_what_a_change_affects(compose: &'static str) {
     let (backend_started, frontend_started) = app.started();
 
     // A changed response string: the new binary is copied into the backend's container,
-    // which is restarted (same container) and serves it; the frontend is left alone; the
+    // where the service restarts in place (SIGHUP: same container, and Docker's start time
+    // unchanged: Docker did not restart it) and serves it; the frontend is left alone; the
     // image holding the new binary is packaged for the next `compose up`.
     app.copy
         .edit(HANDLER_FILE, ORIGINAL_RESPONSE, EDITED_RESPONSE);
@@ -180,7 +182,7 @@ fn recreates_only_what_a_change_affects(compose: &'static str) {
     let line = watch.line_starting("    backend: ", CYCLE);
     assert_eq!(header, format!("[1] changed: {HANDLER_FILE}"));
     assert!(
-        line.contains("rebuilt") && line.contains("restarted with the new binary"),
+        line.contains("rebuilt") && line.contains("restarted in place with the new binary"),
         "{line}\n{}",
         watch.transcript()
     );
@@ -189,7 +191,10 @@ fn recreates_only_what_a_change_affects(compose: &'static str) {
     assert_eq!(app.readyz(), "ready, edited while watched");
     assert_eq!(app.ids(), (backend.clone(), frontend.clone()));
     let (restarted_at, same_frontend_start) = app.started();
-    assert_ne!(restarted_at, backend_started, "the backend was restarted");
+    assert_eq!(
+        restarted_at, backend_started,
+        "the backend restarted in place: Docker did not restart its container"
+    );
     assert_eq!(
         same_frontend_start, frontend_started,
         "the frontend was not"
@@ -234,15 +239,16 @@ fn recreates_only_what_a_change_affects(compose: &'static str) {
     assert_eq!(app.image_of_backend(), edited_image);
     assert_eq!(app.started().1, frontend_started);
 
-    // A second response string: restarted again; the first image, now older than the
-    // previous one and no container's any more, is removed.
+    // A second response string: restarted in place again; the first image, now older than
+    // the previous one and no container's any more, is removed.
+    let env_backend_started = app.started().0;
     app.copy
         .edit(HANDLER_FILE, COMMENTED_RESPONSE, SECOND_RESPONSE);
     let header = watch.line_starting("[4] ", CYCLE);
     let line = watch.line_starting("    backend: ", CYCLE);
     assert_eq!(header, format!("[4] changed: {HANDLER_FILE}"));
     assert!(
-        line.contains("restarted with the new binary"),
+        line.contains("restarted in place with the new binary"),
         "{line}\n{}",
         watch.transcript()
     );
@@ -254,6 +260,11 @@ fn recreates_only_what_a_change_affects(compose: &'static str) {
     let (second_backend, same_frontend) = app.ids();
     assert_eq!(second_backend, env_backend, "restarted, not recreated");
     assert_eq!(same_frontend, frontend);
+    assert_eq!(
+        app.started().0,
+        env_backend_started,
+        "not restarted by Docker"
+    );
     let exists = |image: &str| !image_id(image).is_empty();
     assert!(!exists(&first_image), "{first_image} is still there");
     assert!(

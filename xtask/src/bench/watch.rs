@@ -890,6 +890,7 @@ mod tests {
     fn a_cycles_line_gives_each_phase_time() {
         let dev = "    backend: rebuilt (compile 14.84 s, compare 0.05 s), restarted (restart 0.03 s, ready 0.04 s): http://127.0.0.1:8000";
         let compose = "    backend: rebuilt (compile 12.87 s, compare 0.03 s), restarted with the new binary (copy 0.06 s, restart 0.41 s, ready 0.01 s): http://127.0.0.1:8000";
+        let in_place = "    backend: rebuilt (compile 3.06 s, compare 0.00 s), restarted in place with the new binary (copy 0.20 s, re-exec 0.05 s): http://127.0.0.1:8000";
         let image = "    backend image: todo-backend:3f1c0a9e12b4 (package 0.31 s, load 1.97 s)";
         let seconds = |line: &str, name: &str| reported_phase(line, name).map(|d| d.as_secs_f64());
         assert_eq!(seconds(dev, "compile"), Some(14.84));
@@ -899,6 +900,8 @@ mod tests {
         assert_eq!(seconds(compose, "copy"), Some(0.06));
         assert_eq!(seconds(compose, "restart"), Some(0.41));
         assert_eq!(seconds(image, "load"), Some(1.97));
+        assert_eq!(seconds(in_place, "re-exec"), Some(0.05));
+        assert_eq!(seconds(in_place, "restart"), None);
         assert_eq!(seconds(dev, "package"), None);
         assert_eq!(seconds("ready, edited", "ready"), None);
     }

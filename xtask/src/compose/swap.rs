@@ -1,5 +1,12 @@
 //! The fast path of `compose-up --watch`: a service's new binary is copied into its
-//! running container and the container is restarted, through the Docker Engine API.
+//! running container, and the service restarts in place: `SIGHUP` (the Docker Engine API's
+//! kill with a signal) makes it drain and re-execute the binary at its path, keeping its
+//! process id and its listening socket (backend/src/reexec.rs). The loop reads the
+//! process's instance id (`x-instance-id` on `/healthz`) before the signal and waits until
+//! a new one answers. When the running binary has no instance id (an image from before the
+//! restart in place), the signal cannot be sent, or no new process answers within
+//! [`REEXEC_BOUND`] (a crash at start), Docker restarts the container instead, and the
+//! block says why.
 //!
 //! The copy goes through the archive endpoint (`PUT /containers/{id}/archive`): the
 //! daemon unpacks a one-file tar made here into the container's writable layer, so the
@@ -14,7 +21,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use bollard::query_parameters::{RestartContainerOptions, UploadToContainerOptions};
+use bollard::query_parameters::{
+    KillContainerOptions, RestartContainerOptions, UploadToContainerOptions,
+};
 use deploykit_image::Engine;
 
 use crate::build_images::{self, Mode};
@@ -22,6 +31,13 @@ use crate::build_images::{self, Mode};
 /// How long Docker lets the old process exit gracefully before killing it (compose's own
 /// default for `stop`).
 const STOP_GRACE_SECONDS: i32 = 10;
+
+/// How long the new process may take to answer after `SIGHUP` (the old one drains its
+/// requests first) before Docker restarts the container instead.
+const REEXEC_BOUND: Duration = Duration::from_secs(15);
+
+/// The response header naming the process that answered (backend/src/reexec.rs).
+const INSTANCE_HEADER: &str = "x-instance-id";
 
 /// A connection to the Docker Engine that runs the app, able to swap binaries.
 pub(crate) struct Swapper {
@@ -33,8 +49,21 @@ pub(crate) struct Swapper {
 pub(crate) struct Swapped {
     /// Copying the binary into the container.
     pub copy: Duration,
-    /// Stopping the old process and starting the new one.
-    pub restart: Duration,
+    /// How the new binary was started.
+    pub restart: Restart,
+}
+
+/// How the new binary was started.
+pub(crate) enum Restart {
+    /// The service re-executed itself: from the signal to the new process answering.
+    InPlace(Duration),
+    /// Docker restarted the container (the service is not answering yet).
+    ByDocker {
+        /// Stopping the old process and starting the container again.
+        took: Duration,
+        /// Why the restart in place was not used, or did not work.
+        why: String,
+    },
 }
 
 impl Swapper {
@@ -49,13 +78,22 @@ impl Swapper {
     }
 
     /// Installs `binary` as `/<name>` in `container` (mode 0755, owned by root, as the
-    /// image's layer has it), then restarts the container.
+    /// image's layer has it), then has the service restart in place (its `/healthz` at
+    /// `health`), or Docker restart the container.
     pub(crate) fn swap(
         &self,
         container: &str,
         binary: &Path,
         name: &str,
+        health: &str,
     ) -> anyhow::Result<Swapped> {
+        let http = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(1))
+            .build()
+            .context("cannot make an HTTP client")?;
+        let running = instance(&http, health);
         let started = Instant::now();
         let archive = one_file_tar(binary, name)?;
         let options = UploadToContainerOptions {
@@ -70,6 +108,59 @@ impl Swapper {
             ))
             .with_context(|| format!("cannot copy {} into {container}", binary.display()))?;
         let copy = started.elapsed();
+        let why = match running {
+            Ok(old) => match self.reexec(container, &http, health, &old) {
+                Ok(took) => {
+                    return Ok(Swapped {
+                        copy,
+                        restart: Restart::InPlace(took),
+                    });
+                }
+                Err(why) => why,
+            },
+            Err(why) => why,
+        };
+        let took = self.restart(container)?;
+        Ok(Swapped {
+            copy,
+            restart: Restart::ByDocker { took, why },
+        })
+    }
+
+    /// Sends `SIGHUP` to `container` and waits until a process other than `old` answers
+    /// `health`; how long that took, or why it did not happen.
+    fn reexec(
+        &self,
+        container: &str,
+        http: &reqwest::blocking::Client,
+        health: &str,
+        old: &str,
+    ) -> Result<Duration, String> {
+        let started = Instant::now();
+        let options = KillContainerOptions {
+            signal: "SIGHUP".to_string(),
+        };
+        self.runtime
+            .block_on(
+                self.engine
+                    .client()
+                    .kill_container(container, Some(options)),
+            )
+            .map_err(|error| format!("cannot send SIGHUP: {error}"))?;
+        while started.elapsed() < REEXEC_BOUND {
+            if instance(http, health).is_ok_and(|now| now != old) {
+                return Ok(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err(format!(
+            "no new process answered {health} within {} s of SIGHUP (did the new binary crash at start? `docker logs {container}` tells)",
+            REEXEC_BOUND.as_secs()
+        ))
+    }
+
+    /// Docker's restart of `container`; how long it took.
+    fn restart(&self, container: &str) -> anyhow::Result<Duration> {
         let restarting = Instant::now();
         let options = RestartContainerOptions {
             t: Some(STOP_GRACE_SECONDS),
@@ -82,11 +173,27 @@ impl Swapper {
                     .restart_container(container, Some(options)),
             )
             .with_context(|| format!("cannot restart {container}"))?;
-        Ok(Swapped {
-            copy,
-            restart: restarting.elapsed(),
-        })
+        Ok(restarting.elapsed())
     }
+}
+
+/// The instance id of the process answering `health`, or why there is none.
+fn instance(http: &reqwest::blocking::Client, health: &str) -> Result<String, String> {
+    let response = http
+        .get(health)
+        .send()
+        .map_err(|error| format!("{health} does not answer ({error})"))?;
+    if !response.status().is_success() {
+        return Err(format!("{health} answers {}", response.status()));
+    }
+    response
+        .headers()
+        .get(INSTANCE_HEADER)
+        .and_then(|id| id.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            format!("the running binary cannot restart in place (no {INSTANCE_HEADER} on {health})")
+        })
 }
 
 /// A tar archive holding `binary` as `name`, executable, owned by root.

@@ -29,7 +29,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use super::Session;
 use super::docker;
-use super::swap::Swapper;
+use super::swap::{Restart, Swapper};
 use super::up::wait_healthy;
 use crate::build_images::{
     BuildOptions, BuiltImage, CargoProfile, build_services, static_binaries, static_build,
@@ -297,28 +297,39 @@ impl App<'_> {
             return false;
         }
         let url = self.session.settings.url(&settings);
+        let health = format!("{url}/healthz");
         let swapped = self
             .swapper
             .as_ref()
-            .map(|swapper| swapper.swap(&settings.container, &binary, service.binary));
+            .map(|swapper| swapper.swap(&settings.container, &binary, service.binary, &health));
         match swapped {
             Some(Ok(swapped)) => {
-                let ready_started = Instant::now();
-                let ready = self.wait_ready(&[settings.container.as_str()]);
-                let times = format!(
-                    "copy {}, restart {}, ready {}",
-                    seconds(swapped.copy),
-                    seconds(swapped.restart),
-                    seconds(ready_started.elapsed())
-                );
                 note_in_container(&self.binaries, service.binary, &binary);
-                match ready {
-                    Ok(()) => println!(
-                        "    {}: rebuilt ({built}), restarted with the new binary ({times}): {url}",
-                        service.name
+                let (how, ready) = match swapped.restart {
+                    Restart::InPlace(took) => (
+                        format!(
+                            "restarted in place with the new binary (copy {}, re-exec {})",
+                            seconds(swapped.copy),
+                            seconds(took)
+                        ),
+                        Ok(()),
                     ),
+                    Restart::ByDocker { took, why } => {
+                        let ready_started = Instant::now();
+                        let ready = self.wait_ready(&[settings.container.as_str()]);
+                        let how = format!(
+                            "restarted by Docker, not in place ({why}), with the new binary (copy {}, restart {}, ready {})",
+                            seconds(swapped.copy),
+                            seconds(took),
+                            seconds(ready_started.elapsed())
+                        );
+                        (how, ready)
+                    }
+                };
+                match ready {
+                    Ok(()) => println!("    {}: rebuilt ({built}), {how}: {url}", service.name),
                     Err(error) => println!(
-                        "    {}: rebuilt ({built}), restarted with the new binary ({times}), but {error:#}",
+                        "    {}: rebuilt ({built}), {how}, but {error:#}",
                         service.name
                     ),
                 }
