@@ -406,12 +406,29 @@ pub struct Chart {
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Helm's "Chart.yaml file is missing" names no folder; a user who passed the wrong
+/// path (the repository root, `templates/`) needs to see which one and what a chart is.
+fn name_the_folder(error: ChartError, path: &Path) -> ChartError {
+    match error {
+        ChartError::Load { message } if message == CHART_YAML_MISSING => ChartError::load(format!(
+            "{CHART_YAML_MISSING} in {}: a chart folder holds Chart.yaml (with values.yaml \
+             and templates/); pass the chart's own folder or a .tgz archive",
+            path.display()
+        )),
+        other => other,
+    }
+}
+
+/// Helm's words when a chart has no Chart.yaml.
+const CHART_YAML_MISSING: &str = "Chart.yaml file is missing";
+
 impl Chart {
     /// Loads a chart from a folder (honouring `.helmignore`) or a `.tgz` archive.
     pub fn load(path: impl AsRef<Path>) -> Result<Chart, ChartError> {
         let path = path.as_ref();
         match Folder::open(path) {
-            Ok(folder) => Chart::from_files(read_folder_files(folder)?),
+            Ok(folder) => Chart::from_files(read_folder_files(folder)?)
+                .map_err(|error| name_the_folder(error, path)),
             Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => {
                 let data = std::fs::read(path).map_err(io_error(path))?;
                 Chart::from_archive(&data)
@@ -491,7 +508,7 @@ impl Chart {
             }
         }
         let Some(mut metadata) = metadata else {
-            return Err(ChartError::load("Chart.yaml file is missing"));
+            return Err(ChartError::load(CHART_YAML_MISSING));
         };
         if metadata.api_version == "v1"
             && let Some(dependencies) = requirements
@@ -1404,6 +1421,23 @@ mod tests {
                 .to_string(),
             "Chart.yaml file is missing"
         );
+    }
+
+    #[test]
+    fn a_folder_without_chart_yaml_is_named_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("templates")).unwrap();
+        std::fs::write(dir.path().join("templates/a.yaml"), "kind: ConfigMap\n").unwrap();
+        let message = Chart::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            message.starts_with("Chart.yaml file is missing in "),
+            "{message}"
+        );
+        assert!(
+            message.contains(&dir.path().display().to_string()),
+            "{message}"
+        );
+        assert!(message.contains("pass the chart's own folder"), "{message}");
     }
 
     #[test]
