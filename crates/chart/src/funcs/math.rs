@@ -185,7 +185,7 @@ fn general_pow(x: f64, y: f64) -> f64 {
     if yf != 0.0 && x < 0.0 {
         return f64::NAN;
     }
-    if yi >= 9.223_372_036_854_775_808e18 {
+    if yi >= 2f64.powi(63) {
         return match () {
             _ if x == -1.0 => 1.0,
             _ if (x.abs() < 1.0) == (y > 0.0) => 0.0,
