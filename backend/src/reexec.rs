@@ -70,35 +70,40 @@ pub fn inherited_listener() -> Result<Option<TcpListener>, ServeError> {
 
 /// Completes with [`Stop::Exit`] on `SIGTERM` or `SIGINT` (Ctrl-C), and with
 /// [`Stop::Reexec`] on `SIGHUP` when [`checked_binary`] finds a usable binary; a `SIGHUP`
-/// without one is logged, and the server keeps serving.
-pub async fn stop_signal() -> Stop {
+/// without one is logged, and the server keeps serving. The handlers are in place when
+/// this returns (call it in the runtime, before serving): a signal sent as soon as the
+/// server answers is never met by the default action, which would end the process.
+pub fn stop_signal() -> impl std::future::Future<Output = Stop> + Send + 'static {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut terminate), Ok(mut hangup)) = (
+    let handlers = (
+        signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
         signal(SignalKind::hangup()),
-    ) else {
-        // No signal handlers (never on Linux): Ctrl-C still stops the server.
-        let _ = tokio::signal::ctrl_c().await;
-        return Stop::Exit;
-    };
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = terminate.recv() => break,
-            _ = hangup.recv() => match checked_binary() {
-                Ok(binary) => {
-                    tracing::info!(
-                        binary = %binary.display(),
-                        "SIGHUP: finishing in-flight requests, then re-executing"
-                    );
-                    return Stop::Reexec;
-                }
-                Err(error) => tracing::error!("SIGHUP ignored: {error}"),
-            },
+    );
+    async move {
+        let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = handlers else {
+            // Never on Linux; the signals then keep their default action (the end).
+            return std::future::pending().await;
+        };
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => break,
+                _ = terminate.recv() => break,
+                _ = hangup.recv() => match checked_binary() {
+                    Ok(binary) => {
+                        tracing::info!(
+                            binary = %binary.display(),
+                            "SIGHUP: finishing in-flight requests, then re-executing"
+                        );
+                        return Stop::Reexec;
+                    }
+                    Err(error) => tracing::error!("SIGHUP ignored: {error}"),
+                },
+            }
         }
+        tracing::info!("shutdown signal received: finishing in-flight requests");
+        Stop::Exit
     }
-    tracing::info!("shutdown signal received: finishing in-flight requests");
-    Stop::Exit
 }
 
 /// The path this process was started from (its `argv[0]` when that names a path), checked

@@ -41,7 +41,8 @@ impl Copied {
             .port();
         let database = format!("sqlite://{}/todo.db?mode=rwc", folder.path().display());
         let log = std::fs::File::create(folder.path().join("log")).unwrap();
-        let child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .env_clear()
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
@@ -53,9 +54,8 @@ impl Copied {
             // A file, not a pipe nobody reads until the end: a full pipe would block the
             // server's log writes, and so its answers.
             .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::from(log));
+        let child = spawn(&mut command);
         Self {
             folder,
             binary,
@@ -300,4 +300,22 @@ type BreakBinary = dyn Fn(&Path);
 fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Starts `command`, again if another test thread's fork still held the just-copied
+/// binary open for writing (`Text file busy`, until that child's own exec).
+fn spawn(command: &mut Command) -> Child {
+    let started = Instant::now();
+    loop {
+        match command.spawn() {
+            Ok(child) => return child,
+            Err(error)
+                if error.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && started.elapsed() < START =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(error) => panic!("cannot start the copied binary: {error}"),
+        }
+    }
 }

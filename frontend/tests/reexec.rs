@@ -36,7 +36,8 @@ impl Copied {
             .unwrap()
             .port();
         let log = std::fs::File::create(folder.path().join("log")).unwrap();
-        let child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .env_clear()
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
@@ -46,9 +47,8 @@ impl Copied {
             // A file, not a pipe nobody reads until the end: a full pipe would block the
             // server's log writes, and so its answers.
             .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::from(log));
+        let child = spawn(&mut command);
         Self {
             folder,
             binary,
@@ -193,5 +193,23 @@ async fn sighup_with_a_broken_binary_keeps_the_running_version_serving() {
             log.contains("SIGHUP ignored: cannot re-execute") && log.contains(problem),
             "the log names the problem `{problem}`: {log}"
         );
+    }
+}
+
+/// Starts `command`, again if another test thread's fork still held the just-copied
+/// binary open for writing (`Text file busy`, until that child's own exec).
+fn spawn(command: &mut Command) -> Child {
+    let started = Instant::now();
+    loop {
+        match command.spawn() {
+            Ok(child) => return child,
+            Err(error)
+                if error.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && started.elapsed() < START =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(error) => panic!("cannot start the copied binary: {error}"),
+        }
     }
 }
