@@ -1,5 +1,6 @@
 //! go-yaml's scanner (libyaml's, as Helm's sigs.k8s.io/yaml runs it), reduced to what
-//! yaml-rust2 reads differently: tabs, and a block scalar cut by the end of the text.
+//! yaml-rust2 reads differently: tabs, anchor names, and a block scalar cut by the end
+//! of the text.
 //!
 //! go-yaml skips a tab as a space in a flow collection and after a token that cannot
 //! be followed by a simple key (`a:\t1`, `[1,\t2]`), and between the lines of plain and
@@ -531,6 +532,7 @@ impl<'t> Scanner<'t> {
 
     /// `&name` or `*name`: the name's characters, then a blank or an indicator.
     fn scan_anchor(&mut self) -> Step {
+        let start = self.mark;
         self.skip();
         let mut length = 0;
         while self.is_alpha(0) {
@@ -539,7 +541,9 @@ impl<'t> Scanner<'t> {
         }
         let ends = self.is_blankz(0) || b"?:,]}%@`".contains(&self.byte(0));
         if length == 0 || !ends {
-            return Err(Stop::Unknown);
+            // `&lt;nil&gt;` (what `html nil` gives) is no anchor to go-yaml.
+            let message = "did not find expected alphabetic or numeric character";
+            return Err(self.refuse(start, message));
         }
         Ok(())
     }
@@ -870,6 +874,9 @@ mod tests {
     #[test]
     fn other_refusals_are_left_to_yaml_rust2() {
         assert_eq!(scan("a: \"x"), Scan::default());
+        let anchor = "did not find expected alphabetic or numeric character";
+        assert_eq!(refusal("a: &lt;nil&gt;"), Some((None, anchor)));
+        assert_eq!(refusal("- a\n- *\n"), Some((Some(2), anchor)));
         assert_eq!(scan("a: @x\n\t"), Scan::default());
         assert_eq!(scan("a: 1\u{1}\n\t"), Scan::default());
         // The tabs skipped before go-yaml stops are known all the same.

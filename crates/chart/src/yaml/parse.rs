@@ -97,13 +97,14 @@ enum Numbers {
     Typed,
 }
 
-/// [`parse`] with yaml-rust2 and the node builder, for any YAML. Tabs are go-yaml's
-/// business first (`go_scanner`): refused where it refuses them, read as spaces where it
-/// skips them.
+/// [`parse`] with yaml-rust2 and the node builder, for any YAML. Tabs and anchor names
+/// are go-yaml's business first (`go_scanner`): tabs refused where it refuses them,
+/// read as spaces where it skips them; anchors refused where it finds no name.
 fn parse_full(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
     let has_tab = memchr::memchr(b'\t', text.as_bytes()).is_some();
     let may_cut_block_scalar = !text.ends_with(['\n', '\r']) && text.contains(['|', '>']);
-    if !has_tab && !may_cut_block_scalar {
+    let anchors = text.contains(['&', '*']);
+    if !has_tab && !may_cut_block_scalar && !anchors {
         return parse_spaced(text, numbers, None);
     }
     let Scan { reading, refusal } = scan(text);
@@ -714,13 +715,11 @@ fn resolve<'t>(
     plain: bool,
     tag: Option<&str>,
 ) -> Result<Scalar<'t>, YamlError> {
-    let tag = match tag {
-        Some("!") | None => None,
-        Some(tag) => Some(tag),
-    };
     match tag {
         None if !plain => return Ok(Scalar::Str(text)),
-        Some("!!str") => return Ok(Scalar::Str(text)),
+        // The non-specific tag `!` makes any scalar a string (`a: !` is `""`), as
+        // go-yaml resolves no tag it does not know.
+        Some("!!str" | "!") => return Ok(Scalar::Str(text)),
         Some("!!binary") => return decode_binary(&text),
         Some(t)
             if !matches!(
@@ -1176,6 +1175,27 @@ mod tests {
             let got = parse(text).map(|value| value.to_json().to_string());
             assert_eq!(got, Ok(want.to_string()), "{text:?}");
         }
+    }
+
+    #[test]
+    fn bare_tags_and_odd_anchor_names_read_as_go_yaml_reads_them() {
+        // Helm v4.2's engine (`fromYaml`), session 11.
+        let got = |text: &str| parse(text).map(|value| value.to_json().to_string());
+        assert_eq!(
+            got("a: !\nb: ! 1\nc: ! ~"),
+            Ok(r#"{"a":"","b":"1","c":"~"}"#.into())
+        );
+        let no_name = "error converting YAML to JSON: yaml: did not find expected alphabetic or numeric character";
+        // `html nil` gives `&lt;nil&gt;`, which a template may hand to `fromYaml`.
+        assert_eq!(
+            got("a: &lt;nil&gt;").map_err(|e| e.to_string()),
+            Err(no_name.into())
+        );
+        assert_eq!(
+            got("a: *.x").map_err(|e| e.to_string()),
+            Err(no_name.into())
+        );
+        assert_eq!(got("a: &x-y_z 1\nb: *x-y_z"), Ok(r#"{"a":1,"b":1}"#.into()));
     }
 
     #[test]
