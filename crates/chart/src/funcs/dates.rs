@@ -92,6 +92,19 @@ impl ZoneFile {
 }
 
 impl Zone {
+    /// Go's `time.FixedZone(name, offset)`, or the local zone (UTC) for offset 0 named
+    /// `""` or `UTC`, as `time.Parse` and BurntSushi/toml give it.
+    fn fixed(name: &str, offset: i32) -> Zone {
+        if offset == 0 && (name.is_empty() || name == "UTC") {
+            Zone::Utc
+        } else {
+            Zone::Fixed {
+                name: name.into(),
+                offset,
+            }
+        }
+    }
+
     /// The zone's abbreviation and its offset east of UTC in seconds at `utc`.
     fn at(&self, utc: &DateTime<Utc>) -> (String, i32) {
         match self {
@@ -225,14 +238,7 @@ pub(crate) fn time_value(t: DateTime<Utc>) -> Value {
 /// (BurntSushi/toml's date-times).
 pub(crate) fn fixed_zone_time_value(local: NaiveDateTime, name: &str, offset: i32) -> Value {
     let utc = Utc.from_utc_datetime(&local) - chrono::Duration::seconds(i64::from(offset));
-    let zone = if name.is_empty() && offset == 0 {
-        Zone::Utc
-    } else {
-        Zone::Fixed {
-            name: name.into(),
-            offset,
-        }
-    };
+    let zone = Zone::fixed(name, offset);
     Value::Object(Arc::new(Time { utc, zone }))
 }
 
@@ -1058,29 +1064,16 @@ pub(crate) fn parse_layout(layout: &str, text: &str) -> std::result::Result<Time
         .and_hms_nano_opt(hour, minute, second, nanos)
         .ok_or_else(|| format!("parsing time \"{text}\": hour out of range"))?;
     let wall = Utc.from_utc_datetime(&naive);
-    let (utc, zone) = match (zulu, offset_secs, zone_name) {
-        (true, _, _) => (wall, Zone::Utc),
-        (false, Some(offset), name) => {
-            let utc = wall - chrono::Duration::seconds(offset);
-            // The local zone (UTC) when it has this offset and name.
-            if offset == 0 && name.is_none_or(|n| n == "UTC") {
-                (utc, Zone::Utc)
-            } else {
-                let name = name.unwrap_or_default().into();
-                let offset = i32::try_from(offset).unwrap_or_default();
-                (utc, Zone::Fixed { name, offset })
-            }
-        }
+    let name = zone_name.unwrap_or_default();
+    let (utc, zone) = match (zulu, offset_secs) {
+        (true, _) => (wall, Zone::Utc),
+        (false, Some(offset)) => (
+            wall - chrono::Duration::seconds(offset),
+            Zone::fixed(name, i32::try_from(offset).unwrap_or_default()),
+        ),
         // An abbreviation alone: the local zone's, or a zone of unknown offset whose
         // wall clock Go keeps as if it were UTC.
-        (false, None, Some(name)) if name != "UTC" => (
-            wall,
-            Zone::Fixed {
-                name: name.into(),
-                offset: 0,
-            },
-        ),
-        (false, None, _) => (wall, Zone::Utc),
+        (false, None) => (wall, Zone::fixed(name, 0)),
     };
     Ok(Time { utc, zone })
 }
