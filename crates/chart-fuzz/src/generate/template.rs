@@ -407,6 +407,9 @@ const STRING_LITERALS: &[&str] = &[
     "\"a:\\t[1,\\t2]\"",
     "\"- x\\n-\\ty\"",
     "\"a: |\\n  x\"",
+    // An anchor whose name runs into `;` (`html` of `<nil>`), a bare `!` tag.
+    "\"a: &lt;nil&gt;\"",
+    "\"a: !\\nb: ! 1\"",
     "\"ünï\"",
     // A byte order mark first: go-yaml then escapes the whole scalar (session 10).
     "\"\\ufeffa b\"",
