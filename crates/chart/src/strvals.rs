@@ -98,6 +98,15 @@ struct Parser<'a> {
 }
 
 /// Go's `%q` of a rune slice.
+/// Go's `%q` of a `[]rune`: each rune quoted as a character literal (`['b' 'c']`).
+fn quote_runes(chars: &[char]) -> String {
+    let quoted: Vec<String> = chars
+        .iter()
+        .map(|c| crate::template::fmt::quote_rune(*c))
+        .collect();
+    format!("[{}]", quoted.join(" "))
+}
+
 fn quote(chars: &[char]) -> String {
     let text: String = chars.iter().collect();
     go_quote(&text)
@@ -303,7 +312,7 @@ impl Parser<'_> {
                 list,
                 fail(format!(
                     "unexpected data at end of array index: {}",
-                    quote(&k)
+                    quote_runes(&k)
                 )),
             );
         }
