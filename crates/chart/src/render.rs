@@ -315,8 +315,10 @@ fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
     for source in &sources {
         templates
             .parse_shared(&source.name, source.text.clone())
+            // A `TemplateError` prints Helm's words already
+            // (`parse error at (file:line): message`).
             .map_err(|error| ChartError::Template {
-                message: parse_error_message(&source.name, &error.to_string()),
+                message: error.to_string(),
             })?;
     }
     let mut rendered = Rendered::new();
@@ -341,19 +343,6 @@ fn execute(mut sources: Vec<Source>) -> Result<Rendered, ChartError> {
         rendered.insert(source.name, text);
     }
     Ok(rendered)
-}
-
-/// Helm's `cleanupParseError`: `parse error at (file:line): message`.
-fn parse_error_message(name: &str, error: &str) -> String {
-    let tokens: Vec<&str> = error.split(": ").collect();
-    if tokens.len() == 1 {
-        return format!("parse error in ({name}): {error}");
-    }
-    format!(
-        "parse error at ({}): {}",
-        tokens[1],
-        tokens[tokens.len() - 1]
-    )
 }
 
 /// Helm's exec-error cleanup: `fail` and `required` messages (wrapped in
@@ -403,12 +392,15 @@ mod tests {
 
     #[test]
     fn error_cleanup_matches_helm() {
+        // A parse error names the file and line, once (it was cleaned up twice, to
+        // `parse error at (unexpected "}" in operand): ...`; found in session 11).
+        let mut templates = Templates::new();
+        let error = templates
+            .parse_shared("c/templates/x.yaml", "a\nb\n{{ .a } }}".into())
+            .map_err(|error| error.to_string());
         assert_eq!(
-            parse_error_message(
-                "c/templates/x.yaml",
-                "template: c/templates/x.yaml:3: unexpected \"}\" in operand"
-            ),
-            "parse error at (c/templates/x.yaml:3): unexpected \"}\" in operand"
+            error,
+            Err("parse error at (c/templates/x.yaml:3): unexpected \"}\" in operand".into())
         );
         assert_eq!(
             exec_error_message(
