@@ -372,6 +372,20 @@ impl GoObject for Version {
         name: &str,
         args: &[Value],
     ) -> Option<std::result::Result<Value, String>> {
+        // Go checks a method's argument count before it runs (`(semver "1.2.3").Minor 1`
+        // is refused, found by the differential tester).
+        let want = match name {
+            "Major" | "Minor" | "Patch" | "Prerelease" | "Metadata" | "Original" | "String"
+            | "IncMajor" | "IncMinor" | "IncPatch" => 0,
+            "LessThan" | "GreaterThan" | "Equal" | "Compare" => 1,
+            _ => return None,
+        };
+        if args.len() != want {
+            return Some(Err(format!(
+                "wrong number of args for {name}: want {want} got {}",
+                args.len()
+            )));
+        }
         let other = || -> std::result::Result<Version, String> {
             match args.first() {
                 Some(Value::Object(o)) if o.type_name() == "*semver.Version" => {
