@@ -129,7 +129,10 @@ impl KubeVersion {
 
 impl GoObject for KubeVersion {
     fn type_name(&self) -> &str {
-        "*common.KubeVersion"
+        "common.KubeVersion"
+    }
+    fn go_kind(&self) -> &'static str {
+        "struct"
     }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
@@ -138,6 +141,16 @@ impl GoObject for KubeVersion {
             "Minor" => Some(Value::string(self.minor.as_str())),
             _ => None,
         }
+    }
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        self.toml_fields()
+    }
+    fn toml_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("Version", Value::string(self.version.as_str())),
+            ("Major", Value::string(self.major.as_str())),
+            ("Minor", Value::string(self.minor.as_str())),
+        ])
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         match name {
@@ -205,6 +218,9 @@ impl GoObject for HelmVersion {
     fn type_name(&self) -> &str {
         "version.BuildInfo"
     }
+    fn go_kind(&self) -> &'static str {
+        "struct"
+    }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
             "Version" => Some(Value::string(HELM_VERSION)),
@@ -216,6 +232,26 @@ impl GoObject for HelmVersion {
     }
     fn go_string(&self) -> String {
         format!("{{{HELM_VERSION}   {HELM_GO_VERSION} {HELM_KUBE_CLIENT_VERSION}}}")
+    }
+    // Helm's `BuildInfo` has JSON tags; the git fields are `omitempty` (and empty here).
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("version", Value::string(HELM_VERSION)),
+            ("go_version", Value::string(HELM_GO_VERSION)),
+            (
+                "kube_client_version",
+                Value::string(HELM_KUBE_CLIENT_VERSION),
+            ),
+        ])
+    }
+    fn toml_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("Version", Value::string(HELM_VERSION)),
+            ("GitCommit", Value::string("")),
+            ("GitTreeState", Value::string("")),
+            ("GoVersion", Value::string(HELM_GO_VERSION)),
+            ("KubeClientVersion", Value::string(HELM_KUBE_CLIENT_VERSION)),
+        ])
     }
 }
 
@@ -256,6 +292,16 @@ impl GoObject for CapabilitiesObject {
     }
     fn go_string(&self) -> String {
         "&{...}".to_string()
+    }
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        self.toml_fields()
+    }
+    fn toml_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("KubeVersion", self.kube_version.clone()),
+            ("APIVersions", self.api_versions.clone()),
+            ("HelmVersion", Value::Object(Arc::new(HelmVersion))),
+        ])
     }
 }
 

@@ -511,6 +511,23 @@ pub trait GoObject: Send + Sync {
     fn underlying(&self) -> Option<Value> {
         None
     }
+    /// Go's `reflect.Kind` of this object when it is no named slice or map
+    /// ([`GoObject::underlying`]): `ptr` for a pointer (`*semver.Version`), `struct` for
+    /// a struct value (`time.Time`).
+    fn go_kind(&self) -> &'static str {
+        "ptr"
+    }
+    /// The fields Go's `encoding/json` writes for a struct-like object (`toJson`, and
+    /// `toYaml` through JSON), in declaration order under their JSON names, `omitempty`
+    /// fields left out when empty. `None` for objects that are no structs to it.
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        None
+    }
+    /// The fields BurntSushi's TOML encoder writes (`toToml`): Go field names, in
+    /// declaration order. `None` for objects that are no structs to it.
+    fn toml_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        None
+    }
 }
 
 impl Value {

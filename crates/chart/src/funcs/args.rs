@@ -104,11 +104,16 @@ pub fn list(value: &Value) -> Result<&[Value], FuncError> {
 }
 
 /// The elements of a Go slice or array reached through reflection (`interface{}`
-/// parameters Sprig inspects with `reflect`): lists and byte slices.
+/// parameters Sprig inspects with `reflect`): lists, byte slices, and objects whose Go
+/// type is a slice (`.Capabilities.APIVersions`, a `VersionSet`).
 pub fn reflect_slice(value: &Value) -> Option<Vec<Value>> {
     match value {
         Value::List(l) => Some(l.to_vec()),
         Value::Bytes(b) => Some(b.iter().map(|b| Value::Int(i64::from(*b))).collect()),
+        Value::Object(object) => match object.underlying()? {
+            plain @ (Value::List(_) | Value::Bytes(_)) => reflect_slice(&plain),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -125,7 +130,11 @@ pub fn kind_name(value: &Value) -> &'static str {
         Value::String(_) | Value::ByteString(_) => "string",
         Value::Bytes(_) | Value::List(_) => "slice",
         Value::Map(_) => "map",
-        Value::Object(_) => "ptr",
+        // A named slice or map type (`VersionSet`, `files`) has its underlying kind.
+        Value::Object(object) => match object.underlying() {
+            Some(plain) => kind_name(&plain),
+            None => object.go_kind(),
+        },
     }
 }
 

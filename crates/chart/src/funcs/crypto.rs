@@ -184,6 +184,9 @@ impl GoObject for Certificate {
     fn type_name(&self) -> &str {
         "sprig.certificate"
     }
+    fn go_kind(&self) -> &'static str {
+        "struct"
+    }
 
     fn field(&self, name: &str) -> Option<Value> {
         match name {

@@ -186,6 +186,9 @@ impl GoObject for Time {
     fn type_name(&self) -> &str {
         "time.Time"
     }
+    fn go_kind(&self) -> &'static str {
+        "struct"
+    }
 
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         Some(self)

@@ -45,6 +45,9 @@ pub fn to_yaml_pretty(args: &[Value]) -> Result {
 pub fn from_yaml(args: &[Value]) -> Result {
     want("fromYaml", args, 1)?;
     let text = string(&args[0])?;
+    if let Some(error) = args[0].go_bytes().and_then(yaml::parse::utf8_error) {
+        return Ok(error_map(error.to_string()));
+    }
     Ok(
         match yaml::parse::parse_map(text, "map[string]interface {}") {
             Ok(map) => Value::map(map),
@@ -57,6 +60,9 @@ pub fn from_yaml(args: &[Value]) -> Result {
 pub fn from_yaml_array(args: &[Value]) -> Result {
     want("fromYamlArray", args, 1)?;
     let text = string(&args[0])?;
+    if let Some(error) = args[0].go_bytes().and_then(yaml::parse::utf8_error) {
+        return Ok(Value::list(vec![Value::string(error.to_string())]));
+    }
     Ok(match yaml::parse::parse_list(text) {
         Ok(items) => Value::list(items),
         Err(error) => Value::list(vec![Value::string(error.to_string())]),
@@ -239,7 +245,36 @@ struct TomlEncoder {
 }
 
 fn is_table(value: &Value) -> bool {
-    matches!(value, Value::Map(_))
+    match value {
+        Value::Map(_) => true,
+        // A Go struct (`.Capabilities.KubeVersion`) or named map type (`.Files`).
+        Value::Object(o) => {
+            o.toml_fields().is_some() || matches!(o.underlying(), Some(Value::Map(_)))
+        }
+        _ => false,
+    }
+}
+
+/// A table's entries in the order BurntSushi walks them: a struct's fields in
+/// declaration order, a map's keys sorted.
+fn table_entries(value: &Value) -> Vec<(String, Value)> {
+    match value {
+        Value::Map(map) => map
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        Value::Object(o) => match o.toml_fields() {
+            Some(fields) => fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+            None => o
+                .underlying()
+                .map_or_else(Vec::new, |plain| table_entries(&plain)),
+        },
+        _ => Vec::new(),
+    }
 }
 
 fn is_table_array(value: &Value) -> bool {
@@ -303,7 +338,7 @@ impl TomlEncoder {
     fn encode(&mut self, key: &[String], value: &Value) -> std::result::Result<(), String> {
         match value {
             Value::Nil => Ok(()),
-            Value::Map(map) => {
+            table if is_table(table) => {
                 if key.len() == 1 {
                     self.newline();
                 }
@@ -312,7 +347,7 @@ impl TomlEncoder {
                         .push_str(&format!("{}[{}]", Self::indent(key), Self::header(key)));
                     self.newline();
                 }
-                self.map_body(key, map.read().clone())
+                self.map_body(key, table_entries(table))
             }
             Value::List(items) if is_table_array(value) => {
                 for item in items.iter() {
@@ -320,9 +355,7 @@ impl TomlEncoder {
                     self.out
                         .push_str(&format!("{}[[{}]]", Self::indent(key), Self::header(key)));
                     self.newline();
-                    if let Value::Map(m) = item {
-                        self.map_body(key, m.read().clone())?;
-                    }
+                    self.map_body(key, table_entries(item))?;
                 }
                 Ok(())
             }
@@ -340,8 +373,12 @@ impl TomlEncoder {
         }
     }
 
-    fn map_body(&mut self, key: &[String], map: Map) -> std::result::Result<(), String> {
-        let (subs, direct): (Vec<_>, Vec<_>) = map
+    fn map_body(
+        &mut self,
+        key: &[String],
+        entries: Vec<(String, Value)>,
+    ) -> std::result::Result<(), String> {
+        let (subs, direct): (Vec<_>, Vec<_>) = entries
             .iter()
             .partition(|(_, v)| is_table(v) || is_table_array(v));
         for (k, v) in direct.into_iter().chain(subs) {
@@ -353,6 +390,25 @@ impl TomlEncoder {
             child.push(k.clone());
             self.encode(&child, v)?;
         }
+        Ok(())
+    }
+
+    /// An inline table: as for a table, keys with plain values first, then the
+    /// sub-tables, each group in the given order (sorted for a map).
+    fn inline_table(&mut self, entries: Vec<(String, Value)>) -> std::result::Result<(), String> {
+        self.out.push('{');
+        let (subs, direct): (Vec<_>, Vec<_>) = entries
+            .iter()
+            .filter(|(_, v)| !matches!(v, Value::Nil) && !v.is_nil_list())
+            .partition(|(_, v)| is_table(v) || is_table_array(v));
+        for (i, (k, v)) in direct.into_iter().chain(subs).enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.out.push_str(&format!("{} = ", toml_key(k)));
+            self.element(v)?;
+        }
+        self.out.push('}');
         Ok(())
     }
 
@@ -379,9 +435,11 @@ impl TomlEncoder {
             }
             Value::String(s) => self.out.push_str(&toml_string(s)),
             Value::ByteString(b) => self.out.push_str(&toml_string(b.text())),
-            Value::Bytes(b) => self
-                .out
-                .push_str(&toml_string(&crate::value::lossy_text(b))),
+            // A `[]byte` is a slice of integers to BurntSushi.
+            Value::Bytes(b) => {
+                let items: Vec<String> = b.iter().map(u8::to_string).collect();
+                self.out.push_str(&format!("[{}]", items.join(", ")));
+            }
             Value::List(items) => {
                 self.out.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -395,24 +453,7 @@ impl TomlEncoder {
                 }
                 self.out.push(']');
             }
-            Value::Map(map) => {
-                self.out.push('{');
-                let map = map.read().clone();
-                // As for a table: keys with plain values first, then the sub-tables,
-                // each group sorted.
-                let (subs, direct): (Vec<_>, Vec<_>) = map
-                    .iter()
-                    .filter(|(_, v)| !matches!(v, Value::Nil) && !v.is_nil_list())
-                    .partition(|(_, v)| is_table(v) || is_table_array(v));
-                for (i, (k, v)) in direct.into_iter().chain(subs).enumerate() {
-                    if i > 0 {
-                        self.out.push_str(", ");
-                    }
-                    self.out.push_str(&format!("{} = ", toml_key(k)));
-                    self.element(v)?;
-                }
-                self.out.push('}');
-            }
+            Value::Map(_) => self.inline_table(table_entries(value))?,
             // BurntSushi writes a `time.Time` as a TOML date-time (RFC 3339, nanoseconds).
             Value::Object(o) if o.type_name() == "time.Time" => {
                 match super::object_data(o.as_ref()) {
@@ -420,7 +461,17 @@ impl TomlEncoder {
                     _ => self.out.push_str(&toml_string(&o.go_string())),
                 }
             }
-            Value::Object(o) => self.out.push_str(&toml_string(&o.go_string())),
+            Value::Object(o) => match o.toml_fields() {
+                // An inline table of a struct's fields, in declaration order.
+                Some(fields) => {
+                    let entries = fields.into_iter().map(|(k, v)| (k.to_string(), v));
+                    self.inline_table(entries.collect())?;
+                }
+                None => match o.underlying() {
+                    Some(plain) => self.element(&plain)?,
+                    None => self.out.push_str(&toml_string(&o.go_string())),
+                },
+            },
         }
         Ok(())
     }

@@ -87,8 +87,39 @@ fn write(out: &mut String, value: &Value, style: Style, depth: usize) -> Result<
             }
             out.push('}');
         }
-        Value::Object(object) => write(out, &super::object_data(object.as_ref()), style, depth)?,
+        Value::Object(object) => match object.json_fields() {
+            // A struct's fields in declaration order, as `encoding/json` writes them.
+            Some(fields) => write_fields(out, &fields, style, depth)?,
+            None => write(out, &super::object_data(object.as_ref()), style, depth)?,
+        },
     }
+    Ok(())
+}
+
+/// A Go struct's fields as a JSON object, in the order given.
+fn write_fields(
+    out: &mut String,
+    fields: &[(&'static str, Value)],
+    style: Style,
+    depth: usize,
+) -> std::result::Result<(), String> {
+    out.push('{');
+    for (i, (name, item)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        newline(out, style, depth + 1);
+        write_string(out, name, style.escape_html);
+        out.push(':');
+        if style.indent {
+            out.push(' ');
+        }
+        write(out, item, style, depth + 1)?;
+    }
+    if !fields.is_empty() {
+        newline(out, style, depth);
+    }
+    out.push('}');
     Ok(())
 }
 

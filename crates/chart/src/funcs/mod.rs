@@ -70,7 +70,20 @@ pub fn object_data(object: &dyn crate::value::GoObject) -> Value {
             }
             Value::map(map)
         }
-        _ => Value::string(object.go_string()),
+        _ => {
+            // A struct as `encoding/json` sees it (keys sorted here: `toYaml` goes
+            // through a map), a named slice or map type as its elements.
+            if let Some(fields) = object.json_fields() {
+                let map = fields
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value))
+                    .collect();
+                return Value::map(map);
+            }
+            object
+                .underlying()
+                .unwrap_or_else(|| Value::string(object.go_string()))
+        }
     }
 }
 

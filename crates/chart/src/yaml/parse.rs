@@ -293,6 +293,105 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// libyaml's reader on bytes that are not UTF-8 (a Go string cut inside a character,
+/// `fromYaml (substr 1 5 "😀x")`): the first bad sequence's refusal, which comes before
+/// any parsing (Helm v4.2's engine, session 11).
+pub fn utf8_error(bytes: &[u8]) -> Option<YamlError> {
+    let refuse = |message: &str| {
+        Some(YamlError::Syntax {
+            line: None,
+            message: message.to_string(),
+        })
+    };
+    let mut i = 0;
+    while let Some(&lead) = bytes.get(i) {
+        let width = match lead {
+            0x00..=0x7f => 1,
+            _ if lead & 0xe0 == 0xc0 => 2,
+            _ if lead & 0xf0 == 0xe0 => 3,
+            _ if lead & 0xf8 == 0xf0 => 4,
+            _ => return refuse("invalid leading UTF-8 octet"),
+        };
+        let Some(sequence) = bytes.get(i..i + width) else {
+            return refuse("incomplete UTF-8 octet sequence");
+        };
+        let mut value = u32::from(lead) & [0x7f, 0x1f, 0x0f, 0x07][width - 1];
+        for &octet in &sequence[1..] {
+            if octet & 0xc0 != 0x80 {
+                return refuse("invalid trailing UTF-8 octet");
+            }
+            value = (value << 6) | u32::from(octet & 0x3f);
+        }
+        let shortest = [0, 0x80, 0x800, 0x10000][width - 1];
+        if value < shortest {
+            return refuse("invalid length of a UTF-8 sequence");
+        }
+        if (0xd800..=0xdfff).contains(&value) || value > 0x10ffff {
+            return refuse("invalid Unicode character");
+        }
+        i += width;
+    }
+    None
+}
+
+/// The 0-based line libyaml is on at the end of `text` (a line break is `\n`, `\r\n`
+/// or a lone `\r`; a NUL byte ends the stream).
+fn end_line(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let bytes = &bytes[..memchr::memchr(0, bytes).unwrap_or(bytes.len())];
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
+/// The 1-based line of the first document marker (`---` or `...` at the start of a
+/// line, then a blank or the end) after char index `from`: where libyaml stops inside
+/// a quoted scalar (yaml-rust2 names the scalar's first line).
+fn document_marker_line(text: &str, from: usize) -> Option<usize> {
+    let start = text.char_indices().nth(from).map_or(text.len(), |(i, _)| i);
+    let before = text[..start].matches('\n').count();
+    text[start..]
+        .split('\n')
+        .enumerate()
+        .skip(1)
+        .find(|(_, line)| {
+            (line.starts_with("---") || line.starts_with("..."))
+                && line[3..].chars().next().is_none_or(char::is_whitespace)
+        })
+        .map(|(index, _)| before + index + 1)
+}
+
+/// The flow collection open at char index `at` of `text` (`[` or `{`), quotes skipped.
+fn open_flow_collection(text: &str, at: usize) -> Option<char> {
+    let mut open = Vec::new();
+    let mut quote = None;
+    let mut chars = text.chars().take(at).peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => {
+                if q == '\'' && chars.peek() == Some(&'\'') {
+                    chars.next();
+                } else {
+                    quote = None;
+                }
+            }
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => open.push(c),
+            (None, ']' | '}') => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
+}
+
 /// go-yaml prints scanner errors with the 1-based line, parser errors with the line of
 /// the token after the problem, and nothing for problems on the first line. yaml-rust2
 /// words a few problems differently from libyaml (which go-yaml ports): those get
@@ -313,8 +412,29 @@ fn syntax_error(error: &ScanError, text: &str) -> YamlError {
         .split_once(", ")
         .filter(|(context, _)| context.starts_with("while "))
         .map_or(info, |(_, rest)| rest);
+    if info == "found unexpected end of stream" {
+        // libyaml reports where it stopped (the end), yaml-rust2 where the scalar began.
+        let line0 = end_line(text);
+        return YamlError::Syntax {
+            line: (line0 > 0).then_some(line0 + 1),
+            message: info.to_string(),
+        };
+    }
+    if info == "found unexpected document indicator" {
+        return YamlError::Syntax {
+            line: document_marker_line(text, error.marker().index()),
+            message: info.to_string(),
+        };
+    }
     let message = if info.starts_with("expected ',' or") {
         format!("did not find {info}")
+    } else if info == "illegal placement of ':' indicator" {
+        // A key running over lines inside `[...]`/`{...}`: libyaml drops it as a key
+        // and its parser then meets the `:` where a `,` or the end was due.
+        match open_flow_collection(text, error.marker().index()) {
+            Some('{') => "did not find expected ',' or '}'".to_string(),
+            _ => "did not find expected ',' or ']'".to_string(),
+        }
     } else if info.starts_with("tabs disallowed") || info.starts_with("unexpected character") {
         "found character that cannot start any token".to_string()
     } else if info.starts_with("simple key expect") {
@@ -775,9 +895,9 @@ fn decode_binary(text: &str) -> Result<Scalar<'static>, YamlError> {
         Ok(bytes) => Ok(Scalar::Str(Cow::Owned(
             crate::value::lossy_text(&bytes).into_owned(),
         ))),
-        Err(error) => Err(YamlError::Syntax {
+        Err(_) => Err(YamlError::Syntax {
             line: None,
-            message: format!("!!binary value contains invalid base64 data: {error}"),
+            message: "!!binary value contains invalid base64 data".to_string(),
         }),
     }
 }
@@ -1077,6 +1197,26 @@ mod tests {
         ),
         ("a: 'x", "yaml: found unexpected end of stream"),
         ("a: \"x", "yaml: found unexpected end of stream"),
+        // libyaml stops at the end (or a NUL byte), where yaml-rust2 names the
+        // scalar's first line (found on charts outside the corpus, session 11).
+        (
+            "a: \"x\nb: 2\n",
+            "yaml: line 3: found unexpected end of stream",
+        ),
+        (
+            "a: \"x\n  y\n",
+            "yaml: line 3: found unexpected end of stream",
+        ),
+        ("a: \"\0\"\nb: 1\n", "yaml: found unexpected end of stream"),
+        // A key over two lines inside a flow collection: libyaml's parser meets `:`.
+        (
+            "a: [1, 2\nb: 3\n",
+            "yaml: line 1: did not find expected ',' or ']'",
+        ),
+        (
+            "a: !!binary notbase64!\n",
+            "yaml: !!binary value contains invalid base64 data",
+        ),
         (
             "a:\n  - 1\n  b: 2",
             "yaml: line 2: did not find expected '-' indicator",
@@ -1215,6 +1355,22 @@ mod tests {
             let got = parse(text).map(|value| value.to_json().to_string());
             assert_eq!(got, Ok(want.to_string()), "{text:?}");
         }
+    }
+
+    #[test]
+    fn quoted_scalars_continue_at_any_indentation() {
+        // libyaml does not check a quoted scalar's later lines against the block's
+        // indentation; yaml-rust2 did (found on charts outside the corpus, session 11).
+        assert_eq!(json("a: \"x\nb\"\nc: 1\n"), r#"{"a": "x b", "c": 1f}"#);
+        assert_eq!(
+            json("top:\n  a: 'it''s\nnext\n\n  end'\n"),
+            r#"{"top": {"a": "it's next\nend"}}"#
+        );
+        assert_eq!(json("a: \"x\\\ny\"\n"), r#"{"a": "xy"}"#);
+        assert_eq!(
+            json("a: \"x\n---\ny\"\n"),
+            "ERR error converting YAML to JSON: yaml: line 2: found unexpected document indicator"
+        );
     }
 
     #[test]
