@@ -1093,6 +1093,7 @@ impl Generator<'_> {
                 }
             }
             5..=7 => self.values_path(want),
+            8 if want == Any && self.rng.gen_bool(0.2) => self.builtin_struct(),
             8 if want == Any || want == Str => self.builtin_object(),
             // At the top, `.` is printed as Helm prints `.Capabilities` (a pointer's
             // address): only its type is asked for.
@@ -1122,6 +1123,11 @@ impl Generator<'_> {
             Num if self.rng.gen_bool(0.15) => pick(self.rng, SEMVER_PARTS),
             Num => pick(self.rng, NUM_LITERALS),
             Bool => pick(self.rng, &["true", "false"]),
+            // `.Capabilities.APIVersions` is a Go slice type with a method (`VersionSet`).
+            List if self.rng.gen_bool(0.05) => {
+                let root = if self.dot_is_root { "." } else { "$." };
+                format!("{root}Capabilities.APIVersions")
+            }
             List if depth < 3 => self.call_named("list", depth),
             Map if self.rng.gen_bool(0.1) => pick(self.rng, TOML_EXPRS),
             Map if depth < 3 => format!("({})", self.dict(depth)),
@@ -1189,6 +1195,19 @@ impl Generator<'_> {
             let keys: Vec<String> = path.keys.iter().map(|k| go_quote(k)).collect();
             format!("index {base} {}", keys.join(" "))
         }
+    }
+
+    /// Helm's built-in named slice and map types (what `toJson`, `toYaml`, `toToml`,
+    /// `kindOf` and the list functions make of them). Not `.Capabilities` (printed as a
+    /// pointer's address) nor `.Capabilities.KubeVersion` (printed as its unexported
+    /// fields once a function has it): `tests/regressions/builtin-structs-serialized`.
+    fn builtin_struct(&mut self) -> String {
+        let root = if self.dot_is_root { "." } else { "$." };
+        let field = ["Capabilities.APIVersions", "Files"]
+            .choose(self.rng)
+            .copied()
+            .unwrap_or("Capabilities");
+        format!("{root}{field}")
     }
 
     fn builtin_object(&mut self) -> String {

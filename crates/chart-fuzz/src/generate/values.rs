@@ -389,6 +389,9 @@ const CORNERS: &[&str] = &[
     "{k}: |\n  x\n  \ty\n",
     "{k}:\n  - x\n  -\ty\n",
     "{k}: 1\n\t\n",
+    // Quoted scalars whose later lines start left of the block (libyaml reads them).
+    "{k}: \"x\ny \\\"z\\\"\"\n",
+    "{k}: 'a''\n\nb'\n",
 ];
 
 /// One to three [`CORNERS`] entries, now and then a second document after them.
