@@ -647,10 +647,25 @@ pub fn url_join(args: &[Value]) -> Result {
                 out.push_str(&userinfo);
                 out.push('@');
             }
-            out.push_str(&host);
+            out.push_str(&go_url_escape(&host, UrlPart::Host));
         }
+        // Go's `EscapedPath`: the path escaped as a whole (`/` kept, `?` escaped).
+        let path = if path == "*" {
+            path
+        } else {
+            go_url_escape(&path, UrlPart::Path)
+        };
         if !path.is_empty() && !path.starts_with('/') && !host.is_empty() {
             out.push('/');
+        }
+        // A relative path whose first segment has a colon would read as a scheme.
+        if out.is_empty()
+            && path
+                .split('/')
+                .next()
+                .is_some_and(|first| first.contains(':'))
+        {
+            out.push_str("./");
         }
         out.push_str(&path);
     }
@@ -660,9 +675,40 @@ pub fn url_join(args: &[Value]) -> Result {
     }
     if !fragment.is_empty() {
         out.push('#');
-        out.push_str(&fragment);
+        out.push_str(&go_url_escape(&fragment, UrlPart::Fragment));
     }
     Ok(Value::string(out))
+}
+
+/// The parts of a URL Go's `net/url` escapes differently.
+#[derive(Clone, Copy, PartialEq)]
+enum UrlPart {
+    Host,
+    Path,
+    Fragment,
+}
+
+/// Go's `url.escape`: each byte `shouldEscape` refuses as `%XX` (upper-case hex).
+fn go_url_escape(text: &str, part: UrlPart) -> String {
+    let keep = |c: u8| {
+        if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~') {
+            return true;
+        }
+        match part {
+            UrlPart::Host => b"!$&'()*+,;=:[]<>\"".contains(&c),
+            UrlPart::Path => b"$&+,/:;=@".contains(&c),
+            UrlPart::Fragment => b"$&+,/:;=?@!()*".contains(&c),
+        }
+    };
+    let mut out = String::with_capacity(text.len());
+    for &c in text.as_bytes() {
+        if keep(c) {
+            out.push(char::from(c));
+        } else {
+            out.push_str(&format!("%{c:02X}"));
+        }
+    }
+    out
 }
 
 /// `getHostByName`: Helm replaces Sprig's DNS lookup with a function that returns `""`
