@@ -339,6 +339,8 @@
         closeEdit(document.getElementById("edit-" + id), editButton);
         break;
       case "delete": {
+        // A submit button, so that it works without the script; here it goes through /api.
+        event.preventDefault();
         const next = item.nextElementSibling || item.previousElementSibling;
         const nextId = next ? next.dataset.id : null;
         const title = item.querySelector(".title").lastChild.textContent.trim();

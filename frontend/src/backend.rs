@@ -261,6 +261,20 @@ impl Backend {
         Self::send(request).await
     }
 
+    /// `DELETE path` with the bearer token, decoded as `T`.
+    pub(crate) async fn delete_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> Result<T, Failure> {
+        let request = self
+            .client
+            .delete(self.url(path))
+            .bearer_auth(token)
+            .header("accept", "application/json");
+        Self::send(request).await
+    }
+
     /// `POST /api/auth/signout` with the token: the backend ends that session, so the
     /// token is refused from now on even if a copy of it survives somewhere.
     pub(crate) async fn sign_out(&self, token: &str) -> Result<(), Failure> {

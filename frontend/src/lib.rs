@@ -28,6 +28,7 @@ mod backend;
 mod config;
 mod csrf;
 mod filters;
+mod forms;
 pub mod healthcheck;
 mod pages;
 mod proxy;
@@ -112,6 +113,10 @@ pub fn router(config: &Config) -> Result<Router, ServeError> {
         .route("/signup", get(pages::signup_form).post(pages::signup))
         .route("/signout", post(pages::signout))
         .route("/undo", post(pages::undo))
+        .route("/tasks", post(forms::add))
+        .route("/tasks/{id}/toggle", post(forms::toggle))
+        .route("/tasks/{id}/delete", post(forms::delete))
+        .route("/chat", post(forms::chat))
         .route("/signed-out", get(pages::signed_out))
         .route("/static/{file}", get(assets::static_file))
         .route("/api", any(proxy::proxy))

@@ -31,7 +31,7 @@ impl Me {
 }
 
 /// Reads the page's filters; the first value of a repeated key wins, unknown keys are ignored.
-fn parse_filters(query: Option<&str>) -> Filters {
+pub(crate) fn parse_filters(query: Option<&str>) -> Filters {
     let mut raw = RawFilters::default();
     let url = reqwest::Url::parse(&format!("http://page.invalid/?{}", query.unwrap_or("")));
     if let Ok(url) = url {
@@ -55,7 +55,7 @@ fn parse_filters(query: Option<&str>) -> Filters {
 /// Everything the task page shows, in concurrent backend calls: the user, the page of
 /// tasks and, while a search or priority narrows the list, the open and done tasks it
 /// matches (the backend's own counts ignore the search).
-async fn load(
+pub(crate) async fn load(
     app: &AppState,
     token: &str,
     filters: &Filters,
@@ -100,17 +100,17 @@ async fn load(
     Ok((me.email(), list))
 }
 
-fn is_unauthorized(failure: &Failure) -> bool {
+pub(crate) fn is_unauthorized(failure: &Failure) -> bool {
     matches!(failure, Failure::Api { status, .. } if *status == StatusCode::UNAUTHORIZED)
 }
 
-fn to_signin(headers: &HeaderMap) -> Response {
+pub(crate) fn to_signin(headers: &HeaderMap) -> Response {
     let clear = session::clear(session::over_https(headers));
     ([(header::SET_COOKIE, clear)], Redirect::to("/signin")).into_response()
 }
 
 /// The page shown for a failed backend call, with the failure's status.
-fn failure_page(app: &AppState, failure: &Failure, retry_href: &str) -> Response {
+pub(crate) fn failure_page(app: &AppState, failure: &Failure, retry_href: &str) -> Response {
     let status = failure.status();
     let title = match status {
         StatusCode::GATEWAY_TIMEOUT => "The task service is slow to answer",
@@ -139,7 +139,7 @@ pub(crate) async fn home(
     let filters = parse_filters(query.as_deref());
     match load(&app, &token, &filters).await {
         Ok((email, list)) => {
-            Html(views::tasks_page(&email, &filters, &list).into_string()).into_response()
+            Html(views::tasks_page(&email, &filters, &list, None).into_string()).into_response()
         }
         Err(failure) if is_unauthorized(&failure) => to_signin(&headers),
         Err(failure) => {
@@ -303,12 +303,7 @@ pub(crate) async fn undo(
     let Some(token) = session::token(&headers) else {
         return Redirect::to("/signin").into_response();
     };
-    // Only a path of this site's task page: never an address elsewhere.
-    let back = if form.back == "/" || form.back.starts_with("/?") {
-        form.back.as_str()
-    } else {
-        "/"
-    };
+    let back = safe_back(&form.back);
     let body = json!({ "change": form.change });
     // The list shows what the undo put back; the answer's words are not needed.
     let undone = app
@@ -328,6 +323,15 @@ pub(crate) async fn undo(
         )
             .into_response(),
         Err(failure) => failure_page(&app, &failure, back),
+    }
+}
+
+/// Where a form returns to: a path of this site's task page, never an address elsewhere.
+pub(crate) fn safe_back(back: &str) -> &str {
+    if back == "/" || back.starts_with("/?") {
+        back
+    } else {
+        "/"
     }
 }
 

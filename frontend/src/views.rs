@@ -19,6 +19,16 @@ pub(crate) struct TaskList {
     pub(crate) undo: Option<UndoableChange>,
 }
 
+/// A chat message sent without the script, and the answer (or why there is none).
+pub(crate) struct Exchange<'a> {
+    /// What the person wrote.
+    pub(crate) message: &'a str,
+    /// The assistant's answer, or the reason it could not answer.
+    pub(crate) reply: String,
+    /// Whether `reply` is a failure: the message is then put back in the box.
+    pub(crate) failed: bool,
+}
+
 /// Which auth form a page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AuthKind {
@@ -174,13 +184,24 @@ fn undo_bar(change: &UndoableChange, back: &str) -> Markup {
     }
 }
 
-/// The task page: add form, search, the list and the chat panel.
-pub(crate) fn tasks_page(email: &str, filters: &Filters, list: &TaskList) -> Markup {
+/// The task page: add form, search, the list and the chat panel, with the exchange of a
+/// chat message sent without the script, if any.
+pub(crate) fn tasks_page(
+    email: &str,
+    filters: &Filters,
+    list: &TaskList,
+    exchange: Option<&Exchange<'_>>,
+) -> Markup {
+    // Where the forms return to: this same list.
+    let back = filters.href(filters.status, filters.offset);
+    let retry_message = exchange.filter(|said| said.failed).map(|said| said.message);
     let body = html! {
         div.columns {
             section.tasks aria-labelledby="tasks-heading" {
                 h1 #tasks-heading { "Your tasks" }
-                form #add-form.card.add-form aria-label="Add a task" {
+                // The script sends it through /api; without the script it posts here.
+                form #add-form.card.add-form method="post" action="/tasks" aria-label="Add a task" {
+                    input type="hidden" name="back" value=(back);
                     div.field.grow {
                         div.label-row {
                             label for="new-title" { "New task" }
@@ -247,13 +268,18 @@ pub(crate) fn tasks_page(email: &str, filters: &Filters, list: &TaskList) -> Mar
                         q { "add buy milk tomorrow, high priority" } ", "
                         q { "what is still open?" } " or " q { "mark 1 done" } "."
                     }
+                    @if let Some(said) = exchange {
+                        li.me { (said.message) }
+                        li.bot.error[said.failed] { (said.reply) }
+                    }
                 }
-                form #chat-form.chat-form {
+                form #chat-form.chat-form method="post" action="/chat" {
+                    input type="hidden" name="back" value=(back);
                     label for="chat-message" { "Message the assistant" }
                     div.row {
                         input #chat-message type="text" name="message" required
                             data-limit="2000" data-count-from="150" autocomplete="off"
-                            aria-describedby="chat-message-count";
+                            aria-describedby="chat-message-count" value=[retry_message];
                         button.button.primary type="submit" { "Send" }
                     }
                     p.hint.counter #chat-message-count hidden {}
@@ -330,6 +356,7 @@ pub(crate) fn task_region(filters: &Filters, list: &TaskList) -> Markup {
         Status::Done => list.done,
     };
     let shown = list.tasks.len() as u64;
+    let back = filters.href(filters.status, filters.offset);
     let undo = list
         .undo
         .as_ref()
@@ -371,7 +398,7 @@ pub(crate) fn task_region(filters: &Filters, list: &TaskList) -> Markup {
             }
         } @else {
             ul #task-list.task-list aria-label="Tasks" {
-                @for task in &list.tasks { (task_item(task, list.today)) }
+                @for task in &list.tasks { (task_item(task, list.today, &back)) }
             }
             @if filters.offset > 0 || filters.offset + shown < list.matching {
                 nav.pager aria-label="Pages" {
@@ -421,7 +448,9 @@ pub(crate) fn human_date(iso: &str, today: NaiveDate) -> String {
     }
 }
 
-fn task_item(task: &Task, today: NaiveDate) -> Markup {
+/// One task. Its actions are a form, so that Delete (and, without the script, a "Mark
+/// done" / "Reopen" button in place of the check box) works without the script.
+fn task_item(task: &Task, today: NaiveDate, back: &str) -> Markup {
     let id = &task.id;
     let due = task
         .due_date
@@ -461,12 +490,19 @@ fn task_item(task: &Task, today: NaiveDate) -> Markup {
                         }
                     }
                 }
-                div.task-actions {
+                form.task-actions method="post" action={"/tasks/" (id) "/delete"} {
+                    input type="hidden" name="back" value=(back);
+                    noscript {
+                        button.button.secondary.small type="submit" formaction={"/tasks/" (id) "/toggle"} {
+                            @if task.completed { "Reopen" } @else { "Mark done" }
+                            span.visually-hidden { " “" (task.title) "”" }
+                        }
+                    }
                     button.button.secondary.small type="button" data-action="edit"
                         aria-expanded="false" {
                         "Edit" span.visually-hidden { " “" (task.title) "”" }
                     }
-                    button.button.danger.small type="button" data-action="delete" {
+                    button.button.danger.small type="submit" data-action="delete" {
                         "Delete" span.visually-hidden { " “" (task.title) "”" }
                     }
                 }
@@ -563,8 +599,13 @@ mod tests {
     #[test]
     fn tasks_carry_no_edit_form_until_edited() {
         let tasks = (1..=12).map(|id| task(id, "t")).collect();
-        let html =
-            tasks_page("a@example.com", &filters("", "", ""), &list(tasks, 12)).into_string();
+        let html = tasks_page(
+            "a@example.com",
+            &filters("", "", ""),
+            &list(tasks, 12),
+            None,
+        )
+        .into_string();
         assert_eq!(
             html.matches("<form class=\"edit-form\"").count(),
             1,
@@ -589,7 +630,7 @@ mod tests {
         }
         let mut due = task(3, "pay rent");
         due.due_date = Some("2026-12-07".to_owned());
-        let html = task_item(&due, today).into_string();
+        let html = task_item(&due, today, "/").into_string();
         assert!(
             html.contains(r#"<time datetime="2026-12-07" title="2026-12-07">tomorrow</time>"#),
             "{html}"
@@ -650,6 +691,7 @@ mod tests {
             "a@example.com",
             &filters("", "", ""),
             &list(vec![task(7, "x")], 1),
+            None,
         )
         .into_string();
         for id in [

@@ -193,6 +193,39 @@ fn stand_in(slow: Duration) -> Router {
             }),
         )
         .route(
+            "/api/tasks/{id}",
+            axum::routing::delete(
+                |headers: HeaderMap, axum::extract::Path(id): axum::extract::Path<u64>| async move {
+                    if !bearer_ok(&headers) {
+                        return unauthorized();
+                    }
+                    if id == 99 {
+                        return (
+                            StatusCode::NOT_FOUND,
+                            Json(json!({"error": "not_found", "detail": "you have no task 99"})),
+                        );
+                    }
+                    (StatusCode::OK, Json(json!({"deleted": id})))
+                },
+            ),
+        )
+        .route(
+            "/api/chat",
+            post(|headers: HeaderMap, Json(body): Json<Value>| async move {
+                if !bearer_ok(&headers) {
+                    return unauthorized();
+                }
+                if body["message"] == "break" {
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        Json(json!({"error": "assistant_unavailable", "detail": "The assistant is unavailable. Try again in a moment."})),
+                    );
+                }
+                let reply = format!("You said: {}", body["message"].as_str().unwrap_or(""));
+                (StatusCode::OK, Json(json!({"reply": reply, "tasks": []})))
+            }),
+        )
+        .route(
             "/api/auth/signout",
             post(|headers: HeaderMap| async move {
                 if !bearer_ok(&headers) {
@@ -1605,6 +1638,115 @@ async fn the_undo_form_works_without_the_script() {
     );
     // Signed out: to the sign-in page.
     let answer = undo(vec![("change", "7")], false).await.unwrap();
+    assert_eq!(answer.headers()["location"], "/signin");
+    frontend.stop().await;
+    backend.stop().await;
+}
+
+#[tokio::test]
+async fn tasks_can_be_added_completed_deleted_and_chatted_about_without_the_script() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+    let post = |path: &str, form: Vec<(&'static str, String)>| {
+        http.post(format!("{}{path}", frontend.base))
+            .header("cookie", session_cookie())
+            .form(&form)
+            .send()
+    };
+    // The page's forms post somewhere: before, the add and chat forms had no method, so
+    // without the script they sent a GET that dropped the words without a word.
+    let page = http
+        .get(format!("{}/?status=open", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for form in [
+        r#"<form class="card add-form" id="add-form" method="post" action="/tasks""#,
+        r#"<form class="chat-form" id="chat-form" method="post" action="/chat""#,
+        r#"<form class="task-actions" method="post" action="/tasks/1/delete">"#,
+        r#"formaction="/tasks/1/toggle">Mark done"#,
+        r#"formaction="/tasks/3/toggle">Reopen"#,
+        r#"<input type="hidden" name="back" value="/?status=open">"#,
+    ] {
+        assert!(page.contains(form), "no {form} in {page}");
+    }
+    // Added: back to the list the form was on.
+    let back = || ("back", "/?status=open".to_owned());
+    let answer = post(
+        "/tasks",
+        vec![
+            ("title", "Water the plants".into()),
+            ("priority", "low".into()),
+            back(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()["location"], "/?status=open");
+    // An empty title: says so, with the way back; never to an address elsewhere.
+    let answer = post(
+        "/tasks",
+        vec![("title", "   ".into()), ("back", "//evil.example/".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("Give the task a title first."), "{html}");
+    assert!(
+        html.contains(r#"href="/">Back to your tasks</a>"#),
+        "{html}"
+    );
+    // Completed and deleted.
+    let answer = post("/tasks/1/toggle", vec![back()]).await.unwrap();
+    assert_eq!(answer.headers()["location"], "/?status=open");
+    let answer = post("/tasks/2/delete", vec![back()]).await.unwrap();
+    assert_eq!(answer.headers()["location"], "/?status=open");
+    // A task that is gone: the backend's reason, not a bare error.
+    let answer = post("/tasks/99/delete", vec![back()]).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let html = answer.text().await.unwrap();
+    assert!(html.contains("The task was not deleted"), "{html}");
+    assert!(html.contains("you have no task 99"), "{html}");
+    // The chat: the page comes back with the message and the answer, escaped.
+    let answer = post("/chat", vec![("message", "add <b>milk</b>".into()), back()])
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let html = answer.text().await.unwrap();
+    assert!(
+        html.contains(r#"<li class="me">add &lt;b&gt;milk&lt;/b&gt;</li>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("You said: add &lt;b&gt;milk&lt;/b&gt;</li>"),
+        "{html}"
+    );
+    // The assistant unavailable: says so, and the message is back in the box.
+    let html = post("/chat", vec![("message", "break".into()), back()])
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<li class="bot error">The assistant is unavailable."#),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="break""#), "{html}");
+    // Signed out: to the sign-in page, nothing sent.
+    let answer = http
+        .post(format!("{}/tasks", frontend.base))
+        .form(&[("title", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.headers()["location"], "/signin");
     frontend.stop().await;
     backend.stop().await;
