@@ -1,16 +1,13 @@
 //! Why a string fails a `format`, in santhosh-tekuri/jsonschema v6's words (Helm
-//! prints `'x' is not valid email: missing @`). The jsonschema crate decides whether a
-//! value fails; this only words the reason, and says nothing (`None`) for formats or
-//! failures it does not word as Helm does.
+//! prints `'x' is not valid email: missing @`). For the formats in [`PORTED`] the checks
+//! here decide whether a value fails (the validator's own, ported with the Go library
+//! calls they make: `netip.ParseAddr`, `time.Parse`, `url.Parse`...); the jsonschema
+//! crate decides the others. `None`: a failure not worded as Helm does.
 
 use crate::funcs::gofmt;
 
 /// The reason `value` is not a valid `format`, as Helm words it.
 pub(super) fn reason(format: &str, value: &str) -> Option<String> {
-    if format == "ipv6" && !value.contains(':') {
-        // The one ipv6 reason worded here (the jsonschema crate checks ipv6).
-        return Some("missing colon".to_string());
-    }
     checker(format)?(value).err().flatten()
 }
 
@@ -22,6 +19,7 @@ pub(super) const PORTED: &[&str] = &[
     "email",
     "hostname",
     "ipv4",
+    "ipv6",
     "uuid",
     "duration",
     "time",
@@ -53,6 +51,7 @@ const CHECKS: &[(&str, FormatCheck)] = &[
     ("email", email),
     ("hostname", hostname),
     ("ipv4", ipv4),
+    ("ipv6", ipv6),
     ("uuid", uuid),
     ("duration", duration),
     ("time", time),
@@ -171,6 +170,152 @@ fn ipv4(s: &str) -> Check {
         }
     }
     Ok(())
+}
+
+/// The validator's ipv6 check: a colon, then Go's `netip.ParseAddr`, and no zone.
+fn ipv6(s: &str) -> Check {
+    if !s.contains(':') {
+        return fail("missing colon");
+    }
+    let zone = parse_addr(s).map_err(|(message, at)| {
+        let at = at.map(|at| format!(" (at {})", gofmt::quote(at)));
+        let at = at.unwrap_or_default();
+        Some(format!("ParseAddr({}): {message}{at}", gofmt::quote(s)))
+    })?;
+    if zone {
+        return fail("zone id is not a part of ipv6 address");
+    }
+    Ok(())
+}
+
+/// Why Go's `netip.ParseAddr` refuses an address: its words, and the rest of the text
+/// it stopped at when it says.
+type AddrError<'s> = (String, Option<&'s str>);
+
+/// Go's `netip.ParseAddr`: the first `.`, `:` or `%` says which form; `Ok(true)` for an
+/// IPv6 address with a zone.
+fn parse_addr(s: &str) -> Result<bool, AddrError<'_>> {
+    match s.bytes().find(|b| matches!(b, b'.' | b':' | b'%')) {
+        Some(b'.') => parse_ipv4_addr(s).map(|()| false),
+        Some(b':') => parse_ipv6_addr(s),
+        Some(_) => Err(("missing IPv6 address".into(), None)),
+        None => Err(("unable to parse IP".into(), None)),
+    }
+}
+
+/// Go's `netip.parseIPv4`.
+fn parse_ipv4_addr(s: &str) -> Result<(), AddrError<'_>> {
+    let bytes = s.as_bytes();
+    let (mut value, mut fields, mut digits) = (0u32, 0, 0);
+    for (i, &c) in bytes.iter().enumerate() {
+        if c.is_ascii_digit() {
+            if digits == 1 && value == 0 {
+                return Err(("IPv4 field has octet with leading zero".into(), None));
+            }
+            value = value * 10 + u32::from(c - b'0');
+            digits += 1;
+            if value > 255 {
+                return Err(("IPv4 field has value >255".into(), None));
+            }
+        } else if c == b'.' {
+            if i == 0 || i == bytes.len() - 1 || bytes[i - 1] == b'.' {
+                let message = "IPv4 field must have at least one digit";
+                return Err((message.into(), Some(&s[i..])));
+            }
+            if fields == 3 {
+                return Err(("IPv4 address too long".into(), None));
+            }
+            fields += 1;
+            value = 0;
+            digits = 0;
+        } else {
+            return Err(("unexpected character".into(), Some(&s[i..])));
+        }
+    }
+    if fields < 3 {
+        return Err(("IPv4 address too short".into(), None));
+    }
+    Ok(())
+}
+
+/// Go's `netip.parseIPv6` (Go 1.26, as Helm v4.2 is built): sixteen bytes of hex fields
+/// of up to four digits, one `::`, an IPv4 address in the last four; `Ok(true)` when a
+/// zone follows `%`.
+fn parse_ipv6_addr(input: &str) -> Result<bool, AddrError<'_>> {
+    let (mut s, zone) = match input.split_once('%') {
+        Some((_, "")) => return Err(("zone must be a non-empty string".into(), None)),
+        Some((address, _)) => (address, true),
+        None => (input, false),
+    };
+    let mut ellipsis: Option<usize> = None;
+    if let Some(rest) = s.strip_prefix("::") {
+        ellipsis = Some(0);
+        s = rest;
+        if s.is_empty() {
+            return Ok(zone);
+        }
+    }
+    let mut i = 0;
+    while i < 16 {
+        let digits = s.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if digits > 4 {
+            return Err(("each group must have 4 or less digits".into(), Some(s)));
+        }
+        if digits == 0 {
+            let message = "each colon-separated field must have at least one digit";
+            return Err((message.into(), Some(s)));
+        }
+        if s.as_bytes().get(digits) == Some(&b'.') {
+            if ellipsis.is_none() && i != 12 {
+                let message =
+                    "embedded IPv4 address must replace the final 2 fields of the address";
+                return Err((message.into(), Some(s)));
+            }
+            if i + 4 > 16 {
+                let message =
+                    "too many hex fields to fit an embedded IPv4 at the end of the address";
+                return Err((message.into(), Some(s)));
+            }
+            // Go 1.26 parses the embedded address in place: its errors as they are.
+            parse_ipv4_addr(s)?;
+            s = "";
+            i += 4;
+            break;
+        }
+        i += 2;
+        s = &s[digits..];
+        if s.is_empty() {
+            break;
+        }
+        if !s.starts_with(':') {
+            return Err(("unexpected character, want colon".into(), Some(s)));
+        }
+        if s.len() == 1 {
+            return Err(("colon must be followed by more characters".into(), Some(s)));
+        }
+        s = &s[1..];
+        if s.starts_with(':') {
+            if ellipsis.is_some() {
+                return Err(("multiple :: in address".into(), Some(s)));
+            }
+            ellipsis = Some(i);
+            s = &s[1..];
+            if s.is_empty() {
+                break;
+            }
+        }
+    }
+    if !s.is_empty() {
+        return Err(("trailing garbage after address".into(), Some(s)));
+    }
+    match (i < 16, ellipsis) {
+        (true, None) => Err(("address string too short".into(), None)),
+        (false, Some(_)) => Err((
+            "the :: must expand to at least one field of zeros".into(),
+            None,
+        )),
+        _ => Ok(zone),
+    }
 }
 
 /// Go's `strconv.Atoi`, its errors in Go's words.
@@ -349,24 +494,41 @@ fn date_time(s: &str) -> Check {
     time(s.get(11..).ok_or(None)?).map_err(|e| e.map(|r| format!("invalid time element: {r}")))
 }
 
-/// Go's `time.Parse("2006-01-02", s)`: only its range errors are worded here.
+/// Go's `time.Parse("2006-01-02", s)`, element by element, in its words.
 fn date(s: &str) -> Check {
-    let b = s.as_bytes();
-    let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shaped {
-        return Err(None);
-    }
-    let number = |range: std::ops::Range<usize>| s[range].parse::<u32>().unwrap_or(0);
-    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    let cannot_parse = |value: &str, element: &str| {
+        fail(format!(
+            "parsing time {} as \"2006-01-02\": cannot parse {} as \"{element}\"",
+            time_quote(s),
+            time_quote(value)
+        ))
+    };
+    let Some(year) = s.get(..4).and_then(four_digit_year) else {
+        return cannot_parse(s, "2006");
+    };
+    let Some(rest) = s[4..].strip_prefix('-') else {
+        return cannot_parse(&s[4..], "-");
+    };
+    let Some(month) = two_digits(rest) else {
+        return cannot_parse(rest, "01");
+    };
     if !(1..=12).contains(&month) {
         return fail(format!(
             "parsing time {}: month out of range",
-            gofmt::quote(s)
+            time_quote(s)
+        ));
+    }
+    let Some(rest) = rest[2..].strip_prefix('-') else {
+        return cannot_parse(&rest[2..], "-");
+    };
+    let Some(day) = two_digits(rest) else {
+        return cannot_parse(rest, "02");
+    };
+    if rest.len() > 2 {
+        let extra = time_quote(&rest[2..]);
+        return fail(format!(
+            "parsing time {}: extra text: {extra}",
+            time_quote(s)
         ));
     }
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
@@ -377,12 +539,45 @@ fn date(s: &str) -> Check {
         _ => 31,
     };
     if !(1..=days).contains(&day) {
-        return fail(format!(
-            "parsing time {}: day out of range",
-            gofmt::quote(s)
-        ));
+        return fail(format!("parsing time {}: day out of range", time_quote(s)));
     }
     Ok(())
+}
+
+/// A year as the time package reads `2006`: four digits.
+fn four_digit_year(text: &str) -> Option<i64> {
+    text.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| text.parse().unwrap_or(0))
+}
+
+/// The time package's `getnum(s, true)`: exactly two digits first.
+fn two_digits(s: &str) -> Option<u32> {
+    let b = s.as_bytes();
+    match (b.first(), b.get(1)) {
+        (Some(a @ b'0'..=b'9'), Some(c @ b'0'..=b'9')) => {
+            Some(u32::from(a - b'0') * 10 + u32::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+/// The time package's own `quote` as Helm v4.2's engine prints it: bytes below a space
+/// or outside ASCII as `\\xNN` each, the rest as it is.
+fn time_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        if (' '..='~').contains(&c) {
+            out.push(c);
+        } else {
+            let mut buf = [0; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("\\x{byte:02x}"));
+            }
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn absolute_uri(s: &str) -> Check {
@@ -529,6 +724,78 @@ mod tests {
     use super::reason;
 
     #[test]
+    fn ipv6_and_date_reasons_read_as_go_words_them() {
+        // Helm v4.2's engine on a draft-07 schema, session 11.
+        let cases = [
+            ("ipv6", "1.2.3.4", "missing colon"),
+            (
+                "ipv6",
+                "fe80::1%eth0",
+                "zone id is not a part of ipv6 address",
+            ),
+            (
+                "ipv6",
+                "12345::1",
+                r#"ParseAddr("12345::1"): each group must have 4 or less digits (at "12345::1")"#,
+            ),
+            (
+                "ipv6",
+                "1::2::3",
+                r#"ParseAddr("1::2::3"): multiple :: in address (at ":3")"#,
+            ),
+            (
+                "ipv6",
+                "::1.2.3.04",
+                r#"ParseAddr("::1.2.3.04"): IPv4 field has octet with leading zero"#,
+            ),
+            (
+                "ipv6",
+                "1.2.3.4:5",
+                r#"ParseAddr("1.2.3.4:5"): unexpected character (at ":5")"#,
+            ),
+            (
+                "ipv6",
+                "1:2:3:4:5:6:7:8::",
+                r#"ParseAddr("1:2:3:4:5:6:7:8::"): the :: must expand to at least one field of zeros"#,
+            ),
+            (
+                "date",
+                "2024-1-01",
+                r#"parsing time "2024-1-01" as "2006-01-02": cannot parse "1-01" as "01""#,
+            ),
+            (
+                "date",
+                "+024-01-01",
+                r#"parsing time "+024-01-01" as "2006-01-02": cannot parse "+024-01-01" as "2006""#,
+            ),
+            (
+                "date",
+                "2024-01-01T00:00:00Z",
+                r#"parsing time "2024-01-01T00:00:00Z": extra text: "T00:00:00Z""#,
+            ),
+            (
+                "date",
+                "2024-01-0\u{e9}",
+                r#"parsing time "2024-01-0\xc3\xa9" as "2006-01-02": cannot parse "0\xc3\xa9" as "02""#,
+            ),
+            (
+                "date-time",
+                "2024/01/01T00:00:00Z",
+                r#"invalid date element: parsing time "2024/01/01" as "2006-01-02": cannot parse "/01/01" as "-""#,
+            ),
+        ];
+        for (format, value, want) in cases {
+            assert_eq!(
+                reason(format, value).as_deref(),
+                Some(want),
+                "{format} {value:?}"
+            );
+        }
+        assert_eq!(reason("ipv6", "::ffff:1.2.3.4"), None);
+        assert_eq!(reason("date", "2000-02-29"), None);
+    }
+
+    #[test]
     fn reasons_read_as_helms_validator_words_them() {
         let cases = [
             ("email", "not-an-email", "missing @"),
@@ -607,6 +874,6 @@ mod tests {
         assert!(super::valid("uri", "http://ü"));
         assert!(super::valid("idn-email", "x"));
         assert!(!super::valid("uuid", "1234"));
-        assert_eq!(reason("date", "2024-1-01"), None);
+        assert!(!super::valid("date", "2024-1-01"));
     }
 }
