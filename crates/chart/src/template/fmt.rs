@@ -737,7 +737,18 @@ impl<'a, S: Sink> Printer<'a, S> {
         match verb {
             'v' => self.fmt_float(x, 'g', -1),
             'x' | 'X' => {
-                let text = hex_float(x, verb == 'X');
+                let mut text = hex_float(x, verb == 'X');
+                if self.f.sharp && x.is_finite() {
+                    let signed = if text.starts_with('-') {
+                        text
+                    } else {
+                        format!("+{text}")
+                    };
+                    text = sharp_float(signed, verb, -1);
+                    if let Some(unsigned) = text.strip_prefix('+') {
+                        text = unsigned.to_string();
+                    }
+                }
                 let saved = self.f.prec;
                 self.f.prec = None;
                 if !text.starts_with('-') && (self.f.plus || self.f.space) {
@@ -775,10 +786,7 @@ impl<'a, S: Sink> Printer<'a, S> {
             return;
         }
         if self.f.sharp && verb != 'b' {
-            // %#g keeps trailing zeros and always shows a decimal point.
-            if !num.contains('.') && !num.contains('e') {
-                num.push('.');
-            }
+            num = sharp_float(num, verb, prec);
         }
         if self.f.plus || !num.starts_with('+') {
             if self.f.zero
@@ -800,6 +808,53 @@ impl<'a, S: Sink> Printer<'a, S> {
         let rest = num[1..].to_string();
         self.pad(&rest);
     }
+}
+
+/// Go's `#` flag on a float (`num` with its sign first): a decimal point always, and
+/// trailing zeros up to the precision (6 when none) for `%g`, `%G`, `%v` and `%x`, where
+/// Go counts every character after the first non-zero one, the `x` of `0x` included.
+fn sharp_float(mut num: String, verb: char, prec: i32) -> String {
+    let mut digits = match verb {
+        'v' | 'g' | 'G' | 'x' if prec == -1 => 6,
+        'v' | 'g' | 'G' | 'x' => prec,
+        _ => 0,
+    };
+    let mut tail = String::new();
+    let mut has_decimal_point = false;
+    let mut saw_nonzero_digit = false;
+    let mut i = 1;
+    while i < num.len() {
+        let c = num.as_bytes()[i];
+        match c {
+            b'.' => has_decimal_point = true,
+            b'p' | b'P' => {
+                tail = num.split_off(i);
+                break;
+            }
+            b'e' | b'E' if verb != 'x' && verb != 'X' => {
+                tail = num.split_off(i);
+                break;
+            }
+            _ => {
+                saw_nonzero_digit |= c != b'0';
+                if saw_nonzero_digit {
+                    digits -= 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    if !has_decimal_point {
+        if num.len() == 2 && num.as_bytes()[1] == b'0' {
+            digits -= 1;
+        }
+        num.push('.');
+    }
+    for _ in 0..digits.max(0) {
+        num.push('0');
+    }
+    num.push_str(&tail);
+    num
 }
 
 /// The decimal digits of `|x|` and the position of the decimal point (`0.ddd × 10^dp`).
@@ -878,6 +933,16 @@ pub fn format_float(x: f64, verb: char, prec: i32) -> String {
     }
     let shortest = prec < 0;
     match verb {
+        'b' => {
+            // strconv's 'b': the binary mantissa, `p`, the power of two.
+            let bits = x.to_bits();
+            let (exponent, fraction) = ((bits >> 52) & 0x7FF, bits & ((1 << 52) - 1));
+            let (mantissa, power) = match exponent {
+                0 => (fraction, -1074),
+                _ => (fraction | (1 << 52), exponent as i64 - 1075),
+            };
+            out.push_str(&format!("{mantissa}p{power:+}"));
+        }
         'f' if !shortest => {
             out.push_str(&format!("{:.*}", prec as usize, x.abs()));
         }
