@@ -198,14 +198,14 @@ pub fn kebabcase(args: &[Value]) -> Result {
     s1("kebabcase", args, |s| case::lower_words(s, '-'))
 }
 
-/// goutils `WrapCustom` (byte offsets, wrapping at spaces).
-fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
-    if s.is_empty() {
-        return String::new();
+/// goutils `WrapCustom` (byte offsets, wrapping at spaces): Go's bytes, which a cut
+/// inside a character leaves not UTF-8.
+fn wrap_custom(bytes: &[u8], width: i64, newline: &[u8], wrap_long: bool) -> Vec<u8> {
+    if bytes.is_empty() {
+        return Vec::new();
     }
-    let newline = if newline.is_empty() { "\n" } else { newline };
+    let newline = if newline.is_empty() { b"\n" } else { newline };
     let width = width.max(1) as usize;
-    let bytes = s.as_bytes();
     let len = bytes.len();
     let mut offset = 0;
     let mut out: Vec<u8> = Vec::with_capacity(len + 8);
@@ -218,11 +218,11 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
         let space = bytes[offset..end].iter().rposition(|b| *b == b' ');
         if let Some(space) = space {
             out.extend_from_slice(&bytes[offset..offset + space]);
-            out.extend_from_slice(newline.as_bytes());
+            out.extend_from_slice(newline);
             offset += space + 1;
         } else if wrap_long {
             out.extend_from_slice(&bytes[offset..offset + width]);
-            out.extend_from_slice(newline.as_bytes());
+            out.extend_from_slice(newline);
             offset += width;
         } else {
             let end = width + offset;
@@ -233,37 +233,29 @@ fn wrap_custom(s: &str, width: i64, newline: &str, wrap_long: bool) -> String {
                 }
                 Some(index) => {
                     out.extend_from_slice(&bytes[offset..index + end]);
-                    out.extend_from_slice(newline.as_bytes());
+                    out.extend_from_slice(newline);
                     offset = index + end + 1;
                 }
             }
         }
     }
     out.extend_from_slice(&bytes[offset..]);
-    crate::value::lossy_text(&out).into_owned()
+    out
 }
 
 pub fn wrap(args: &[Value]) -> Result {
     want("wrap", args, 2)?;
     let width = int(&args[0])?;
-    Ok(Value::string(wrap_custom(
-        string(&args[1])?,
-        width,
-        "",
-        false,
-    )))
+    let text = go_bytes(&args[1])?;
+    Ok(Value::from_go_bytes(wrap_custom(text, width, b"", false)))
 }
 
 pub fn wrap_with(args: &[Value]) -> Result {
     want("wrapWith", args, 3)?;
     let width = int(&args[0])?;
-    let sep = string(&args[1])?;
-    Ok(Value::string(wrap_custom(
-        string(&args[2])?,
-        width,
-        sep,
-        true,
-    )))
+    let sep = go_bytes(&args[1])?;
+    let text = go_bytes(&args[2])?;
+    Ok(Value::from_go_bytes(wrap_custom(text, width, sep, true)))
 }
 
 /// goutils `AbbreviateFull` (byte offsets, so a cut may fall inside a character).
