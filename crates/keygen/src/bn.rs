@@ -2,7 +2,8 @@
 //!
 //! All arithmetic on big numbers (the Montgomery exponentiations and squarings of
 //! Miller-Rabin in AWS-LC's assembly, gcd, inverses, products) is AWS-LC's; this module
-//! only owns the pointers. Every `unsafe` block calls one AWS-LC function with pointers this module
+//! owns the pointers and lends out a number's words (`limbs`), for the doubling of
+//! `primality`'s base-2 test. Every `unsafe` block calls one AWS-LC function with pointers this module
 //! owns (non-null, alive for the call, not shared across threads) and checks its
 //! result.
 #![allow(unsafe_code)]
@@ -15,6 +16,9 @@ use aws_lc_sys as sys;
 use subtle::Choice;
 
 use crate::KeygenError;
+
+/// One word of an AWS-LC big number (`BN_ULONG`: 64 bits on 64-bit targets).
+pub(crate) type Limb = sys::BN_ULONG;
 
 /// Turns AWS-LC's 1-on-success into a `Result` naming the call that failed.
 fn check(ok: c_int, call: &'static str) -> Result<(), KeygenError> {
@@ -246,6 +250,39 @@ impl BigNum {
         // SAFETY: both are valid BIGNUMs.
         let equal = unsafe { sys::BN_equal_consttime(self.ptr(), other.ptr()) };
         Choice::from(u8::from(equal == 1))
+    }
+
+    /// The words of the number, least significant first, as many as its width (which
+    /// may be more than its value needs: AWS-LC's Montgomery results keep the modulus's).
+    pub(crate) fn limbs(&self) -> &[Limb] {
+        // SAFETY: a valid BIGNUM's `d` holds at least `width` initialised words (and may
+        // be null when `width` is 0); the slice borrows `self`, so no AWS-LC call can
+        // reallocate `d` while it lives.
+        unsafe {
+            let bn = &*self.ptr();
+            match usize::try_from(bn.width) {
+                Ok(width) if width > 0 && !bn.d.is_null() => {
+                    std::slice::from_raw_parts(bn.d, width)
+                }
+                _ => &[],
+            }
+        }
+    }
+
+    /// [`limbs`](Self::limbs), to write: any word values keep the BIGNUM valid (its
+    /// width and sign are unchanged).
+    pub(crate) fn limbs_mut(&mut self) -> &mut [Limb] {
+        // SAFETY: as in `limbs`; the mutable borrow of `self` makes the slice the only
+        // access to `d` while it lives.
+        unsafe {
+            let bn = &mut *self.mut_ptr();
+            match usize::try_from(bn.width) {
+                Ok(width) if width > 0 && !bn.d.is_null() => {
+                    std::slice::from_raw_parts_mut(bn.d, width)
+                }
+                _ => &mut [],
+            }
+        }
     }
 
     /// The number of zero bits below the lowest one bit (0 for zero), in time that

@@ -1,4 +1,12 @@
-//! Miller-Rabin with the round count FIPS 186-5 asks for, in constant time.
+//! Primality tests in constant time: Fermat's to base 2 as a cheap filter, then
+//! Miller-Rabin with the round count FIPS 186-5 asks for.
+//!
+//! Every candidate the sieve leaves first takes Fermat's test to base 2 (2^(w−1) ≡ 1 mod
+//! w), as GMP and OpenSSL's `BN_mod_exp_mont_word` do: with base 2 each multiplication by
+//! the base is a doubling, so it costs the exponent's squarings and little else, about a
+//! fifth less than a Miller-Rabin round's exponentiation with AWS-LC's 5-bit window
+//! (a multiplication by a table entry per five squarings, and the table). Nearly every
+//! composite fails it; it decides nothing about one that passes.
 //!
 //! AWS-LC's `BN_primality_test` runs at least 16 rounds on a prime whatever its size:
 //! its bases are drawn so that some fall out of range and do not count, and blinding how
@@ -21,7 +29,7 @@ use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroizing;
 
 use crate::KeygenError;
-use crate::bn::{BigNum, BnCtx, MontCtx};
+use crate::bn::{BigNum, BnCtx, Limb, MontCtx};
 
 /// Miller-Rabin rounds for a random candidate of `bits` bits: AWS-LC's
 /// `BN_prime_checks_for_size`, from Damgård, Landrock and Pomerance's bound for random
@@ -39,7 +47,8 @@ pub(crate) fn rounds_for(bits: u32) -> u32 {
     }
 }
 
-/// Whether `w` is a probable prime after [`rounds_for`] rounds with random bases.
+/// Whether `w` is a probable prime: Fermat's test to base 2, then [`rounds_for`]
+/// Miller-Rabin rounds with random bases.
 ///
 /// For an odd `w` above 3 (every candidate of the key search), the time depends on `w`
 /// only through its width and, for a composite, how soon it was caught. Smaller or even
@@ -51,6 +60,9 @@ pub(crate) fn is_probable_prime(w: &BigNum, ctx: &mut BnCtx) -> Result<bool, Key
         return Ok(w.mod_word(4)? >= 2 && bits == 2);
     }
     let test = MillerRabin::new(w, ctx)?;
+    if !test.passes_fermat_base_two(ctx)? {
+        return Ok(false);
+    }
     for _ in 0..rounds_for(bits) {
         if !test.round(ctx)? {
             return Ok(false);
@@ -62,6 +74,7 @@ pub(crate) fn is_probable_prime(w: &BigNum, ctx: &mut BnCtx) -> Result<bool, Key
 /// One odd number w > 3 set up for Miller-Rabin rounds (FIPS 186-5 B.3.1, steps 1 to 3):
 /// w − 1 = m·2^a with m odd.
 struct MillerRabin<'w> {
+    w: &'w BigNum,
     mont: MontCtx<'w>,
     /// (w − 1) / 2^a, as wide as w.
     m: BigNum,
@@ -99,6 +112,7 @@ impl<'w> MillerRabin<'w> {
         let one_mont = mont.montgomery_form(&one, ctx)?;
         let minus_one_mont = mont.montgomery_form(&w_minus_one, ctx)?;
         Ok(Self {
+            w,
             mont,
             m,
             a,
@@ -110,6 +124,36 @@ impl<'w> MillerRabin<'w> {
             one_mont,
             minus_one_mont,
         })
+    }
+
+    /// Fermat's test to base 2: whether 2^(w − 1) ≡ 1 (mod w). Every odd prime passes
+    /// and nearly every composite the sieve leaves fails, so it filters the candidates
+    /// before the rounds with random bases, for less: base 2 makes each multiplication
+    /// by the base a doubling, where a round's exponentiation multiplies by an entry of a
+    /// 32-entry table once per five squarings (AWS-LC's fixed 5-bit window), as GMP and
+    /// OpenSSL's `BN_mod_exp_mont_word` do. It proves nothing about a number that passes:
+    /// the rounds still decide.
+    ///
+    /// Left to right over w − 1's bits, in Montgomery form: at each bit a squaring
+    /// (AWS-LC's), then a doubling computed whatever the bit and kept by a masked
+    /// select, so the time depends on w's width alone (w is secret when prime).
+    fn passes_fermat_base_two(&self, ctx: &mut BnCtx) -> Result<bool, KeygenError> {
+        // 1 in Montgomery form, as wide as AWS-LC's Montgomery results (the modulus's
+        // width), so that every squaring takes its assembly path.
+        let mut z = self.one_mont.try_clone()?;
+        let mut w = Zeroizing::new(vec![0; z.limbs().len()]);
+        for (slot, &limb) in w.iter_mut().zip(self.w.limbs()) {
+            *slot = limb;
+        }
+        // w − 1's bits from its top one (w's, as w is odd) down to bit 1; its bit 0 is
+        // zero, which takes the last squaring alone.
+        for bit in (1..self.bits as usize).rev() {
+            self.mont.square(&mut z, ctx)?;
+            let set = (w[bit / LIMB_BITS] >> (bit % LIMB_BITS)) & 1;
+            double_mod_if(z.limbs_mut(), &w, set.wrapping_neg());
+        }
+        self.mont.square(&mut z, ctx)?;
+        Ok(bool::from(z.equal_consttime(&self.one_mont)))
     }
 
     /// A uniformly random base in [2, w − 2] (step 4.1). A random x below
@@ -153,6 +197,33 @@ impl<'w> MillerRabin<'w> {
             }
         }
         Ok(bool::from(possibly_prime))
+    }
+}
+
+/// Bits in a word of an AWS-LC number.
+const LIMB_BITS: usize = Limb::BITS as usize;
+
+/// `z ← 2·z mod w` when `double` is all ones, `z` unchanged when it is zero, for `z` <
+/// `w` (as wide as each other), in time that depends on the width alone: z + (z AND
+/// double) − w, then w added back under a mask when the sum was below w (the
+/// subtraction borrowed and the sum had not carried out of the top word).
+fn double_mod_if(z: &mut [Limb], w: &[Limb], double: Limb) {
+    let (mut carry, mut borrow): (Limb, Limb) = (0, 0);
+    for (limb, &modulus) in z.iter_mut().zip(w) {
+        let sum = (*limb << 1 & double) | (*limb & !double) | carry;
+        carry = (*limb >> (LIMB_BITS - 1)) & double;
+        let (difference, borrowed) = sum.overflowing_sub(modulus);
+        let (difference, borrowed_again) = difference.overflowing_sub(borrow);
+        borrow = Limb::from(borrowed | borrowed_again);
+        *limb = difference;
+    }
+    let below_w = (borrow & !carry).wrapping_neg();
+    let mut carry: Limb = 0;
+    for (limb, &modulus) in z.iter_mut().zip(w) {
+        let (sum, carried) = limb.overflowing_add(modulus & below_w);
+        let (sum, carried_again) = sum.overflowing_add(carry);
+        carry = Limb::from(carried | carried_again);
+        *limb = sum;
     }
 }
 
@@ -350,6 +421,106 @@ mod tests {
                 "2^{k} − 1 is composite"
             );
         }
+    }
+
+    fn fermat_base_two(n: &BigNum) -> bool {
+        let mut ctx = BnCtx::new().expect("ctx");
+        MillerRabin::new(n, &mut ctx)
+            .and_then(|test| test.passes_fermat_base_two(&mut ctx))
+            .expect("a verdict")
+    }
+
+    #[test]
+    fn base_two_passes_primes_and_its_pseudoprimes_and_fails_other_composites() {
+        for p in [
+            5u128,
+            7,
+            11,
+            65_537,
+            2_147_483_647,
+            18_446_744_073_709_551_557,
+        ] {
+            assert!(fermat_base_two(&decimal(p)), "{p} is prime");
+        }
+        for k in [61, 127, 521, 1279, 2203] {
+            assert!(fermat_base_two(&power_of_two_plus(k, false)), "2^{k} − 1");
+        }
+        assert!(fermat_base_two(&modp_2048()), "the 2048-bit MODP prime");
+        // Base-2 pseudoprimes (Fermat's, strong ones, Carmichael numbers, Fermat
+        // numbers) pass it: the rounds with random bases are what reject them
+        // (`composites_that_fool_weaker_tests_are_judged_composite`).
+        for n in [341u128, 561, 645, 1_105, 1_729, 2_047, 3_215_031_751] {
+            assert!(fermat_base_two(&decimal(n)), "{n} is a base-2 pseudoprime");
+            assert!(!judged(&decimal(n)), "{n} is composite");
+        }
+        assert!(fermat_base_two(&power_of_two_plus(32, true)), "2^32 + 1");
+        for n in [9u128, 15, 21, 1_000_001, 4_294_967_297 * 3] {
+            assert!(!fermat_base_two(&decimal(n)), "{n} is composite");
+        }
+        let products = [
+            product(
+                &decimal(18_446_744_073_709_551_557),
+                &decimal(18_446_744_073_709_551_533),
+            ),
+            product(&modp_2048(), &power_of_two_plus(1279, false)),
+        ];
+        for n in &products {
+            assert!(
+                !fermat_base_two(n),
+                "a product of two primes, {} bits",
+                n.bits()
+            );
+        }
+        for k in [1024, 2048] {
+            assert!(!fermat_base_two(&power_of_two_plus(k, false)), "2^{k} − 1");
+        }
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn modular_doubling_of_two_words_matches_plain_arithmetic() {
+        // A modulus near the top of two words, where 2z carries out of the top word.
+        let w: u128 = (1 << 127) + 12_345;
+        let words = |n: u128| [n as Limb, (n >> 64) as Limb];
+        for z in [
+            0u128,
+            1,
+            w / 2,
+            w / 2 + 1,
+            w - 1,
+            (1 << 126) + 7,
+            3 << 125,
+            1 << 64,
+        ] {
+            let mut doubled = words(z);
+            double_mod_if(&mut doubled, &words(w), Limb::MAX);
+            let want = if z >= w - z { z - (w - z) } else { 2 * z };
+            assert_eq!(doubled, words(want), "2·{z} mod {w}");
+            let mut kept = words(z);
+            double_mod_if(&mut kept, &words(w), 0);
+            assert_eq!(kept, words(z), "{z} kept");
+        }
+    }
+
+    #[test]
+    fn modular_doubling_matches_plain_arithmetic() {
+        let doubled = |z: Limb, w: Limb, double: Limb| {
+            let mut z = [z];
+            double_mod_if(&mut z, &[w], double);
+            z[0]
+        };
+        assert_eq!(
+            doubled(Limb::MAX - 4, Limb::MAX, Limb::MAX),
+            Limb::MAX - 8,
+            "a carry out"
+        );
+        assert_eq!(doubled(5, 11, Limb::MAX), 10);
+        assert_eq!(doubled(6, 11, Limb::MAX), 1);
+        assert_eq!(doubled(10, 11, Limb::MAX), 9);
+        for z in [0, 5, 6, 10] {
+            assert_eq!(doubled(z, 11, 0), z, "{z} kept");
+        }
+        assert_eq!(doubled(Limb::MAX - 1, Limb::MAX, 0), Limb::MAX - 1);
     }
 
     #[test]
