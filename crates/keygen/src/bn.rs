@@ -269,6 +269,19 @@ impl BigNum {
         }
     }
 
+    /// The number mod 2^64.
+    // `u64::from` is needed where a word is 32 bits.
+    #[allow(clippy::useless_conversion)]
+    pub(crate) fn low_u64(&self) -> u64 {
+        self.limbs()
+            .iter()
+            .take(64 / Limb::BITS as usize)
+            .rev()
+            .fold(0, |low, &limb| {
+                low.checked_shl(Limb::BITS).unwrap_or(0) | u64::from(limb)
+            })
+    }
+
     /// [`limbs`](Self::limbs), to write: any word values keep the BIGNUM valid (its
     /// width and sign are unchanged).
     pub(crate) fn limbs_mut(&mut self) -> &mut [Limb] {

@@ -95,6 +95,9 @@ fn find_prime(
             if candidate.bits() != bits {
                 break; // carried past the top bit: draw a new start
             }
+            if !primality::a_below_bound(&candidate) {
+                continue; // p ≡ 1 mod 2^64 (one in 2^63): see `primality::A_BOUND`
+            }
             if primality::is_probable_prime(&candidate, ctx)? {
                 return Ok(Some(candidate));
             }
