@@ -36,6 +36,7 @@ pub(crate) mod args;
 mod case;
 mod collections;
 mod crypto;
+mod cut_text;
 mod dates;
 pub mod gofmt;
 mod helm;

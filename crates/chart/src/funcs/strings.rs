@@ -6,7 +6,7 @@ use rand::seq::SliceRandom;
 
 use super::args::{go_bytes, int, reflect_slice, string, want};
 use super::gofmt::{format_v, quote as go_quote, strval};
-use super::{FuncError, Result, case};
+use super::{FuncError, Result, case, cut_text};
 use crate::value::{Map, MapRef, MapType, SliceType, Value};
 
 fn s1(name: &str, args: &[Value], f: impl Fn(&str) -> String) -> Result {
@@ -31,6 +31,11 @@ pub fn hello(args: &[Value]) -> Result {
 }
 
 pub fn trim(args: &[Value]) -> Result {
+    if cut_text::any_cut(args) {
+        want("trim", args, 1)?;
+        let trimmed = cut_text::trim_runes(go_bytes(&args[0])?, char::is_whitespace);
+        return Ok(Value::from_go_bytes(trimmed));
+    }
     s1("trim", args, |s| s.trim().to_string())
 }
 
@@ -100,35 +105,56 @@ pub fn substr(args: &[Value]) -> Result {
 pub fn repeat(args: &[Value]) -> Result {
     want("repeat", args, 2)?;
     let count = int(&args[0])?;
-    let s = string(&args[1])?;
+    let s = go_bytes(&args[1])?;
     if count < 0 {
         return Err(FuncError::Call("strings: negative Repeat count".into()));
     }
-    Ok(Value::string(s.repeat(count as usize)))
+    Ok(Value::from_go_bytes(s.repeat(count as usize)))
 }
 
-pub fn trim_all(args: &[Value]) -> Result {
-    s2("trimAll", args, |cut, s| {
+/// `trimAll`/`trimall` (Go's `strings.Trim(s, cutset)`).
+fn trim_cutset(name: &str, args: &[Value]) -> Result {
+    if cut_text::any_cut(args) {
+        want(name, args, 2)?;
+        let cutset = args[0].go_bytes().map(crate::value::lossy_text);
+        let cutset = cutset.ok_or_else(|| FuncError::Args(format!("{name}: cutset")))?;
+        let trimmed = cut_text::trim_runes(go_bytes(&args[1])?, |c| cutset.contains(c));
+        return Ok(Value::from_go_bytes(trimmed));
+    }
+    s2(name, args, |cut, s| {
         Value::string(s.trim_matches(|c| cut.contains(c)))
     })
 }
 
+pub fn trim_all(args: &[Value]) -> Result {
+    trim_cutset("trimAll", args)
+}
+
 pub fn trimall(args: &[Value]) -> Result {
-    s2("trimall", args, |cut, s| {
-        Value::string(s.trim_matches(|c| cut.contains(c)))
+    trim_cutset("trimall", args)
+}
+
+/// `trimPrefix`/`trimSuffix` on Go's bytes.
+fn trim_affix(name: &str, args: &[Value], prefix: bool) -> Result {
+    want(name, args, 2)?;
+    let affix = go_bytes(&args[0])?;
+    let s = go_bytes(&args[1])?;
+    let trimmed = match prefix {
+        true => s.strip_prefix(affix),
+        false => s.strip_suffix(affix),
+    };
+    Ok(match trimmed {
+        Some(rest) => Value::from_go_bytes(rest.to_vec()),
+        None => args[1].clone(),
     })
 }
 
 pub fn trim_suffix(args: &[Value]) -> Result {
-    s2("trimSuffix", args, |suffix, s| {
-        Value::string(s.strip_suffix(suffix).unwrap_or(s))
-    })
+    trim_affix("trimSuffix", args, false)
 }
 
 pub fn trim_prefix(args: &[Value]) -> Result {
-    s2("trimPrefix", args, |prefix, s| {
-        Value::string(s.strip_prefix(prefix).unwrap_or(s))
-    })
+    trim_affix("trimPrefix", args, true)
 }
 
 pub fn nospace(args: &[Value]) -> Result {
@@ -305,16 +331,22 @@ pub fn abbrevboth(args: &[Value]) -> Result {
     Ok(Value::from_go_bytes(abbreviate_full(s, left, right)))
 }
 
+/// `contains`, `hasPrefix`, `hasSuffix`: Go compares the bytes.
+fn byte_test(name: &str, args: &[Value], test: impl Fn(&[u8], &[u8]) -> bool) -> Result {
+    want(name, args, 2)?;
+    Ok(Value::Bool(test(go_bytes(&args[0])?, go_bytes(&args[1])?)))
+}
+
 pub fn contains(args: &[Value]) -> Result {
-    s2("contains", args, |sub, s| Value::Bool(s.contains(sub)))
+    byte_test("contains", args, |sub, s| cut_text::find(s, sub).is_some())
 }
 
 pub fn has_prefix(args: &[Value]) -> Result {
-    s2("hasPrefix", args, |p, s| Value::Bool(s.starts_with(p)))
+    byte_test("hasPrefix", args, |p, s| s.starts_with(p))
 }
 
 pub fn has_suffix(args: &[Value]) -> Result {
-    s2("hasSuffix", args, |p, s| Value::Bool(s.ends_with(p)))
+    byte_test("hasSuffix", args, |p, s| s.ends_with(p))
 }
 
 pub fn quote(args: &[Value]) -> Result {
@@ -393,15 +425,35 @@ fn indent_text(spaces: i64, text: &str) -> std::result::Result<String, FuncError
     Ok(out)
 }
 
+/// Sprig's `indent` on Go's bytes: the pad first and after every line feed.
+fn indent_bytes(spaces: i64, text: &[u8]) -> std::result::Result<Vec<u8>, FuncError> {
+    let Ok(spaces) = usize::try_from(spaces) else {
+        return Err(FuncError::Call("strings: negative Repeat count".into()));
+    };
+    let pad = vec![b' '; spaces];
+    let newline_pad = [b"\n".as_slice(), &pad].concat();
+    Ok([pad, cut_text::replace_all(text, b"\n", &newline_pad)].concat())
+}
+
 pub fn indent(args: &[Value]) -> Result {
     want("indent", args, 2)?;
     let spaces = int(&args[0])?;
+    if cut_text::any_cut(args) {
+        return Ok(Value::from_go_bytes(indent_bytes(
+            spaces,
+            go_bytes(&args[1])?,
+        )?));
+    }
     Ok(Value::string(indent_text(spaces, string(&args[1])?)?))
 }
 
 pub fn nindent(args: &[Value]) -> Result {
     want("nindent", args, 2)?;
     let spaces = int(&args[0])?;
+    if cut_text::any_cut(args) {
+        let indented = indent_bytes(spaces, go_bytes(&args[1])?)?;
+        return Ok(Value::from_go_bytes([b"\n".as_slice(), &indented].concat()));
+    }
     Ok(Value::string(format!(
         "\n{}",
         indent_text(spaces, string(&args[1])?)?
@@ -410,6 +462,14 @@ pub fn nindent(args: &[Value]) -> Result {
 
 pub fn replace(args: &[Value]) -> Result {
     want("replace", args, 3)?;
+    if cut_text::any_cut(args) {
+        let (old, new, s) = (
+            go_bytes(&args[0])?,
+            go_bytes(&args[1])?,
+            go_bytes(&args[2])?,
+        );
+        return Ok(Value::from_go_bytes(cut_text::replace_all(s, old, new)));
+    }
     let old = string(&args[0])?;
     let new = string(&args[1])?;
     Ok(Value::string(string(&args[2])?.replace(old, new)))
