@@ -716,6 +716,18 @@ impl Generator<'_> {
             format!("urlquery {cut}"),
             format!("toString {cut} | len"),
             format!("trunc 1 {cut} | len"),
+            // Text functions Go runs on the bytes (session 11).
+            format!("trim (print \" \" {cut} \" \") | b64enc"),
+            format!("trimAll \" x\" {cut} | b64enc"),
+            format!("trimPrefix {other} {cut} | b64enc"),
+            format!("trimSuffix {other} {cut} | len"),
+            format!("replace \"\" \"|\" {cut} | b64enc"),
+            format!("replace {other} \"E\" {cut} | b64enc"),
+            format!("nindent 2 (cat {cut} \"\\n\" {other}) | b64enc"),
+            format!("repeat 2 {cut} | len"),
+            format!("contains {other} {cut}"),
+            format!("hasPrefix {other} {cut}"),
+            format!("wrapWith 1 \"|\" (cat {cut} {other}) | b64enc"),
         ];
         uses.choose(self.rng).cloned().unwrap_or_default()
     }
