@@ -208,6 +208,9 @@ impl GoObject for ApiVersions {
     fn go_string(&self) -> String {
         format!("[{}]", self.0.join(" "))
     }
+    fn prints_as_underlying(&self) -> bool {
+        true
+    }
 }
 
 /// `.Capabilities.HelmVersion`.

@@ -511,6 +511,12 @@ pub trait GoObject: Send + Sync {
     fn underlying(&self) -> Option<Value> {
         None
     }
+    /// Whether `fmt` prints this object as its [`GoObject::underlying`] value, element
+    /// by element with the verb's flags (a named slice without a `String` method, such
+    /// as `common.VersionSet`), rather than as [`GoObject::go_string`].
+    fn prints_as_underlying(&self) -> bool {
+        false
+    }
     /// Go's `reflect.Kind` of this object when it is no named slice or map
     /// ([`GoObject::underlying`]): `ptr` for a pointer (`*semver.Version`), `struct` for
     /// a struct value (`time.Time`).

@@ -501,6 +501,11 @@ impl<'a, S: Sink> Printer<'a, S> {
                 }
                 self.buf.push(if self.f.sharp_v { '}' } else { ']' });
             }
+            Value::Object(object) if object.prints_as_underlying() && !self.f.sharp_v => {
+                if let Some(underlying) = object.underlying() {
+                    self.print_value(&underlying, verb, depth);
+                }
+            }
             Value::Object(object) => match verb {
                 'v' | 's' | 'q' | 'x' | 'X' => {
                     let text = object.go_string();
