@@ -15,10 +15,19 @@
     set(key, value) {
       try { window.sessionStorage.setItem(key, value); } catch (_) { /* storage off or full */ }
     },
+    remove(key) {
+      try { window.sessionStorage.removeItem(key); } catch (_) { /* storage off */ }
+    },
     forget() {
-      try { window.sessionStorage.removeItem(CHAT_KEY); } catch (_) { /* storage off */ }
+      this.remove(CHAT_KEY);
     },
   };
+
+  // What was typed in the add and chat boxes when the session ended, put back after
+  // signing in again, only for the same account (the topbar names it).
+  const DRAFT_KEY = "todo.draft";
+  const who = document.querySelector(".topbar .who");
+  const account = who ? who.lastChild.textContent.trim() : "";
 
   const region = document.getElementById("task-region");
   if (!region) {
@@ -62,8 +71,13 @@
       throw new ApiError(0, "The app cannot be reached. Check your connection and try again.");
     }
     if (response.status === 401) {
-      window.location.assign("/signin");
+      keepDrafts();
+      window.location.assign("/signin?ended");
       throw new ApiError(401, "Your session has ended. Please sign in again.");
+    }
+    // The backend names a missing task by its global id, which the page never shows.
+    if (response.status === 404 && path.startsWith("/api/tasks/")) {
+      throw new ApiError(404, plainWords(404));
     }
     if (!response.ok) {
       let detail = plainWords(response.status);
@@ -75,6 +89,27 @@
     }
     return response;
   }
+
+  function keepDrafts() {
+    const drafts = { account };
+    for (const id of ["new-title", "chat-message"]) {
+      const input = document.getElementById(id);
+      if (input && input.value.trim()) drafts[id] = input.value;
+    }
+    if (Object.keys(drafts).length > 1) stored.set(DRAFT_KEY, JSON.stringify(drafts));
+  }
+
+  function restoreDrafts() {
+    let drafts = null;
+    try { drafts = JSON.parse(stored.get(DRAFT_KEY) || "null"); } catch (_) { /* not ours */ }
+    stored.remove(DRAFT_KEY);
+    if (!drafts || drafts.account !== account) return;
+    for (const id of ["new-title", "chat-message"]) {
+      const input = document.getElementById(id);
+      if (input && !input.value && typeof drafts[id] === "string") input.value = drafts[id];
+    }
+  }
+  restoreDrafts();
 
   // What a failure means, for answers that carry no explanation of their own.
   function plainWords(status) {

@@ -16,7 +16,9 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::backend::Failure;
-use crate::pages::{failure_page, is_unauthorized, load, parse_filters, safe_back, to_signin};
+use crate::pages::{
+    SESSION_ENDED, failure_page, is_unauthorized, load, parse_filters, safe_back, to_signin,
+};
 use crate::session;
 use crate::views::{self, Exchange};
 
@@ -56,6 +58,10 @@ struct ChatAnswer {
     reply: String,
 }
 
+/// What a task action on a task that is gone says (the script says the same).
+const TASK_GONE: &str =
+    "That task no longer exists; it may have been deleted in another tab or on another device.";
+
 /// Back to the list after a change, or a page that says why it was not made.
 fn after_change(
     app: &AppState,
@@ -67,6 +73,10 @@ fn after_change(
     match outcome {
         Ok(_) => Redirect::to(back).into_response(),
         Err(failure) if is_unauthorized(&failure) => to_signin(headers),
+        // The backend names the task by its global id, which the page never shows.
+        Err(Failure::Api { status, .. }) if status == StatusCode::NOT_FOUND => {
+            (status, views::notice_page(refused_title, TASK_GONE, back)).into_response()
+        }
         Err(failure @ Failure::Api { .. }) if !failure.status().is_server_error() => (
             failure.status(),
             views::notice_page(refused_title, &failure.message(app.backend.timeout()), back),
@@ -83,7 +93,7 @@ pub(crate) async fn add(
     Form(form): Form<NewTask>,
 ) -> Response {
     let Some(token) = session::token(&headers) else {
-        return Redirect::to("/signin").into_response();
+        return Redirect::to(SESSION_ENDED).into_response();
     };
     let back = safe_back(&form.back);
     let title = form.title.trim();
@@ -114,7 +124,7 @@ pub(crate) async fn toggle(
     Form(form): Form<Back>,
 ) -> Response {
     let Some(token) = session::token(&headers) else {
-        return Redirect::to("/signin").into_response();
+        return Redirect::to(SESSION_ENDED).into_response();
     };
     let path = format!("/api/tasks/{id}/toggle");
     let outcome = app.backend.post_as(&path, &token, &json!({})).await;
@@ -130,7 +140,7 @@ pub(crate) async fn delete(
     Form(form): Form<Back>,
 ) -> Response {
     let Some(token) = session::token(&headers) else {
-        return Redirect::to("/signin").into_response();
+        return Redirect::to(SESSION_ENDED).into_response();
     };
     let path = format!("/api/tasks/{id}");
     let outcome = app.backend.delete_as(&path, &token).await;
@@ -147,7 +157,7 @@ pub(crate) async fn chat(
     Form(form): Form<ChatForm>,
 ) -> Response {
     let Some(token) = session::token(&headers) else {
-        return Redirect::to("/signin").into_response();
+        return Redirect::to(SESSION_ENDED).into_response();
     };
     let back = safe_back(&form.back);
     let message = form.message.trim();

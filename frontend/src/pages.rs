@@ -106,7 +106,7 @@ pub(crate) fn is_unauthorized(failure: &Failure) -> bool {
 
 pub(crate) fn to_signin(headers: &HeaderMap) -> Response {
     let clear = session::clear(session::over_https(headers));
-    ([(header::SET_COOKIE, clear)], Redirect::to("/signin")).into_response()
+    ([(header::SET_COOKIE, clear)], Redirect::to(SESSION_ENDED)).into_response()
 }
 
 /// The page shown for a failed backend call, with the failure's status.
@@ -182,9 +182,14 @@ pub(crate) struct Credentials {
     password: String,
 }
 
-/// `GET /signin`.
-pub(crate) async fn signin_form() -> Html<String> {
-    Html(views::auth_page(AuthKind::SignIn, "", None).into_string())
+/// Where a browser whose session was refused is sent: the sign-in page, saying why.
+pub(crate) const SESSION_ENDED: &str = "/signin?ended";
+
+/// `GET /signin`; `?ended` says that the session ended while in use.
+pub(crate) async fn signin_form(RawQuery(query): RawQuery) -> Html<String> {
+    let ended = query.is_some_and(|query| query.split('&').any(|pair| pair == "ended"));
+    let message = ended.then_some(AuthMessage::SessionEnded);
+    Html(views::auth_page(AuthKind::SignIn, "", message).into_string())
 }
 
 /// `GET /signed-out`: where signing out lands: says so, and offers to sign in again.

@@ -90,6 +90,8 @@ pub(crate) enum AuthMessage<'a> {
     EmailTaken,
     /// The visitor has just signed out.
     SignedOut,
+    /// The session ended (expired, or ended elsewhere) while the visitor was using it.
+    SessionEnded,
 }
 
 /// The sign-in or sign-up page, with an optional message and the email typed so far.
@@ -100,7 +102,10 @@ pub(crate) fn auth_page(kind: AuthKind, email: &str, message: Option<AuthMessage
     };
     let password_hint = (kind == AuthKind::SignUp).then_some("At least 8 characters.");
     let signed_out = matches!(message, Some(AuthMessage::SignedOut));
-    let has_error = message.is_some() && !signed_out;
+    let has_error = matches!(
+        message,
+        Some(AuthMessage::Error(_) | AuthMessage::EmailTaken)
+    );
     let title = if signed_out {
         "You are signed out"
     } else {
@@ -117,6 +122,9 @@ pub(crate) fn auth_page(kind: AuthKind, email: &str, message: Option<AuthMessage
                 },
                 Some(AuthMessage::SignedOut) => p #signed-out {
                     "Your session in this browser has ended. Sign in again to see your tasks."
+                },
+                Some(AuthMessage::SessionEnded) => p #session-ended role="status" {
+                    "Your session has ended. Sign in again to go on."
                 },
                 None => {},
             }

@@ -995,6 +995,48 @@ async fn run_scenario(client: Client, base: String) {
     sign_in_form(client, &email, password).await;
     assert_eq!(titles(client).await.len(), 3);
     assert_eq!(count(client, "Done").await, "0");
+    session_ends_while_typing(client, base, &email, password).await;
+}
+
+/// The session ends elsewhere (signed out on another device, or expired) while a task is
+/// being typed: the sign-in page says why, and after signing in again the words are back
+/// in the box. Before, the browser was sent to a bare sign-in page and the words were lost.
+async fn session_ends_while_typing(client: &Client, base: &str, email: &str, password: &str) {
+    let token = client
+        .get_named_cookie("todo_session")
+        .await
+        .unwrap()
+        .value()
+        .to_owned();
+    let ended = reqwest::Client::new()
+        .post(format!("{base}/api/auth/signout"))
+        .header("cookie", format!("todo_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(ended.status().is_success(), "{}", ended.status());
+    type_into(client, "#new-title", "Renew the passport").await;
+    client
+        .find(Locator::Css("#add-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_js(
+        client,
+        "document.readyState === 'complete' && location.pathname === '/signin' \
+         && !!document.getElementById('session-ended')",
+        "the sign-in page saying the session ended",
+    )
+    .await;
+    sign_in_form(client, email, password).await;
+    let kept: Value = client
+        .execute("return document.getElementById('new-title').value", vec![])
+        .await
+        .unwrap();
+    assert_eq!(kept, json!("Renew the passport"), "the typed title is back");
+    assert_eq!(titles(client).await.len(), 3, "nothing was added meanwhile");
 }
 
 /// Due dates read as people say them; the add box counts characters and refuses a title
