@@ -44,6 +44,7 @@ mod deploy_local {
 
 use super::latest_tags::{self, LatestTags, docker};
 use super::{load_average, median};
+use crate::compose::tool::COMPOSE_VARIABLE;
 use crate::project;
 
 /// The handler whose response string each run changes (`GET /readyz`).
@@ -89,6 +90,11 @@ pub struct Args {
     /// measured span, though the new version may answer sooner.
     #[arg(long, default_value_t = 0.25, value_name = "SECONDS")]
     poll_timeout: f64,
+    /// The compose program(s) the compose loop runs with, one table each (repeat the
+    /// flag): `docker compose` (v2) or `docker-compose` (v1). Default: DEPLOYKIT_COMPOSE
+    /// when set, else each one installed.
+    #[arg(long = "compose", value_name = "PROGRAM")]
+    composes: Vec<String>,
 }
 
 /// A watch loop and its anchor.
@@ -154,28 +160,49 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => project::target_dir(&project::root()).join("watch-e2e"),
     };
+    let composes = if !args.composes.is_empty() {
+        args.composes.clone()
+    } else if let Ok(chosen) = std::env::var(COMPOSE_VARIABLE) {
+        vec![chosen]
+    } else {
+        installed_composes()
+    };
     let load_before = load_average();
     let mut bench = Bench::new(&args, target)?;
     let mut tables = Vec::new();
     for &watch_loop in &loops {
-        eprintln!(
-            "==> {watch_loop:?}: {} runs with --watch, then {} without",
-            args.runs, args.runs
-        );
-        let table = match watch_loop {
-            Loop::Dev => bench.dev(),
-            Loop::Compose => {
-                let measured = bench.compose();
-                bench.clean_compose();
-                measured
-            }
-            Loop::DeployLocal => {
-                let measured = deploy_local::measure(&mut bench);
-                bench.clean_images();
-                measured
-            }
+        // The compose loop once with each compose; the others once.
+        let tools: Vec<Option<&String>> = match watch_loop {
+            Loop::Compose => composes.iter().map(Some).collect(),
+            Loop::Dev | Loop::DeployLocal => vec![None],
         };
-        tables.push((watch_loop, table?));
+        for tool in tools {
+            let with = tool.map(|tool| format!(" with {tool}")).unwrap_or_default();
+            eprintln!(
+                "==> {watch_loop:?}{with}: {} runs with --watch, then {} without",
+                args.runs, args.runs
+            );
+            let load = load_average();
+            bench.compose_tool = tool.cloned();
+            let table = match watch_loop {
+                Loop::Dev => bench.dev(),
+                Loop::Compose => {
+                    let measured = bench.compose();
+                    bench.clean_compose();
+                    measured
+                }
+                Loop::DeployLocal => {
+                    let measured = deploy_local::measure(&mut bench);
+                    bench.clean_images();
+                    measured
+                }
+            };
+            let title = format!(
+                "{watch_loop:?}{with} (1-minute load average {load} before, {} after)",
+                load_average()
+            );
+            tables.push((watch_loop, title, table?));
+        }
     }
     println!(
         "\nbench watch: a changed response string in {HANDLER_FILE}, {} runs each, medians \
@@ -184,14 +211,35 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         load_average(),
         bench.target.display()
     );
-    if loops.contains(&Loop::Compose) {
-        let compose = std::env::var("DEPLOYKIT_COMPOSE").unwrap_or_else(|_| "the default".into());
-        println!("  compose: {compose} (DEPLOYKIT_COMPOSE)");
-    }
-    for (watch_loop, table) in &tables {
+    for (watch_loop, title, table) in &tables {
+        println!("\n  {title}");
         table.print(*watch_loop);
     }
     Ok(())
+}
+
+/// The compose programs installed here, each version once (`docker-compose` may be the
+/// v2 plugin's alias).
+fn installed_composes() -> Vec<String> {
+    let mut versions = Vec::new();
+    let mut found = Vec::new();
+    for program in ["docker compose", "docker-compose"] {
+        let mut words = program.split(' ');
+        let Some(first) = words.next() else { continue };
+        let Ok(output) = Command::new(first)
+            .args(words)
+            .args(["version", "--short"])
+            .output()
+        else {
+            continue;
+        };
+        let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        if output.status.success() && !versions.contains(&version) {
+            versions.push(version);
+            found.push(program.to_string());
+        }
+    }
+    found
 }
 
 /// The copy of the project, where it builds, and what the compose part must clean up.
@@ -209,6 +257,8 @@ struct Bench<'a> {
     latest: LatestTags,
     /// The `.env` of the compose part (in the copy's folder, outside its sources).
     env_file: PathBuf,
+    /// The compose program the compose part runs with (`DEPLOYKIT_COMPOSE`).
+    compose_tool: Option<String>,
 }
 
 impl<'a> Bench<'a> {
@@ -224,6 +274,7 @@ impl<'a> Bench<'a> {
             images: BTreeSet::new(),
             latest: LatestTags::note(),
             env_file,
+            compose_tool: None,
         })
     }
 
@@ -243,6 +294,9 @@ impl<'a> Bench<'a> {
             .env("TODO_FRONTEND_CONTAINER", FRONTEND_CONTAINER)
             .env("TODO_BACKEND_PORT", self.args.backend_port.to_string())
             .env("TODO_FRONTEND_PORT", self.args.frontend_port.to_string());
+        if let Some(tool) = &self.compose_tool {
+            command.env(COMPOSE_VARIABLE, tool);
+        }
         Ok(command)
     }
 
