@@ -1753,3 +1753,43 @@ async fn tasks_can_be_added_completed_deleted_and_chatted_about_without_the_scri
     frontend.stop().await;
     backend.stop().await;
 }
+
+#[tokio::test]
+async fn without_the_script_the_phone_layout_hides_no_task_and_no_dead_control() {
+    let backend = spawn_router(stand_in(Duration::ZERO)).await;
+    let frontend = spawn_frontend(&backend.base, Duration::from_secs(5)).await;
+    let http = client();
+    let page = http
+        .get(format!("{}/", frontend.base))
+        .header("cookie", session_cookie())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let css_url = asset_urls(&page)
+        .into_iter()
+        .find(|url| url.ends_with(".css"))
+        .unwrap();
+    let css = http
+        .get(format!("{}{css_url}", frontend.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Before, the panel was docked over the page's last 9rem whatever its height: without
+    // the script (which measures it) a phone could not reach the last task under it.
+    assert!(
+        css.contains("@media (max-width: 899.98px) and (scripting: enabled)"),
+        "the assistant is docked only with the script"
+    );
+    assert!(
+        css.contains(r#"#chat-toggle, .task [data-action="edit"], .task .hit { display: none; }"#),
+        "the controls that need the script are hidden without it"
+    );
+    frontend.stop().await;
+    backend.stop().await;
+}
