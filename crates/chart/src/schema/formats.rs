@@ -29,6 +29,7 @@ pub(super) const PORTED: &[&str] = &[
     "uri-reference",
     "iri",
     "iri-reference",
+    "uri-template",
     "json-pointer",
     "period",
     "semver",
@@ -61,6 +62,7 @@ const CHECKS: &[(&str, FormatCheck)] = &[
     ("iri", absolute_uri),
     ("uri-reference", uri_reference),
     ("iri-reference", uri_reference),
+    ("uri-template", uri_template),
     ("json-pointer", json_pointer),
     ("period", period),
     ("semver", semver),
@@ -580,6 +582,93 @@ fn time_quote(s: &str) -> String {
     out
 }
 
+/// The validator's uri-template check: Go's `url.Parse`, then each `/`-separated part
+/// of the raw path with its braces paired, one level deep.
+fn uri_template(s: &str) -> Check {
+    crate::funcs::misc::go_url_check(s).map_err(Some)?;
+    let path = raw_path(s);
+    // Go keeps `RawPath` only when the path is not written as it would escape it.
+    if escape_path(&percent_decoded(path)) == path {
+        return Ok(());
+    }
+    for token in path.split('/') {
+        let mut open = false;
+        for c in String::from_utf8_lossy(&percent_decoded(token)).chars() {
+            match c {
+                '{' | '}' if (c == '{') == open => return fail("nested curly braces"),
+                '{' => open = true,
+                '}' => open = false,
+                _ => {}
+            }
+        }
+        if open {
+            return fail("no matching closing brace");
+        }
+    }
+    Ok(())
+}
+
+/// The path of a URL as Go's `url.Parse` splits it off (before `?` and `#`, after the
+/// scheme and `//authority`); empty for an opaque URL (`mailto:x`).
+fn raw_path(s: &str) -> &str {
+    let s = s.split(['#', '?']).next().unwrap_or_default();
+    let rest = match s.split_once(':') {
+        Some((scheme, rest))
+            if scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
+        {
+            if !rest.starts_with('/') {
+                return "";
+            }
+            rest
+        }
+        _ => s,
+    };
+    match rest.strip_prefix("//") {
+        Some(after) => after.find('/').map_or("", |at| &after[at..]),
+        None => rest,
+    }
+}
+
+/// Go's `url.PathEscape`-like `escape(path, encodePath)`: all but unreserved characters
+/// and `$&+,/:;=@` as `%XX`.
+fn escape_path(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"-_.~$&+,/:;=@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `%XX` escapes decoded (the text is known to parse as a URL).
+fn percent_decoded(token: &str) -> Vec<u8> {
+    let bytes = token.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 fn absolute_uri(s: &str) -> Check {
     uri(s, false)
 }
@@ -791,6 +880,21 @@ mod tests {
                 "{format} {value:?}"
             );
         }
+        let template = [
+            ("http://x/{a", "no matching closing brace"),
+            ("http://x/{a}}", "nested curly braces"),
+            ("::x", r#"parse "::x": missing protocol scheme"#),
+        ];
+        for (value, want) in template {
+            assert_eq!(
+                reason("uri-template", value).as_deref(),
+                Some(want),
+                "{value:?}"
+            );
+        }
+        // Escaped braces are not checked (Go keeps no raw path for them).
+        assert!(super::valid("uri-template", "http://x/%7Ba"));
+        assert!(super::valid("uri-template", "http://x/{a}?q={b"));
         assert_eq!(reason("ipv6", "::ffff:1.2.3.4"), None);
         assert_eq!(reason("date", "2000-02-29"), None);
     }
