@@ -464,6 +464,11 @@ pub async fn chat(
         )));
     }
     if crate::undo::asks_to_undo(message) {
+        // Asked "Shall I delete your 3 tasks?", a person who says "undo" means "no":
+        // nothing was done yet, and undoing an older change instead would surprise them.
+        if state.confirmations.waiting(user.id) {
+            return crate::chat::respond(&state, user.id, "no").await.map(Json);
+        }
         return undo_in_chat(&state, user.id).await.map(Json);
     }
     crate::chat::respond(&state, user.id, message)

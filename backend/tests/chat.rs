@@ -75,5 +75,17 @@ async fn several_tasks_and_a_confirmed_bulk_delete_over_http() {
     let done = chat(&server, &ann, "yes").await;
     assert_eq!(done["tasks"].as_array().unwrap().len(), 2, "{done}");
     assert_eq!(titles(&server, &ann).await, ["bread"]);
+
+    // "undo" in answer to the question means "no": before, it left the question open
+    // and took back Ann's older change (the bulk delete) instead.
+    chat(&server, &ann, "add soap").await;
+    let asked = chat(&server, &ann, "delete everything").await;
+    assert!(asked["reply"].as_str().unwrap().contains("yes"), "{asked}");
+    let kept = chat(&server, &ann, "undo").await;
+    assert!(
+        kept["reply"].as_str().unwrap().contains("as they are"),
+        "{kept}"
+    );
+    assert_eq!(titles(&server, &ann).await, ["bread", "soap"]);
     server.stop().await;
 }
