@@ -87,5 +87,18 @@ async fn several_tasks_and_a_confirmed_bulk_delete_over_http() {
         "{kept}"
     );
     assert_eq!(titles(&server, &ann).await, ["bread", "soap"]);
+
+    // A message in another script gets the help with the reason: English only.
+    for other in ["הוסף משימה לקנות חלב", "添加 买牛奶", "купить молоко"]
+    {
+        let help = chat(&server, &ann, other).await;
+        assert!(
+            help["reply"]
+                .as_str()
+                .unwrap()
+                .starts_with("I only understand English for now. I can manage your tasks."),
+            "{other}: {help}"
+        );
+    }
     server.stop().await;
 }

@@ -100,7 +100,20 @@ pub async fn respond_on(
     let intent = tokio::task::spawn_blocking(move || intent::parse(&text, today))
         .await
         .map_err(ApiError::internal)?;
+    if intent == Intent::Help && written_without_latin_letters(message) {
+        return Ok(parser_reply(
+            format!("I only understand English for now. {HELP}"),
+            Vec::new(),
+        ));
+    }
     execute(state, user, intent, today).await
+}
+
+/// Whether a message has letters but none of the Latin alphabet (Hebrew, Chinese,
+/// Cyrillic…): the parser reads English only, and the help alone would not say why.
+fn written_without_latin_letters(message: &str) -> bool {
+    let mut letters = message.chars().filter(|c| c.is_alphabetic()).peekable();
+    letters.peek().is_some() && !letters.any(|c| c.is_ascii_alphabetic())
 }
 
 fn parser_reply(reply: String, tasks: Vec<Task>) -> ChatReply {
