@@ -24,7 +24,7 @@ pub mod error;
 pub mod guard;
 pub mod healthcheck;
 pub mod model;
-pub mod reexec;
+pub use deploykit_reexec as reexec;
 pub mod server;
 pub mod store;
 pub mod tasks;
@@ -81,26 +81,9 @@ pub enum ServeError {
     /// Serving failed.
     #[error("the HTTP server failed: {0}")]
     Io(#[from] std::io::Error),
-    /// The listening socket handed over by the previous process (`LISTEN_FDS`) is not
-    /// usable.
-    #[error(
-        "cannot use the listening socket handed over in LISTEN_FDS: {source}; unset LISTEN_FDS to listen on HOST:PORT"
-    )]
-    Inherit {
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The server cannot re-execute itself (`SIGHUP`); the running version keeps serving.
-    #[error(
-        "cannot re-execute {binary}: {problem}; the running version keeps serving (put a working binary there and send SIGHUP again)",
-        binary = binary.display()
-    )]
-    Reexec {
-        /// The binary the server was started from.
-        binary: std::path::PathBuf,
-        /// What is wrong with it, or why `exec` failed.
-        problem: String,
-    },
+    /// Taking over the inherited listening socket, or re-executing on `SIGHUP`, failed.
+    #[error(transparent)]
+    Reexec(#[from] reexec::ReexecError),
 }
 
 /// The OpenAPI 3.1 document as JSON.

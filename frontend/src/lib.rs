@@ -32,7 +32,7 @@ mod forms;
 pub mod healthcheck;
 mod pages;
 mod proxy;
-pub mod reexec;
+pub use deploykit_reexec as reexec;
 mod server;
 mod session;
 mod views;
@@ -70,26 +70,9 @@ pub enum ServeError {
     /// Accepting or serving connections failed.
     #[error("the HTTP server stopped: {0}")]
     Io(#[from] std::io::Error),
-    /// The listening socket handed over by the previous process (`LISTEN_FDS`) is not
-    /// usable.
-    #[error(
-        "cannot use the listening socket handed over in LISTEN_FDS: {source}; unset LISTEN_FDS to listen on PORT"
-    )]
-    Inherit {
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The server cannot re-execute itself (`SIGHUP`); the running version keeps serving.
-    #[error(
-        "cannot re-execute {binary}: {problem}; the running version keeps serving (put a working binary there and send SIGHUP again)",
-        binary = binary.display()
-    )]
-    Reexec {
-        /// The binary the server was started from.
-        binary: std::path::PathBuf,
-        /// What is wrong with it, or why `exec` failed.
-        problem: String,
-    },
+    /// Taking over the inherited listening socket, or re-executing on `SIGHUP`, failed.
+    #[error(transparent)]
+    Reexec(#[from] reexec::ReexecError),
 }
 
 /// The whole application: pages, assets, health, and the `/api` proxy.

@@ -42,11 +42,13 @@ pub(crate) fn watch(
         let _ = events_tx.send(result);
     })
     .context("cannot start the file watcher")?;
-    let recursive: Vec<PathBuf> = project::SERVICES
+    let mut recursive: Vec<PathBuf> = project::SERVICES
         .iter()
-        .map(|service| root.join(service.source))
+        .flat_map(|service| std::iter::once(service.source).chain(service.shared.iter().copied()))
+        .map(|folder| root.join(folder))
         .chain(folders.iter().cloned())
         .collect();
+    recursive.dedup();
     // A file is watched through its folder: editors replace a file by renaming another
     // over it, which a watch on the file itself would lose. A folder already watched (or
     // under one) is not watched again: a second watch would replace the first.
@@ -136,20 +138,27 @@ impl ChangeFilter {
         })
     }
 
-    /// The service whose source `path` (absolute) belongs to; `None` for a path outside
-    /// every service folder, under a `target` folder, or ignored by a `.gitignore`.
-    pub(crate) fn service_of(&self, path: &Path) -> Option<&'static Service> {
-        let relative = path.strip_prefix(&self.root).ok()?;
-        if relative
+    /// The services whose source `path` (absolute) belongs to: the one whose folder holds
+    /// it, or every service built from the shared crate that holds it; none for a path
+    /// outside them, under a `target` folder, or ignored by a `.gitignore`.
+    pub(crate) fn services_of(&self, path: &Path) -> Vec<&'static Service> {
+        let Ok(relative) = path.strip_prefix(&self.root) else {
+            return Vec::new();
+        };
+        let in_target = relative
             .components()
-            .any(|component| component.as_os_str() == "target")
-        {
-            return None;
+            .any(|component| component.as_os_str() == "target");
+        if in_target || self.is_ignored(path) {
+            return Vec::new();
         }
-        let service = project::SERVICES
+        project::SERVICES
             .iter()
-            .find(|service| relative.starts_with(service.source))?;
-        (!self.is_ignored(path)).then_some(service)
+            .filter(|service| {
+                std::iter::once(service.source)
+                    .chain(service.shared.iter().copied())
+                    .any(|folder| relative.starts_with(folder))
+            })
+            .collect()
     }
 
     /// Whether a `.gitignore` ignores `path` (absolute).
@@ -186,7 +195,7 @@ impl ChangeFilter {
     pub(crate) fn affected(&self, paths: impl IntoIterator<Item = PathBuf>) -> Vec<Affected> {
         let mut by_service: HashMap<&'static str, Vec<String>> = HashMap::new();
         for path in paths {
-            if let Some(service) = self.service_of(&path) {
+            for service in self.services_of(&path) {
                 let relative = path.strip_prefix(&self.root).unwrap_or(&path);
                 by_service
                     .entry(service.name)
@@ -291,34 +300,42 @@ mod tests {
     #[test]
     fn each_changed_path_rebuilds_only_its_service() {
         let (filter, root) = filter();
-        let table: &[(&str, Option<&str>)] = &[
-            ("backend/src/main.rs", Some("backend")),
-            ("backend/migrations/sqlite/0001_init.sql", Some("backend")),
-            ("backend/Cargo.toml", Some("backend")),
-            ("frontend/src/views.rs", Some("frontend")),
-            ("frontend/assets/app.js", Some("frontend")),
+        let both: &[&str] = &["backend", "frontend"];
+        let table: &[(&str, &[&str])] = &[
+            ("backend/src/main.rs", &["backend"]),
+            ("backend/migrations/sqlite/0001_init.sql", &["backend"]),
+            ("backend/Cargo.toml", &["backend"]),
+            ("frontend/src/views.rs", &["frontend"]),
+            ("frontend/assets/app.js", &["frontend"]),
+            // a workspace crate both services are built from
+            ("crates/reexec/src/lib.rs", both),
             // build output, wherever it is
-            ("target/debug/todo-backend", None),
-            ("backend/target/debug/build/x", None),
+            ("target/debug/todo-backend", &[]),
+            ("backend/target/debug/build/x", &[]),
+            ("crates/reexec/target/x", &[]),
             // ignored by the workspace's .gitignore
-            ("backend/data/todo.db", None),
-            ("frontend/todo.db-journal", None),
-            ("backend/.env", None),
-            // outside every service folder
-            ("charts/todo-app/values.yaml", None),
-            ("README.md", None),
-            (".env", None),
-            ("backendish/src/main.rs", None),
+            ("backend/data/todo.db", &[]),
+            ("frontend/todo.db-journal", &[]),
+            ("backend/.env", &[]),
+            // outside every service's sources
+            ("charts/todo-app/values.yaml", &[]),
+            ("crates/chart/src/lib.rs", &[]),
+            ("README.md", &[]),
+            (".env", &[]),
+            ("backendish/src/main.rs", &[]),
         ];
         for (path, expected) in table {
-            let service = filter
-                .service_of(&root.join(path))
-                .map(|service| service.name);
-            assert_eq!(service, *expected, "{path}");
+            let services: Vec<&str> = filter
+                .services_of(&root.join(path))
+                .iter()
+                .map(|service| service.name)
+                .collect();
+            assert_eq!(services, *expected, "{path}");
         }
-        assert_eq!(
-            filter.service_of(Path::new("/elsewhere/backend/src/main.rs")),
-            None
+        assert!(
+            filter
+                .services_of(Path::new("/elsewhere/backend/src/main.rs"))
+                .is_empty()
         );
     }
 
@@ -373,7 +390,8 @@ mod tests {
         let filter = ChangeFilter::new(root.path()).expect("filter");
         let service_of = |path: &str| {
             filter
-                .service_of(&root.path().join(path))
+                .services_of(&root.path().join(path))
+                .first()
                 .map(|service| service.name)
         };
         assert_eq!(service_of("frontend/src/main.rs"), Some("frontend"));

@@ -65,6 +65,9 @@ pub struct Service {
     pub package: &'static str,
     /// Its source folder, relative to the workspace root (what `dev --watch` watches).
     pub source: &'static str,
+    /// The workspace crates its binary is also built from (its path dependencies),
+    /// relative to the root: the watch loops rebuild it when one of them changes.
+    pub shared: &'static [&'static str],
     /// Its binary, which also answers `<binary> healthcheck`.
     pub binary: &'static str,
     /// The port it listens on inside its container (its `PORT`).
@@ -77,12 +80,16 @@ pub struct Service {
     pub image_env: &'static [(&'static str, &'static str)],
 }
 
+/// The workspace crates both services are built from.
+const SHARED_CRATES: &[&str] = &["crates/reexec"];
+
 /// The app's services, in start order.
 pub const SERVICES: &[Service] = &[
     Service {
         name: "backend",
         package: "todo-backend",
         source: "backend",
+        shared: SHARED_CRATES,
         binary: "todo-backend",
         port: 8000,
         dockerfile: "backend/Dockerfile",
@@ -93,6 +100,7 @@ pub const SERVICES: &[Service] = &[
         name: "frontend",
         package: "todo-frontend",
         source: "frontend",
+        shared: SHARED_CRATES,
         binary: "todo-frontend",
         port: 3000,
         dockerfile: "frontend/Dockerfile",
@@ -170,4 +178,38 @@ pub fn env_keys() -> Vec<deploykit_secret::RequiredKey> {
         "the key that signs session tokens",
         deploykit_secret::Generator::RandomBytes(32),
     )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The watch loops rebuild a service when a crate it is built from changes: its
+    /// `shared` list must name exactly its path dependencies inside the workspace.
+    #[test]
+    fn each_service_lists_the_workspace_crates_it_is_built_from() {
+        let metadata = cargo_metadata::MetadataCommand::new()
+            .current_dir(root())
+            .no_deps()
+            .exec()
+            .expect("cargo metadata reads the workspace");
+        let workspace = metadata.workspace_root.as_std_path();
+        for service in SERVICES {
+            let package = metadata
+                .packages
+                .iter()
+                .find(|package| package.name.as_str() == service.package)
+                .expect("each service is a workspace package");
+            let mut built_from: Vec<String> = package
+                .dependencies
+                .iter()
+                .filter(|dependency| dependency.kind == cargo_metadata::DependencyKind::Normal)
+                .filter_map(|dependency| dependency.path.as_ref())
+                .filter_map(|path| path.as_std_path().strip_prefix(workspace).ok())
+                .map(|path| path.display().to_string())
+                .collect();
+            built_from.sort();
+            assert_eq!(built_from, service.shared, "{}", service.name);
+        }
+    }
 }

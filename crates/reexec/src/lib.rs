@@ -1,21 +1,44 @@
-//! Restarting in place on `SIGHUP`, for `cargo xtask compose-up --watch` (docs/watch.md),
-//! as the backend's `reexec.rs` does (the two services share no crate; keep them in step):
-//! the server stops accepting and drains the requests in flight as on `SIGTERM`, then replaces itself (`exec`, same process id, so a container's first process
-//! stays its first process) with the binary at the path it was started from, which the
-//! watch loop has just overwritten. The images are `FROM scratch`: no shell, no supervisor.
+//! Restarting a server in place on `SIGHUP`, for `cargo xtask compose-up --watch`
+//! (docs/watch.md); both services of the app (todo-backend, todo-frontend) use it.
+//!
+//! On `SIGHUP` the server stops accepting and drains the requests in flight as on
+//! `SIGTERM` (the caller closes what it must, e.g. the database), then replaces itself
+//! ([`exec`]: same process id, so a container's first process stays its first process)
+//! with the binary at the path it was started from, which the watch loop has just
+//! overwritten. The images are `FROM scratch`: no shell, no supervisor.
 //!
 //! The listening socket is handed to the new process, open, the way systemd's socket
 //! activation passes one (`LISTEN_FDS=1`, `LISTEN_PID`, and `LISTEN_FDS_FIRST_FD` naming
-//! the descriptor; read back with the `listenfd` crate): connections that arrive during
-//! the swap wait in the socket's queue for the new process instead of being refused.
+//! the descriptor; read back by [`inherited_listener`] with the `listenfd` crate):
+//! connections that arrive during the swap wait in the socket's queue for the new process
+//! instead of being refused.
 //!
-//! Each process start has its own [`instance_id`], served in the [`INSTANCE_HEADER`] of
-//! `/healthz` and `/readyz`, so that a caller can tell the new process from the old one
-//! still draining.
+//! Each process start has its own [`instance_id`], which the services serve in the
+//! [`INSTANCE_HEADER`] of `/healthz` and `/readyz`, so that a caller can tell the new
+//! process from the old one still draining.
 //!
 //! A `SIGHUP` while the binary is missing or is not an executable ELF file is logged and
-//! ignored: the running version keeps serving. So is an `exec` that fails after the drain
-//! (the server serves again on the same socket).
+//! ignored ([`stop_signal`]): the running version keeps serving. So is an `exec` that
+//! fails after the drain (the server serves again on the same socket).
+//!
+//! The whole cycle, as a service's `main` runs it:
+//!
+//! ```no_run
+//! # fn serve_until_a_signal(listener: Option<std::net::TcpListener>) -> Option<std::net::TcpListener> { None }
+//! // Before any thread starts: it removes LISTEN_FDS and the like from the environment.
+//! let mut listener = deploykit_reexec::inherited_listener()?;
+//! // Serve (binding HOST:PORT when nothing was inherited) until stop_signal() completes;
+//! // on Stop::Reexec the server returns its listener, still open.
+//! while let Some(kept) = serve_until_a_signal(listener.take()) {
+//!     let error = match deploykit_reexec::checked_binary() {
+//!         Ok(binary) => deploykit_reexec::exec(&binary, &kept), // returns only on failure
+//!         Err(error) => error,
+//!     };
+//!     eprintln!("{error}"); // and serve on with the running version
+//!     listener = Some(kept);
+//! }
+//! # Ok::<(), deploykit_reexec::ReexecError>(())
+//! ```
 
 use std::io::Read as _;
 use std::net::TcpListener;
@@ -26,7 +49,30 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::ServeError;
+/// Why a server cannot take over an inherited socket or re-execute itself.
+#[derive(Debug, thiserror::Error)]
+pub enum ReexecError {
+    /// The listening socket handed over by the previous process (`LISTEN_FDS`) is not
+    /// usable.
+    #[error(
+        "cannot use the listening socket handed over in LISTEN_FDS: {source}; unset LISTEN_FDS to listen on HOST:PORT"
+    )]
+    Inherit {
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server cannot re-execute itself (`SIGHUP`); the running version keeps serving.
+    #[error(
+        "cannot re-execute {binary}: {problem}; the running version keeps serving (put a working binary there and send SIGHUP again)",
+        binary = binary.display()
+    )]
+    Reexec {
+        /// The binary the server was started from.
+        binary: PathBuf,
+        /// What is wrong with it, or why `exec` failed.
+        problem: String,
+    },
+}
 
 /// The response header of `/healthz` and `/readyz` that names the process instance.
 pub const INSTANCE_HEADER: &str = "x-instance-id";
@@ -55,15 +101,15 @@ pub fn instance_id() -> &'static str {
 
 /// The listening socket the previous process handed over (`LISTEN_FDS`), if any. Call it
 /// before any thread starts: it removes the `LISTEN_*` variables from the environment.
-pub fn inherited_listener() -> Result<Option<TcpListener>, ServeError> {
+pub fn inherited_listener() -> Result<Option<TcpListener>, ReexecError> {
     let listener = listenfd::ListenFd::from_env()
         .take_tcp_listener(0)
-        .map_err(|source| ServeError::Inherit { source })?;
+        .map_err(|source| ReexecError::Inherit { source })?;
     if let Some(listener) = &listener {
         // The previous process used it through tokio, which needs it non-blocking.
         listener
             .set_nonblocking(true)
-            .map_err(|source| ServeError::Inherit { source })?;
+            .map_err(|source| ReexecError::Inherit { source })?;
     }
     Ok(listener)
 }
@@ -109,7 +155,7 @@ pub fn stop_signal() -> impl std::future::Future<Output = Stop> + Send + 'static
 /// The path this process was started from (its `argv[0]` when that names a path), checked
 /// to be an executable ELF file. Not `/proc/self/exe`: once the binary was replaced, that
 /// names the old, deleted file.
-pub fn checked_binary() -> Result<PathBuf, ServeError> {
+pub fn checked_binary() -> Result<PathBuf, ReexecError> {
     let binary = started_from();
     check_binary(&binary)?;
     Ok(binary)
@@ -119,26 +165,29 @@ pub fn checked_binary() -> Result<PathBuf, ServeError> {
 /// folder, which the server never changes); otherwise the executable the kernel names,
 /// without the ` (deleted)` it adds once the file was replaced.
 fn started_from() -> PathBuf {
-    let first = std::env::args_os().next().map(PathBuf::from);
-    match first {
-        Some(path) if path.components().count() > 1 => path,
-        _ => std::env::current_exe()
-            .map(|exe| {
-                let shown = exe.to_string_lossy();
-                match shown.strip_suffix(" (deleted)") {
-                    Some(path) => PathBuf::from(path),
-                    None => exe,
-                }
-            })
-            .unwrap_or_else(|_| PathBuf::from("todo-frontend")),
+    let first = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    if first.components().count() > 1 {
+        return first;
     }
+    std::env::current_exe()
+        .map(|exe| {
+            let shown = exe.to_string_lossy();
+            match shown.strip_suffix(" (deleted)") {
+                Some(path) => PathBuf::from(path),
+                None => exe,
+            }
+        })
+        .unwrap_or(first)
 }
 
 /// Whether `binary` is a file someone may execute that starts as an ELF file does (a
 /// missing, truncated-to-nothing or overwritten-with-text file is refused before the
 /// server stops serving).
-pub fn check_binary(binary: &Path) -> Result<(), ServeError> {
-    let refused = |problem: String| ServeError::Reexec {
+pub fn check_binary(binary: &Path) -> Result<(), ReexecError> {
+    let refused = |problem: String| ReexecError::Reexec {
         binary: binary.to_path_buf(),
         problem,
     };
@@ -168,8 +217,8 @@ pub fn check_binary(binary: &Path) -> Result<(), ServeError> {
 /// Replaces this process with `binary` (same arguments and environment), handing it
 /// `listener` open. Returns only when `exec` failed, with the reason; `listener` is then
 /// as it was, and the caller can serve on it again.
-pub fn exec(binary: &Path, listener: &TcpListener) -> ServeError {
-    let failed = |problem: String| ServeError::Reexec {
+pub fn exec(binary: &Path, listener: &TcpListener) -> ReexecError {
+    let failed = |problem: String| ReexecError::Reexec {
         binary: binary.to_path_buf(),
         problem,
     };
@@ -198,7 +247,7 @@ mod tests {
     #[test]
     fn only_an_executable_elf_file_is_accepted() {
         let folder = tempfile::tempdir().expect("temporary folder");
-        let path = folder.path().join("todo-frontend");
+        let path = folder.path().join("todo-service");
         let refusal = |path: &Path| match check_binary(path) {
             Err(error) => error.to_string(),
             Ok(()) => String::from("accepted"),
