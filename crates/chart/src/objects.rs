@@ -127,7 +127,15 @@ impl KubeVersion {
     }
 }
 
-impl GoObject for KubeVersion {
+/// `.Capabilities.KubeVersion` as a template holds it. `addressed` is true while it is
+/// reached through fields, variables and dot, where `{{ }}` prints it by its `String`
+/// method (Go takes its address); a function receives a copy, printed by its fields.
+struct KubeVersionObject {
+    version: KubeVersion,
+    addressed: bool,
+}
+
+impl GoObject for KubeVersionObject {
     fn type_name(&self) -> &str {
         "common.KubeVersion"
     }
@@ -136,9 +144,9 @@ impl GoObject for KubeVersion {
     }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
-            "Version" => Some(Value::string(self.version.as_str())),
-            "Major" => Some(Value::string(self.major.as_str())),
-            "Minor" => Some(Value::string(self.minor.as_str())),
+            "Version" => Some(Value::string(self.version.version.as_str())),
+            "Major" => Some(Value::string(self.version.major.as_str())),
+            "Minor" => Some(Value::string(self.version.minor.as_str())),
             _ => None,
         }
     }
@@ -147,21 +155,50 @@ impl GoObject for KubeVersion {
     }
     fn toml_fields(&self) -> Option<Vec<(&'static str, Value)>> {
         Some(vec![
-            ("Version", Value::string(self.version.as_str())),
-            ("Major", Value::string(self.major.as_str())),
-            ("Minor", Value::string(self.minor.as_str())),
+            ("Version", Value::string(self.version.version.as_str())),
+            ("Major", Value::string(self.version.major.as_str())),
+            ("Minor", Value::string(self.version.minor.as_str())),
+        ])
+    }
+    // Helm's struct also holds the unexported `normalizedVersion`, which `fmt` prints;
+    // for the versions Helm is given (`v1.36.0`) it is the version itself.
+    fn go_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("Version", Value::string(self.version.version.as_str())),
+            (
+                "normalizedVersion",
+                Value::string(self.version.version.as_str()),
+            ),
+            ("Major", Value::string(self.version.major.as_str())),
+            ("Minor", Value::string(self.version.minor.as_str())),
         ])
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         match name {
             "GitVersion" | "String" => {
-                Some(no_args(name, args).map(|()| Value::string(self.version.as_str())))
+                Some(no_args(name, args).map(|()| Value::string(self.version.version.as_str())))
             }
             _ => None,
         }
     }
     fn go_string(&self) -> String {
-        self.version.clone()
+        let v = &self.version;
+        format!("{{{} {} {} {}}}", v.version, v.version, v.major, v.minor)
+    }
+    fn template_string(&self) -> String {
+        if self.addressed {
+            self.version.version.clone()
+        } else {
+            self.go_string()
+        }
+    }
+    fn copied(&self) -> Option<Value> {
+        self.addressed.then(|| {
+            Value::Object(Arc::new(KubeVersionObject {
+                version: self.version.clone(),
+                addressed: false,
+            }))
+        })
     }
 }
 
@@ -236,6 +273,9 @@ impl GoObject for HelmVersion {
     fn go_string(&self) -> String {
         format!("{{{HELM_VERSION}   {HELM_GO_VERSION} {HELM_KUBE_CLIENT_VERSION}}}")
     }
+    fn go_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        self.toml_fields()
+    }
     // Helm's `BuildInfo` has JSON tags; the git fields are `omitempty` (and empty here).
     fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
         Some(vec![
@@ -275,7 +315,10 @@ impl From<Capabilities> for CapabilitiesObject {
     /// Wraps capabilities for templates, without copying them.
     fn from(capabilities: Capabilities) -> CapabilitiesObject {
         CapabilitiesObject {
-            kube_version: Value::Object(Arc::new(capabilities.kube_version)),
+            kube_version: Value::Object(Arc::new(KubeVersionObject {
+                version: capabilities.kube_version,
+                addressed: true,
+            })),
             api_versions: Value::Object(Arc::new(ApiVersions(capabilities.api_versions))),
         }
     }
@@ -293,8 +336,22 @@ impl GoObject for CapabilitiesObject {
             _ => None,
         }
     }
+    // `fmt` writes the pointer as `&` and the struct (`printf "%v"`); `{{ }}` looks
+    // through the pointer and writes the struct alone.
     fn go_string(&self) -> String {
-        "&{...}".to_string()
+        format!("&{}", self.template_string())
+    }
+    fn template_string(&self) -> String {
+        let field = |value: &Value| match value {
+            Value::Object(object) => object.go_string(),
+            _ => String::new(),
+        };
+        format!(
+            "{{{} {} {}}}",
+            field(&self.kube_version),
+            field(&self.api_versions),
+            HelmVersion.go_string()
+        )
     }
     fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
         self.toml_fields()

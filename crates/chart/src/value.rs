@@ -503,8 +503,26 @@ pub trait GoObject: Send + Sync {
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
-    /// How `{{ . }}` prints this object (Go's `%v`).
+    /// How Go's `fmt` prints this object with `%v` (`print`, `printf`, `toString`).
     fn go_string(&self) -> String;
+    /// How a `{{ pipeline }}` action prints this object. Go's `printValue` looks
+    /// through a pointer and, where the value is addressable, uses a `String` method
+    /// of its pointer type, which `fmt` never sees (`.Capabilities.KubeVersion`).
+    fn template_string(&self) -> String {
+        self.go_string()
+    }
+    /// This object as a function receives it: Go copies a struct into an `any`
+    /// argument, and the copy is no longer addressable. `None` when passing the
+    /// object changes nothing (pointers, maps, slices).
+    fn copied(&self) -> Option<Value> {
+        None
+    }
+    /// The fields Go's `fmt` prints for a struct (`%v`, `%+v`, `%#v`), unexported ones
+    /// included, in declaration order. `None` for objects printed as
+    /// [`GoObject::go_string`].
+    fn go_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        None
+    }
     /// The plain map or list this object is, for Go types that are maps or slices with
     /// methods (Helm's `files` is a `map[string][]byte`): `range`, `len`, `index` and
     /// truth tests use it. `None` for struct-like objects.

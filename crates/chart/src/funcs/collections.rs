@@ -11,7 +11,8 @@ use super::args::{
 };
 use super::gofmt::strval;
 use super::{FuncError, Result};
-use crate::value::{Map, MapRef, MapType, SliceType, Value};
+use crate::value::{GoObject, Map, MapRef, MapType, SliceType, Value};
+use std::sync::Arc;
 
 /// Sprig's `empty`: nil, false, 0, and empty strings, lists and maps.
 pub fn is_empty(value: &Value) -> bool {
@@ -75,11 +76,21 @@ fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
                 && x.iter()
                     .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
         }
-        (Value::Object(x), Value::Object(y)) => {
-            std::ptr::addr_eq(std::sync::Arc::as_ptr(x), std::sync::Arc::as_ptr(y))
-        }
+        (Value::Object(x), Value::Object(y)) => same_object(x, y),
         _ => false,
     }
+}
+
+/// Go's `==` on two objects: the same pointer, or structs of one type with equal
+/// fields (a `KubeVersion` and its copy).
+pub fn same_object(x: &Arc<dyn GoObject>, y: &Arc<dyn GoObject>) -> bool {
+    if std::ptr::addr_eq(Arc::as_ptr(x), Arc::as_ptr(y)) {
+        return true;
+    }
+    x.type_name() == y.type_name()
+        && x.go_fields().is_some()
+        && y.go_fields().is_some()
+        && x.go_string() == y.go_string()
 }
 
 /// A deep copy: maps and lists are fresh (`copystructure.Copy`).

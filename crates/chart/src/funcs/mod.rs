@@ -34,7 +34,7 @@
 
 pub(crate) mod args;
 mod case;
-mod collections;
+pub(crate) mod collections;
 mod crypto;
 mod cut_text;
 mod dates;

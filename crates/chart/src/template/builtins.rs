@@ -271,7 +271,7 @@ fn eq(arg1: &Value, arg2: &[Value]) -> Result<bool, String> {
                     }
                     match (a, b) {
                         (Value::Object(x), Value::Object(y)) => {
-                            std::ptr::addr_eq(std::sync::Arc::as_ptr(x), std::sync::Arc::as_ptr(y))
+                            crate::funcs::collections::same_object(x, y)
                         }
                         _ => {
                             return Err(format!("non-comparable type {}: {}", text(a), go_type(a)));

@@ -865,16 +865,19 @@ impl<'a> State<'a> {
             Func::Builtin(b) => b,
             Func::Include => {
                 want(self, 2)?;
-                let values = self.eval_args(dot, args, final_)?;
+                let mut values = self.eval_args(dot, args, final_)?;
+                copy_structs(&mut values);
                 return self.include(call_at, ident, args, &values);
             }
             Func::Tpl => {
                 want(self, 2)?;
-                let values = self.eval_args(dot, args, final_)?;
+                let mut values = self.eval_args(dot, args, final_)?;
+                copy_structs(&mut values);
                 return self.tpl(call_at, ident, args, &values);
             }
             Func::Ext(f) => {
                 let mut values = self.eval_args(dot, args, final_)?;
+                copy_structs(&mut values);
                 if values.iter().any(|v| matches!(v, Value::Nil)) {
                     self.zero_nil_args(dot, name, args, &mut values);
                 }
@@ -938,7 +941,20 @@ impl<'a> State<'a> {
                     return Err(self.error_at(Some(At::Arg(first)), msg, None));
                 }
                 let piped_nil = args.is_empty() && matches!(final_, Some(Value::Nil));
-                let values = self.eval_args(dot, args, final_)?;
+                let mut values = self.eval_args(dot, args, final_)?;
+                // The printing builtins take `any`; the others Go's `reflect.Value`s,
+                // which keep the address (`index`, `eq` of the same struct).
+                if matches!(
+                    b,
+                    Builtin::Print
+                        | Builtin::Printf
+                        | Builtin::Println
+                        | Builtin::Html
+                        | Builtin::Js
+                        | Builtin::Urlquery
+                ) {
+                    copy_structs(&mut values);
+                }
                 if b == Builtin::Printf && values[0].as_str().is_none() {
                     let msg = format!(
                         "wrong type for value; expected string; got {}",
@@ -1197,6 +1213,19 @@ fn print_value(out: &mut GoBuf, v: &Value) {
             let _ = write!(out, "{u}");
         }
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Object(object) => out.push_str(&object.template_string()),
         other => super::fmt::write_value(out, other),
+    }
+}
+
+/// Go passes a struct to a function's `any` parameter as a copy, which `{{ }}` then
+/// prints by its fields rather than by its pointer's `String` method.
+fn copy_structs(values: &mut ArgValues) {
+    for value in values.iter_mut() {
+        if let Value::Object(object) = value
+            && let Some(copy) = object.copied()
+        {
+            *value = copy;
+        }
     }
 }

@@ -506,12 +506,13 @@ impl<'a, S: Sink> Printer<'a, S> {
                     self.print_value(&underlying, verb, depth);
                 }
             }
-            Value::Object(object) => match verb {
-                'v' | 's' | 'q' | 'x' | 'X' => {
+            Value::Object(object) => match (object.go_fields(), verb) {
+                (Some(fields), _) => self.print_struct(object.type_name(), &fields, verb, depth),
+                (None, 'v' | 's' | 'q' | 'x' | 'X') => {
                     let text = object.go_string();
                     self.fmt_string(&text, verb, value)
                 }
-                _ => self.bad_verb(verb, value),
+                (None, _) => self.bad_verb(verb, value),
             },
         }
     }
@@ -524,6 +525,32 @@ impl<'a, S: Sink> Printer<'a, S> {
             }
             None => self.pad(s),
         }
+    }
+
+    /// Go's `fmt` on a struct: `{a b}`, `{A:a B:b}` (`%+v`), `T{A:"a", B:"b"}` (`%#v`),
+    /// each field printed with the verb.
+    fn print_struct(
+        &mut self,
+        type_name: &str,
+        fields: &[(&'static str, Value)],
+        verb: char,
+        depth: usize,
+    ) {
+        if self.f.sharp_v {
+            self.buf.push_str(type_name);
+        }
+        self.buf.push('{');
+        for (i, (name, field)) in fields.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
+            }
+            if self.f.plus_v || self.f.sharp_v {
+                self.buf.push_str(name);
+                self.buf.push(':');
+            }
+            self.print_value(field, verb, depth + 1);
+        }
+        self.buf.push('}');
     }
 
     fn fmt_string(&mut self, s: &str, verb: char, value: &Value) {
