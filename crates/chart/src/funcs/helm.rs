@@ -1,7 +1,7 @@
 //! Helm's own functions (pkg/engine/funcs.go) and Sprig's JSON functions: YAML, JSON
 //! and TOML in and out, `required`, `fail`, `lookup`.
 
-use super::args::{string, want};
+use super::args::{go_bytes, string, want};
 use super::json::{self, Style};
 use super::{FuncError, Result};
 use crate::value::{Map, Value};
@@ -132,8 +132,8 @@ fn json_kind(value: &Value) -> &'static str {
 /// Helm's `fromJson`: a map, or `{"Error": message}`.
 pub fn from_json(args: &[Value]) -> Result {
     want("fromJson", args, 1)?;
-    let text = string(&args[0])?;
-    Ok(match json::unmarshal(text) {
+    let bytes = go_bytes(&args[0])?;
+    Ok(match json::unmarshal_bytes(bytes) {
         Ok(Value::Map(m)) => Value::Map(m),
         Ok(Value::Nil) => Value::map(Map::new()),
         Ok(other) => error_map(format!(
@@ -147,8 +147,8 @@ pub fn from_json(args: &[Value]) -> Result {
 /// Helm's `fromJsonArray`: a list, or `[message]`.
 pub fn from_json_array(args: &[Value]) -> Result {
     want("fromJsonArray", args, 1)?;
-    let text = string(&args[0])?;
-    Ok(match json::unmarshal(text) {
+    let bytes = go_bytes(&args[0])?;
+    Ok(match json::unmarshal_bytes(bytes) {
         Ok(Value::List(l)) => Value::List(l),
         Ok(Value::Nil) => Value::list(Vec::new()),
         Ok(other) => Value::list(vec![Value::string(format!(
@@ -162,7 +162,7 @@ pub fn from_json_array(args: &[Value]) -> Result {
 /// Sprig's `mustFromJson`: any JSON value, or the decoding error.
 pub fn must_from_json(args: &[Value]) -> Result {
     want("mustFromJson", args, 1)?;
-    json::unmarshal(string(&args[0])?).map_err(FuncError::Call)
+    json::unmarshal_bytes(go_bytes(&args[0])?).map_err(FuncError::Call)
 }
 
 pub fn to_toml(args: &[Value]) -> Result {

@@ -163,12 +163,16 @@ fn write_byte_string(out: &mut String, bytes: &[u8], escape_html: bool) {
 /// `json.Unmarshal` into `interface{}`: objects become maps, arrays lists, numbers
 /// float64. Errors read as Go's (`unexpected end of JSON input`, `invalid character
 /// 'x' looking for beginning of value`).
+#[cfg(test)]
 pub fn unmarshal(text: &str) -> Result<Value, String> {
-    let mut parser = Parser {
-        bytes: text.as_bytes(),
-        text,
-        pos: 0,
-    };
+    unmarshal_bytes(text.as_bytes())
+}
+
+/// [`unmarshal`] of a Go string's bytes, which need not be UTF-8: an error names the
+/// byte Go's scanner stopped at, and a string literal's stray bytes read as U+FFFD,
+/// one for each byte, as Go's decoder reads them.
+pub fn unmarshal_bytes(bytes: &[u8]) -> Result<Value, String> {
+    let mut parser = Parser { bytes, pos: 0 };
     parser.skip_ws();
     let value = parser.value()?;
     parser.skip_ws();
@@ -180,7 +184,6 @@ pub fn unmarshal(text: &str) -> Result<Value, String> {
 
 struct Parser<'a> {
     bytes: &'a [u8],
-    text: &'a str,
     pos: usize,
 }
 
@@ -204,8 +207,20 @@ impl Parser<'_> {
         }
     }
 
-    fn current_char(&self) -> char {
-        self.text[self.pos..].chars().next().unwrap_or('\0')
+    /// Go's `utf8.DecodeRune` at the position: the character and its length, or U+FFFD
+    /// and one byte where the bytes are no UTF-8.
+    fn current_char(&self) -> (char, usize) {
+        let rest = &self.bytes[self.pos.min(self.bytes.len())..];
+        let len = match rest.first() {
+            Some(0xC2..=0xDF) => 2,
+            Some(0xE0..=0xEF) => 3,
+            Some(0xF0..=0xF4) => 4,
+            _ => 1,
+        };
+        rest.get(..len)
+            .and_then(|head| std::str::from_utf8(head).ok())
+            .and_then(|head| head.chars().next())
+            .map_or(('\u{FFFD}', 1), |c| (c, len))
     }
 
     fn invalid(&self, context: &str) -> String {
@@ -287,7 +302,8 @@ impl Parser<'_> {
                 return Err(self.invalid("in exponent of numeric literal"));
             }
         }
-        let text = &self.text[start..self.pos];
+        // The scanner let only ASCII digits, signs, `.` and exponents through.
+        let text = std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default();
         let f: f64 = text.parse().map_err(|_| {
             format!("json: cannot unmarshal number {text} into Go value of type float64")
         })?;
@@ -354,9 +370,9 @@ impl Parser<'_> {
                 }
                 b if b < 0x20 => return Err(self.invalid("in string literal")),
                 _ => {
-                    let c = self.current_char();
+                    let (c, len) = self.current_char();
                     out.push(c);
-                    self.pos += c.len_utf8();
+                    self.pos += len;
                 }
             }
         }
