@@ -93,6 +93,9 @@ struct SimpleKey {
     possible: bool,
     required: bool,
     mark: Mark,
+    /// The key was dropped because the scan left its line (`{a\n b: 1}`): a `:` after
+    /// it in a flow collection then has no key, which go-yaml's parser refuses.
+    stale: bool,
 }
 
 /// Why the scan stopped.
@@ -118,6 +121,8 @@ struct Scanner<'t> {
     /// One possible simple key per flow level (the block context's first).
     simple_keys: Vec<SimpleKey>,
     simple_key_allowed: bool,
+    /// The open flow collections' closing brackets (`}` or `]`), innermost last.
+    flow_ends: Vec<u8>,
     /// Whether the first document has begun (`---` or any content token).
     in_document: bool,
     /// The block scalars scanned so far.
@@ -138,6 +143,7 @@ impl<'t> Scanner<'t> {
             indents: Vec::new(),
             simple_keys: vec![SimpleKey::default()],
             simple_key_allowed: true,
+            flow_ends: Vec::new(),
             in_document: false,
             block_scalars: 0,
             held_key: None,
@@ -246,6 +252,22 @@ impl<'t> Scanner<'t> {
             parsed_to: (parsed_to.line, parsed_to.column),
             tab: None,
             line,
+            message,
+        }
+    }
+
+    /// go-yaml's parser at a `:` whose key began on an earlier line in a flow
+    /// collection: the key was a node of its own, and a `,` or the end had to follow.
+    /// go-yaml prints the line before the `:`'s (its parser errors count lines from 0).
+    fn key_over_two_lines(&self) -> Refusal {
+        let message = match self.flow_ends.last() {
+            Some(b']') => "did not find expected ',' or ']'",
+            _ => "did not find expected ',' or '}'",
+        };
+        Refusal {
+            parsed_to: (self.mark.line, self.mark.column),
+            tab: None,
+            line: (self.mark.line != 0).then_some(self.mark.line),
             message,
         }
     }
@@ -383,6 +405,7 @@ impl<'t> Scanner<'t> {
                     return Err(self.refuse(context, "could not find expected ':'"));
                 }
                 key.possible = false;
+                key.stale = true;
             }
         }
         Ok(())
@@ -398,6 +421,7 @@ impl<'t> Scanner<'t> {
                     possible: true,
                     required,
                     mark,
+                    stale: false,
                 };
             }
         }
@@ -413,6 +437,7 @@ impl<'t> Scanner<'t> {
         }
         if let Some(key) = self.simple_keys.last_mut() {
             key.possible = false;
+            key.stale = false;
         }
         Ok(())
     }
@@ -462,6 +487,8 @@ impl<'t> Scanner<'t> {
     fn fetch_flow_collection_start(&mut self) -> Step {
         self.save_simple_key()?;
         self.simple_keys.push(SimpleKey::default());
+        self.flow_ends
+            .push(if self.byte(0) == b'{' { b'}' } else { b']' });
         self.flow_level += 1;
         self.simple_key_allowed = true;
         self.skip();
@@ -473,6 +500,7 @@ impl<'t> Scanner<'t> {
         if self.flow_level > 0 {
             self.flow_level -= 1;
             self.simple_keys.pop();
+            self.flow_ends.pop();
         }
         self.simple_key_allowed = false;
         self.skip();
@@ -516,6 +544,9 @@ impl<'t> Scanner<'t> {
             }
             self.simple_key_allowed = false;
         } else {
+            if key.stale && self.flow_level > 0 {
+                return Err(Stop::Refused(self.key_over_two_lines()));
+            }
             // The value of a complex key (`? k` then `: v`), or of no key.
             if self.flow_level == 0 {
                 if !self.simple_key_allowed {

@@ -11,3 +11,4 @@ pub mod emit;
 mod flow_indent;
 mod go_scanner;
 pub mod parse;
+mod quoted_breaks;

@@ -105,7 +105,14 @@ fn parse_full(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
     let may_cut_block_scalar = !text.ends_with(['\n', '\r']) && text.contains(['|', '>']);
     let anchors = text.contains(['&', '*']);
     if !has_tab && !may_cut_block_scalar && !anchors {
-        return parse_spaced(text, numbers, None);
+        let read = parse_spaced(text, numbers, None);
+        if read.is_ok()
+            && text.contains(['{', '['])
+            && let Some(error) = flow_key_over_two_lines(text)
+        {
+            return Err(error);
+        }
+        return read;
     }
     let Scan { reading, refusal } = scan(text);
     let read = parse_spaced(
@@ -131,6 +138,19 @@ fn parse_full(text: &str, numbers: Numbers) -> Result<Value, YamlError> {
         line: refusal.line,
         message: refusal.message.to_string(),
     }))
+}
+
+/// go-yaml's refusal of a key that runs over two lines in a flow collection
+/// (`{a: 1, b\n c: 2}`), which yaml-rust2 reads as the key `b c`.
+fn flow_key_over_two_lines(text: &str) -> Option<YamlError> {
+    let refusal = scan(text).refusal?;
+    refusal
+        .message
+        .starts_with("did not find expected ',' or")
+        .then(|| YamlError::Syntax {
+            line: refusal.line,
+            message: refusal.message.to_string(),
+        })
 }
 
 /// yaml-rust2's refusal of `text` before `limit` (line and column from 0), but for a
@@ -556,6 +576,13 @@ impl Builder<'_> {
     }
 
     /// Whether the block scalar starting at `mark` has the keep indicator (`|+`, `>+`).
+    /// The quoted scalar at `mark` as libyaml reads it, U+0085, U+2028 and U+2029 taken
+    /// for line breaks ([`super::quoted_breaks`]).
+    fn quoted_as_libyaml(&self, mark: Marker) -> Option<String> {
+        let (start, _) = self.source.char_indices().nth(mark.index())?;
+        super::quoted_breaks::read(&self.source[start..])
+    }
+
     fn keeps(&self, mark: Marker) -> bool {
         let before: Vec<char> = self.source.chars().take(mark.index() + 1).collect();
         let Some(start) = before.iter().rposition(|c| *c == '|' || *c == '>') else {
@@ -587,6 +614,16 @@ impl MarkedEventReceiver for Builder<'_> {
             Event::Scalar(mut text, style, anchor, tag) => {
                 let plain = matches!(style, TScalarStyle::Plain);
                 let block = matches!(style, TScalarStyle::Literal | TScalarStyle::Folded);
+                let quoted = matches!(
+                    style,
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted
+                );
+                if quoted
+                    && super::quoted_breaks::has_unicode_breaks(&text)
+                    && let Some(libyaml) = self.quoted_as_libyaml(mark)
+                {
+                    text = libyaml;
+                }
                 if block && !text.is_empty() && text.chars().all(|c| c == '\n') && !self.keeps(mark)
                 {
                     // A block scalar without content is empty unless kept (`|+`), as in
