@@ -1210,15 +1210,20 @@ impl Generator<'_> {
     }
 
     /// Helm's built-in named slice and map types (what `toJson`, `toYaml`, `toToml`,
-    /// `kindOf` and the list functions make of them). Not `.Capabilities` (printed as a
-    /// pointer's address) nor `.Capabilities.KubeVersion` (printed as its unexported
-    /// fields once a function has it): `tests/regressions/builtin-structs-serialized`.
+    /// `kindOf` and the list functions make of them), and `.Capabilities.KubeVersion`
+    /// (printed by `String` or by its fields: `tests/regressions/kubeversion-printed-*`).
+    /// Not `.Capabilities` (printed as a pointer's address inside a list):
+    /// `tests/regressions/builtin-structs-serialized`.
     fn builtin_struct(&mut self) -> String {
         let root = if self.dot_is_root { "." } else { "$." };
-        let field = ["Capabilities.APIVersions", "Files"]
-            .choose(self.rng)
-            .copied()
-            .unwrap_or("Capabilities");
+        let field = [
+            "Capabilities.APIVersions",
+            "Files",
+            "Capabilities.KubeVersion",
+        ]
+        .choose(self.rng)
+        .copied()
+        .unwrap_or("Capabilities");
         format!("{root}{field}")
     }
 
