@@ -8,8 +8,9 @@
 //! [`REEXEC_BOUND`] (a crash at start), Docker restarts the container instead, and the
 //! block says why.
 //!
-//! The copy goes through the archive endpoint (`PUT /containers/{id}/archive`): the
-//! daemon unpacks a one-file tar made here into the container's writable layer, so the
+//! The copy goes through the archive endpoint (`PUT /containers/{id}/archive`, by
+//! `docker cp`, else by bollard from here): the daemon unpacks a one-file tar into the
+//! container's writable layer, so the
 //! `FROM scratch` image needs no shell and no `tar`. The daemon removes the old file before
 //! writing the new one, so the running process keeps its own copy until the restart. The
 //! container keeps its id, name, labels, volume and published ports: `compose ps` and
@@ -95,18 +96,7 @@ impl Swapper {
             .context("cannot make an HTTP client")?;
         let running = instance(&http, health);
         let started = Instant::now();
-        let archive = one_file_tar(binary, name)?;
-        let options = UploadToContainerOptions {
-            path: "/".to_string(),
-            ..UploadToContainerOptions::default()
-        };
-        self.runtime
-            .block_on(self.engine.client().upload_to_container(
-                container,
-                Some(options),
-                bollard::body_full(archive.into()),
-            ))
-            .with_context(|| format!("cannot copy {} into {container}", binary.display()))?;
+        self.copy_in(container, binary, name)?;
         let copy = started.elapsed();
         let why = match running {
             Ok(old) => match self.reexec(container, &http, health, &old) {
@@ -125,6 +115,46 @@ impl Swapper {
             copy,
             restart: Restart::ByDocker { took, why },
         })
+    }
+
+    /// Copies `binary` into `container` as `/<name>`: with the Docker CLI's `docker cp`
+    /// (the same archive endpoint), else, when there is no `docker` to run, through the
+    /// API from here. At a load of 7-8 `docker cp` took 0.2 s for the 36 MB binary, where
+    /// the same upload from xtask's unoptimised dev build (bollard) took 0.9-1.1 s.
+    fn copy_in(&self, container: &str, binary: &Path, name: &str) -> anyhow::Result<()> {
+        let destination = format!("{container}:/{name}");
+        let copied = std::process::Command::new("docker")
+            .arg("cp")
+            .arg(binary)
+            .arg(&destination)
+            .stdin(std::process::Stdio::null())
+            .output();
+        match copied {
+            Ok(output) if output.status.success() => Ok(()),
+            Ok(output) => anyhow::bail!(
+                "cannot copy {} into {container}: docker cp: {}",
+                binary.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+            Err(_) => self.upload(container, binary, name),
+        }
+    }
+
+    /// Copies `binary` into `container` as `/<name>` through the Engine API's archive
+    /// upload.
+    fn upload(&self, container: &str, binary: &Path, name: &str) -> anyhow::Result<()> {
+        let archive = one_file_tar(binary, name)?;
+        let options = UploadToContainerOptions {
+            path: "/".to_string(),
+            ..UploadToContainerOptions::default()
+        };
+        self.runtime
+            .block_on(self.engine.client().upload_to_container(
+                container,
+                Some(options),
+                bollard::body_full(archive.into()),
+            ))
+            .with_context(|| format!("cannot copy {} into {container}", binary.display()))
     }
 
     /// Sends `SIGHUP` to `container` and waits until a process other than `old` answers
