@@ -1,7 +1,7 @@
 //! The fast path of `compose-up --watch`: a service's new binary is copied into its
 //! running container, and the service restarts in place: `SIGHUP` (the Docker Engine API's
 //! kill with a signal) makes it drain and re-execute the binary at its path, keeping its
-//! process id and its listening socket (backend/src/reexec.rs). The loop reads the
+//! process id and its listening socket (`crates/reexec`). The loop reads the
 //! process's instance id (`x-instance-id` on `/healthz`) before the signal and waits until
 //! a new one answers. When the running binary has no instance id (an image from before the
 //! restart in place), the signal cannot be sent, or no new process answers within
@@ -37,7 +37,7 @@ const STOP_GRACE_SECONDS: i32 = 10;
 /// requests first) before Docker restarts the container instead.
 const REEXEC_BOUND: Duration = Duration::from_secs(15);
 
-/// The response header naming the process that answered (backend/src/reexec.rs).
+/// The response header naming the process that answered (`crates/reexec`).
 const INSTANCE_HEADER: &str = "x-instance-id";
 
 /// A connection to the Docker Engine that runs the app, able to swap binaries.
