@@ -102,6 +102,14 @@ impl Copied {
     }
 }
 
+impl Drop for Copied {
+    /// A failed test must not leave its server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A client that opens a new connection for every request (a kept-alive one would stay
 /// with the old process).
 fn fresh_connections() -> reqwest::Client {

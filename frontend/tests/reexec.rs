@@ -95,6 +95,14 @@ impl Copied {
     }
 }
 
+impl Drop for Copied {
+    /// A failed test must not leave its server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A client that opens a new connection for every request.
 fn fresh_connections() -> reqwest::Client {
     reqwest::Client::builder()
