@@ -100,23 +100,14 @@ fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut listener = inherited;
-    loop {
-        match runtime.block_on(serve_once(&config, listener.take())) {
-            Ok(None) => return ExitCode::SUCCESS,
-            Ok(Some(kept)) => {
-                // Only returns when the binary cannot be executed: serve on with this one.
-                let error = match todo_backend::reexec::checked_binary() {
-                    Ok(binary) => todo_backend::reexec::exec(&binary, &kept),
-                    Err(error) => error,
-                };
-                tracing::error!("{error}");
-                listener = Some(kept);
-            }
-            Err(error) => {
-                tracing::error!("{error}");
-                return ExitCode::FAILURE;
-            }
+    let served = todo_backend::reexec::serve_and_reexec(inherited, |listener| {
+        runtime.block_on(serve_once(&config, listener))
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -89,26 +89,17 @@ fn serve(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut listener = inherited;
-    loop {
-        match runtime.block_on(serve_once(&config, listener.take())) {
-            Ok(None) => {
-                tracing::info!("todo-frontend stopped");
-                return ExitCode::SUCCESS;
-            }
-            Ok(Some(kept)) => {
-                // Only returns when the binary cannot be executed: serve on with this one.
-                let error = match reexec::checked_binary() {
-                    Ok(binary) => reexec::exec(&binary, &kept),
-                    Err(error) => error,
-                };
-                tracing::error!("{error}");
-                listener = Some(kept);
-            }
-            Err(error) => {
-                tracing::error!("{error}");
-                return ExitCode::FAILURE;
-            }
+    let served = reexec::serve_and_reexec(inherited, |listener| {
+        runtime.block_on(serve_once(&config, listener))
+    });
+    match served {
+        Ok(()) => {
+            tracing::info!("todo-frontend stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::FAILURE
         }
     }
 }

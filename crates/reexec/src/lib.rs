@@ -21,23 +21,16 @@
 //! ignored ([`stop_signal`]): the running version keeps serving. So is an `exec` that
 //! fails after the drain (the server serves again on the same socket).
 //!
-//! The whole cycle, as a service's `main` runs it:
+//! The whole cycle, as a service's `main` runs it ([`serve_and_reexec`]):
 //!
 //! ```no_run
-//! # fn serve_until_a_signal(listener: Option<std::net::TcpListener>) -> Option<std::net::TcpListener> { None }
+//! # fn serve_until_a_signal(listener: Option<std::net::TcpListener>) -> Result<Option<std::net::TcpListener>, String> { Ok(None) }
 //! // Before any thread starts: it removes LISTEN_FDS and the like from the environment.
-//! let mut listener = deploykit_reexec::inherited_listener()?;
+//! let inherited = deploykit_reexec::inherited_listener().map_err(|error| error.to_string())?;
 //! // Serve (binding HOST:PORT when nothing was inherited) until stop_signal() completes;
-//! // on Stop::Reexec the server returns its listener, still open.
-//! while let Some(kept) = serve_until_a_signal(listener.take()) {
-//!     let error = match deploykit_reexec::checked_binary() {
-//!         Ok(binary) => deploykit_reexec::exec(&binary, &kept), // returns only on failure
-//!         Err(error) => error,
-//!     };
-//!     eprintln!("{error}"); // and serve on with the running version
-//!     listener = Some(kept);
-//! }
-//! # Ok::<(), deploykit_reexec::ReexecError>(())
+//! // on Stop::Reexec the server returns its listener, still open, and it is re-executed.
+//! deploykit_reexec::serve_and_reexec(inherited, serve_until_a_signal)?;
+//! # Ok::<(), String>(())
 //! ```
 
 use std::io::Read as _;
@@ -210,6 +203,27 @@ pub fn check_binary(binary: &Path) -> Result<(), ReexecError> {
         return Err(refused(
             "it is not an ELF executable (an unfinished copy?)".into(),
         ));
+    }
+    Ok(())
+}
+
+/// Runs `serve` on `inherited` (`None`: it binds its own socket) until it stops
+/// (`Ok(None)`) or fails; when it returns its listener (`Ok(Some(kept))`, after
+/// [`Stop::Reexec`]), replaces this process with the checked binary, handing `kept` over.
+/// When the binary cannot be executed, logs why and serves again on `kept` with the
+/// running version.
+pub fn serve_and_reexec<E>(
+    mut inherited: Option<TcpListener>,
+    mut serve: impl FnMut(Option<TcpListener>) -> Result<Option<TcpListener>, E>,
+) -> Result<(), E> {
+    while let Some(kept) = serve(inherited.take())? {
+        // Only returns when the binary cannot be executed: serve on with this one.
+        let error = match checked_binary() {
+            Ok(binary) => exec(&binary, &kept),
+            Err(error) => error,
+        };
+        tracing::error!("{error}");
+        inherited = Some(kept);
     }
     Ok(())
 }
